@@ -1,0 +1,34 @@
+// Lint rules that keep the architecture honest: the core imports nothing with side effects,
+// promises are never left floating, and type-only imports say so.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'packages/web/**', 'scripts/**', '**/*.mjs', '**/*.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['packages/**/*.ts', 'packages/**/*.tsx'],
+    languageOptions: { parserOptions: { projectService: true } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The scheduling core is pure: no Node built-ins, no other packages, no clock, no randomness.
+    files: ['packages/core/src/**/*.ts'],
+    ignores: ['packages/core/src/**/*.test.ts', 'packages/core/src/**/bench/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['node:*', '@suanli/*', 'fs', 'path', 'os', 'child_process'] }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'time is snapshot.now in the core' },
+        { object: 'Math', property: 'random', message: 'the core is deterministic' },
+      ],
+      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'time is an input' }],
+    },
+  },
+);

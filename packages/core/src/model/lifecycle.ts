@@ -1,0 +1,69 @@
+/**
+ * The job lifecycle as an explicit state machine. Every state change in the platform goes through
+ * `assertTransition`, and every transition is stored with its time and reason.
+ *
+ *   queued ──► starting ──► running ──► succeeded | failed | timed-out | cancelled
+ *     ▲  │         │           │
+ *     │  └─► cancelled         ├──► preempted ──► requeued ──► queued
+ *     │            │           └──► lost ───────► requeued
+ *     └────────────┴─── (start failure / lost before running) ─► requeued | failed
+ *
+ * `requeued` is a transient state recording that an attempt ended and another will follow;
+ * the job moves on to `queued` in the same transaction. `lost` marks an attempt the platform can no
+ * longer prove is running (e.g. after a crash); the retry policy decides between `requeued`
+ * and `failed`.
+ */
+export const JOB_STATES = [
+  'queued',
+  'starting',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'timed-out',
+  'preempted',
+  'lost',
+  'requeued',
+] as const;
+
+export type JobState = (typeof JOB_STATES)[number];
+
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'timed-out']);
+
+/** States in which the job holds devices. */
+export const ACTIVE_STATES: ReadonlySet<JobState> = new Set(['starting', 'running']);
+
+const ALLOWED: Readonly<Record<JobState, readonly JobState[]>> = {
+  queued: ['starting', 'cancelled'],
+  starting: ['running', 'failed', 'cancelled', 'lost', 'requeued', 'preempted', 'succeeded', 'timed-out'],
+  running: ['succeeded', 'failed', 'cancelled', 'timed-out', 'preempted', 'lost'],
+  preempted: ['requeued', 'cancelled'],
+  lost: ['requeued', 'failed', 'cancelled'],
+  requeued: ['queued', 'cancelled'],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+  'timed-out': [],
+};
+
+export function isTerminal(state: JobState): boolean {
+  return TERMINAL_STATES.has(state);
+}
+
+export function canTransition(from: JobState, to: JobState): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+export class IllegalTransitionError extends Error {
+  constructor(
+    readonly from: JobState,
+    readonly to: JobState,
+  ) {
+    super(`illegal job state transition ${from} → ${to}`);
+    this.name = 'IllegalTransitionError';
+  }
+}
+
+export function assertTransition(from: JobState, to: JobState): void {
+  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
+}

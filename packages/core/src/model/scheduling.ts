@@ -1,0 +1,84 @@
+/**
+ * What goes into one scheduling cycle (a `Snapshot`) and what comes out (a `ScheduleResult`).
+ *
+ * Contract: a policy is a pure function of the snapshot. Time is `snapshot.now` (epoch
+ * milliseconds, virtual in the simulator); there is no randomness. The same snapshot always gives
+ * the same result, which is what makes the simulator and golden tests trustworthy.
+ */
+import type { ClusterNode, Placement, ReplicaRequest } from './resources.js';
+
+/** A job as the scheduler sees it. */
+export interface SchedJob {
+  readonly id: string;
+  readonly tenant: string;
+  readonly project: string;
+  /** Epoch ms of submission (or of the latest requeue); first-come order among equals. */
+  readonly submitTime: number;
+  /** Higher runs first within a tenant. */
+  readonly priority: number;
+  /** Gang size: all replicas start together or none does. */
+  readonly replicas: number;
+  readonly perReplica: ReplicaRequest;
+  /** The job's time limit in ms; null means none (it cannot be backfilled). */
+  readonly timeLimitMs: number | null;
+  readonly preemptible: boolean;
+}
+
+export interface RunningSchedJob extends SchedJob {
+  readonly startTime: number;
+  readonly placement: Placement;
+  /** Epoch ms of the job's last known checkpoint, or null if unknown/none. */
+  readonly lastCheckpointTime: number | null;
+}
+
+export interface Snapshot {
+  /** Epoch milliseconds. The only clock a policy may read. */
+  readonly now: number;
+  readonly nodes: readonly ClusterNode[];
+  /** Jobs waiting to start, in any order: the policy orders them. */
+  readonly pending: readonly SchedJob[];
+  /** Jobs holding devices (starting or running). */
+  readonly running: readonly RunningSchedJob[];
+}
+
+/** Why a job is still waiting. Stable identifiers: the API and the console show them. */
+export type PendingVerdict =
+  | 'waits-for-capacity'
+  | 'waits-for-quota'
+  | 'can-never-fit'
+  | 'behind-booking'
+  | 'waits-for-turn';
+
+export interface StartDecision {
+  readonly jobId: string;
+  readonly placement: Placement;
+  readonly reason: string;
+}
+
+export interface PreemptDecision {
+  readonly jobId: string;
+  /** The job the capacity is freed for. */
+  readonly forJobId: string;
+  readonly reason: string;
+}
+
+export interface PendingDecision {
+  readonly jobId: string;
+  readonly verdict: PendingVerdict;
+  /** Human-readable and specific: which resource, how much is missing, which job is ahead. */
+  readonly reason: string;
+  /** Epoch ms when the job is expected to start, where computable. */
+  readonly estimatedStart: number | null;
+}
+
+export interface ScheduleResult {
+  readonly starts: readonly StartDecision[];
+  readonly preemptions: readonly PreemptDecision[];
+  /** One entry for every pending job that is not started in this cycle. */
+  readonly pending: readonly PendingDecision[];
+}
+
+export interface SchedulingPolicy {
+  readonly name: string;
+  schedule(snapshot: Snapshot): ScheduleResult;
+}

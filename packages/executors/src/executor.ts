@@ -1,0 +1,69 @@
+/**
+ * The Executor: runs job attempts somewhere (local processes, Slurm) and reports what became of
+ * them. The engine decides *what* runs *where* (the core's placement); an executor only carries it
+ * out, pinned to exactly the devices it was given. One contract suite runs against every executor.
+ *
+ * Contract:
+ * - `launch` returns once the attempt has been handed to the backend, with a `ref` the engine
+ *   stores durably. It must not block until the job finishes.
+ * - Exactly one `exited` event is delivered per launched attempt (unless the engine calls `close`
+ *   first), after its `running` event if it got that far.
+ * - `recover` is called after a restart with the refs the engine stored; for each it answers
+ *   whether the attempt still runs (and then keeps watching it), finished (with its exit code), or
+ *   cannot be found (`lost`). It must never report `running` for an attempt it cannot prove is
+ *   the one that was launched (PID reuse, a different Slurm job).
+ * - `cancel` sends SIGTERM (or the backend's equivalent), waits up to `graceMs`, then kills.
+ */
+import type { ClusterNode, JobSpec, Placement } from '@suanli/core';
+
+export interface LaunchRequest {
+  readonly jobId: string;
+  readonly jobName: string;
+  readonly tenant: string;
+  readonly project: string;
+  readonly attempt: number;
+  readonly spec: JobSpec;
+  readonly placement: Placement;
+  /** The nodes named in the placement, to resolve device ids into indices/UUIDs. */
+  readonly nodes: readonly ClusterNode[];
+  /** Directory for this attempt's stdout/stderr logs (created by the executor). */
+  readonly logDir: string;
+}
+
+export type ExecutionEvent =
+  | { readonly kind: 'running'; readonly jobId: string; readonly attempt: number; readonly at: number }
+  | {
+      readonly kind: 'exited';
+      readonly jobId: string;
+      readonly attempt: number;
+      readonly at: number;
+      /** Process exit code, or null when killed by a signal. */
+      readonly exitCode: number | null;
+      readonly signal: string | null;
+      /** Set when the backend itself ended the job (e.g. `node-failure`), otherwise null. */
+      readonly backendReason: string | null;
+    };
+
+export type RecoveryResult =
+  | { readonly jobId: string; readonly status: 'running' }
+  | { readonly jobId: string; readonly status: 'exited'; readonly exitCode: number | null; readonly signal: string | null; readonly at: number }
+  | { readonly jobId: string; readonly status: 'lost'; readonly reason: string };
+
+export interface LogPaths {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface Executor {
+  readonly name: string;
+  /** The nodes and accelerators this executor can run on. */
+  discover(): Promise<ClusterNode[]>;
+  launch(req: LaunchRequest): Promise<{ ref: string }>;
+  cancel(jobId: string, ref: string, graceMs: number): Promise<void>;
+  recover(attempts: readonly { jobId: string; attempt: number; ref: string; logDir: string }[]): Promise<RecoveryResult[]>;
+  /** Where an attempt's logs are (local paths; the Slurm executor copies or points at shared storage). */
+  logPaths(jobId: string, attempt: number, logDir: string): LogPaths;
+  onEvent(listener: (e: ExecutionEvent) => void): void;
+  /** Stops watching; does NOT kill running jobs (they are recovered after a restart). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,147 @@
+/**
+ * The Store: every piece of durable state of the platform goes through this interface, so the
+ * embedded SQLite default and PostgreSQL behave the same. One contract suite (`contract.ts`)
+ * runs against both implementations.
+ *
+ * Contract highlights:
+ * - Job state changes are compare-and-set: `transitionJob` names the state it expects the job to be
+ *   in and fails (returns null) if another writer moved it first. This, plus storing the transition
+ *   in the same transaction, is what guarantees that an acknowledged job is never lost or run twice.
+ * - `createJob` with an idempotency key returns the existing job for a repeated key instead of
+ *   creating a second one.
+ * - All times are epoch milliseconds supplied by the caller (the store never reads the clock), so
+ *   tests and the engine control time.
+ */
+import type { ClusterNode, JobSpec, JobState, NodeState, PendingVerdict, Placement } from '@suanli/core';
+
+export interface JobRecord {
+  readonly id: string;
+  /** Monotonic submission sequence: a stable first-come order across restarts. */
+  readonly seq: number;
+  readonly tenant: string;
+  readonly project: string;
+  readonly name: string;
+  readonly submittedBy: string;
+  readonly spec: JobSpec;
+  readonly state: JobState;
+  /** Resolved numeric priority. */
+  readonly priority: number;
+  readonly submittedAt: number;
+  /** When the job last entered `queued` (submission or requeue): queue order and wait metrics. */
+  readonly queuedAt: number;
+  /** Attempts started so far (0 until the first start). */
+  readonly attempt: number;
+  readonly placement: Placement | null;
+  /** Executor-specific handle of the current attempt (e.g. `{"pid":123,"startTicks":…}` or a Slurm job id). */
+  readonly executorRef: string | null;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly exitCode: number | null;
+  /** Why the job is still pending, refreshed each scheduling cycle. */
+  readonly pendingVerdict: PendingVerdict | null;
+  readonly pendingReason: string | null;
+  readonly estimatedStart: number | null;
+  /** A requeued job may not start before this time (retry backoff). */
+  readonly notBefore: number | null;
+  /** Set when a cancel was requested while the job held devices; the engine carries it out. */
+  readonly cancelRequestedAt: number | null;
+  readonly idempotencyKey: string | null;
+}
+
+export interface TransitionRecord {
+  readonly jobId: string;
+  readonly seq: number;
+  readonly from: JobState | null;
+  readonly to: JobState;
+  readonly at: number;
+  readonly reason: string;
+  readonly attempt: number;
+}
+
+export interface NewJob {
+  readonly id: string;
+  readonly tenant: string;
+  readonly submittedBy: string;
+  readonly spec: JobSpec;
+  readonly priority: number;
+  readonly submittedAt: number;
+  readonly idempotencyKey: string | null;
+}
+
+/** Fields a transition may set alongside the state change. `undefined` leaves a field unchanged. */
+export interface JobPatch {
+  readonly attempt?: number;
+  readonly placement?: Placement | null;
+  readonly executorRef?: string | null;
+  readonly startedAt?: number | null;
+  readonly finishedAt?: number | null;
+  readonly exitCode?: number | null;
+  readonly queuedAt?: number;
+  readonly notBefore?: number | null;
+  readonly cancelRequestedAt?: number | null;
+  readonly pendingVerdict?: PendingVerdict | null;
+  readonly pendingReason?: string | null;
+  readonly estimatedStart?: number | null;
+}
+
+export interface JobFilter {
+  readonly states?: readonly JobState[];
+  readonly tenant?: string;
+  readonly project?: string;
+  /** Page by submission sequence: jobs with seq < beforeSeq (newest first). */
+  readonly beforeSeq?: number;
+  readonly limit?: number;
+}
+
+export interface PendingUpdate {
+  readonly jobId: string;
+  readonly verdict: PendingVerdict;
+  readonly reason: string;
+  readonly estimatedStart: number | null;
+}
+
+export interface StoredNode {
+  readonly node: ClusterNode;
+  /** Operator override (drain); null when the node's own state applies. */
+  readonly adminState: NodeState | null;
+  readonly adminReason: string | null;
+  readonly updatedAt: number;
+}
+
+export interface Store {
+  /** `sqlite` or `postgres`: for logs and capability tables, never for branching in callers. */
+  readonly dialect: 'sqlite' | 'postgres';
+
+  /** Applies pending migrations. Safe to call on every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  // --- small key/value settings (e.g. the admin token hash) ---
+  getMeta(key: string): Promise<string | null>;
+  /** Sets the key only if it is absent; returns the value now stored. */
+  initMeta(key: string, value: string): Promise<string>;
+
+  // --- jobs ---
+  /** Creates a job in state `queued` with its first transition. Idempotent per (tenant, idempotencyKey). */
+  createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }>;
+  getJob(id: string): Promise<JobRecord | null>;
+  listJobs(filter: JobFilter): Promise<JobRecord[]>;
+  /** Jobs in any of the given states, oldest submission first (the engine's working set). */
+  jobsInStates(states: readonly JobState[]): Promise<JobRecord[]>;
+  /**
+   * Compare-and-set state change with its transition record, in one transaction.
+   * Returns the updated job, or null if the job was not in state `from`.
+   */
+  transitionJob(id: string, from: JobState, to: JobState, at: number, reason: string, patch?: JobPatch): Promise<JobRecord | null>;
+  /** Updates fields without a state change (compare-and-set on state as well). */
+  patchJob(id: string, expectedState: JobState, patch: JobPatch): Promise<JobRecord | null>;
+  /** Bulk update of pending verdicts from one scheduling cycle. */
+  setPendingReasons(updates: readonly PendingUpdate[]): Promise<void>;
+  listTransitions(jobId: string): Promise<TransitionRecord[]>;
+
+  // --- inventory ---
+  /** Replaces the discovered inventory of the given nodes, keeping operator overrides. */
+  upsertNodes(nodes: readonly ClusterNode[], at: number): Promise<void>;
+  listNodes(): Promise<StoredNode[]>;
+  setNodeAdminState(name: string, state: NodeState | null, reason: string | null, at: number): Promise<boolean>;
+}

@@ -54,10 +54,24 @@ export interface LogPaths {
   readonly stderr: string;
 }
 
+/** Capacity held by work the platform did not start (e.g. Slurm jobs submitted outside suanli). */
+export interface ExternalAllocation {
+  /** Backend identity of the foreign work, for display (`slurm:1234`). */
+  readonly ref: string;
+  readonly placement: Placement;
+  /** Epoch ms when the foreign work is expected to end, if the backend knows (its time limit). */
+  readonly expectedEnd: number | null;
+}
+
 export interface Executor {
   readonly name: string;
   /** The nodes and accelerators this executor can run on. */
   discover(): Promise<ClusterNode[]>;
+  /**
+   * Devices held by work outside the platform. The engine treats them as occupied so they are
+   * never double-booked. Executors that own their machine outright (local) may omit this.
+   */
+  externalUsage?(): Promise<ExternalAllocation[]>;
   launch(req: LaunchRequest): Promise<{ ref: string }>;
   cancel(jobId: string, ref: string, graceMs: number): Promise<void>;
   recover(attempts: readonly { jobId: string; attempt: number; ref: string; logDir: string }[]): Promise<RecoveryResult[]>;

@@ -1,0 +1,10 @@
+/**
+ * Every migration, in version order. Append new ones at the end; never edit or reorder released ones.
+ */
+import type { Migration } from './migration.js';
+import { initial } from './0001-initial.js';
+
+export type { Migration, SqlDialect } from './migration.js';
+export { runMigrations, type MigrationResult } from './runner.js';
+
+export const MIGRATIONS: readonly Migration[] = [initial];

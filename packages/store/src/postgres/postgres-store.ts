@@ -1,0 +1,70 @@
+/**
+ * PostgreSQL, for centers that run more than one server process or want their database managed
+ * apart from the platform. A pg Pool driven by Kysely; int8 columns (epoch-ms times, seq) are parsed
+ * into JS numbers, exact up to 2^53.
+ */
+import pg from 'pg';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { KyselyStore, type Backend } from '../kysely-store.js';
+import type { Database } from '../schema.js';
+import type { PendingUpdate } from '../store.js';
+
+export const POSTGRES_POOL_MAX_CONNECTIONS = 10;
+/** Name of a schema in search_path: a plain identifier, so it can be interpolated safely. */
+const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export interface PostgresStoreOptions {
+  /** `postgres://` or `postgresql://` URL. */
+  readonly connectionString: string;
+  /**
+   * Schema to use instead of the role's default search_path (e.g. one schema per test file). It must
+   * already exist. Omit it to use the database's default (normally `public`).
+   */
+  readonly schema?: string;
+  readonly poolMaxConnections?: number;
+}
+
+const INT8_OID = 20;
+const parseInt8 = (v: string): number => Number(v);
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
+
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<KyselyStore> {
+  if (options.schema !== undefined && !SCHEMA_RE.test(options.schema)) {
+    throw new Error(`schema name "${options.schema}" must match ${String(SCHEMA_RE)}`);
+  }
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.poolMaxConnections ?? POSTGRES_POOL_MAX_CONNECTIONS,
+    types,
+    ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+
+  const write = <T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> => db.transaction().execute(fn);
+
+  const backend: Backend = {
+    dialect: 'postgres',
+    db,
+    write,
+    // One statement for the whole cycle: the updates travel as four parallel arrays and are joined
+    // in the database, instead of one round trip per job.
+    setPendingReasons: async (updates: readonly PendingUpdate[]) => {
+      await sql`
+        update jobs set
+          pending_verdict = u.verdict,
+          pending_reason = u.reason,
+          estimated_start = u.estimated_start
+        from unnest(
+          ${updates.map((u) => u.jobId)}::text[],
+          ${updates.map((u) => u.verdict)}::text[],
+          ${updates.map((u) => u.reason)}::text[],
+          ${updates.map((u) => u.estimatedStart)}::bigint[]
+        ) as u(id, verdict, reason, estimated_start)
+        where jobs.id = u.id and jobs.state = 'queued'`.execute(db);
+    },
+  };
+  return new KyselyStore(backend);
+}

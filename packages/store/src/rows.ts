@@ -1,0 +1,80 @@
+/**
+ * Rows ↔ records. The only place that knows how a JobRecord is laid out in columns: JSON text for
+ * the spec, the placement and node data; epoch-ms integers for times (`Number()` guards against a
+ * driver that hands back int8 as a string).
+ */
+import type { Selectable, Updateable } from 'kysely';
+import type { ClusterNode, JobSpec, JobState, NodeState, PendingVerdict, Placement } from '@suanli/core';
+import type { JobsTable, JobTransitionsTable, NodesTable } from './schema.js';
+import type { JobPatch, JobRecord, StoredNode, TransitionRecord } from './store.js';
+
+function numOrNull(v: number | string | null): number | null {
+  return v === null ? null : Number(v);
+}
+
+export function toJobRecord(row: Selectable<JobsTable>): JobRecord {
+  return {
+    id: row.id,
+    seq: Number(row.seq),
+    tenant: row.tenant,
+    project: row.project,
+    name: row.name,
+    submittedBy: row.submitted_by,
+    spec: JSON.parse(row.spec) as JobSpec,
+    state: row.state as JobState,
+    priority: Number(row.priority),
+    submittedAt: Number(row.submitted_at),
+    queuedAt: Number(row.queued_at),
+    attempt: Number(row.attempt),
+    placement: row.placement === null ? null : (JSON.parse(row.placement) as Placement),
+    executorRef: row.executor_ref,
+    startedAt: numOrNull(row.started_at),
+    finishedAt: numOrNull(row.finished_at),
+    exitCode: numOrNull(row.exit_code),
+    pendingVerdict: row.pending_verdict as PendingVerdict | null,
+    pendingReason: row.pending_reason,
+    estimatedStart: numOrNull(row.estimated_start),
+    notBefore: numOrNull(row.not_before),
+    cancelRequestedAt: numOrNull(row.cancel_requested_at),
+    idempotencyKey: row.idempotency_key,
+  };
+}
+
+export function toTransitionRecord(row: Selectable<JobTransitionsTable>): TransitionRecord {
+  return {
+    jobId: row.job_id,
+    seq: Number(row.seq),
+    from: row.from_state as JobState | null,
+    to: row.to_state as JobState,
+    at: Number(row.at),
+    reason: row.reason,
+    attempt: Number(row.attempt),
+  };
+}
+
+export function toStoredNode(row: Selectable<NodesTable>): StoredNode {
+  return {
+    node: JSON.parse(row.node) as ClusterNode,
+    adminState: row.admin_state as NodeState | null,
+    adminReason: row.admin_reason,
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+/** The columns a patch sets; fields left `undefined` in the patch are absent here (unchanged). */
+export function patchColumns(patch: JobPatch): Updateable<JobsTable> {
+  const c: Updateable<JobsTable> = {};
+  if (patch.attempt !== undefined) c.attempt = patch.attempt;
+  if (patch.placement !== undefined) c.placement = patch.placement === null ? null : JSON.stringify(patch.placement);
+  if (patch.executorRef !== undefined) c.executor_ref = patch.executorRef;
+  if (patch.startedAt !== undefined) c.started_at = patch.startedAt;
+  if (patch.finishedAt !== undefined) c.finished_at = patch.finishedAt;
+  if (patch.exitCode !== undefined) c.exit_code = patch.exitCode;
+  if (patch.queuedAt !== undefined) c.queued_at = patch.queuedAt;
+  if (patch.notBefore !== undefined) c.not_before = patch.notBefore;
+  if (patch.cancelRequestedAt !== undefined) c.cancel_requested_at = patch.cancelRequestedAt;
+  if (patch.pendingVerdict !== undefined) c.pending_verdict = patch.pendingVerdict;
+  if (patch.pendingReason !== undefined) c.pending_reason = patch.pendingReason;
+  if (patch.estimatedStart !== undefined) c.estimated_start = patch.estimatedStart;
+  return c;
+}

@@ -7,3 +7,4 @@ export * from './model/lifecycle.js';
 export * from './model/job-spec.js';
 export * from './model/scheduling.js';
 export { fcfsPolicy, byQueueOrder } from './policy/fcfs.js';
+export * from './placement/index.js';

@@ -29,6 +29,26 @@ export interface RunningSchedJob extends SchedJob {
   readonly placement: Placement;
   /** Epoch ms of the job's last known checkpoint, or null if unknown/none. */
   readonly lastCheckpointTime: number | null;
+  /**
+   * Epoch ms when the engine asked this job to stop because a policy preempted it (SIGTERM sent,
+   * grace period running), or absent/null if it has not been preempted. A policy never preempts a
+   * job twice and expects its devices back by `preemptedAt + gracePeriod`.
+   */
+  readonly preemptedAt?: number | null;
+}
+
+/**
+ * Capacity booked ahead (issue: bookings) during [startTime, endTime): `accelerators` devices of
+ * `acceleratorType` that only `tenant`'s jobs may use (null: nobody, e.g. maintenance). Bookings
+ * are aggregate: they are not tied to nodes until they begin.
+ */
+export interface ReservedWindow {
+  readonly id: string;
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly acceleratorType: string;
+  readonly accelerators: number;
+  readonly tenant: string | null;
 }
 
 export interface Snapshot {
@@ -39,6 +59,13 @@ export interface Snapshot {
   readonly pending: readonly SchedJob[];
   /** Jobs holding devices (starting or running). */
   readonly running: readonly RunningSchedJob[];
+  /**
+   * Decayed accelerator-seconds per tenant as of `now` (see `decayUsage`), for fair share. Absent:
+   * every tenant counts as having used nothing (order falls back to weights and first-come).
+   */
+  readonly usage?: Readonly<Record<string, number>>;
+  /** Booked windows that overlap the future; absent means none. */
+  readonly windows?: readonly ReservedWindow[];
 }
 
 /** Why a job is still waiting. Stable identifiers: the API and the console show them. */

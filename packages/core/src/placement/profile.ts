@@ -1,0 +1,326 @@
+/**
+ * The availability profile: what is free now and when held capacity comes back, as a time-ordered
+ * list of holds, and ONE placement question asked in three modes (as Slurm's select plugin,
+ * src/interfaces/select.h):
+ *
+ *   - `run-now`   (SELECT_MODE_RUN_NOW):  can the gang start now, for its whole time limit, without
+ *                 touching capacity reserved for jobs ahead of it or booked by another tenant?
+ *   - `test-only` (SELECT_MODE_TEST_ONLY): could it ever run on this hall, if the hall were empty?
+ *   - `will-run`  (SELECT_MODE_WILL_RUN): the earliest time it can start, walking the profile's
+ *                 release events in time order (Slurm's node_space_map).
+ *
+ * A hold is capacity taken over a time interval: running jobs [startTime, expected end), jobs started
+ * in this cycle, and reservations [start, end) made for blocked jobs (the promises backfill must
+ * keep). Booked capacity (`ReservedWindow`, "N devices of type T during [t0, t1)") is a separate,
+ * aggregate entry: bookings are not tied to nodes until they begin.
+ *
+ * Answers are values with reasons, never exceptions.
+ */
+import type { AcceleratorType, Placement, ReplicaRequest } from '../model/resources.js';
+import type { ReservedWindow } from '../model/scheduling.js';
+import type { ClusterCapacity, FreeState } from './capacity.js';
+import { candidateTypes, freeStateView, placeGangOnView, typesThatCouldEverFit } from './capacity.js';
+
+export type { ReservedWindow };
+
+export interface ProfileHold {
+  readonly jobId: string;
+  readonly placement: Placement;
+  readonly startTime: number;
+  /** Expected end, epoch ms; `Infinity` when unknown (no time limit). */
+  readonly endTime: number;
+}
+
+export interface PlacementRequest {
+  readonly jobId: string;
+  readonly tenant: string;
+  readonly replicas: number;
+  readonly perReplica: ReplicaRequest;
+  /** The job's time limit in ms; null means it may run forever (it then overlaps every reservation). */
+  readonly durationMs: number | null;
+  /**
+   * The device types to try, in order (e.g. those the quota allows). Omitted: every acceptable type
+   * present in the hall, in the request's preference order.
+   */
+  readonly types?: readonly (AcceleratorType | null)[];
+}
+
+export type PlacementMode = 'run-now' | 'test-only' | 'will-run';
+
+export type PlacementAnswer =
+  | {
+      readonly ok: true;
+      readonly startTime: number;
+      readonly placement: Placement;
+      readonly acceleratorType: AcceleratorType | null;
+    }
+  | {
+      readonly ok: false;
+      /**
+       * `never`: no hall state could hold it. `capacity`: not enough free capacity (at the times
+       * scanned). `reservation`: it would fit but would take capacity promised to `blockingJobId`.
+       * `booking`: it would fit but would eat into booked window `blockingWindowId`.
+       */
+      readonly kind: 'never' | 'capacity' | 'reservation' | 'booking';
+      readonly reason: string;
+      readonly blockingJobId?: string;
+      readonly blockingWindowId?: string;
+    };
+
+/** Work limits of the profile (Slurm: bf_window, bf_resolution, max events). */
+export interface ProfileBounds {
+  /** `will-run` looks no further than now + this. */
+  readonly willRunHorizonMs: number;
+  /** `will-run` visits at most this many distinct release times. */
+  readonly willRunMaxEventsScanned: number;
+  /** `will-run` runs the O(nodes) gang search at most this many times per question. */
+  readonly willRunMaxPlacementTests: number;
+}
+
+export const DEFAULT_PROFILE_BOUNDS: ProfileBounds = {
+  willRunHorizonMs: 30 * 24 * 3600 * 1000,
+  willRunMaxEventsScanned: 2000,
+  willRunMaxPlacementTests: 32,
+};
+
+function upperBound(sorted: readonly ProfileHold[], endTime: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid]?.endTime ?? 0) <= endTime) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class AvailabilityProfile {
+  /** Holds that started at or before now (running, and started in this cycle), sorted by endTime. */
+  private readonly current: ProfileHold[] = [];
+  /** Future holds (reservations for blocked jobs), in the order made. Few: bounded by the caller. */
+  private readonly reservations: ProfileHold[] = [];
+
+  constructor(
+    readonly cap: ClusterCapacity,
+    /** What is free now; the profile takes started jobs from it. */
+    readonly free: FreeState,
+    readonly now: number,
+    running: readonly ProfileHold[],
+    readonly windows: readonly ReservedWindow[] = [],
+    readonly bounds: ProfileBounds = DEFAULT_PROFILE_BOUNDS,
+  ) {
+    this.current = [...running]
+      .map((h) => (h.endTime <= now ? { ...h, endTime: now + 1 } : h)) // overdue: ends "any moment"
+      .sort((a, b) => a.endTime - b.endTime || (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
+  }
+
+  get reservationCount(): number {
+    return this.reservations.length;
+  }
+  reservationFor(jobId: string): ProfileHold | undefined {
+    return this.reservations.find((r) => r.jobId === jobId);
+  }
+
+  /** Records a start now: takes the placement from the free state and adds a hold until `endTime`. */
+  start(jobId: string, placement: Placement, endTime: number): void {
+    this.free.takePlacement(placement);
+    this.insertCurrent({ jobId, placement, startTime: this.now, endTime });
+  }
+
+  /** Promises `placement` to `jobId` during [startTime, endTime): later `run-now` questions respect it. */
+  reserve(jobId: string, placement: Placement, startTime: number, endTime: number): void {
+    this.reservations.push({ jobId, placement, startTime, endTime });
+  }
+
+  /** Brings forward the expected end of a running hold (a preemption victim ends after its grace period). */
+  shortenHold(jobId: string, endTime: number): void {
+    const i = this.current.findIndex((h) => h.jobId === jobId);
+    const h = this.current[i];
+    if (i < 0 || h === undefined || h.endTime <= endTime) return;
+    this.current.splice(i, 1);
+    this.insertCurrent({ ...h, endTime });
+  }
+
+  private insertCurrent(h: ProfileHold): void {
+    const i = upperBound(this.current, h.endTime);
+    this.current.splice(i, 0, h);
+  }
+
+  ask(mode: PlacementMode, req: PlacementRequest): PlacementAnswer {
+    switch (mode) {
+      case 'test-only':
+        return this.testOnly(req);
+      case 'run-now':
+        return this.runNow(req);
+      case 'will-run':
+        return this.willRun(req);
+    }
+  }
+
+  private types(req: PlacementRequest): readonly (AcceleratorType | null)[] {
+    return req.types ?? candidateTypes(this.cap, req.perReplica);
+  }
+
+  private testOnly(req: PlacementRequest): PlacementAnswer {
+    const ok = typesThatCouldEverFit(this.cap, req.replicas, req.perReplica).filter((t) => this.types(req).includes(t));
+    const t = ok[0];
+    if (t === undefined) return { ok: false, kind: 'never', reason: 'no set of nodes in the hall can hold it, even empty' };
+    return { ok: true, startTime: this.now, placement: [], acceleratorType: t };
+  }
+
+  /**
+   * Devices of `type` that must stay free at instant `t` for bookings of other tenants, and the
+   * booking that demands them.
+   */
+  private bookedAt(t: number, type: AcceleratorType, tenant: string): { devices: number; windowId: string | null } {
+    let devices = 0;
+    let windowId: string | null = null;
+    for (const w of this.windows) {
+      if (w.acceleratorType !== type || w.tenant === tenant || w.startTime > t || w.endTime <= t) continue;
+      devices += w.accelerators;
+      windowId ??= w.id;
+    }
+    return { devices, windowId };
+  }
+
+  /** Devices of `type` held at instant `t` by current holds and reservations. */
+  private heldAt(t: number, type: AcceleratorType): number {
+    let n = 0;
+    const count = (h: ProfileHold): void => {
+      for (const r of h.placement) for (const id of r.acceleratorIds) if (this.cap.deviceType.get(id) === type) n++;
+    };
+    for (let i = upperBound(this.current, t); i < this.current.length; i++) {
+      const h = this.current[i];
+      if (h) count(h);
+    }
+    for (const h of this.reservations) if (h.startTime <= t && h.endTime > t) count(h);
+    return n;
+  }
+
+  /**
+   * Would starting `devices` of `type` during [start, end) leave too little for a booking of another
+   * tenant? Checked at each booking's start within the interval (capacity only shrinks towards it).
+   */
+  private bookingConflict(type: AcceleratorType | null, devices: number, start: number, end: number, tenant: string): string | null {
+    if (type === null || this.windows.length === 0) return null;
+    const capacity = this.cap.schedulableByType.get(type) ?? 0;
+    for (const w of this.windows) {
+      if (w.acceleratorType !== type || w.tenant === tenant) continue;
+      if (w.endTime <= start || w.startTime >= end) continue;
+      const at = Math.max(w.startTime, start);
+      const booked = this.bookedAt(at, type, tenant);
+      if (this.heldAt(at, type) + devices + booked.devices > capacity) return booked.windowId ?? w.id;
+    }
+    return null;
+  }
+
+  private runNow(req: PlacementRequest): PlacementAnswer {
+    const end = req.durationMs === null ? Infinity : this.now + req.durationMs;
+    const need = req.replicas * req.perReplica.accelerators;
+    const overlapping = this.reservations.filter((r) => r.startTime < end);
+    let blockedByReservation: string | null = null;
+    let blockedByBooking: string | null = null;
+    for (const type of this.types(req)) {
+      if (type !== null && this.free.freeOfType(type) < need) continue; // O(1) rejection
+      let placement: Placement | null;
+      if (overlapping.length === 0) {
+        placement = placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, req.perReplica);
+      } else {
+        const m = this.free.mark();
+        for (const r of overlapping) this.free.takePlacement(r.placement);
+        placement = placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, req.perReplica);
+        this.free.rollback(m);
+        if (placement === null && blockedByReservation === null) {
+          const unconstrained = placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, req.perReplica);
+          if (unconstrained !== null) blockedByReservation = firstConflicting(overlapping, unconstrained) ?? overlapping[0]?.jobId ?? null;
+        }
+      }
+      if (placement === null) continue;
+      const w = this.bookingConflict(type, need, this.now, end, req.tenant);
+      if (w !== null) {
+        blockedByBooking ??= w;
+        continue;
+      }
+      return { ok: true, startTime: this.now, placement, acceleratorType: type };
+    }
+    if (blockedByBooking !== null)
+      return { ok: false, kind: 'booking', reason: `would use capacity booked by window ${blockedByBooking}`, blockingWindowId: blockedByBooking };
+    if (blockedByReservation !== null)
+      return {
+        ok: false,
+        kind: 'reservation',
+        reason: `fits now, but would delay job ${blockedByReservation}, which is promised that capacity`,
+        blockingJobId: blockedByReservation,
+      };
+    return { ok: false, kind: 'capacity', reason: 'not enough free capacity now' };
+  }
+
+  private willRun(req: PlacementRequest): PlacementAnswer {
+    const types = this.types(req);
+    const need = req.replicas * req.perReplica.accelerators;
+    const horizon = this.now + this.bounds.willRunHorizonMs;
+    // candidate start times: now, each release of a current hold, each reservation or window end
+    const times = new Set<number>([this.now]);
+    for (const h of this.current) if (h.endTime <= horizon) times.add(h.endTime);
+    for (const r of this.reservations) if (r.endTime <= horizon) times.add(r.endTime);
+    for (const w of this.windows) if (w.endTime <= horizon && w.endTime > this.now) times.add(w.endTime);
+    const sorted = [...times].sort((a, b) => a - b).slice(0, this.bounds.willRunMaxEventsScanned);
+    const m0 = this.free.mark();
+    let released = 0;
+    let tests = 0;
+    let sawBooking: string | null = null;
+    try {
+      for (const t of sorted) {
+        while (released < this.current.length && (this.current[released]?.endTime ?? Infinity) <= t) {
+          const h = this.current[released];
+          if (h) this.free.givePlacement(h.placement);
+          released++;
+        }
+        const end = req.durationMs === null ? Infinity : t + req.durationMs;
+        for (const type of types) {
+          if (type !== null && this.free.freeOfType(type) < need) continue;
+          if (tests >= this.bounds.willRunMaxPlacementTests) {
+            return { ok: false, kind: 'capacity', reason: `no start found within ${this.bounds.willRunMaxPlacementTests} placement tests (willRunMaxPlacementTests)` };
+          }
+          tests++;
+          const m1 = this.free.mark();
+          for (const r of this.reservations) if (r.startTime < end && r.endTime > t) this.free.takePlacement(r.placement);
+          const placement = placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, req.perReplica);
+          this.free.rollback(m1);
+          if (placement === null) continue;
+          const w = this.bookingConflict(type, need, t, end, req.tenant);
+          if (w !== null) {
+            sawBooking ??= w;
+            continue;
+          }
+          return { ok: true, startTime: t, placement, acceleratorType: type };
+        }
+      }
+    } finally {
+      this.free.rollback(m0);
+    }
+    if (sawBooking !== null)
+      return { ok: false, kind: 'booking', reason: `capacity is booked by window ${sawBooking}`, blockingWindowId: sawBooking };
+    return {
+      ok: false,
+      kind: 'capacity',
+      reason:
+        sorted.length >= this.bounds.willRunMaxEventsScanned
+          ? `no start found within the first ${this.bounds.willRunMaxEventsScanned} release events (willRunMaxEventsScanned)`
+          : 'no start found within the planning horizon: running jobs without a time limit hold the capacity',
+    };
+  }
+}
+
+/** The first reservation whose devices or nodes the placement would use. */
+function firstConflicting(reservations: readonly ProfileHold[], placement: Placement): string | null {
+  const nodes = new Set(placement.map((r) => r.node));
+  const devices = new Set(placement.flatMap((r) => r.acceleratorIds));
+  for (const r of reservations) {
+    for (const rp of r.placement) {
+      if (rp.acceleratorIds.some((id) => devices.has(id))) return r.jobId;
+    }
+  }
+  for (const r of reservations) if (r.placement.some((rp) => nodes.has(rp.node))) return r.jobId;
+  return null;
+}

@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClusterNode } from '@suanli/core';
+import { defineExecutorContract } from '../contract.js';
+import { declaredAccelerators, parseAcceleratorsFlag } from '../discovery/declared.js';
+import { LocalExecutor, aggregateOutcomes, parseExitStatus, parseLocalRef } from './local-executor.js';
+import { readProcStat } from './procfs.js';
+
+const NODE = 'contract-node';
+const inventory = async (): Promise<ClusterNode[]> => [
+  {
+    name: NODE,
+    state: 'ready',
+    accelerators: declaredAccelerators(NODE, parseAcceleratorsFlag('gpu:4')),
+    cpuMillis: 4000,
+    memoryMiB: 8192,
+    topology: {},
+    labels: {},
+  },
+];
+
+/** A ref naming a LIVE process (the test runner itself) with a start time that is not its own. */
+function forgeRef(ref: string): string {
+  const parsed = parseLocalRef(ref);
+  assert.ok(parsed);
+  const own = readProcStat(process.pid);
+  assert.ok(own);
+  return JSON.stringify({ ...parsed, replicas: parsed.replicas.map((r) => ({ ...r, pid: process.pid, startTime: String(Number(own.startTime) + 1) })) });
+}
+
+defineExecutorContract('local', () => new LocalExecutor({ inventory, nodeName: NODE, pollIntervalMs: 50, gangGraceMs: 300, killWaitMs: 2000 }), {
+  cancelGraceMs: 400,
+  forgeRef,
+});
+
+test('local: the exit-status record and ref parsers accept only what the shim and launch write', () => {
+  assert.deepEqual(parseExitStatus('code 3\n'), { kind: 'code', code: 3 });
+  assert.deepEqual(parseExitStatus('signal SIGTERM\n'), { kind: 'signal', signal: 'SIGTERM' });
+  assert.equal(parseExitStatus('code\n'), null);
+  assert.equal(parseExitStatus('signal TERM\n'), null);
+  assert.equal(parseLocalRef('{"v":1,"bootId":"b","replicas":[]}'), null, 'a ref without replicas proves nothing');
+  assert.equal(parseLocalRef('{"v":1,"bootId":"b","replicas":[{"rank":0,"pid":1,"startTime":"5"}]}'), null, 'pid 1 is never a job');
+  assert.deepEqual(parseLocalRef('{"v":1,"bootId":"b","replicas":[{"rank":0,"pid":77,"startTime":"5"}]}')?.replicas, [{ rank: 0, pid: 77, startTime: '5' }]);
+});
+
+test('local: the first replica to fail decides the attempt result', () => {
+  assert.deepEqual(aggregateOutcomes([{ kind: 'code', code: 0 }, { kind: 'code', code: 0 }]), { exitCode: 0, signal: null, backendReason: null });
+  assert.deepEqual(aggregateOutcomes([{ kind: 'code', code: 0 }, { kind: 'code', code: 2 }, { kind: 'signal', signal: 'SIGTERM' }]), { exitCode: 2, signal: null, backendReason: null });
+  assert.deepEqual(aggregateOutcomes([{ kind: 'signal', signal: 'SIGKILL' }, { kind: 'code', code: 1 }]), { exitCode: null, signal: 'SIGKILL', backendReason: null });
+  assert.deepEqual(aggregateOutcomes([{ kind: 'unknown' }]), { exitCode: null, signal: null, backendReason: 'exit-status-unknown' });
+});
+
+test('local: a signal that kills the job is recorded by the shim and reported as the signal', { timeout: 20_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'suanli-local-'));
+  const ex = new LocalExecutor({ inventory, nodeName: NODE });
+  try {
+    const exited = new Promise<unknown>((resolve) => ex.onEvent((e) => e.kind === 'exited' && resolve(e)));
+    const [node] = await inventory();
+    assert.ok(node);
+    const spec = {
+      name: 'sig', project: 'p', command: ['/bin/sh', '-c', 'kill -TERM $$'], workingDir: null, env: {}, replicas: 1,
+      perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 }, timeLimitSeconds: null, priorityClass: null,
+      priority: null, retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 }, preemptible: true, checkpointIntervalSeconds: null,
+    };
+    await ex.launch({ jobId: 'sig-1', jobName: 'sig', tenant: 't', project: 'p', attempt: 1, spec, placement: [{ node: NODE, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }], nodes: [node], logDir: dir });
+    const e = (await exited) as { exitCode: number | null; signal: string | null };
+    assert.equal(e.exitCode, null);
+    assert.equal(e.signal, 'SIGTERM');
+    assert.equal(readFileSync(join(dir, 'exit-status.0'), 'utf8'), 'signal SIGTERM\n');
+    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temporary record left behind');
+  } finally {
+    await ex.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('local: a placement on another node is refused before anything starts', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'suanli-local-'));
+  const ex = new LocalExecutor({ inventory, nodeName: NODE });
+  try {
+    const [node] = await inventory();
+    assert.ok(node);
+    const spec = {
+      name: 'x', project: 'p', command: ['true'], workingDir: null, env: {}, replicas: 1,
+      perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 }, timeLimitSeconds: null, priorityClass: null,
+      priority: null, retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 }, preemptible: true, checkpointIntervalSeconds: null,
+    };
+    await assert.rejects(
+      ex.launch({ jobId: 'x', jobName: 'x', tenant: 't', project: 'p', attempt: 1, spec, placement: [{ node: 'elsewhere', acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }], nodes: [node], logDir: dir }),
+      /runs on node "contract-node" only, placement names "elsewhere"/,
+    );
+  } finally {
+    await ex.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,478 @@
+/**
+ * The local executor: runs every replica of an attempt as an OS process on THIS machine.
+ *
+ * Design, and why:
+ * - Each replica is its own process group (`detached: true`), so a cancel or a gang kill reaches
+ *   everything the job forked, and a Ctrl-C or crash of the server does not.
+ * - stdout/stderr are files opened by us and handed to the child as file descriptors (O_APPEND;
+ *   all replicas append to the same two files). No pipes: a pipe dies with the server and the next
+ *   write would kill the job with SIGPIPE; a file keeps working after `kill -9` of the server.
+ * - Each replica runs under a tiny POSIX `sh` shim (`SHIM_SCRIPT`) that waits for the command and
+ *   records its end durably in `<logDir>/exit-status.<rank>` (tmp file + rename, so a reader never
+ *   sees half a record). An attempt that ends while the server is down is still reported with its
+ *   real exit code. `sh` rather than a Node shim: it costs ~1 MB instead of ~40 MB per replica and
+ *   exists on every machine (and every Slurm node) we target.
+ * - The `ref` the engine stores proves identity after a restart: per replica the pid, the process
+ *   start time (/proc/<pid>/stat field 22) and the machine's boot id. A pid alone is reused by the
+ *   kernel; with the start time and boot id it names exactly one process ever.
+ *
+ * Exit status recorded by the shim: `code <n>`, or `signal SIG<NAME>` when the shell saw status
+ * 128+n (the shell convention: a program that itself exits with 130 is indistinguishable from one
+ * killed by SIGINT). A replica SIGKILLed together with its shim leaves no record; the live watcher
+ * then reports the signal Node observed, and recovery reports what it could not prove.
+ *
+ * Not here: time limits (the engine calls `cancel`), resource limits (cgroups, later).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { ClusterNode } from '@suanli/core';
+import type { ExecutionEvent, Executor, LaunchRequest, LogPaths, RecoveryResult } from '../executor.js';
+import { buildReplicaEnv } from '../env.js';
+import { isEnded, liveProcessGroups, readBootId, readProcStat } from './procfs.js';
+
+/**
+ * The shim, run as `sh -c SHIM_SCRIPT suanli-shim <status-file> <command…>`. It traps TERM/INT/HUP
+ * with a no-op so that a signal sent to the whole process group ends the JOB and not the shim,
+ * which then lives long enough to record how the job ended. (A trapped signal is reset to its
+ * default in the exec'ed command, unlike an ignored one, so the job still receives it normally.)
+ */
+export const SHIM_SCRIPT = [
+  'f=$1; shift',
+  'trap : TERM INT HUP',
+  '"$@"',
+  's=$?',
+  'if [ "$s" -gt 128 ] && [ "$s" -lt 193 ]; then r="signal SIG$(kill -l "$s")"; else r="code $s"; fi',
+  'printf "%s\\n" "$r" > "$f.tmp" && mv -f "$f.tmp" "$f"',
+  'exit "$s"',
+].join('\n');
+
+export interface LocalExecutorOptions {
+  /** The node(s) this executor offers; usually `[await discoverLocalNode(...)]`. */
+  readonly inventory: () => Promise<ClusterNode[]>;
+  /** When set, launches whose placement names another node are refused. */
+  readonly nodeName?: string;
+  /** How often re-adopted (no longer our children) replicas are checked. Default 1000 ms. */
+  readonly pollIntervalMs?: number;
+  /** When one replica of a gang fails: time between SIGTERM and SIGKILL of the others. Default 10 000 ms. */
+  readonly gangGraceMs?: number;
+  /** After SIGKILL, how long `cancel` waits for the process groups to disappear before failing. Default 5000 ms. */
+  readonly killWaitMs?: number;
+  /** Environment inherited by jobs (device variables removed). Default: the server's `process.env`. */
+  readonly baseEnv?: Readonly<Record<string, string | undefined>>;
+  /** Rendezvous host given to replicas. Default 127.0.0.1 (all replicas share this machine). */
+  readonly masterAddr?: string;
+  /** Clock for event timestamps (epoch ms). Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** One replica's identity in the ref. */
+export interface LocalReplicaRef {
+  readonly rank: number;
+  /** Pid of the shim, which is also the process group id of the replica. */
+  readonly pid: number;
+  /** /proc/<pid>/stat field 22 (clock ticks after boot), as text. */
+  readonly startTime: string;
+}
+
+/** The `ref` of a local attempt, stored by the engine as JSON. */
+export interface LocalRef {
+  readonly v: 1;
+  readonly bootId: string;
+  readonly replicas: readonly LocalReplicaRef[];
+}
+
+/** How one replica ended. `unknown`: it ended but left no exit record (killed with its shim). */
+export type ReplicaOutcome =
+  | { readonly kind: 'code'; readonly code: number }
+  | { readonly kind: 'signal'; readonly signal: string }
+  | { readonly kind: 'unknown' };
+
+const STATUS_PREFIX = 'exit-status.';
+const CANCEL_POLL_MS = 20;
+
+export function exitStatusPath(logDir: string, rank: number): string {
+  return join(logDir, `${STATUS_PREFIX}${rank}`);
+}
+
+/** Parses an exit-status record written by the shim; null when absent or malformed. */
+export function parseExitStatus(text: string): ReplicaOutcome | null {
+  const m = /^(code|signal) (\S+)\s*$/.exec(text);
+  if (!m || m[2] === undefined) return null;
+  if (m[1] === 'code') return /^\d+$/.test(m[2]) ? { kind: 'code', code: Number(m[2]) } : null;
+  return /^SIG[A-Z0-9]+$/.test(m[2]) ? { kind: 'signal', signal: m[2] } : null;
+}
+
+function readExitStatus(logDir: string, rank: number): { outcome: ReplicaOutcome; mtimeMs: number } | null {
+  const p = exitStatusPath(logDir, rank);
+  try {
+    const outcome = parseExitStatus(readFileSync(p, 'utf8'));
+    return outcome === null ? null : { outcome, mtimeMs: statSync(p).mtimeMs };
+  } catch {
+    return null;
+  }
+}
+
+/** Parses a ref; null when it is not one this executor wrote. */
+export function parseLocalRef(ref: string): LocalRef | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(ref);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  if (o['v'] !== 1 || typeof o['bootId'] !== 'string' || !Array.isArray(o['replicas']) || o['replicas'].length === 0) return null;
+  const replicas: LocalReplicaRef[] = [];
+  for (const r of o['replicas'] as unknown[]) {
+    if (typeof r !== 'object' || r === null) return null;
+    const { rank, pid, startTime } = r as Record<string, unknown>;
+    if (!Number.isInteger(rank) || !Number.isInteger(pid) || (pid as number) <= 1 || typeof startTime !== 'string') return null;
+    replicas.push({ rank: rank as number, pid: pid as number, startTime });
+  }
+  return { v: 1, bootId: o['bootId'], replicas };
+}
+
+/**
+ * The attempt's result from its replicas' outcomes, in the order they were observed: the FIRST
+ * replica to fail decides (the others were usually killed because of it, by gang semantics), so
+ * its code or signal is the attempt's; when none failed, 0.
+ */
+export function aggregateOutcomes(observed: readonly ReplicaOutcome[]): { exitCode: number | null; signal: string | null; backendReason: string | null } {
+  for (const o of observed) {
+    if (o.kind === 'code' && o.code !== 0) return { exitCode: o.code, signal: null, backendReason: null };
+    if (o.kind === 'signal') return { exitCode: null, signal: o.signal, backendReason: null };
+    if (o.kind === 'unknown') return { exitCode: null, signal: null, backendReason: 'exit-status-unknown' };
+  }
+  return { exitCode: 0, signal: null, backendReason: null };
+}
+
+function isFailure(o: ReplicaOutcome): boolean {
+  return !(o.kind === 'code' && o.code === 0);
+}
+
+/** Sends `signal` to process group `pgid`; false when no such group exists any more. */
+function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false; // ESRCH: the group is gone
+  }
+}
+
+/**
+ * May we signal process group `r.pid`? Yes when the leader is provably ours (alive, same start
+ * time) or gone/zombie (Linux never hands out a pid that still names a process group, so a group
+ * with that id is still ours). No when the pid now belongs to another process.
+ */
+function groupIsOurs(r: LocalReplicaRef): boolean {
+  const st = readProcStat(r.pid);
+  return st === null || isEnded(st) || st.startTime === r.startTime;
+}
+
+interface ReplicaWatch {
+  readonly ref: LocalReplicaRef;
+  /** Our child while we launched it in this process; null for re-adopted replicas (polled). */
+  readonly child: ChildProcess | null;
+  outcome: ReplicaOutcome | null;
+}
+
+interface AttemptWatch {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly logDir: string;
+  readonly replicas: ReplicaWatch[];
+  readonly observed: ReplicaOutcome[];
+  runningEmitted: boolean;
+  gangKillStarted: boolean;
+  gangKillTimer: NodeJS.Timeout | null;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function freeLoopbackPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('could not pick a rendezvous port'))));
+    });
+  });
+}
+
+export class LocalExecutor implements Executor {
+  readonly name = 'local';
+  private readonly opts: LocalExecutorOptions;
+  private readonly pollIntervalMs: number;
+  private readonly gangGraceMs: number;
+  private readonly killWaitMs: number;
+  private readonly now: () => number;
+  private readonly listeners: ((e: ExecutionEvent) => void)[] = [];
+  private readonly watches = new Map<string, AttemptWatch>();
+  private pollTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(opts: LocalExecutorOptions) {
+    this.opts = opts;
+    this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
+    this.gangGraceMs = opts.gangGraceMs ?? 10_000;
+    this.killWaitMs = opts.killWaitMs ?? 5000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  discover(): Promise<ClusterNode[]> {
+    return this.opts.inventory();
+  }
+
+  onEvent(listener: (e: ExecutionEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  logPaths(_jobId: string, _attempt: number, logDir: string): LogPaths {
+    return { stdout: join(logDir, 'stdout.log'), stderr: join(logDir, 'stderr.log') };
+  }
+
+  async launch(req: LaunchRequest): Promise<{ ref: string }> {
+    if (this.closed) throw new Error('local executor is closed');
+    if (req.placement.length === 0) throw new Error(`job ${req.jobId}: placement is empty`);
+    if (req.spec.command.length === 0) throw new Error(`job ${req.jobId}: command is empty`);
+    const nodeName = this.opts.nodeName;
+    if (nodeName !== undefined) {
+      const foreign = req.placement.find((p) => p.node !== nodeName);
+      if (foreign) throw new Error(`job ${req.jobId}: the local executor runs on node "${nodeName}" only, placement names "${foreign.node}"`);
+    }
+    const cwd = req.spec.workingDir ?? req.logDir;
+    mkdirSync(req.logDir, { recursive: true });
+    if (req.spec.workingDir !== null) {
+      let isDir = false;
+      try {
+        isDir = statSync(cwd).isDirectory();
+      } catch {
+        isDir = false;
+      }
+      if (!isDir) throw new Error(`job ${req.jobId}: working directory "${cwd}" does not exist or is not a directory`);
+    }
+    // A reused log dir must not hand a stale exit record to this attempt.
+    for (const f of readdirSync(req.logDir)) if (f.startsWith(STATUS_PREFIX)) rmSync(join(req.logDir, f), { force: true });
+
+    const masterAddr = this.opts.masterAddr ?? '127.0.0.1';
+    const rendezvous = { masterAddr, masterPort: await freeLoopbackPort(masterAddr) };
+    // Build every environment before starting anything: a bad placement fails the launch whole.
+    const envs = req.placement.map((_, rank) => buildReplicaEnv(req, rank, rendezvous, this.opts.baseEnv ?? process.env));
+    const paths = this.logPaths(req.jobId, req.attempt, req.logDir);
+    const outFd = openSync(paths.stdout, 'a');
+    const errFd = openSync(paths.stderr, 'a');
+    const bootId = readBootId();
+    const started: ReplicaWatch[] = [];
+    try {
+      for (const [rank, env] of envs.entries()) {
+        const [program, ...args] = req.spec.command as [string, ...string[]];
+        const child = spawn('/bin/sh', ['-c', SHIM_SCRIPT, 'suanli-shim', exitStatusPath(req.logDir, rank), program, ...args], {
+          cwd,
+          env,
+          detached: true,
+          stdio: ['ignore', outFd, errFd],
+        });
+        if (child.pid === undefined) {
+          const err = await new Promise<Error>((resolve) => child.once('error', resolve));
+          throw new Error(`job ${req.jobId}: could not start replica ${rank}: ${err.message}`);
+        }
+        const stat = readProcStat(child.pid);
+        if (stat === null) throw new Error(`job ${req.jobId}: replica ${rank} (pid ${child.pid}) vanished before its start time could be read`);
+        started.push({ ref: { rank, pid: child.pid, startTime: stat.startTime }, child, outcome: null });
+      }
+    } catch (e) {
+      for (const r of started) signalGroup(r.ref.pid, 'SIGKILL');
+      throw e;
+    } finally {
+      closeSync(outFd);
+      closeSync(errFd);
+    }
+
+    const ref: LocalRef = { v: 1, bootId, replicas: started.map((r) => r.ref) };
+    const watch = this.addWatch(req.jobId, req.attempt, req.logDir, started);
+    for (const r of started) {
+      r.child?.once('exit', (code, signal) => {
+        const recorded = readExitStatus(req.logDir, r.ref.rank)?.outcome;
+        const seen: ReplicaOutcome = code !== null ? { kind: 'code', code } : signal !== null ? { kind: 'signal', signal } : { kind: 'unknown' };
+        this.replicaEnded(watch, r, recorded ?? seen, true);
+      });
+    }
+    // After `launch` resolves, so the engine has the ref before it hears of the attempt.
+    setImmediate(() => this.emitRunning(watch));
+    return { ref: JSON.stringify(ref) };
+  }
+
+  async cancel(jobId: string, ref: string, graceMs: number): Promise<void> {
+    const parsed = parseLocalRef(ref);
+    if (parsed === null) throw new Error(`job ${jobId}: not a local executor ref: ${ref.slice(0, 200)}`);
+    if (parsed.bootId !== readBootId()) return; // the machine rebooted: nothing of it can still run
+    const watch = [...this.watches.values()].find((w) => w.jobId === jobId && w.replicas.some((r) => r.ref.pid === parsed.replicas[0]?.pid));
+    if (watch) watch.gangKillStarted = true; // the cancel owns termination now
+    const groups = new Set(parsed.replicas.filter(groupIsOurs).map((r) => r.pid));
+    for (const g of groups) signalGroup(g, 'SIGTERM');
+    if (await this.waitGroupsGone(groups, graceMs)) return;
+    for (const g of liveProcessGroups(groups)) signalGroup(g, 'SIGKILL');
+    if (await this.waitGroupsGone(groups, this.killWaitMs)) return;
+    throw new Error(`job ${jobId}: processes still present ${this.killWaitMs} ms after SIGKILL (stuck in the kernel?): groups ${[...liveProcessGroups(groups)].join(', ')}`);
+  }
+
+  async recover(attempts: readonly { jobId: string; attempt: number; ref: string; logDir: string }[]): Promise<RecoveryResult[]> {
+    const bootId = readBootId();
+    const results: RecoveryResult[] = [];
+    for (const a of attempts) {
+      const ref = parseLocalRef(a.ref);
+      if (ref === null) {
+        results.push({ jobId: a.jobId, status: 'lost', reason: 'the stored ref is not a local executor ref (pid, start time, boot id)' });
+        continue;
+      }
+      if (ref.bootId !== bootId) {
+        results.push({ jobId: a.jobId, status: 'lost', reason: `the machine rebooted since launch (boot id ${ref.bootId}, now ${bootId}): its processes are gone and no exit status was recorded for this boot` });
+        continue;
+      }
+      const key = `${a.jobId}#${a.attempt}`;
+      if (this.watches.has(key)) {
+        results.push({ jobId: a.jobId, status: 'running' });
+        continue;
+      }
+      const problems: string[] = [];
+      const alive: LocalReplicaRef[] = [];
+      const ended: { r: LocalReplicaRef; outcome: ReplicaOutcome; mtimeMs: number }[] = [];
+      for (const r of ref.replicas) {
+        const st = readProcStat(r.pid);
+        if (st !== null && !isEnded(st) && st.startTime === r.startTime) {
+          alive.push(r);
+          continue;
+        }
+        if (st !== null && !isEnded(st)) {
+          problems.push(`replica ${r.rank}: pid ${r.pid} now belongs to another process (start time ${st.startTime}, recorded ${r.startTime})`);
+        }
+        const rec = readExitStatus(a.logDir, r.rank);
+        if (rec === null) {
+          if (st === null || isEnded(st)) problems.push(`replica ${r.rank} (pid ${r.pid}) has ended without an exit record in ${a.logDir} (killed together with its shim?)`);
+        } else ended.push({ r, outcome: rec.outcome, mtimeMs: rec.mtimeMs });
+      }
+      if (problems.length > 0) {
+        // What IS provably ours must not keep devices the engine will now give to someone else.
+        for (const r of alive) signalGroup(r.pid, 'SIGKILL');
+        results.push({ jobId: a.jobId, status: 'lost', reason: problems.join('; ') });
+        continue;
+      }
+      if (alive.length === 0) {
+        const agg = aggregateOutcomes(ended.map((e) => e.outcome));
+        results.push({ jobId: a.jobId, status: 'exited', exitCode: agg.exitCode, signal: agg.signal, at: Math.max(...ended.map((e) => e.mtimeMs)) });
+        continue;
+      }
+      // Some (or all) replicas still run: re-adopt. Replicas that ended while we were down count
+      // as observed first, so a failure among them ends the gang as it would have live.
+      const replicas: ReplicaWatch[] = ref.replicas.map((r) => ({ ref: r, child: null, outcome: null }));
+      const watch = this.addWatch(a.jobId, a.attempt, a.logDir, replicas);
+      watch.runningEmitted = true; // the engine learns "running" from this result, not an event
+      for (const e of ended) {
+        const w = replicas.find((x) => x.ref.rank === e.r.rank);
+        if (w) this.replicaEnded(watch, w, e.outcome, false);
+      }
+      this.ensurePolling();
+      results.push({ jobId: a.jobId, status: 'running' });
+    }
+    return results;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+    for (const w of this.watches.values()) {
+      if (w.gangKillTimer) clearTimeout(w.gangKillTimer);
+      for (const r of w.replicas) {
+        r.child?.removeAllListeners('exit');
+        r.child?.unref();
+      }
+    }
+    this.watches.clear();
+    this.listeners.length = 0;
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private addWatch(jobId: string, attempt: number, logDir: string, replicas: ReplicaWatch[]): AttemptWatch {
+    const w: AttemptWatch = { jobId, attempt, logDir, replicas, observed: [], runningEmitted: false, gangKillStarted: false, gangKillTimer: null };
+    this.watches.set(`${jobId}#${attempt}`, w);
+    return w;
+  }
+
+  private emit(e: ExecutionEvent): void {
+    if (this.closed) return;
+    for (const l of this.listeners) l(e);
+  }
+
+  private emitRunning(w: AttemptWatch): void {
+    if (w.runningEmitted) return;
+    w.runningEmitted = true;
+    this.emit({ kind: 'running', jobId: w.jobId, attempt: w.attempt, at: this.now() });
+  }
+
+  /** Records one replica's end; applies gang semantics; emits `exited` once all have ended. */
+  private replicaEnded(w: AttemptWatch, r: ReplicaWatch, outcome: ReplicaOutcome, leaderReaped: boolean): void {
+    if (r.outcome !== null || this.watches.get(`${w.jobId}#${w.attempt}`) !== w) return;
+    r.outcome = outcome;
+    w.observed.push(outcome);
+    // Stragglers the job left in its group (daemons, dataloader workers) would keep its devices.
+    // Safe: a pid that still names a process group is never reused; for a reaped leader with an
+    // empty group the kill simply finds nothing.
+    if (leaderReaped || groupIsOurs(r.ref)) signalGroup(r.ref.pid, 'SIGKILL');
+    const running = w.replicas.filter((x) => x.outcome === null);
+    if (running.length > 0 && isFailure(outcome) && !w.gangKillStarted) {
+      // Gang semantics: a gang with a dead member cannot make progress; end the others.
+      w.gangKillStarted = true;
+      for (const x of running) if (groupIsOurs(x.ref)) signalGroup(x.ref.pid, 'SIGTERM');
+      w.gangKillTimer = setTimeout(() => {
+        for (const x of w.replicas) if (x.outcome === null && groupIsOurs(x.ref)) signalGroup(x.ref.pid, 'SIGKILL');
+      }, this.gangGraceMs);
+    }
+    if (running.length > 0) return;
+    if (w.gangKillTimer) clearTimeout(w.gangKillTimer);
+    this.watches.delete(`${w.jobId}#${w.attempt}`);
+    this.emitRunning(w);
+    const agg = aggregateOutcomes(w.observed);
+    this.emit({ kind: 'exited', jobId: w.jobId, attempt: w.attempt, at: this.now(), ...agg });
+    if (![...this.watches.values()].some((x) => x.replicas.some((y) => y.child === null)) && this.pollTimer) {
+      clearInterval(this.pollTimer);
+      this.pollTimer = null;
+    }
+  }
+
+  private ensurePolling(): void {
+    if (this.pollTimer !== null || this.closed) return;
+    this.pollTimer = setInterval(() => this.pollAdopted(), this.pollIntervalMs);
+  }
+
+  /** Re-adopted replicas are not our children: no exit event, so look at /proc. */
+  private pollAdopted(): void {
+    for (const w of [...this.watches.values()]) {
+      for (const r of w.replicas) {
+        if (r.child !== null || r.outcome !== null) continue;
+        const st = readProcStat(r.ref.pid);
+        if (st !== null && !isEnded(st) && st.startTime === r.ref.startTime) continue;
+        const rec = readExitStatus(w.logDir, r.ref.rank);
+        this.replicaEnded(w, r, rec?.outcome ?? { kind: 'unknown' }, false);
+      }
+    }
+  }
+
+  private async waitGroupsGone(groups: ReadonlySet<number>, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + Math.max(0, timeoutMs);
+    for (;;) {
+      if (liveProcessGroups(groups).size === 0) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(Math.min(CANCEL_POLL_MS, Math.max(1, deadline - Date.now())));
+    }
+  }
+}

@@ -22,6 +22,12 @@ export interface PostgresStoreOptions {
    */
   readonly schema?: string;
   readonly poolMaxConnections?: number;
+  /**
+   * Called when an idle pooled connection fails (server restart, network cut). pg emits these as
+   * 'error' events on the pool, and an unhandled 'error' event would crash the process; the pool
+   * already drops the broken connection and the next query opens a fresh one. Default: ignore.
+   */
+  readonly onIdleConnectionError?: (err: Error) => void;
 }
 
 const INT8_OID = 20;
@@ -41,6 +47,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     types,
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
   });
+  pool.on('error', options.onIdleConnectionError ?? (() => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 
   const write = <T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> => db.transaction().execute(fn);

@@ -8,3 +8,4 @@ export * from './model/job-spec.js';
 export * from './model/scheduling.js';
 export { fcfsPolicy, byQueueOrder } from './policy/fcfs.js';
 export * from './placement/index.js';
+export * from './policy/baselines/index.js';

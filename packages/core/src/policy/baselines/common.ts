@@ -1,0 +1,54 @@
+/**
+ * What the baseline policies share: the knowledge some of them are given about jobs (durations,
+ * progress) and the shape of their decisions.
+ *
+ * The baselines are the policies suanli is compared against in the simulator (issue 6): FIFO,
+ * EASY backfill, SJF and SRTF with known durations (bounds, not competitors) and Tiresias
+ * (2D-LAS). Each is a `SchedulingPolicy` of the core, so the simulator runs them through the same
+ * contract as the `suanli` policy.
+ */
+import type { PendingDecision, PendingVerdict, SchedJob, SchedulingPolicy, Snapshot } from '../../model/scheduling.js';
+
+/** How much a job has run so far, as the platform's accounting (or the simulator) knows it. */
+export interface JobProgress {
+  /** Wall time the job has held its devices over all its attempts, ms (restart overhead included). */
+  readonly attainedMs: number;
+  /** Work still to do, ms (restart overhead of the next attempt not included); null if unknown. */
+  readonly remainingMs: number | null;
+  /** Epoch ms since when the job has been waiting (submission, or its latest preemption). */
+  readonly waitingSinceMs: number;
+  /** Length of the job's latest attempt, ms; 0 if it never ran. */
+  readonly lastRunMs: number;
+}
+
+/**
+ * Knowledge about jobs that is not in the snapshot. Oracle policies (SJF, SRTF) are given the true
+ * durations: they are bounds, not policies a real centre could run. Tiresias is given attained
+ * service, which a real deployment reads from its metering.
+ *
+ * Contract: answers must depend only on the job and `now`, so that a policy stays a deterministic
+ * function of (snapshot, knowledge).
+ */
+export interface JobKnowledge {
+  progress(jobId: string, now: number): JobProgress;
+}
+
+/**
+ * A baseline policy. `preempts` tells the simulator whether a cycle with no free device can still
+ * change anything; `nextWakeMs` is the next time the policy wants a cycle although no job arrives
+ * or ends (Tiresias' queue boundaries), or null.
+ */
+export interface BaselinePolicy extends SchedulingPolicy {
+  readonly preempts: boolean;
+  nextWakeMs?(snapshot: Snapshot): number | null;
+}
+
+/** Ties broken by submission, then id, so every order is total and stable. */
+export function bySubmit(a: SchedJob, b: SchedJob): number {
+  return a.submitTime - b.submitTime || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Pending decisions for jobs that were not reached or did not fit. */
+export function waiting(jobs: readonly SchedJob[], verdict: PendingVerdict, reason: string, out: PendingDecision[]): void {
+  for (const j of jobs) out.push({ jobId: j.id, verdict, reason, estimatedStart: null });
+}

@@ -37,7 +37,12 @@ export function makeSpec(overrides: Partial<JobSpec> = {}): JobSpec {
     workingDir: null,
     env: { WANDB_MODE: 'offline', EMPTY: '' },
     replicas: 2,
-    perReplica: { accelerators: 8, acceleratorTypes: ['nvidia-h200', 'ascend-910b'], cpuMillis: 64_000, memoryMiB: 512 * 1024 },
+    perReplica: {
+      accelerators: 8,
+      acceleratorTypes: ['nvidia-h200', 'ascend-910b'],
+      cpuMillis: 64_000,
+      memoryMiB: 512 * 1024,
+    },
     timeLimitSeconds: 86_400,
     priorityClass: null,
     priority: null,
@@ -73,7 +78,16 @@ export function makeNode(name: string, overrides: Partial<ClusterNode> = {}): Cl
     name,
     state: 'ready',
     accelerators: [
-      { id: `GPU-${name}-0`, index: 0, type: 'nvidia-h200', vendor: 'nvidia', source: 'nvidia-smi', healthy: true, model: 'NVIDIA H200', memoryMiB: 143_771 },
+      {
+        id: `GPU-${name}-0`,
+        index: 0,
+        type: 'nvidia-h200',
+        vendor: 'nvidia',
+        source: 'nvidia-smi',
+        healthy: true,
+        model: 'NVIDIA H200',
+        memoryMiB: 143_771,
+      },
       { id: `${name}/npu/1`, index: 1, type: 'npu', vendor: 'ascend', source: 'declared', healthy: false },
     ],
     cpuMillis: 128_000,
@@ -95,30 +109,43 @@ async function withStore(open: () => Promise<Store>, body: (store: Store) => Pro
   }
 }
 
-async function createMany(store: Store, count: number, overrides: (i: number) => Partial<NewJob> = () => ({})): Promise<JobRecord[]> {
+async function createMany(
+  store: Store,
+  count: number,
+  overrides: (i: number) => Partial<NewJob> = () => ({}),
+): Promise<JobRecord[]> {
   // Concurrent in batches: on PostgreSQL this uses the pool; on SQLite calls queue on the mutex.
   const out: JobRecord[] = [];
   const BATCH = 50;
   for (let i = 0; i < count; i += BATCH) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(BATCH, count - i) }, (_, k) => store.createJob(makeNewJob({ submittedAt: T0 + i + k, ...overrides(i + k) }))),
+      Array.from({ length: Math.min(BATCH, count - i) }, (_, k) =>
+        store.createJob(makeNewJob({ submittedAt: T0 + i + k, ...overrides(i + k) })),
+      ),
     );
     out.push(...batch.map((b) => b.job));
   }
   return out;
 }
 
-export function defineStoreContract(name: string, open: () => Promise<Store>, options: StoreContractOptions): void {
+export function defineStoreContract(
+  name: string,
+  open: () => Promise<Store>,
+  options: StoreContractOptions,
+): void {
   const run = (body: (store: Store) => Promise<void>) => () => withStore(open, body);
 
-  describe(`Store contract: ${name}`, { skip: options.skip ?? false }, () => {
-    describe('migrations', () => {
-      it('a second migrate() applies nothing and the store keeps working', async () => {
+  void describe(`Store contract: ${name}`, { skip: options.skip ?? false }, () => {
+    void describe('migrations', () => {
+      void it('a second migrate() applies nothing and the store keeps working', async () => {
         const store = await open();
         try {
           if (store instanceof KyselyStore) {
             const first = await store.migrateWithResult();
-            assert.deepEqual(first.applied, MIGRATIONS.map((m) => m.version));
+            assert.deepEqual(
+              first.applied,
+              MIGRATIONS.map((m) => m.version),
+            );
             const second = await store.migrateWithResult();
             assert.deepEqual(second, { applied: [], version: MIGRATIONS.length });
           } else {
@@ -131,359 +158,552 @@ export function defineStoreContract(name: string, open: () => Promise<Store>, op
         }
       });
 
-      it('two stores migrating one database at once apply each migration exactly once', { skip: !options.concurrentStoresInOneProcess }, async () => {
-        const a = await open();
-        const b = await options.reopen(a);
-        try {
-          assert.ok(a instanceof KyselyStore && b instanceof KyselyStore);
-          const [ra, rb] = await Promise.all([a.migrateWithResult(), b.migrateWithResult()]);
-          assert.deepEqual([...ra.applied, ...rb.applied].sort(), MIGRATIONS.map((m) => m.version));
-          const created = await a.createJob(makeNewJob());
-          assert.equal((await b.getJob(created.job.id))?.id, created.job.id);
-        } finally {
-          await a.close();
-          await b.close();
-        }
-      });
+      void it(
+        'two stores migrating one database at once apply each migration exactly once',
+        { skip: !options.concurrentStoresInOneProcess },
+        async () => {
+          const a = await open();
+          const b = await options.reopen(a);
+          try {
+            assert.ok(a instanceof KyselyStore && b instanceof KyselyStore);
+            const [ra, rb] = await Promise.all([a.migrateWithResult(), b.migrateWithResult()]);
+            assert.deepEqual(
+              [...ra.applied, ...rb.applied].sort(),
+              MIGRATIONS.map((m) => m.version),
+            );
+            const created = await a.createJob(makeNewJob());
+            assert.equal((await b.getJob(created.job.id))?.id, created.job.id);
+          } finally {
+            await a.close();
+            await b.close();
+          }
+        },
+      );
     });
 
-    describe('meta', () => {
-      it('getMeta is null for an absent key; initMeta sets it once and keeps the first value', run(async (store) => {
-        assert.equal(await store.getMeta('admin-token-hash'), null);
-        assert.equal(await store.initMeta('admin-token-hash', 'first'), 'first');
-        assert.equal(await store.initMeta('admin-token-hash', 'second'), 'first');
-        assert.equal(await store.getMeta('admin-token-hash'), 'first');
-      }));
+    void describe('meta', () => {
+      void it(
+        'getMeta is null for an absent key; initMeta sets it once and keeps the first value',
+        run(async (store) => {
+          assert.equal(await store.getMeta('admin-token-hash'), null);
+          assert.equal(await store.initMeta('admin-token-hash', 'first'), 'first');
+          assert.equal(await store.initMeta('admin-token-hash', 'second'), 'first');
+          assert.equal(await store.getMeta('admin-token-hash'), 'first');
+        }),
+      );
 
-      it('concurrent initMeta calls all return the one value that was stored', run(async (store) => {
-        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.initMeta('cluster-id', `candidate-${i}`)));
-        const stored = await store.getMeta('cluster-id');
-        assert.ok(stored !== null && stored.startsWith('candidate-'));
-        assert.deepEqual(new Set(results), new Set([stored]));
-      }));
+      void it(
+        'concurrent initMeta calls all return the one value that was stored',
+        run(async (store) => {
+          const results = await Promise.all(
+            Array.from({ length: 20 }, (_, i) => store.initMeta('cluster-id', `candidate-${i}`)),
+          );
+          const stored = await store.getMeta('cluster-id');
+          assert.ok(stored !== null && stored.startsWith('candidate-'));
+          assert.deepEqual(new Set(results), new Set([stored]));
+        }),
+      );
     });
 
-    describe('createJob', () => {
-      it('creates a queued job with attempt 0, queuedAt = submittedAt and a "submitted" transition', run(async (store) => {
-        const input = makeNewJob({ submittedAt: T0 + 5, priority: 7, idempotencyKey: 'k-1' });
-        const { job, created } = await store.createJob(input);
-        assert.equal(created, true);
-        assert.deepEqual(job, {
-          id: input.id,
-          seq: job.seq,
-          tenant: 'lab-a',
-          project: 'nlp',
-          name: 'train-llm',
-          submittedBy: 'alice',
-          spec: input.spec,
-          state: 'queued',
-          priority: 7,
-          submittedAt: T0 + 5,
-          queuedAt: T0 + 5,
-          attempt: 0,
-          placement: null,
-          executorRef: null,
-          startedAt: null,
-          finishedAt: null,
-          exitCode: null,
-          pendingVerdict: null,
-          pendingReason: null,
-          estimatedStart: null,
-          notBefore: null,
-          cancelRequestedAt: null,
-          idempotencyKey: 'k-1',
-        });
-        assert.equal(typeof job.seq, 'number');
-        assert.deepEqual(await store.getJob(input.id), job);
-        assert.deepEqual(await store.listTransitions(input.id), [
-          { jobId: input.id, seq: 1, from: null, to: 'queued', at: T0 + 5, reason: 'submitted', attempt: 0 },
-        ]);
-      }));
-
-      it('the spec round-trips exactly (booleans, nulls, unicode, empty strings, nested arrays)', run(async (store) => {
-        const spec = makeSpec({
-          name: 'ft-中文',
-          workingDir: '/data/实验',
-          env: { A: '', B: 'line1\nline2', C: '{"json":true}' },
-          preemptible: false,
-          priority: -5,
-          priorityClass: 'high',
-          timeLimitSeconds: null,
-          checkpointIntervalSeconds: 1800,
-          perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 500, memoryMiB: 1 },
-        });
-        const { job } = await store.createJob(makeNewJob({ spec }));
-        const read = await store.getJob(job.id);
-        assert.deepEqual(read?.spec, spec);
-        assert.equal(read?.spec.preemptible, false);
-        assert.equal(read?.name, 'ft-中文');
-      }));
-
-      it('a repeated (tenant, idempotencyKey) returns the existing job with created=false', run(async (store) => {
-        const first = await store.createJob(makeNewJob({ idempotencyKey: 'retry-me' }));
-        const again = await store.createJob(makeNewJob({ idempotencyKey: 'retry-me', spec: makeSpec({ name: 'other' }) }));
-        assert.equal(again.created, false);
-        assert.deepEqual(again.job, first.job);
-        assert.equal((await store.listTransitions(first.job.id)).length, 1);
-        assert.equal((await store.listJobs({})).length, 1);
-      }));
-
-      it('the same key in another tenant, or no key at all, creates separate jobs', run(async (store) => {
-        const a = await store.createJob(makeNewJob({ tenant: 'lab-a', idempotencyKey: 'same' }));
-        const b = await store.createJob(makeNewJob({ tenant: 'lab-b', idempotencyKey: 'same' }));
-        const c = await store.createJob(makeNewJob({ idempotencyKey: null }));
-        const d = await store.createJob(makeNewJob({ idempotencyKey: null }));
-        assert.deepEqual([a.created, b.created, c.created, d.created], [true, true, true, true]);
-        assert.equal(new Set([a.job.id, b.job.id, c.job.id, d.job.id]).size, 4);
-      }));
-
-      it('concurrent creates with one key create exactly one job; all callers get it', run(async (store) => {
-        const results = await Promise.all(Array.from({ length: 20 }, () => store.createJob(makeNewJob({ idempotencyKey: 'burst' }))));
-        assert.equal(results.filter((r) => r.created).length, 1);
-        const winner = results.find((r) => r.created)?.job;
-        assert.ok(winner);
-        for (const r of results) assert.deepEqual(r.job, winner);
-        assert.deepEqual((await store.listJobs({ tenant: 'lab-a' })).map((j) => j.id), [winner.id]);
-        assert.equal((await store.listTransitions(winner.id)).length, 1);
-      }));
-
-      it('seq increases in submission order', run(async (store) => {
-        const a = await store.createJob(makeNewJob());
-        const b = await store.createJob(makeNewJob());
-        const c = await store.createJob(makeNewJob());
-        assert.ok(a.job.seq < b.job.seq && b.job.seq < c.job.seq);
-      }));
-
-      it('rejects a time that is not an integer number of epoch ms', run(async (store) => {
-        await assert.rejects(store.createJob(makeNewJob({ submittedAt: 1.5 })), /submittedAt must be an integer number of epoch milliseconds/);
-        assert.deepEqual(await store.listJobs({}), []);
-      }));
-    });
-
-    describe('transitionJob and patchJob', () => {
-      it('moves the state, applies the patch and appends the transition, in order', run(async (store) => {
-        const { job } = await store.createJob(makeNewJob({ submittedAt: T0 }));
-        const starting = await store.transitionJob(job.id, 'queued', 'starting', T0 + 10, 'placed on gpu-01,gpu-02', {
-          attempt: 1,
-          placement: PLACEMENT,
-          executorRef: '{"pid":123,"startTicks":456}',
-          pendingVerdict: null,
-        });
-        assert.equal(starting?.state, 'starting');
-        assert.equal(starting?.attempt, 1);
-        assert.deepEqual(starting?.placement, PLACEMENT);
-        assert.equal(starting?.executorRef, '{"pid":123,"startTicks":456}');
-        const running = await store.transitionJob(job.id, 'starting', 'running', T0 + 20, 'process started', { startedAt: T0 + 20 });
-        assert.equal(running?.startedAt, T0 + 20);
-        assert.deepEqual(running?.placement, PLACEMENT, 'fields absent from the patch are unchanged');
-        const done = await store.transitionJob(job.id, 'running', 'succeeded', T0 + 30, 'exit 0', { finishedAt: T0 + 30, exitCode: 0 });
-        assert.equal(done?.state, 'succeeded');
-        assert.equal(done?.exitCode, 0);
-        assert.deepEqual(await store.getJob(job.id), done);
-        assert.deepEqual(await store.listTransitions(job.id), [
-          { jobId: job.id, seq: 1, from: null, to: 'queued', at: T0, reason: 'submitted', attempt: 0 },
-          { jobId: job.id, seq: 2, from: 'queued', to: 'starting', at: T0 + 10, reason: 'placed on gpu-01,gpu-02', attempt: 1 },
-          { jobId: job.id, seq: 3, from: 'starting', to: 'running', at: T0 + 20, reason: 'process started', attempt: 1 },
-          { jobId: job.id, seq: 4, from: 'running', to: 'succeeded', at: T0 + 30, reason: 'exit 0', attempt: 1 },
-        ]);
-      }));
-
-      it('a requeue clears fields with null and moves queuedAt', run(async (store) => {
-        const { job } = await store.createJob(makeNewJob({ submittedAt: T0 }));
-        await store.transitionJob(job.id, 'queued', 'starting', T0 + 1, 'placed', { attempt: 1, placement: PLACEMENT, executorRef: 'slurm:42' });
-        await store.transitionJob(job.id, 'starting', 'running', T0 + 2, 'started', { startedAt: T0 + 2 });
-        await store.transitionJob(job.id, 'running', 'preempted', T0 + 3, 'preempted for lab-b');
-        await store.transitionJob(job.id, 'preempted', 'requeued', T0 + 4, 'will retry');
-        const queued = await store.transitionJob(job.id, 'requeued', 'queued', T0 + 4, 'requeued', {
-          placement: null,
-          executorRef: null,
-          startedAt: null,
-          queuedAt: T0 + 4,
-          notBefore: T0 + 10_004,
-        });
-        assert.equal(queued?.state, 'queued');
-        assert.equal(queued?.placement, null);
-        assert.equal(queued?.executorRef, null);
-        assert.equal(queued?.startedAt, null);
-        assert.equal(queued?.queuedAt, T0 + 4);
-        assert.equal(queued?.submittedAt, T0);
-        assert.equal(queued?.notBefore, T0 + 10_004);
-        assert.equal(queued?.attempt, 1);
-        const trail = await store.listTransitions(job.id);
-        assert.deepEqual(trail.map((t) => t.seq), [1, 2, 3, 4, 5, 6]);
-        assert.deepEqual(trail.map((t) => t.to), ['queued', 'starting', 'running', 'preempted', 'requeued', 'queued']);
-      }));
-
-      it('returns null and records nothing when the job is not in the expected state or does not exist', run(async (store) => {
-        const { job } = await store.createJob(makeNewJob());
-        assert.equal(await store.transitionJob(job.id, 'running', 'succeeded', T0 + 1, 'x'), null);
-        assert.equal(await store.transitionJob('no-such-job', 'queued', 'starting', T0 + 1, 'x'), null);
-        assert.equal((await store.getJob(job.id))?.state, 'queued');
-        assert.equal((await store.listTransitions(job.id)).length, 1);
-      }));
-
-      it('rejects an illegal pair with IllegalTransitionError and changes nothing', run(async (store) => {
-        const { job } = await store.createJob(makeNewJob());
-        await assert.rejects(store.transitionJob(job.id, 'queued', 'succeeded', T0 + 1, 'x'), (err: unknown) => {
-          assert.ok(err instanceof IllegalTransitionError);
-          assert.equal(err.from, 'queued');
-          assert.equal(err.to, 'succeeded');
-          return true;
-        });
-        assert.equal((await store.getJob(job.id))?.state, 'queued');
-        assert.equal((await store.listTransitions(job.id)).length, 1);
-      }));
-
-      it('two concurrent transitions from the same state: exactly one wins, the other gets null', run(async (store) => {
-        for (let round = 0; round < 5; round++) {
-          const { job } = await store.createJob(makeNewJob());
-          const [start, cancel] = await Promise.all([
-            store.transitionJob(job.id, 'queued', 'starting', T0 + 1, 'scheduler', { attempt: 1 }),
-            store.transitionJob(job.id, 'queued', 'cancelled', T0 + 1, 'user cancel', { finishedAt: T0 + 1 }),
+    void describe('createJob', () => {
+      void it(
+        'creates a queued job with attempt 0, queuedAt = submittedAt and a "submitted" transition',
+        run(async (store) => {
+          const input = makeNewJob({ submittedAt: T0 + 5, priority: 7, idempotencyKey: 'k-1' });
+          const { job, created } = await store.createJob(input);
+          assert.equal(created, true);
+          assert.deepEqual(job, {
+            id: input.id,
+            seq: job.seq,
+            tenant: 'lab-a',
+            project: 'nlp',
+            name: 'train-llm',
+            submittedBy: 'alice',
+            spec: input.spec,
+            state: 'queued',
+            priority: 7,
+            submittedAt: T0 + 5,
+            queuedAt: T0 + 5,
+            attempt: 0,
+            placement: null,
+            executorRef: null,
+            startedAt: null,
+            finishedAt: null,
+            exitCode: null,
+            pendingVerdict: null,
+            pendingReason: null,
+            estimatedStart: null,
+            notBefore: null,
+            cancelRequestedAt: null,
+            idempotencyKey: 'k-1',
+          });
+          assert.equal(typeof job.seq, 'number');
+          assert.deepEqual(await store.getJob(input.id), job);
+          assert.deepEqual(await store.listTransitions(input.id), [
+            {
+              jobId: input.id,
+              seq: 1,
+              from: null,
+              to: 'queued',
+              at: T0 + 5,
+              reason: 'submitted',
+              attempt: 0,
+            },
           ]);
-          assert.equal([start, cancel].filter((r) => r !== null).length, 1, `round ${round}`);
-          const winner = start ?? cancel;
-          assert.equal((await store.getJob(job.id))?.state, winner?.state);
+        }),
+      );
+
+      void it(
+        'the spec round-trips exactly (booleans, nulls, unicode, empty strings, nested arrays)',
+        run(async (store) => {
+          const spec = makeSpec({
+            name: 'ft-中文',
+            workingDir: '/data/实验',
+            env: { A: '', B: 'line1\nline2', C: '{"json":true}' },
+            preemptible: false,
+            priority: -5,
+            priorityClass: 'high',
+            timeLimitSeconds: null,
+            checkpointIntervalSeconds: 1800,
+            perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 500, memoryMiB: 1 },
+          });
+          const { job } = await store.createJob(makeNewJob({ spec }));
+          const read = await store.getJob(job.id);
+          assert.deepEqual(read?.spec, spec);
+          assert.equal(read?.spec.preemptible, false);
+          assert.equal(read?.name, 'ft-中文');
+        }),
+      );
+
+      void it(
+        'a repeated (tenant, idempotencyKey) returns the existing job with created=false',
+        run(async (store) => {
+          const first = await store.createJob(makeNewJob({ idempotencyKey: 'retry-me' }));
+          const again = await store.createJob(
+            makeNewJob({ idempotencyKey: 'retry-me', spec: makeSpec({ name: 'other' }) }),
+          );
+          assert.equal(again.created, false);
+          assert.deepEqual(again.job, first.job);
+          assert.equal((await store.listTransitions(first.job.id)).length, 1);
+          assert.equal((await store.listJobs({})).length, 1);
+        }),
+      );
+
+      void it(
+        'the same key in another tenant, or no key at all, creates separate jobs',
+        run(async (store) => {
+          const a = await store.createJob(makeNewJob({ tenant: 'lab-a', idempotencyKey: 'same' }));
+          const b = await store.createJob(makeNewJob({ tenant: 'lab-b', idempotencyKey: 'same' }));
+          const c = await store.createJob(makeNewJob({ idempotencyKey: null }));
+          const d = await store.createJob(makeNewJob({ idempotencyKey: null }));
+          assert.deepEqual([a.created, b.created, c.created, d.created], [true, true, true, true]);
+          assert.equal(new Set([a.job.id, b.job.id, c.job.id, d.job.id]).size, 4);
+        }),
+      );
+
+      void it(
+        'concurrent creates with one key create exactly one job; all callers get it',
+        run(async (store) => {
+          const results = await Promise.all(
+            Array.from({ length: 20 }, () => store.createJob(makeNewJob({ idempotencyKey: 'burst' }))),
+          );
+          assert.equal(results.filter((r) => r.created).length, 1);
+          const winner = results.find((r) => r.created)?.job;
+          assert.ok(winner);
+          for (const r of results) assert.deepEqual(r.job, winner);
+          assert.deepEqual(
+            (await store.listJobs({ tenant: 'lab-a' })).map((j) => j.id),
+            [winner.id],
+          );
+          assert.equal((await store.listTransitions(winner.id)).length, 1);
+        }),
+      );
+
+      void it(
+        'seq increases in submission order',
+        run(async (store) => {
+          const a = await store.createJob(makeNewJob());
+          const b = await store.createJob(makeNewJob());
+          const c = await store.createJob(makeNewJob());
+          assert.ok(a.job.seq < b.job.seq && b.job.seq < c.job.seq);
+        }),
+      );
+
+      void it(
+        'rejects a time that is not an integer number of epoch ms',
+        run(async (store) => {
+          await assert.rejects(
+            store.createJob(makeNewJob({ submittedAt: 1.5 })),
+            /submittedAt must be an integer number of epoch milliseconds/,
+          );
+          assert.deepEqual(await store.listJobs({}), []);
+        }),
+      );
+    });
+
+    void describe('transitionJob and patchJob', () => {
+      void it(
+        'moves the state, applies the patch and appends the transition, in order',
+        run(async (store) => {
+          const { job } = await store.createJob(makeNewJob({ submittedAt: T0 }));
+          const starting = await store.transitionJob(
+            job.id,
+            'queued',
+            'starting',
+            T0 + 10,
+            'placed on gpu-01,gpu-02',
+            {
+              attempt: 1,
+              placement: PLACEMENT,
+              executorRef: '{"pid":123,"startTicks":456}',
+              pendingVerdict: null,
+            },
+          );
+          assert.equal(starting?.state, 'starting');
+          assert.equal(starting?.attempt, 1);
+          assert.deepEqual(starting?.placement, PLACEMENT);
+          assert.equal(starting?.executorRef, '{"pid":123,"startTicks":456}');
+          const running = await store.transitionJob(
+            job.id,
+            'starting',
+            'running',
+            T0 + 20,
+            'process started',
+            { startedAt: T0 + 20 },
+          );
+          assert.equal(running?.startedAt, T0 + 20);
+          assert.deepEqual(running?.placement, PLACEMENT, 'fields absent from the patch are unchanged');
+          const done = await store.transitionJob(job.id, 'running', 'succeeded', T0 + 30, 'exit 0', {
+            finishedAt: T0 + 30,
+            exitCode: 0,
+          });
+          assert.equal(done?.state, 'succeeded');
+          assert.equal(done?.exitCode, 0);
+          assert.deepEqual(await store.getJob(job.id), done);
+          assert.deepEqual(await store.listTransitions(job.id), [
+            { jobId: job.id, seq: 1, from: null, to: 'queued', at: T0, reason: 'submitted', attempt: 0 },
+            {
+              jobId: job.id,
+              seq: 2,
+              from: 'queued',
+              to: 'starting',
+              at: T0 + 10,
+              reason: 'placed on gpu-01,gpu-02',
+              attempt: 1,
+            },
+            {
+              jobId: job.id,
+              seq: 3,
+              from: 'starting',
+              to: 'running',
+              at: T0 + 20,
+              reason: 'process started',
+              attempt: 1,
+            },
+            {
+              jobId: job.id,
+              seq: 4,
+              from: 'running',
+              to: 'succeeded',
+              at: T0 + 30,
+              reason: 'exit 0',
+              attempt: 1,
+            },
+          ]);
+        }),
+      );
+
+      void it(
+        'a requeue clears fields with null and moves queuedAt',
+        run(async (store) => {
+          const { job } = await store.createJob(makeNewJob({ submittedAt: T0 }));
+          await store.transitionJob(job.id, 'queued', 'starting', T0 + 1, 'placed', {
+            attempt: 1,
+            placement: PLACEMENT,
+            executorRef: 'slurm:42',
+          });
+          await store.transitionJob(job.id, 'starting', 'running', T0 + 2, 'started', { startedAt: T0 + 2 });
+          await store.transitionJob(job.id, 'running', 'preempted', T0 + 3, 'preempted for lab-b');
+          await store.transitionJob(job.id, 'preempted', 'requeued', T0 + 4, 'will retry');
+          const queued = await store.transitionJob(job.id, 'requeued', 'queued', T0 + 4, 'requeued', {
+            placement: null,
+            executorRef: null,
+            startedAt: null,
+            queuedAt: T0 + 4,
+            notBefore: T0 + 10_004,
+          });
+          assert.equal(queued?.state, 'queued');
+          assert.equal(queued?.placement, null);
+          assert.equal(queued?.executorRef, null);
+          assert.equal(queued?.startedAt, null);
+          assert.equal(queued?.queuedAt, T0 + 4);
+          assert.equal(queued?.submittedAt, T0);
+          assert.equal(queued?.notBefore, T0 + 10_004);
+          assert.equal(queued?.attempt, 1);
           const trail = await store.listTransitions(job.id);
-          assert.deepEqual(trail.map((t) => t.to), ['queued', winner?.state]);
-        }
-      }));
+          assert.deepEqual(
+            trail.map((t) => t.seq),
+            [1, 2, 3, 4, 5, 6],
+          );
+          assert.deepEqual(
+            trail.map((t) => t.to),
+            ['queued', 'starting', 'running', 'preempted', 'requeued', 'queued'],
+          );
+        }),
+      );
 
-      it('many concurrent transitions of one job from the same state: one winner', run(async (store) => {
-        const { job } = await store.createJob(makeNewJob());
-        const results = await Promise.all(
-          Array.from({ length: 10 }, (_, i) => store.transitionJob(job.id, 'queued', 'starting', T0 + i, `cycle ${i}`, { attempt: 1 })),
-        );
-        assert.equal(results.filter((r) => r !== null).length, 1);
-        assert.equal((await store.listTransitions(job.id)).length, 2);
-      }));
+      void it(
+        'returns null and records nothing when the job is not in the expected state or does not exist',
+        run(async (store) => {
+          const { job } = await store.createJob(makeNewJob());
+          assert.equal(await store.transitionJob(job.id, 'running', 'succeeded', T0 + 1, 'x'), null);
+          assert.equal(await store.transitionJob('no-such-job', 'queued', 'starting', T0 + 1, 'x'), null);
+          assert.equal((await store.getJob(job.id))?.state, 'queued');
+          assert.equal((await store.listTransitions(job.id)).length, 1);
+        }),
+      );
 
-      it('patchJob is compare-and-set on state and records no transition', run(async (store) => {
-        const { job } = await store.createJob(makeNewJob());
-        const patched = await store.patchJob(job.id, 'queued', { cancelRequestedAt: T0 + 9, pendingReason: 'quota', notBefore: T0 + 99 });
-        assert.equal(patched?.cancelRequestedAt, T0 + 9);
-        assert.equal(patched?.pendingReason, 'quota');
-        assert.equal(patched?.notBefore, T0 + 99);
-        assert.equal(patched?.state, 'queued');
-        assert.equal(await store.patchJob(job.id, 'running', { exitCode: 1 }), null);
-        assert.equal((await store.getJob(job.id))?.exitCode, null);
-        assert.deepEqual(await store.patchJob(job.id, 'queued', {}), await store.getJob(job.id), 'an empty patch reads the job');
-        assert.equal(await store.patchJob('no-such-job', 'queued', { exitCode: 1 }), null);
-        assert.equal((await store.listTransitions(job.id)).length, 1);
-      }));
+      void it(
+        'rejects an illegal pair with IllegalTransitionError and changes nothing',
+        run(async (store) => {
+          const { job } = await store.createJob(makeNewJob());
+          await assert.rejects(
+            store.transitionJob(job.id, 'queued', 'succeeded', T0 + 1, 'x'),
+            (err: unknown) => {
+              assert.ok(err instanceof IllegalTransitionError);
+              assert.equal(err.from, 'queued');
+              assert.equal(err.to, 'succeeded');
+              return true;
+            },
+          );
+          assert.equal((await store.getJob(job.id))?.state, 'queued');
+          assert.equal((await store.listTransitions(job.id)).length, 1);
+        }),
+      );
+
+      void it(
+        'two concurrent transitions from the same state: exactly one wins, the other gets null',
+        run(async (store) => {
+          for (let round = 0; round < 5; round++) {
+            const { job } = await store.createJob(makeNewJob());
+            const [start, cancel] = await Promise.all([
+              store.transitionJob(job.id, 'queued', 'starting', T0 + 1, 'scheduler', { attempt: 1 }),
+              store.transitionJob(job.id, 'queued', 'cancelled', T0 + 1, 'user cancel', {
+                finishedAt: T0 + 1,
+              }),
+            ]);
+            assert.equal([start, cancel].filter((r) => r !== null).length, 1, `round ${round}`);
+            const winner = start ?? cancel;
+            assert.equal((await store.getJob(job.id))?.state, winner?.state);
+            const trail = await store.listTransitions(job.id);
+            assert.deepEqual(
+              trail.map((t) => t.to),
+              ['queued', winner?.state],
+            );
+          }
+        }),
+      );
+
+      void it(
+        'many concurrent transitions of one job from the same state: one winner',
+        run(async (store) => {
+          const { job } = await store.createJob(makeNewJob());
+          const results = await Promise.all(
+            Array.from({ length: 10 }, (_, i) =>
+              store.transitionJob(job.id, 'queued', 'starting', T0 + i, `cycle ${i}`, { attempt: 1 }),
+            ),
+          );
+          assert.equal(results.filter((r) => r !== null).length, 1);
+          assert.equal((await store.listTransitions(job.id)).length, 2);
+        }),
+      );
+
+      void it(
+        'patchJob is compare-and-set on state and records no transition',
+        run(async (store) => {
+          const { job } = await store.createJob(makeNewJob());
+          const patched = await store.patchJob(job.id, 'queued', {
+            cancelRequestedAt: T0 + 9,
+            pendingReason: 'quota',
+            notBefore: T0 + 99,
+          });
+          assert.equal(patched?.cancelRequestedAt, T0 + 9);
+          assert.equal(patched?.pendingReason, 'quota');
+          assert.equal(patched?.notBefore, T0 + 99);
+          assert.equal(patched?.state, 'queued');
+          assert.equal(await store.patchJob(job.id, 'running', { exitCode: 1 }), null);
+          assert.equal((await store.getJob(job.id))?.exitCode, null);
+          assert.deepEqual(
+            await store.patchJob(job.id, 'queued', {}),
+            await store.getJob(job.id),
+            'an empty patch reads the job',
+          );
+          assert.equal(await store.patchJob('no-such-job', 'queued', { exitCode: 1 }), null);
+          assert.equal((await store.listTransitions(job.id)).length, 1);
+        }),
+      );
     });
 
-    describe('pending reasons and listings', () => {
-      it('setPendingReasons updates only jobs still queued and ignores unknown ids', run(async (store) => {
-        const queued = (await store.createJob(makeNewJob())).job;
-        const starting = (await store.createJob(makeNewJob())).job;
-        const cancelled = (await store.createJob(makeNewJob())).job;
-        await store.transitionJob(starting.id, 'queued', 'starting', T0 + 1, 'placed');
-        await store.transitionJob(cancelled.id, 'queued', 'cancelled', T0 + 1, 'user');
-        await store.setPendingReasons([
-          { jobId: queued.id, verdict: 'waits-for-quota', reason: 'stale', estimatedStart: null },
-          { jobId: queued.id, verdict: 'waits-for-capacity', reason: 'needs 16 nvidia-h200, 8 free', estimatedStart: T0 + 3_600_000 },
-          { jobId: starting.id, verdict: 'waits-for-capacity', reason: 'x', estimatedStart: null },
-          { jobId: cancelled.id, verdict: 'can-never-fit', reason: 'x', estimatedStart: null },
-          { jobId: 'no-such-job', verdict: 'waits-for-turn', reason: 'x', estimatedStart: null },
-        ]);
-        const q = await store.getJob(queued.id);
-        assert.equal(q?.pendingVerdict, 'waits-for-capacity', 'the last update for a job wins');
-        assert.equal(q?.pendingReason, 'needs 16 nvidia-h200, 8 free');
-        assert.equal(q?.estimatedStart, T0 + 3_600_000);
-        assert.equal((await store.getJob(starting.id))?.pendingVerdict, null);
-        assert.equal((await store.getJob(cancelled.id))?.pendingVerdict, null);
-        await store.setPendingReasons([]);
-        assert.equal((await store.getJob(queued.id))?.pendingVerdict, 'waits-for-capacity');
-      }));
+    void describe('pending reasons and listings', () => {
+      void it(
+        'setPendingReasons updates only jobs still queued and ignores unknown ids',
+        run(async (store) => {
+          const queued = (await store.createJob(makeNewJob())).job;
+          const starting = (await store.createJob(makeNewJob())).job;
+          const cancelled = (await store.createJob(makeNewJob())).job;
+          await store.transitionJob(starting.id, 'queued', 'starting', T0 + 1, 'placed');
+          await store.transitionJob(cancelled.id, 'queued', 'cancelled', T0 + 1, 'user');
+          await store.setPendingReasons([
+            { jobId: queued.id, verdict: 'waits-for-quota', reason: 'stale', estimatedStart: null },
+            {
+              jobId: queued.id,
+              verdict: 'waits-for-capacity',
+              reason: 'needs 16 nvidia-h200, 8 free',
+              estimatedStart: T0 + 3_600_000,
+            },
+            { jobId: starting.id, verdict: 'waits-for-capacity', reason: 'x', estimatedStart: null },
+            { jobId: cancelled.id, verdict: 'can-never-fit', reason: 'x', estimatedStart: null },
+            { jobId: 'no-such-job', verdict: 'waits-for-turn', reason: 'x', estimatedStart: null },
+          ]);
+          const q = await store.getJob(queued.id);
+          assert.equal(q?.pendingVerdict, 'waits-for-capacity', 'the last update for a job wins');
+          assert.equal(q?.pendingReason, 'needs 16 nvidia-h200, 8 free');
+          assert.equal(q?.estimatedStart, T0 + 3_600_000);
+          assert.equal((await store.getJob(starting.id))?.pendingVerdict, null);
+          assert.equal((await store.getJob(cancelled.id))?.pendingVerdict, null);
+          await store.setPendingReasons([]);
+          assert.equal((await store.getJob(queued.id))?.pendingVerdict, 'waits-for-capacity');
+        }),
+      );
 
-      it('listJobs is newest first and filters by states, tenant, project and beforeSeq', run(async (store) => {
-        const a = (await store.createJob(makeNewJob({ tenant: 't1', spec: makeSpec({ project: 'p1' }) }))).job;
-        const b = (await store.createJob(makeNewJob({ tenant: 't2', spec: makeSpec({ project: 'p1' }) }))).job;
-        const c = (await store.createJob(makeNewJob({ tenant: 't1', spec: makeSpec({ project: 'p2' }) }))).job;
-        await store.transitionJob(b.id, 'queued', 'starting', T0 + 1, 'placed');
-        const ids = (jobs: JobRecord[]) => jobs.map((j) => j.id);
-        assert.deepEqual(ids(await store.listJobs({})), [c.id, b.id, a.id]);
-        assert.deepEqual(ids(await store.listJobs({ states: ['queued'] })), [c.id, a.id]);
-        assert.deepEqual(ids(await store.listJobs({ states: ['starting', 'running'] })), [b.id]);
-        assert.deepEqual(ids(await store.listJobs({ states: [] })), []);
-        assert.deepEqual(ids(await store.listJobs({ tenant: 't1' })), [c.id, a.id]);
-        assert.deepEqual(ids(await store.listJobs({ project: 'p1' })), [b.id, a.id]);
-        assert.deepEqual(ids(await store.listJobs({ tenant: 't1', project: 'p1', states: ['queued'] })), [a.id]);
-        assert.deepEqual(ids(await store.listJobs({ beforeSeq: c.seq })), [b.id, a.id]);
-        assert.deepEqual(ids(await store.listJobs({ limit: 2 })), [c.id, b.id]);
-        assert.deepEqual(ids(await store.listJobs({ limit: 2, beforeSeq: b.seq })), [a.id]);
-        assert.deepEqual(ids(await store.jobsInStates(['queued', 'starting'])), [a.id, b.id, c.id]);
-        assert.deepEqual(ids(await store.jobsInStates(['starting'])), [b.id]);
-        assert.deepEqual(await store.jobsInStates([]), []);
-      }));
+      void it(
+        'listJobs is newest first and filters by states, tenant, project and beforeSeq',
+        run(async (store) => {
+          const a = (await store.createJob(makeNewJob({ tenant: 't1', spec: makeSpec({ project: 'p1' }) })))
+            .job;
+          const b = (await store.createJob(makeNewJob({ tenant: 't2', spec: makeSpec({ project: 'p1' }) })))
+            .job;
+          const c = (await store.createJob(makeNewJob({ tenant: 't1', spec: makeSpec({ project: 'p2' }) })))
+            .job;
+          await store.transitionJob(b.id, 'queued', 'starting', T0 + 1, 'placed');
+          const ids = (jobs: JobRecord[]) => jobs.map((j) => j.id);
+          assert.deepEqual(ids(await store.listJobs({})), [c.id, b.id, a.id]);
+          assert.deepEqual(ids(await store.listJobs({ states: ['queued'] })), [c.id, a.id]);
+          assert.deepEqual(ids(await store.listJobs({ states: ['starting', 'running'] })), [b.id]);
+          assert.deepEqual(ids(await store.listJobs({ states: [] })), []);
+          assert.deepEqual(ids(await store.listJobs({ tenant: 't1' })), [c.id, a.id]);
+          assert.deepEqual(ids(await store.listJobs({ project: 'p1' })), [b.id, a.id]);
+          assert.deepEqual(ids(await store.listJobs({ tenant: 't1', project: 'p1', states: ['queued'] })), [
+            a.id,
+          ]);
+          assert.deepEqual(ids(await store.listJobs({ beforeSeq: c.seq })), [b.id, a.id]);
+          assert.deepEqual(ids(await store.listJobs({ limit: 2 })), [c.id, b.id]);
+          assert.deepEqual(ids(await store.listJobs({ limit: 2, beforeSeq: b.seq })), [a.id]);
+          assert.deepEqual(ids(await store.jobsInStates(['queued', 'starting'])), [a.id, b.id, c.id]);
+          assert.deepEqual(ids(await store.jobsInStates(['starting'])), [b.id]);
+          assert.deepEqual(await store.jobsInStates([]), []);
+        }),
+      );
 
-      it('with more than 1000 jobs: limit defaults to 100, is capped at 1000; bulk pending update of all', run(async (store) => {
-        const COUNT = LIST_JOBS_MAX_LIMIT + 50;
-        const jobs = await createMany(store, COUNT);
-        assert.equal((await store.listJobs({})).length, LIST_JOBS_DEFAULT_LIMIT);
-        assert.equal((await store.listJobs({ limit: 5000 })).length, LIST_JOBS_MAX_LIMIT);
-        assert.equal((await store.listJobs({ limit: 0 })).length, 1);
-        const working = await store.jobsInStates(['queued']);
-        assert.equal(working.length, COUNT);
-        assert.ok(working.every((j, i) => i === 0 || (working[i - 1]?.seq ?? Infinity) < j.seq), 'oldest first');
-        await store.setPendingReasons(jobs.map((j, i) => ({ jobId: j.id, verdict: 'waits-for-turn', reason: `behind ${i} jobs`, estimatedStart: T0 + i })));
-        const after = await store.jobsInStates(['queued']);
-        assert.ok(after.every((j) => j.pendingVerdict === 'waits-for-turn'));
-        const last = jobs[COUNT - 1];
-        assert.ok(last);
-        assert.equal((await store.getJob(last.id))?.pendingReason, `behind ${COUNT - 1} jobs`);
-        assert.equal((await store.getJob(last.id))?.estimatedStart, T0 + COUNT - 1);
-      }));
+      void it(
+        'with more than 1000 jobs: limit defaults to 100, is capped at 1000; bulk pending update of all',
+        run(async (store) => {
+          const COUNT = LIST_JOBS_MAX_LIMIT + 50;
+          const jobs = await createMany(store, COUNT);
+          assert.equal((await store.listJobs({})).length, LIST_JOBS_DEFAULT_LIMIT);
+          assert.equal((await store.listJobs({ limit: 5000 })).length, LIST_JOBS_MAX_LIMIT);
+          assert.equal((await store.listJobs({ limit: 0 })).length, 1);
+          const working = await store.jobsInStates(['queued']);
+          assert.equal(working.length, COUNT);
+          assert.ok(
+            working.every((j, i) => i === 0 || (working[i - 1]?.seq ?? Infinity) < j.seq),
+            'oldest first',
+          );
+          await store.setPendingReasons(
+            jobs.map((j, i) => ({
+              jobId: j.id,
+              verdict: 'waits-for-turn',
+              reason: `behind ${i} jobs`,
+              estimatedStart: T0 + i,
+            })),
+          );
+          const after = await store.jobsInStates(['queued']);
+          assert.ok(after.every((j) => j.pendingVerdict === 'waits-for-turn'));
+          const last = jobs[COUNT - 1];
+          assert.ok(last);
+          assert.equal((await store.getJob(last.id))?.pendingReason, `behind ${COUNT - 1} jobs`);
+          assert.equal((await store.getJob(last.id))?.estimatedStart, T0 + COUNT - 1);
+        }),
+      );
     });
 
-    describe('nodes', () => {
-      it('upsertNodes stores the inventory; node JSON round-trips; listNodes is by name', run(async (store) => {
-        const n2 = makeNode('gpu-02');
-        const n1 = makeNode('gpu-01', { topology: {}, labels: {} });
-        await store.upsertNodes([n2, n1], T0);
-        assert.deepEqual(await store.listNodes(), [
-          { node: n1, adminState: null, adminReason: null, updatedAt: T0 },
-          { node: n2, adminState: null, adminReason: null, updatedAt: T0 },
-        ]);
-        await store.upsertNodes([], T0 + 1);
-        assert.equal((await store.listNodes()).length, 2);
-      }));
+    void describe('nodes', () => {
+      void it(
+        'upsertNodes stores the inventory; node JSON round-trips; listNodes is by name',
+        run(async (store) => {
+          const n2 = makeNode('gpu-02');
+          const n1 = makeNode('gpu-01', { topology: {}, labels: {} });
+          await store.upsertNodes([n2, n1], T0);
+          assert.deepEqual(await store.listNodes(), [
+            { node: n1, adminState: null, adminReason: null, updatedAt: T0 },
+            { node: n2, adminState: null, adminReason: null, updatedAt: T0 },
+          ]);
+          await store.upsertNodes([], T0 + 1);
+          assert.equal((await store.listNodes()).length, 2);
+        }),
+      );
 
-      it('upsertNodes replaces discovered data but keeps the operator override', run(async (store) => {
-        await store.upsertNodes([makeNode('gpu-01'), makeNode('gpu-02')], T0);
-        assert.equal(await store.setNodeAdminState('gpu-01', 'draining', 'replace fan', T0 + 1), true);
-        const rediscovered = makeNode('gpu-01', { state: 'unhealthy', cpuMillis: 96_000 });
-        await store.upsertNodes([rediscovered], T0 + 2);
-        const [first, second] = await store.listNodes();
-        assert.deepEqual(first, { node: rediscovered, adminState: 'draining', adminReason: 'replace fan', updatedAt: T0 + 2 });
-        assert.deepEqual(second?.node, makeNode('gpu-02'));
-        assert.equal(second?.updatedAt, T0, 'nodes not named in the upsert are left alone');
-        assert.equal(await store.setNodeAdminState('gpu-01', null, null, T0 + 3), true);
-        const cleared = (await store.listNodes())[0];
-        assert.equal(cleared?.adminState, null);
-        assert.equal(cleared?.adminReason, null);
-      }));
+      void it(
+        'upsertNodes replaces discovered data but keeps the operator override',
+        run(async (store) => {
+          await store.upsertNodes([makeNode('gpu-01'), makeNode('gpu-02')], T0);
+          assert.equal(await store.setNodeAdminState('gpu-01', 'draining', 'replace fan', T0 + 1), true);
+          const rediscovered = makeNode('gpu-01', { state: 'unhealthy', cpuMillis: 96_000 });
+          await store.upsertNodes([rediscovered], T0 + 2);
+          const [first, second] = await store.listNodes();
+          assert.deepEqual(first, {
+            node: rediscovered,
+            adminState: 'draining',
+            adminReason: 'replace fan',
+            updatedAt: T0 + 2,
+          });
+          assert.deepEqual(second?.node, makeNode('gpu-02'));
+          assert.equal(second?.updatedAt, T0, 'nodes not named in the upsert are left alone');
+          assert.equal(await store.setNodeAdminState('gpu-01', null, null, T0 + 3), true);
+          const cleared = (await store.listNodes())[0];
+          assert.equal(cleared?.adminState, null);
+          assert.equal(cleared?.adminReason, null);
+        }),
+      );
 
-      it('setNodeAdminState returns false for an unknown node', run(async (store) => {
-        assert.equal(await store.setNodeAdminState('ghost', 'down', 'x', T0), false);
-        assert.deepEqual(await store.listNodes(), []);
-      }));
+      void it(
+        'setNodeAdminState returns false for an unknown node',
+        run(async (store) => {
+          assert.equal(await store.setNodeAdminState('ghost', 'down', 'x', T0), false);
+          assert.deepEqual(await store.listNodes(), []);
+        }),
+      );
 
-      it('the last entry wins when a name repeats within one upsert', run(async (store) => {
-        await store.upsertNodes([makeNode('n', { cpuMillis: 1 }), makeNode('n', { cpuMillis: 2 })], T0);
-        const nodes = await store.listNodes();
-        assert.equal(nodes.length, 1);
-        assert.equal(nodes[0]?.node.cpuMillis, 2);
-      }));
+      void it(
+        'the last entry wins when a name repeats within one upsert',
+        run(async (store) => {
+          await store.upsertNodes([makeNode('n', { cpuMillis: 1 }), makeNode('n', { cpuMillis: 2 })], T0);
+          const nodes = await store.listNodes();
+          assert.equal(nodes.length, 1);
+          assert.equal(nodes[0]?.node.cpuMillis, 2);
+        }),
+      );
     });
 
-    describe('durability', () => {
-      it('data survives close and reopen of the same database', async () => {
+    void describe('durability', () => {
+      void it('data survives close and reopen of the same database', async () => {
         const first = await open();
         await first.migrate();
         const { job } = await first.createJob(makeNewJob({ idempotencyKey: 'durable' }));
-        await first.transitionJob(job.id, 'queued', 'starting', T0 + 1, 'placed', { attempt: 1, placement: PLACEMENT });
+        await first.transitionJob(job.id, 'queued', 'starting', T0 + 1, 'placed', {
+          attempt: 1,
+          placement: PLACEMENT,
+        });
         await first.upsertNodes([makeNode('gpu-01')], T0);
         await first.setNodeAdminState('gpu-01', 'draining', 'maintenance', T0 + 2);
         await first.initMeta('admin-token-hash', 'h');

@@ -3,4 +3,10 @@ export { openStore, type OpenStoreOptions } from './open.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 export { openPostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.js';
 export { KyselyStore, LIST_JOBS_DEFAULT_LIMIT, LIST_JOBS_MAX_LIMIT } from './kysely-store.js';
-export { MIGRATIONS, runMigrations, type Migration, type MigrationResult, type SqlDialect } from './migrations/index.js';
+export {
+  MIGRATIONS,
+  runMigrations,
+  type Migration,
+  type MigrationResult,
+  type SqlDialect,
+} from './migrations/index.js';

@@ -9,7 +9,16 @@ import { assertTransition, type ClusterNode, type JobState, type NodeState } fro
 import { MIGRATIONS, runMigrations, type MigrationResult, type SqlDialect } from './migrations/index.js';
 import { patchColumns, toJobRecord, toStoredNode, toTransitionRecord } from './rows.js';
 import type { Database, JobsTable } from './schema.js';
-import type { JobFilter, JobPatch, JobRecord, NewJob, PendingUpdate, Store, StoredNode, TransitionRecord } from './store.js';
+import type {
+  JobFilter,
+  JobPatch,
+  JobRecord,
+  NewJob,
+  PendingUpdate,
+  Store,
+  StoredNode,
+  TransitionRecord,
+} from './store.js';
 
 /** `listJobs` page size when the filter names none, and the most it returns whatever the filter says. */
 export const LIST_JOBS_DEFAULT_LIMIT = 100;
@@ -32,7 +41,8 @@ export interface Backend {
 /** Times are epoch-ms integers (bigint columns): reject anything else identically on both backends. */
 function assertEpochMs(field: string, v: number | null | undefined): void {
   if (v === null || v === undefined) return;
-  if (!Number.isSafeInteger(v)) throw new TypeError(`${field} must be an integer number of epoch milliseconds, got ${String(v)}`);
+  if (!Number.isSafeInteger(v))
+    throw new TypeError(`${field} must be an integer number of epoch milliseconds, got ${String(v)}`);
 }
 
 function assertPatchTimes(patch: JobPatch): void {
@@ -56,9 +66,28 @@ export function dedupePendingUpdates(updates: readonly PendingUpdate[]): Pending
 
 /** The columns createJob inserts, in parameter order. */
 const JOB_INSERT_COLUMNS = [
-  'id', 'tenant', 'project', 'name', 'submitted_by', 'spec', 'state', 'priority', 'submitted_at', 'queued_at', 'attempt',
-  'placement', 'executor_ref', 'started_at', 'finished_at', 'exit_code', 'pending_verdict', 'pending_reason',
-  'estimated_start', 'not_before', 'cancel_requested_at', 'idempotency_key',
+  'id',
+  'tenant',
+  'project',
+  'name',
+  'submitted_by',
+  'spec',
+  'state',
+  'priority',
+  'submitted_at',
+  'queued_at',
+  'attempt',
+  'placement',
+  'executor_ref',
+  'started_at',
+  'finished_at',
+  'exit_code',
+  'pending_verdict',
+  'pending_reason',
+  'estimated_start',
+  'not_before',
+  'cancel_requested_at',
+  'idempotency_key',
 ] as const;
 type JobInsertRow = { [K in (typeof JOB_INSERT_COLUMNS)[number]]: JobsTable[K] };
 
@@ -75,7 +104,9 @@ interface PreparedCreate {
 }
 
 function prepareCreate(db: Kysely<Database>): PreparedCreate {
-  const template = Object.fromEntries(JOB_INSERT_COLUMNS.map((c) => [c, `$sentinel:${c}`])) as unknown as JobInsertRow;
+  const template = Object.fromEntries(
+    JOB_INSERT_COLUMNS.map((c) => [c, `$sentinel:${c}`]),
+  ) as unknown as JobInsertRow;
   const insertJob = db
     .insertInto('jobs')
     .values(template)
@@ -84,14 +115,29 @@ function prepareCreate(db: Kysely<Database>): PreparedCreate {
     .compile();
   const expected = JOB_INSERT_COLUMNS.map((c) => `$sentinel:${c}`);
   if (JSON.stringify(insertJob.parameters) !== JSON.stringify(expected)) {
-    throw new Error(`createJob: compiled parameter order ${JSON.stringify(insertJob.parameters)} differs from ${JSON.stringify(expected)}`);
+    throw new Error(
+      `createJob: compiled parameter order ${JSON.stringify(insertJob.parameters)} differs from ${JSON.stringify(expected)}`,
+    );
   }
   const insertFirstTransition = db
     .insertInto('job_transitions')
-    .values({ job_id: '$sentinel:job_id', seq: 1, from_state: null, to_state: 'queued', at: -1, reason: 'submitted', attempt: 0 })
+    .values({
+      job_id: '$sentinel:job_id',
+      seq: 1,
+      from_state: null,
+      to_state: 'queued',
+      at: -1,
+      reason: 'submitted',
+      attempt: 0,
+    })
     .compile();
-  if (JSON.stringify(insertFirstTransition.parameters) !== JSON.stringify(['$sentinel:job_id', 1, null, 'queued', -1, 'submitted', 0])) {
-    throw new Error(`createJob: unexpected transition parameters ${JSON.stringify(insertFirstTransition.parameters)}`);
+  if (
+    JSON.stringify(insertFirstTransition.parameters) !==
+    JSON.stringify(['$sentinel:job_id', 1, null, 'queued', -1, 'submitted', 0])
+  ) {
+    throw new Error(
+      `createJob: unexpected transition parameters ${JSON.stringify(insertFirstTransition.parameters)}`,
+    );
   }
   return { insertJob: insertJob.sql, insertFirstTransition: insertFirstTransition.sql };
 }
@@ -180,7 +226,8 @@ export class KyselyStore implements Store {
       );
       const inserted = result.rows[0];
       if (inserted === undefined) {
-        if (job.idempotencyKey === null) throw new Error(`job ${job.id}: insert without an idempotency key returned no row`);
+        if (job.idempotencyKey === null)
+          throw new Error(`job ${job.id}: insert without an idempotency key returned no row`);
         const existing = await trx
           .selectFrom('jobs')
           .selectAll()
@@ -189,7 +236,17 @@ export class KyselyStore implements Store {
           .executeTakeFirstOrThrow();
         return { job: toJobRecord(existing), created: false };
       }
-      await trx.executeQuery(CompiledQuery.raw(this.#prepared.insertFirstTransition, [job.id, 1, null, 'queued', job.submittedAt, 'submitted', 0]));
+      await trx.executeQuery(
+        CompiledQuery.raw(this.#prepared.insertFirstTransition, [
+          job.id,
+          1,
+          null,
+          'queued',
+          job.submittedAt,
+          'submitted',
+          0,
+        ]),
+      );
       return { job: toJobRecord(inserted), created: true };
     });
   }
@@ -206,7 +263,10 @@ export class KyselyStore implements Store {
   async listJobs(filter: JobFilter): Promise<JobRecord[]> {
     if (filter.states !== undefined && filter.states.length === 0) return [];
     const requested = filter.limit ?? LIST_JOBS_DEFAULT_LIMIT;
-    const limit = Math.min(Math.max(Math.trunc(Number.isFinite(requested) ? requested : LIST_JOBS_DEFAULT_LIMIT), 1), LIST_JOBS_MAX_LIMIT);
+    const limit = Math.min(
+      Math.max(Math.trunc(Number.isFinite(requested) ? requested : LIST_JOBS_DEFAULT_LIMIT), 1),
+      LIST_JOBS_MAX_LIMIT,
+    );
     let q = this.#db.selectFrom('jobs').selectAll();
     if (filter.states !== undefined) q = q.where('state', 'in', [...filter.states]);
     if (filter.tenant !== undefined) q = q.where('tenant', '=', filter.tenant);
@@ -227,7 +287,14 @@ export class KyselyStore implements Store {
     return rows.map(toJobRecord);
   }
 
-  async transitionJob(id: string, from: JobState, to: JobState, at: number, reason: string, patch: JobPatch = {}): Promise<JobRecord | null> {
+  async transitionJob(
+    id: string,
+    from: JobState,
+    to: JobState,
+    at: number,
+    reason: string,
+    patch: JobPatch = {},
+  ): Promise<JobRecord | null> {
     // An illegal pair is a programming error whatever the job's current state: throw before any I/O.
     assertTransition(from, to);
     assertEpochMs('at', at);
@@ -270,7 +337,12 @@ export class KyselyStore implements Store {
     assertPatchTimes(patch);
     const columns = patchColumns(patch);
     if (Object.keys(columns).length === 0) {
-      const row = await this.#db.selectFrom('jobs').selectAll().where('id', '=', id).where('state', '=', expectedState).executeTakeFirst();
+      const row = await this.#db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('id', '=', id)
+        .where('state', '=', expectedState)
+        .executeTakeFirst();
       return row === undefined ? null : toJobRecord(row);
     }
     // One statement: the WHERE on state makes it a compare-and-set without an explicit transaction.
@@ -291,7 +363,12 @@ export class KyselyStore implements Store {
   }
 
   async listTransitions(jobId: string): Promise<TransitionRecord[]> {
-    const rows = await this.#db.selectFrom('job_transitions').selectAll().where('job_id', '=', jobId).orderBy('seq', 'asc').execute();
+    const rows = await this.#db
+      .selectFrom('job_transitions')
+      .selectAll()
+      .where('job_id', '=', jobId)
+      .orderBy('seq', 'asc')
+      .execute();
     return rows.map(toTransitionRecord);
   }
 
@@ -314,7 +391,12 @@ export class KyselyStore implements Store {
           .values(rows.slice(i, i + KyselyStore.UPSERT_NODES_BATCH_ROWS))
           // admin_state / admin_reason are not in the SET list: the operator's override survives.
           .onConflict((oc) =>
-            oc.column('name').doUpdateSet((eb) => ({ node: eb.ref('excluded.node'), updated_at: eb.ref('excluded.updated_at') })),
+            oc
+              .column('name')
+              .doUpdateSet((eb) => ({
+                node: eb.ref('excluded.node'),
+                updated_at: eb.ref('excluded.updated_at'),
+              })),
           )
           .execute();
       }
@@ -326,7 +408,12 @@ export class KyselyStore implements Store {
     return rows.map(toStoredNode);
   }
 
-  async setNodeAdminState(name: string, state: NodeState | null, reason: string | null, at: number): Promise<boolean> {
+  async setNodeAdminState(
+    name: string,
+    state: NodeState | null,
+    reason: string | null,
+    at: number,
+  ): Promise<boolean> {
     assertEpochMs('at', at);
     const result = await this.#db
       .updateTable('nodes')

@@ -26,7 +26,7 @@ const url = findUrl();
 const missing = `PostgreSQL tests need a server: run \`bash scripts/pg-ci.sh up\` (or set SUANLI_TEST_PG_URL)`;
 
 if (url === null && process.env['CI'] !== undefined && process.env['CI'] !== '') {
-  it('PostgreSQL is available for the store contract (required under CI)', () => {
+  void it('PostgreSQL is available for the store contract (required under CI)', () => {
     assert.fail(missing);
   });
 }
@@ -70,8 +70,8 @@ defineStoreContract('postgres', open, {
   ...(url === null ? { skip: missing } : {}),
 });
 
-describe('PostgreSQL backend specifics', { skip: url === null ? missing : false }, () => {
-  it('openStore accepts postgres:// and postgresql:// URLs (search_path via ?options)', async () => {
+void describe('PostgreSQL backend specifics', { skip: url === null ? missing : false }, () => {
+  void it('openStore accepts postgres:// and postgresql:// URLs (search_path via ?options)', async () => {
     for (const scheme of ['postgresql://', 'postgres://']) {
       const schema = await freshSchema();
       const withSchema = `${(url ?? '').replace(/^postgres(ql)?:\/\//, scheme)}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
@@ -86,14 +86,20 @@ describe('PostgreSQL backend specifics', { skip: url === null ? missing : false 
           'select table_name from information_schema.tables where table_schema = $1 order by table_name',
           [schema],
         );
-        assert.deepEqual(tables?.rows.map((r) => r.table_name), ['job_transitions', 'jobs', 'meta', 'nodes', 'schema_migrations']);
+        assert.deepEqual(
+          tables?.rows.map((r) => r.table_name),
+          ['job_transitions', 'jobs', 'meta', 'nodes', 'schema_migrations'],
+        );
       } finally {
         await store.close();
       }
     }
   });
 
-  it('a bad schema name is refused before connecting', async () => {
-    await assert.rejects(openPostgresStore({ connectionString: url ?? '', schema: 'x; drop table jobs' }), /schema name .* must match/);
+  void it('a bad schema name is refused before connecting', async () => {
+    await assert.rejects(
+      openPostgresStore({ connectionString: url ?? '', schema: 'x; drop table jobs' }),
+      /schema name .* must match/,
+    );
   });
 });

@@ -65,7 +65,8 @@ export function toStoredNode(row: Selectable<NodesTable>): StoredNode {
 export function patchColumns(patch: JobPatch): Updateable<JobsTable> {
   const c: Updateable<JobsTable> = {};
   if (patch.attempt !== undefined) c.attempt = patch.attempt;
-  if (patch.placement !== undefined) c.placement = patch.placement === null ? null : JSON.stringify(patch.placement);
+  if (patch.placement !== undefined)
+    c.placement = patch.placement === null ? null : JSON.stringify(patch.placement);
   if (patch.executorRef !== undefined) c.executor_ref = patch.executorRef;
   if (patch.startedAt !== undefined) c.started_at = patch.startedAt;
   if (patch.finishedAt !== undefined) c.finished_at = patch.finishedAt;

@@ -35,8 +35,8 @@ defineStoreContract('sqlite', open, {
   concurrentStoresInOneProcess: false,
 });
 
-describe('SQLite backend specifics', () => {
-  it('openStore creates the data dir with mode 0700 and <dataDir>/suanli.db with WAL and foreign keys', async () => {
+void describe('SQLite backend specifics', () => {
+  void it('openStore creates the data dir with mode 0700 and <dataDir>/suanli.db with WAL and foreign keys', async () => {
     const dataDir = join(freshDir(), 'nested');
     const store = await openStore({ dataDir });
     try {
@@ -52,40 +52,53 @@ describe('SQLite backend specifics', () => {
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
       assert.equal(raw.pragma('foreign_keys', { simple: true }), 1);
       assert.equal(raw.pragma('synchronous', { simple: true }), 1); // NORMAL
-      assert.deepEqual(raw.prepare('select version, name from schema_migrations order by version').all(), MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+      assert.deepEqual(
+        raw.prepare('select version, name from schema_migrations order by version').all(),
+        MIGRATIONS.map((m) => ({ version: m.version, name: m.name })),
+      );
     } finally {
       raw.close();
     }
   });
 
-  it('openStore refuses an unsupported database string and names the accepted forms', async () => {
-    await assert.rejects(openStore({ dataDir: freshDir(), database: 'mysql://u:secret@127.0.0.1/x' }), (err: unknown) => {
-      assert.ok(err instanceof Error);
-      assert.match(err.message, /unsupported database "mysql:\/\/\*\*\*@127\.0\.0\.1\/x"/);
-      assert.match(err.message, /leave it unset for the embedded SQLite file/);
-      assert.match(err.message, /postgresql:\/\//);
-      assert.doesNotMatch(err.message, /secret/);
-      return true;
-    });
+  void it('openStore refuses an unsupported database string and names the accepted forms', async () => {
+    await assert.rejects(
+      openStore({ dataDir: freshDir(), database: 'mysql://u:secret@127.0.0.1/x' }),
+      (err: unknown) => {
+        assert.ok(err instanceof Error);
+        assert.match(err.message, /unsupported database "mysql:\/\/\*\*\*@127\.0\.0\.1\/x"/);
+        assert.match(err.message, /leave it unset for the embedded SQLite file/);
+        assert.match(err.message, /postgresql:\/\//);
+        assert.doesNotMatch(err.message, /secret/);
+        return true;
+      },
+    );
   });
 
-  it('a database migrated by a newer build (unknown version) is refused', async () => {
+  void it('a database migrated by a newer build (unknown version) is refused', async () => {
     const dataDir = freshDir();
     const store = await openStore({ dataDir });
     await store.migrate();
     await store.close();
     const raw = openSqliteFile(join(dataDir, 'suanli.db'));
-    raw.prepare("insert into schema_migrations (version, name, applied_at) values (999, 'from_the_future', 'x')").run();
+    raw
+      .prepare(
+        "insert into schema_migrations (version, name, applied_at) values (999, 'from_the_future', 'x')",
+      )
+      .run();
     raw.close();
     const again = await openStore({ dataDir });
     try {
-      await assert.rejects(again.migrate(), /migration 999 \(from_the_future\) that this build does not know/);
+      await assert.rejects(
+        again.migrate(),
+        /migration 999 \(from_the_future\) that this build does not know/,
+      );
     } finally {
       await again.close();
     }
   });
 
-  it('two processes (threads) migrating one file at once apply each migration exactly once', async () => {
+  void it('two processes (threads) migrating one file at once apply each migration exactly once', async () => {
     const file = join(freshDir() + '-file.db');
     const moduleUrl = new URL('./sqlite/sqlite-store.js', import.meta.url).href;
     const code = `
@@ -99,11 +112,16 @@ describe('SQLite backend specifics', () => {
     const runOne = () =>
       new Promise<MigrationResult>((resolve, reject) => {
         const w = new Worker(code, { eval: true, workerData: { file, moduleUrl } });
-        w.once('message', (m: MigrationResult | { error: string }) => ('error' in m ? reject(new Error(m.error)) : resolve(m)));
+        w.once('message', (m: MigrationResult | { error: string }) =>
+          'error' in m ? reject(new Error(m.error)) : resolve(m),
+        );
         w.once('error', reject);
       });
     const results = await Promise.all([runOne(), runOne(), runOne()]);
-    assert.deepEqual(results.flatMap((r) => r.applied).sort(), MIGRATIONS.map((m) => m.version));
+    assert.deepEqual(
+      results.flatMap((r) => r.applied).sort(),
+      MIGRATIONS.map((m) => m.version),
+    );
     const store = await openSqliteStore({ file });
     try {
       assert.deepEqual(await store.migrateWithResult(), { applied: [], version: MIGRATIONS.length });

@@ -20,7 +20,9 @@ async function timed(label: string, count: number, fn: () => Promise<void>): Pro
   const t0 = process.hrtime.bigint();
   await fn();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  console.log(`  ${label.padEnd(44)} ${count.toString().padStart(6)} in ${ms.toFixed(0).padStart(6)} ms = ${((count / ms) * 1000).toFixed(0).padStart(7)} /s`);
+  console.log(
+    `  ${label.padEnd(44)} ${count.toString().padStart(6)} in ${ms.toFixed(0).padStart(6)} ms = ${((count / ms) * 1000).toFixed(0).padStart(7)} /s`,
+  );
 }
 
 async function bench(name: string, store: Store): Promise<void> {
@@ -28,7 +30,8 @@ async function bench(name: string, store: Store): Promise<void> {
   await store.migrate();
   const ids: string[] = [];
   await timed('createJob, one at a time', JOBS, async () => {
-    for (let i = 0; i < JOBS; i++) ids.push((await store.createJob(makeNewJob({ idempotencyKey: `seq-${i}` }))).job.id);
+    for (let i = 0; i < JOBS; i++)
+      ids.push((await store.createJob(makeNewJob({ idempotencyKey: `seq-${i}` }))).job.id);
   });
   await timed(`createJob, ${CONCURRENCY} in flight`, JOBS, async () => {
     let next = 0;
@@ -50,7 +53,14 @@ async function bench(name: string, store: Store): Promise<void> {
   });
   const queued = ids.slice(1000);
   await timed('setPendingReasons, one call', queued.length, async () => {
-    await store.setPendingReasons(queued.map((jobId) => ({ jobId, verdict: 'waits-for-turn', reason: 'behind others', estimatedStart: null })));
+    await store.setPendingReasons(
+      queued.map((jobId) => ({
+        jobId,
+        verdict: 'waits-for-turn',
+        reason: 'behind others',
+        estimatedStart: null,
+      })),
+    );
   });
   await timed('listJobs (100 newest), calls', 200, async () => {
     for (let i = 0; i < 200; i++) await store.listJobs({});
@@ -69,7 +79,9 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const url = process.env['SUANLI_TEST_PG_URL'] || (existsSync('/run/suanli-pg/url') ? readFileSync('/run/suanli-pg/url', 'utf8').trim() : '');
+const url =
+  process.env['SUANLI_TEST_PG_URL'] ||
+  (existsSync('/run/suanli-pg/url') ? readFileSync('/run/suanli-pg/url', 'utf8').trim() : '');
 if (url) {
   const admin = new pg.Pool({ connectionString: url, max: 1 });
   const schema = `suanli_bench_${process.pid}`;

@@ -12,12 +12,17 @@ import type { Kysely } from 'kysely';
 
 export type SqlDialect = 'sqlite' | 'postgres';
 
+/**
+ * Migrations and the runner see the database untyped: a migration works on the schema as it was
+ * when the migration was written, not on today's `Database` type.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type UntypedKysely = Kysely<any>;
+
 export interface Migration {
   /** 1, 2, 3, …: applied in this order, each exactly once. */
   readonly version: number;
   /** Short snake_case description, recorded next to the version and checked on every start. */
   readonly name: string;
-  // The schema builder is untyped here: a migration sees the schema as it was when it was written.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  up(db: Kysely<any>, dialect: SqlDialect): Promise<void>;
+  up(db: UntypedKysely, dialect: SqlDialect): Promise<void>;
 }

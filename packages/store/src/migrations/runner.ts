@@ -12,8 +12,8 @@
  * whose recorded names differ from this build's, or that has versions this build does not know (it
  * was migrated by a newer build), is refused with an error rather than silently used.
  */
-import { sql, type Kysely } from 'kysely';
-import type { Migration, SqlDialect } from './migration.js';
+import { sql } from 'kysely';
+import type { Migration, SqlDialect, UntypedKysely } from './migration.js';
 
 export interface MigrationResult {
   /** Versions applied by this call, in order (empty when the database was up to date). */
@@ -28,13 +28,18 @@ const PG_LOCK_CLASS = 0x5a4e4c49; // "ZNLI"
 function checkOrder(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
     if (m.version !== i + 1) {
-      throw new Error(`migration list is out of order: position ${i + 1} holds version ${m.version} (${m.name})`);
+      throw new Error(
+        `migration list is out of order: position ${i + 1} holds version ${m.version} (${m.name})`,
+      );
     }
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function runMigrations(db: Kysely<any>, dialect: SqlDialect, migrations: readonly Migration[]): Promise<MigrationResult> {
+export async function runMigrations(
+  db: UntypedKysely,
+  dialect: SqlDialect,
+  migrations: readonly Migration[],
+): Promise<MigrationResult> {
   checkOrder(migrations);
   return db.connection().execute(async (conn) => {
     if (dialect === 'postgres') {
@@ -44,7 +49,9 @@ export async function runMigrations(db: Kysely<any>, dialect: SqlDialect, migrat
     }
     try {
       if (dialect === 'postgres') {
-        await sql`select pg_advisory_xact_lock(${PG_LOCK_CLASS}, hashtext(coalesce(current_schema(), '')))`.execute(conn);
+        await sql`select pg_advisory_xact_lock(${PG_LOCK_CLASS}, hashtext(coalesce(current_schema(), '')))`.execute(
+          conn,
+        );
       }
       await conn.schema
         .createTable('schema_migrations')
@@ -53,7 +60,11 @@ export async function runMigrations(db: Kysely<any>, dialect: SqlDialect, migrat
         .addColumn('name', 'text', (c) => c.notNull())
         .addColumn('applied_at', 'text', (c) => c.notNull())
         .execute();
-      const rows = await conn.selectFrom('schema_migrations').select(['version', 'name']).orderBy('version').execute();
+      const rows = await conn
+        .selectFrom('schema_migrations')
+        .select(['version', 'name'])
+        .orderBy('version')
+        .execute();
       const known = new Map(migrations.map((m) => [m.version, m]));
       for (const row of rows) {
         const version = Number(row.version);
@@ -65,7 +76,9 @@ export async function runMigrations(db: Kysely<any>, dialect: SqlDialect, migrat
           );
         }
         if (m.name !== row.name) {
-          throw new Error(`database migration ${version} is named "${String(row.name)}" but this build calls it "${m.name}"`);
+          throw new Error(
+            `database migration ${version} is named "${String(row.name)}" but this build calls it "${m.name}"`,
+          );
         }
       }
       const done = new Set(rows.map((r) => Number(r.version)));

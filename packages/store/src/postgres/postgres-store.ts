@@ -34,7 +34,9 @@ const INT8_OID = 20;
 const parseInt8 = (v: string): number => Number(v);
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+    oid === INT8_OID
+      ? parseInt8
+      : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<KyselyStore> {

@@ -65,7 +65,9 @@ export function openSqliteFile(file: string): BetterSqlite3.Database {
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<KyselyStore> {
   const raw = openSqliteFile(options.file);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw, SQLITE_STATEMENT_CACHE_SIZE) }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(raw, SQLITE_STATEMENT_CACHE_SIZE) }),
+  });
 
   const write = <T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> =>
     db.connection().execute(async (conn) => {

@@ -1,0 +1,257 @@
+/**
+ * The Slurm executor: runs the platform's jobs on an existing Slurm cluster through slurmrestd.
+ *
+ * The platform's core decides placement; this executor submits each attempt as ONE Slurm batch job
+ * pinned to the chosen nodes with the same per-node accelerator count (script.ts), then follows it
+ * by polling `GET /jobs` (one request per poll for all jobs, so the cost does not grow with the
+ * number of jobs watched). Inventory comes from `GET /nodes` (mapping.ts). Jobs Slurm runs for
+ * others show up in `externalUsage()` so the platform never double-books their devices.
+ *
+ * Identity: the `ref` is Slurm's job id; every job also carries the comment
+ * `<tag> job=<id> attempt=<n>`. `recover` and the poller only accept a Slurm job whose comment
+ * names the same attempt (Slurm job ids restart at 1 when slurmctld's state is wiped), and
+ * `recover` finds an attempt by its comment when the stored id does not match.
+ */
+import { mkdirSync } from 'node:fs';
+import type { ClusterNode } from '@suanli/core';
+import type { ExecutionEvent, Executor, ExternalAllocation, LaunchRequest, LogPaths, RecoveryResult } from '../executor.js';
+import { SLURM_ERRNO, SlurmApiError, SlurmRestClient, type SlurmJob, type SlurmNode } from './client.js';
+import { clusterNodeOf, gresForType, jobOutcomeOf, jobPhaseOf, jobPlacementOf, type AcceleratorMapping } from './mapping.js';
+import { buildSlurmJob, parseJobComment } from './script.js';
+import { resolveSlurmOptions, type SlurmExecutorOptions, type ResolvedSlurmOptions } from './options.js';
+
+interface Tracked {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly slurmId: number;
+  runningSent: boolean;
+  cancelRequested: boolean;
+  /** Consecutive polls that did not find the job. */
+  misses: number;
+}
+
+/** Polls in a row a watched job may be missing from `GET /jobs` before it is reported lost. */
+const MISSING_POLLS_BEFORE_LOST = 3;
+
+export class SlurmExecutor implements Executor {
+  readonly name = 'slurm';
+  readonly client: SlurmRestClient;
+  private readonly o: ResolvedSlurmOptions;
+  private readonly mapping: AcceleratorMapping;
+  private readonly listeners: ((e: ExecutionEvent) => void)[] = [];
+  private readonly tracked = new Map<number, Tracked>();
+  private nodeCache = new Map<string, SlurmNode>();
+  private timer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(options: SlurmExecutorOptions) {
+    this.o = resolveSlurmOptions(options);
+    this.mapping = this.o.acceleratorMapping;
+    this.client = new SlurmRestClient({ url: this.o.url, auth: this.o.auth, requestTimeoutMs: this.o.requestTimeoutMs, now: this.o.now });
+  }
+
+  onEvent(listener: (e: ExecutionEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(e: ExecutionEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  private async refreshNodes(): Promise<SlurmNode[]> {
+    const all = await this.client.nodes();
+    const mine = this.o.partition === null ? all : all.filter((n) => (n.partitions ?? []).includes(this.o.partition!));
+    this.nodeCache = new Map(mine.map((n) => [n.name, n]));
+    return mine;
+  }
+
+  async discover(): Promise<ClusterNode[]> {
+    return (await this.refreshNodes()).map((n) => clusterNodeOf(this.mapping, n));
+  }
+
+  async externalUsage(): Promise<ExternalAllocation[]> {
+    const jobs = await this.client.jobs();
+    const out: ExternalAllocation[] = [];
+    for (const j of jobs) {
+      if (jobPhaseOf(j) !== 'running') continue;
+      if (parseJobComment(this.o.tag, j.comment) !== null || this.tracked.has(j.job_id)) continue;
+      const limited = typeof j.time_limit === 'number' && j.time_limit > 0 && j.time_limit < 0xfffffffe;
+      out.push({ ref: `slurm:${j.job_id}`, placement: jobPlacementOf(this.mapping, j), expectedEnd: limited && j.end_time ? j.end_time * 1000 : null });
+    }
+    return out;
+  }
+
+  async launch(req: LaunchRequest): Promise<{ ref: string }> {
+    if (this.closed) throw new Error('slurm executor is closed');
+    const missing = req.placement.some((p) => !this.nodeCache.has(p.node));
+    if (missing) await this.refreshNodes();
+    const built = buildSlurmJob(req, {
+      partition: this.o.partition,
+      account: this.o.account,
+      tag: this.o.tag,
+      baseEnv: this.o.baseEnv,
+      rendezvousPortBase: this.o.rendezvousPortBase,
+      rendezvousPortSpan: this.o.rendezvousPortSpan,
+      gresFor: (node, type) => gresForType(this.mapping, this.nodeCache.get(node), type),
+      addressOf: (node, name) => node?.labels['slurm.address'] ?? this.nodeCache.get(name)?.address ?? name,
+    });
+    // The log directory must be on storage the compute nodes share with the platform.
+    mkdirSync(req.logDir, { recursive: true });
+    const slurmId = await this.client.submit(built.script, built.job);
+    this.track({ jobId: req.jobId, attempt: req.attempt, slurmId, runningSent: false, cancelRequested: false, misses: 0 });
+    return { ref: String(slurmId) };
+  }
+
+  private track(t: Tracked): void {
+    this.tracked.set(t.slurmId, t);
+    this.schedulePoll();
+  }
+
+  private schedulePoll(): void {
+    if (this.timer !== null || this.closed || this.tracked.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.polling = this.pollOnce()
+        .catch(() => undefined) // slurmrestd unreachable: try again next interval, state is in Slurm
+        .finally(() => {
+          this.polling = null;
+          this.schedulePoll();
+        });
+    }, this.o.pollIntervalMs);
+  }
+
+  /** One poll: fetch all jobs once and advance every watched attempt. Exposed for tests and benchmarks. */
+  async pollOnce(): Promise<void> {
+    if (this.tracked.size === 0) return;
+    const jobs = await this.client.jobs();
+    const byId = new Map(jobs.map((j) => [j.job_id, j]));
+    for (const t of [...this.tracked.values()]) {
+      const j = byId.get(t.slurmId);
+      const c = j === undefined ? null : parseJobComment(this.o.tag, j.comment);
+      if (j === undefined || c === null || c.jobId !== t.jobId || c.attempt !== t.attempt) {
+        if (++t.misses >= MISSING_POLLS_BEFORE_LOST) this.finish(t, { exitCode: null, signal: null, backendReason: 'vanished-from-slurm' }, this.o.now());
+        continue;
+      }
+      t.misses = 0;
+      this.advance(t, j);
+    }
+  }
+
+  private advance(t: Tracked, j: SlurmJob): void {
+    const phase = jobPhaseOf(j);
+    const ran = (j.batch_host ?? '') !== '' || (j.start_time ?? 0) > 0;
+    if (phase === 'running' && !t.runningSent) {
+      t.runningSent = true;
+      this.emit({ kind: 'running', jobId: t.jobId, attempt: t.attempt, at: (j.start_time ?? 0) > 0 ? j.start_time! * 1000 : this.o.now() });
+    } else if (phase === 'finished') {
+      if (!t.runningSent && ran && (j.job_state ?? '') !== 'CANCELLED') {
+        t.runningSent = true;
+        this.emit({ kind: 'running', jobId: t.jobId, attempt: t.attempt, at: (j.start_time ?? 0) * 1000 || this.o.now() });
+      }
+      const o = jobOutcomeOf(j, t.cancelRequested);
+      this.finish(t, o, (j.end_time ?? 0) > 0 ? j.end_time! * 1000 : this.o.now());
+    } else if (phase === 'requeued') {
+      // Slurm requeued the job after a node failure (the default for batch jobs): for the
+      // platform this attempt is over; stop Slurm from running it a second time.
+      void this.client.signal(t.slurmId).catch(() => undefined);
+      this.finish(t, { exitCode: null, signal: null, backendReason: 'node-failure' }, this.o.now());
+    }
+  }
+
+  private finish(t: Tracked, o: { exitCode: number | null; signal: string | null; backendReason: string | null }, at: number): void {
+    if (!this.tracked.delete(t.slurmId)) return;
+    this.emit({ kind: 'exited', jobId: t.jobId, attempt: t.attempt, at, exitCode: o.exitCode, signal: o.signal, backendReason: o.backendReason });
+  }
+
+  async cancel(jobId: string, ref: string, graceMs: number): Promise<void> {
+    const id = Number(ref);
+    if (!Number.isInteger(id)) throw new Error(`job ${jobId}: "${ref}" is not a Slurm job id`);
+    const t = this.tracked.get(id);
+    if (t !== undefined) t.cancelRequested = true;
+    const j = await this.client.job(id);
+    if (j === null || jobPhaseOf(j) === 'finished') return;
+    if (t === undefined) {
+      const c = parseJobComment(this.o.tag, j.comment);
+      if (c === null || c.jobId !== jobId) throw new Error(`job ${jobId}: Slurm job ${id} belongs to someone else; not cancelling it`);
+    }
+    const ignoreGone = (e: unknown): void => {
+      if (e instanceof SlurmApiError && (e.has(SLURM_ERRNO.invalidJobId) || e.has(SLURM_ERRNO.alreadyDone))) return;
+      throw e;
+    };
+    if (jobPhaseOf(j) === 'running' && graceMs > 0) {
+      await this.client.signal(id, 'SIGTERM').catch(ignoreGone);
+      if (await this.waitFinished(id, graceMs)) return;
+    }
+    await this.client.signal(id).catch(ignoreGone);
+    await this.waitFinished(id, this.o.killWaitMs);
+  }
+
+  private async waitFinished(id: number, ms: number): Promise<boolean> {
+    const deadline = this.o.now() + ms;
+    for (;;) {
+      const j = await this.client.job(id);
+      if (j === null || jobPhaseOf(j) === 'finished') return true;
+      if (this.o.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, Math.min(250, Math.max(10, deadline - this.o.now()))));
+    }
+  }
+
+  async recover(attempts: readonly { jobId: string; attempt: number; ref: string; logDir: string }[]): Promise<RecoveryResult[]> {
+    const jobs = await this.client.jobs();
+    const byId = new Map(jobs.map((j) => [j.job_id, j]));
+    const byTag = new Map<string, SlurmJob>();
+    for (const j of jobs) {
+      const c = parseJobComment(this.o.tag, j.comment);
+      // Newest wins: a higher job id is a later submission of the same attempt tag.
+      if (c !== null) {
+        const k = `${c.jobId}#${c.attempt}`;
+        if ((byTag.get(k)?.job_id ?? -1) < j.job_id) byTag.set(k, j);
+      }
+    }
+    const out: RecoveryResult[] = [];
+    for (const a of attempts) {
+      let j: SlurmJob | undefined = byId.get(Number(a.ref));
+      const c = j === undefined ? null : parseJobComment(this.o.tag, j.comment);
+      if (j === undefined || c === null || c.jobId !== a.jobId || c.attempt !== a.attempt) j = byTag.get(`${a.jobId}#${a.attempt}`);
+      if (j === undefined) {
+        out.push({
+          jobId: a.jobId,
+          status: 'lost',
+          reason: `Slurm has no job ${a.ref} for attempt ${a.attempt} (it ended more than MinJobAge ago, or slurmctld's state was reset)`,
+        });
+        continue;
+      }
+      const phase = jobPhaseOf(j);
+      if (phase === 'finished') {
+        const o = jobOutcomeOf(j, false);
+        if (o.lost) out.push({ jobId: a.jobId, status: 'lost', reason: `${o.backendReason ?? 'lost'}: Slurm job ${j.job_id} ended ${j.job_state} on ${j.nodes ?? '?'}` });
+        else out.push({ jobId: a.jobId, status: 'exited', exitCode: o.exitCode, signal: o.signal, at: (j.end_time ?? 0) * 1000 || this.o.now() });
+      } else if (phase === 'requeued') {
+        void this.client.signal(j.job_id).catch(() => undefined);
+        out.push({ jobId: a.jobId, status: 'lost', reason: `node-failure: Slurm requeued job ${j.job_id} (restarts ${j.restart_cnt ?? 0}); cancelled it` });
+      } else {
+        out.push({ jobId: a.jobId, status: 'running' });
+        this.track({ jobId: a.jobId, attempt: a.attempt, slurmId: j.job_id, runningSent: true, cancelRequested: false, misses: 0 });
+      }
+    }
+    return out;
+  }
+
+  logPaths(_jobId: string, _attempt: number, logDir: string): LogPaths {
+    return { stdout: `${logDir}/stdout.log`, stderr: `${logDir}/stderr.log` };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await this.polling;
+    this.client.close();
+  }
+}
+
+/** Builds the Slurm executor (what `suanli server --executor slurm` calls). */
+export function createSlurmExecutor(options: SlurmExecutorOptions): SlurmExecutor {
+  return new SlurmExecutor(options);
+}

@@ -406,6 +406,7 @@ export function defineExecutorContract(name: string, makeExecutor: () => Executo
           assert.ok(r?.status === 'lost' && r.reason.length > 0, 'the reason says what could not be proven');
         } finally {
           writeFileSync(gate, '');
+          await ex.cancel(req.jobId, ref, graceMs); // leave nothing running behind the suite
         }
       }),
     );

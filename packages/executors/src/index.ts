@@ -1,1 +1,10 @@
 export * from './executor.js';
+export * from './env.js';
+export * from './contract.js';
+export * from './local/local-executor.js';
+export { readBootId, readProcStat, parseProcStat, liveProcessGroups, type ProcStat } from './local/procfs.js';
+export * from './discovery/telemetry.js';
+export * from './discovery/nvidia-smi.js';
+export * from './discovery/npu-smi.js';
+export * from './discovery/declared.js';
+export * from './discovery/discover.js';

@@ -15,4 +15,4 @@ export {
   placementAccelerators,
 } from './capacity.js';
 export type { ProfileHold, PlacementRequest, PlacementMode, PlacementAnswer, ProfileBounds } from './profile.js';
-export { AvailabilityProfile, DEFAULT_PROFILE_BOUNDS } from './profile.js';
+export { AvailabilityProfile, DEFAULT_PROFILE_BOUNDS, compareHolds } from './profile.js';

@@ -17,7 +17,7 @@ function profile(nodes: ClusterNode[], running: ProfileHold[] = [], now = 0): Av
 
 const nodesOf = (p: Placement): string[] => [...new Set(p.map((r) => r.node))].sort();
 
-test('best fit: a small job goes to the fullest node that still holds it', () => {
+void test('best fit: a small job goes to the fullest node that still holds it', () => {
   const p = profile([makeNode('a'), makeNode('b')], [{ jobId: 'r', placement: devicesOn('b', 6), startTime: 0, endTime: 10 }]);
   const a = p.ask('run-now', req(1, 2));
   assert.ok(a.ok);
@@ -25,7 +25,7 @@ test('best fit: a small job goes to the fullest node that still holds it', () =>
   assert.deepEqual(a.placement[0]?.acceleratorIds, ['b/nvidia-h200/6', 'b/nvidia-h200/7']);
 });
 
-test('a job of up to one node of devices lands on one node, even as several replicas', () => {
+void test('a job of up to one node of devices lands on one node, even as several replicas', () => {
   const p = profile([makeNode('a', { switch: 's1' }), makeNode('b', { switch: 's1' })]);
   const a = p.ask('run-now', req(4, 2));
   assert.ok(a.ok);
@@ -33,7 +33,7 @@ test('a job of up to one node of devices lands on one node, even as several repl
   assert.equal(a.placement.length, 4);
 });
 
-test('a multi-node gang is kept on the fewest switches', () => {
+void test('a multi-node gang is kept on the fewest switches', () => {
   const nodes = [
     makeNode('a1', { switch: 's1' }),
     makeNode('b1', { switch: 's2' }),
@@ -45,7 +45,7 @@ test('a multi-node gang is kept on the fewest switches', () => {
   assert.deepEqual(nodesOf(a.placement), ['b1', 'b2']);
 });
 
-test('draining, down and unhealthy capacity is skipped', () => {
+void test('draining, down and unhealthy capacity is skipped', () => {
   const nodes = [makeNode('a', { state: 'draining' }), makeNode('b', { state: 'down' }), makeNode('c', { unhealthy: [0, 1, 2, 3, 4, 5, 6] })];
   const p = profile(nodes);
   const one = p.ask('run-now', req(1, 1));
@@ -56,7 +56,7 @@ test('draining, down and unhealthy capacity is skipped', () => {
   assert.equal(p.ask('test-only', req(1, 8)).ok, true);
 });
 
-test('heterogeneous types: a gang uses one type, in the order the request prefers', () => {
+void test('heterogeneous types: a gang uses one type, in the order the request prefers', () => {
   const nodes = [makeNode('g', { type: 'nvidia-h200', accelerators: 2 }), makeNode('n', { type: 'ascend-910b', accelerators: 8 })];
   const p = profile(nodes);
   const a = p.ask('run-now', req(1, 4, { perReplica: { accelerators: 4, acceleratorTypes: ['nvidia-h200', 'ascend-910b'], cpuMillis: 0, memoryMiB: 0 } }));
@@ -67,13 +67,13 @@ test('heterogeneous types: a gang uses one type, in the order the request prefer
   assert.equal(!never.ok && never.kind, 'never');
 });
 
-test('CPU and memory are resources too', () => {
+void test('CPU and memory are resources too', () => {
   const p = profile([makeNode('a', { cpuMillis: 4000 })]);
   const a = p.ask('run-now', req(2, 1, { perReplica: { accelerators: 1, acceleratorTypes: [], cpuMillis: 3000, memoryMiB: 0 } }));
   assert.equal(a.ok, false);
 });
 
-test('will-run: the earliest start is when enough running jobs end', () => {
+void test('will-run: the earliest start is when enough running jobs end', () => {
   const running: ProfileHold[] = [
     { jobId: 'r1', placement: devicesOn('a', 8), startTime: 0, endTime: 100 },
     { jobId: 'r2', placement: devicesOn('b', 8), startTime: 0, endTime: 50 },
@@ -88,7 +88,7 @@ test('will-run: the earliest start is when enough running jobs end', () => {
   assert.equal(two.startTime, 100);
 });
 
-test('run-now respects reservations only where the intervals overlap (EASY backfill)', () => {
+void test('run-now respects reservations only where the intervals overlap (EASY backfill)', () => {
   const running: ProfileHold[] = [{ jobId: 'r1', placement: devicesOn('a', 4), startTime: 0, endTime: 100 }];
   const p = profile([makeNode('a')], running, 0);
   const head = p.ask('will-run', req(1, 8, { jobId: 'head' }));
@@ -103,7 +103,7 @@ test('run-now respects reservations only where the intervals overlap (EASY backf
   assert.equal(!long.ok && long.blockingJobId, 'head');
 });
 
-test('booked windows keep capacity for their tenant', () => {
+void test('booked windows keep capacity for their tenant', () => {
   const cap = buildCapacity([makeNode('a')]);
   const windows = [{ id: 'w1', startTime: 100, endTime: 200, acceleratorType: 'nvidia-h200', accelerators: 6, tenant: 'owner' }];
   const p = new AvailabilityProfile(cap, new FreeState(cap, []), 0, [], windows);
@@ -117,7 +117,7 @@ test('booked windows keep capacity for their tenant', () => {
   assert.equal(later.startTime, 200);
 });
 
-test('free state: a rollback restores exactly the state at the mark', () => {
+void test('free state: a rollback restores exactly the state at the mark', () => {
   const cap = buildCapacity([makeNode('a')]);
   const free = new FreeState(cap, [{ placement: devicesOn('a', 2) }]);
   const before = JSON.stringify(freeStateView(free).ids(0, 'nvidia-h200'));

@@ -83,6 +83,11 @@ export const DEFAULT_PROFILE_BOUNDS: ProfileBounds = {
   willRunMaxPlacementTests: 32,
 };
 
+/** Order of holds: by end time, then job id (deterministic). */
+export function compareHolds(a: ProfileHold, b: ProfileHold): number {
+  return a.endTime - b.endTime || (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0);
+}
+
 function upperBound(sorted: readonly ProfileHold[], endTime: number): number {
   let lo = 0;
   let hi = sorted.length;
@@ -108,10 +113,12 @@ export class AvailabilityProfile {
     running: readonly ProfileHold[],
     readonly windows: readonly ReservedWindow[] = [],
     readonly bounds: ProfileBounds = DEFAULT_PROFILE_BOUNDS,
+    /** The caller promises `running` is already sorted by endTime (a cached list): skips the sort. */
+    runningSortedByEnd = false,
   ) {
-    this.current = [...running]
-      .map((h) => (h.endTime <= now ? { ...h, endTime: now + 1 } : h)) // overdue: ends "any moment"
-      .sort((a, b) => a.endTime - b.endTime || (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
+    // overdue holds end "any moment": they come back at the first release event after now
+    this.current = running.map((h) => (h.endTime <= now ? { ...h, endTime: now + 1 } : h));
+    if (!runningSortedByEnd) this.current.sort(compareHolds);
   }
 
   get reservationCount(): number {

@@ -1,0 +1,172 @@
+/**
+ * Quota accounting for one cycle: who uses how many devices of each type, and whether one more job
+ * fits its tenant's and project's quota.
+ *
+ * The model (Kueue's ClusterQueue + cohort, with the organisation as the root cohort), per type T:
+ *   - a tenant m may use up to guaranteed_m + borrowingLimit_m;
+ *   - its idle guaranteed devices, up to lendingLimit_m, are lent: supply_m = min(lend_m, max(0, guaranteed_m − use_m));
+ *   - what it uses above its guarantee is borrowed: demand_m = max(0, use_m − guaranteed_m);
+ *   - a cohort first lends among its members; what is left over, and the devices no tenant is
+ *     guaranteed (`unassigned`), form the organisation's pool, from which any cohort's excess
+ *     demand is served. Borrowing is admitted only while Σ excess demand ≤ pool.
+ * A tenant's use within its guarantee is always admitted by quota (the capacity may still be lent
+ * out: then the policy reclaims it by preempting borrowers).
+ *
+ * Aggregates are kept incrementally, so one check is O(1).
+ */
+import type { AcceleratorType } from '../model/resources.js';
+import type { PolicyConfig, TenantConfig } from './config.js';
+import { tenantConfig } from './config.js';
+
+interface CohortAgg {
+  supply: number;
+  demand: number;
+}
+
+interface TypeBook {
+  readonly use: Map<string, number>;
+  readonly cohorts: Map<string, CohortAgg>;
+  /** Σ over cohorts of max(0, supply − demand) and of max(0, demand − supply). */
+  poolSupply: number;
+  poolDemand: number;
+  readonly unassigned: number;
+}
+
+export type QuotaCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+const OK: QuotaCheck = { ok: true };
+
+export class QuotaBook {
+  private readonly books = new Map<AcceleratorType, TypeBook>();
+  private readonly projectUse = new Map<string, number>();
+  private readonly tenants = new Map<string, TenantConfig>();
+
+  constructor(
+    private readonly policy: PolicyConfig,
+    /** Devices per type in the hall (up nodes). */
+    private readonly hall: ReadonlyMap<AcceleratorType, number>,
+  ) {}
+
+  tenant(name: string): TenantConfig {
+    let t = this.tenants.get(name);
+    if (t === undefined) {
+      t = tenantConfig(this.policy, name);
+      this.tenants.set(name, t);
+    }
+    return t;
+  }
+
+  private cohortKey(t: TenantConfig): string {
+    return t.cohort ?? `\u0000tenant:${t.name}`;
+  }
+
+  guaranteed(tenant: string, type: AcceleratorType): number {
+    return this.tenant(tenant).quotas[type]?.guaranteed ?? 0;
+  }
+
+  private book(type: AcceleratorType): TypeBook {
+    let b = this.books.get(type);
+    if (b !== undefined) return b;
+    let assigned = 0;
+    const cohorts = new Map<string, CohortAgg>();
+    for (const t of Object.values(this.policy.tenants)) {
+      const q = t.quotas[type];
+      if (q === undefined) continue;
+      assigned += q.guaranteed;
+      const key = this.cohortKey(t);
+      const agg = cohorts.get(key) ?? { supply: 0, demand: 0 };
+      agg.supply += Math.min(q.lendingLimit ?? q.guaranteed, q.guaranteed);
+      cohorts.set(key, agg);
+    }
+    let poolSupply = 0;
+    for (const a of cohorts.values()) poolSupply += Math.max(0, a.supply - a.demand);
+    b = { use: new Map(), cohorts, poolSupply, poolDemand: 0, unassigned: Math.max(0, (this.hall.get(type) ?? 0) - assigned) };
+    this.books.set(type, b);
+    return b;
+  }
+
+  private contrib(t: TenantConfig, type: AcceleratorType, use: number): CohortAgg {
+    const q = t.quotas[type];
+    const g = q?.guaranteed ?? 0;
+    const lend = q === undefined ? 0 : Math.min(q.lendingLimit ?? g, g);
+    return { supply: Math.min(lend, Math.max(0, g - use)), demand: Math.max(0, use - g) };
+  }
+
+  usage(tenant: string, type: AcceleratorType): number {
+    return this.books.get(type)?.use.get(tenant) ?? 0;
+  }
+
+  projectUsage(tenant: string, project: string, type: AcceleratorType): number {
+    return this.projectUse.get(`${tenant}\u0000${project}\u0000${type}`) ?? 0;
+  }
+
+  /** Is the tenant using more than its guarantee of `type` (lent capacity that may be reclaimed)? */
+  isBorrowing(tenant: string, type: AcceleratorType): boolean {
+    return this.usage(tenant, type) > this.guaranteed(tenant, type);
+  }
+
+  /** Would `devices` more keep the tenant within its guarantee? */
+  withinGuarantee(tenant: string, type: AcceleratorType, devices: number): boolean {
+    return this.usage(tenant, type) + devices <= this.guaranteed(tenant, type);
+  }
+
+  /** Adds (or with a negative count, removes) use. */
+  add(tenant: string, project: string, type: AcceleratorType | null, devices: number): void {
+    if (type === null || devices === 0) return;
+    const b = this.book(type);
+    const t = this.tenant(tenant);
+    const before = b.use.get(tenant) ?? 0;
+    const after = before + devices;
+    b.use.set(tenant, after);
+    const pk = `${tenant}\u0000${project}\u0000${type}`;
+    this.projectUse.set(pk, (this.projectUse.get(pk) ?? 0) + devices);
+    const key = this.cohortKey(t);
+    const agg = b.cohorts.get(key) ?? { supply: 0, demand: 0 };
+    b.poolSupply -= Math.max(0, agg.supply - agg.demand);
+    b.poolDemand -= Math.max(0, agg.demand - agg.supply);
+    const c0 = this.contrib(t, type, before);
+    const c1 = this.contrib(t, type, after);
+    agg.supply += c1.supply - c0.supply;
+    agg.demand += c1.demand - c0.demand;
+    b.cohorts.set(key, agg);
+    b.poolSupply += Math.max(0, agg.supply - agg.demand);
+    b.poolDemand += Math.max(0, agg.demand - agg.supply);
+  }
+
+  /** May `tenant`/`project` start `devices` more of `type`? O(1). */
+  check(tenant: string, project: string, type: AcceleratorType | null, devices: number): QuotaCheck {
+    if (type === null || devices === 0) return OK;
+    const t = this.tenant(tenant);
+    const q = t.quotas[type];
+    const use = this.usage(tenant, type);
+    const g = q?.guaranteed ?? 0;
+    const limit = t.projects[project]?.limits[type];
+    if (limit !== undefined) {
+      const pu = this.projectUsage(tenant, project, type);
+      if (pu + devices > limit)
+        return { ok: false, reason: `project ${project} of tenant ${tenant} may use at most ${limit} ${type}; it uses ${pu} and this job needs ${devices}` };
+    }
+    if (q?.borrowingLimit !== null && q?.borrowingLimit !== undefined && use + devices > g + q.borrowingLimit)
+      return {
+        ok: false,
+        reason: `tenant ${tenant} may use at most ${g + q.borrowingLimit} ${type} (guaranteed ${g} + borrowing limit ${q.borrowingLimit}); it uses ${use} and this job needs ${devices}`,
+      };
+    if (use + devices <= g) return OK;
+    // borrowing: is there idle guaranteed or unassigned capacity to lend?
+    const b = this.book(type);
+    const key = this.cohortKey(t);
+    const agg = b.cohorts.get(key) ?? { supply: 0, demand: 0 };
+    const c0 = this.contrib(t, type, use);
+    const c1 = this.contrib(t, type, use + devices);
+    const s1 = agg.supply + c1.supply - c0.supply;
+    const d1 = agg.demand + c1.demand - c0.demand;
+    const poolSupply = b.poolSupply - Math.max(0, agg.supply - agg.demand) + Math.max(0, s1 - d1);
+    const poolDemand = b.poolDemand - Math.max(0, agg.demand - agg.supply) + Math.max(0, d1 - s1);
+    if (poolDemand <= poolSupply + b.unassigned) return OK;
+    const borrowNow = Math.max(0, use - g);
+    return {
+      ok: false,
+      reason: `tenant ${tenant} is guaranteed ${g} ${type} and uses ${use}; this job needs ${devices} more, which must be borrowed, but not enough idle ${type} can be lent now (other tenants use their guarantees or do not lend them; already borrowed: ${borrowNow})`,
+    };
+  }
+}

@@ -1,0 +1,626 @@
+/**
+ * The `suanli` policy: many tenants sharing a hall fairly, and the hall kept full.
+ *
+ * One cycle, over one immutable snapshot (I/O happens only in the engine, after):
+ *   1. Capacity: derive per-node capacity from `nodes` (cached while the node objects are the same).
+ *   2. Free state: capacity minus running placements (cached; updated by the running jobs that
+ *      changed since the last cycle).
+ *   3. Quotas: devices in use per tenant, project and type; cohort lending aggregates.
+ *   4. Order: each tenant's queue by (priority desc, submitTime asc, id asc); tenants interleaved
+ *      by fair share, the tenant with the least decayed usage per weight first, each job taken
+ *      charging its tenant for it (so one cycle does not hand a whole hall to one tenant). With
+ *      fair share off, one global queue in the same order.
+ *   5. For each job in order:
+ *      a. can it ever fit (TEST_ONLY, cached per request shape)? If not: `can-never-fit`.
+ *      b. which of its acceptable types does quota allow? None: `waits-for-quota`.
+ *      c. can it start now (RUN_NOW) without delaying any reservation or booking? Start it.
+ *      d. else, if it is owed capacity (below its guarantee: reclaim borrowers; or outranks jobs of
+ *         its own tenant): preempt the whole jobs that lose least work, and reserve.
+ *      e. else estimate its start (WILL_RUN); the first `reservationDepth` blocked jobs get a
+ *         reservation that later jobs may not delay (EASY backfill when the depth is 1).
+ *   6. Return starts, preemptions and one verdict per job left waiting, in queue order.
+ *
+ * Bounds (work per cycle): `backfill.maxJobsTested` full placement searches, `backfill.estimateMaxJobs`
+ * will-run estimates, `backfill.reservationDepth` reservations, `preemption.maxVictimsPerCycle`
+ * victims and `preemption.maxCandidatesPerJob` candidates per job, and the profile's bounds. Jobs
+ * beyond a bound still get a verdict from O(1) checks.
+ *
+ * `createScheduler` keeps derived state between cycles (capacity, free state, sorted queues,
+ * never-fit answers); its answer is always exactly what a fresh scheduler gives for the snapshot
+ * (tested). Caches are keyed by object identity: unchanged node and job objects are reused, new
+ * ones are diffed by id.
+ */
+import type { AcceleratorType, ClusterNode, Placement } from '../model/resources.js';
+import type {
+  PendingDecision,
+  PreemptDecision,
+  RunningSchedJob,
+  ScheduleResult,
+  SchedJob,
+  SchedulingPolicy,
+  Snapshot,
+  StartDecision,
+} from '../model/scheduling.js';
+import type { ClusterCapacity } from '../placement/capacity.js';
+import { buildCapacity, FreeState, freeStateView, placeGangOnView, placementAccelerators, placementType, typesThatCouldEverFit } from '../placement/capacity.js';
+import type { PlacementAnswer, ProfileBounds, ProfileHold } from '../placement/profile.js';
+import { AvailabilityProfile, compareHolds, DEFAULT_PROFILE_BOUNDS } from '../placement/profile.js';
+import type { PolicyConfig } from './config.js';
+import { DEFAULT_POLICY } from './config.js';
+import { byQueueOrder } from './fcfs.js';
+import { QuotaBook } from './quota.js';
+
+export interface SuanliScheduler extends SchedulingPolicy {
+  readonly config: PolicyConfig;
+}
+
+export interface SchedulerOptions {
+  readonly profileBounds?: ProfileBounds;
+}
+
+interface RunInfo {
+  readonly type: AcceleratorType | null;
+  readonly devices: number;
+}
+
+function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function signature(job: SchedJob): string {
+  const r = job.perReplica;
+  return `${job.replicas}|${r.accelerators}|${r.acceleratorTypes.join(',')}|${r.cpuMillis}|${r.memoryMiB}`;
+}
+
+function describeRequest(job: SchedJob): string {
+  const r = job.perReplica;
+  const type = r.accelerators === 0 ? '' : ` ${r.acceleratorTypes.length === 0 ? 'accelerator' : r.acceleratorTypes.join('|')}`;
+  const per = `${r.accelerators}${type}` + (r.cpuMillis ? `, ${r.cpuMillis / 1000} CPU` : '') + (r.memoryMiB ? `, ${r.memoryMiB} MiB` : '');
+  return job.replicas > 1 ? `${job.replicas} replicas × (${per})` : per;
+}
+
+function isoOrMs(ms: number): string {
+  return Number.isFinite(ms) ? `t=${ms}` : 'never';
+}
+
+/** Binary insert into an array sorted by byQueueOrder. */
+function insertSorted(arr: SchedJob[], job: SchedJob): void {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const m = arr[mid];
+    if (m !== undefined && byQueueOrder(m, job) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  arr.splice(lo, 0, job);
+}
+
+/** Min-heap of tenants by fair-share key (key asc, name asc). */
+class TenantHeap {
+  private readonly items: { name: string; key: number }[] = [];
+  private less(a: { name: string; key: number }, b: { name: string; key: number }): boolean {
+    return a.key < b.key || (a.key === b.key && a.name < b.name);
+  }
+  get size(): number {
+    return this.items.length;
+  }
+  push(x: { name: string; key: number }): void {
+    const a = this.items;
+    a.push(x);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const ai = a[i];
+      const ap = a[p];
+      if (ai === undefined || ap === undefined || !this.less(ai, ap)) break;
+      a[i] = ap;
+      a[p] = ai;
+      i = p;
+    }
+  }
+  pop(): { name: string; key: number } | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (top === undefined || last === undefined || a.length === 0) return top;
+    a[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      const am = (): { name: string; key: number } => a[m] as { name: string; key: number };
+      if (l < a.length && this.less(a[l] as { name: string; key: number }, am())) m = l;
+      if (r < a.length && this.less(a[r] as { name: string; key: number }, am())) m = r;
+      if (m === i) break;
+      const t = a[i] as { name: string; key: number };
+      a[i] = a[m] as { name: string; key: number };
+      a[m] = t;
+      i = m;
+    }
+    return top;
+  }
+}
+
+/**
+ * A stateful scheduler: `schedule(snapshot)` returns exactly what a fresh one would, but reuses
+ * what it derived in earlier cycles. Not safe to share between concurrent callers (the engine and
+ * the simulator each own one).
+ */
+export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: SchedulerOptions = {}): SuanliScheduler {
+  const bounds = options.profileBounds ?? DEFAULT_PROFILE_BOUNDS;
+
+  // --- caches (all derived; dropping them changes nothing but speed) ---
+  let nodesRef: readonly ClusterNode[] | null = null;
+  let cap: ClusterCapacity | null = null;
+  let free: FreeState | null = null;
+  let neverFit = new Map<string, readonly (AcceleratorType | null)[]>();
+  const runningById = new Map<string, RunningSchedJob>();
+  let holds: ProfileHold[] = [];
+  let holdsDirty = true;
+  const runInfo = new WeakMap<RunningSchedJob, RunInfo>();
+  const pendingById = new Map<string, SchedJob>();
+  let queues = new Map<string, SchedJob[]>();
+  let pendingRef: readonly SchedJob[] | null = null;
+  const queueKey = (job: SchedJob): string => (config.fairShare.enabled ? job.tenant : '*');
+
+  function syncCapacity(nodes: readonly ClusterNode[]): void {
+    if (nodesRef !== null && cap !== null && nodes.length === nodesRef.length) {
+      let same = true;
+      for (let i = 0; i < nodes.length; i++) if (nodes[i] !== nodesRef[i]) {
+        same = false;
+        break;
+      }
+      if (same) {
+        nodesRef = nodes;
+        return;
+      }
+    }
+    nodesRef = nodes;
+    cap = buildCapacity(nodes);
+    free = null; // rebuilt from running below
+    neverFit = new Map();
+  }
+
+  function info(c: ClusterCapacity, job: RunningSchedJob): RunInfo {
+    let i = runInfo.get(job);
+    if (i === undefined) {
+      i = { type: placementType(c, job.placement), devices: placementAccelerators(job.placement) };
+      runInfo.set(job, i);
+    }
+    return i;
+  }
+
+  function expectedEnd(job: RunningSchedJob): number {
+    const end = job.timeLimitMs === null ? Infinity : job.startTime + job.timeLimitMs;
+    return job.preemptedAt === null || job.preemptedAt === undefined ? end : Math.min(end, job.preemptedAt + config.preemption.gracePeriodMs);
+  }
+
+  function syncRunning(c: ClusterCapacity, running: readonly RunningSchedJob[]): FreeState {
+    if (free === null) {
+      free = new FreeState(c, running);
+      runningById.clear();
+      for (const j of running) runningById.set(j.id, j);
+      holdsDirty = true;
+      return free;
+    }
+    const f = free;
+    const seen = new Set<string>();
+    for (const j of running) {
+      seen.add(j.id);
+      const prev = runningById.get(j.id);
+      if (prev === j) continue;
+      if (prev !== undefined) f.givePlacement(prev.placement);
+      f.takePlacement(j.placement);
+      runningById.set(j.id, j);
+      holdsDirty = true;
+    }
+    if (seen.size !== runningById.size) {
+      for (const [id, j] of runningById) {
+        if (seen.has(id)) continue;
+        f.givePlacement(j.placement);
+        runningById.delete(id);
+        holdsDirty = true;
+      }
+    }
+    f.commit();
+    return f;
+  }
+
+  function syncPending(pending: readonly SchedJob[]): void {
+    if (pending === pendingRef) return;
+    pendingRef = pending;
+    const seen = new Set<string>();
+    const removed = new Set<string>();
+    const touched = new Set<string>();
+    const added: SchedJob[] = [];
+    for (const j of pending) {
+      seen.add(j.id);
+      const prev = pendingById.get(j.id);
+      if (prev === j) continue;
+      if (prev !== undefined) {
+        removed.add(prev.id);
+        touched.add(queueKey(prev));
+      }
+      added.push(j);
+    }
+    if (seen.size !== pendingById.size + added.length - removed.size) {
+      for (const [id, j] of pendingById) {
+        if (!seen.has(id)) {
+          removed.add(id);
+          touched.add(queueKey(j));
+        }
+      }
+    }
+    if (added.length > pending.length / 4) {
+      // many changes: rebuild (cheaper than many inserts)
+      pendingById.clear();
+      queues = new Map();
+      for (const j of pending) {
+        pendingById.set(j.id, j);
+        const k = queueKey(j);
+        const q = queues.get(k);
+        if (q) q.push(j);
+        else queues.set(k, [j]);
+      }
+      for (const q of queues.values()) q.sort(byQueueOrder);
+      return;
+    }
+    for (const k of touched) {
+      const q = queues.get(k);
+      if (q === undefined) continue;
+      const kept = q.filter((j) => !removed.has(j.id));
+      if (kept.length === 0) queues.delete(k);
+      else queues.set(k, kept);
+    }
+    for (const id of removed) pendingById.delete(id);
+    for (const j of added) {
+      pendingById.set(j.id, j);
+      const k = queueKey(j);
+      const q = queues.get(k);
+      if (q) insertSorted(q, j);
+      else queues.set(k, [j]);
+    }
+  }
+
+  function sortedHolds(): ProfileHold[] {
+    if (holdsDirty) {
+      holds = [];
+      for (const j of runningById.values()) holds.push({ jobId: j.id, placement: j.placement, startTime: j.startTime, endTime: expectedEnd(j) });
+      holds.sort(compareHolds);
+      holdsDirty = false;
+    }
+    return holds;
+  }
+
+  /** Step 4: the order in which jobs are considered. */
+  function* order(snapshot: Snapshot, quota: QuotaBook): Generator<SchedJob> {
+    if (!config.fairShare.enabled) {
+      const q = queues.get('*');
+      if (q) yield* q;
+      return;
+    }
+    const usage = snapshot.usage ?? {};
+    const heap = new TenantHeap();
+    const charged = new Map<string, number>();
+    const pos = new Map<string, number>();
+    const keyOf = (t: string): number => ((usage[t] ?? 0) + (charged.get(t) ?? 0)) / quota.tenant(t).weight;
+    for (const t of [...queues.keys()].sort(cmpStr)) {
+      pos.set(t, 0);
+      heap.push({ name: t, key: keyOf(t) });
+    }
+    const chargeCapS = config.fairShare.halfLifeMs / 1000;
+    for (let guard = 0; guard < pendingById.size + queues.size && heap.size > 0; guard++) {
+      const top = heap.pop();
+      if (top === undefined) break;
+      const q = queues.get(top.name);
+      const i = pos.get(top.name) ?? 0;
+      const job = q?.[i];
+      if (job === undefined) continue;
+      yield job;
+      pos.set(top.name, i + 1);
+      // charge the tenant for this job (devices × expected seconds, capped at one half-life)
+      const secs = Math.min(job.timeLimitMs === null ? chargeCapS : job.timeLimitMs / 1000, chargeCapS);
+      charged.set(top.name, (charged.get(top.name) ?? 0) + Math.max(1, job.replicas * job.perReplica.accelerators) * secs);
+      if (i + 1 < (q?.length ?? 0)) heap.push({ name: top.name, key: keyOf(top.name) });
+    }
+  }
+
+  function schedule(snapshot: Snapshot): ScheduleResult {
+    const now = snapshot.now;
+    // Steps 1–2
+    syncCapacity(snapshot.nodes);
+    const c = cap as ClusterCapacity;
+    const f = syncRunning(c, snapshot.running);
+    syncPending(snapshot.pending);
+    const base = f.mark();
+    try {
+      return cycle(snapshot, now, c, f);
+    } finally {
+      f.rollback(base); // the cached free state stays "capacity minus running"
+    }
+  }
+
+  function cycle(snapshot: Snapshot, now: number, c: ClusterCapacity, f: FreeState): ScheduleResult {
+    const P = config.preemption;
+    const B = config.backfill;
+    // Step 3: quotas
+    const quota = new QuotaBook(config, c.upByType);
+    const running = [...runningById.values()];
+    for (const j of running) {
+      const i = info(c, j);
+      if (j.preemptedAt === null || j.preemptedAt === undefined) quota.add(j.tenant, j.project, i.type, i.devices);
+    }
+    const profile = new AvailabilityProfile(c, f, now, sortedHolds(), snapshot.windows ?? [], bounds, true);
+
+    const starts: StartDecision[] = [];
+    const preemptions: PreemptDecision[] = [];
+    const pending: PendingDecision[] = [];
+    const victims = new Set<string>();
+    let tested = 0;
+    let estimates = 0;
+    let firstBlocked: SchedJob | null = null;
+    // victim candidates per type, sorted once per cycle (lazily)
+    const candidatesByType = new Map<AcceleratorType, RunningSchedJob[]>();
+    // (tenant, priority, request shape) for which preemption found nothing this cycle
+    const noVictims = new Set<string>();
+
+    const waitTurn = (job: SchedJob, reason: string, estimatedStart: number | null = null): void => {
+      pending.push({ jobId: job.id, verdict: 'waits-for-turn', reason, estimatedStart });
+    };
+
+    // Step 5
+    for (const job of order(snapshot, quota)) {
+      const need = job.replicas * job.perReplica.accelerators;
+      const durationMs = job.timeLimitMs;
+      // a. TEST_ONLY, cached per request shape
+      const sig = signature(job);
+      let ever = neverFit.get(sig);
+      if (ever === undefined) {
+        ever = typesThatCouldEverFit(c, job.replicas, job.perReplica);
+        neverFit.set(sig, ever);
+      }
+      if (ever.length === 0) {
+        pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: `no ${job.replicas > 1 ? 'set of nodes' : 'node'} in the hall can hold ${describeRequest(job)}, even when empty`, estimatedStart: null });
+        continue;
+      }
+      // b. quota, per acceptable type
+      const allowed: (AcceleratorType | null)[] = [];
+      let quotaReason: string | null = null;
+      for (const t of ever) {
+        const q = quota.check(job.tenant, job.project, t, need);
+        if (q.ok) allowed.push(t);
+        else quotaReason ??= q.reason;
+      }
+      if (allowed.length === 0) {
+        pending.push({ jobId: job.id, verdict: 'waits-for-quota', reason: quotaReason ?? 'quota', estimatedStart: null });
+        continue;
+      }
+      if (!B.enabled && firstBlocked !== null) {
+        waitTurn(job, `strict order (backfill off): waits behind job ${firstBlocked.id}`);
+        continue;
+      }
+      // c. RUN_NOW, after an O(1) aggregate check that needs no test budget
+      const aggregateFits = allowed.some((t) => t === null || f.freeOfType(t) >= need);
+      let answer: PlacementAnswer | null = null;
+      if (aggregateFits) {
+        if (tested >= B.maxJobsTested) {
+          waitTurn(job, `not tested this cycle: the backfill test budget (backfill.maxJobsTested = ${B.maxJobsTested}) went to jobs ahead of it`);
+          continue;
+        }
+        tested++;
+        answer = profile.ask('run-now', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed });
+        if (answer.ok) {
+          const end = durationMs === null ? Infinity : now + durationMs;
+          profile.start(job.id, answer.placement, end);
+          quota.add(job.tenant, job.project, answer.acceleratorType, need);
+          const reason =
+            profile.reservationCount > 0
+              ? `backfilled: fits now and does not delay the ${profile.reservationCount} reserved job(s) ahead of it`
+              : firstBlocked === null
+                ? 'fits now; first in queue order'
+                : `fits now (job ${firstBlocked.id} ahead of it needs capacity that is not free)`;
+          starts.push({ jobId: job.id, placement: answer.placement, reason });
+          continue;
+        }
+      }
+      // d. preemption: reclaim a guarantee, or priority within the tenant (never to jump a
+      // reservation or a booking; bounded by the test budget; failures cached per shape)
+      const blockedByPromise = answer !== null && !answer.ok && (answer.kind === 'reservation' || answer.kind === 'booking');
+      const noVictimsKey = `${job.tenant}\u0000${job.priority}\u0000${sig}`;
+      let pre: ReturnType<typeof tryPreempt> = null;
+      if (!blockedByPromise && (P.reclaim || P.withinTenant !== 'never') && !noVictims.has(noVictimsKey) && tested < B.maxJobsTested) {
+        tested++;
+        pre = tryPreempt(job, allowed, need, c, f, quota, now, candidatesByType, victims, preemptions.length);
+        if (pre === null) noVictims.add(noVictimsKey);
+      }
+      if (pre !== null) {
+        for (const v of pre.victims) {
+          victims.add(v.job.id);
+          preemptions.push({ jobId: v.job.id, forJobId: job.id, reason: v.reason });
+          profile.shortenHold(v.job.id, now + P.gracePeriodMs);
+          const vi = info(c, v.job);
+          quota.add(v.job.tenant, v.job.project, vi.type, -vi.devices);
+        }
+        const startAt = pre.startTime;
+        profile.reserve(job.id, pre.placement, startAt, durationMs === null ? Infinity : startAt + durationMs);
+        quota.add(job.tenant, job.project, pre.type, need);
+        firstBlocked ??= job;
+        pending.push({
+          jobId: job.id,
+          verdict: 'waits-for-capacity',
+          reason:
+            pre.victims.length > 0
+              ? `preempting ${pre.victims.map((v) => v.job.id).join(', ')} for it (${pre.why}); starts when they stop (grace period ${P.gracePeriodMs / 1000} s)`
+              : `waiting for preempted job(s) to stop; the capacity is reserved for it`,
+          estimatedStart: startAt,
+        });
+        continue;
+      }
+      // e. WILL_RUN estimate and reservation
+      const wantsReservation = B.enabled && profile.reservationCount < B.reservationDepth;
+      let estimate: PlacementAnswer | null = null;
+      if (estimates < B.estimateMaxJobs || (wantsReservation && estimates < B.estimateMaxJobs + B.reservationDepth)) {
+        estimates++;
+        estimate = profile.ask('will-run', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed });
+        if (estimate.ok && wantsReservation) {
+          profile.reserve(job.id, estimate.placement, estimate.startTime, durationMs === null ? Infinity : estimate.startTime + durationMs);
+        }
+      }
+      firstBlocked ??= job;
+      const estimatedStart = estimate?.ok === true ? estimate.startTime : null;
+      if ((answer !== null && !answer.ok && answer.kind === 'booking') || (estimate !== null && !estimate.ok && estimate.kind === 'booking')) {
+        const w = answer !== null && !answer.ok && answer.kind === 'booking' ? answer.blockingWindowId : estimate !== null && !estimate.ok ? estimate.blockingWindowId : undefined;
+        pending.push({ jobId: job.id, verdict: 'behind-booking', reason: `it would use capacity booked by window ${w ?? '?'} for another tenant`, estimatedStart });
+        continue;
+      }
+      if (answer !== null && !answer.ok && answer.kind === 'reservation') {
+        waitTurn(job, `${answer.reason}${estimatedStart !== null ? `; estimated start ${isoOrMs(estimatedStart)}` : ''}`, estimatedStart);
+        continue;
+      }
+      const freeNow = allowed.map((t) => (t === null ? 'CPU-only' : `${f.freeOfType(t)} ${t} free`)).join(', ');
+      pending.push({
+        jobId: job.id,
+        verdict: 'waits-for-capacity',
+        reason: `needs ${describeRequest(job)} (${need} devices in all); ${freeNow} now${
+          estimate === null
+            ? ''
+            : estimate.ok
+              ? `; expected to start ${isoOrMs(estimate.startTime)}${profile.reservationFor(job.id) ? ' (reserved)' : ''}`
+              : `; ${estimate.reason}`
+        }`,
+        estimatedStart,
+      });
+    }
+    return { starts, preemptions, pending };
+  }
+
+  interface Victim {
+    readonly job: RunningSchedJob;
+    readonly reason: string;
+  }
+
+  /**
+   * Step 5d. Finds whole running jobs whose capacity would let `job` start, losing least work:
+   * borrowers first (reclaim), then lower priority, then least work since the last checkpoint.
+   * Already-stopping jobs count as free capacity (no second round of victims for the same need).
+   * Returns null when preemption is not allowed or does not help; changes nothing then.
+   */
+  function tryPreempt(
+    job: SchedJob,
+    allowed: readonly (AcceleratorType | null)[],
+    need: number,
+    c: ClusterCapacity,
+    f: FreeState,
+    quota: QuotaBook,
+    now: number,
+    candidatesByType: Map<AcceleratorType, RunningSchedJob[]>,
+    taken: ReadonlySet<string>,
+    victimsSoFar: number,
+  ): { victims: Victim[]; placement: Placement; type: AcceleratorType; startTime: number; why: string } | null {
+    const P = config.preemption;
+    const withinTenant = P.withinTenant === 'lower-priority';
+    if (!P.reclaim && !withinTenant) return null;
+    const budget = P.maxVictimsPerCycle - victimsSoFar;
+    for (const type of allowed) {
+      if (type === null) continue;
+      const reclaim = P.reclaim && quota.withinGuarantee(job.tenant, type, need);
+      if (!reclaim && !withinTenant) continue;
+      let cands = candidatesByType.get(type);
+      if (cands === undefined) {
+        cands = [];
+        for (const r of runningById.values()) if (info(c, r).type === type) cands.push(r);
+        candidatesByType.set(type, cands);
+      }
+      const reclaimMinRunMs = Math.min(P.minRuntimeMs, Math.max(0, P.boundedReclaimTimeMs - P.gracePeriodMs));
+      const stopping: RunningSchedJob[] = [];
+      const eligible: { job: RunningSchedJob; borrower: boolean }[] = [];
+      for (const r of cands) {
+        if (r.preemptedAt !== null && r.preemptedAt !== undefined) {
+          stopping.push(r);
+          continue;
+        }
+        if (taken.has(r.id) || !r.preemptible) continue;
+        const ran = now - r.startTime;
+        const borrower = reclaim && r.tenant !== job.tenant && quota.isBorrowing(r.tenant, type) && ran >= reclaimMinRunMs;
+        const lower = withinTenant && r.tenant === job.tenant && r.priority < job.priority && ran >= P.minRuntimeMs;
+        if (borrower || lower) eligible.push({ job: r, borrower });
+      }
+      if (stopping.length === 0 && eligible.length === 0) continue;
+      eligible.sort(
+        (a, b) =>
+          Number(b.borrower) - Number(a.borrower) ||
+          a.job.priority - b.job.priority ||
+          now - (a.job.lastCheckpointTime ?? a.job.startTime) - (now - (b.job.lastCheckpointTime ?? b.job.startTime)) ||
+          b.job.startTime - a.job.startTime ||
+          cmpStr(a.job.id, b.job.id),
+      );
+      const m = f.mark();
+      try {
+        const fits = (): Placement | null => placeGangOnView(c, freeStateView(f), type, job.replicas, job.perReplica);
+        // stopping jobs: their devices are coming back anyway
+        let stopEnd = now;
+        for (const s of stopping) {
+          f.givePlacement(s.placement);
+          stopEnd = Math.max(stopEnd, (s.preemptedAt ?? now) + P.gracePeriodMs);
+        }
+        const viaStopping = stopping.length > 0 ? fits() : null;
+        if (viaStopping !== null) return { victims: [], placement: viaStopping, type, startTime: stopEnd, why: 'already stopping' };
+        const chosen: { job: RunningSchedJob; borrower: boolean }[] = [];
+        const removedByTenant = new Map<string, number>();
+        let placement: Placement | null = null;
+        for (const e of eligible.slice(0, P.maxCandidatesPerJob)) {
+          if (chosen.length >= budget) break;
+          const dev = info(c, e.job).devices;
+          if (e.borrower) {
+            // only while its tenant is still above its guarantee
+            const removed = removedByTenant.get(e.job.tenant) ?? 0;
+            if (quota.usage(e.job.tenant, type) - removed <= quota.guaranteed(e.job.tenant, type)) continue;
+            removedByTenant.set(e.job.tenant, removed + dev);
+          }
+          f.givePlacement(e.job.placement);
+          chosen.push(e);
+          placement = fits();
+          if (placement !== null) break;
+        }
+        if (placement === null) continue;
+        // keep only the victims that are needed (last chosen first back)
+        for (let i = chosen.length - 2; i >= 0; i--) {
+          const e = chosen[i];
+          if (e === undefined) continue;
+          const mm = f.mark();
+          f.takePlacement(e.job.placement);
+          const p = fits();
+          if (p !== null) {
+            placement = p;
+            chosen.splice(i, 1);
+          } else f.rollback(mm);
+        }
+        const why = chosen.some((e) => e.borrower) ? `tenant ${job.tenant} reclaims its guaranteed ${type}` : `priority ${job.priority} outranks them within tenant ${job.tenant}`;
+        const victims = chosen.map((e) => ({
+          job: e.job,
+          reason: e.borrower
+            ? `reclaimed: tenant ${e.job.tenant} borrows ${type} above its guarantee (${quota.usage(e.job.tenant, type)} used, ${quota.guaranteed(e.job.tenant, type)} guaranteed) and tenant ${job.tenant} needs its guaranteed share back for job ${job.id}`
+            : `outranked: job ${job.id} of tenant ${job.tenant} has priority ${job.priority} > ${e.job.priority}`,
+        }));
+        return { victims, placement, type, startTime: now + P.gracePeriodMs, why };
+      } finally {
+        f.rollback(m);
+      }
+    }
+    return null;
+  }
+
+  return { name: 'suanli', config, schedule };
+}
+
+/** The `suanli` policy (a stateful scheduler; see `createScheduler`). */
+export function createSuanliPolicy(config: PolicyConfig = DEFAULT_POLICY, options: SchedulerOptions = {}): SuanliScheduler {
+  return createScheduler(config, options);
+}
+
+/** The pure function: one cycle with no cached state. */
+export function scheduleOnce(config: PolicyConfig, snapshot: Snapshot, options: SchedulerOptions = {}): ScheduleResult {
+  return createScheduler(config, options).schedule(snapshot);
+}

@@ -47,7 +47,11 @@ export function shQuote(s: string): string {
 }
 
 /** First fit: each replica takes the first node with `perReplica` healthy devices not yet taken. */
-export function firstFitPlacement(nodes: readonly ClusterNode[], replicas: number, perReplica: number): Placement {
+export function firstFitPlacement(
+  nodes: readonly ClusterNode[],
+  replicas: number,
+  perReplica: number,
+): Placement {
   const taken = new Set<string>();
   const out: { node: string; acceleratorIds: string[]; cpuMillis: number; memoryMiB: number }[] = [];
   for (let r = 0; r < replicas; r++) {
@@ -60,7 +64,10 @@ export function firstFitPlacement(nodes: readonly ClusterNode[], replicas: numbe
       placed = true;
       break;
     }
-    if (!placed) throw new Error(`contract: cannot place ${replicas} × ${perReplica} accelerators on the discovered nodes; give the executor more (declared) devices`);
+    if (!placed)
+      throw new Error(
+        `contract: cannot place ${replicas} × ${perReplica} accelerators on the discovered nodes; give the executor more (declared) devices`,
+      );
   }
   return out;
 }
@@ -85,13 +92,20 @@ class EventLog {
       for (const w of this.waiters.splice(0)) w();
     });
   }
-  async waitFor(pred: (e: ExecutionEvent) => boolean, timeoutMs: number, what: string): Promise<ExecutionEvent> {
+  async waitFor(
+    pred: (e: ExecutionEvent) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<ExecutionEvent> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.events.find(pred);
       if (hit) return hit;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; events so far: ${JSON.stringify(this.events)}`);
+      if (left <= 0)
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}; events so far: ${JSON.stringify(this.events)}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -102,7 +116,11 @@ class EventLog {
     }
   }
   exited(jobId: string, timeoutMs: number): Promise<Extract<ExecutionEvent, { kind: 'exited' }>> {
-    return this.waitFor((e) => e.kind === 'exited' && e.jobId === jobId, timeoutMs, `exited of ${jobId}`) as Promise<Extract<ExecutionEvent, { kind: 'exited' }>>;
+    return this.waitFor(
+      (e) => e.kind === 'exited' && e.jobId === jobId,
+      timeoutMs,
+      `exited of ${jobId}`,
+    ) as Promise<Extract<ExecutionEvent, { kind: 'exited' }>>;
   }
 }
 
@@ -131,7 +149,11 @@ function waitGate(gate: string): string {
  * Registers the contract's test cases for executor `name`. `makeExecutor` is called for a fresh
  * instance per test, and again to play the "restarted server" in the recovery cases.
  */
-export function defineExecutorContract(name: string, makeExecutor: () => Executor | Promise<Executor>, options: ExecutorContractOptions = {}): void {
+export function defineExecutorContract(
+  name: string,
+  makeExecutor: () => Executor | Promise<Executor>,
+  options: ExecutorContractOptions = {},
+): void {
   const startMs = options.startTimeoutMs ?? 10_000;
   const exitMs = options.exitTimeoutMs ?? 10_000;
   const graceMs = options.cancelGraceMs ?? 500;
@@ -148,7 +170,11 @@ export function defineExecutorContract(name: string, makeExecutor: () => Executo
   });
 
   /** A launch request with sensible defaults; `script` runs under `sh -c`. */
-  async function request(ex: Executor, script: string | ((jobId: string) => string), o: { replicas?: number; accelerators?: number; env?: Record<string, string> } = {}): Promise<LaunchRequest> {
+  async function request(
+    ex: Executor,
+    script: string | ((jobId: string) => string),
+    o: { replicas?: number; accelerators?: number; env?: Record<string, string> } = {},
+  ): Promise<LaunchRequest> {
     const replicas = o.replicas ?? 1;
     const accelerators = o.accelerators ?? 0;
     const nodes = await ex.discover();
@@ -171,7 +197,17 @@ export function defineExecutorContract(name: string, makeExecutor: () => Executo
     };
     const placement = place(nodes, replicas, accelerators);
     const used = new Set(placement.map((p) => p.node));
-    return { jobId, jobName: spec.name, tenant: 'tenant-c', project: spec.project, attempt: 1, spec, placement, nodes: nodes.filter((n) => used.has(n.name)), logDir: join(root, jobId) };
+    return {
+      jobId,
+      jobName: spec.name,
+      tenant: 'tenant-c',
+      project: spec.project,
+      attempt: 1,
+      spec,
+      placement,
+      nodes: nodes.filter((n) => used.has(n.name)),
+      logDir: join(root, jobId),
+    };
   }
 
   async function withExecutor<T>(fn: (ex: Executor, log: EventLog) => Promise<T>): Promise<T> {
@@ -184,8 +220,8 @@ export function defineExecutorContract(name: string, makeExecutor: () => Executo
     }
   }
 
-  describe(`executor contract: ${name}`, () => {
-    test('launch reports running, then exactly one exited with code 0', testOpts, () =>
+  void describe(`executor contract: ${name}`, () => {
+    void test('launch reports running, then exactly one exited with code 0', testOpts, () =>
       withExecutor(async (ex, log) => {
         const req = await request(ex, 'exit 0');
         const { ref } = await ex.launch(req);
@@ -201,7 +237,7 @@ export function defineExecutorContract(name: string, makeExecutor: () => Executo
       }),
     );
 
-    test('a non-zero exit code is reported as such', testOpts, () =>
+    void test('a non-zero exit code is reported as such', testOpts, () =>
       withExecutor(async (ex, log) => {
         const req = await request(ex, 'exit 3');
         await ex.launch(req);
@@ -211,7 +247,7 @@ export function defineExecutorContract(name: string, makeExecutor: () => Executo
       }),
     );
 
-    test('stdout and stderr land in the log files', testOpts, () =>
+    void test('stdout and stderr land in the log files', testOpts, () =>
       withExecutor(async (ex, log) => {
         const req = await request(ex, 'echo to-stdout; echo to-stderr >&2');
         await ex.launch(req);
@@ -222,7 +258,7 @@ export function defineExecutorContract(name: string, makeExecutor: () => Executo
       }),
     );
 
-    test('device pinning and SUANLI_* variables match the placement', testOpts, () =>
+    void test('device pinning and SUANLI_* variables match the placement', testOpts, () =>
       withExecutor(async (ex, log) => {
         const req = await request(ex, `env > ${shQuote(root)}/$SUANLI_JOB_ID.env`, { accelerators: 2 });
         await ex.launch(req);
@@ -254,62 +290,106 @@ export function defineExecutorContract(name: string, makeExecutor: () => Executo
       }),
     );
 
-    test('a job without accelerators gets CUDA_VISIBLE_DEVICES="" so it cannot grab a GPU', testOpts, () =>
-      withExecutor(async (ex, log) => {
-        const req = await request(ex, `env > ${shQuote(root)}/$SUANLI_JOB_ID.env`);
-        await ex.launch(req);
-        assert.equal((await log.exited(req.jobId, startMs + exitMs)).exitCode, 0);
-        const env = parseEnvDump(readFileSync(join(root, `${req.jobId}.env`), 'utf8'));
-        assert.equal(env['CUDA_VISIBLE_DEVICES'], '');
-        assert.equal(env['SUANLI_NUM_ACCELERATORS'], '0');
-        assert.equal(env['SUANLI_ACCELERATOR_IDS'], '');
-      }),
+    void test(
+      'a job without accelerators gets CUDA_VISIBLE_DEVICES="" so it cannot grab a GPU',
+      testOpts,
+      () =>
+        withExecutor(async (ex, log) => {
+          const req = await request(ex, `env > ${shQuote(root)}/$SUANLI_JOB_ID.env`);
+          await ex.launch(req);
+          assert.equal((await log.exited(req.jobId, startMs + exitMs)).exitCode, 0);
+          const env = parseEnvDump(readFileSync(join(root, `${req.jobId}.env`), 'utf8'));
+          assert.equal(env['CUDA_VISIBLE_DEVICES'], '');
+          assert.equal(env['SUANLI_NUM_ACCELERATORS'], '0');
+          assert.equal(env['SUANLI_ACCELERATOR_IDS'], '');
+        }),
     );
 
-    test('the spec env cannot override platform variables (PyTorch conveniences excepted)', testOpts, () =>
-      withExecutor(async (ex, log) => {
-        const forged = { SUANLI_JOB_ID: 'forged', SUANLI_REPLICA_RANK: '9', CUDA_VISIBLE_DEVICES: 'GPU-forged', MY_SETTING: 'mine', RANK: '42' };
-        const req = await request(ex, `env > ${shQuote(root)}/$SUANLI_JOB_ID.env`, { accelerators: 1, env: forged });
-        await ex.launch(req);
-        assert.equal((await log.exited(req.jobId, startMs + exitMs)).exitCode, 0);
-        const env = parseEnvDump(readFileSync(join(root, `${req.jobId}.env`), 'utf8'));
-        assert.equal(env['SUANLI_JOB_ID'], req.jobId);
-        assert.equal(env['SUANLI_REPLICA_RANK'], '0');
-        assert.equal(env['CUDA_VISIBLE_DEVICES'], deviceVisibilityEnv(resolveReplicaDevices(req, 0))['CUDA_VISIBLE_DEVICES']);
-        assert.equal(env['MY_SETTING'], 'mine', 'ordinary spec variables pass through');
-        assert.equal(env['RANK'], '42', 'PyTorch conveniences set by the spec are kept');
-      }),
+    void test(
+      'the spec env cannot override platform variables (PyTorch conveniences excepted)',
+      testOpts,
+      () =>
+        withExecutor(async (ex, log) => {
+          const forged = {
+            SUANLI_JOB_ID: 'forged',
+            SUANLI_REPLICA_RANK: '9',
+            CUDA_VISIBLE_DEVICES: 'GPU-forged',
+            MY_SETTING: 'mine',
+            RANK: '42',
+          };
+          const req = await request(ex, `env > ${shQuote(root)}/$SUANLI_JOB_ID.env`, {
+            accelerators: 1,
+            env: forged,
+          });
+          await ex.launch(req);
+          assert.equal((await log.exited(req.jobId, startMs + exitMs)).exitCode, 0);
+          const env = parseEnvDump(readFileSync(join(root, `${req.jobId}.env`), 'utf8'));
+          assert.equal(env['SUANLI_JOB_ID'], req.jobId);
+          assert.equal(env['SUANLI_REPLICA_RANK'], '0');
+          assert.equal(
+            env['CUDA_VISIBLE_DEVICES'],
+            deviceVisibilityEnv(resolveReplicaDevices(req, 0))['CUDA_VISIBLE_DEVICES'],
+          );
+          assert.equal(env['MY_SETTING'], 'mine', 'ordinary spec variables pass through');
+          assert.equal(env['RANK'], '42', 'PyTorch conveniences set by the spec are kept');
+        }),
     );
 
-    test('a 2-replica gang gets ranks 0 and 1 and the same rendezvous address', testOpts, () =>
+    void test('a 2-replica gang gets ranks 0 and 1 and the same rendezvous address', testOpts, () =>
       withExecutor(async (ex, log) => {
-        const req = await request(ex, `env > ${shQuote(root)}/$SUANLI_JOB_ID.$SUANLI_REPLICA_RANK.env`, { replicas: 2, accelerators: 1 });
+        const req = await request(ex, `env > ${shQuote(root)}/$SUANLI_JOB_ID.$SUANLI_REPLICA_RANK.env`, {
+          replicas: 2,
+          accelerators: 1,
+        });
         await ex.launch(req);
         assert.equal((await log.exited(req.jobId, startMs + exitMs)).exitCode, 0);
-        const envs = [0, 1].map((r) => parseEnvDump(readFileSync(join(root, `${req.jobId}.${r}.env`), 'utf8')));
-        assert.deepEqual(envs.map((e) => e['SUANLI_REPLICA_RANK']), ['0', '1']);
-        assert.deepEqual(envs.map((e) => e['RANK']), ['0', '1']);
-        assert.deepEqual(envs.map((e) => e['SUANLI_NUM_REPLICAS']), ['2', '2']);
-        assert.deepEqual(envs.map((e) => e['WORLD_SIZE']), ['2', '2']);
+        const envs = [0, 1].map((r) =>
+          parseEnvDump(readFileSync(join(root, `${req.jobId}.${r}.env`), 'utf8')),
+        );
+        assert.deepEqual(
+          envs.map((e) => e['SUANLI_REPLICA_RANK']),
+          ['0', '1'],
+        );
+        assert.deepEqual(
+          envs.map((e) => e['RANK']),
+          ['0', '1'],
+        );
+        assert.deepEqual(
+          envs.map((e) => e['SUANLI_NUM_REPLICAS']),
+          ['2', '2'],
+        );
+        assert.deepEqual(
+          envs.map((e) => e['WORLD_SIZE']),
+          ['2', '2'],
+        );
         assert.equal(envs[0]?.['SUANLI_MASTER_ADDR'], envs[1]?.['SUANLI_MASTER_ADDR']);
         assert.equal(envs[0]?.['SUANLI_MASTER_PORT'], envs[1]?.['SUANLI_MASTER_PORT']);
         assert.ok((envs[0]?.['SUANLI_MASTER_ADDR'] ?? '') !== '', 'a rendezvous address is set');
-        assert.notEqual(envs[0]?.['SUANLI_ACCELERATOR_IDS'], envs[1]?.['SUANLI_ACCELERATOR_IDS'], 'replicas hold different devices');
+        assert.notEqual(
+          envs[0]?.['SUANLI_ACCELERATOR_IDS'],
+          envs[1]?.['SUANLI_ACCELERATOR_IDS'],
+          'replicas hold different devices',
+        );
       }),
     );
 
-    test('when one replica of a gang fails, the others are terminated and its code is reported', testOpts, () =>
-      withExecutor(async (ex, log) => {
-        const req = await request(ex, 'if [ "$SUANLI_REPLICA_RANK" = 0 ]; then exit 4; fi; exec sleep 60', { replicas: 2 });
-        const t0 = Date.now();
-        await ex.launch(req);
-        const e = await log.exited(req.jobId, startMs + exitMs);
-        assert.equal(e.exitCode, 4);
-        assert.ok(Date.now() - t0 < 30_000, 'the surviving replica did not run to its end');
-      }),
+    void test(
+      'when one replica of a gang fails, the others are terminated and its code is reported',
+      testOpts,
+      () =>
+        withExecutor(async (ex, log) => {
+          const req = await request(ex, 'if [ "$SUANLI_REPLICA_RANK" = 0 ]; then exit 4; fi; exec sleep 60', {
+            replicas: 2,
+          });
+          const t0 = Date.now();
+          await ex.launch(req);
+          const e = await log.exited(req.jobId, startMs + exitMs);
+          assert.equal(e.exitCode, 4);
+          assert.ok(Date.now() - t0 < 30_000, 'the surviving replica did not run to its end');
+        }),
     );
 
-    test('cancel of a well-behaved job ends it within the grace period', testOpts, () =>
+    void test('cancel of a well-behaved job ends it within the grace period', testOpts, () =>
       withExecutor(async (ex, log) => {
         const req = await request(ex, 'echo ready; exec sleep 60');
         const { ref } = await ex.launch(req);
@@ -323,97 +403,131 @@ export function defineExecutorContract(name: string, makeExecutor: () => Executo
       }),
     );
 
-    test('cancel of a job that traps SIGTERM escalates to SIGKILL after the grace period', testOpts, () =>
-      withExecutor(async (ex, log) => {
-        const req = await request(ex, "trap 'echo got-term' TERM; echo ready; while :; do sleep 0.05; done");
-        const { ref } = await ex.launch(req);
-        const out = ex.logPaths(req.jobId, 1, req.logDir).stdout;
-        await waitUntil(() => readOr(out).includes('ready'), startMs, 'the job to start');
-        const t0 = Date.now();
-        await ex.cancel(req.jobId, ref, graceMs);
-        const tookMs = Date.now() - t0;
-        const e = await log.exited(req.jobId, exitMs);
-        assert.ok(tookMs >= graceMs * 0.9, `cancel waited for the grace period (${tookMs} ms of ${graceMs})`);
-        assert.ok(tookMs < graceMs + exitMs, `and then killed it (${tookMs} ms)`);
-        assert.ok(readOr(out).includes('got-term'), 'SIGTERM was delivered first');
-        assert.ok(e.exitCode !== 0);
-      }),
+    void test(
+      'cancel of a job that traps SIGTERM escalates to SIGKILL after the grace period',
+      testOpts,
+      () =>
+        withExecutor(async (ex, log) => {
+          const req = await request(
+            ex,
+            "trap 'echo got-term' TERM; echo ready; while :; do sleep 0.05; done",
+          );
+          const { ref } = await ex.launch(req);
+          const out = ex.logPaths(req.jobId, 1, req.logDir).stdout;
+          await waitUntil(() => readOr(out).includes('ready'), startMs, 'the job to start');
+          const t0 = Date.now();
+          await ex.cancel(req.jobId, ref, graceMs);
+          const tookMs = Date.now() - t0;
+          const e = await log.exited(req.jobId, exitMs);
+          assert.ok(
+            tookMs >= graceMs * 0.9,
+            `cancel waited for the grace period (${tookMs} ms of ${graceMs})`,
+          );
+          assert.ok(tookMs < graceMs + exitMs, `and then killed it (${tookMs} ms)`);
+          assert.ok(readOr(out).includes('got-term'), 'SIGTERM was delivered first');
+          assert.ok(e.exitCode !== 0);
+        }),
     );
 
-    test('recover: a still-running attempt is re-adopted by a new instance and its exit reported', testOpts, async () => {
-      const first = await makeExecutor();
-      const firstLog = new EventLog(first);
-      let req: LaunchRequest;
-      let ref: string;
-      try {
-        req = await request(first, (jobId) => `${waitGate(join(root, `${jobId}.gate`))}; exit 5`);
-        ref = (await first.launch(req)).ref;
-        await firstLog.waitFor((e) => e.kind === 'running' && e.jobId === req.jobId, startMs, 'running');
-      } finally {
-        await first.close(); // the "server" goes away; the job must not
-      }
-      await withExecutor(async (second, log) => {
-        const [r] = await second.recover([{ jobId: req.jobId, attempt: 1, ref, logDir: req.logDir }]);
-        assert.deepEqual(r, { jobId: req.jobId, status: 'running' });
+    void test(
+      'recover: a still-running attempt is re-adopted by a new instance and its exit reported',
+      testOpts,
+      async () => {
+        const first = await makeExecutor();
+        const firstLog = new EventLog(first);
+        let req: LaunchRequest;
+        let ref: string;
+        try {
+          req = await request(first, (jobId) => `${waitGate(join(root, `${jobId}.gate`))}; exit 5`);
+          ref = (await first.launch(req)).ref;
+          await firstLog.waitFor((e) => e.kind === 'running' && e.jobId === req.jobId, startMs, 'running');
+        } finally {
+          await first.close(); // the "server" goes away; the job must not
+        }
+        await withExecutor(async (second, log) => {
+          const [r] = await second.recover([{ jobId: req.jobId, attempt: 1, ref, logDir: req.logDir }]);
+          assert.deepEqual(r, { jobId: req.jobId, status: 'running' });
+          writeFileSync(join(root, `${req.jobId}.gate`), '');
+          const e = await log.exited(req.jobId, exitMs);
+          assert.equal(e.exitCode, 5);
+          assert.equal(
+            firstLog.events.filter((x) => x.kind === 'exited').length,
+            0,
+            'a closed executor delivers no events',
+          );
+        });
+      },
+    );
+
+    void test(
+      'recover: an attempt that finished while the server was down is reported with its exit code',
+      testOpts,
+      async () => {
+        const first = await makeExecutor();
+        let req: LaunchRequest;
+        let ref: string;
+        try {
+          req = await request(
+            first,
+            (jobId) => `${waitGate(join(root, `${jobId}.gate`))}; echo done; exit 7`,
+          );
+          ref = (await first.launch(req)).ref;
+        } finally {
+          await first.close();
+        }
         writeFileSync(join(root, `${req.jobId}.gate`), '');
-        const e = await log.exited(req.jobId, exitMs);
-        assert.equal(e.exitCode, 5);
-        assert.equal(firstLog.events.filter((x) => x.kind === 'exited').length, 0, 'a closed executor delivers no events');
-      });
-    });
-
-    test('recover: an attempt that finished while the server was down is reported with its exit code', testOpts, async () => {
-      const first = await makeExecutor();
-      let req: LaunchRequest;
-      let ref: string;
-      try {
-        req = await request(first, (jobId) => `${waitGate(join(root, `${jobId}.gate`))}; echo done; exit 7`);
-        ref = (await first.launch(req)).ref;
-      } finally {
-        await first.close();
-      }
-      writeFileSync(join(root, `${req.jobId}.gate`), '');
-      const out = join(req.logDir, 'stdout.log');
-      await waitUntil(() => readOr(out).includes('done'), startMs + exitMs, 'the job to finish');
-      // The job may need a moment after its last output to end; ask fresh instances until it has.
-      let result: RecoveryResult | undefined;
-      const deadline = Date.now() + exitMs;
-      while (Date.now() < deadline) {
-        const ex = await makeExecutor();
-        try {
-          [result] = await ex.recover([{ jobId: req.jobId, attempt: 1, ref, logDir: req.logDir }]);
-        } finally {
-          await ex.close();
+        const out = join(req.logDir, 'stdout.log');
+        await waitUntil(() => readOr(out).includes('done'), startMs + exitMs, 'the job to finish');
+        // The job may need a moment after its last output to end; ask fresh instances until it has.
+        let result: RecoveryResult | undefined;
+        const deadline = Date.now() + exitMs;
+        while (Date.now() < deadline) {
+          const ex = await makeExecutor();
+          try {
+            [result] = await ex.recover([{ jobId: req.jobId, attempt: 1, ref, logDir: req.logDir }]);
+          } finally {
+            await ex.close();
+          }
+          if (result?.status !== 'running') break;
+          await new Promise((r) => setTimeout(r, 100));
         }
-        if (result?.status !== 'running') break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.ok(result && result.status === 'exited', `exited, got ${JSON.stringify(result)}`);
-      assert.equal(result.exitCode, 7);
-      assert.equal(result.signal, null);
-      assert.equal(typeof result.at, 'number');
-    });
-
-    test('recover: a forged ref (live process, not the attempt) is lost, never running', { ...testOpts, skip: options.forgeRef === undefined && 'no forgeRef given' }, () =>
-      withExecutor(async (ex) => {
-        const req = await request(ex, (jobId) => waitGate(join(root, `${jobId}.gate`)));
-        const gate = join(root, `${req.jobId}.gate`);
-        const { ref } = await ex.launch(req);
-        try {
-          const forged = options.forgeRef?.(ref) ?? ref;
-          const [r] = await ex.recover([{ jobId: `${req.jobId}-forged`, attempt: 1, ref: forged, logDir: req.logDir }]);
-          assert.equal(r?.status, 'lost');
-          assert.ok(r?.status === 'lost' && r.reason.length > 0, 'the reason says what could not be proven');
-        } finally {
-          writeFileSync(gate, '');
-          await ex.cancel(req.jobId, ref, graceMs); // leave nothing running behind the suite
-        }
-      }),
+        assert.ok(result && result.status === 'exited', `exited, got ${JSON.stringify(result)}`);
+        assert.equal(result.exitCode, 7);
+        assert.equal(result.signal, null);
+        assert.equal(typeof result.at, 'number');
+      },
     );
 
-    test('recover: a ref that is not this executor\'s is lost with a reason', testOpts, () =>
+    void test(
+      'recover: a forged ref (live process, not the attempt) is lost, never running',
+      { ...testOpts, skip: options.forgeRef === undefined && 'no forgeRef given' },
+      () =>
+        withExecutor(async (ex) => {
+          const req = await request(ex, (jobId) => waitGate(join(root, `${jobId}.gate`)));
+          const gate = join(root, `${req.jobId}.gate`);
+          const { ref } = await ex.launch(req);
+          try {
+            const forged = options.forgeRef?.(ref) ?? ref;
+            const [r] = await ex.recover([
+              { jobId: `${req.jobId}-forged`, attempt: 1, ref: forged, logDir: req.logDir },
+            ]);
+            assert.equal(r?.status, 'lost');
+            assert.ok(
+              r?.status === 'lost' && r.reason.length > 0,
+              'the reason says what could not be proven',
+            );
+          } finally {
+            writeFileSync(gate, '');
+            await ex.cancel(req.jobId, ref, graceMs); // leave nothing running behind the suite
+          }
+        }),
+    );
+
+    void test("recover: a ref that is not this executor's is lost with a reason", testOpts, () =>
       withExecutor(async (ex) => {
-        const [r] = await ex.recover([{ jobId: 'garbage', attempt: 1, ref: 'not a ref {', logDir: join(root, 'garbage') }]);
+        const [r] = await ex.recover([
+          { jobId: 'garbage', attempt: 1, ref: 'not a ref {', logDir: join(root, 'garbage') },
+        ]);
         assert.equal(r?.status, 'lost');
         assert.ok(r?.status === 'lost' && r.reason !== '');
         assert.equal(existsSync(join(root, 'garbage')), false, 'recover creates nothing');

@@ -74,7 +74,12 @@ export const PLATFORM_ENV_VARS = [
 export const PYTORCH_ENV_VARS = ['MASTER_ADDR', 'MASTER_PORT', 'RANK', 'WORLD_SIZE', 'LOCAL_RANK'] as const;
 
 /** Device variables removed from the inherited (server) environment before anything else. */
-const INHERITED_DEVICE_VARS = ['CUDA_VISIBLE_DEVICES', 'NVIDIA_VISIBLE_DEVICES', 'ASCEND_RT_VISIBLE_DEVICES', 'ASCEND_VISIBLE_DEVICES'];
+const INHERITED_DEVICE_VARS = [
+  'CUDA_VISIBLE_DEVICES',
+  'NVIDIA_VISIBLE_DEVICES',
+  'ASCEND_RT_VISIBLE_DEVICES',
+  'ASCEND_VISIBLE_DEVICES',
+];
 
 export interface Rendezvous {
   /** Host name or address of rank 0, reachable from every replica (loopback for the local executor). */
@@ -88,14 +93,22 @@ export class PlacementResolutionError extends Error {
 }
 
 /** Resolves a replica's accelerator ids into the devices, in placement order. */
-export function resolveReplicaDevices(req: Pick<LaunchRequest, 'placement' | 'nodes' | 'jobId'>, rank: number): Accelerator[] {
+export function resolveReplicaDevices(
+  req: Pick<LaunchRequest, 'placement' | 'nodes' | 'jobId'>,
+  rank: number,
+): Accelerator[] {
   const replica = req.placement[rank];
-  if (replica === undefined) throw new PlacementResolutionError(`job ${req.jobId}: placement has no replica of rank ${rank}`);
+  if (replica === undefined)
+    throw new PlacementResolutionError(`job ${req.jobId}: placement has no replica of rank ${rank}`);
   const node: ClusterNode | undefined = req.nodes.find((n) => n.name === replica.node);
-  if (node === undefined) throw new PlacementResolutionError(`job ${req.jobId}: placement names node "${replica.node}" but the request does not describe it`);
+  if (node === undefined)
+    throw new PlacementResolutionError(
+      `job ${req.jobId}: placement names node "${replica.node}" but the request does not describe it`,
+    );
   return replica.acceleratorIds.map((id) => {
     const dev = node.accelerators.find((a) => a.id === id);
-    if (dev === undefined) throw new PlacementResolutionError(`job ${req.jobId}: device "${id}" is not on node "${node.name}"`);
+    if (dev === undefined)
+      throw new PlacementResolutionError(`job ${req.jobId}: device "${id}" is not on node "${node.name}"`);
     return dev;
   });
 }
@@ -125,12 +138,14 @@ export function buildReplicaEnv(
   baseEnv: Readonly<Record<string, string | undefined>> = {},
 ): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(baseEnv)) if (v !== undefined && !INHERITED_DEVICE_VARS.includes(k)) env[k] = v;
+  for (const [k, v] of Object.entries(baseEnv))
+    if (v !== undefined && !INHERITED_DEVICE_VARS.includes(k)) env[k] = v;
   const specEnv = req.spec.env;
   for (const [k, v] of Object.entries(specEnv)) env[k] = v;
 
   const replica = req.placement[rank];
-  if (replica === undefined) throw new PlacementResolutionError(`job ${req.jobId}: placement has no replica of rank ${rank}`);
+  if (replica === undefined)
+    throw new PlacementResolutionError(`job ${req.jobId}: placement has no replica of rank ${rank}`);
   const devices = resolveReplicaDevices(req, rank);
   const nodeList = [...new Set(req.placement.map((p) => p.node))];
   const localRank = req.placement.slice(0, rank).filter((p) => p.node === replica.node).length;

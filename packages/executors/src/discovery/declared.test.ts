@@ -1,10 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeclarationError, declaredAccelerators, parseAcceleratorsFlag, parseDeclaredConfig, vendorOfType } from './declared.js';
+import {
+  DeclarationError,
+  declaredAccelerators,
+  parseAcceleratorsFlag,
+  parseDeclaredConfig,
+  vendorOfType,
+} from './declared.js';
 
 const defaults = { cpuMillis: 2000, memoryMiB: 4096 };
 
-test('declared: the --accelerators flag takes TYPE:COUNT lists', () => {
+void test('declared: the --accelerators flag takes TYPE:COUNT lists', () => {
   assert.deepEqual(parseAcceleratorsFlag('gpu:8'), [{ type: 'gpu', count: 8 }]);
   assert.deepEqual(parseAcceleratorsFlag('nvidia-h200:4, ascend-910b:8'), [
     { type: 'nvidia-h200', count: 4 },
@@ -13,15 +19,19 @@ test('declared: the --accelerators flag takes TYPE:COUNT lists', () => {
   assert.deepEqual(parseAcceleratorsFlag('gpu:2,gpu:3'), [{ type: 'gpu', count: 5 }], 'repeats add up');
 });
 
-test('declared: malformed flag values say what form is expected', () => {
+void test('declared: malformed flag values say what form is expected', () => {
   for (const bad of ['', 'gpu', 'gpu:', 'GPU:8', 'gpu:eight', 'gpu:8,', ':8', 'gpu:-1']) {
-    assert.throws(() => parseAcceleratorsFlag(bad), (e: unknown) => e instanceof DeclarationError && /TYPE:COUNT|whole number/.test(e.message), bad);
+    assert.throws(
+      () => parseAcceleratorsFlag(bad),
+      (e: unknown) => e instanceof DeclarationError && /TYPE:COUNT|whole number/.test(e.message),
+      bad,
+    );
   }
   assert.throws(() => parseAcceleratorsFlag('gpu:0'), /from 1 to 1024/);
   assert.throws(() => parseAcceleratorsFlag('gpu:5000'), /from 1 to 1024/);
 });
 
-test('declared: devices get node-scoped ids, vendor from the type prefix, and distinct indices per visibility variable', () => {
+void test('declared: devices get node-scoped ids, vendor from the type prefix, and distinct indices per visibility variable', () => {
   const accs = declaredAccelerators('n1', parseAcceleratorsFlag('nvidia-h200:2,ascend-910b:2,gpu:1'));
   assert.deepEqual(
     accs.map((a) => [a.id, a.index, a.vendor, a.source, a.healthy]),
@@ -36,25 +46,55 @@ test('declared: devices get node-scoped ids, vendor from the type prefix, and di
   assert.equal(vendorOfType('npu'), 'other');
 });
 
-test('declared: a YAML config describes nodes with types, counts, cpu, memory and topology', () => {
+void test('declared: a YAML config describes nodes with types, counts, cpu, memory and topology', () => {
   const nodes = parseDeclaredConfig(
-    ['nodes:', '  - name: gpu-01', '    accelerators: nvidia-h200:2', '    cpu: 64', '    memory: 512Gi', '    topology: { switch: sw-1, rack: r-1 }', '    labels: { zone: a }',
-      '  - name: npu-01', '    accelerators: [{ type: ascend-910b, count: 1 }]'].join('\n'),
+    [
+      'nodes:',
+      '  - name: gpu-01',
+      '    accelerators: nvidia-h200:2',
+      '    cpu: 64',
+      '    memory: 512Gi',
+      '    topology: { switch: sw-1, rack: r-1 }',
+      '    labels: { zone: a }',
+      '  - name: npu-01',
+      '    accelerators: [{ type: ascend-910b, count: 1 }]',
+    ].join('\n'),
     'nodes.yaml',
     defaults,
   );
   assert.equal(nodes.length, 2);
   assert.deepEqual(
     { ...nodes[0], accelerators: nodes[0]?.accelerators.map((a) => a.id) },
-    { name: 'gpu-01', state: 'ready', accelerators: ['gpu-01/nvidia-h200/0', 'gpu-01/nvidia-h200/1'], cpuMillis: 64000, memoryMiB: 524288, topology: { switch: 'sw-1', rack: 'r-1' }, labels: { zone: 'a' } },
+    {
+      name: 'gpu-01',
+      state: 'ready',
+      accelerators: ['gpu-01/nvidia-h200/0', 'gpu-01/nvidia-h200/1'],
+      cpuMillis: 64000,
+      memoryMiB: 524288,
+      topology: { switch: 'sw-1', rack: 'r-1' },
+      labels: { zone: 'a' },
+    },
   );
-  assert.deepEqual([nodes[1]?.cpuMillis, nodes[1]?.memoryMiB, nodes[1]?.accelerators[0]?.type], [2000, 4096, 'ascend-910b'], 'omitted cpu/memory default to this machine');
+  assert.deepEqual(
+    [nodes[1]?.cpuMillis, nodes[1]?.memoryMiB, nodes[1]?.accelerators[0]?.type],
+    [2000, 4096, 'ascend-910b'],
+    'omitted cpu/memory default to this machine',
+  );
 });
 
-test('declared: JSON configs work too, and every problem is reported with its path', () => {
-  assert.equal(parseDeclaredConfig('{"nodes":[{"name":"a","accelerators":"gpu:1"}]}', 'n.json', defaults)[0]?.accelerators.length, 1);
+void test('declared: JSON configs work too, and every problem is reported with its path', () => {
+  assert.equal(
+    parseDeclaredConfig('{"nodes":[{"name":"a","accelerators":"gpu:1"}]}', 'n.json', defaults)[0]
+      ?.accelerators.length,
+    1,
+  );
   assert.throws(
-    () => parseDeclaredConfig('nodes:\n  - name: a\n    accelerators: gpu\n    cpu: -1\n    colour: red\n  - name: a\n', 'bad.yaml', defaults),
+    () =>
+      parseDeclaredConfig(
+        'nodes:\n  - name: a\n    accelerators: gpu\n    cpu: -1\n    colour: red\n  - name: a\n',
+        'bad.yaml',
+        defaults,
+      ),
     (e: unknown) => {
       assert.ok(e instanceof DeclarationError);
       assert.match(e.message, /^bad\.yaml: 4 problem\(s\)/);

@@ -22,7 +22,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { parseMemoryMiB, type Accelerator, type AcceleratorVendor, type ClusterNode, type Topology } from '@suanli/core';
+import {
+  parseMemoryMiB,
+  type Accelerator,
+  type AcceleratorVendor,
+  type ClusterNode,
+  type Topology,
+} from '@suanli/core';
 
 /** A malformed declaration; the message says what form is expected. */
 export class DeclarationError extends Error {
@@ -37,7 +43,8 @@ export interface DeclaredAccelerators {
 const TYPE_RE = /^[a-z0-9][a-z0-9._-]*$/;
 /** Upper bound on declared devices per type on one node; more is a typo, not a machine. */
 export const DECLARED_COUNT_MAX = 1024;
-const FLAG_FORM = 'TYPE:COUNT[,TYPE:COUNT...] with a lower-case type and a whole count, e.g. "gpu:8" or "nvidia-h200:4,ascend-910b:8"';
+const FLAG_FORM =
+  'TYPE:COUNT[,TYPE:COUNT...] with a lower-case type and a whole count, e.g. "gpu:8" or "nvidia-h200:4,ascend-910b:8"';
 
 export function vendorOfType(type: string): AcceleratorVendor {
   if (type.startsWith('nvidia-')) return 'nvidia';
@@ -54,9 +61,14 @@ export function parseAcceleratorsFlag(value: string): DeclaredAccelerators[] {
     const m = /^\s*([^:\s]+)\s*:\s*(\d+)\s*$/.exec(part);
     const type = m?.[1];
     const count = Number(m?.[2]);
-    if (!m || type === undefined || !TYPE_RE.test(type)) throw new DeclarationError(`invalid accelerator declaration "${part.trim()}" in "${value}": expected ${FLAG_FORM}`);
+    if (!m || type === undefined || !TYPE_RE.test(type))
+      throw new DeclarationError(
+        `invalid accelerator declaration "${part.trim()}" in "${value}": expected ${FLAG_FORM}`,
+      );
     if (!Number.isInteger(count) || count < 1 || count > DECLARED_COUNT_MAX)
-      throw new DeclarationError(`invalid count in "${part.trim()}": expected a whole number from 1 to ${DECLARED_COUNT_MAX}`);
+      throw new DeclarationError(
+        `invalid count in "${part.trim()}": expected a whole number from 1 to ${DECLARED_COUNT_MAX}`,
+      );
     counts.set(type, (counts.get(type) ?? 0) + count);
   }
   return [...counts].map(([type, count]) => ({ type, count }));
@@ -71,7 +83,14 @@ export function declaredAccelerators(nodeName: string, decl: readonly DeclaredAc
     const variable = vendor === 'ascend' ? 'ascend' : 'cuda';
     for (let i = 0; i < count; i++) {
       const index = nextIndex[variable]++;
-      out.push({ id: `${nodeName}/${type}/${index}`, index, type, vendor, source: 'declared', healthy: true });
+      out.push({
+        id: `${nodeName}/${type}/${index}`,
+        index,
+        type,
+        vendor,
+        source: 'declared',
+        healthy: true,
+      });
     }
   }
   return out;
@@ -103,7 +122,9 @@ export function parseDeclaredConfig(text: string, source: string, defaults: Decl
   const errors: string[] = [];
   const nodesIn = isRecord(doc) ? doc['nodes'] : undefined;
   if (!Array.isArray(nodesIn) || nodesIn.length === 0)
-    throw new DeclarationError(`${source}: expected a mapping with a non-empty "nodes" list, e.g. nodes: [{ name: gpu-01, accelerators: "nvidia-h200:8" }]`);
+    throw new DeclarationError(
+      `${source}: expected a mapping with a non-empty "nodes" list, e.g. nodes: [{ name: gpu-01, accelerators: "nvidia-h200:8" }]`,
+    );
   const nodes: ClusterNode[] = [];
   const seen = new Set<string>();
   nodesIn.forEach((n: unknown, i) => {
@@ -112,9 +133,12 @@ export function parseDeclaredConfig(text: string, source: string, defaults: Decl
       errors.push(`${at}: must be a mapping with at least name and accelerators`);
       return;
     }
-    for (const k of Object.keys(n)) if (!NODE_FIELDS.includes(k)) errors.push(`${at}.${k}: unknown field; allowed: ${NODE_FIELDS.join(', ')}`);
+    for (const k of Object.keys(n))
+      if (!NODE_FIELDS.includes(k))
+        errors.push(`${at}.${k}: unknown field; allowed: ${NODE_FIELDS.join(', ')}`);
     const name = n['name'];
-    if (typeof name !== 'string' || !NODE_NAME_RE.test(name)) errors.push(`${at}.name: required, letters, digits, ".", "_" or "-"`);
+    if (typeof name !== 'string' || !NODE_NAME_RE.test(name))
+      errors.push(`${at}.name: required, letters, digits, ".", "_" or "-"`);
     else if (seen.has(name)) errors.push(`${at}.name: "${name}" is declared twice`);
     else seen.add(name);
 
@@ -126,7 +150,9 @@ export function parseDeclaredConfig(text: string, source: string, defaults: Decl
       else if (Array.isArray(acc))
         decl = acc.map((a: unknown, j) => {
           if (!isRecord(a) || typeof a['type'] !== 'string' || typeof a['count'] !== 'number')
-            throw new DeclarationError(`item ${j} must be { type: <lower-case type>, count: <whole number> }`);
+            throw new DeclarationError(
+              `item ${j} must be { type: <lower-case type>, count: <whole number> }`,
+            );
           return parseAcceleratorsFlag(`${a['type']}:${a['count']}`)[0] as DeclaredAccelerators;
         });
       else throw new DeclarationError(`expected "${'TYPE:COUNT,...'}" or a list of { type, count }`);
@@ -137,7 +163,8 @@ export function parseDeclaredConfig(text: string, source: string, defaults: Decl
     let cpuMillis = defaults.cpuMillis;
     const cpu = n['cpu'];
     if (cpu !== undefined) {
-      if (typeof cpu !== 'number' || !(cpu > 0) || cpu > 100_000) errors.push(`${at}.cpu: must be a number of cores greater than 0`);
+      if (typeof cpu !== 'number' || !(cpu > 0) || cpu > 100_000)
+        errors.push(`${at}.cpu: must be a number of cores greater than 0`);
       else cpuMillis = Math.round(cpu * 1000);
     }
     let memoryMiB = defaults.memoryMiB;
@@ -153,8 +180,10 @@ export function parseDeclaredConfig(text: string, source: string, defaults: Decl
       if (!isRecord(topo)) errors.push(`${at}.topology: must be a mapping with switch, rack and/or pod`);
       else
         for (const [k, v] of Object.entries(topo)) {
-          if (!['switch', 'rack', 'pod'].includes(k)) errors.push(`${at}.topology.${k}: unknown level; allowed: switch, rack, pod`);
-          else if (typeof v !== 'string' || v === '') errors.push(`${at}.topology.${k}: must be a non-empty string`);
+          if (!['switch', 'rack', 'pod'].includes(k))
+            errors.push(`${at}.topology.${k}: unknown level; allowed: switch, rack, pod`);
+          else if (typeof v !== 'string' || v === '')
+            errors.push(`${at}.topology.${k}: must be a non-empty string`);
           else topology[k] = v;
         }
     }
@@ -165,9 +194,18 @@ export function parseDeclaredConfig(text: string, source: string, defaults: Decl
       else for (const [k, v] of Object.entries(lab)) labels[k] = String(v);
     }
     if (typeof name === 'string')
-      nodes.push({ name, state: 'ready', accelerators: declaredAccelerators(name, decl), cpuMillis, memoryMiB, topology: topology as Topology, labels });
+      nodes.push({
+        name,
+        state: 'ready',
+        accelerators: declaredAccelerators(name, decl),
+        cpuMillis,
+        memoryMiB,
+        topology: topology as Topology,
+        labels,
+      });
   });
-  if (errors.length > 0) throw new DeclarationError(`${source}: ${errors.length} problem(s):\n  ${errors.join('\n  ')}`);
+  if (errors.length > 0)
+    throw new DeclarationError(`${source}: ${errors.length} problem(s):\n  ${errors.join('\n  ')}`);
   return nodes;
 }
 

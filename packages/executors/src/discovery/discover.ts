@@ -14,7 +14,12 @@
  */
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import type { ClusterNode } from '@suanli/core';
-import { DeclarationError, declaredAccelerators, loadDeclaredConfig, parseAcceleratorsFlag } from './declared.js';
+import {
+  DeclarationError,
+  declaredAccelerators,
+  loadDeclaredConfig,
+  parseAcceleratorsFlag,
+} from './declared.js';
 import { nvidiaAccelerators, readNvidiaGpus } from './nvidia-smi.js';
 import { ascendAccelerators, readAscendChips } from './npu-smi.js';
 
@@ -35,17 +40,33 @@ export async function discoverLocalNode(options: DiscoverLocalNodeOptions = {}):
   const name = options.nodeName ?? hostname();
   const cpuMillis = availableParallelism() * 1000;
   const memoryMiB = Math.floor(totalmem() / (1024 * 1024));
-  const base: ClusterNode = { name, state: 'ready', accelerators: [], cpuMillis, memoryMiB, topology: {}, labels: {} };
+  const base: ClusterNode = {
+    name,
+    state: 'ready',
+    accelerators: [],
+    cpuMillis,
+    memoryMiB,
+    topology: {},
+    labels: {},
+  };
   const warn = options.onWarning ?? (() => undefined);
 
   if (options.configFile !== undefined) {
     const nodes = loadDeclaredConfig(options.configFile, { cpuMillis, memoryMiB });
-    const node = options.nodeName !== undefined ? nodes.find((n) => n.name === options.nodeName) : nodes.length === 1 ? nodes[0] : undefined;
+    const node =
+      options.nodeName !== undefined
+        ? nodes.find((n) => n.name === options.nodeName)
+        : nodes.length === 1
+          ? nodes[0]
+          : undefined;
     if (node === undefined)
       throw new DeclarationError(
         `${options.configFile} declares ${nodes.map((n) => `"${n.name}"`).join(', ')}; ${options.nodeName !== undefined ? `none is named "${options.nodeName}"` : 'give the node name to use'}`,
       );
-    const extra = options.accelerators !== undefined ? declaredAccelerators(node.name, parseAcceleratorsFlag(options.accelerators)) : null;
+    const extra =
+      options.accelerators !== undefined
+        ? declaredAccelerators(node.name, parseAcceleratorsFlag(options.accelerators))
+        : null;
     return extra === null ? node : { ...node, accelerators: extra };
   }
   if (options.accelerators !== undefined) {

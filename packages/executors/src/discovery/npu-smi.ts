@@ -64,11 +64,20 @@ const BUS_ID_RE = /^[0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f]$
 export function parseNpuSmiInfo(text: string): AscendChip[] {
   const chips: AscendChip[] = [];
   let inDevices = false;
-  let pending: { npu: number; name: string; health: string; powerW: number | null; temperatureC: number | null } | null = null;
+  let pending: {
+    npu: number;
+    name: string;
+    health: string;
+    powerW: number | null;
+    temperatureC: number | null;
+  } | null = null;
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (!line.startsWith('|')) continue; // separators (+---+, +===+) and anything outside the table
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     if (cells.length < 3) continue;
     const [c1 = '', c2 = '', c3 = ''] = cells;
     if (/^NPU\s+Name/.test(c1) && c2 === 'Health') {
@@ -85,7 +94,8 @@ export function parseNpuSmiInfo(text: string): AscendChip[] {
     if (!BUS_ID_RE.test(c2)) {
       // First line of a chip: NPU id, name | health | power temp hugepages
       const npu = num(w1[0]);
-      if (npu === null || w1[1] === undefined) throw new NpuSmiParseError(`unrecognised npu-smi device line: ${raw}`);
+      if (npu === null || w1[1] === undefined)
+        throw new NpuSmiParseError(`unrecognised npu-smi device line: ${raw}`);
       pending = { npu, name: w1[1], health: c2, powerW: num(w3[0]), temperatureC: num(w3[1]) };
       continue;
     }
@@ -112,7 +122,10 @@ export function parseNpuSmiInfo(text: string): AscendChip[] {
     });
     pending = null;
   }
-  if (pending !== null) throw new NpuSmiParseError(`npu-smi output ends after the device line of NPU ${pending.npu} without its chip line`);
+  if (pending !== null)
+    throw new NpuSmiParseError(
+      `npu-smi output ends after the device line of NPU ${pending.npu} without its chip line`,
+    );
   return chips;
 }
 
@@ -148,7 +161,11 @@ export function ascendAccelerators(nodeName: string, chips: readonly AscendChip[
   });
 }
 
-export function ascendTelemetry(nodeName: string, chips: readonly AscendChip[], at: number): AcceleratorTelemetry[] {
+export function ascendTelemetry(
+  nodeName: string,
+  chips: readonly AscendChip[],
+  at: number,
+): AcceleratorTelemetry[] {
   return chips.map((c) => ({
     id: `${nodeName}/ascend/${c.index}`,
     index: c.index,
@@ -169,7 +186,10 @@ export async function readAscendChips(opts: SmiOptions = {}): Promise<AscendChip
 }
 
 /** Live readings of this machine's NPUs; empty when npu-smi is not installed. */
-export async function readAscendTelemetry(nodeName: string, opts: SmiOptions & { readonly now?: () => number } = {}): Promise<AcceleratorTelemetry[]> {
+export async function readAscendTelemetry(
+  nodeName: string,
+  opts: SmiOptions & { readonly now?: () => number } = {},
+): Promise<AcceleratorTelemetry[]> {
   const chips = await readAscendChips(opts);
   return chips === null ? [] : ascendTelemetry(nodeName, chips, (opts.now ?? Date.now)());
 }

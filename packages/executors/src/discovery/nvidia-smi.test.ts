@@ -1,11 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFixture } from './fixtures.js';
-import { nvidiaAccelerators, nvidiaTelemetry, nvidiaTypeFromName, parseNvidiaNumber, parseNvidiaSmiCsv, NvidiaSmiParseError } from './nvidia-smi.js';
+import {
+  nvidiaAccelerators,
+  nvidiaTelemetry,
+  nvidiaTypeFromName,
+  parseNvidiaNumber,
+  parseNvidiaSmiCsv,
+  NvidiaSmiParseError,
+} from './nvidia-smi.js';
 
 const H200_UUID = 'GPU-63607559-b631-345c-eee2-12ce10e27faf';
 
-test('nvidia-smi: the real idle H200 capture parses into one healthy nvidia-h200 named by its UUID', () => {
+void test('nvidia-smi: the real idle H200 capture parses into one healthy nvidia-h200 named by its UUID', () => {
   const gpus = parseNvidiaSmiCsv(readFixture('nvidia-smi-h200-query-gpu-idle.csv'));
   assert.equal(gpus.length, 1);
   const [g] = gpus;
@@ -28,18 +35,40 @@ test('nvidia-smi: the real idle H200 capture parses into one healthy nvidia-h200
     eccUncorrected: 0,
   });
   assert.deepEqual(nvidiaAccelerators(gpus), [
-    { id: H200_UUID, index: 0, type: 'nvidia-h200', vendor: 'nvidia', source: 'nvidia-smi', healthy: true, model: 'NVIDIA H200', memoryMiB: 143771 },
+    {
+      id: H200_UUID,
+      index: 0,
+      type: 'nvidia-h200',
+      vendor: 'nvidia',
+      source: 'nvidia-smi',
+      healthy: true,
+      model: 'NVIDIA H200',
+      memoryMiB: 143771,
+    },
   ]);
 });
 
-test('nvidia-smi: the real busy capture yields telemetry with the load it shows', () => {
-  const t = nvidiaTelemetry(parseNvidiaSmiCsv(readFixture('nvidia-smi-h200-query-gpu-busy.csv')), 1_700_000_000_000);
+void test('nvidia-smi: the real busy capture yields telemetry with the load it shows', () => {
+  const t = nvidiaTelemetry(
+    parseNvidiaSmiCsv(readFixture('nvidia-smi-h200-query-gpu-busy.csv')),
+    1_700_000_000_000,
+  );
   assert.deepEqual(t, [
-    { id: H200_UUID, index: 0, utilizationPct: 100, memoryUsedMiB: 2005, memoryTotalMiB: 143771, temperatureC: 56, powerW: 687.04, eccUncorrected: 0, at: 1_700_000_000_000 },
+    {
+      id: H200_UUID,
+      index: 0,
+      utilizationPct: 100,
+      memoryUsedMiB: 2005,
+      memoryTotalMiB: 143771,
+      temperatureC: 56,
+      powerW: 687.04,
+      eccUncorrected: 0,
+      at: 1_700_000_000_000,
+    },
   ]);
 });
 
-test('nvidia-smi: [N/A] and [Not Supported] become null, and uncorrected ECC errors make a GPU unhealthy', () => {
+void test('nvidia-smi: [N/A] and [Not Supported] become null, and uncorrected ECC errors make a GPU unhealthy', () => {
   // The real capture, with the values a consumer GPU (no ECC, no power reading) and a faulty GPU print.
   const [header, row] = readFixture('nvidia-smi-h200-query-gpu-idle.csv').trim().split('\n');
   assert.ok(header && row);
@@ -49,17 +78,25 @@ test('nvidia-smi: [N/A] and [Not Supported] become null, and uncorrected ECC err
   assert.equal(gpus[0]?.powerDrawW, null);
   assert.equal(gpus[0]?.eccUncorrected, null);
   assert.equal(gpus[1]?.eccUncorrected, 2);
-  assert.deepEqual(nvidiaAccelerators(gpus).map((a) => a.healthy), [true, false]);
+  assert.deepEqual(
+    nvidiaAccelerators(gpus).map((a) => a.healthy),
+    [true, false],
+  );
 });
 
-test('nvidia-smi: columns are found by header name, so reordered output parses the same', () => {
-  const gpus = parseNvidiaSmiCsv('name, index, uuid, memory.total [MiB]\nNVIDIA A100-SXM4-80GB, 3, GPU-abc, 81920 MiB\n');
-  assert.deepEqual([gpus[0]?.index, gpus[0]?.uuid, gpus[0]?.name, gpus[0]?.memoryTotalMiB], [3, 'GPU-abc', 'NVIDIA A100-SXM4-80GB', 81920]);
+void test('nvidia-smi: columns are found by header name, so reordered output parses the same', () => {
+  const gpus = parseNvidiaSmiCsv(
+    'name, index, uuid, memory.total [MiB]\nNVIDIA A100-SXM4-80GB, 3, GPU-abc, 81920 MiB\n',
+  );
+  assert.deepEqual(
+    [gpus[0]?.index, gpus[0]?.uuid, gpus[0]?.name, gpus[0]?.memoryTotalMiB],
+    [3, 'GPU-abc', 'NVIDIA A100-SXM4-80GB', 81920],
+  );
   assert.throws(() => parseNvidiaSmiCsv('foo, bar\n1, 2\n'), NvidiaSmiParseError);
   assert.deepEqual(parseNvidiaSmiCsv(''), []);
 });
 
-test('nvidia-smi: units are stripped and unknown forms are null', () => {
+void test('nvidia-smi: units are stripped and unknown forms are null', () => {
   assert.equal(parseNvidiaNumber('143771 MiB'), 143771);
   assert.equal(parseNvidiaNumber('687.04 W'), 687.04);
   assert.equal(parseNvidiaNumber('100 %'), 100);
@@ -70,7 +107,7 @@ test('nvidia-smi: units are stripped and unknown forms are null', () => {
   assert.equal(parseNvidiaNumber('12 furlongs'), null);
 });
 
-test('nvidia-smi: model names normalise to vendor-qualified types', () => {
+void test('nvidia-smi: model names normalise to vendor-qualified types', () => {
   const cases: [string, string][] = [
     ['NVIDIA H200', 'nvidia-h200'],
     ['NVIDIA A100-SXM4-80GB', 'nvidia-a100'],

@@ -81,7 +81,8 @@ export function parseNvidiaSmiCsv(text: string): NvidiaGpu[] {
   const cols = header.split(',').map((h) => h.trim().replace(/\s*\[[^\]]*\]$/, ''));
   const at = (name: string): number => cols.indexOf(name);
   for (const required of ['index', 'uuid', 'name']) {
-    if (at(required) < 0) throw new NvidiaSmiParseError(`nvidia-smi output has no "${required}" column; header was: ${header}`);
+    if (at(required) < 0)
+      throw new NvidiaSmiParseError(`nvidia-smi output has no "${required}" column; header was: ${header}`);
   }
   return lines.map((line, i) => {
     const cells = line.split(',').map((c) => c.trim());
@@ -136,7 +137,8 @@ export function nvidiaTypeFromName(name: string): string {
     .split(/\s+/)
     .filter((w) => w !== '' && !['nvidia', 'tesla', 'geforce', 'quadro'].includes(w));
   const first = words[0] ?? 'gpu';
-  const series = ['rtx', 'gtx', 'titan'].includes(first) && words[1] !== undefined ? `${first}-${words[1]}` : first;
+  const series =
+    ['rtx', 'gtx', 'titan'].includes(first) && words[1] !== undefined ? `${first}-${words[1]}` : first;
   const model = series.split(/-(?:sxm|pcie|\d+gb)/)[0] ?? series;
   const clean = model.replace(/[^a-z0-9.-]/g, '');
   return `nvidia-${clean === '' ? 'gpu' : clean}`;
@@ -189,7 +191,11 @@ export function runTool(command: string, args: readonly string[], timeoutMs: num
       if (err === null) return resolve(stdout);
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return resolve(null);
       const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null };
-      const how = e.killed ? `did not answer within ${timeoutMs} ms` : typeof e.code === 'number' ? `exited with code ${e.code}` : `failed (${e.signal ?? e.code ?? e.message})`;
+      const how = e.killed
+        ? `did not answer within ${timeoutMs} ms`
+        : typeof e.code === 'number'
+          ? `exited with code ${e.code}`
+          : `failed (${e.signal ?? e.code ?? e.message})`;
       const detail = stderr.trim().split('\n').slice(0, 5).join(' ');
       reject(new Error(`${command} ${how}${detail !== '' ? `: ${detail}` : ''}`));
     });
@@ -198,12 +204,18 @@ export function runTool(command: string, args: readonly string[], timeoutMs: num
 
 /** The GPUs of this machine, or null when nvidia-smi is not installed. */
 export async function readNvidiaGpus(opts: SmiOptions = {}): Promise<NvidiaGpu[] | null> {
-  const out = await runTool(opts.command ?? 'nvidia-smi', NVIDIA_SMI_ARGS, opts.timeoutMs ?? NVIDIA_SMI_TIMEOUT_MS);
+  const out = await runTool(
+    opts.command ?? 'nvidia-smi',
+    NVIDIA_SMI_ARGS,
+    opts.timeoutMs ?? NVIDIA_SMI_TIMEOUT_MS,
+  );
   return out === null ? null : parseNvidiaSmiCsv(out);
 }
 
 /** Live readings of this machine's GPUs; empty when nvidia-smi is not installed. */
-export async function readNvidiaTelemetry(opts: SmiOptions & { readonly now?: () => number } = {}): Promise<AcceleratorTelemetry[]> {
+export async function readNvidiaTelemetry(
+  opts: SmiOptions & { readonly now?: () => number } = {},
+): Promise<AcceleratorTelemetry[]> {
   const gpus = await readNvidiaGpus(opts);
   return gpus === null ? [] : nvidiaTelemetry(gpus, (opts.now ?? Date.now)());
 }

@@ -28,68 +28,162 @@ function forgeRef(ref: string): string {
   assert.ok(parsed);
   const own = readProcStat(process.pid);
   assert.ok(own);
-  return JSON.stringify({ ...parsed, replicas: parsed.replicas.map((r) => ({ ...r, pid: process.pid, startTime: String(Number(own.startTime) + 1) })) });
+  return JSON.stringify({
+    ...parsed,
+    replicas: parsed.replicas.map((r) => ({
+      ...r,
+      pid: process.pid,
+      startTime: String(Number(own.startTime) + 1),
+    })),
+  });
 }
 
-defineExecutorContract('local', () => new LocalExecutor({ inventory, nodeName: NODE, pollIntervalMs: 50, gangGraceMs: 300, killWaitMs: 2000 }), {
-  cancelGraceMs: 400,
-  forgeRef,
-});
+defineExecutorContract(
+  'local',
+  () =>
+    new LocalExecutor({ inventory, nodeName: NODE, pollIntervalMs: 50, gangGraceMs: 300, killWaitMs: 2000 }),
+  {
+    cancelGraceMs: 400,
+    forgeRef,
+  },
+);
 
-test('local: the exit-status record and ref parsers accept only what the shim and launch write', () => {
+void test('local: the exit-status record and ref parsers accept only what the shim and launch write', () => {
   assert.deepEqual(parseExitStatus('code 3\n'), { kind: 'code', code: 3 });
   assert.deepEqual(parseExitStatus('signal SIGTERM\n'), { kind: 'signal', signal: 'SIGTERM' });
   assert.equal(parseExitStatus('code\n'), null);
   assert.equal(parseExitStatus('signal TERM\n'), null);
-  assert.equal(parseLocalRef('{"v":1,"bootId":"b","replicas":[]}'), null, 'a ref without replicas proves nothing');
-  assert.equal(parseLocalRef('{"v":1,"bootId":"b","replicas":[{"rank":0,"pid":1,"startTime":"5"}]}'), null, 'pid 1 is never a job');
-  assert.deepEqual(parseLocalRef('{"v":1,"bootId":"b","replicas":[{"rank":0,"pid":77,"startTime":"5"}]}')?.replicas, [{ rank: 0, pid: 77, startTime: '5' }]);
+  assert.equal(
+    parseLocalRef('{"v":1,"bootId":"b","replicas":[]}'),
+    null,
+    'a ref without replicas proves nothing',
+  );
+  assert.equal(
+    parseLocalRef('{"v":1,"bootId":"b","replicas":[{"rank":0,"pid":1,"startTime":"5"}]}'),
+    null,
+    'pid 1 is never a job',
+  );
+  assert.deepEqual(
+    parseLocalRef('{"v":1,"bootId":"b","replicas":[{"rank":0,"pid":77,"startTime":"5"}]}')?.replicas,
+    [{ rank: 0, pid: 77, startTime: '5' }],
+  );
 });
 
-test('local: the first replica to fail decides the attempt result', () => {
-  assert.deepEqual(aggregateOutcomes([{ kind: 'code', code: 0 }, { kind: 'code', code: 0 }]), { exitCode: 0, signal: null, backendReason: null });
-  assert.deepEqual(aggregateOutcomes([{ kind: 'code', code: 0 }, { kind: 'code', code: 2 }, { kind: 'signal', signal: 'SIGTERM' }]), { exitCode: 2, signal: null, backendReason: null });
-  assert.deepEqual(aggregateOutcomes([{ kind: 'signal', signal: 'SIGKILL' }, { kind: 'code', code: 1 }]), { exitCode: null, signal: 'SIGKILL', backendReason: null });
-  assert.deepEqual(aggregateOutcomes([{ kind: 'unknown' }]), { exitCode: null, signal: null, backendReason: 'exit-status-unknown' });
+void test('local: the first replica to fail decides the attempt result', () => {
+  assert.deepEqual(
+    aggregateOutcomes([
+      { kind: 'code', code: 0 },
+      { kind: 'code', code: 0 },
+    ]),
+    { exitCode: 0, signal: null, backendReason: null },
+  );
+  assert.deepEqual(
+    aggregateOutcomes([
+      { kind: 'code', code: 0 },
+      { kind: 'code', code: 2 },
+      { kind: 'signal', signal: 'SIGTERM' },
+    ]),
+    { exitCode: 2, signal: null, backendReason: null },
+  );
+  assert.deepEqual(
+    aggregateOutcomes([
+      { kind: 'signal', signal: 'SIGKILL' },
+      { kind: 'code', code: 1 },
+    ]),
+    { exitCode: null, signal: 'SIGKILL', backendReason: null },
+  );
+  assert.deepEqual(aggregateOutcomes([{ kind: 'unknown' }]), {
+    exitCode: null,
+    signal: null,
+    backendReason: 'exit-status-unknown',
+  });
 });
 
-test('local: a signal that kills the job is recorded by the shim and reported as the signal', { timeout: 20_000 }, async () => {
+void test(
+  'local: a signal that kills the job is recorded by the shim and reported as the signal',
+  { timeout: 20_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'suanli-local-'));
+    const ex = new LocalExecutor({ inventory, nodeName: NODE });
+    try {
+      const exited = new Promise<unknown>((resolve) => ex.onEvent((e) => e.kind === 'exited' && resolve(e)));
+      const [node] = await inventory();
+      assert.ok(node);
+      const spec = {
+        name: 'sig',
+        project: 'p',
+        command: ['/bin/sh', '-c', 'kill -TERM $$'],
+        workingDir: null,
+        env: {},
+        replicas: 1,
+        perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
+        timeLimitSeconds: null,
+        priorityClass: null,
+        priority: null,
+        retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
+        preemptible: true,
+        checkpointIntervalSeconds: null,
+      };
+      await ex.launch({
+        jobId: 'sig-1',
+        jobName: 'sig',
+        tenant: 't',
+        project: 'p',
+        attempt: 1,
+        spec,
+        placement: [{ node: NODE, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }],
+        nodes: [node],
+        logDir: dir,
+      });
+      const e = (await exited) as { exitCode: number | null; signal: string | null };
+      assert.equal(e.exitCode, null);
+      assert.equal(e.signal, 'SIGTERM');
+      assert.equal(readFileSync(join(dir, 'exit-status.0'), 'utf8'), 'signal SIGTERM\n');
+      assert.deepEqual(
+        readdirSync(dir).filter((f) => f.includes('.tmp')),
+        [],
+        'no temporary record left behind',
+      );
+    } finally {
+      await ex.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+void test('local: a placement on another node is refused before anything starts', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'suanli-local-'));
   const ex = new LocalExecutor({ inventory, nodeName: NODE });
   try {
-    const exited = new Promise<unknown>((resolve) => ex.onEvent((e) => e.kind === 'exited' && resolve(e)));
     const [node] = await inventory();
     assert.ok(node);
     const spec = {
-      name: 'sig', project: 'p', command: ['/bin/sh', '-c', 'kill -TERM $$'], workingDir: null, env: {}, replicas: 1,
-      perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 }, timeLimitSeconds: null, priorityClass: null,
-      priority: null, retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 }, preemptible: true, checkpointIntervalSeconds: null,
-    };
-    await ex.launch({ jobId: 'sig-1', jobName: 'sig', tenant: 't', project: 'p', attempt: 1, spec, placement: [{ node: NODE, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }], nodes: [node], logDir: dir });
-    const e = (await exited) as { exitCode: number | null; signal: string | null };
-    assert.equal(e.exitCode, null);
-    assert.equal(e.signal, 'SIGTERM');
-    assert.equal(readFileSync(join(dir, 'exit-status.0'), 'utf8'), 'signal SIGTERM\n');
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temporary record left behind');
-  } finally {
-    await ex.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('local: a placement on another node is refused before anything starts', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'suanli-local-'));
-  const ex = new LocalExecutor({ inventory, nodeName: NODE });
-  try {
-    const [node] = await inventory();
-    assert.ok(node);
-    const spec = {
-      name: 'x', project: 'p', command: ['true'], workingDir: null, env: {}, replicas: 1,
-      perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 }, timeLimitSeconds: null, priorityClass: null,
-      priority: null, retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 }, preemptible: true, checkpointIntervalSeconds: null,
+      name: 'x',
+      project: 'p',
+      command: ['true'],
+      workingDir: null,
+      env: {},
+      replicas: 1,
+      perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
+      timeLimitSeconds: null,
+      priorityClass: null,
+      priority: null,
+      retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
+      preemptible: true,
+      checkpointIntervalSeconds: null,
     };
     await assert.rejects(
-      ex.launch({ jobId: 'x', jobName: 'x', tenant: 't', project: 'p', attempt: 1, spec, placement: [{ node: 'elsewhere', acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }], nodes: [node], logDir: dir }),
+      ex.launch({
+        jobId: 'x',
+        jobName: 'x',
+        tenant: 't',
+        project: 'p',
+        attempt: 1,
+        spec,
+        placement: [{ node: 'elsewhere', acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }],
+        nodes: [node],
+        logDir: dir,
+      }),
       /runs on node "contract-node" only, placement names "elsewhere"/,
     );
   } finally {
@@ -97,3 +191,66 @@ test('local: a placement on another node is refused before anything starts', asy
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+void test(
+  'local: a gang member that failed while the server was down ends the re-adopted gang with its code',
+  { timeout: 20_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'suanli-local-'));
+    const first = new LocalExecutor({ inventory, nodeName: NODE });
+    const second = new LocalExecutor({ inventory, nodeName: NODE, pollIntervalMs: 50, gangGraceMs: 300 });
+    try {
+      const [node] = await inventory();
+      assert.ok(node);
+      const spec = {
+        name: 'gang',
+        project: 'p',
+        command: ['/bin/sh', '-c', 'if [ "$SUANLI_REPLICA_RANK" = 0 ]; then exit 6; fi; exec sleep 60'],
+        workingDir: null,
+        env: {},
+        replicas: 2,
+        perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
+        timeLimitSeconds: null,
+        priorityClass: null,
+        priority: null,
+        retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
+        preemptible: true,
+        checkpointIntervalSeconds: null,
+      };
+      const empty = { node: NODE, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 };
+      const { ref } = await first.launch({
+        jobId: 'gang-1',
+        jobName: 'gang',
+        tenant: 't',
+        project: 'p',
+        attempt: 1,
+        spec,
+        placement: [empty, empty],
+        nodes: [node],
+        logDir: dir,
+      });
+      await first.close(); // down before it could see rank 0 fail
+      const deadline = Date.now() + 5000;
+      while (!readdirSync(dir).includes('exit-status.0') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      const exited = new Promise<unknown>((resolve) =>
+        second.onEvent((e) => e.kind === 'exited' && resolve(e)),
+      );
+      const [r] = await second.recover([{ jobId: 'gang-1', attempt: 1, ref, logDir: dir }]);
+      assert.deepEqual(r, { jobId: 'gang-1', status: 'running' }, 'rank 1 still runs and is provably ours');
+      const e = (await exited) as { exitCode: number | null };
+      assert.equal(e.exitCode, 6, "rank 0's failure decides; rank 1 was terminated");
+      const rank1 = parseLocalRef(ref)?.replicas[1];
+      assert.ok(rank1);
+      assert.equal(
+        readProcStat(rank1.pid)?.startTime === rank1.startTime && readProcStat(rank1.pid)?.state !== 'Z',
+        false,
+        'rank 1 is gone',
+      );
+    } finally {
+      await first.close();
+      await second.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -124,12 +124,24 @@ export function parseLocalRef(ref: string): LocalRef | null {
   }
   if (typeof v !== 'object' || v === null) return null;
   const o = v as Record<string, unknown>;
-  if (o['v'] !== 1 || typeof o['bootId'] !== 'string' || !Array.isArray(o['replicas']) || o['replicas'].length === 0) return null;
+  if (
+    o['v'] !== 1 ||
+    typeof o['bootId'] !== 'string' ||
+    !Array.isArray(o['replicas']) ||
+    o['replicas'].length === 0
+  )
+    return null;
   const replicas: LocalReplicaRef[] = [];
   for (const r of o['replicas'] as unknown[]) {
     if (typeof r !== 'object' || r === null) return null;
     const { rank, pid, startTime } = r as Record<string, unknown>;
-    if (!Number.isInteger(rank) || !Number.isInteger(pid) || (pid as number) <= 1 || typeof startTime !== 'string') return null;
+    if (
+      !Number.isInteger(rank) ||
+      !Number.isInteger(pid) ||
+      (pid as number) <= 1 ||
+      typeof startTime !== 'string'
+    )
+      return null;
     replicas.push({ rank: rank as number, pid: pid as number, startTime });
   }
   return { v: 1, bootId: o['bootId'], replicas };
@@ -140,7 +152,11 @@ export function parseLocalRef(ref: string): LocalRef | null {
  * replica to fail decides (the others were usually killed because of it, by gang semantics), so
  * its code or signal is the attempt's; when none failed, 0.
  */
-export function aggregateOutcomes(observed: readonly ReplicaOutcome[]): { exitCode: number | null; signal: string | null; backendReason: string | null } {
+export function aggregateOutcomes(observed: readonly ReplicaOutcome[]): {
+  exitCode: number | null;
+  signal: string | null;
+  backendReason: string | null;
+} {
   for (const o of observed) {
     if (o.kind === 'code' && o.code !== 0) return { exitCode: o.code, signal: null, backendReason: null };
     if (o.kind === 'signal') return { exitCode: null, signal: o.signal, backendReason: null };
@@ -246,26 +262,33 @@ export class LocalExecutor implements Executor {
     const nodeName = this.opts.nodeName;
     if (nodeName !== undefined) {
       const foreign = req.placement.find((p) => p.node !== nodeName);
-      if (foreign) throw new Error(`job ${req.jobId}: the local executor runs on node "${nodeName}" only, placement names "${foreign.node}"`);
+      if (foreign)
+        throw new Error(
+          `job ${req.jobId}: the local executor runs on node "${nodeName}" only, placement names "${foreign.node}"`,
+        );
     }
     const cwd = req.spec.workingDir ?? req.logDir;
     mkdirSync(req.logDir, { recursive: true });
     if (req.spec.workingDir !== null) {
-      let isDir = false;
+      let isDir: boolean;
       try {
         isDir = statSync(cwd).isDirectory();
       } catch {
         isDir = false;
       }
-      if (!isDir) throw new Error(`job ${req.jobId}: working directory "${cwd}" does not exist or is not a directory`);
+      if (!isDir)
+        throw new Error(`job ${req.jobId}: working directory "${cwd}" does not exist or is not a directory`);
     }
     // A reused log dir must not hand a stale exit record to this attempt.
-    for (const f of readdirSync(req.logDir)) if (f.startsWith(STATUS_PREFIX)) rmSync(join(req.logDir, f), { force: true });
+    for (const f of readdirSync(req.logDir))
+      if (f.startsWith(STATUS_PREFIX)) rmSync(join(req.logDir, f), { force: true });
 
     const masterAddr = this.opts.masterAddr ?? '127.0.0.1';
     const rendezvous = { masterAddr, masterPort: await freeLoopbackPort(masterAddr) };
     // Build every environment before starting anything: a bad placement fails the launch whole.
-    const envs = req.placement.map((_, rank) => buildReplicaEnv(req, rank, rendezvous, this.opts.baseEnv ?? process.env));
+    const envs = req.placement.map((_, rank) =>
+      buildReplicaEnv(req, rank, rendezvous, this.opts.baseEnv ?? process.env),
+    );
     const paths = this.logPaths(req.jobId, req.attempt, req.logDir);
     const outFd = openSync(paths.stdout, 'a');
     const errFd = openSync(paths.stderr, 'a');
@@ -274,18 +297,25 @@ export class LocalExecutor implements Executor {
     try {
       for (const [rank, env] of envs.entries()) {
         const [program, ...args] = req.spec.command as [string, ...string[]];
-        const child = spawn('/bin/sh', ['-c', SHIM_SCRIPT, 'suanli-shim', exitStatusPath(req.logDir, rank), program, ...args], {
-          cwd,
-          env,
-          detached: true,
-          stdio: ['ignore', outFd, errFd],
-        });
+        const child = spawn(
+          '/bin/sh',
+          ['-c', SHIM_SCRIPT, 'suanli-shim', exitStatusPath(req.logDir, rank), program, ...args],
+          {
+            cwd,
+            env,
+            detached: true,
+            stdio: ['ignore', outFd, errFd],
+          },
+        );
         if (child.pid === undefined) {
           const err = await new Promise<Error>((resolve) => child.once('error', resolve));
           throw new Error(`job ${req.jobId}: could not start replica ${rank}: ${err.message}`);
         }
         const stat = readProcStat(child.pid);
-        if (stat === null) throw new Error(`job ${req.jobId}: replica ${rank} (pid ${child.pid}) vanished before its start time could be read`);
+        if (stat === null)
+          throw new Error(
+            `job ${req.jobId}: replica ${rank} (pid ${child.pid}) vanished before its start time could be read`,
+          );
         started.push({ ref: { rank, pid: child.pid, startTime: stat.startTime }, child, outcome: null });
       }
     } catch (e) {
@@ -301,7 +331,12 @@ export class LocalExecutor implements Executor {
     for (const r of started) {
       r.child?.once('exit', (code, signal) => {
         const recorded = readExitStatus(req.logDir, r.ref.rank)?.outcome;
-        const seen: ReplicaOutcome = code !== null ? { kind: 'code', code } : signal !== null ? { kind: 'signal', signal } : { kind: 'unknown' };
+        const seen: ReplicaOutcome =
+          code !== null
+            ? { kind: 'code', code }
+            : signal !== null
+              ? { kind: 'signal', signal }
+              : { kind: 'unknown' };
         this.replicaEnded(watch, r, recorded ?? seen, true);
       });
     }
@@ -314,27 +349,41 @@ export class LocalExecutor implements Executor {
     const parsed = parseLocalRef(ref);
     if (parsed === null) throw new Error(`job ${jobId}: not a local executor ref: ${ref.slice(0, 200)}`);
     if (parsed.bootId !== readBootId()) return; // the machine rebooted: nothing of it can still run
-    const watch = [...this.watches.values()].find((w) => w.jobId === jobId && w.replicas.some((r) => r.ref.pid === parsed.replicas[0]?.pid));
+    const watch = [...this.watches.values()].find(
+      (w) => w.jobId === jobId && w.replicas.some((r) => r.ref.pid === parsed.replicas[0]?.pid),
+    );
     if (watch) watch.gangKillStarted = true; // the cancel owns termination now
     const groups = new Set(parsed.replicas.filter(groupIsOurs).map((r) => r.pid));
     for (const g of groups) signalGroup(g, 'SIGTERM');
     if (await this.waitGroupsGone(groups, graceMs)) return;
     for (const g of liveProcessGroups(groups)) signalGroup(g, 'SIGKILL');
     if (await this.waitGroupsGone(groups, this.killWaitMs)) return;
-    throw new Error(`job ${jobId}: processes still present ${this.killWaitMs} ms after SIGKILL (stuck in the kernel?): groups ${[...liveProcessGroups(groups)].join(', ')}`);
+    throw new Error(
+      `job ${jobId}: processes still present ${this.killWaitMs} ms after SIGKILL (stuck in the kernel?): groups ${[...liveProcessGroups(groups)].join(', ')}`,
+    );
   }
 
-  async recover(attempts: readonly { jobId: string; attempt: number; ref: string; logDir: string }[]): Promise<RecoveryResult[]> {
+  async recover(
+    attempts: readonly { jobId: string; attempt: number; ref: string; logDir: string }[],
+  ): Promise<RecoveryResult[]> {
     const bootId = readBootId();
     const results: RecoveryResult[] = [];
     for (const a of attempts) {
       const ref = parseLocalRef(a.ref);
       if (ref === null) {
-        results.push({ jobId: a.jobId, status: 'lost', reason: 'the stored ref is not a local executor ref (pid, start time, boot id)' });
+        results.push({
+          jobId: a.jobId,
+          status: 'lost',
+          reason: 'the stored ref is not a local executor ref (pid, start time, boot id)',
+        });
         continue;
       }
       if (ref.bootId !== bootId) {
-        results.push({ jobId: a.jobId, status: 'lost', reason: `the machine rebooted since launch (boot id ${ref.bootId}, now ${bootId}): its processes are gone and no exit status was recorded for this boot` });
+        results.push({
+          jobId: a.jobId,
+          status: 'lost',
+          reason: `the machine rebooted since launch (boot id ${ref.bootId}, now ${bootId}): its processes are gone and no exit status was recorded for this boot`,
+        });
         continue;
       }
       const key = `${a.jobId}#${a.attempt}`;
@@ -352,11 +401,16 @@ export class LocalExecutor implements Executor {
           continue;
         }
         if (st !== null && !isEnded(st)) {
-          problems.push(`replica ${r.rank}: pid ${r.pid} now belongs to another process (start time ${st.startTime}, recorded ${r.startTime})`);
+          problems.push(
+            `replica ${r.rank}: pid ${r.pid} now belongs to another process (start time ${st.startTime}, recorded ${r.startTime})`,
+          );
         }
         const rec = readExitStatus(a.logDir, r.rank);
         if (rec === null) {
-          if (st === null || isEnded(st)) problems.push(`replica ${r.rank} (pid ${r.pid}) has ended without an exit record in ${a.logDir} (killed together with its shim?)`);
+          if (st === null || isEnded(st))
+            problems.push(
+              `replica ${r.rank} (pid ${r.pid}) has ended without an exit record in ${a.logDir} (killed together with its shim?)`,
+            );
         } else ended.push({ r, outcome: rec.outcome, mtimeMs: rec.mtimeMs });
       }
       if (problems.length > 0) {
@@ -367,7 +421,13 @@ export class LocalExecutor implements Executor {
       }
       if (alive.length === 0) {
         const agg = aggregateOutcomes(ended.map((e) => e.outcome));
-        results.push({ jobId: a.jobId, status: 'exited', exitCode: agg.exitCode, signal: agg.signal, at: Math.max(...ended.map((e) => e.mtimeMs)) });
+        results.push({
+          jobId: a.jobId,
+          status: 'exited',
+          exitCode: agg.exitCode,
+          signal: agg.signal,
+          at: Math.max(...ended.map((e) => e.mtimeMs)),
+        });
         continue;
       }
       // Some (or all) replicas still run: re-adopt. Replicas that ended while we were down count
@@ -403,7 +463,16 @@ export class LocalExecutor implements Executor {
   // --- internals -------------------------------------------------------------------------------
 
   private addWatch(jobId: string, attempt: number, logDir: string, replicas: ReplicaWatch[]): AttemptWatch {
-    const w: AttemptWatch = { jobId, attempt, logDir, replicas, observed: [], runningEmitted: false, gangKillStarted: false, gangKillTimer: null };
+    const w: AttemptWatch = {
+      jobId,
+      attempt,
+      logDir,
+      replicas,
+      observed: [],
+      runningEmitted: false,
+      gangKillStarted: false,
+      gangKillTimer: null,
+    };
     this.watches.set(`${jobId}#${attempt}`, w);
     return w;
   }
@@ -420,7 +489,12 @@ export class LocalExecutor implements Executor {
   }
 
   /** Records one replica's end; applies gang semantics; emits `exited` once all have ended. */
-  private replicaEnded(w: AttemptWatch, r: ReplicaWatch, outcome: ReplicaOutcome, leaderReaped: boolean): void {
+  private replicaEnded(
+    w: AttemptWatch,
+    r: ReplicaWatch,
+    outcome: ReplicaOutcome,
+    leaderReaped: boolean,
+  ): void {
     if (r.outcome !== null || this.watches.get(`${w.jobId}#${w.attempt}`) !== w) return;
     r.outcome = outcome;
     w.observed.push(outcome);
@@ -434,7 +508,8 @@ export class LocalExecutor implements Executor {
       w.gangKillStarted = true;
       for (const x of running) if (groupIsOurs(x.ref)) signalGroup(x.ref.pid, 'SIGTERM');
       w.gangKillTimer = setTimeout(() => {
-        for (const x of w.replicas) if (x.outcome === null && groupIsOurs(x.ref)) signalGroup(x.ref.pid, 'SIGKILL');
+        for (const x of w.replicas)
+          if (x.outcome === null && groupIsOurs(x.ref)) signalGroup(x.ref.pid, 'SIGKILL');
       }, this.gangGraceMs);
     }
     if (running.length > 0) return;

@@ -21,11 +21,21 @@ export function parseProcStat(text: string): ProcStat | null {
   if (open < 0 || close < open) return null;
   const pid = Number(text.slice(0, open).trim());
   // Fields from 3 (state) on; field n is rest[n - 3].
-  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   const state = rest[0];
   const pgrp = Number(rest[5 - 3]);
   const startTime = rest[22 - 3];
-  if (!Number.isInteger(pid) || state === undefined || !Number.isInteger(pgrp) || startTime === undefined || !/^\d+$/.test(startTime)) return null;
+  if (
+    !Number.isInteger(pid) ||
+    state === undefined ||
+    !Number.isInteger(pgrp) ||
+    startTime === undefined ||
+    !/^\d+$/.test(startTime)
+  )
+    return null;
   return { pid, state, pgrp, startTime };
 }
 

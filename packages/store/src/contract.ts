@@ -320,6 +320,25 @@ export function defineStoreContract(
       );
 
       void it(
+        'a create that fails (duplicate id) rejects alone; concurrent creates are unaffected',
+        run(async (store) => {
+          const { job: existing } = await store.createJob(makeNewJob());
+          const results = await Promise.allSettled([
+            ...Array.from({ length: 5 }, () => store.createJob(makeNewJob())),
+            store.createJob(makeNewJob({ id: existing.id, idempotencyKey: 'other-key' })),
+            ...Array.from({ length: 5 }, () => store.createJob(makeNewJob())),
+          ]);
+          assert.deepEqual(
+            results.map((r) => r.status),
+            [...Array<string>(5).fill('fulfilled'), 'rejected', ...Array<string>(5).fill('fulfilled')],
+          );
+          assert.equal((await store.listJobs({})).length, 11);
+          assert.deepEqual(await store.getJob(existing.id), existing);
+          assert.equal((await store.listTransitions(existing.id)).length, 1);
+        }),
+      );
+
+      void it(
         'seq increases in submission order',
         run(async (store) => {
           const a = await store.createJob(makeNewJob());

@@ -8,12 +8,13 @@
  * - busy_timeout: another process (a CLI opening the same file) waits instead of failing at once.
  * - foreign_keys=ON: SQLite leaves them off per connection unless asked.
  * Kysely's SQLite dialect uses a single connection with a mutex, so this process's queries and
- * transactions are serialized; write transactions use BEGIN IMMEDIATE so that, across processes,
+ * transactions are serialized; write transactions are group-committed (group-commit.ts) and use BEGIN IMMEDIATE so that, across processes,
  * a transaction that will write holds the write lock from its start (no upgrade deadlocks).
  */
 import { mkdirSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, Kysely, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { GroupCommitWriter } from './group-commit.js';
 import { KyselyStore, type Backend } from '../kysely-store.js';
 import type { Database } from '../schema.js';
 import type { PendingUpdate } from '../store.js';
@@ -69,19 +70,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
     dialect: new SqliteDialect({ database: withStatementCache(raw, SQLITE_STATEMENT_CACHE_SIZE) }),
   });
 
-  const write = <T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> =>
-    db.connection().execute(async (conn) => {
-      await conn.executeQuery(CompiledQuery.raw('begin immediate'));
-      try {
-        const result = await fn(conn);
-        await conn.executeQuery(CompiledQuery.raw('commit'));
-        return result;
-      } catch (err) {
-        // better-sqlite3 may already have rolled back (e.g. SQLITE_FULL); ignore "no transaction".
-        await sql`rollback`.execute(conn).catch(() => undefined);
-        throw err;
-      }
-    });
+  const writer = new GroupCommitWriter(db, () => raw.inTransaction);
+  const write = <T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> => writer.write(fn);
 
   const backend: Backend = {
     dialect: 'sqlite',

@@ -30,6 +30,9 @@ interface TypeBook {
   poolSupply: number;
   poolDemand: number;
   readonly unassigned: number;
+  /** Σ use over tenants, and the hall's devices of this type. */
+  total: number;
+  readonly hall: number;
 }
 
 export type QuotaCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -80,7 +83,7 @@ export class QuotaBook {
     }
     let poolSupply = 0;
     for (const a of cohorts.values()) poolSupply += Math.max(0, a.supply - a.demand);
-    b = { use: new Map(), cohorts, poolSupply, poolDemand: 0, unassigned: Math.max(0, (this.hall.get(type) ?? 0) - assigned) };
+    b = { use: new Map(), cohorts, poolSupply, poolDemand: 0, unassigned: Math.max(0, (this.hall.get(type) ?? 0) - assigned), total: 0, hall: this.hall.get(type) ?? 0 };
     this.books.set(type, b);
     return b;
   }
@@ -118,6 +121,7 @@ export class QuotaBook {
     const before = b.use.get(tenant) ?? 0;
     const after = before + devices;
     b.use.set(tenant, after);
+    b.total += devices;
     const pk = `${tenant}\u0000${project}\u0000${type}`;
     this.projectUse.set(pk, (this.projectUse.get(pk) ?? 0) + devices);
     const key = this.cohortKey(t);
@@ -163,6 +167,8 @@ export class QuotaBook {
     const poolSupply = b.poolSupply - Math.max(0, agg.supply - agg.demand) + Math.max(0, s1 - d1);
     const poolDemand = b.poolDemand - Math.max(0, agg.demand - agg.supply) + Math.max(0, d1 - s1);
     if (poolDemand <= poolSupply + b.unassigned) return OK;
+    // the hall is simply full: that is a capacity wait, not a quota one (placement will say so)
+    if (b.total + devices > b.hall) return OK;
     const borrowNow = Math.max(0, use - g);
     return {
       ok: false,

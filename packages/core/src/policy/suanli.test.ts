@@ -1,0 +1,298 @@
+/// <reference types="node" />
+/**
+ * Table tests of the `suanli` policy, one rule per case, from small builders.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compilePolicy, DEFAULT_POLICY } from './config.js';
+import type { PolicyConfig } from './config.js';
+import { scheduleOnce } from './suanli.js';
+import { devicesOn, makeJob, makeNode, makeRunning } from '../testing/builders.js';
+import type { ClusterNode } from '../model/resources.js';
+import type { RunningSchedJob, ScheduleResult, SchedJob, Snapshot } from '../model/scheduling.js';
+
+function policy(input: unknown): PolicyConfig {
+  const c = compilePolicy(input);
+  if (!c.ok) throw new Error(JSON.stringify(c.errors));
+  return c.value;
+}
+
+function snap(nodes: ClusterNode[], pending: SchedJob[], running: RunningSchedJob[] = [], extra: Partial<Snapshot> = {}): Snapshot {
+  return { now: 1_000_000, nodes, pending, running, ...extra };
+}
+
+const started = (r: ScheduleResult): string[] => r.starts.map((s) => s.jobId).sort();
+const verdictOf = (r: ScheduleResult, id: string) => r.pending.find((p) => p.jobId === id);
+
+const TWO_TENANTS = {
+  fairShare: { halfLife: '1h' },
+  cohorts: ['all'],
+  preemption: { reclaim: true, withinTenant: 'lower-priority', minRuntime: '10m', gracePeriod: '30s', boundedReclaimTime: '5m' },
+  tenants: {
+    a: { weight: 1, cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8 } } },
+    b: { weight: 1, cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8 } } },
+  },
+};
+
+interface Case {
+  name: string;
+  config?: PolicyConfig;
+  snapshot: Snapshot;
+  wantStarts: string[];
+  wantVerdicts?: Record<string, string>;
+  wantPreempted?: string[];
+  check?: (r: ScheduleResult) => void;
+}
+
+const cases: Case[] = [
+  {
+    name: 'gang: a job starts whole or not at all',
+    snapshot: snap([makeNode('a'), makeNode('b')], [makeJob('gang', { replicas: 2, accelerators: 8 })], [makeRunning(makeJob('r'), devicesOn('b', 4))]),
+    wantStarts: [],
+    wantVerdicts: { gang: 'waits-for-capacity' },
+  },
+  {
+    name: 'can-never-fit does not block the jobs behind it',
+    snapshot: snap([makeNode('a')], [makeJob('huge', { accelerators: 16, submitTime: 0 }), makeJob('small', { submitTime: 1 })]),
+    wantStarts: ['small'],
+    wantVerdicts: { huge: 'can-never-fit' },
+  },
+  {
+    name: 'first come first served among equals',
+    snapshot: snap([makeNode('a')], [makeJob('late', { accelerators: 8, submitTime: 2 }), makeJob('early', { accelerators: 8, submitTime: 1 })]),
+    wantStarts: ['early'],
+    wantVerdicts: { late: 'waits-for-capacity' },
+  },
+  {
+    name: 'priority orders jobs within a tenant',
+    snapshot: snap([makeNode('a')], [makeJob('low', { accelerators: 8, submitTime: 1 }), makeJob('high', { accelerators: 8, submitTime: 2, priority: 10 })]),
+    wantStarts: ['high'],
+  },
+  {
+    name: 'EASY backfill: a short job may jump ahead, a long one may not',
+    snapshot: snap(
+      [makeNode('a')],
+      [
+        makeJob('head', { accelerators: 8, submitTime: 1 }),
+        makeJob('short', { accelerators: 4, submitTime: 2, timeLimitMs: 50_000 }),
+        makeJob('long', { accelerators: 2, submitTime: 3, timeLimitMs: 500_000 }),
+      ],
+      [makeRunning(makeJob('r', { accelerators: 2, timeLimitMs: 100_000 }), devicesOn('a', 2), { startTime: 1_000_000 })],
+    ),
+    wantStarts: ['short'],
+    wantVerdicts: { head: 'waits-for-capacity', long: 'waits-for-turn' },
+    check: (r) => assert.equal(verdictOf(r, 'head')?.estimatedStart, 1_100_000),
+  },
+  {
+    name: 'a job without a time limit is not backfilled past a reservation',
+    snapshot: snap(
+      [makeNode('a')],
+      [makeJob('head', { accelerators: 8, submitTime: 1 }), makeJob('forever', { accelerators: 1, submitTime: 2, timeLimitMs: null })],
+      [makeRunning(makeJob('r', { accelerators: 2, timeLimitMs: 100_000 }), devicesOn('a', 2), { startTime: 1_000_000 })],
+    ),
+    wantStarts: [],
+    wantVerdicts: { forever: 'waits-for-turn' },
+  },
+  {
+    name: 'quota: a tenant at its borrowing limit waits for quota',
+    config: policy({ tenants: { a: { quotas: { 'nvidia-h200': { guaranteed: 4, borrowingLimit: 0 } } } } }),
+    snapshot: snap([makeNode('n')], [makeJob('j1', { tenant: 'a', accelerators: 4, submitTime: 1 }), makeJob('j2', { tenant: 'a', accelerators: 1, submitTime: 2 })]),
+    wantStarts: ['j1'],
+    wantVerdicts: { j2: 'waits-for-quota' },
+    check: (r) => assert.match(verdictOf(r, 'j2')?.reason ?? '', /at most 4 nvidia-h200/),
+  },
+  {
+    name: 'quota: a project limit caps its jobs',
+    config: policy({ tenants: { a: { projects: { p: { limits: { 'nvidia-h200': 2 } } } } } }),
+    snapshot: snap([makeNode('n')], [makeJob('j', { tenant: 'a', project: 'p', accelerators: 3 })]),
+    wantStarts: [],
+    wantVerdicts: { j: 'waits-for-quota' },
+  },
+  {
+    name: 'borrowing: idle guaranteed capacity in the cohort is lent out',
+    config: policy(TWO_TENANTS),
+    snapshot: snap([makeNode('n1'), makeNode('n2')], [makeJob('b1', { tenant: 'b', accelerators: 8 }), makeJob('b2', { tenant: 'b', accelerators: 8, submitTime: 1 })]),
+    wantStarts: ['b1', 'b2'],
+  },
+  {
+    name: 'lending limit: a tenant lends only part of its guarantee',
+    config: policy({
+      ...TWO_TENANTS,
+      tenants: { ...TWO_TENANTS.tenants, a: { cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8, lendingLimit: 2 } } } },
+    }),
+    snapshot: snap([makeNode('n1'), makeNode('n2')], [makeJob('b1', { tenant: 'b', accelerators: 8 }), makeJob('b2', { tenant: 'b', accelerators: 4, submitTime: 1 })]),
+    wantStarts: ['b1'],
+    wantVerdicts: { b2: 'waits-for-quota' },
+  },
+  {
+    name: 'reclaim: a tenant below its guarantee preempts a borrower (whole job) and reserves the capacity',
+    config: policy(TWO_TENANTS),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [makeJob('a1', { tenant: 'a', accelerators: 8 })],
+      [
+        makeRunning(makeJob('b1', { tenant: 'b', accelerators: 8 }), devicesOn('n1', 8), { startTime: 0 }),
+        makeRunning(makeJob('b2', { tenant: 'b', accelerators: 8 }), devicesOn('n2', 8), { startTime: 500_000 }),
+      ],
+    ),
+    wantStarts: [],
+    wantPreempted: ['b2'],
+    wantVerdicts: { a1: 'waits-for-capacity' },
+    check: (r) => {
+      assert.equal(verdictOf(r, 'a1')?.estimatedStart, 1_030_000);
+      assert.match(r.preemptions[0]?.reason ?? '', /reclaimed: tenant b borrows/);
+    },
+  },
+  {
+    name: 'reclaim: victims lose the least work since their last checkpoint',
+    config: policy(TWO_TENANTS),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [makeJob('a1', { tenant: 'a', accelerators: 8 })],
+      [
+        makeRunning(makeJob('b1', { tenant: 'b', accelerators: 8 }), devicesOn('n1', 8), { startTime: 0, lastCheckpointTime: 990_000 }),
+        makeRunning(makeJob('b2', { tenant: 'b', accelerators: 8 }), devicesOn('n2', 8), { startTime: 0, lastCheckpointTime: 100_000 }),
+      ],
+    ),
+    wantStarts: [],
+    wantPreempted: ['b1'],
+  },
+  {
+    name: 'reclaim never takes from a tenant within its own guarantee',
+    config: policy(TWO_TENANTS),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [makeJob('a2', { tenant: 'a', accelerators: 8 })],
+      [
+        makeRunning(makeJob('a1', { tenant: 'a', accelerators: 8 }), devicesOn('n1', 8)),
+        makeRunning(makeJob('b1', { tenant: 'b', accelerators: 8 }), devicesOn('n2', 8)),
+      ],
+    ),
+    wantStarts: [],
+    wantPreempted: [],
+  },
+  {
+    name: 'priority preemption within a tenant honours the minimum runtime',
+    config: policy(TWO_TENANTS),
+    snapshot: snap(
+      [makeNode('n1')],
+      [makeJob('hi', { tenant: 'a', accelerators: 8, priority: 100 })],
+      [makeRunning(makeJob('lo', { tenant: 'a', accelerators: 8 }), devicesOn('n1', 8), { startTime: 1_000_000 - 60_000 })],
+    ),
+    wantStarts: [],
+    wantPreempted: [],
+  },
+  {
+    name: 'priority preemption within a tenant after the minimum runtime',
+    config: policy(TWO_TENANTS),
+    snapshot: snap(
+      [makeNode('n1')],
+      [makeJob('hi', { tenant: 'a', accelerators: 8, priority: 100 })],
+      [makeRunning(makeJob('lo', { tenant: 'a', accelerators: 8 }), devicesOn('n1', 8), { startTime: 0 })],
+    ),
+    wantStarts: [],
+    wantPreempted: ['lo'],
+  },
+  {
+    name: 'non-preemptible jobs are never victims',
+    config: policy(TWO_TENANTS),
+    snapshot: snap(
+      [makeNode('n1')],
+      [makeJob('hi', { tenant: 'a', accelerators: 8, priority: 100 })],
+      [makeRunning(makeJob('lo', { tenant: 'a', accelerators: 8, preemptible: false }), devicesOn('n1', 8), { startTime: 0 })],
+    ),
+    wantStarts: [],
+    wantPreempted: [],
+  },
+  {
+    name: 'a job whose victims are already stopping preempts no one else',
+    config: policy(TWO_TENANTS),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [makeJob('a1', { tenant: 'a', accelerators: 8 })],
+      [
+        makeRunning(makeJob('b1', { tenant: 'b', accelerators: 8 }), devicesOn('n1', 8), { startTime: 0, preemptedAt: 990_000 }),
+        makeRunning(makeJob('b2', { tenant: 'b', accelerators: 8 }), devicesOn('n2', 8), { startTime: 0 }),
+      ],
+    ),
+    wantStarts: [],
+    wantPreempted: [],
+    check: (r) => assert.equal(verdictOf(r, 'a1')?.estimatedStart, 1_020_000),
+  },
+  {
+    name: 'fair share: the tenant with less decayed usage per weight goes first',
+    config: policy(TWO_TENANTS),
+    snapshot: snap([makeNode('n1')], [makeJob('a1', { tenant: 'a', accelerators: 8, submitTime: 0 }), makeJob('b1', { tenant: 'b', accelerators: 8, submitTime: 5 })], [], {
+      usage: { a: 1e6, b: 10 },
+    }),
+    wantStarts: ['b1'],
+  },
+  {
+    name: 'fair share: weights scale usage',
+    config: policy({ ...TWO_TENANTS, tenants: { a: { weight: 100 }, b: { weight: 1 } } }),
+    snapshot: snap([makeNode('n1')], [makeJob('a1', { tenant: 'a', accelerators: 8, submitTime: 5 }), makeJob('b1', { tenant: 'b', accelerators: 8, submitTime: 0 })], [], {
+      usage: { a: 1000, b: 100 },
+    }),
+    wantStarts: ['a1'],
+  },
+  {
+    name: 'fair share interleaves tenants within one cycle',
+    config: policy({ fairShare: { halfLife: '1h' } }),
+    snapshot: snap(
+      [makeNode('n1', { accelerators: 4 })],
+      [
+        makeJob('a1', { tenant: 'a', submitTime: 0 }),
+        makeJob('a2', { tenant: 'a', submitTime: 1 }),
+        makeJob('a3', { tenant: 'a', submitTime: 2 }),
+        makeJob('a4', { tenant: 'a', submitTime: 3 }),
+        makeJob('b1', { tenant: 'b', submitTime: 10 }),
+        makeJob('b2', { tenant: 'b', submitTime: 11 }),
+      ],
+    ),
+    wantStarts: ['a1', 'a2', 'b1', 'b2'],
+  },
+  {
+    name: 'booked capacity is kept for its tenant: others wait behind the booking',
+    snapshot: snap([makeNode('n1')], [makeJob('j', { accelerators: 4, timeLimitMs: 3_600_000 })], [], {
+      windows: [{ id: 'w1', startTime: 1_500_000, endTime: 2_000_000, acceleratorType: 'nvidia-h200', accelerators: 6, tenant: 'owner' }],
+    }),
+    wantStarts: [],
+    wantVerdicts: { j: 'behind-booking' },
+    check: (r) => assert.equal(verdictOf(r, 'j')?.estimatedStart, 2_000_000),
+  },
+  {
+    name: 'draining and unhealthy capacity is not used',
+    snapshot: snap([makeNode('d', { state: 'draining' }), makeNode('u', { unhealthy: [0, 1, 2, 3] })], [makeJob('j', { accelerators: 5 })]),
+    wantStarts: [],
+    wantVerdicts: { j: 'waits-for-capacity' },
+  },
+  {
+    name: 'heterogeneous: a job takes the first acceptable type with room',
+    snapshot: snap(
+      [makeNode('g', { accelerators: 2 }), makeNode('n', { type: 'ascend-910b' })],
+      [makeJob('j', { accelerators: 4, types: ['nvidia-h200', 'ascend-910b'] })],
+    ),
+    wantStarts: ['j'],
+    check: (r) => assert.match(r.starts[0]?.placement[0]?.acceleratorIds[0] ?? '', /ascend-910b/),
+  },
+  {
+    name: 'default policy: tenants not listed share everything',
+    config: DEFAULT_POLICY,
+    snapshot: snap([makeNode('n1')], [makeJob('x', { tenant: 'unknown-lab', accelerators: 8 })]),
+    wantStarts: ['x'],
+  },
+];
+
+for (const c of cases) {
+  void test(c.name, () => {
+    const r = scheduleOnce(c.config ?? DEFAULT_POLICY, c.snapshot);
+    assert.deepEqual(started(r), [...c.wantStarts].sort(), `starts; pending: ${JSON.stringify(r.pending)}`);
+    for (const [id, v] of Object.entries(c.wantVerdicts ?? {})) assert.equal(verdictOf(r, id)?.verdict, v, `verdict of ${id}: ${JSON.stringify(verdictOf(r, id))}`);
+    if (c.wantPreempted) assert.deepEqual(r.preemptions.map((p) => p.jobId).sort(), [...c.wantPreempted].sort(), JSON.stringify(r.preemptions));
+    // every pending job is either started or has exactly one verdict
+    const ids = c.snapshot.pending.map((j) => j.id).sort();
+    assert.deepEqual([...r.starts.map((s) => s.jobId), ...r.pending.map((p) => p.jobId)].sort(), ids);
+    for (const p of r.pending) assert.ok(p.reason.length > 0);
+    c.check?.(r);
+  });
+}

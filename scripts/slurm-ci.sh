@@ -93,7 +93,7 @@ GresTypes=gpu
 ReturnToService=2
 SlurmctldTimeout=30
 SlurmdTimeout=$SLURMD_TIMEOUT
-KillWait=5
+KillWait=2
 MpiDefault=none
 MailProg=/bin/true
 CONF

@@ -1,0 +1,34 @@
+/**
+ * How the `*.slurm.test.ts` files reach the CI cluster of `scripts/slurm-ci.sh`, and the check that
+ * makes them fail loudly (never pass silently) when it is not up.
+ * Overrides: SUANLI_TEST_SLURM_URL, SUANLI_TEST_SLURM_JWT_KEY, SUANLI_TEST_SLURM_USER.
+ */
+import { SlurmRestClient } from './client.js';
+import type { SlurmExecutorOptions } from './options.js';
+
+export const TEST_SLURM: SlurmExecutorOptions = {
+  url: process.env['SUANLI_TEST_SLURM_URL'] ?? 'http://127.0.0.1:6820',
+  jwtKeyFile: process.env['SUANLI_TEST_SLURM_JWT_KEY'] ?? '/etc/slurm/jwt_hs256.key',
+  user: process.env['SUANLI_TEST_SLURM_USER'] ?? 'root',
+  partition: 'main',
+  pollIntervalMs: 500,
+};
+
+/** Throws with instructions when slurmrestd (and through it slurmctld) does not answer. */
+export async function requireSlurmCluster(): Promise<void> {
+  const c = new SlurmRestClient({
+    url: TEST_SLURM.url,
+    auth: { kind: 'jwt-key', user: TEST_SLURM.user!, keyFile: TEST_SLURM.jwtKeyFile!, lifespanSeconds: 600 },
+    requestTimeoutMs: 5000,
+  });
+  try {
+    await c.ping();
+  } catch (e) {
+    throw new Error(
+      `the Slurm test cluster is not reachable at ${TEST_SLURM.url} (${(e as Error).message}). ` +
+        'Start it with: bash scripts/slurm-ci.sh install && bash scripts/slurm-ci.sh up   (as root; stop it with: bash scripts/slurm-ci.sh down)',
+    );
+  } finally {
+    c.close();
+  }
+}

@@ -254,3 +254,69 @@ void test(
     }
   },
 );
+
+void test(
+  "local: the working directory is the spec's, else the log directory; a missing program exits 127",
+  { timeout: 20_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'suanli-local-'));
+    const ex = new LocalExecutor({ inventory, nodeName: NODE });
+    try {
+      const [node] = await inventory();
+      assert.ok(node);
+      const exits = new Map<string, { exitCode: number | null }>();
+      ex.onEvent((e) => {
+        if (e.kind === 'exited') exits.set(e.jobId, e);
+      });
+      const base = {
+        name: 'wd',
+        project: 'p',
+        command: ['/bin/sh', '-c', 'pwd'],
+        workingDir: null as string | null,
+        env: {},
+        replicas: 1,
+        perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
+        timeLimitSeconds: null,
+        priorityClass: null,
+        priority: null,
+        retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
+        preemptible: true,
+        checkpointIntervalSeconds: null,
+      };
+      const launch = (jobId: string, spec: typeof base) =>
+        ex.launch({
+          jobId,
+          jobName: 'wd',
+          tenant: 't',
+          project: 'p',
+          attempt: 1,
+          spec,
+          placement: [{ node: NODE, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }],
+          nodes: [node],
+          logDir: join(dir, jobId),
+        });
+      await launch('wd-default', base);
+      await launch('wd-spec', { ...base, workingDir: tmpdir() });
+      await launch('no-such-program', { ...base, command: ['/nonexistent/program-suanli'] });
+      await assert.rejects(
+        launch('wd-missing', { ...base, workingDir: join(dir, 'absent') }),
+        /working directory ".*absent" does not exist/,
+      );
+      const deadline = Date.now() + 10_000;
+      while (exits.size < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(
+        readFileSync(join(dir, 'wd-default', 'stdout.log'), 'utf8').trim(),
+        join(dir, 'wd-default'),
+      );
+      assert.equal(readFileSync(join(dir, 'wd-spec', 'stdout.log'), 'utf8').trim(), tmpdir());
+      assert.equal(exits.get('no-such-program')?.exitCode, 127);
+      assert.match(
+        readFileSync(join(dir, 'no-such-program', 'stderr.log'), 'utf8'),
+        /program-suanli: not found/,
+      );
+    } finally {
+      await ex.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

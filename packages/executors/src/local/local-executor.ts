@@ -211,6 +211,11 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * A port free right now on `host`, for the rendezvous. Another process may take it before rank 0
+ * binds it (the window is the job's start-up); frameworks then fail at init and the attempt is
+ * retried, which is cheaper than a port allocator the platform would have to keep in step.
+ */
 async function freeLoopbackPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

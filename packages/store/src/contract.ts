@@ -715,6 +715,27 @@ export function defineStoreContract(
     });
 
     void describe('durability', () => {
+      void it('close() waits for operations already started, then refuses new ones', async () => {
+        const store = await open();
+        await store.migrate();
+        const creates = Array.from({ length: 10 }, () => store.createJob(makeNewJob()));
+        const listing = store.listJobs({});
+        await store.close();
+        const created = await Promise.all(creates);
+        assert.ok(created.every((c) => c.created));
+        assert.ok(Array.isArray(await listing));
+        await assert.rejects(store.getJob('x'), /store is closed/);
+        await assert.rejects(store.createJob(makeNewJob()), /store is closed/);
+        await store.close(); // a second close is harmless
+        const again = await options.reopen(store);
+        try {
+          await again.migrate();
+          assert.equal((await again.listJobs({})).length, 10);
+        } finally {
+          await again.close();
+        }
+      });
+
       void it('data survives close and reopen of the same database', async () => {
         const first = await open();
         await first.migrate();

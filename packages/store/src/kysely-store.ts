@@ -147,6 +147,10 @@ export class KyselyStore implements Store {
   readonly #backend: Backend;
   readonly #db: Kysely<Database>;
   readonly #prepared: PreparedCreate;
+  /** False once close() began: new operations are refused. */
+  #open = true;
+  /** Operations started and not yet settled: close() waits for them. */
+  readonly #inflight = new Set<Promise<unknown>>();
 
   constructor(backend: Backend) {
     this.#backend = backend;
@@ -161,133 +165,163 @@ export class KyselyStore implements Store {
 
   /** `migrate()` that also says what it did (for logs and tests). */
   migrateWithResult(): Promise<MigrationResult> {
-    return runMigrations(this.#db, this.dialect, MIGRATIONS);
+    return this.#track(() => runMigrations(this.#db, this.dialect, MIGRATIONS));
   }
 
+  /**
+   * Waits for the operations already started on this store, then closes it; operations started
+   * after close() reject with "store is closed". A graceful shutdown therefore never cuts a
+   * submission that was accepted by the API before the shutdown began.
+   */
   async close(): Promise<void> {
+    if (!this.#open) return;
+    this.#open = false;
+    await Promise.allSettled([...this.#inflight]);
     await this.#db.destroy();
+  }
+
+  #track<T>(run: () => Promise<T>): Promise<T> {
+    if (!this.#open) return Promise.reject(new Error(`the ${this.dialect} store is closed`));
+    const p = run();
+    this.#inflight.add(p);
+    const done = () => this.#inflight.delete(p);
+    p.then(done, done);
+    return p;
   }
 
   // --- meta ---
 
-  async getMeta(key: string): Promise<string | null> {
-    const row = await this.#db.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst();
-    return row?.value ?? null;
+  getMeta(key: string): Promise<string | null> {
+    return this.#track(async () => {
+      const row = await this.#db.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst();
+      return row?.value ?? null;
+    });
   }
 
-  async initMeta(key: string, value: string): Promise<string> {
-    // The primary key decides a race: exactly one insert lands, every caller then reads that value.
-    await this.#db
-      .insertInto('meta')
-      .values({ key, value })
-      .onConflict((oc) => oc.column('key').doNothing())
-      .execute();
-    const stored = await this.getMeta(key);
-    if (stored === null) throw new Error(`meta key "${key}" vanished right after it was initialised`);
-    return stored;
+  initMeta(key: string, value: string): Promise<string> {
+    return this.#track(async () => {
+      // The primary key decides a race: exactly one insert lands, every caller then reads that value.
+      await this.#db
+        .insertInto('meta')
+        .values({ key, value })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .execute();
+      const row = await this.#db.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst();
+      const stored = row?.value ?? null;
+      if (stored === null) throw new Error(`meta key "${key}" vanished right after it was initialised`);
+      return stored;
+    });
   }
 
   // --- jobs ---
 
-  async createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
-    assertEpochMs('submittedAt', job.submittedAt);
-    return this.#backend.write(async (trx) => {
-      // ON CONFLICT on the (tenant, idempotency_key) unique index: under concurrent creates with the
-      // same key the index admits one row; the others get no row back and read the winner's job.
-      const row: JobInsertRow = {
-        id: job.id,
-        tenant: job.tenant,
-        project: job.spec.project,
-        name: job.spec.name,
-        submitted_by: job.submittedBy,
-        spec: JSON.stringify(job.spec),
-        state: 'queued',
-        priority: job.priority,
-        submitted_at: job.submittedAt,
-        queued_at: job.submittedAt,
-        attempt: 0,
-        placement: null,
-        executor_ref: null,
-        started_at: null,
-        finished_at: null,
-        exit_code: null,
-        pending_verdict: null,
-        pending_reason: null,
-        estimated_start: null,
-        not_before: null,
-        cancel_requested_at: null,
-        idempotency_key: job.idempotencyKey,
-      };
-      const result = await trx.executeQuery<Selectable<JobsTable>>(
-        CompiledQuery.raw(
-          this.#prepared.insertJob,
-          JOB_INSERT_COLUMNS.map((c) => row[c]),
-        ),
-      );
-      const inserted = result.rows[0];
-      if (inserted === undefined) {
-        if (job.idempotencyKey === null)
-          throw new Error(`job ${job.id}: insert without an idempotency key returned no row`);
-        const existing = await trx
-          .selectFrom('jobs')
-          .selectAll()
-          .where('tenant', '=', job.tenant)
-          .where('idempotency_key', '=', job.idempotencyKey)
-          .executeTakeFirstOrThrow();
-        return { job: toJobRecord(existing), created: false };
-      }
-      await trx.executeQuery(
-        CompiledQuery.raw(this.#prepared.insertFirstTransition, [
-          job.id,
-          1,
-          null,
-          'queued',
-          job.submittedAt,
-          'submitted',
-          0,
-        ]),
-      );
-      return { job: toJobRecord(inserted), created: true };
+  createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
+    return this.#track(async () => {
+      assertEpochMs('submittedAt', job.submittedAt);
+      return this.#backend.write(async (trx) => {
+        // ON CONFLICT on the (tenant, idempotency_key) unique index: under concurrent creates with the
+        // same key the index admits one row; the others get no row back and read the winner's job.
+        const row: JobInsertRow = {
+          id: job.id,
+          tenant: job.tenant,
+          project: job.spec.project,
+          name: job.spec.name,
+          submitted_by: job.submittedBy,
+          spec: JSON.stringify(job.spec),
+          state: 'queued',
+          priority: job.priority,
+          submitted_at: job.submittedAt,
+          queued_at: job.submittedAt,
+          attempt: 0,
+          placement: null,
+          executor_ref: null,
+          started_at: null,
+          finished_at: null,
+          exit_code: null,
+          pending_verdict: null,
+          pending_reason: null,
+          estimated_start: null,
+          not_before: null,
+          cancel_requested_at: null,
+          idempotency_key: job.idempotencyKey,
+        };
+        const result = await trx.executeQuery<Selectable<JobsTable>>(
+          CompiledQuery.raw(
+            this.#prepared.insertJob,
+            JOB_INSERT_COLUMNS.map((c) => row[c]),
+          ),
+        );
+        const inserted = result.rows[0];
+        if (inserted === undefined) {
+          if (job.idempotencyKey === null)
+            throw new Error(`job ${job.id}: insert without an idempotency key returned no row`);
+          const existing = await trx
+            .selectFrom('jobs')
+            .selectAll()
+            .where('tenant', '=', job.tenant)
+            .where('idempotency_key', '=', job.idempotencyKey)
+            .executeTakeFirstOrThrow();
+          return { job: toJobRecord(existing), created: false };
+        }
+        await trx.executeQuery(
+          CompiledQuery.raw(this.#prepared.insertFirstTransition, [
+            job.id,
+            1,
+            null,
+            'queued',
+            job.submittedAt,
+            'submitted',
+            0,
+          ]),
+        );
+        return { job: toJobRecord(inserted), created: true };
+      });
     });
   }
 
-  async getJob(id: string): Promise<JobRecord | null> {
-    const row = await this.#db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
-    return row === undefined ? null : toJobRecord(row);
+  getJob(id: string): Promise<JobRecord | null> {
+    return this.#track(async () => {
+      const row = await this.#db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? null : toJobRecord(row);
+    });
   }
 
   /**
    * Newest first by seq. `limit` defaults to LIST_JOBS_DEFAULT_LIMIT and is clamped to
    * [1, LIST_JOBS_MAX_LIMIT]; an empty `states` list matches no job.
    */
-  async listJobs(filter: JobFilter): Promise<JobRecord[]> {
-    if (filter.states !== undefined && filter.states.length === 0) return [];
-    const requested = filter.limit ?? LIST_JOBS_DEFAULT_LIMIT;
-    const limit = Math.min(
-      Math.max(Math.trunc(Number.isFinite(requested) ? requested : LIST_JOBS_DEFAULT_LIMIT), 1),
-      LIST_JOBS_MAX_LIMIT,
-    );
-    let q = this.#db.selectFrom('jobs').selectAll();
-    if (filter.states !== undefined) q = q.where('state', 'in', [...filter.states]);
-    if (filter.tenant !== undefined) q = q.where('tenant', '=', filter.tenant);
-    if (filter.project !== undefined) q = q.where('project', '=', filter.project);
-    if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
-    const rows = await q.orderBy('seq', 'desc').limit(limit).execute();
-    return rows.map(toJobRecord);
+  listJobs(filter: JobFilter): Promise<JobRecord[]> {
+    return this.#track(async () => {
+      if (filter.states !== undefined && filter.states.length === 0) return [];
+      const requested = filter.limit ?? LIST_JOBS_DEFAULT_LIMIT;
+      const limit = Math.min(
+        Math.max(Math.trunc(Number.isFinite(requested) ? requested : LIST_JOBS_DEFAULT_LIMIT), 1),
+        LIST_JOBS_MAX_LIMIT,
+      );
+      let q = this.#db.selectFrom('jobs').selectAll();
+      if (filter.states !== undefined) q = q.where('state', 'in', [...filter.states]);
+      if (filter.tenant !== undefined) q = q.where('tenant', '=', filter.tenant);
+      if (filter.project !== undefined) q = q.where('project', '=', filter.project);
+      if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
+      const rows = await q.orderBy('seq', 'desc').limit(limit).execute();
+      return rows.map(toJobRecord);
+    });
   }
 
-  async jobsInStates(states: readonly JobState[]): Promise<JobRecord[]> {
-    if (states.length === 0) return [];
-    const rows = await this.#db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('state', 'in', [...states])
-      .orderBy('seq', 'asc')
-      .execute();
-    return rows.map(toJobRecord);
+  jobsInStates(states: readonly JobState[]): Promise<JobRecord[]> {
+    return this.#track(async () => {
+      if (states.length === 0) return [];
+      const rows = await this.#db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('state', 'in', [...states])
+        .orderBy('seq', 'asc')
+        .execute();
+      return rows.map(toJobRecord);
+    });
   }
 
-  async transitionJob(
+  transitionJob(
     id: string,
     from: JobState,
     to: JobState,
@@ -295,81 +329,89 @@ export class KyselyStore implements Store {
     reason: string,
     patch: JobPatch = {},
   ): Promise<JobRecord | null> {
-    // An illegal pair is a programming error whatever the job's current state: throw before any I/O.
-    assertTransition(from, to);
-    assertEpochMs('at', at);
-    assertPatchTimes(patch);
-    return this.#backend.write(async (trx) => {
-      const row = await trx
-        .updateTable('jobs')
-        .set({ ...patchColumns(patch), state: to })
-        .where('id', '=', id)
-        .where('state', '=', from)
-        .returningAll()
-        .executeTakeFirst();
-      if (row === undefined) return null;
-      // The CAS update above holds the job's row lock (PostgreSQL) or the database write lock
-      // (SQLite) until commit, so no other transition of this job can compute the same next seq.
-      await trx
-        .insertInto('job_transitions')
-        .columns(['job_id', 'seq', 'from_state', 'to_state', 'at', 'reason', 'attempt'])
-        .expression((eb) =>
-          eb
-            .selectFrom('job_transitions')
-            .select([
-              eb.val(id).as('job_id'),
-              eb(eb.fn.coalesce(eb.fn.max('seq'), eb.lit(0)), '+', eb.lit(1)).as('seq'),
-              eb.val(from).as('from_state'),
-              eb.val(to).as('to_state'),
-              // Casts: PostgreSQL types untyped parameters in a SELECT list as text.
-              eb.cast<number>(eb.val(at), 'bigint').as('at'),
-              eb.val(reason).as('reason'),
-              eb.cast<number>(eb.val(Number(row.attempt)), 'integer').as('attempt'),
-            ])
-            .where('job_id', '=', id),
-        )
-        .execute();
-      return toJobRecord(row);
+    return this.#track(async () => {
+      // An illegal pair is a programming error whatever the job's current state: throw before any I/O.
+      assertTransition(from, to);
+      assertEpochMs('at', at);
+      assertPatchTimes(patch);
+      return this.#backend.write(async (trx) => {
+        const row = await trx
+          .updateTable('jobs')
+          .set({ ...patchColumns(patch), state: to })
+          .where('id', '=', id)
+          .where('state', '=', from)
+          .returningAll()
+          .executeTakeFirst();
+        if (row === undefined) return null;
+        // The CAS update above holds the job's row lock (PostgreSQL) or the database write lock
+        // (SQLite) until commit, so no other transition of this job can compute the same next seq.
+        await trx
+          .insertInto('job_transitions')
+          .columns(['job_id', 'seq', 'from_state', 'to_state', 'at', 'reason', 'attempt'])
+          .expression((eb) =>
+            eb
+              .selectFrom('job_transitions')
+              .select([
+                eb.val(id).as('job_id'),
+                eb(eb.fn.coalesce(eb.fn.max('seq'), eb.lit(0)), '+', eb.lit(1)).as('seq'),
+                eb.val(from).as('from_state'),
+                eb.val(to).as('to_state'),
+                // Casts: PostgreSQL types untyped parameters in a SELECT list as text.
+                eb.cast<number>(eb.val(at), 'bigint').as('at'),
+                eb.val(reason).as('reason'),
+                eb.cast<number>(eb.val(Number(row.attempt)), 'integer').as('attempt'),
+              ])
+              .where('job_id', '=', id),
+          )
+          .execute();
+        return toJobRecord(row);
+      });
     });
   }
 
-  async patchJob(id: string, expectedState: JobState, patch: JobPatch): Promise<JobRecord | null> {
-    assertPatchTimes(patch);
-    const columns = patchColumns(patch);
-    if (Object.keys(columns).length === 0) {
+  patchJob(id: string, expectedState: JobState, patch: JobPatch): Promise<JobRecord | null> {
+    return this.#track(async () => {
+      assertPatchTimes(patch);
+      const columns = patchColumns(patch);
+      if (Object.keys(columns).length === 0) {
+        const row = await this.#db
+          .selectFrom('jobs')
+          .selectAll()
+          .where('id', '=', id)
+          .where('state', '=', expectedState)
+          .executeTakeFirst();
+        return row === undefined ? null : toJobRecord(row);
+      }
+      // One statement: the WHERE on state makes it a compare-and-set without an explicit transaction.
       const row = await this.#db
-        .selectFrom('jobs')
-        .selectAll()
+        .updateTable('jobs')
+        .set(columns)
         .where('id', '=', id)
         .where('state', '=', expectedState)
+        .returningAll()
         .executeTakeFirst();
       return row === undefined ? null : toJobRecord(row);
-    }
-    // One statement: the WHERE on state makes it a compare-and-set without an explicit transaction.
-    const row = await this.#db
-      .updateTable('jobs')
-      .set(columns)
-      .where('id', '=', id)
-      .where('state', '=', expectedState)
-      .returningAll()
-      .executeTakeFirst();
-    return row === undefined ? null : toJobRecord(row);
+    });
   }
 
-  async setPendingReasons(updates: readonly PendingUpdate[]): Promise<void> {
-    if (updates.length === 0) return;
-    for (const u of updates) assertEpochMs('estimatedStart', u.estimatedStart);
-    await this.#backend.setPendingReasons(dedupePendingUpdates(updates));
+  setPendingReasons(updates: readonly PendingUpdate[]): Promise<void> {
+    return this.#track(async () => {
+      if (updates.length === 0) return;
+      for (const u of updates) assertEpochMs('estimatedStart', u.estimatedStart);
+      await this.#backend.setPendingReasons(dedupePendingUpdates(updates));
+    });
   }
 
-  async listTransitions(jobId: string): Promise<TransitionRecord[]> {
-    const rows = await this.#db
-      .selectFrom('job_transitions')
-      .selectAll()
-      .where('job_id', '=', jobId)
-      .orderBy('seq', 'asc')
-      .execute();
-    return rows.map(toTransitionRecord);
+  listTransitions(jobId: string): Promise<TransitionRecord[]> {
+    return this.#track(async () => {
+      const rows = await this.#db
+        .selectFrom('job_transitions')
+        .selectAll()
+        .where('job_id', '=', jobId)
+        .orderBy('seq', 'asc')
+        .execute();
+      return rows.map(toTransitionRecord);
+    });
   }
 
   // --- inventory ---
@@ -377,49 +419,57 @@ export class KyselyStore implements Store {
   /** Rows per INSERT: 3 parameters each, well under SQLite's 32766-parameter limit. */
   static readonly UPSERT_NODES_BATCH_ROWS = 500;
 
-  async upsertNodes(nodes: readonly ClusterNode[], at: number): Promise<void> {
-    assertEpochMs('at', at);
-    if (nodes.length === 0) return;
-    // Last entry per name wins; a name twice in one INSERT … ON CONFLICT is an error in PostgreSQL.
-    const byName = new Map<string, ClusterNode>();
-    for (const n of nodes) byName.set(n.name, n);
-    const rows = [...byName.values()].map((n) => ({ name: n.name, node: JSON.stringify(n), updated_at: at }));
-    await this.#backend.write(async (trx) => {
-      for (let i = 0; i < rows.length; i += KyselyStore.UPSERT_NODES_BATCH_ROWS) {
-        await trx
-          .insertInto('nodes')
-          .values(rows.slice(i, i + KyselyStore.UPSERT_NODES_BATCH_ROWS))
-          // admin_state / admin_reason are not in the SET list: the operator's override survives.
-          .onConflict((oc) =>
-            oc
-              .column('name')
-              .doUpdateSet((eb) => ({
+  upsertNodes(nodes: readonly ClusterNode[], at: number): Promise<void> {
+    return this.#track(async () => {
+      assertEpochMs('at', at);
+      if (nodes.length === 0) return;
+      // Last entry per name wins; a name twice in one INSERT … ON CONFLICT is an error in PostgreSQL.
+      const byName = new Map<string, ClusterNode>();
+      for (const n of nodes) byName.set(n.name, n);
+      const rows = [...byName.values()].map((n) => ({
+        name: n.name,
+        node: JSON.stringify(n),
+        updated_at: at,
+      }));
+      await this.#backend.write(async (trx) => {
+        for (let i = 0; i < rows.length; i += KyselyStore.UPSERT_NODES_BATCH_ROWS) {
+          await trx
+            .insertInto('nodes')
+            .values(rows.slice(i, i + KyselyStore.UPSERT_NODES_BATCH_ROWS))
+            // admin_state / admin_reason are not in the SET list: the operator's override survives.
+            .onConflict((oc) =>
+              oc.column('name').doUpdateSet((eb) => ({
                 node: eb.ref('excluded.node'),
                 updated_at: eb.ref('excluded.updated_at'),
               })),
-          )
-          .execute();
-      }
+            )
+            .execute();
+        }
+      });
     });
   }
 
-  async listNodes(): Promise<StoredNode[]> {
-    const rows = await this.#db.selectFrom('nodes').selectAll().orderBy('name').execute();
-    return rows.map(toStoredNode);
+  listNodes(): Promise<StoredNode[]> {
+    return this.#track(async () => {
+      const rows = await this.#db.selectFrom('nodes').selectAll().orderBy('name').execute();
+      return rows.map(toStoredNode);
+    });
   }
 
-  async setNodeAdminState(
+  setNodeAdminState(
     name: string,
     state: NodeState | null,
     reason: string | null,
     at: number,
   ): Promise<boolean> {
-    assertEpochMs('at', at);
-    const result = await this.#db
-      .updateTable('nodes')
-      .set({ admin_state: state, admin_reason: reason, updated_at: at })
-      .where('name', '=', name)
-      .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    return this.#track(async () => {
+      assertEpochMs('at', at);
+      const result = await this.#db
+        .updateTable('nodes')
+        .set({ admin_state: state, admin_reason: reason, updated_at: at })
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    });
   }
 }

@@ -232,6 +232,7 @@ export function defineExecutorContract(
         assert.equal(e.exitCode, 0);
         assert.equal(e.signal, null);
         assert.equal(e.attempt, 1);
+        assert.ok(Number.isInteger(e.at), 'event times are integer epoch ms');
         await new Promise((r) => setTimeout(r, 200)); // a duplicate would arrive about now
         const kinds = log.events.filter((x) => x.jobId === req.jobId).map((x) => x.kind);
         assert.deepEqual(kinds, ['running', 'exited'], 'running comes first and exited exactly once');
@@ -495,7 +496,7 @@ export function defineExecutorContract(
         assert.ok(result && result.status === 'exited', `exited, got ${JSON.stringify(result)}`);
         assert.equal(result.exitCode, 7);
         assert.equal(result.signal, null);
-        assert.equal(typeof result.at, 'number');
+        assert.ok(Number.isInteger(result.at) && result.at > 0, `at is integer epoch ms, got ${result.at}`);
       },
     );
 

@@ -108,7 +108,7 @@ function readExitStatus(logDir: string, rank: number): { outcome: ReplicaOutcome
   const p = exitStatusPath(logDir, rank);
   try {
     const outcome = parseExitStatus(readFileSync(p, 'utf8'));
-    return outcome === null ? null : { outcome, mtimeMs: statSync(p).mtimeMs };
+    return outcome === null ? null : { outcome, mtimeMs: Math.floor(statSync(p).mtimeMs) };
   } catch {
     return null;
   }

@@ -320,3 +320,55 @@ void test(
     }
   },
 );
+
+void test(
+  'local: an exit record proves the end even when the pid has since been reused',
+  { timeout: 20_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'suanli-local-'));
+    const ex = new LocalExecutor({ inventory, nodeName: NODE });
+    try {
+      const [node] = await inventory();
+      assert.ok(node);
+      const spec = {
+        name: 'reuse',
+        project: 'p',
+        command: ['/bin/sh', '-c', 'exit 9'],
+        workingDir: null,
+        env: {},
+        replicas: 1,
+        perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
+        timeLimitSeconds: null,
+        priorityClass: null,
+        priority: null,
+        retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
+        preemptible: true,
+        checkpointIntervalSeconds: null,
+      };
+      const exited = new Promise<void>((resolve) => ex.onEvent((e) => e.kind === 'exited' && resolve()));
+      const { ref } = await ex.launch({
+        jobId: 'reuse-1',
+        jobName: 'reuse',
+        tenant: 't',
+        project: 'p',
+        attempt: 1,
+        spec,
+        placement: [{ node: NODE, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }],
+        nodes: [node],
+        logDir: dir,
+      });
+      await exited;
+      // Pretend the kernel handed the pid to another process since: here, the test runner itself.
+      const restarted = new LocalExecutor({ inventory });
+      const [r] = await restarted.recover([
+        { jobId: 'reuse-1', attempt: 1, ref: forgeRef(ref), logDir: dir },
+      ]);
+      assert.equal(r?.status, 'exited');
+      assert.equal(r?.status === 'exited' ? r.exitCode : undefined, 9);
+      await restarted.close();
+    } finally {
+      await ex.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -405,18 +405,17 @@ export class LocalExecutor implements Executor {
           alive.push(r);
           continue;
         }
-        if (st !== null && !isEnded(st)) {
-          problems.push(
-            `replica ${r.rank}: pid ${r.pid} now belongs to another process (start time ${st.startTime}, recorded ${r.startTime})`,
-          );
-        }
+        // Not alive as recorded. Its exit record proves how it ended, whoever holds the pid now.
         const rec = readExitStatus(a.logDir, r.rank);
-        if (rec === null) {
-          if (st === null || isEnded(st))
-            problems.push(
-              `replica ${r.rank} (pid ${r.pid}) has ended without an exit record in ${a.logDir} (killed together with its shim?)`,
-            );
-        } else ended.push({ r, outcome: rec.outcome, mtimeMs: rec.mtimeMs });
+        if (rec !== null) ended.push({ r, outcome: rec.outcome, mtimeMs: rec.mtimeMs });
+        else if (st !== null && !isEnded(st))
+          problems.push(
+            `replica ${r.rank}: pid ${r.pid} now belongs to another process (start time ${st.startTime}, recorded ${r.startTime}) and no exit record exists in ${a.logDir}`,
+          );
+        else
+          problems.push(
+            `replica ${r.rank} (pid ${r.pid}) has ended without an exit record in ${a.logDir} (killed together with its shim?)`,
+          );
       }
       if (problems.length > 0) {
         // What IS provably ours must not keep devices the engine will now give to someone else.

@@ -36,6 +36,12 @@ export interface Backend {
   write<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
   /** Applies the updates (deduplicated, last wins) to jobs still `queued`, in one transaction. */
   setPendingReasons(updates: readonly PendingUpdate[]): Promise<void>;
+  /**
+   * Can one statement insert into two tables (a data-modifying WITH)? PostgreSQL can, so createJob
+   * is one atomic statement and one round trip there instead of BEGIN, two INSERTs and COMMIT.
+   * SQLite cannot; there the two inserts share a (group-committed) transaction.
+   */
+  readonly dataModifyingCte: boolean;
 }
 
 /** Times are epoch-ms integers (bigint columns): reject anything else identically on both backends. */
@@ -101,9 +107,11 @@ type JobInsertRow = { [K in (typeof JOB_INSERT_COLUMNS)[number]]: JobsTable[K] }
 interface PreparedCreate {
   readonly insertJob: string;
   readonly insertFirstTransition: string;
+  /** insertJob and the first transition as one statement, where the backend supports it; same parameters as insertJob. */
+  readonly insertJobWithTransition: string | null;
 }
 
-function prepareCreate(db: Kysely<Database>): PreparedCreate {
+function prepareCreate(db: Kysely<Database>, dataModifyingCte: boolean): PreparedCreate {
   const template = Object.fromEntries(
     JOB_INSERT_COLUMNS.map((c) => [c, `$sentinel:${c}`]),
   ) as unknown as JobInsertRow;
@@ -139,7 +147,16 @@ function prepareCreate(db: Kysely<Database>): PreparedCreate {
       `createJob: unexpected transition parameters ${JSON.stringify(insertFirstTransition.parameters)}`,
     );
   }
-  return { insertJob: insertJob.sql, insertFirstTransition: insertFirstTransition.sql };
+  const insertJobWithTransition = dataModifyingCte
+    ? `with ins as (${insertJob.sql}), tr as (` +
+      'insert into "job_transitions" ("job_id", "seq", "from_state", "to_state", "at", "reason", "attempt") ' +
+      `select "id", 1, null, "state", "submitted_at", 'submitted', "attempt" from ins) select * from ins`
+    : null;
+  return {
+    insertJob: insertJob.sql,
+    insertFirstTransition: insertFirstTransition.sql,
+    insertJobWithTransition,
+  };
 }
 
 export class KyselyStore implements Store {
@@ -156,7 +173,7 @@ export class KyselyStore implements Store {
     this.#backend = backend;
     this.#db = backend.db;
     this.dialect = backend.dialect;
-    this.#prepared = prepareCreate(backend.db);
+    this.#prepared = prepareCreate(backend.db, backend.dataModifyingCte);
   }
 
   async migrate(): Promise<void> {
@@ -218,64 +235,71 @@ export class KyselyStore implements Store {
   createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
     return this.#track(async () => {
       assertEpochMs('submittedAt', job.submittedAt);
-      return this.#backend.write(async (trx) => {
-        // ON CONFLICT on the (tenant, idempotency_key) unique index: under concurrent creates with the
-        // same key the index admits one row; the others get no row back and read the winner's job.
-        const row: JobInsertRow = {
-          id: job.id,
-          tenant: job.tenant,
-          project: job.spec.project,
-          name: job.spec.name,
-          submitted_by: job.submittedBy,
-          spec: JSON.stringify(job.spec),
-          state: 'queued',
-          priority: job.priority,
-          submitted_at: job.submittedAt,
-          queued_at: job.submittedAt,
-          attempt: 0,
-          placement: null,
-          executor_ref: null,
-          started_at: null,
-          finished_at: null,
-          exit_code: null,
-          pending_verdict: null,
-          pending_reason: null,
-          estimated_start: null,
-          not_before: null,
-          cancel_requested_at: null,
-          idempotency_key: job.idempotencyKey,
-        };
-        const result = await trx.executeQuery<Selectable<JobsTable>>(
-          CompiledQuery.raw(
-            this.#prepared.insertJob,
-            JOB_INSERT_COLUMNS.map((c) => row[c]),
-          ),
-        );
-        const inserted = result.rows[0];
-        if (inserted === undefined) {
-          if (job.idempotencyKey === null)
-            throw new Error(`job ${job.id}: insert without an idempotency key returned no row`);
-          const existing = await trx
-            .selectFrom('jobs')
-            .selectAll()
-            .where('tenant', '=', job.tenant)
-            .where('idempotency_key', '=', job.idempotencyKey)
-            .executeTakeFirstOrThrow();
-          return { job: toJobRecord(existing), created: false };
-        }
-        await trx.executeQuery(
-          CompiledQuery.raw(this.#prepared.insertFirstTransition, [
-            job.id,
-            1,
-            null,
-            'queued',
-            job.submittedAt,
-            'submitted',
-            0,
-          ]),
-        );
-        return { job: toJobRecord(inserted), created: true };
-      });
+      // ON CONFLICT on the (tenant, idempotency_key) unique index: under concurrent creates with the
+      // same key the index admits one row; the others get no row back and read the winner's job.
+      const row: JobInsertRow = {
+        id: job.id,
+        tenant: job.tenant,
+        project: job.spec.project,
+        name: job.spec.name,
+        submitted_by: job.submittedBy,
+        spec: JSON.stringify(job.spec),
+        state: 'queued',
+        priority: job.priority,
+        submitted_at: job.submittedAt,
+        queued_at: job.submittedAt,
+        attempt: 0,
+        placement: null,
+        executor_ref: null,
+        started_at: null,
+        finished_at: null,
+        exit_code: null,
+        pending_verdict: null,
+        pending_reason: null,
+        estimated_start: null,
+        not_before: null,
+        cancel_requested_at: null,
+        idempotency_key: job.idempotencyKey,
+      };
+      const params = JOB_INSERT_COLUMNS.map((c) => row[c]);
+      const oneStatement = this.#prepared.insertJobWithTransition;
+      const inserted =
+        oneStatement !== null
+          ? (await this.#db.executeQuery<Selectable<JobsTable>>(CompiledQuery.raw(oneStatement, params)))
+              .rows[0]
+          : await this.#backend.write(async (trx) => {
+              const result = await trx.executeQuery<Selectable<JobsTable>>(
+                CompiledQuery.raw(this.#prepared.insertJob, params),
+              );
+              const first = result.rows[0];
+              if (first !== undefined) {
+                await trx.executeQuery(
+                  CompiledQuery.raw(this.#prepared.insertFirstTransition, [
+                    job.id,
+                    1,
+                    null,
+                    'queued',
+                    job.submittedAt,
+                    'submitted',
+                    0,
+                  ]),
+                );
+              }
+              return first;
+            });
+      if (inserted !== undefined) return { job: toJobRecord(inserted), created: true };
+      if (job.idempotencyKey === null) {
+        throw new Error(`job ${job.id}: insert without an idempotency key returned no row`);
+      }
+      // The conflicting row is committed (ON CONFLICT waits for the other writer to finish), so a
+      // fresh read sees it.
+      const existing = await this.#db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('tenant', '=', job.tenant)
+        .where('idempotency_key', '=', job.idempotencyKey)
+        .executeTakeFirstOrThrow();
+      return { job: toJobRecord(existing), created: false };
     });
   }
 

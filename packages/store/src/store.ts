@@ -132,7 +132,14 @@ export interface Store {
    * Compare-and-set state change with its transition record, in one transaction.
    * Returns the updated job, or null if the job was not in state `from`.
    */
-  transitionJob(id: string, from: JobState, to: JobState, at: number, reason: string, patch?: JobPatch): Promise<JobRecord | null>;
+  transitionJob(
+    id: string,
+    from: JobState,
+    to: JobState,
+    at: number,
+    reason: string,
+    patch?: JobPatch,
+  ): Promise<JobRecord | null>;
   /** Updates fields without a state change (compare-and-set on state as well). */
   patchJob(id: string, expectedState: JobState, patch: JobPatch): Promise<JobRecord | null>;
   /** Bulk update of pending verdicts from one scheduling cycle. */
@@ -143,5 +150,10 @@ export interface Store {
   /** Replaces the discovered inventory of the given nodes, keeping operator overrides. */
   upsertNodes(nodes: readonly ClusterNode[], at: number): Promise<void>;
   listNodes(): Promise<StoredNode[]>;
-  setNodeAdminState(name: string, state: NodeState | null, reason: string | null, at: number): Promise<boolean>;
+  setNodeAdminState(
+    name: string,
+    state: NodeState | null,
+    reason: string | null,
+    at: number,
+  ): Promise<boolean>;
 }

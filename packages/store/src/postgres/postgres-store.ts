@@ -58,6 +58,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     dialect: 'postgres',
     db,
     write,
+    dataModifyingCte: true,
     // One statement for the whole cycle: the updates travel as four parallel arrays and are joined
     // in the database, instead of one round trip per job.
     setPendingReasons: async (updates: readonly PendingUpdate[]) => {

@@ -77,6 +77,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
     dialect: 'sqlite',
     db,
     write,
+    dataModifyingCte: false,
     // One prepared UPDATE run per job inside one transaction: with a cached statement each run is a
     // few microseconds, faster than building one large statement for thousands of rows.
     setPendingReasons: (updates: readonly PendingUpdate[]) =>

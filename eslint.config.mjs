@@ -18,6 +18,11 @@ export default tseslint.config(
     },
   },
   {
+    // node:test's test()/describe() return promises the runner awaits itself.
+    files: ['packages/**/*.test.ts', 'packages/**/contract.ts'],
+    rules: { '@typescript-eslint/no-floating-promises': 'off' },
+  },
+  {
     // The scheduling core is pure: no Node built-ins, no other packages, no clock, no randomness.
     files: ['packages/core/src/**/*.ts'],
     ignores: ['packages/core/src/**/*.test.ts', 'packages/core/src/**/bench/**'],

@@ -8,6 +8,9 @@
  *     │            │           └──► lost ───────► requeued
  *     └────────────┴─── (start failure / lost before running) ─► requeued | failed
  *
+ * An attempt that fails or times out while its retry policy allows another goes running →
+ * requeued directly (the reason names the failure), so `failed` and `timed-out` stay terminal.
+ *
  * `requeued` is a transient state recording that an attempt ended and another will follow;
  * the job moves on to `queued` in the same transaction. `lost` marks an attempt the platform can no
  * longer prove is running (e.g. after a crash); the retry policy decides between `requeued`
@@ -36,7 +39,7 @@ export const ACTIVE_STATES: ReadonlySet<JobState> = new Set(['starting', 'runnin
 const ALLOWED: Readonly<Record<JobState, readonly JobState[]>> = {
   queued: ['starting', 'cancelled'],
   starting: ['running', 'failed', 'cancelled', 'lost', 'requeued', 'preempted', 'succeeded', 'timed-out'],
-  running: ['succeeded', 'failed', 'cancelled', 'timed-out', 'preempted', 'lost'],
+  running: ['succeeded', 'failed', 'cancelled', 'timed-out', 'preempted', 'lost', 'requeued'],
   preempted: ['requeued', 'cancelled'],
   lost: ['requeued', 'failed', 'cancelled'],
   requeued: ['queued', 'cancelled'],

@@ -1,0 +1,58 @@
+/**
+ * The one registry of coded errors. Every error the API returns has a stable `code` from this
+ * table, an HTTP status, and a message that says what to fix. User errors (4xx) are kept apart
+ * from platform errors (5xx). `docs/errors.md` documents every code; a test keeps the two in step.
+ *
+ * Wire form: `{ "error": { "code": "JOB_SPEC_INVALID", "message": "…", "details": [{ "path", "message" }] } }`
+ */
+export const ERRORS = {
+  // 400: the request itself is malformed
+  REQUEST_INVALID: { status: 400, summary: 'The request does not match the API schema (path, query, headers or body).' },
+  BODY_MALFORMED: { status: 400, summary: 'The body is not valid JSON (or YAML where accepted).' },
+  JOB_SPEC_INVALID: { status: 400, summary: 'The job spec has errors; `details` lists each field and what to fix.' },
+  POLICY_INVALID: { status: 400, summary: 'The policy document has errors; `details` lists each field and what to fix.' },
+  // 401/403: identity and permission
+  UNAUTHENTICATED: { status: 401, summary: 'No valid API token was presented (Authorization: Bearer <token>).' },
+  FORBIDDEN: { status: 403, summary: 'The token is valid but its role may not perform this action.' },
+  // 404: not found (also used for other tenants' objects, so ids do not leak)
+  ROUTE_NOT_FOUND: { status: 404, summary: 'No such API route.' },
+  JOB_NOT_FOUND: { status: 404, summary: 'No job with this id is visible to you.' },
+  NODE_NOT_FOUND: { status: 404, summary: 'No node with this name.' },
+  LOG_NOT_FOUND: { status: 404, summary: 'The job has no log for this attempt and stream yet.' },
+  // 409: conflicts with the current state
+  JOB_ALREADY_FINISHED: { status: 409, summary: 'The job has already finished; it cannot be cancelled.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, summary: 'This Idempotency-Key was used before with a different job spec.' },
+  STATE_CONFLICT: { status: 409, summary: 'The object changed concurrently; retry the request.' },
+  // 405/413/415/429
+  METHOD_NOT_ALLOWED: { status: 405, summary: 'The route exists but not with this HTTP method.' },
+  PAYLOAD_TOO_LARGE: { status: 413, summary: 'The body exceeds the size limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'Send application/json (or application/yaml for job specs).' },
+  RATE_LIMITED: { status: 429, summary: 'Too many requests for this token; retry after the time in Retry-After.' },
+  // 5xx: the platform's fault, never the user's
+  INTERNAL: { status: 500, summary: 'An unexpected platform error; the server log has the details under the request id.' },
+  STORE_UNAVAILABLE: { status: 503, summary: 'The database cannot be reached; retry later.' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorDetail {
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: readonly ErrorDetail[],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = ERRORS[code].status;
+  }
+
+  toBody(): { error: { code: ErrorCode; message: string; details?: readonly ErrorDetail[] } } {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  }
+}

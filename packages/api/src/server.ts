@@ -1,0 +1,100 @@
+/**
+ * `suanli server`: API server, scheduling loop and executor in one process, storing everything in
+ * a data directory (default `./.suanli`). Prints where it listens and how to authenticate.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { resolve, join } from 'node:path';
+import pino from 'pino';
+import { fcfsPolicy, type SchedulingPolicy } from '@suanli/core';
+import { openStore, type Store } from '@suanli/store';
+import type { Executor } from '@suanli/executors';
+import { Engine } from '@suanli/engine';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import { adminAuthenticator, initAdminToken } from './auth.js';
+import { createLocalExecutor } from './executor-factory.js';
+
+export interface ServerOptions {
+  /** Data directory; created with mode 0700. Default `./.suanli`. */
+  readonly dataDir?: string;
+  /** `postgres://…` to use PostgreSQL; default: SQLite in the data directory. */
+  readonly database?: string;
+  readonly host?: string;
+  readonly port?: number;
+  /** `local` (default) or `slurm`. */
+  readonly executor?: 'local' | 'slurm';
+  /** Declared accelerators for machines without discoverable devices: `gpu:8`, `nvidia-h200:4,ascend-910b:8`. */
+  readonly accelerators?: string;
+  /** A node inventory file (YAML/JSON) declaring nodes and devices. */
+  readonly acceleratorsFile?: string;
+  readonly nodeName?: string;
+  /** Executor built by the caller (tests, Slurm). Overrides `executor`. */
+  readonly executorInstance?: Executor;
+  readonly policy?: SchedulingPolicy;
+  readonly cycleIntervalMs?: number;
+  readonly cancelGraceMs?: number;
+  /** Log level (pino) or false to be quiet. */
+  readonly logLevel?: string | false;
+  /** Where to print the banner (default stdout). */
+  readonly print?: (line: string) => void;
+}
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly engine: Engine;
+  readonly store: Store;
+  readonly url: string;
+  readonly dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
+  const dataDir = resolve(opts.dataDir ?? '.suanli');
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
+  const logger = opts.logLevel === false ? undefined : pino({ level: opts.logLevel ?? 'info' }, pino.destination(2));
+
+  const store = await openStore({ dataDir, ...(opts.database ? { database: opts.database } : {}) });
+  await store.migrate();
+  const token = await initAdminToken(store, dataDir, process.env['SUANLI_ADMIN_TOKEN']);
+
+  const executor = opts.executorInstance ?? (await createLocalExecutor(opts, (msg) => (logger ? logger.warn(msg) : print(`warning: ${msg}`))));
+  const engine = new Engine({
+    store,
+    executor,
+    policy: opts.policy ?? fcfsPolicy,
+    logRoot: join(dataDir, 'logs'),
+    ...(logger ? { logger } : {}),
+    ...(opts.cycleIntervalMs !== undefined ? { cycleIntervalMs: opts.cycleIntervalMs } : {}),
+    ...(opts.cancelGraceMs !== undefined ? { cancelGraceMs: opts.cancelGraceMs } : {}),
+  });
+  await engine.start();
+  const app = await buildApp({ store, engine, auth: adminAuthenticator(store), logger: logger ? { level: opts.logLevel || 'info' } : false });
+  const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8470 });
+  const url = address.replace('[::1]', '127.0.0.1');
+
+  const nodes = await store.listNodes();
+  const devices = nodes.reduce((n, s) => n + s.node.accelerators.length, 0);
+  print(`suanli server listening on ${url}`);
+  print(`  store: ${store.dialect}${opts.database ? '' : ` (${join(dataDir, 'suanli.db')})`}; executor: ${executor.name}; policy: ${engine.policyName}`);
+  print(`  inventory: ${nodes.length} node(s), ${devices} accelerator(s)` + (nodes.some((s) => s.node.accelerators.some((a) => a.source === 'declared')) ? ' (declared)' : ''));
+  if (token.file) print(`  authenticate: export SUANLI_URL=${url} SUANLI_TOKEN=$(cat ${token.file})`);
+  else print(`  authenticate: export SUANLI_URL=${url} SUANLI_TOKEN=<the SUANLI_ADMIN_TOKEN this data directory was initialised with>`);
+
+  return {
+    app,
+    engine,
+    store,
+    url,
+    dataDir,
+    async close() {
+      await app.close();
+      await engine.stop();
+      await store.close();
+    },
+  };
+}
+
+export async function readTextFile(path: string): Promise<string> {
+  return readFile(path, 'utf8');
+}

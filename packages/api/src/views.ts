@@ -1,0 +1,67 @@
+/** Store records → wire views. Times go out as ISO-8601 strings. */
+import type { JobRecord, StoredNode, TransitionRecord } from '@suanli/store';
+import type { JobView, NodeView, TransitionView } from './schemas/index.js';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function toTransitionView(t: TransitionRecord): TransitionView {
+  return { from: t.from, to: t.to, at: new Date(t.at).toISOString(), reason: t.reason, attempt: t.attempt };
+}
+
+export function toJobView(j: JobRecord, transitions?: readonly TransitionRecord[]): JobView {
+  return {
+    id: j.id,
+    name: j.name,
+    tenant: j.tenant,
+    project: j.project,
+    submittedBy: j.submittedBy,
+    state: j.state,
+    priority: j.priority,
+    replicas: j.spec.replicas,
+    acceleratorsPerReplica: j.spec.perReplica.accelerators,
+    acceleratorTypes: [...j.spec.perReplica.acceleratorTypes],
+    command: [...j.spec.command],
+    timeLimitSeconds: j.spec.timeLimitSeconds,
+    attempt: j.attempt,
+    maxAttempts: j.spec.retry.maxAttempts,
+    submittedAt: new Date(j.submittedAt).toISOString(),
+    startedAt: iso(j.startedAt),
+    finishedAt: iso(j.finishedAt),
+    exitCode: j.exitCode,
+    placement: j.placement === null ? null : j.placement.map((r) => ({ ...r, acceleratorIds: [...r.acceleratorIds] })),
+    pending:
+      j.state === 'queued' && j.pendingVerdict !== null
+        ? { verdict: j.pendingVerdict, reason: j.pendingReason ?? '', estimatedStart: iso(j.estimatedStart) }
+        : null,
+    cancelRequested: j.cancelRequestedAt !== null,
+    ...(transitions ? { transitions: transitions.map(toTransitionView) } : {}),
+  };
+}
+
+export function toNodeView(s: StoredNode, allocations: ReadonlyMap<string, string>): NodeView {
+  const n = s.node;
+  const topology: Record<string, string> = {};
+  for (const [k, v] of Object.entries(n.topology)) if (typeof v === 'string') topology[k] = v;
+  return {
+    name: n.name,
+    state: s.adminState ?? n.state,
+    adminState: s.adminState,
+    adminReason: s.adminReason,
+    cpuMillis: n.cpuMillis,
+    memoryMiB: n.memoryMiB,
+    topology,
+    accelerators: n.accelerators.map((a) => ({
+      id: a.id,
+      index: a.index,
+      type: a.type,
+      vendor: a.vendor,
+      source: a.source,
+      declared: a.source === 'declared',
+      model: a.model ?? null,
+      memoryMiB: a.memoryMiB ?? null,
+      healthy: a.healthy,
+      allocatedTo: allocations.get(a.id) ?? null,
+    })),
+    updatedAt: new Date(s.updatedAt).toISOString(),
+  };
+}

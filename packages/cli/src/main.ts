@@ -1,0 +1,281 @@
+/**
+ * The `suanli` command line: thin commands that parse arguments, call the typed client, and print
+ * a readable table or, with `--json`, one JSON document on stdout. Exit codes: 0 success, 1 an
+ * error the server or the network reported, 2 a usage error.
+ */
+import { Command, CommanderError } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { ApiClientError, SuanliClient, type JobView } from '@suanli/client';
+import { resolveConnection } from './config.js';
+import { ago, duration, table } from './format.js';
+
+function client(): SuanliClient {
+  const { url, token } = resolveConnection();
+  return new SuanliClient({ url, ...(token ? { token } : {}) });
+}
+
+function out(s: string): void {
+  process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+}
+
+function json(v: unknown): void {
+  out(JSON.stringify(v, null, 2));
+}
+
+function describeAccelerators(j: JobView): string {
+  const type = j.acceleratorTypes.length ? j.acceleratorTypes.join('|') : '';
+  const per = `${j.acceleratorsPerReplica}${type ? ` ${type}` : ''}`;
+  return j.replicas > 1 ? `${j.replicas}×${per}` : per;
+}
+
+function jobRows(jobs: readonly JobView[]): string[][] {
+  return jobs.map((j) => [
+    j.id,
+    j.name,
+    j.state + (j.cancelRequested && (j.state === 'running' || j.state === 'starting') ? ' (cancelling)' : ''),
+    describeAccelerators(j),
+    j.project,
+    ago(j.submittedAt),
+    j.state === 'queued' ? (j.pending ? `${j.pending.verdict}: ${j.pending.reason}` : 'waiting for the next cycle') : j.placement ? j.placement.map((r) => r.node).join(',') : '',
+  ]);
+}
+
+function printJob(j: JobView): void {
+  const lines = [
+    `Job ${j.id}  ${j.name}`,
+    `  state:       ${j.state}${j.cancelRequested && !['cancelled', 'succeeded', 'failed', 'timed-out'].includes(j.state) ? ' (cancel requested)' : ''}`,
+    `  tenant:      ${j.tenant} / project ${j.project} (submitted by ${j.submittedBy})`,
+    `  command:     ${j.command.map((c) => (/\s/.test(c) ? JSON.stringify(c) : c)).join(' ')}`,
+    `  resources:   ${j.replicas} replica(s) × ${j.acceleratorsPerReplica} accelerator(s)${j.acceleratorTypes.length ? ` of ${j.acceleratorTypes.join(' or ')}` : ''}`,
+    `  priority:    ${j.priority}   time limit: ${j.timeLimitSeconds === null ? 'none' : duration(j.timeLimitSeconds)}   attempt: ${j.attempt}/${j.maxAttempts}`,
+    `  submitted:   ${j.submittedAt} (${ago(j.submittedAt)})`,
+  ];
+  if (j.startedAt) lines.push(`  started:     ${j.startedAt} (${ago(j.startedAt)})`);
+  if (j.finishedAt) lines.push(`  finished:    ${j.finishedAt} (${ago(j.finishedAt)})  exit code: ${j.exitCode ?? '-'}`);
+  if (j.placement) for (const [rank, r] of j.placement.entries()) lines.push(`  replica ${rank}:   ${r.node} devices ${r.acceleratorIds.join(', ') || '(none)'}`);
+  if (j.state === 'queued') {
+    if (j.pending) {
+      lines.push(`  why pending: ${j.pending.verdict}`, `               ${j.pending.reason}`);
+      if (j.pending.estimatedStart) lines.push(`  est. start:  ${j.pending.estimatedStart} (${ago(j.pending.estimatedStart)})`);
+    } else lines.push('  why pending: not yet considered by the scheduler (next cycle within a second)');
+  }
+  if (j.transitions?.length) {
+    lines.push('  history:');
+    lines.push(
+      table(
+        ['    AT', 'FROM', 'TO', 'ATTEMPT', 'REASON'],
+        j.transitions.map((t) => ['    ' + t.at, t.from ?? '-', t.to, String(t.attempt), t.reason]),
+      ),
+    );
+  }
+  out(lines.join('\n'));
+}
+
+async function runServer(opts: Record<string, string | boolean | undefined>): Promise<void> {
+  const { startServer } = await import('@suanli/api');
+  const server = await startServer({
+    ...(typeof opts['dataDir'] === 'string' ? { dataDir: opts['dataDir'] } : {}),
+    ...(typeof opts['database'] === 'string' ? { database: opts['database'] } : {}),
+    ...(typeof opts['host'] === 'string' ? { host: opts['host'] } : {}),
+    ...(typeof opts['port'] === 'string' ? { port: Number(opts['port']) } : {}),
+    ...(typeof opts['accelerators'] === 'string' ? { accelerators: opts['accelerators'] } : {}),
+    ...(typeof opts['acceleratorsFile'] === 'string' ? { acceleratorsFile: opts['acceleratorsFile'] } : {}),
+    ...(typeof opts['nodeName'] === 'string' ? { nodeName: opts['nodeName'] } : {}),
+    ...(typeof opts['logLevel'] === 'string' ? { logLevel: opts['logLevel'] } : {}),
+    ...(typeof opts['grace'] === 'string' ? { cancelGraceMs: Number(opts['grace']) * 1000 } : {}),
+  });
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    process.stderr.write(`\n${signal}: stopping (running jobs keep running and are re-adopted at the next start)\n`);
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed-out']);
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('suanli')
+    .description('suanli (算力): run training jobs on a shared accelerator hall.\nServer and credentials: SUANLI_URL, SUANLI_TOKEN.')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('server')
+    .description('run the API server, the scheduling loop and the local executor in one process')
+    .option('--data-dir <dir>', 'data directory (SQLite database, logs, admin token)', '.suanli')
+    .option('--database <url>', 'postgres://user:pass@host:port/db to use PostgreSQL instead of SQLite')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', '8470')
+    .option('--accelerators <spec>', 'declare devices on a machine without nvidia-smi/npu-smi: gpu:8 or nvidia-h200:4,ascend-910b:8')
+    .option('--accelerators-file <file>', 'declare nodes and devices in a YAML/JSON file')
+    .option('--node-name <name>', 'name of this machine in the inventory (default: hostname)')
+    .option('--grace <seconds>', 'SIGTERM → SIGKILL grace period for cancels and time limits', '10')
+    .option('--log-level <level>', 'pino log level (info, debug, warn)', 'info')
+    .action(async (opts: Record<string, string | undefined>) => runServer(opts));
+
+  program
+    .command('submit <file>')
+    .description('submit a job from a YAML (or JSON) spec file; "-" reads standard input')
+    .option('--json', 'print the new job as JSON (includes its id)')
+    .option('--idempotency-key <key>', 'make retries of this submission safe')
+    .option('--wait', 'wait until the job starts running (or ends), showing progress')
+    .action(async (file: string, opts: { json?: boolean; idempotencyKey?: string; wait?: boolean }) => {
+      const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+        throw new UsageError(`cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+      });
+      const doc = parseDocument(text);
+      if (doc.errors.length > 0) throw new UsageError(`${file} is not valid YAML:\n` + doc.errors.map((e) => `  ${e.message}`).join('\n'));
+      let job = await client().submitJob(undefined, { yaml: text, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
+      if (opts.wait) job = await waitForStart(job);
+      if (opts.json) json(job);
+      else out(`submitted job ${job.id} (${job.name}): ${job.state}`);
+    });
+
+  program
+    .command('jobs')
+    .description('list jobs, newest first')
+    .option('--state <state...>', 'only jobs in these states')
+    .option('--project <project>', 'only jobs of this project')
+    .option('--limit <n>', 'how many', '50')
+    .option('--json', 'one JSON document')
+    .action(async (opts: { state?: string[]; project?: string; limit: string; json?: boolean }) => {
+      const list = await client().listJobs({ ...(opts.state ? { state: opts.state } : {}), ...(opts.project ? { project: opts.project } : {}), limit: Number(opts.limit) });
+      if (opts.json) return json(list);
+      if (list.jobs.length === 0) return out('no jobs');
+      out(table(['ID', 'NAME', 'STATE', 'ACCEL', 'PROJECT', 'SUBMITTED', 'NODES / WHY PENDING'], jobRows(list.jobs)));
+    });
+
+  program
+    .command('job <id>')
+    .description('a job: state, placement, history, and why it is pending')
+    .option('--json', 'one JSON document')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const job = await client().getJob(id);
+      if (opts.json) json(job);
+      else printJob(job);
+    });
+
+  program
+    .command('logs <id>')
+    .description("print a job's output")
+    .option('-f, --follow', 'keep printing as the job writes, until it ends')
+    .option('--stderr', 'the standard error stream instead of standard output')
+    .option('--attempt <n>', 'an earlier attempt (default: the latest)')
+    .action(async (id: string, opts: { follow?: boolean; stderr?: boolean; attempt?: string }) => {
+      const c = client();
+      const q = { stream: opts.stderr ? ('stderr' as const) : ('stdout' as const), ...(opts.attempt ? { attempt: Number(opts.attempt) } : {}) };
+      if (opts.follow) {
+        for await (const chunk of c.followLogs(id, q)) process.stdout.write(chunk);
+        return;
+      }
+      let offset = 0;
+      for (let i = 0; i < 100_000; i++) {
+        const chunk = await c.readLogs(id, { ...q, offset });
+        process.stdout.write(chunk.data);
+        if (chunk.nextOffset >= chunk.size || chunk.nextOffset === offset) break;
+        offset = chunk.nextOffset;
+      }
+    });
+
+  program
+    .command('cancel <id>')
+    .description('cancel a job (SIGTERM, then SIGKILL after the grace period)')
+    .option('--json', 'print the job as JSON')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const job = await client().cancelJob(id);
+      if (opts.json) json(job);
+      else out(job.state === 'cancelled' ? `job ${id} cancelled` : `cancel requested for job ${id} (${job.state}); it will be stopped within the grace period`);
+    });
+
+  program
+    .command('nodes')
+    .description('nodes and accelerators')
+    .option('--json', 'one JSON document')
+    .action(async (opts: { json?: boolean }) => {
+      const { nodes } = await client().listNodes();
+      if (opts.json) return json({ nodes });
+      if (nodes.length === 0) return out('no nodes');
+      const rows: string[][] = [];
+      for (const n of nodes) {
+        const busy = n.accelerators.filter((a) => a.allocatedTo).length;
+        rows.push([n.name, n.state + (n.adminReason ? ` (${n.adminReason})` : ''), `${busy}/${n.accelerators.length}`, `${n.cpuMillis / 1000}`, `${Math.round(n.memoryMiB / 1024)}Gi`, '', '']);
+        for (const a of n.accelerators)
+          rows.push([`  ${a.index}`, a.healthy ? 'healthy' : 'UNHEALTHY', a.allocatedTo ?? 'idle', '', '', `${a.type}${a.declared ? ' (declared)' : ''}`, a.id]);
+      }
+      out(table(['NODE', 'STATE', 'BUSY', 'CPU', 'MEM', 'TYPE', 'DEVICE'], rows));
+    });
+
+  for (const action of ['drain', 'undrain'] as const) {
+    program
+      .command(`${action} <node>`)
+      .description(action === 'drain' ? 'stop placing new jobs on a node (operators)' : 'return a drained node to service (operators)')
+      .option('--reason <text>', 'why (shown to users)')
+      .option('--json', 'print the node as JSON')
+      .action(async (name: string, opts: { reason?: string; json?: boolean }) => {
+        const node = action === 'drain' ? await client().drainNode(name, opts.reason) : await client().undrainNode(name);
+        if (opts.json) json(node);
+        else out(`node ${node.name}: ${node.state}`);
+      });
+  }
+
+  return program;
+}
+
+class UsageError extends Error {}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function waitForStart(job: JobView): Promise<JobView> {
+  const c = client();
+  let last = '';
+  for (let i = 0; i < 24 * 3600 * 2; i++) {
+    if (job.state === 'running' || TERMINAL.has(job.state)) break;
+    const line = job.state === 'queued' && job.pending ? `${job.state}: ${job.pending.verdict} — ${job.pending.reason}` : job.state;
+    if (line !== last) process.stderr.write(`  ${job.id}: ${line}\n`);
+    last = line;
+    await new Promise((r) => setTimeout(r, 500));
+    job = await c.getJob(job.id);
+  }
+  process.stderr.write(`  ${job.id}: ${job.state}\n`);
+  return job;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    if (err instanceof ApiClientError) {
+      // With field details, the summary before the first ':' plus one line per field reads best.
+      const message = err.details.length > 0 ? err.message.split(':')[0] : err.message;
+      process.stderr.write(`error: ${message}${err.code !== 'NETWORK' ? ` [${err.code}]` : ''}\n`);
+      for (const d of err.details) process.stderr.write(`  - ${d.path || '(spec)'}: ${d.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}

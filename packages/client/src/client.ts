@@ -1,0 +1,173 @@
+/**
+ * The typed HTTP client: the only way the CLI and the console reach the server. Wire types come
+ * from the API's schemas (type-only import), so client and server cannot drift apart silently.
+ * Uses the global `fetch`, so it runs in Node 20 and in browsers alike.
+ */
+import type { ErrorBody, Health, JobList, JobView, NodeList, NodeView, WhoAmI } from '@suanli/api/schemas';
+
+export type { ErrorBody, Health, JobList, JobView, NodeList, NodeView, WhoAmI, TransitionView } from '@suanli/api/schemas';
+
+export interface ClientOptions {
+  /** Base URL, e.g. http://127.0.0.1:8470 */
+  readonly url: string;
+  readonly token?: string;
+  /** Per-request timeout. */
+  readonly timeoutMs?: number;
+  readonly fetch?: typeof fetch;
+}
+
+/** An error answered by the server (4xx/5xx with a coded body) or a transport failure (`code` NETWORK). */
+export class ApiClientError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: readonly { path: string; message: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'ApiClientError';
+  }
+}
+
+export interface LogChunk {
+  data: string;
+  offset: number;
+  nextOffset: number;
+  size: number;
+  attempt: number;
+  finished: boolean;
+}
+
+export interface ListJobsQuery {
+  state?: string[];
+  project?: string;
+  limit?: number;
+  before?: number;
+}
+
+export class SuanliClient {
+  private readonly base: string;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly opts: ClientOptions) {
+    this.base = opts.url.replace(/\/+$/, '');
+    this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  private async request<T>(method: string, path: string, init: { body?: unknown; rawBody?: string; contentType?: string; headers?: Record<string, string> } = {}): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
+    if (this.opts.token) headers['authorization'] = `Bearer ${this.opts.token}`;
+    let body: string | undefined;
+    if (init.rawBody !== undefined) {
+      body = init.rawBody;
+      headers['content-type'] = init.contentType ?? 'application/json';
+    } else if (init.body !== undefined) {
+      body = JSON.stringify(init.body);
+      headers['content-type'] = 'application/json';
+    }
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.base + path, {
+        method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+      });
+    } catch (err) {
+      throw new ApiClientError(0, 'NETWORK', `cannot reach the suanli server at ${this.base}: ${(err as Error).message} (is it running? set SUANLI_URL)`);
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON (e.g. a proxy's HTML error page): reported below with the raw text.
+    }
+    if (!res.ok) {
+      const e = (parsed as ErrorBody | undefined)?.error;
+      throw new ApiClientError(res.status, e?.code ?? 'HTTP_' + res.status, e?.message ?? (text || res.statusText), e?.details ?? []);
+    }
+    return parsed as T;
+  }
+
+  health(): Promise<Health> {
+    return this.request('GET', '/healthz');
+  }
+
+  whoami(): Promise<WhoAmI> {
+    return this.request('GET', '/api/v1/whoami');
+  }
+
+  /** Submits a spec given as an object (JSON) or as YAML text. */
+  submitJob(spec: unknown, opts: { idempotencyKey?: string; yaml?: string } = {}): Promise<JobView> {
+    const headers: Record<string, string> = opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {};
+    if (opts.yaml !== undefined) return this.request('POST', '/api/v1/jobs', { rawBody: opts.yaml, contentType: 'application/yaml', headers });
+    return this.request('POST', '/api/v1/jobs', { body: spec, headers });
+  }
+
+  listJobs(q: ListJobsQuery = {}): Promise<JobList> {
+    const p = new URLSearchParams();
+    for (const s of q.state ?? []) p.append('state', s);
+    if (q.project) p.set('project', q.project);
+    if (q.limit) p.set('limit', String(q.limit));
+    if (q.before) p.set('before', String(q.before));
+    const qs = p.toString();
+    return this.request('GET', '/api/v1/jobs' + (qs ? `?${qs}` : ''));
+  }
+
+  getJob(id: string): Promise<JobView> {
+    return this.request('GET', `/api/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
+  cancelJob(id: string): Promise<JobView> {
+    return this.request('POST', `/api/v1/jobs/${encodeURIComponent(id)}/cancel`);
+  }
+
+  readLogs(id: string, q: { stream?: 'stdout' | 'stderr'; attempt?: number; offset?: number; limit?: number } = {}): Promise<LogChunk> {
+    const p = new URLSearchParams();
+    if (q.stream) p.set('stream', q.stream);
+    if (q.attempt) p.set('attempt', String(q.attempt));
+    if (q.offset) p.set('offset', String(q.offset));
+    if (q.limit) p.set('limit', String(q.limit));
+    const qs = p.toString();
+    return this.request('GET', `/api/v1/jobs/${encodeURIComponent(id)}/logs` + (qs ? `?${qs}` : ''));
+  }
+
+  /**
+   * Follows a log until the attempt finishes, yielding chunks as they appear. Polls every
+   * `intervalMs`; bounded by `maxPolls` so a caller can never spin forever by mistake.
+   */
+  async *followLogs(id: string, q: { stream?: 'stdout' | 'stderr'; attempt?: number; intervalMs?: number; maxPolls?: number } = {}): AsyncGenerator<string> {
+    let offset = 0;
+    const interval = q.intervalMs ?? 500;
+    const maxPolls = q.maxPolls ?? 7 * 24 * 3600 * 2;
+    for (let i = 0; i < maxPolls; i++) {
+      let chunk: LogChunk;
+      try {
+        chunk = await this.readLogs(id, { ...(q.stream ? { stream: q.stream } : {}), ...(q.attempt ? { attempt: q.attempt } : {}), offset });
+      } catch (err) {
+        if (err instanceof ApiClientError && err.code === 'LOG_NOT_FOUND') {
+          await new Promise((r) => setTimeout(r, interval));
+          continue;
+        }
+        throw err;
+      }
+      if (chunk.data) yield chunk.data;
+      offset = chunk.nextOffset;
+      if (chunk.finished && offset >= chunk.size) return;
+      if (chunk.nextOffset >= chunk.size) await new Promise((r) => setTimeout(r, interval));
+    }
+  }
+
+  listNodes(): Promise<NodeList> {
+    return this.request('GET', '/api/v1/nodes');
+  }
+
+  drainNode(name: string, reason?: string): Promise<NodeView> {
+    return this.request('POST', `/api/v1/nodes/${encodeURIComponent(name)}/drain`, { body: reason ? { reason } : {} });
+  }
+
+  undrainNode(name: string): Promise<NodeView> {
+    return this.request('POST', `/api/v1/nodes/${encodeURIComponent(name)}/undrain`, { body: {} });
+  }
+}

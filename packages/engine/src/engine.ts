@@ -1,0 +1,465 @@
+/**
+ * The engine: the control loop that joins the store, the scheduling core and an executor.
+ *
+ * One cycle, as numbered steps (I/O only at the edges, the decision in the pure core):
+ *   1. Read the working set: nodes (with operator overrides) and every queued/active job.
+ *   2. Build an immutable Snapshot (time = the injected clock).
+ *   3. Ask the policy: `policy.schedule(snapshot)` → starts, preemptions, pending verdicts.
+ *   4. Commit each start (queued → starting, CAS) BEFORE launching it, then launch it.
+ *   5. Carry out preemptions, time limits and cancel requests (SIGTERM, grace, SIGKILL).
+ *   6. Store the pending verdicts ("why is my job pending?").
+ *
+ * Executor events (running / exited) are applied through the same serial queue, so a cycle and an
+ * event never interleave. Every state change is a compare-and-set in the store, recorded with its
+ * time and reason: an acknowledged job is never lost, and a job is never started twice for the
+ * same attempt.
+ */
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type {
+  ClusterNode,
+  JobState,
+  Placement,
+  RunningSchedJob,
+  SchedJob,
+  SchedulingPolicy,
+  Snapshot,
+} from '@suanli/core';
+import { ACTIVE_STATES } from '@suanli/core';
+import type { JobRecord, Store, StoredNode } from '@suanli/store';
+import type { ExecutionEvent, Executor } from '@suanli/executors';
+
+export interface EngineLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface EngineOptions {
+  readonly store: Store;
+  readonly executor: Executor;
+  readonly policy: SchedulingPolicy;
+  /** Root of per-job log directories (`<logRoot>/<jobId>/attempt-<n>`). */
+  readonly logRoot: string;
+  /** Epoch ms. Injected so tests control time. */
+  readonly clock?: () => number;
+  readonly logger?: EngineLogger;
+  /** Upper bound between cycles when nothing nudges the engine. */
+  readonly cycleIntervalMs?: number;
+  /** SIGTERM → SIGKILL grace for cancels, time limits and preemptions. */
+  readonly cancelGraceMs?: number;
+  /** How often the executor's inventory is re-read (telemetry, health). */
+  readonly inventoryIntervalMs?: number;
+}
+
+/** Why the engine is ending an attempt; decides the terminal state when the exit arrives. */
+type StopIntent = { kind: 'cancel' } | { kind: 'timeout' } | { kind: 'preempt'; reason: string };
+
+const quietLogger: EngineLogger = { info() {}, warn() {}, error() {} };
+
+export const WORKING_STATES: readonly JobState[] = ['queued', 'starting', 'running'];
+
+export class Engine {
+  readonly store: Store;
+  readonly executor: Executor;
+  private policy: SchedulingPolicy;
+  private readonly clock: () => number;
+  private readonly log: EngineLogger;
+  private readonly logRoot: string;
+  private readonly cycleIntervalMs: number;
+  private readonly cancelGraceMs: number;
+  private readonly inventoryIntervalMs: number;
+
+  /** Serialises cycles and event handling. */
+  private chain: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private inventoryTimer: NodeJS.Timeout | null = null;
+  private nudged = false;
+  private stopped = true;
+  private readonly intents = new Map<string, StopIntent>();
+  /** Jobs whose stop is in progress (avoid re-sending cancel every cycle). */
+  private readonly stopping = new Set<string>();
+  private cycles = 0;
+  private lastCycleMs = 0;
+
+  constructor(opts: EngineOptions) {
+    this.store = opts.store;
+    this.executor = opts.executor;
+    this.policy = opts.policy;
+    this.clock = opts.clock ?? Date.now;
+    this.log = opts.logger ?? quietLogger;
+    this.logRoot = opts.logRoot;
+    this.cycleIntervalMs = opts.cycleIntervalMs ?? 1000;
+    this.cancelGraceMs = opts.cancelGraceMs ?? 10_000;
+    this.inventoryIntervalMs = opts.inventoryIntervalMs ?? 30_000;
+    this.executor.onEvent((e) => {
+      void this.enqueue(() => this.applyEvent(e)).catch(() => undefined); // errors are logged by enqueue
+    });
+  }
+
+  get policyName(): string {
+    return this.policy.name;
+  }
+
+  /** Replaces the policy (policy reload without a restart); takes effect at the next cycle. */
+  setPolicy(policy: SchedulingPolicy): void {
+    this.policy = policy;
+    this.nudge();
+  }
+
+  stats(): { cycles: number; lastCycleMs: number } {
+    return { cycles: this.cycles, lastCycleMs: this.lastCycleMs };
+  }
+
+  logDir(jobId: string, attempt: number): string {
+    return join(this.logRoot, jobId, `attempt-${attempt}`);
+  }
+
+  /** Discovers inventory, re-adopts or resolves attempts left from a previous run, starts the loop. */
+  async start(): Promise<void> {
+    await this.refreshInventory();
+    await this.recover();
+    this.stopped = false;
+    this.inventoryTimer = setInterval(() => {
+      this.refreshInventory().catch((err: unknown) => this.log.error({ err }, 'inventory refresh failed'));
+    }, this.inventoryIntervalMs);
+    this.inventoryTimer.unref();
+    this.scheduleNext(0);
+  }
+
+  /** Stops the loop and the executor's watchers. Running jobs keep running (they are recovered on start). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.inventoryTimer) clearInterval(this.inventoryTimer);
+    this.timer = null;
+    await this.chain.catch(() => undefined);
+    await this.executor.close();
+  }
+
+  /** Asks for a cycle soon (after a submission, a cancel, a finished job). Cheap; coalesced. */
+  nudge(): void {
+    if (this.stopped || this.nudged) return;
+    this.nudged = true;
+    this.scheduleNext(0);
+  }
+
+  /** Runs one cycle now and waits for it (tests and the simulator-like callers use this). */
+  async runCycle(): Promise<void> {
+    await this.enqueue(() => this.cycle());
+  }
+
+  /** Waits until everything queued so far (cycles, events) has been applied. */
+  async settle(): Promise<void> {
+    await this.chain;
+  }
+
+  async refreshInventory(): Promise<void> {
+    const nodes = await this.executor.discover();
+    await this.store.upsertNodes(nodes, this.clock());
+  }
+
+  private scheduleNext(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.nudged = false;
+      this.enqueue(() => this.cycle())
+        .catch((err: unknown) => this.log.error({ err }, 'scheduling cycle failed'))
+        .finally(() => this.scheduleNext(this.cycleIntervalMs));
+    }, delayMs);
+  }
+
+  private enqueue(fn: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch((err: unknown) => {
+      this.log.error({ err }, 'engine step failed');
+    });
+    return next;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Recovery after a restart
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Every job the store says is starting or running is checked with the executor: re-adopted if it
+   * provably still runs, finished with its recorded exit code if it ended while we were down, or
+   * marked lost (and requeued under its retry policy) when neither can be proven.
+   */
+  private async recover(): Promise<void> {
+    const active = await this.store.jobsInStates(['starting', 'running']);
+    if (active.length === 0) return;
+    const results = await this.executor.recover(
+      active.map((j) => ({ jobId: j.id, attempt: j.attempt, ref: j.executorRef ?? '', logDir: this.logDir(j.id, j.attempt) })),
+    );
+    const byId = new Map(active.map((j) => [j.id, j]));
+    for (const r of results) {
+      const job = byId.get(r.jobId);
+      if (!job) continue;
+      const now = this.clock();
+      if (r.status === 'running') {
+        if (job.state === 'starting') await this.store.transitionJob(job.id, 'starting', 'running', now, 're-adopted after restart: process still running', { startedAt: job.startedAt ?? now });
+        this.log.info({ jobId: job.id }, 're-adopted running job');
+      } else if (r.status === 'exited') {
+        await this.finishAttempt(job, r.exitCode, r.signal, r.at, null, 'finished while the server was down');
+      } else {
+        await this.markLost(job, `lost: ${r.reason}`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The cycle
+  // ---------------------------------------------------------------------------------------------
+
+  private async cycle(): Promise<void> {
+    const t0 = performance.now();
+    // 1. Working set.
+    const now = this.clock();
+    const [stored, jobs] = await Promise.all([this.store.listNodes(), this.store.jobsInStates(WORKING_STATES)]);
+    const nodes = stored.map(effectiveNode);
+    const queued = jobs.filter((j) => j.state === 'queued' && (j.notBefore === null || j.notBefore <= now));
+    const active = jobs.filter((j) => ACTIVE_STATES.has(j.state) && j.placement !== null);
+
+    // 5a. Cancel requests, time limits: carried out before scheduling so freed devices are not counted twice.
+    for (const j of jobs) {
+      if (j.cancelRequestedAt !== null && ACTIVE_STATES.has(j.state)) this.requestStop(j, { kind: 'cancel' });
+      else if (j.state === 'running' && j.spec.timeLimitSeconds !== null && j.startedAt !== null && now - j.startedAt >= j.spec.timeLimitSeconds * 1000)
+        this.requestStop(j, { kind: 'timeout' });
+    }
+
+    // 2. Snapshot.
+    const snapshot: Snapshot = {
+      now,
+      nodes,
+      pending: queued.map(toSchedJob),
+      running: active.map(toRunningSchedJob),
+    };
+
+    // 3. Decide.
+    const result = this.policy.schedule(snapshot);
+
+    // 4. Starts: commit, then launch.
+    const byId = new Map(jobs.map((j) => [j.id, j]));
+    const nodeByName = new Map(nodes.map((n) => [n.name, n]));
+    for (const s of result.starts) {
+      const job = byId.get(s.jobId);
+      if (!job) continue;
+      await this.startJob(job, s.placement, s.reason, nodeByName);
+    }
+
+    // 5b. Preemptions.
+    for (const p of result.preemptions) {
+      const job = byId.get(p.jobId);
+      if (job && ACTIVE_STATES.has(job.state)) this.requestStop(job, { kind: 'preempt', reason: p.reason });
+    }
+
+    // 6. Why pending.
+    await this.store.setPendingReasons(
+      result.pending.map((p) => ({ jobId: p.jobId, verdict: p.verdict, reason: p.reason, estimatedStart: p.estimatedStart })),
+    );
+    this.cycles++;
+    this.lastCycleMs = performance.now() - t0;
+  }
+
+  private async startJob(job: JobRecord, placement: Placement, reason: string, nodeByName: Map<string, ClusterNode>): Promise<void> {
+    const now = this.clock();
+    const attempt = job.attempt + 1;
+    const started = await this.store.transitionJob(job.id, 'queued', 'starting', now, `scheduled: ${reason}`, {
+      attempt,
+      placement,
+      executorRef: null,
+      startedAt: null,
+      finishedAt: null,
+      exitCode: null,
+      pendingVerdict: null,
+      pendingReason: null,
+      estimatedStart: null,
+    });
+    if (!started) return; // cancelled or changed concurrently: nothing to launch
+    const logDir = this.logDir(job.id, attempt);
+    try {
+      await mkdir(logDir, { recursive: true });
+      const { ref } = await this.executor.launch({
+        jobId: job.id,
+        jobName: job.name,
+        tenant: job.tenant,
+        project: job.project,
+        attempt,
+        spec: job.spec,
+        placement,
+        nodes: [...new Set(placement.map((r) => r.node))].flatMap((n) => {
+          const node = nodeByName.get(n);
+          return node ? [node] : [];
+        }),
+        logDir,
+      });
+      const patched = await this.store.patchJob(job.id, 'starting', { executorRef: ref });
+      if (!patched) {
+        // The running event was applied first (starting → running); store the ref there.
+        await this.store.patchJob(job.id, 'running', { executorRef: ref });
+      }
+    } catch (err) {
+      this.log.error({ err, jobId: job.id }, 'launch failed');
+      const msg = err instanceof Error ? err.message : String(err);
+      await this.store.transitionJob(job.id, 'starting', 'failed', this.clock(), `launch failed: ${msg}`, { finishedAt: this.clock() });
+    }
+  }
+
+  private requestStop(job: JobRecord, intent: StopIntent): void {
+    if (this.stopping.has(job.id)) return;
+    this.stopping.add(job.id);
+    this.intents.set(job.id, intent);
+    const ref = job.executorRef;
+    if (ref === null) {
+      // Not launched yet (or the ref was never stored): the exit will come from the executor or recovery.
+      this.stopping.delete(job.id);
+      return;
+    }
+    this.executor.cancel(job.id, ref, this.cancelGraceMs).catch((err: unknown) => {
+      this.log.error({ err, jobId: job.id }, 'cancel failed');
+      this.stopping.delete(job.id);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Executor events
+  // ---------------------------------------------------------------------------------------------
+
+  private async applyEvent(e: ExecutionEvent): Promise<void> {
+    const job = await this.store.getJob(e.jobId);
+    if (!job || job.attempt !== e.attempt) return; // stale event from an earlier attempt
+    if (e.kind === 'running') {
+      if (job.state === 'starting') await this.store.transitionJob(job.id, 'starting', 'running', e.at, 'process started', { startedAt: e.at });
+      return;
+    }
+    await this.finishAttempt(job, e.exitCode, e.signal, e.at, e.backendReason, null);
+    this.nudge();
+  }
+
+  /**
+   * Decides the outcome of an ended attempt: succeeded, failed, cancelled, timed-out, preempted
+   * (requeued), lost, or requeued for another attempt under the job's retry policy.
+   */
+  private async finishAttempt(
+    job: JobRecord,
+    exitCode: number | null,
+    signal: string | null,
+    at: number,
+    backendReason: string | null,
+    note: string | null,
+  ): Promise<void> {
+    if (!ACTIVE_STATES.has(job.state)) return;
+    const intent = this.intents.get(job.id) ?? (job.cancelRequestedAt !== null ? { kind: 'cancel' as const } : undefined);
+    this.intents.delete(job.id);
+    this.stopping.delete(job.id);
+    const how = signal ? `killed by ${signal}` : `exit code ${exitCode ?? 'unknown'}`;
+    const suffix = note ? ` (${note})` : '';
+    const patch = { finishedAt: at, exitCode };
+    const from = job.state;
+
+    if (intent?.kind === 'cancel') {
+      await this.store.transitionJob(job.id, from, 'cancelled', at, `cancelled by request; ${how}${suffix}`, patch);
+      return;
+    }
+    if (intent?.kind === 'preempt') {
+      const p = await this.store.transitionJob(job.id, from, 'preempted', at, `preempted: ${intent.reason}; ${how}`, patch);
+      if (p) await this.requeue(p, 'requeued after preemption (does not count as an attempt)', 0);
+      return;
+    }
+    if (backendReason !== null) {
+      const lost = await this.store.transitionJob(job.id, from, 'lost', at, `lost: ${backendReason}${suffix}`, patch);
+      if (lost) await this.retryOrFail(lost, 'lost', `attempt lost (${backendReason})`);
+      return;
+    }
+    if (intent?.kind !== 'timeout' && exitCode === 0 && signal === null) {
+      await this.store.transitionJob(job.id, from, 'succeeded', at, `completed; exit code 0${suffix}`, patch);
+      return;
+    }
+    const outcome = intent?.kind === 'timeout' ? 'timed-out' : 'failed';
+    const what =
+      outcome === 'timed-out' ? `time limit of ${job.spec.timeLimitSeconds ?? 0} s reached; ${how}` : `failed; ${how}`;
+    if (await this.canRetry(job, outcome)) {
+      const r = await this.store.transitionJob(job.id, from, 'requeued', at, `${what}${suffix}; retrying under the retry policy`, patch);
+      if (r) await this.requeue(r, null, job.spec.retry.backoffSeconds);
+      return;
+    }
+    await this.store.transitionJob(job.id, from, outcome, at, `${what}${suffix}`, patch);
+  }
+
+  private async markLost(job: JobRecord, reason: string): Promise<void> {
+    const now = this.clock();
+    const lost = await this.store.transitionJob(job.id, job.state, 'lost', now, reason, { finishedAt: now });
+    if (lost) await this.retryOrFail(lost, 'lost', reason);
+  }
+
+  /** Attempts consumed so far: starts minus preemptions (a preemption is not the job's fault). */
+  private async attemptsConsumed(job: JobRecord): Promise<number> {
+    const transitions = await this.store.listTransitions(job.id);
+    return job.attempt - transitions.filter((t) => t.to === 'preempted').length;
+  }
+
+  private async canRetry(job: JobRecord, outcome: 'lost' | 'failed' | 'timed-out'): Promise<boolean> {
+    const { maxAttempts, retryOn } = job.spec.retry;
+    return retryOn.includes(outcome) && (await this.attemptsConsumed(job)) < maxAttempts;
+  }
+
+  private async retryOrFail(job: JobRecord, outcome: 'lost', reason: string): Promise<void> {
+    const { maxAttempts, backoffSeconds, retryOn } = job.spec.retry;
+    const now = this.clock();
+    if (await this.canRetry(job, outcome)) {
+      const r = await this.store.transitionJob(job.id, 'lost', 'requeued', now, `requeued under the retry policy after: ${reason}`);
+      if (r) await this.requeue(r, null, backoffSeconds);
+    } else {
+      await this.store.transitionJob(job.id, 'lost', 'failed', now,
+        `not retried after: ${reason} (attempts used ${await this.attemptsConsumed(job)} of ${maxAttempts}; retryOn: ${retryOn.join(', ') || 'none'})`);
+    }
+  }
+
+  /** Moves a job to `requeued` (unless it is there already) and back to `queued`, releasing its devices. */
+  private async requeue(job: JobRecord, reason: string | null, backoffSeconds: number): Promise<void> {
+    const now = this.clock();
+    let r: JobRecord | null = job;
+    if (job.state !== 'requeued') r = await this.store.transitionJob(job.id, job.state, 'requeued', now, reason ?? 'requeued');
+    if (!r) return;
+    await this.store.transitionJob(job.id, 'requeued', 'queued', now, backoffSeconds > 0 ? `back in the queue after a ${backoffSeconds} s backoff` : 'back in the queue', {
+      queuedAt: now,
+      notBefore: backoffSeconds > 0 ? now + backoffSeconds * 1000 : null,
+      placement: null,
+      executorRef: null,
+      startedAt: null,
+      finishedAt: null,
+    });
+    this.nudge();
+  }
+}
+
+/** A node as the scheduler must see it: an operator's drain overrides the discovered state. */
+export function effectiveNode(s: StoredNode): ClusterNode {
+  return s.adminState === null ? s.node : { ...s.node, state: s.adminState };
+}
+
+export function toSchedJob(j: JobRecord): SchedJob {
+  return {
+    id: j.id,
+    tenant: j.tenant,
+    project: j.project,
+    submitTime: j.queuedAt,
+    priority: j.priority,
+    replicas: j.spec.replicas,
+    perReplica: j.spec.perReplica,
+    timeLimitMs: j.spec.timeLimitSeconds === null ? null : j.spec.timeLimitSeconds * 1000,
+    preemptible: j.spec.preemptible,
+  };
+}
+
+export function toRunningSchedJob(j: JobRecord): RunningSchedJob {
+  return {
+    ...toSchedJob(j),
+    startTime: j.startedAt ?? j.queuedAt,
+    placement: j.placement ?? [],
+    lastCheckpointTime: null,
+  };
+}

@@ -43,6 +43,8 @@ export class SlurmApiError extends Error {
     message: string,
     readonly httpStatus: number,
     readonly errors: readonly SlurmError[],
+    /** The parsed response body, when there was one. */
+    readonly body: unknown = null,
   ) {
     super(message);
   }
@@ -243,7 +245,7 @@ export class SlurmRestClient {
     const errors = ((parsed as { errors?: SlurmError[] }).errors ?? []).filter((e) => e && (e.error_number ?? e.error_code ?? 0) !== 0);
     if (status >= 400 || errors.length > 0) {
       const msg = errors.map((e) => `${e.description ?? e.error ?? 'error'} (${e.error_number ?? e.error_code ?? '?'})`).join('; ') || `HTTP ${status}`;
-      throw new SlurmApiError(`slurmrestd ${method} ${fullPath}: ${msg}`, status, errors);
+      throw new SlurmApiError(`slurmrestd ${method} ${fullPath}: ${msg}`, status, errors, parsed);
     }
     return parsed as T;
   }
@@ -267,7 +269,16 @@ export class SlurmRestClient {
     }
   }
   async submit(script: string, job: SlurmJobDescription): Promise<number> {
-    const r = await this.request<{ job_id?: number }>('POST', '/job/submit', { script, job });
+    let r: { job_id?: number };
+    try {
+      r = await this.request<{ job_id?: number }>('POST', '/job/submit', { script, job });
+    } catch (e) {
+      // A held job is accepted with error 2042 "Job is in held state, pending scheduler release"
+      // next to its job_id: an accepted submission, not a failure.
+      const id = e instanceof SlurmApiError && e.httpStatus === 200 ? (e.body as { job_id?: unknown } | null)?.job_id : undefined;
+      if (typeof id === 'number' && id > 0) return id;
+      throw e;
+    }
     if (typeof r.job_id !== 'number') throw new SlurmApiError('slurmrestd accepted the job but returned no job_id', 200, []);
     return r.job_id;
   }

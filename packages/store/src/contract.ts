@@ -714,6 +714,42 @@ export function defineStoreContract(
       );
     });
 
+    void describe('values both engines store alike', () => {
+      void it(
+        'text with a NUL character is refused with the field named, and nothing is written',
+        run(async (store) => {
+          const nul = 'a\u0000b';
+          await assert.rejects(
+            store.createJob(makeNewJob({ tenant: nul })),
+            /tenant contains a NUL character/,
+          );
+          await assert.rejects(store.initMeta('k', nul), /meta value contains a NUL character/);
+          const { job } = await store.createJob(makeNewJob());
+          await assert.rejects(
+            store.transitionJob(job.id, 'queued', 'starting', T0 + 1, `launch failed: ${nul}`),
+            /reason contains a NUL character/,
+          );
+          await assert.rejects(
+            store.setPendingReasons([
+              { jobId: job.id, verdict: 'waits-for-turn', reason: nul, estimatedStart: null },
+            ]),
+            /reason contains a NUL character/,
+          );
+          await assert.rejects(
+            store.patchJob(job.id, 'queued', { executorRef: nul }),
+            /executorRef contains a NUL/,
+          );
+          assert.equal((await store.getJob(job.id))?.state, 'queued');
+          assert.equal((await store.listJobs({})).length, 1);
+          assert.equal(await store.getMeta('k'), null);
+          // Inside JSON a NUL is escaped, so specs and node data may carry one.
+          const spec = makeSpec({ env: { WEIRD: nul } });
+          const withNul = await store.createJob(makeNewJob({ spec }));
+          assert.deepEqual((await store.getJob(withNul.job.id))?.spec, spec);
+        }),
+      );
+    });
+
     void describe('durability', () => {
       void it('close() waits for operations already started, then refuses new ones', async () => {
         const store = await open();

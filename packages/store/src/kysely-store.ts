@@ -51,7 +51,19 @@ function assertEpochMs(field: string, v: number | null | undefined): void {
     throw new TypeError(`${field} must be an integer number of epoch milliseconds, got ${String(v)}`);
 }
 
-function assertPatchTimes(patch: JobPatch): void {
+/**
+ * PostgreSQL text cannot hold U+0000 while SQLite can: reject it on both, so a reason that carries
+ * a stray NUL (e.g. from a process's output) fails the same way in development and in production.
+ */
+function assertText(field: string, v: string | null | undefined): void {
+  if (typeof v === 'string' && v.includes('\u0000')) {
+    throw new TypeError(`${field} contains a NUL character (U+0000), which the store does not accept`);
+  }
+}
+
+function assertPatchValues(patch: JobPatch): void {
+  assertText('executorRef', patch.executorRef);
+  assertText('pendingReason', patch.pendingReason);
   assertEpochMs('startedAt', patch.startedAt);
   assertEpochMs('finishedAt', patch.finishedAt);
   assertEpochMs('queuedAt', patch.queuedAt);
@@ -217,6 +229,8 @@ export class KyselyStore implements Store {
 
   initMeta(key: string, value: string): Promise<string> {
     return this.#track(async () => {
+      assertText('meta key', key);
+      assertText('meta value', value);
       // The primary key decides a race: exactly one insert lands, every caller then reads that value.
       await this.#db
         .insertInto('meta')
@@ -235,6 +249,12 @@ export class KyselyStore implements Store {
   createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
     return this.#track(async () => {
       assertEpochMs('submittedAt', job.submittedAt);
+      assertText('id', job.id);
+      assertText('tenant', job.tenant);
+      assertText('submittedBy', job.submittedBy);
+      assertText('idempotencyKey', job.idempotencyKey);
+      assertText('spec.project', job.spec.project);
+      assertText('spec.name', job.spec.name);
       // ON CONFLICT on the (tenant, idempotency_key) unique index: under concurrent creates with the
       // same key the index admits one row; the others get no row back and read the winner's job.
       const row: JobInsertRow = {
@@ -357,7 +377,8 @@ export class KyselyStore implements Store {
       // An illegal pair is a programming error whatever the job's current state: throw before any I/O.
       assertTransition(from, to);
       assertEpochMs('at', at);
-      assertPatchTimes(patch);
+      assertText('reason', reason);
+      assertPatchValues(patch);
       return this.#backend.write(async (trx) => {
         const row = await trx
           .updateTable('jobs')
@@ -395,7 +416,7 @@ export class KyselyStore implements Store {
 
   patchJob(id: string, expectedState: JobState, patch: JobPatch): Promise<JobRecord | null> {
     return this.#track(async () => {
-      assertPatchTimes(patch);
+      assertPatchValues(patch);
       const columns = patchColumns(patch);
       if (Object.keys(columns).length === 0) {
         const row = await this.#db
@@ -421,7 +442,10 @@ export class KyselyStore implements Store {
   setPendingReasons(updates: readonly PendingUpdate[]): Promise<void> {
     return this.#track(async () => {
       if (updates.length === 0) return;
-      for (const u of updates) assertEpochMs('estimatedStart', u.estimatedStart);
+      for (const u of updates) {
+        assertEpochMs('estimatedStart', u.estimatedStart);
+        assertText('reason', u.reason);
+      }
       await this.#backend.setPendingReasons(dedupePendingUpdates(updates));
     });
   }
@@ -449,7 +473,10 @@ export class KyselyStore implements Store {
       if (nodes.length === 0) return;
       // Last entry per name wins; a name twice in one INSERT … ON CONFLICT is an error in PostgreSQL.
       const byName = new Map<string, ClusterNode>();
-      for (const n of nodes) byName.set(n.name, n);
+      for (const n of nodes) {
+        assertText('node name', n.name);
+        byName.set(n.name, n);
+      }
       const rows = [...byName.values()].map((n) => ({
         name: n.name,
         node: JSON.stringify(n),
@@ -488,6 +515,7 @@ export class KyselyStore implements Store {
   ): Promise<boolean> {
     return this.#track(async () => {
       assertEpochMs('at', at);
+      assertText('reason', reason);
       const result = await this.#db
         .updateTable('nodes')
         .set({ admin_state: state, admin_reason: reason, updated_at: at })

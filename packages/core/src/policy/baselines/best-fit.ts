@@ -38,8 +38,85 @@ export interface FreeCapacity {
   readonly byName: Map<string, FreeNode>;
   /** Accelerator id → type, for type-constrained requests. */
   readonly typeOf: Map<string, string>;
+  /** Accelerator id → index on its node. */
+  readonly order: Map<string, number>;
   /** Total free devices on schedulable nodes. */
   totalFree: number;
+}
+
+/** Per-cluster facts that do not change between cycles, cached by the identity of `snapshot.nodes`. */
+interface StaticInfo {
+  readonly typeOf: Map<string, string>;
+  /** Device id → its position on its node, to keep free lists in device order. */
+  readonly order: Map<string, number>;
+}
+const staticCache = new WeakMap<readonly ClusterNode[], StaticInfo>();
+
+function staticInfo(nodes: readonly ClusterNode[]): StaticInfo {
+  let info = staticCache.get(nodes);
+  if (info === undefined) {
+    const typeOf = new Map<string, string>();
+    const order = new Map<string, number>();
+    for (const n of nodes) n.accelerators.forEach((a, i) => (typeOf.set(a.id, a.type), order.set(a.id, i)));
+    info = { typeOf, order };
+    staticCache.set(nodes, info);
+  }
+  return info;
+}
+
+/**
+ * Free devices per node as of the previous call, kept to answer the next call incrementally: the
+ * simulator (and the engine) call the policy with mostly the same running jobs, so only the jobs
+ * that started or ended since are applied. Keyed by the identity of `snapshot.nodes` (immutable
+ * data: the same array means the same nodes in the same state) and of the running-job objects.
+ * The answer is always the same as a full recount; this is a cache, not state the policy reads.
+ */
+interface FreeMemo {
+  /** The running array last seen: the same array (the simulator reuses it) means no change. */
+  lastArray: readonly RunningSchedJob[] | null;
+  running: Set<RunningSchedJob>;
+  free: Map<string, Set<string>>;
+  cpuMem: Map<string, { cpu: number; mem: number }>;
+}
+const freeMemo = new WeakMap<readonly ClusterNode[], FreeMemo>();
+
+function memoFor(nodes: readonly ClusterNode[], running: readonly RunningSchedJob[]): FreeMemo | null {
+  let memo = freeMemo.get(nodes);
+  if (memo === undefined) {
+    memo = { lastArray: null, running: new Set(), free: new Map(), cpuMem: new Map() };
+    for (const n of nodes) {
+      memo.free.set(n.name, new Set(n.accelerators.filter((a) => a.healthy).map((a) => a.id)));
+      memo.cpuMem.set(n.name, { cpu: 0, mem: 0 });
+    }
+    freeMemo.set(nodes, memo);
+  }
+  if (memo.lastArray === running) return memo;
+  const now = new Set(running);
+  const apply = (job: RunningSchedJob, sign: 1 | -1): boolean => {
+    for (const r of job.placement) {
+      const f = memo.free.get(r.node);
+      const cm = memo.cpuMem.get(r.node);
+      if (f === undefined || cm === undefined) return false;
+      for (const id of r.acceleratorIds) {
+        if (sign === 1) {
+          if (!f.delete(id)) return false;
+        } else f.add(id);
+      }
+      cm.cpu += sign * r.cpuMillis;
+      cm.mem += sign * r.memoryMiB;
+    }
+    return true;
+  };
+  for (const old of memo.running) if (!now.has(old)) apply(old, -1);
+  for (const cur of now) {
+    if (!memo.running.has(cur) && !apply(cur, 1)) {
+      freeMemo.delete(nodes); // inconsistent input (two jobs on one device): recount from scratch
+      return null;
+    }
+  }
+  memo.running = now;
+  memo.lastArray = running;
+  return memo;
 }
 
 /**
@@ -47,41 +124,45 @@ export interface FreeCapacity {
  * `ignoreRunning` lets a preemptive policy ask "what if these were preempted?".
  */
 export function freeCapacity(snapshot: Snapshot, ignoreRunning?: ReadonlySet<string>): FreeCapacity {
-  const held = new Map<string, { acc: Set<string>; cpu: number; mem: number }>();
-  for (const job of snapshot.running) {
-    if (ignoreRunning?.has(job.id) === true) continue;
-    for (const r of job.placement) {
-      let h = held.get(r.node);
-      if (h === undefined) {
-        h = { acc: new Set<string>(), cpu: 0, mem: 0 };
-        held.set(r.node, h);
+  const { typeOf, order } = staticInfo(snapshot.nodes);
+  const memo = ignoreRunning === undefined ? memoFor(snapshot.nodes, snapshot.running) : null;
+  const heldIds = new Set<string>();
+  const heldCpuMem = new Map<string, { cpu: number; mem: number }>();
+  if (memo === null) {
+    for (const job of snapshot.running) {
+      if (ignoreRunning?.has(job.id) === true) continue;
+      for (const r of job.placement) {
+        for (const id of r.acceleratorIds) heldIds.add(id);
+        const h = heldCpuMem.get(r.node) ?? { cpu: 0, mem: 0 };
+        h.cpu += r.cpuMillis;
+        h.mem += r.memoryMiB;
+        heldCpuMem.set(r.node, h);
       }
-      for (const id of r.acceleratorIds) h.acc.add(id);
-      h.cpu += r.cpuMillis;
-      h.mem += r.memoryMiB;
     }
   }
-  const typeOf = new Map<string, string>();
   const nodes: FreeNode[] = [];
+  const byName = new Map<string, FreeNode>();
   let totalFree = 0;
   for (const node of snapshot.nodes) {
-    const h = held.get(node.name);
-    const free: string[] = [];
-    for (const a of node.accelerators) {
-      typeOf.set(a.id, a.type);
-      if (a.healthy && h?.acc.has(a.id) !== true) free.push(a.id);
+    let free: string[];
+    let h: { cpu: number; mem: number } | undefined;
+    if (memo !== null) {
+      const set = memo.free.get(node.name)!;
+      free = [];
+      if (set.size > 0) for (const a of node.accelerators) if (set.has(a.id)) free.push(a.id);
+      h = memo.cpuMem.get(node.name);
+    } else {
+      free = [];
+      for (const a of node.accelerators) if (a.healthy && !heldIds.has(a.id)) free.push(a.id);
+      h = heldCpuMem.get(node.name);
     }
     const schedulable = isSchedulable(node);
     if (schedulable) totalFree += free.length;
-    nodes.push({
-      node,
-      schedulable,
-      free,
-      freeCpuMillis: node.cpuMillis - (h?.cpu ?? 0),
-      freeMemoryMiB: node.memoryMiB - (h?.mem ?? 0),
-    });
+    const f: FreeNode = { node, schedulable, free, freeCpuMillis: node.cpuMillis - (h?.cpu ?? 0), freeMemoryMiB: node.memoryMiB - (h?.mem ?? 0) };
+    nodes.push(f);
+    byName.set(node.name, f);
   }
-  return { nodes, byName: new Map(nodes.map((n) => [n.node.name, n])), typeOf, totalFree };
+  return { nodes, byName, typeOf, order, totalFree };
 }
 
 /** Total devices a job holds (replicas × per-replica devices). */
@@ -149,7 +230,7 @@ export function releasePlacement(cap: FreeCapacity, placement: Placement): void 
   for (const r of placement) {
     const f = cap.byName.get(r.node);
     if (f === undefined) continue;
-    const order = new Map(f.node.accelerators.map((a, i) => [a.id, i]));
+    const order = cap.order;
     const merged = [...f.free, ...r.acceleratorIds.filter((id) => !f.free.includes(id))];
     merged.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
     if (f.schedulable) cap.totalFree += merged.length - f.free.length;

@@ -21,7 +21,7 @@ export const EASY_MAX_BACKFILL_CANDIDATES = 2000;
 
 function cloneCapacity(cap: FreeCapacity): FreeCapacity {
   const nodes = cap.nodes.map((f) => ({ ...f, free: [...f.free] }));
-  return { nodes, byName: new Map(nodes.map((n) => [n.node.name, n])), typeOf: cap.typeOf, totalFree: cap.totalFree };
+  return { nodes, byName: new Map(nodes.map((n) => [n.node.name, n])), typeOf: cap.typeOf, order: cap.order, totalFree: cap.totalFree };
 }
 
 /** Earliest time (by time limits) and devices at which `head` fits, or null if never by the plan. */

@@ -8,6 +8,10 @@ import { canEverFit, freeCapacity, placeBestFit } from './best-fit.js';
 import type { BaselinePolicy } from './common.js';
 import { bySubmit } from './common.js';
 
+function behind(job: SchedJob): PendingDecision {
+  return { jobId: job.id, verdict: 'waits-for-turn', reason: 'FIFO: behind an earlier job that does not fit yet', estimatedStart: null };
+}
+
 export function createFifoPolicy(): BaselinePolicy {
   return {
     name: 'fifo',
@@ -20,7 +24,7 @@ export function createFifoPolicy(): BaselinePolicy {
       let blockedBy: SchedJob | null = null;
       for (const job of queue) {
         if (blockedBy !== null) {
-          pending.push({ jobId: job.id, verdict: 'waits-for-turn', reason: `FIFO: behind job ${blockedBy.id}`, estimatedStart: null });
+          pending.push(behind(job));
           continue;
         }
         const placement = placeBestFit(job, cap);

@@ -32,14 +32,32 @@ interface Ranked {
 
 function cloneCapacity(cap: FreeCapacity): FreeCapacity {
   const nodes = cap.nodes.map((f) => ({ ...f, free: [...f.free] }));
-  return { nodes, byName: new Map(nodes.map((n) => [n.node.name, n])), typeOf: cap.typeOf, totalFree: cap.totalFree };
+  return { nodes, byName: new Map(nodes.map((n) => [n.node.name, n])), typeOf: cap.typeOf, order: cap.order, totalFree: cap.totalFree };
 }
 
 /** One cycle of rank-then-preempt. `key`: lower runs first. */
 function rankedCycle(snapshot: Snapshot, key: (job: SchedJob, running: RunningSchedJob | null) => number, label: string): ScheduleResult {
+  // 0. Fast path: if every waiting job, in rank order, fits what is free, nobody is preempted
+  //    (everything fits, so every job is in the desired set below) and the answer is just that.
+  const pendingRanked: Ranked[] = snapshot.pending.map((p) => ({ job: p, running: null, key: key(p, null) }));
+  pendingRanked.sort((a, b) => a.key - b.key || bySubmit(a.job, b.job));
+  {
+    const cap = freeCapacity(snapshot);
+    const starts: StartDecision[] = [];
+    let need = 0;
+    for (const r of pendingRanked) need += jobAccelerators(r.job);
+    if (need <= cap.totalFree) {
+      for (const r of pendingRanked) {
+        const placement = placeBestFit(r.job, cap);
+        if (placement === null) break;
+        starts.push({ jobId: r.job.id, placement, reason: `${label}: fits what is free` });
+      }
+      if (starts.length === pendingRanked.length) return { starts, preemptions: [], pending: [] };
+    }
+  }
   const all: Ranked[] = [];
   for (const r of snapshot.running) all.push({ job: r, running: r, key: key(r, r) });
-  for (const p of snapshot.pending) all.push({ job: p, running: null, key: key(p, null) });
+  for (const p of pendingRanked) all.push(p);
   all.sort((a, b) => a.key - b.key || bySubmit(a.job, b.job));
   const rank = new Map(all.map((r, i) => [r.job.id, i]));
 
@@ -180,10 +198,22 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
       if (snapshot.pending.length === 0) return null;
       const now = snapshot.now;
       let next = Infinity;
+      // The best-ranked waiting job: a running job's demotion matters only if it then ranks below it.
+      let bestQ = Infinity;
+      let bestSubmit = Infinity;
+      for (const p of snapshot.pending) {
+        const q = queueOf(effective(p, now).service);
+        if (q < bestQ || (q === bestQ && p.submitTime < bestSubmit)) {
+          bestQ = q;
+          bestSubmit = p.submitTime;
+        }
+      }
       for (const r of snapshot.running) {
         const e = effective(r, now);
         const q = queueOf(e.service);
-        if (q < boundariesMs.length) next = Math.min(next, now + Math.ceil((boundariesMs[q]! - e.service) / jobAccelerators(r)));
+        if (q >= boundariesMs.length) continue;
+        if (bestQ > q + 1 || (bestQ === q + 1 && bestSubmit >= r.submitTime)) continue;
+        next = Math.min(next, now + Math.ceil((boundariesMs[q]! - e.service) / jobAccelerators(r)));
       }
       if (starvation > 0) {
         for (const p of snapshot.pending) {

@@ -19,7 +19,16 @@ describe('API', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'suanli-api-'));
     process.env['SUANLI_ADMIN_TOKEN'] = TOKEN;
-    server = await startServer({ dataDir: dir, port: 0, accelerators: 'gpu:2', nodeName: 'testnode', logLevel: false, cycleIntervalMs: 100, cancelGraceMs: 500, print: () => {} });
+    server = await startServer({
+      dataDir: dir,
+      port: 0,
+      accelerators: 'gpu:2',
+      nodeName: 'testnode',
+      logLevel: false,
+      cycleIntervalMs: 100,
+      cancelGraceMs: 500,
+      print: () => {},
+    });
     delete process.env['SUANLI_ADMIN_TOKEN'];
   });
   after(async () => {
@@ -28,7 +37,12 @@ describe('API', () => {
   });
 
   const submit = (body: unknown, headers: Record<string, string> = {}) =>
-    server.app.inject({ method: 'POST', url: '/api/v1/jobs', headers: { ...auth, ...headers }, payload: body as object });
+    server.app.inject({
+      method: 'POST',
+      url: '/api/v1/jobs',
+      headers: { ...auth, ...headers },
+      payload: body as object,
+    });
 
   test('health and OpenAPI need no token', async () => {
     const h = await server.app.inject({ method: 'GET', url: '/healthz' });
@@ -39,7 +53,13 @@ describe('API', () => {
     assert.equal(o.statusCode, 200);
     const doc = o.json();
     assert.equal(doc.openapi, '3.0.3');
-    for (const p of ['/api/v1/jobs', '/api/v1/jobs/{id}', '/api/v1/jobs/{id}/cancel', '/api/v1/jobs/{id}/logs', '/api/v1/nodes'])
+    for (const p of [
+      '/api/v1/jobs',
+      '/api/v1/jobs/{id}',
+      '/api/v1/jobs/{id}/cancel',
+      '/api/v1/jobs/{id}/logs',
+      '/api/v1/nodes',
+    ])
       assert.ok(doc.paths[p], `OpenAPI document lists ${p}`);
   });
 
@@ -47,13 +67,22 @@ describe('API', () => {
     const none = await server.app.inject({ method: 'GET', url: '/api/v1/jobs' });
     assert.equal(none.statusCode, 401);
     assert.equal(none.json().error.code, 'UNAUTHENTICATED');
-    const wrong = await server.app.inject({ method: 'GET', url: '/api/v1/jobs', headers: { authorization: 'Bearer sl_nope' } });
+    const wrong = await server.app.inject({
+      method: 'GET',
+      url: '/api/v1/jobs',
+      headers: { authorization: 'Bearer sl_nope' },
+    });
     assert.equal(wrong.statusCode, 401);
     assert.match(wrong.json().error.message, /not valid/);
   });
 
   test('a malformed spec is rejected with every field named', async () => {
-    const r = await submit({ name: 'bad name!', command: 'python train.py', resources: { accelerators: -1, gpus: 2 }, replica: 2 });
+    const r = await submit({
+      name: 'bad name!',
+      command: 'python train.py',
+      resources: { accelerators: -1, gpus: 2 },
+      replica: 2,
+    });
     assert.equal(r.statusCode, 400);
     const body = r.json();
     assert.equal(body.error.code, 'JOB_SPEC_INVALID');
@@ -66,27 +95,58 @@ describe('API', () => {
   test('missing required fields are named', async () => {
     const r = await submit({});
     assert.equal(r.statusCode, 400);
-    assert.deepEqual(r.json().error.details.map((d: { path: string }) => d.path).sort(), ['command', 'name', 'resources']);
+    assert.deepEqual(
+      r
+        .json()
+        .error.details.map((d: { path: string }) => d.path)
+        .sort(),
+      ['command', 'name', 'resources'],
+    );
   });
 
   test('bad JSON, wrong media type and oversized bodies get coded 4xx answers', async () => {
-    const badJson = await server.app.inject({ method: 'POST', url: '/api/v1/jobs', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"name": ' });
+    const badJson = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/jobs',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '{"name": ',
+    });
     assert.equal(badJson.statusCode, 400);
     assert.equal(badJson.json().error.code, 'BODY_MALFORMED');
-    const media = await server.app.inject({ method: 'POST', url: '/api/v1/jobs', headers: { ...auth, 'content-type': 'text/csv' }, payload: 'a,b' });
+    const media = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/jobs',
+      headers: { ...auth, 'content-type': 'text/csv' },
+      payload: 'a,b',
+    });
     assert.equal(media.statusCode, 415);
     assert.equal(media.json().error.code, 'UNSUPPORTED_MEDIA_TYPE');
-    const big = await server.app.inject({ method: 'POST', url: '/api/v1/jobs', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x', pad: 'y'.repeat(1_100_000) }) });
+    const big = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/jobs',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'x', pad: 'y'.repeat(1_100_000) }),
+    });
     assert.equal(big.statusCode, 413);
     assert.equal(big.json().error.code, 'PAYLOAD_TOO_LARGE');
-    const badYaml = await server.app.inject({ method: 'POST', url: '/api/v1/jobs', headers: { ...auth, 'content-type': 'application/yaml' }, payload: 'name: [unclosed' });
+    const badYaml = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/jobs',
+      headers: { ...auth, 'content-type': 'application/yaml' },
+      payload: 'name: [unclosed',
+    });
     assert.equal(badYaml.statusCode, 400);
     assert.equal(badYaml.json().error.code, 'BODY_MALFORMED');
   });
 
   test('YAML specs are accepted as written in files', async () => {
     const yaml = 'name: yaml-job\ncommand: ["true"]\nresources:\n  accelerators: 0\n';
-    const r = await server.app.inject({ method: 'POST', url: '/api/v1/jobs', headers: { ...auth, 'content-type': 'application/yaml' }, payload: yaml });
+    const r = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/jobs',
+      headers: { ...auth, 'content-type': 'application/yaml' },
+      payload: yaml,
+    });
     assert.equal(r.statusCode, 201);
     assert.match(r.json().id, /^j-[0-9a-f]{16}$/);
   });
@@ -105,41 +165,73 @@ describe('API', () => {
   });
 
   test('unknown and malformed ids, unknown routes and nodes', async () => {
-    const missing = await server.app.inject({ method: 'GET', url: '/api/v1/jobs/j-0000000000000000', headers: auth });
+    const missing = await server.app.inject({
+      method: 'GET',
+      url: '/api/v1/jobs/j-0000000000000000',
+      headers: auth,
+    });
     assert.equal(missing.statusCode, 404);
     assert.equal(missing.json().error.code, 'JOB_NOT_FOUND');
-    const malformed = await server.app.inject({ method: 'GET', url: '/api/v1/jobs/..%2F..%2Fetc', headers: auth });
+    const malformed = await server.app.inject({
+      method: 'GET',
+      url: '/api/v1/jobs/..%2F..%2Fetc',
+      headers: auth,
+    });
     assert.equal(malformed.statusCode, 400);
     assert.equal(malformed.json().error.code, 'REQUEST_INVALID');
     const route = await server.app.inject({ method: 'GET', url: '/api/v1/nope', headers: auth });
     assert.equal(route.statusCode, 404);
     assert.equal(route.json().error.code, 'ROUTE_NOT_FOUND');
-    const node = await server.app.inject({ method: 'POST', url: '/api/v1/nodes/ghost/drain', headers: auth, payload: {} });
+    const node = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/nodes/ghost/drain',
+      headers: auth,
+      payload: {},
+    });
     assert.equal(node.statusCode, 404);
     assert.equal(node.json().error.code, 'NODE_NOT_FOUND');
-    const badState = await server.app.inject({ method: 'GET', url: '/api/v1/jobs?state=sleeping', headers: auth });
+    const badState = await server.app.inject({
+      method: 'GET',
+      url: '/api/v1/jobs?state=sleeping',
+      headers: auth,
+    });
     assert.equal(badState.statusCode, 400);
     assert.equal(badState.json().error.code, 'REQUEST_INVALID');
   });
 
   test('a job runs to completion with its transitions and logs recorded', async () => {
-    const r = await submit({ name: 'echo', command: ['sh', '-c', 'echo "devices=$CUDA_VISIBLE_DEVICES job=$SUANLI_JOB_ID"; echo oops >&2'], resources: { accelerators: 1 } });
+    const r = await submit({
+      name: 'echo',
+      command: ['sh', '-c', 'echo "devices=$CUDA_VISIBLE_DEVICES job=$SUANLI_JOB_ID"; echo oops >&2'],
+      resources: { accelerators: 1 },
+    });
     assert.equal(r.statusCode, 201);
     const id = r.json().id as string;
     const job = await waitFor(async () => {
       const j = (await server.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}`, headers: auth })).json();
       return j.state === 'succeeded' ? j : null;
     });
-    assert.deepEqual(job.transitions.map((t: { to: string }) => t.to), ['queued', 'starting', 'running', 'succeeded']);
+    assert.deepEqual(
+      job.transitions.map((t: { to: string }) => t.to),
+      ['queued', 'starting', 'running', 'succeeded'],
+    );
     assert.equal(job.exitCode, 0);
     assert.equal(job.placement.length, 1);
-    const logs = (await server.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}/logs`, headers: auth })).json();
+    const logs = (
+      await server.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}/logs`, headers: auth })
+    ).json();
     assert.match(logs.data, new RegExp(`job=${id}`));
     assert.match(logs.data, /devices=\d/);
     assert.equal(logs.finished, true);
-    const err = (await server.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}/logs?stream=stderr`, headers: auth })).json();
+    const err = (
+      await server.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}/logs?stream=stderr`, headers: auth })
+    ).json();
     assert.equal(err.data, 'oops\n');
-    const again = await server.app.inject({ method: 'POST', url: `/api/v1/jobs/${id}/cancel`, headers: auth });
+    const again = await server.app.inject({
+      method: 'POST',
+      url: `/api/v1/jobs/${id}/cancel`,
+      headers: auth,
+    });
     assert.equal(again.statusCode, 409);
     assert.equal(again.json().error.code, 'JOB_ALREADY_FINISHED');
   });
@@ -147,7 +239,12 @@ describe('API', () => {
   test('cancel stops a running job with SIGTERM and records why', async () => {
     const r = await submit({ name: 'sleeper', command: ['sleep', '60'], resources: { accelerators: 1 } });
     const id = r.json().id as string;
-    await waitFor(async () => ((await server.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}`, headers: auth })).json().state === 'running' ? true : null));
+    await waitFor(async () =>
+      (await server.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}`, headers: auth })).json().state ===
+      'running'
+        ? true
+        : null,
+    );
     const c = await server.app.inject({ method: 'POST', url: `/api/v1/jobs/${id}/cancel`, headers: auth });
     assert.equal(c.statusCode, 202);
     const done = await waitFor(async () => {
@@ -158,7 +255,13 @@ describe('API', () => {
   });
 
   test('the time limit ends a job as timed-out', async () => {
-    const r = await submit({ name: 'slow', command: ['sleep', '60'], resources: { accelerators: 0 }, timeLimit: 1, retry: { maxAttempts: 1 } });
+    const r = await submit({
+      name: 'slow',
+      command: ['sleep', '60'],
+      resources: { accelerators: 0 },
+      timeLimit: 1,
+      retry: { maxAttempts: 1 },
+    });
     const id = r.json().id as string;
     const done = await waitFor(async () => {
       const j = (await server.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}`, headers: auth })).json();
@@ -168,7 +271,12 @@ describe('API', () => {
   });
 
   test('a failing job is retried when its retry policy asks for it, then fails', async () => {
-    const r = await submit({ name: 'flaky', command: ['sh', '-c', 'exit 3'], resources: { accelerators: 0 }, retry: { maxAttempts: 2, retryOn: ['failed'], backoff: 0 } });
+    const r = await submit({
+      name: 'flaky',
+      command: ['sh', '-c', 'exit 3'],
+      resources: { accelerators: 0 },
+      retry: { maxAttempts: 2, retryOn: ['failed'], backoff: 0 },
+    });
     const id = r.json().id as string;
     const done = await waitFor(async () => {
       const j = (await server.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}`, headers: auth })).json();
@@ -176,7 +284,10 @@ describe('API', () => {
     });
     assert.equal(done.attempt, 2);
     assert.equal(done.exitCode, 3);
-    assert.deepEqual(done.transitions.map((t: { to: string }) => t.to), ['queued', 'starting', 'running', 'requeued', 'queued', 'starting', 'running', 'failed']);
+    assert.deepEqual(
+      done.transitions.map((t: { to: string }) => t.to),
+      ['queued', 'starting', 'running', 'requeued', 'queued', 'starting', 'running', 'failed'],
+    );
   });
 
   test('nodes list declared devices as declared; drain and undrain', async () => {
@@ -185,10 +296,20 @@ describe('API', () => {
     assert.equal(n.nodes[0].name, 'testnode');
     assert.equal(n.nodes[0].accelerators.length, 2);
     assert.ok(n.nodes[0].accelerators.every((a: { declared: boolean }) => a.declared));
-    const d = await server.app.inject({ method: 'POST', url: '/api/v1/nodes/testnode/drain', headers: auth, payload: { reason: 'maintenance' } });
+    const d = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/nodes/testnode/drain',
+      headers: auth,
+      payload: { reason: 'maintenance' },
+    });
     assert.equal(d.json().state, 'draining');
     assert.equal(d.json().adminReason, 'maintenance');
-    const u = await server.app.inject({ method: 'POST', url: '/api/v1/nodes/testnode/undrain', headers: auth, payload: {} });
+    const u = await server.app.inject({
+      method: 'POST',
+      url: '/api/v1/nodes/testnode/undrain',
+      headers: auth,
+      payload: {},
+    });
     assert.equal(u.json().state, 'ready');
   });
 });

@@ -40,7 +40,11 @@ export function verifyToken(token: string, stored: string): boolean {
  * Ensures the data directory has an admin token. Returns the plaintext token when this call created
  * it (so the server can print where it is), or null when one existed already.
  */
-export async function initAdminToken(store: Store, dataDir: string, fromEnv: string | undefined): Promise<{ created: boolean; file: string | null }> {
+export async function initAdminToken(
+  store: Store,
+  dataDir: string,
+  fromEnv: string | undefined,
+): Promise<{ created: boolean; file: string | null }> {
   const existing = await store.getMeta(ADMIN_TOKEN_META_KEY);
   if (existing !== null) return { created: false, file: fromEnv ? null : join(dataDir, ADMIN_TOKEN_FILE) };
   const token = fromEnv && fromEnv.length > 0 ? fromEnv : generateToken();
@@ -63,7 +67,8 @@ export function adminAuthenticator(store: Store): Authenticator {
   return {
     async authenticate(token) {
       cached ??= await store.getMeta(ADMIN_TOKEN_META_KEY);
-      if (cached !== null && verifyToken(token, cached)) return { subject: 'admin', role: 'admin', tenant: 'default' };
+      if (cached !== null && verifyToken(token, cached))
+        return { subject: 'admin', role: 'admin', tenant: 'default' };
       return null;
     },
   };

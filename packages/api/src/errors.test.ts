@@ -11,12 +11,17 @@ for (const m of doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)) documented.set(
 
 test('every error code in the registry is documented with its HTTP status', () => {
   for (const [code, def] of Object.entries(ERRORS)) {
-    assert.equal(documented.get(code), def.status, `docs/errors.md must list ${code} with status ${def.status}`);
+    assert.equal(
+      documented.get(code),
+      def.status,
+      `docs/errors.md must list ${code} with status ${def.status}`,
+    );
   }
 });
 
 test('every documented error code exists in the registry', () => {
-  for (const code of documented.keys()) assert.ok(code in ERRORS, `docs/errors.md lists ${code}, which errors.ts does not define`);
+  for (const code of documented.keys())
+    assert.ok(code in ERRORS, `docs/errors.md lists ${code}, which errors.ts does not define`);
 });
 
 test('user errors are 4xx and platform errors 5xx', () => {

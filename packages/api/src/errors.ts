@@ -7,12 +7,24 @@
  */
 export const ERRORS = {
   // 400: the request itself is malformed
-  REQUEST_INVALID: { status: 400, summary: 'The request does not match the API schema (path, query, headers or body).' },
+  REQUEST_INVALID: {
+    status: 400,
+    summary: 'The request does not match the API schema (path, query, headers or body).',
+  },
   BODY_MALFORMED: { status: 400, summary: 'The body is not valid JSON (or YAML where accepted).' },
-  JOB_SPEC_INVALID: { status: 400, summary: 'The job spec has errors; `details` lists each field and what to fix.' },
-  POLICY_INVALID: { status: 400, summary: 'The policy document has errors; `details` lists each field and what to fix.' },
+  JOB_SPEC_INVALID: {
+    status: 400,
+    summary: 'The job spec has errors; `details` lists each field and what to fix.',
+  },
+  POLICY_INVALID: {
+    status: 400,
+    summary: 'The policy document has errors; `details` lists each field and what to fix.',
+  },
   // 401/403: identity and permission
-  UNAUTHENTICATED: { status: 401, summary: 'No valid API token was presented (Authorization: Bearer <token>).' },
+  UNAUTHENTICATED: {
+    status: 401,
+    summary: 'No valid API token was presented (Authorization: Bearer <token>).',
+  },
   FORBIDDEN: { status: 403, summary: 'The token is valid but its role may not perform this action.' },
   // 404: not found (also used for other tenants' objects, so ids do not leak)
   ROUTE_NOT_FOUND: { status: 404, summary: 'No such API route.' },
@@ -21,15 +33,27 @@ export const ERRORS = {
   LOG_NOT_FOUND: { status: 404, summary: 'The job has no log for this attempt and stream yet.' },
   // 409: conflicts with the current state
   JOB_ALREADY_FINISHED: { status: 409, summary: 'The job has already finished; it cannot be cancelled.' },
-  IDEMPOTENCY_KEY_REUSED: { status: 409, summary: 'This Idempotency-Key was used before with a different job spec.' },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 409,
+    summary: 'This Idempotency-Key was used before with a different job spec.',
+  },
   STATE_CONFLICT: { status: 409, summary: 'The object changed concurrently; retry the request.' },
   // 405/413/415/429
   METHOD_NOT_ALLOWED: { status: 405, summary: 'The route exists but not with this HTTP method.' },
   PAYLOAD_TOO_LARGE: { status: 413, summary: 'The body exceeds the size limit.' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'Send application/json (or application/yaml for job specs).' },
-  RATE_LIMITED: { status: 429, summary: 'Too many requests for this token; retry after the time in Retry-After.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    summary: 'Send application/json (or application/yaml for job specs).',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    summary: 'Too many requests for this token; retry after the time in Retry-After.',
+  },
   // 5xx: the platform's fault, never the user's
-  INTERNAL: { status: 500, summary: 'An unexpected platform error; the server log has the details under the request id.' },
+  INTERNAL: {
+    status: 500,
+    summary: 'An unexpected platform error; the server log has the details under the request id.',
+  },
   STORE_UNAVAILABLE: { status: 503, summary: 'The database cannot be reached; retry later.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
@@ -53,6 +77,8 @@ export class ApiError extends Error {
   }
 
   toBody(): { error: { code: ErrorCode; message: string; details?: readonly ErrorDetail[] } } {
-    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+    return {
+      error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) },
+    };
   }
 }

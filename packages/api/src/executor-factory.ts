@@ -10,7 +10,10 @@ export interface LocalExecutorSettings {
   readonly nodeName?: string;
 }
 
-export async function createLocalExecutor(opts: LocalExecutorSettings, onWarning: (msg: string) => void): Promise<Executor> {
+export async function createLocalExecutor(
+  opts: LocalExecutorSettings,
+  onWarning: (msg: string) => void,
+): Promise<Executor> {
   const discover = () =>
     discoverLocalNode({
       ...(opts.nodeName ? { nodeName: opts.nodeName } : {}),

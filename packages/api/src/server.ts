@@ -52,13 +52,16 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const dataDir = resolve(opts.dataDir ?? '.suanli');
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
-  const logger = opts.logLevel === false ? undefined : pino({ level: opts.logLevel ?? 'info' }, pino.destination(2));
+  const logger =
+    opts.logLevel === false ? undefined : pino({ level: opts.logLevel ?? 'info' }, pino.destination(2));
 
   const store = await openStore({ dataDir, ...(opts.database ? { database: opts.database } : {}) });
   await store.migrate();
   const token = await initAdminToken(store, dataDir, process.env['SUANLI_ADMIN_TOKEN']);
 
-  const executor = opts.executorInstance ?? (await createLocalExecutor(opts, (msg) => (logger ? logger.warn(msg) : print(`warning: ${msg}`))));
+  const executor =
+    opts.executorInstance ??
+    (await createLocalExecutor(opts, (msg) => (logger ? logger.warn(msg) : print(`warning: ${msg}`))));
   const engine = new Engine({
     store,
     executor,
@@ -69,17 +72,30 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     ...(opts.cancelGraceMs !== undefined ? { cancelGraceMs: opts.cancelGraceMs } : {}),
   });
   await engine.start();
-  const app = await buildApp({ store, engine, auth: adminAuthenticator(store), logger: logger ? { level: opts.logLevel || 'info' } : false });
+  const app = await buildApp({
+    store,
+    engine,
+    auth: adminAuthenticator(store),
+    logger: logger ? { level: opts.logLevel || 'info' } : false,
+  });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8470 });
   const url = address.replace('[::1]', '127.0.0.1');
 
   const nodes = await store.listNodes();
   const devices = nodes.reduce((n, s) => n + s.node.accelerators.length, 0);
   print(`suanli server listening on ${url}`);
-  print(`  store: ${store.dialect}${opts.database ? '' : ` (${join(dataDir, 'suanli.db')})`}; executor: ${executor.name}; policy: ${engine.policyName}`);
-  print(`  inventory: ${nodes.length} node(s), ${devices} accelerator(s)` + (nodes.some((s) => s.node.accelerators.some((a) => a.source === 'declared')) ? ' (declared)' : ''));
+  print(
+    `  store: ${store.dialect}${opts.database ? '' : ` (${join(dataDir, 'suanli.db')})`}; executor: ${executor.name}; policy: ${engine.policyName}`,
+  );
+  print(
+    `  inventory: ${nodes.length} node(s), ${devices} accelerator(s)` +
+      (nodes.some((s) => s.node.accelerators.some((a) => a.source === 'declared')) ? ' (declared)' : ''),
+  );
   if (token.file) print(`  authenticate: export SUANLI_URL=${url} SUANLI_TOKEN=$(cat ${token.file})`);
-  else print(`  authenticate: export SUANLI_URL=${url} SUANLI_TOKEN=<the SUANLI_ADMIN_TOKEN this data directory was initialised with>`);
+  else
+    print(
+      `  authenticate: export SUANLI_URL=${url} SUANLI_TOKEN=<the SUANLI_ADMIN_TOKEN this data directory was initialised with>`,
+    );
 
   return {
     app,

@@ -28,7 +28,8 @@ export function toJobView(j: JobRecord, transitions?: readonly TransitionRecord[
     startedAt: iso(j.startedAt),
     finishedAt: iso(j.finishedAt),
     exitCode: j.exitCode,
-    placement: j.placement === null ? null : j.placement.map((r) => ({ ...r, acceleratorIds: [...r.acceleratorIds] })),
+    placement:
+      j.placement === null ? null : j.placement.map((r) => ({ ...r, acceleratorIds: [...r.acceleratorIds] })),
     pending:
       j.state === 'queued' && j.pendingVerdict !== null
         ? { verdict: j.pendingVerdict, reason: j.pendingReason ?? '', estimatedStart: iso(j.estimatedStart) }

@@ -23,10 +23,29 @@ interface CliResult {
 }
 
 async function startServerProcess(dataDir: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [BIN, 'server', '--data-dir', dataDir, '--port', '0', '--accelerators', 'gpu:2', '--node-name', 'box', '--grace', '1', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SUANLI_ADMIN_TOKEN: '' },
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      BIN,
+      'server',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--accelerators',
+      'gpu:2',
+      '--node-name',
+      'box',
+      '--grace',
+      '1',
+      '--log-level',
+      'warn',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SUANLI_ADMIN_TOKEN: '' },
+    },
+  );
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
@@ -44,116 +63,140 @@ async function startServerProcess(dataDir: string): Promise<{ proc: ChildProcess
   return { proc, url };
 }
 
-test('three jobs on gpu:2, logs, cancel, kill -9 and restart, malformed specs', { timeout: 90_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'suanli-cli-'));
-  const dataDir = join(dir, 'data');
-  let server = await startServerProcess(dataDir);
-  const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
-  const cli = async (...args: string[]): Promise<CliResult> => {
-    try {
-      const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], { env: { ...process.env, SUANLI_URL: server.url, SUANLI_TOKEN: token }, cwd: dir });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      const err = e as { code: number; stdout: string; stderr: string };
-      return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-    }
-  };
-  const jobJson = async (id: string) => JSON.parse((await cli('job', id, '--json')).stdout) as { state: string; attempt: number; exitCode: number | null; pending: { verdict: string; reason: string } | null; transitions: { to: string; reason: string }[] };
-  const waitState = async (id: string, states: string[], timeoutMs = 20_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const j = await jobJson(id);
-      if (states.includes(j.state)) return j;
-      if (Date.now() > deadline) throw new Error(`job ${id} stuck in ${j.state}, wanted ${states.join('|')}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
-  try {
-    // The token file is readable by its owner only.
-    const { stdout: mode } = await execFileP('stat', ['-c', '%a', join(dataDir, 'admin-token')]);
-    assert.equal(mode.trim(), '600');
-
-    const spec = (name: string, seconds: number) => `name: ${name}\ncommand: ["bash", "-c", "echo start $CUDA_VISIBLE_DEVICES; sleep ${seconds}; echo done"]\nresources:\n  accelerators: 1\n`;
-    await writeFile(join(dir, 'short.yaml'), spec('short', 3));
-    await writeFile(join(dir, 'long.yaml'), spec('long', 8));
-    await writeFile(join(dir, 'third.yaml'), spec('third', 30));
-
-    const ids: string[] = [];
-    for (const f of ['short.yaml', 'long.yaml', 'third.yaml']) {
-      const r = await cli('submit', f, '--json');
-      assert.equal(r.code, 0, r.stderr);
-      ids.push(JSON.parse(r.stdout).id);
-    }
-    const [shortId, longId, thirdId] = ids as [string, string, string];
-    await waitState(shortId, ['running']);
-    await waitState(longId, ['running']);
-    const third = await jobJson(thirdId);
-    assert.equal(third.state, 'queued');
-    assert.equal(third.pending?.verdict, 'waits-for-capacity');
-    assert.match(third.pending?.reason ?? '', /accelerator/);
-    const human = await cli('job', thirdId);
-    assert.match(human.stdout, /why pending: waits-for-capacity/);
-
-    // Two different devices, read back through the logs command.
-    const readStart = async (id: string) => {
-      for (let i = 0; i < 50; i++) {
-        const m = /start (\S+)/.exec((await cli('logs', id)).stdout);
-        if (m) return m[1]!;
-        await new Promise((r) => setTimeout(r, 100));
+test(
+  'three jobs on gpu:2, logs, cancel, kill -9 and restart, malformed specs',
+  { timeout: 90_000 },
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'suanli-cli-'));
+    const dataDir = join(dir, 'data');
+    let server = await startServerProcess(dataDir);
+    const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
+    const cli = async (...args: string[]): Promise<CliResult> => {
+      try {
+        const { stdout, stderr } = await execFileP(process.execPath, [BIN, ...args], {
+          env: { ...process.env, SUANLI_URL: server.url, SUANLI_TOKEN: token },
+          cwd: dir,
+        });
+        return { code: 0, stdout, stderr };
+      } catch (e) {
+        const err = e as { code: number; stdout: string; stderr: string };
+        return { code: err.code, stdout: err.stdout, stderr: err.stderr };
       }
-      throw new Error(`no start line in the log of ${id}`);
     };
-    const devShort = await readStart(shortId);
-    const devLong = await readStart(longId);
-    assert.notEqual(devShort, devLong);
+    const jobJson = async (id: string) =>
+      JSON.parse((await cli('job', id, '--json')).stdout) as {
+        state: string;
+        attempt: number;
+        exitCode: number | null;
+        pending: { verdict: string; reason: string } | null;
+        transitions: { to: string; reason: string }[];
+      };
+    const waitState = async (id: string, states: string[], timeoutMs = 20_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const j = await jobJson(id);
+        if (states.includes(j.state)) return j;
+        if (Date.now() > deadline)
+          throw new Error(`job ${id} stuck in ${j.state}, wanted ${states.join('|')}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    try {
+      // The token file is readable by its owner only.
+      const { stdout: mode } = await execFileP('stat', ['-c', '%a', join(dataDir, 'admin-token')]);
+      assert.equal(mode.trim(), '600');
 
-    const list = await cli('jobs');
-    assert.match(list.stdout, /ID\s+NAME\s+STATE/);
-    const nodes = await cli('nodes');
-    assert.match(nodes.stdout, /\(declared\)/);
+      const spec = (name: string, seconds: number) =>
+        `name: ${name}\ncommand: ["bash", "-c", "echo start $CUDA_VISIBLE_DEVICES; sleep ${seconds}; echo done"]\nresources:\n  accelerators: 1\n`;
+      await writeFile(join(dir, 'short.yaml'), spec('short', 3));
+      await writeFile(join(dir, 'long.yaml'), spec('long', 8));
+      await writeFile(join(dir, 'third.yaml'), spec('third', 30));
 
-    // Cancel the waiting job.
-    const c = await cli('cancel', thirdId);
-    assert.equal(c.code, 0, c.stderr);
-    assert.equal((await jobJson(thirdId)).state, 'cancelled');
+      const ids: string[] = [];
+      for (const f of ['short.yaml', 'long.yaml', 'third.yaml']) {
+        const r = await cli('submit', f, '--json');
+        assert.equal(r.code, 0, r.stderr);
+        ids.push(JSON.parse(r.stdout).id);
+      }
+      const [shortId, longId, thirdId] = ids as [string, string, string];
+      await waitState(shortId, ['running']);
+      await waitState(longId, ['running']);
+      const third = await jobJson(thirdId);
+      assert.equal(third.state, 'queued');
+      assert.equal(third.pending?.verdict, 'waits-for-capacity');
+      assert.match(third.pending?.reason ?? '', /accelerator/);
+      const human = await cli('job', thirdId);
+      assert.match(human.stdout, /why pending: waits-for-capacity/);
 
-    // kill -9 the server while two jobs run; the short one finishes while it is down.
-    server.proc.kill('SIGKILL');
-    await new Promise((r) => server.proc.once('exit', r));
-    // Wait (server down) until the short job has ended and its shim has recorded the exit status.
-    const statusFile = join(dataDir, 'logs', shortId, 'attempt-1', 'exit-status.0');
-    for (let i = 0; i < 200 && !(await readFile(statusFile, 'utf8').catch(() => '')); i++) await new Promise((r) => setTimeout(r, 100));
-    server = await startServerProcess(dataDir);
+      // Two different devices, read back through the logs command.
+      const readStart = async (id: string) => {
+        for (let i = 0; i < 50; i++) {
+          const m = /start (\S+)/.exec((await cli('logs', id)).stdout);
+          if (m) return m[1]!;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error(`no start line in the log of ${id}`);
+      };
+      const devShort = await readStart(shortId);
+      const devLong = await readStart(longId);
+      assert.notEqual(devShort, devLong);
 
-    const s = await waitState(shortId, ['succeeded', 'failed', 'lost', 'queued']);
-    assert.equal(s.state, 'succeeded');
-    assert.equal(s.exitCode, 0);
-    assert.equal(s.attempt, 1);
-    assert.match(s.transitions.at(-1)!.reason, /while the server was down/, JSON.stringify(s.transitions, null, 1));
-    const l = await waitState(longId, ['running', 'succeeded'], 5000);
-    assert.equal(l.attempt, 1, 'the running job was re-adopted, not started again');
-    const done = await waitState(longId, ['succeeded'], 20_000);
-    assert.equal(done.attempt, 1);
-    const longLog = (await cli('logs', longId)).stdout;
-    assert.equal(longLog.match(/start /g)?.length, 1, 'started exactly once');
-    assert.match(longLog, /done/);
+      const list = await cli('jobs');
+      assert.match(list.stdout, /ID\s+NAME\s+STATE/);
+      const nodes = await cli('nodes');
+      assert.match(nodes.stdout, /\(declared\)/);
 
-    // Malformed specs: the field is named, the exit code is non-zero, nothing is created.
-    await writeFile(join(dir, 'bad.yaml'), 'name: bad\ncommand: ["true"]\nresources:\n  accelerators: two\n  gpu: 1\n');
-    const bad = await cli('submit', 'bad.yaml');
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /JOB_SPEC_INVALID/);
-    assert.match(bad.stderr, /resources\.accelerators: must be a whole number/);
-    assert.match(bad.stderr, /resources\.gpu: unknown field/);
-    await writeFile(join(dir, 'broken.yaml'), 'name: [oops\n');
-    const broken = await cli('submit', 'broken.yaml');
-    assert.equal(broken.code, 2);
-    assert.match(broken.stderr, /not valid YAML/);
-    const all = JSON.parse((await cli('jobs', '--json')).stdout) as { jobs: unknown[] };
-    assert.equal(all.jobs.length, 3);
-  } finally {
-    server.proc.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+      // Cancel the waiting job.
+      const c = await cli('cancel', thirdId);
+      assert.equal(c.code, 0, c.stderr);
+      assert.equal((await jobJson(thirdId)).state, 'cancelled');
+
+      // kill -9 the server while two jobs run; the short one finishes while it is down.
+      server.proc.kill('SIGKILL');
+      await new Promise((r) => server.proc.once('exit', r));
+      // Wait (server down) until the short job has ended and its shim has recorded the exit status.
+      const statusFile = join(dataDir, 'logs', shortId, 'attempt-1', 'exit-status.0');
+      for (let i = 0; i < 200 && !(await readFile(statusFile, 'utf8').catch(() => '')); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      server = await startServerProcess(dataDir);
+
+      const s = await waitState(shortId, ['succeeded', 'failed', 'lost', 'queued']);
+      assert.equal(s.state, 'succeeded');
+      assert.equal(s.exitCode, 0);
+      assert.equal(s.attempt, 1);
+      assert.match(
+        s.transitions.at(-1)!.reason,
+        /while the server was down/,
+        JSON.stringify(s.transitions, null, 1),
+      );
+      const l = await waitState(longId, ['running', 'succeeded'], 5000);
+      assert.equal(l.attempt, 1, 'the running job was re-adopted, not started again');
+      const done = await waitState(longId, ['succeeded'], 20_000);
+      assert.equal(done.attempt, 1);
+      const longLog = (await cli('logs', longId)).stdout;
+      assert.equal(longLog.match(/start /g)?.length, 1, 'started exactly once');
+      assert.match(longLog, /done/);
+
+      // Malformed specs: the field is named, the exit code is non-zero, nothing is created.
+      await writeFile(
+        join(dir, 'bad.yaml'),
+        'name: bad\ncommand: ["true"]\nresources:\n  accelerators: two\n  gpu: 1\n',
+      );
+      const bad = await cli('submit', 'bad.yaml');
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /JOB_SPEC_INVALID/);
+      assert.match(bad.stderr, /resources\.accelerators: must be a whole number/);
+      assert.match(bad.stderr, /resources\.gpu: unknown field/);
+      await writeFile(join(dir, 'broken.yaml'), 'name: [oops\n');
+      const broken = await cli('submit', 'broken.yaml');
+      assert.equal(broken.code, 2);
+      assert.match(broken.stderr, /not valid YAML/);
+      const all = JSON.parse((await cli('jobs', '--json')).stdout) as { jobs: unknown[] };
+      assert.equal(all.jobs.length, 3);
+    } finally {
+      server.proc.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 export const DEFAULT_URL = 'http://127.0.0.1:8470';
 
 export function configDir(): string {
-  return process.env['XDG_CONFIG_HOME'] ? join(process.env['XDG_CONFIG_HOME'], 'suanli') : join(homedir(), '.config', 'suanli');
+  return process.env['XDG_CONFIG_HOME']
+    ? join(process.env['XDG_CONFIG_HOME'], 'suanli')
+    : join(homedir(), '.config', 'suanli');
 }
 
 function readTrimmed(path: string): string | undefined {

@@ -37,7 +37,13 @@ function jobRows(jobs: readonly JobView[]): string[][] {
     describeAccelerators(j),
     j.project,
     ago(j.submittedAt),
-    j.state === 'queued' ? (j.pending ? `${j.pending.verdict}: ${j.pending.reason}` : 'waiting for the next cycle') : j.placement ? j.placement.map((r) => r.node).join(',') : '',
+    j.state === 'queued'
+      ? j.pending
+        ? `${j.pending.verdict}: ${j.pending.reason}`
+        : 'waiting for the next cycle'
+      : j.placement
+        ? j.placement.map((r) => r.node).join(',')
+        : '',
   ]);
 }
 
@@ -52,12 +58,16 @@ function printJob(j: JobView): void {
     `  submitted:   ${j.submittedAt} (${ago(j.submittedAt)})`,
   ];
   if (j.startedAt) lines.push(`  started:     ${j.startedAt} (${ago(j.startedAt)})`);
-  if (j.finishedAt) lines.push(`  finished:    ${j.finishedAt} (${ago(j.finishedAt)})  exit code: ${j.exitCode ?? '-'}`);
-  if (j.placement) for (const [rank, r] of j.placement.entries()) lines.push(`  replica ${rank}:   ${r.node} devices ${r.acceleratorIds.join(', ') || '(none)'}`);
+  if (j.finishedAt)
+    lines.push(`  finished:    ${j.finishedAt} (${ago(j.finishedAt)})  exit code: ${j.exitCode ?? '-'}`);
+  if (j.placement)
+    for (const [rank, r] of j.placement.entries())
+      lines.push(`  replica ${rank}:   ${r.node} devices ${r.acceleratorIds.join(', ') || '(none)'}`);
   if (j.state === 'queued') {
     if (j.pending) {
       lines.push(`  why pending: ${j.pending.verdict}`, `               ${j.pending.reason}`);
-      if (j.pending.estimatedStart) lines.push(`  est. start:  ${j.pending.estimatedStart} (${ago(j.pending.estimatedStart)})`);
+      if (j.pending.estimatedStart)
+        lines.push(`  est. start:  ${j.pending.estimatedStart} (${ago(j.pending.estimatedStart)})`);
     } else lines.push('  why pending: not yet considered by the scheduler (next cycle within a second)');
   }
   if (j.transitions?.length) {
@@ -89,7 +99,9 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
-    process.stderr.write(`\n${signal}: stopping (running jobs keep running and are re-adopted at the next start)\n`);
+    process.stderr.write(
+      `\n${signal}: stopping (running jobs keep running and are re-adopted at the next start)\n`,
+    );
     server.close().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -105,7 +117,9 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('suanli')
-    .description('suanli (算力): run training jobs on a shared accelerator hall.\nServer and credentials: SUANLI_URL, SUANLI_TOKEN.')
+    .description(
+      'suanli (算力): run training jobs on a shared accelerator hall.\nServer and credentials: SUANLI_URL, SUANLI_TOKEN.',
+    )
     .showHelpAfterError()
     .exitOverride();
 
@@ -116,7 +130,10 @@ export function buildProgram(): Command {
     .option('--database <url>', 'postgres://user:pass@host:port/db to use PostgreSQL instead of SQLite')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on', '8470')
-    .option('--accelerators <spec>', 'declare devices on a machine without nvidia-smi/npu-smi: gpu:8 or nvidia-h200:4,ascend-910b:8')
+    .option(
+      '--accelerators <spec>',
+      'declare devices on a machine without nvidia-smi/npu-smi: gpu:8 or nvidia-h200:4,ascend-910b:8',
+    )
     .option('--accelerators-file <file>', 'declare nodes and devices in a YAML/JSON file')
     .option('--node-name <name>', 'name of this machine in the inventory (default: hostname)')
     .option('--grace <seconds>', 'SIGTERM → SIGKILL grace period for cancels and time limits', '10')
@@ -130,12 +147,23 @@ export function buildProgram(): Command {
     .option('--idempotency-key <key>', 'make retries of this submission safe')
     .option('--wait', 'wait until the job starts running (or ends), showing progress')
     .action(async (file: string, opts: { json?: boolean; idempotencyKey?: string; wait?: boolean }) => {
-      const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-        throw new UsageError(`cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-      });
+      const text =
+        file === '-'
+          ? await readStdin()
+          : await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+              throw new UsageError(
+                `cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`,
+              );
+            });
       const doc = parseDocument(text);
-      if (doc.errors.length > 0) throw new UsageError(`${file} is not valid YAML:\n` + doc.errors.map((e) => `  ${e.message}`).join('\n'));
-      let job = await client().submitJob(undefined, { yaml: text, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) });
+      if (doc.errors.length > 0)
+        throw new UsageError(
+          `${file} is not valid YAML:\n` + doc.errors.map((e) => `  ${e.message}`).join('\n'),
+        );
+      let job = await client().submitJob(undefined, {
+        yaml: text,
+        ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
+      });
       if (opts.wait) job = await waitForStart(job);
       if (opts.json) json(job);
       else out(`submitted job ${job.id} (${job.name}): ${job.state}`);
@@ -149,10 +177,19 @@ export function buildProgram(): Command {
     .option('--limit <n>', 'how many', '50')
     .option('--json', 'one JSON document')
     .action(async (opts: { state?: string[]; project?: string; limit: string; json?: boolean }) => {
-      const list = await client().listJobs({ ...(opts.state ? { state: opts.state } : {}), ...(opts.project ? { project: opts.project } : {}), limit: Number(opts.limit) });
+      const list = await client().listJobs({
+        ...(opts.state ? { state: opts.state } : {}),
+        ...(opts.project ? { project: opts.project } : {}),
+        limit: Number(opts.limit),
+      });
       if (opts.json) return json(list);
       if (list.jobs.length === 0) return out('no jobs');
-      out(table(['ID', 'NAME', 'STATE', 'ACCEL', 'PROJECT', 'SUBMITTED', 'NODES / WHY PENDING'], jobRows(list.jobs)));
+      out(
+        table(
+          ['ID', 'NAME', 'STATE', 'ACCEL', 'PROJECT', 'SUBMITTED', 'NODES / WHY PENDING'],
+          jobRows(list.jobs),
+        ),
+      );
     });
 
   program
@@ -173,7 +210,10 @@ export function buildProgram(): Command {
     .option('--attempt <n>', 'an earlier attempt (default: the latest)')
     .action(async (id: string, opts: { follow?: boolean; stderr?: boolean; attempt?: string }) => {
       const c = client();
-      const q = { stream: opts.stderr ? ('stderr' as const) : ('stdout' as const), ...(opts.attempt ? { attempt: Number(opts.attempt) } : {}) };
+      const q = {
+        stream: opts.stderr ? ('stderr' as const) : ('stdout' as const),
+        ...(opts.attempt ? { attempt: Number(opts.attempt) } : {}),
+      };
       if (opts.follow) {
         for await (const chunk of c.followLogs(id, q)) process.stdout.write(chunk);
         return;
@@ -194,7 +234,12 @@ export function buildProgram(): Command {
     .action(async (id: string, opts: { json?: boolean }) => {
       const job = await client().cancelJob(id);
       if (opts.json) json(job);
-      else out(job.state === 'cancelled' ? `job ${id} cancelled` : `cancel requested for job ${id} (${job.state}); it will be stopped within the grace period`);
+      else
+        out(
+          job.state === 'cancelled'
+            ? `job ${id} cancelled`
+            : `cancel requested for job ${id} (${job.state}); it will be stopped within the grace period`,
+        );
     });
 
   program
@@ -208,9 +253,25 @@ export function buildProgram(): Command {
       const rows: string[][] = [];
       for (const n of nodes) {
         const busy = n.accelerators.filter((a) => a.allocatedTo).length;
-        rows.push([n.name, n.state + (n.adminReason ? ` (${n.adminReason})` : ''), `${busy}/${n.accelerators.length}`, `${n.cpuMillis / 1000}`, `${Math.round(n.memoryMiB / 1024)}Gi`, '', '']);
+        rows.push([
+          n.name,
+          n.state + (n.adminReason ? ` (${n.adminReason})` : ''),
+          `${busy}/${n.accelerators.length}`,
+          `${n.cpuMillis / 1000}`,
+          `${Math.round(n.memoryMiB / 1024)}Gi`,
+          '',
+          '',
+        ]);
         for (const a of n.accelerators)
-          rows.push([`  ${a.index}`, a.healthy ? 'healthy' : 'UNHEALTHY', a.allocatedTo ?? 'idle', '', '', `${a.type}${a.declared ? ' (declared)' : ''}`, a.id]);
+          rows.push([
+            `  ${a.index}`,
+            a.healthy ? 'healthy' : 'UNHEALTHY',
+            a.allocatedTo ?? 'idle',
+            '',
+            '',
+            `${a.type}${a.declared ? ' (declared)' : ''}`,
+            a.id,
+          ]);
       }
       out(table(['NODE', 'STATE', 'BUSY', 'CPU', 'MEM', 'TYPE', 'DEVICE'], rows));
     });
@@ -218,11 +279,16 @@ export function buildProgram(): Command {
   for (const action of ['drain', 'undrain'] as const) {
     program
       .command(`${action} <node>`)
-      .description(action === 'drain' ? 'stop placing new jobs on a node (operators)' : 'return a drained node to service (operators)')
+      .description(
+        action === 'drain'
+          ? 'stop placing new jobs on a node (operators)'
+          : 'return a drained node to service (operators)',
+      )
       .option('--reason <text>', 'why (shown to users)')
       .option('--json', 'print the node as JSON')
       .action(async (name: string, opts: { reason?: string; json?: boolean }) => {
-        const node = action === 'drain' ? await client().drainNode(name, opts.reason) : await client().undrainNode(name);
+        const node =
+          action === 'drain' ? await client().drainNode(name, opts.reason) : await client().undrainNode(name);
         if (opts.json) json(node);
         else out(`node ${node.name}: ${node.state}`);
       });
@@ -244,7 +310,10 @@ async function waitForStart(job: JobView): Promise<JobView> {
   let last = '';
   for (let i = 0; i < 24 * 3600 * 2; i++) {
     if (job.state === 'running' || TERMINAL.has(job.state)) break;
-    const line = job.state === 'queued' && job.pending ? `${job.state}: ${job.pending.verdict} — ${job.pending.reason}` : job.state;
+    const line =
+      job.state === 'queued' && job.pending
+        ? `${job.state}: ${job.pending.verdict} — ${job.pending.reason}`
+        : job.state;
     if (line !== last) process.stderr.write(`  ${job.id}: ${line}\n`);
     last = line;
     await new Promise((r) => setTimeout(r, 500));

@@ -5,7 +5,16 @@
  */
 import type { ErrorBody, Health, JobList, JobView, NodeList, NodeView, WhoAmI } from '@suanli/api/schemas';
 
-export type { ErrorBody, Health, JobList, JobView, NodeList, NodeView, WhoAmI, TransitionView } from '@suanli/api/schemas';
+export type {
+  ErrorBody,
+  Health,
+  JobList,
+  JobView,
+  NodeList,
+  NodeView,
+  WhoAmI,
+  TransitionView,
+} from '@suanli/api/schemas';
 
 export interface ClientOptions {
   /** Base URL, e.g. http://127.0.0.1:8470 */
@@ -54,7 +63,11 @@ export class SuanliClient {
     this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
-  private async request<T>(method: string, path: string, init: { body?: unknown; rawBody?: string; contentType?: string; headers?: Record<string, string> } = {}): Promise<T> {
+  private async request<T>(
+    method: string,
+    path: string,
+    init: { body?: unknown; rawBody?: string; contentType?: string; headers?: Record<string, string> } = {},
+  ): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
     if (this.opts.token) headers['authorization'] = `Bearer ${this.opts.token}`;
     let body: string | undefined;
@@ -74,7 +87,11 @@ export class SuanliClient {
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
       });
     } catch (err) {
-      throw new ApiClientError(0, 'NETWORK', `cannot reach the suanli server at ${this.base}: ${(err as Error).message} (is it running? set SUANLI_URL)`);
+      throw new ApiClientError(
+        0,
+        'NETWORK',
+        `cannot reach the suanli server at ${this.base}: ${(err as Error).message} (is it running? set SUANLI_URL)`,
+      );
     }
     const text = await res.text();
     let parsed: unknown;
@@ -85,7 +102,12 @@ export class SuanliClient {
     }
     if (!res.ok) {
       const e = (parsed as ErrorBody | undefined)?.error;
-      throw new ApiClientError(res.status, e?.code ?? 'HTTP_' + res.status, e?.message ?? (text || res.statusText), e?.details ?? []);
+      throw new ApiClientError(
+        res.status,
+        e?.code ?? 'HTTP_' + res.status,
+        e?.message ?? (text || res.statusText),
+        e?.details ?? [],
+      );
     }
     return parsed as T;
   }
@@ -100,8 +122,15 @@ export class SuanliClient {
 
   /** Submits a spec given as an object (JSON) or as YAML text. */
   submitJob(spec: unknown, opts: { idempotencyKey?: string; yaml?: string } = {}): Promise<JobView> {
-    const headers: Record<string, string> = opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {};
-    if (opts.yaml !== undefined) return this.request('POST', '/api/v1/jobs', { rawBody: opts.yaml, contentType: 'application/yaml', headers });
+    const headers: Record<string, string> = opts.idempotencyKey
+      ? { 'idempotency-key': opts.idempotencyKey }
+      : {};
+    if (opts.yaml !== undefined)
+      return this.request('POST', '/api/v1/jobs', {
+        rawBody: opts.yaml,
+        contentType: 'application/yaml',
+        headers,
+      });
     return this.request('POST', '/api/v1/jobs', { body: spec, headers });
   }
 
@@ -123,7 +152,10 @@ export class SuanliClient {
     return this.request('POST', `/api/v1/jobs/${encodeURIComponent(id)}/cancel`);
   }
 
-  readLogs(id: string, q: { stream?: 'stdout' | 'stderr'; attempt?: number; offset?: number; limit?: number } = {}): Promise<LogChunk> {
+  readLogs(
+    id: string,
+    q: { stream?: 'stdout' | 'stderr'; attempt?: number; offset?: number; limit?: number } = {},
+  ): Promise<LogChunk> {
     const p = new URLSearchParams();
     if (q.stream) p.set('stream', q.stream);
     if (q.attempt) p.set('attempt', String(q.attempt));
@@ -137,14 +169,21 @@ export class SuanliClient {
    * Follows a log until the attempt finishes, yielding chunks as they appear. Polls every
    * `intervalMs`; bounded by `maxPolls` so a caller can never spin forever by mistake.
    */
-  async *followLogs(id: string, q: { stream?: 'stdout' | 'stderr'; attempt?: number; intervalMs?: number; maxPolls?: number } = {}): AsyncGenerator<string> {
+  async *followLogs(
+    id: string,
+    q: { stream?: 'stdout' | 'stderr'; attempt?: number; intervalMs?: number; maxPolls?: number } = {},
+  ): AsyncGenerator<string> {
     let offset = 0;
     const interval = q.intervalMs ?? 500;
     const maxPolls = q.maxPolls ?? 7 * 24 * 3600 * 2;
     for (let i = 0; i < maxPolls; i++) {
       let chunk: LogChunk;
       try {
-        chunk = await this.readLogs(id, { ...(q.stream ? { stream: q.stream } : {}), ...(q.attempt ? { attempt: q.attempt } : {}), offset });
+        chunk = await this.readLogs(id, {
+          ...(q.stream ? { stream: q.stream } : {}),
+          ...(q.attempt ? { attempt: q.attempt } : {}),
+          offset,
+        });
       } catch (err) {
         if (err instanceof ApiClientError && err.code === 'LOG_NOT_FOUND') {
           await new Promise((r) => setTimeout(r, interval));
@@ -164,7 +203,9 @@ export class SuanliClient {
   }
 
   drainNode(name: string, reason?: string): Promise<NodeView> {
-    return this.request('POST', `/api/v1/nodes/${encodeURIComponent(name)}/drain`, { body: reason ? { reason } : {} });
+    return this.request('POST', `/api/v1/nodes/${encodeURIComponent(name)}/drain`, {
+      body: reason ? { reason } : {},
+    });
   }
 
   undrainNode(name: string): Promise<NodeView> {

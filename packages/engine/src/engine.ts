@@ -192,7 +192,12 @@ export class Engine {
     const active = await this.store.jobsInStates(['starting', 'running']);
     if (active.length === 0) return;
     const results = await this.executor.recover(
-      active.map((j) => ({ jobId: j.id, attempt: j.attempt, ref: j.executorRef ?? '', logDir: this.logDir(j.id, j.attempt) })),
+      active.map((j) => ({
+        jobId: j.id,
+        attempt: j.attempt,
+        ref: j.executorRef ?? '',
+        logDir: this.logDir(j.id, j.attempt),
+      })),
     );
     const byId = new Map(active.map((j) => [j.id, j]));
     for (const r of results) {
@@ -200,7 +205,15 @@ export class Engine {
       if (!job) continue;
       const now = this.clock();
       if (r.status === 'running') {
-        if (job.state === 'starting') await this.store.transitionJob(job.id, 'starting', 'running', now, 're-adopted after restart: process still running', { startedAt: job.startedAt ?? now });
+        if (job.state === 'starting')
+          await this.store.transitionJob(
+            job.id,
+            'starting',
+            'running',
+            now,
+            're-adopted after restart: process still running',
+            { startedAt: job.startedAt ?? now },
+          );
         this.log.info({ jobId: job.id }, 're-adopted running job');
       } else if (r.status === 'exited') {
         await this.finishAttempt(job, r.exitCode, r.signal, r.at, null, 'finished while the server was down');
@@ -218,7 +231,10 @@ export class Engine {
     const t0 = performance.now();
     // 1. Working set.
     const now = this.clock();
-    const [stored, jobs] = await Promise.all([this.store.listNodes(), this.store.jobsInStates(WORKING_STATES)]);
+    const [stored, jobs] = await Promise.all([
+      this.store.listNodes(),
+      this.store.jobsInStates(WORKING_STATES),
+    ]);
     const nodes = stored.map(effectiveNode);
     const queued = jobs.filter((j) => j.state === 'queued' && (j.notBefore === null || j.notBefore <= now));
     const active = jobs.filter((j) => ACTIVE_STATES.has(j.state) && j.placement !== null);
@@ -226,7 +242,12 @@ export class Engine {
     // 5a. Cancel requests, time limits: carried out before scheduling so freed devices are not counted twice.
     for (const j of jobs) {
       if (j.cancelRequestedAt !== null && ACTIVE_STATES.has(j.state)) this.requestStop(j, { kind: 'cancel' });
-      else if (j.state === 'running' && j.spec.timeLimitSeconds !== null && j.startedAt !== null && now - j.startedAt >= j.spec.timeLimitSeconds * 1000)
+      else if (
+        j.state === 'running' &&
+        j.spec.timeLimitSeconds !== null &&
+        j.startedAt !== null &&
+        now - j.startedAt >= j.spec.timeLimitSeconds * 1000
+      )
         this.requestStop(j, { kind: 'timeout' });
     }
 
@@ -258,26 +279,43 @@ export class Engine {
 
     // 6. Why pending.
     await this.store.setPendingReasons(
-      result.pending.map((p) => ({ jobId: p.jobId, verdict: p.verdict, reason: p.reason, estimatedStart: p.estimatedStart })),
+      result.pending.map((p) => ({
+        jobId: p.jobId,
+        verdict: p.verdict,
+        reason: p.reason,
+        estimatedStart: p.estimatedStart,
+      })),
     );
     this.cycles++;
     this.lastCycleMs = performance.now() - t0;
   }
 
-  private async startJob(job: JobRecord, placement: Placement, reason: string, nodeByName: Map<string, ClusterNode>): Promise<void> {
+  private async startJob(
+    job: JobRecord,
+    placement: Placement,
+    reason: string,
+    nodeByName: Map<string, ClusterNode>,
+  ): Promise<void> {
     const now = this.clock();
     const attempt = job.attempt + 1;
-    const started = await this.store.transitionJob(job.id, 'queued', 'starting', now, `scheduled: ${reason}`, {
-      attempt,
-      placement,
-      executorRef: null,
-      startedAt: null,
-      finishedAt: null,
-      exitCode: null,
-      pendingVerdict: null,
-      pendingReason: null,
-      estimatedStart: null,
-    });
+    const started = await this.store.transitionJob(
+      job.id,
+      'queued',
+      'starting',
+      now,
+      `scheduled: ${reason}`,
+      {
+        attempt,
+        placement,
+        executorRef: null,
+        startedAt: null,
+        finishedAt: null,
+        exitCode: null,
+        pendingVerdict: null,
+        pendingReason: null,
+        estimatedStart: null,
+      },
+    );
     if (!started) return; // cancelled or changed concurrently: nothing to launch
     const logDir = this.logDir(job.id, attempt);
     try {
@@ -304,7 +342,9 @@ export class Engine {
     } catch (err) {
       this.log.error({ err, jobId: job.id }, 'launch failed');
       const msg = err instanceof Error ? err.message : String(err);
-      await this.store.transitionJob(job.id, 'starting', 'failed', this.clock(), `launch failed: ${msg}`, { finishedAt: this.clock() });
+      await this.store.transitionJob(job.id, 'starting', 'failed', this.clock(), `launch failed: ${msg}`, {
+        finishedAt: this.clock(),
+      });
     }
   }
 
@@ -332,7 +372,10 @@ export class Engine {
     const job = await this.store.getJob(e.jobId);
     if (!job || job.attempt !== e.attempt) return; // stale event from an earlier attempt
     if (e.kind === 'running') {
-      if (job.state === 'starting') await this.store.transitionJob(job.id, 'starting', 'running', e.at, 'process started', { startedAt: e.at });
+      if (job.state === 'starting')
+        await this.store.transitionJob(job.id, 'starting', 'running', e.at, 'process started', {
+          startedAt: e.at,
+        });
       return;
     }
     await this.finishAttempt(job, e.exitCode, e.signal, e.at, e.backendReason, null);
@@ -352,7 +395,8 @@ export class Engine {
     note: string | null,
   ): Promise<void> {
     if (!ACTIVE_STATES.has(job.state)) return;
-    const intent = this.intents.get(job.id) ?? (job.cancelRequestedAt !== null ? { kind: 'cancel' as const } : undefined);
+    const intent =
+      this.intents.get(job.id) ?? (job.cancelRequestedAt !== null ? { kind: 'cancel' as const } : undefined);
     this.intents.delete(job.id);
     this.stopping.delete(job.id);
     const how = signal ? `killed by ${signal}` : `exit code ${exitCode ?? 'unknown'}`;
@@ -361,16 +405,37 @@ export class Engine {
     const from = job.state;
 
     if (intent?.kind === 'cancel') {
-      await this.store.transitionJob(job.id, from, 'cancelled', at, `cancelled by request; ${how}${suffix}`, patch);
+      await this.store.transitionJob(
+        job.id,
+        from,
+        'cancelled',
+        at,
+        `cancelled by request; ${how}${suffix}`,
+        patch,
+      );
       return;
     }
     if (intent?.kind === 'preempt') {
-      const p = await this.store.transitionJob(job.id, from, 'preempted', at, `preempted: ${intent.reason}; ${how}`, patch);
+      const p = await this.store.transitionJob(
+        job.id,
+        from,
+        'preempted',
+        at,
+        `preempted: ${intent.reason}; ${how}`,
+        patch,
+      );
       if (p) await this.requeue(p, 'requeued after preemption (does not count as an attempt)', 0);
       return;
     }
     if (backendReason !== null) {
-      const lost = await this.store.transitionJob(job.id, from, 'lost', at, `lost: ${backendReason}${suffix}`, patch);
+      const lost = await this.store.transitionJob(
+        job.id,
+        from,
+        'lost',
+        at,
+        `lost: ${backendReason}${suffix}`,
+        patch,
+      );
       if (lost) await this.retryOrFail(lost, 'lost', `attempt lost (${backendReason})`);
       return;
     }
@@ -380,9 +445,18 @@ export class Engine {
     }
     const outcome = intent?.kind === 'timeout' ? 'timed-out' : 'failed';
     const what =
-      outcome === 'timed-out' ? `time limit of ${job.spec.timeLimitSeconds ?? 0} s reached; ${how}` : `failed; ${how}`;
+      outcome === 'timed-out'
+        ? `time limit of ${job.spec.timeLimitSeconds ?? 0} s reached; ${how}`
+        : `failed; ${how}`;
     if (await this.canRetry(job, outcome)) {
-      const r = await this.store.transitionJob(job.id, from, 'requeued', at, `${what}${suffix}; retrying under the retry policy`, patch);
+      const r = await this.store.transitionJob(
+        job.id,
+        from,
+        'requeued',
+        at,
+        `${what}${suffix}; retrying under the retry policy`,
+        patch,
+      );
       if (r) await this.requeue(r, null, job.spec.retry.backoffSeconds);
       return;
     }
@@ -410,11 +484,22 @@ export class Engine {
     const { maxAttempts, backoffSeconds, retryOn } = job.spec.retry;
     const now = this.clock();
     if (await this.canRetry(job, outcome)) {
-      const r = await this.store.transitionJob(job.id, 'lost', 'requeued', now, `requeued under the retry policy after: ${reason}`);
+      const r = await this.store.transitionJob(
+        job.id,
+        'lost',
+        'requeued',
+        now,
+        `requeued under the retry policy after: ${reason}`,
+      );
       if (r) await this.requeue(r, null, backoffSeconds);
     } else {
-      await this.store.transitionJob(job.id, 'lost', 'failed', now,
-        `not retried after: ${reason} (attempts used ${await this.attemptsConsumed(job)} of ${maxAttempts}; retryOn: ${retryOn.join(', ') || 'none'})`);
+      await this.store.transitionJob(
+        job.id,
+        'lost',
+        'failed',
+        now,
+        `not retried after: ${reason} (attempts used ${await this.attemptsConsumed(job)} of ${maxAttempts}; retryOn: ${retryOn.join(', ') || 'none'})`,
+      );
     }
   }
 
@@ -422,16 +507,24 @@ export class Engine {
   private async requeue(job: JobRecord, reason: string | null, backoffSeconds: number): Promise<void> {
     const now = this.clock();
     let r: JobRecord | null = job;
-    if (job.state !== 'requeued') r = await this.store.transitionJob(job.id, job.state, 'requeued', now, reason ?? 'requeued');
+    if (job.state !== 'requeued')
+      r = await this.store.transitionJob(job.id, job.state, 'requeued', now, reason ?? 'requeued');
     if (!r) return;
-    await this.store.transitionJob(job.id, 'requeued', 'queued', now, backoffSeconds > 0 ? `back in the queue after a ${backoffSeconds} s backoff` : 'back in the queue', {
-      queuedAt: now,
-      notBefore: backoffSeconds > 0 ? now + backoffSeconds * 1000 : null,
-      placement: null,
-      executorRef: null,
-      startedAt: null,
-      finishedAt: null,
-    });
+    await this.store.transitionJob(
+      job.id,
+      'requeued',
+      'queued',
+      now,
+      backoffSeconds > 0 ? `back in the queue after a ${backoffSeconds} s backoff` : 'back in the queue',
+      {
+        queuedAt: now,
+        notBefore: backoffSeconds > 0 ? now + backoffSeconds * 1000 : null,
+        placement: null,
+        executorRef: null,
+        startedAt: null,
+        finishedAt: null,
+      },
+    );
     this.nudge();
   }
 }

@@ -11,7 +11,8 @@ import type { Engine } from './engine.js';
 /** Built-in priority classes, used until a policy defines its own. */
 export const DEFAULT_PRIORITY_CLASSES: Readonly<Record<string, number>> = { low: -100, normal: 0, high: 100 };
 
-export type JobsErrorCode = 'JOB_SPEC_INVALID' | 'JOB_NOT_FOUND' | 'JOB_ALREADY_FINISHED' | 'IDEMPOTENCY_KEY_REUSED' | 'STATE_CONFLICT';
+export type JobsErrorCode =
+  'JOB_SPEC_INVALID' | 'JOB_NOT_FOUND' | 'JOB_ALREADY_FINISHED' | 'IDEMPOTENCY_KEY_REUSED' | 'STATE_CONFLICT';
 
 export class JobsError extends Error {
   constructor(
@@ -46,11 +47,18 @@ export class JobService {
     const compiled = compileJobSpec(input);
     if (!compiled.ok) {
       const n = compiled.errors.length;
-      throw new JobsError('JOB_SPEC_INVALID', `the job spec has ${n} error${n === 1 ? '' : 's'}: ${compiled.errors.map((e) => `${e.path || '(spec)'} ${e.message}`).join('; ')}`, compiled.errors);
+      throw new JobsError(
+        'JOB_SPEC_INVALID',
+        `the job spec has ${n} error${n === 1 ? '' : 's'}: ${compiled.errors.map((e) => `${e.path || '(spec)'} ${e.message}`).join('; ')}`,
+        compiled.errors,
+      );
     }
     const classes = this.priorityClasses();
     if (compiled.value.priorityClass !== null && !(compiled.value.priorityClass in classes)) {
-      const err = { path: 'priority', message: `unknown priority class "${compiled.value.priorityClass}"; defined classes: ${Object.keys(classes).join(', ')}` };
+      const err = {
+        path: 'priority',
+        message: `unknown priority class "${compiled.value.priorityClass}"; defined classes: ${Object.keys(classes).join(', ')}`,
+      };
       throw new JobsError('JOB_SPEC_INVALID', `the job spec has 1 error: priority ${err.message}`, [err]);
     }
     return compiled.value;
@@ -62,7 +70,11 @@ export class JobService {
     return classes[spec.priorityClass ?? 'normal'] ?? 0;
   }
 
-  async submit(input: unknown, who: Principal, idempotencyKey: string | null): Promise<{ job: JobRecord; created: boolean }> {
+  async submit(
+    input: unknown,
+    who: Principal,
+    idempotencyKey: string | null,
+  ): Promise<{ job: JobRecord; created: boolean }> {
     const spec = this.compile(input);
     const result = await this.store.createJob({
       id: newJobId(),
@@ -74,7 +86,10 @@ export class JobService {
       idempotencyKey,
     });
     if (!result.created && JSON.stringify(result.job.spec) !== JSON.stringify(spec)) {
-      throw new JobsError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key "${idempotencyKey}" was already used for job ${result.job.id} with a different spec; use a new key for a new job`);
+      throw new JobsError(
+        'IDEMPOTENCY_KEY_REUSED',
+        `Idempotency-Key "${idempotencyKey}" was already used for job ${result.job.id} with a different spec; use a new key for a new job`,
+      );
     }
     if (result.created) this.engine.nudge();
     return result;
@@ -83,7 +98,8 @@ export class JobService {
   async get(id: string, who: Principal): Promise<JobRecord> {
     const job = await this.store.getJob(id);
     // Another tenant's job answers exactly like a missing one, so ids do not leak.
-    if (!job || job.tenant !== who.tenant) throw new JobsError('JOB_NOT_FOUND', `no job "${id}" is visible to you`);
+    if (!job || job.tenant !== who.tenant)
+      throw new JobsError('JOB_NOT_FOUND', `no job "${id}" is visible to you`);
     return job;
   }
 
@@ -96,11 +112,21 @@ export class JobService {
       const job = await this.get(id, who);
       if (isTerminal(job.state)) {
         if (job.state === 'cancelled') return job;
-        throw new JobsError('JOB_ALREADY_FINISHED', `job ${id} already ended in state "${job.state}"; there is nothing to cancel`);
+        throw new JobsError(
+          'JOB_ALREADY_FINISHED',
+          `job ${id} already ended in state "${job.state}"; there is nothing to cancel`,
+        );
       }
       const now = this.clock();
       if (job.state === 'queued' || job.state === 'requeued') {
-        const done = await this.store.transitionJob(id, job.state, 'cancelled', now, `cancelled by ${who.subject} while waiting`, { finishedAt: now });
+        const done = await this.store.transitionJob(
+          id,
+          job.state,
+          'cancelled',
+          now,
+          `cancelled by ${who.subject} while waiting`,
+          { finishedAt: now },
+        );
         if (done) return done;
         continue; // changed under us (e.g. just started): retry with the new state
       }

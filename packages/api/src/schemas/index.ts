@@ -53,22 +53,34 @@ export const JobSpecInputSchema = Type.Object(
     project: Type.Optional(Type.String({ description: 'Project to charge (default "default")' })),
     command: Type.Array(Type.String(), { minItems: 1, description: 'Program and arguments' }),
     workingDir: Type.Optional(Type.String({ description: 'Absolute path' })),
-    env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'May not set SUANLI_* or device pinning' })),
+    env: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: 'May not set SUANLI_* or device pinning' }),
+    ),
     resources: Type.Object({
       accelerators: Type.Integer({ minimum: 0, description: 'Per replica' }),
       acceleratorType: Type.Optional(
-        Type.Union([Type.String(), Type.Array(Type.String())], { description: 'A type or a list of acceptable types' }),
+        Type.Union([Type.String(), Type.Array(Type.String())], {
+          description: 'A type or a list of acceptable types',
+        }),
       ),
       cpu: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Cores per replica' })),
-      memory: Type.Optional(Type.Union([Type.String(), Type.Number()], { description: '"16Gi", "512Mi" or MiB' })),
+      memory: Type.Optional(
+        Type.Union([Type.String(), Type.Number()], { description: '"16Gi", "512Mi" or MiB' }),
+      ),
     }),
     replicas: Type.Optional(Type.Integer({ minimum: 1, description: 'Gang size (all-or-nothing)' })),
-    timeLimit: Type.Optional(Type.Union([Type.String(), Type.Integer()], { description: '"2h", "30m", or seconds' })),
-    priority: Type.Optional(Type.Union([Type.String(), Type.Integer()], { description: 'Class name or number' })),
+    timeLimit: Type.Optional(
+      Type.Union([Type.String(), Type.Integer()], { description: '"2h", "30m", or seconds' }),
+    ),
+    priority: Type.Optional(
+      Type.Union([Type.String(), Type.Integer()], { description: 'Class name or number' }),
+    ),
     retry: Type.Optional(
       Type.Object({
         maxAttempts: Type.Optional(Type.Integer({ minimum: 1 })),
-        retryOn: Type.Optional(Type.Array(Type.Union([Type.Literal('lost'), Type.Literal('failed'), Type.Literal('timed-out')]))),
+        retryOn: Type.Optional(
+          Type.Array(Type.Union([Type.Literal('lost'), Type.Literal('failed'), Type.Literal('timed-out')])),
+        ),
         backoff: Type.Optional(Type.Union([Type.String(), Type.Integer()])),
       }),
     ),

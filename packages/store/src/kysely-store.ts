@@ -1,8 +1,9 @@
 /**
  * The Store, written once over Kysely for both backends. What differs between SQLite and PostgreSQL
  * is confined to the small `Backend` each of `sqlite/` and `postgres/` supplies (how a write
- * transaction begins, the bulk pending-reason update, and closing); every query here is the same
- * Kysely expression on both, so the two behave alike by construction and the contract suite checks it.
+ * transaction runs, the bulk pending-reason update, whether one statement may write two tables);
+ * every other query here is the same Kysely expression on both, so the two behave alike by
+ * construction, and the contract suite (`contract.ts`) checks it.
  */
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { assertTransition, type ClusterNode, type JobState, type NodeState } from '@suanli/core';

@@ -1,0 +1,290 @@
+/** One job: facts, why it waits, its state timeline, its logs (followed by offset polling), cancel. */
+import { useEffect, useRef, useState } from 'react';
+import { ApiClientError, type JobView, type SuanliClient } from '@suanli/client';
+import { useI18n, useSession } from '../context.js';
+import { usePoll, useNow } from '../poll.js';
+import { errorMessage } from '../api.js';
+import { Link } from '../router.js';
+import { ErrorNote, StateBadge, Updated } from './common.js';
+import { isActive } from '../../lib/overview.js';
+import { formatDuration, formatRelative, formatTime } from '../../lib/format.js';
+import { can } from '../../lib/roles.js';
+import type { MessageKey } from '../../lib/i18n.js';
+
+const JOB_POLL_MS = 2000;
+const LOG_POLL_MS = 1000;
+/** The log view keeps at most this many characters (the tail); older output is dropped from view. */
+export const LOG_VIEW_MAX_CHARS = 1_000_000;
+
+export function JobPage({ id }: { id: string }) {
+  const { t, lang } = useI18n();
+  const { client, me } = useSession();
+  const now = useNow(1000);
+  const [done, setDone] = useState(false);
+  const poll = usePoll(() => client.getJob(id), done ? 0 : JOB_POLL_MS, [client, id, done]);
+  const job = poll.data;
+  useEffect(() => {
+    if (job && !isActive(job.state) && !job.cancelRequested) setDone(true);
+  }, [job]);
+
+  if (poll.error instanceof ApiClientError && poll.error.code === 'JOB_NOT_FOUND')
+    return (
+      <section>
+        <h1>{t('job.title', { id })}</h1>
+        <ErrorNote error={t('job.notFound', { id })} />
+        <Link href="/jobs">{t('job.back')}</Link>
+      </section>
+    );
+
+  return (
+    <section aria-labelledby="job-title" className="job-page">
+      <p>
+        <Link href="/jobs">← {t('job.back')}</Link>
+      </p>
+      <h1 id="job-title">
+        {t('job.title', { id })} {job ? <StateBadge state={job.state} /> : null}
+      </h1>
+      {done ? null : <Updated at={poll.updatedAt} liveSeconds={JOB_POLL_MS / 1000} />}
+      {poll.error ? <ErrorNote error={errorMessage(poll.error)} /> : null}
+      {!job ? (
+        <p className="muted" role="status">
+          {t('common.loading')}
+        </p>
+      ) : (
+        <>
+          {can(me.role, 'job.cancel') && isActive(job.state) ? <CancelButton client={client} job={job} onDone={poll.refresh} /> : null}
+          {job.pending ? (
+            <div className="card pending" role="status" data-testid="pending">
+              <h2>{t('job.pending')}</h2>
+              <p>
+                <span className="mono">{job.pending.verdict}</span> — {t(`verdict.${job.pending.verdict}` as MessageKey)}
+              </p>
+              <p>{job.pending.reason}</p>
+              <p>
+                {t('job.estimatedStart')}: {job.pending.estimatedStart ? `${formatTime(job.pending.estimatedStart, lang)} (${formatRelative(job.pending.estimatedStart, now, lang)})` : t('job.noEstimate')}
+              </p>
+            </div>
+          ) : null}
+          <div className="grid2">
+            <section className="card" aria-labelledby="facts-title">
+              <h2 id="facts-title">{job.name}</h2>
+              <dl className="facts">
+                <dt>{t('job.state')}</dt>
+                <dd data-testid="job-state">
+                  <StateBadge state={job.state} />
+                  {job.cancelRequested && isActive(job.state) ? ` · ${t('job.cancelRequested')}` : ''}
+                </dd>
+                <dt>{t('job.project')}</dt>
+                <dd>
+                  {job.tenant}/{job.project}
+                </dd>
+                <dt>{t('job.submittedBy')}</dt>
+                <dd>{job.submittedBy}</dd>
+                <dt>{t('job.command')}</dt>
+                <dd className="mono wrap">{job.command.map((a) => (/^[\w./:=@%+-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}</dd>
+                <dt>{t('job.resources')}</dt>
+                <dd>{t('job.resourcesValue', { replicas: job.replicas, accelerators: job.acceleratorsPerReplica, types: job.acceleratorTypes.join(' | ') })}</dd>
+                <dt>{t('job.timeLimit')}</dt>
+                <dd>{job.timeLimitSeconds === null ? '—' : formatDuration(job.timeLimitSeconds * 1000)}</dd>
+                <dt>{t('job.attempt')}</dt>
+                <dd>
+                  {job.attempt} / {job.maxAttempts}
+                </dd>
+                <dt>{t('job.exitCode')}</dt>
+                <dd>{job.exitCode ?? '—'}</dd>
+                <dt>{t('job.submittedAt')}</dt>
+                <dd>{formatTime(job.submittedAt, lang)}</dd>
+                <dt>{t('job.startedAt')}</dt>
+                <dd>{formatTime(job.startedAt, lang)}</dd>
+                <dt>{t('job.finishedAt')}</dt>
+                <dd>{formatTime(job.finishedAt, lang)}</dd>
+                <dt>{t('job.placement')}</dt>
+                <dd className="mono">{job.placement?.length ? job.placement.map((r) => `${r.node}: ${r.acceleratorIds.join(', ') || '—'}`).join('; ') : '—'}</dd>
+              </dl>
+            </section>
+            <section className="card" aria-labelledby="timeline-title">
+              <h2 id="timeline-title">{t('job.timeline')}</h2>
+              {job.transitions?.length ? (
+                <ol className="timeline" data-testid="timeline">
+                  {job.transitions.map((tr, i) => (
+                    <li key={i}>
+                      <span className="when small">{formatTime(tr.at, lang)}</span>
+                      <span>
+                        {tr.from ? <StateBadge state={tr.from} /> : '∅'} → <StateBadge state={tr.to} />
+                        {tr.attempt > 1 ? <span className="small muted"> (#{tr.attempt})</span> : null}
+                      </span>
+                      <span className="small">{tr.reason}</span>
+                    </li>
+                  ))}
+                </ol>
+              ) : (
+                <p className="muted">{t('job.noTransitions')}</p>
+              )}
+            </section>
+          </div>
+          <Logs client={client} job={job} />
+        </>
+      )}
+    </section>
+  );
+}
+
+function CancelButton({ client, job, onDone }: { client: SuanliClient; job: JobView; onDone: () => void }) {
+  const { t } = useI18n();
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (job.cancelRequested) return <p role="status">{t('job.cancelRequested')}</p>;
+  const cancel = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await client.cancelJob(job.id);
+      onDone();
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+      setConfirming(false);
+    }
+  };
+  return (
+    <div className="actions">
+      {confirming ? (
+        <>
+          <button type="button" className="danger" disabled={busy} onClick={() => void cancel()} data-testid="cancel-confirm">
+            {t('job.cancelConfirm')}
+          </button>
+          <button type="button" className="secondary" onClick={() => setConfirming(false)}>
+            {t('job.cancelAbort')}
+          </button>
+        </>
+      ) : (
+        <button type="button" className="danger" onClick={() => setConfirming(true)} data-testid="cancel">
+          {t('job.cancel')}
+        </button>
+      )}
+      {error ? <ErrorNote error={error} /> : null}
+    </div>
+  );
+}
+
+interface LogState {
+  text: string;
+  offset: number;
+  trimmed: boolean;
+  finished: boolean;
+  notStarted: boolean;
+  error: string | null;
+}
+const EMPTY_LOG: LogState = { text: '', offset: 0, trimmed: false, finished: false, notStarted: false, error: null };
+
+function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
+  const { t } = useI18n();
+  const [stream, setStream] = useState<'stdout' | 'stderr'>('stdout');
+  const [attempt, setAttempt] = useState<number>(job.attempt);
+  const [log, setLog] = useState<LogState>(EMPTY_LOG);
+  const pre = useRef<HTMLPreElement | null>(null);
+  const follow = useRef(true);
+  const jobState = useRef(job.state);
+  jobState.current = job.state;
+
+  // Follow the newest attempt unless the user picked an older one.
+  const latest = useRef(job.attempt);
+  useEffect(() => {
+    if (job.attempt !== latest.current) {
+      if (attempt === latest.current) setAttempt(job.attempt);
+      latest.current = job.attempt;
+    }
+  }, [job.attempt, attempt]);
+
+  useEffect(() => {
+    let stop = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let state: LogState = EMPTY_LOG;
+    setLog(state);
+    const tick = async () => {
+      let again = LOG_POLL_MS;
+      try {
+        if (attempt < 1) {
+          state = { ...state, notStarted: true };
+        } else {
+          const c = await client.readLogs(job.id, { stream, attempt, offset: state.offset });
+          if (stop) return;
+          let text = state.text + c.data;
+          let trimmed = state.trimmed;
+          if (text.length > LOG_VIEW_MAX_CHARS) {
+            text = text.slice(text.length - LOG_VIEW_MAX_CHARS);
+            trimmed = true;
+          }
+          state = { text, offset: c.nextOffset, trimmed, finished: c.finished && c.nextOffset >= c.size, notStarted: false, error: null };
+          if (c.nextOffset < c.size) again = 0; // more is already there
+        }
+      } catch (err) {
+        if (stop) return;
+        if (err instanceof ApiClientError && err.code === 'LOG_NOT_FOUND') state = { ...state, notStarted: jobState.current === 'queued', finished: !isActive(jobState.current) };
+        else state = { ...state, error: errorMessage(err) };
+      }
+      setLog(state);
+      if (!stop && !state.finished) timer = setTimeout(() => void tick(), again);
+    };
+    void tick();
+    return () => {
+      stop = true;
+      if (timer) clearTimeout(timer);
+    };
+  }, [client, job.id, stream, attempt]);
+
+  // A job that was waiting starts: the log poll above restarts through `attempt`.
+  useEffect(() => {
+    if (follow.current && pre.current) pre.current.scrollTop = pre.current.scrollHeight;
+  }, [log.text]);
+
+  return (
+    <section className="card" aria-labelledby="logs-title">
+      <div className="row-between">
+        <h2 id="logs-title">{t('job.logs')}</h2>
+        <div className="inline-controls">
+          <label>
+            {t('job.stream')}{' '}
+            <select value={stream} onChange={(e) => setStream(e.target.value as 'stdout' | 'stderr')} data-testid="log-stream">
+              <option value="stdout">stdout</option>
+              <option value="stderr">stderr</option>
+            </select>
+          </label>
+          {job.attempt > 1 ? (
+            <label>
+              {t('job.attempt')}{' '}
+              <select value={attempt} onChange={(e) => setAttempt(Number(e.target.value))}>
+                {Array.from({ length: job.attempt }, (_, i) => i + 1).map((a) => (
+                  <option key={a} value={a}>
+                    {a}
+                  </option>
+                ))}
+              </select>
+            </label>
+          ) : null}
+        </div>
+      </div>
+      {log.trimmed ? <p className="muted small">{t('job.logsTrimmed', { size: `${LOG_VIEW_MAX_CHARS / 1_000_000} M` })}</p> : null}
+      {log.error ? <ErrorNote error={log.error} /> : null}
+      <pre
+        ref={pre}
+        className="log"
+        role="log"
+        aria-label={`${t('job.logs')} (${stream})`}
+        tabIndex={0}
+        data-testid="log"
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          follow.current = el.scrollTop + el.clientHeight >= el.scrollHeight - 8;
+        }}
+      >
+        {log.text || (log.notStarted || job.attempt === 0 ? t('job.logsNotStarted') : t('job.logsWaiting'))}
+      </pre>
+      <p className="muted small" data-testid="log-status">
+        {log.finished ? t('job.logsFinished') : job.attempt > 0 ? t('job.logsFollowing') : ''}
+      </p>
+    </section>
+  );
+}

@@ -189,6 +189,14 @@ export class Engine {
    * marked lost (and requeued under its retry policy) when neither can be proven.
    */
   private async recover(): Promise<void> {
+    // A crash between the two steps of an outcome (e.g. preempted → requeued → queued) leaves a
+    // job in an intermediate state: finish the step it was in.
+    for (const job of await this.store.jobsInStates(['preempted', 'requeued'])) {
+      await this.requeue(job, 'requeued after a restart interrupted the requeue', 0);
+    }
+    for (const job of await this.store.jobsInStates(['lost'])) {
+      await this.retryOrFail(job, 'lost', job.finishedAt !== null ? 'attempt lost before the restart' : 'attempt lost');
+    }
     const active = await this.store.jobsInStates(['starting', 'running']);
     if (active.length === 0) return;
     const results = await this.executor.recover(

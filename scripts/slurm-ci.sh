@@ -16,7 +16,11 @@
 #   SLURM_CI_GPUS=8 SLURM_CI_GPU_TYPE=h100 SLURM_CI_CPUS=16 SLURM_CI_MEM=16000   per-node fake resources
 #   SLURM_CI_SLURMD_TIMEOUT=10    seconds before slurmctld declares a silent slurmd DOWN. Production
 #                                 clusters use 300 (the default) or 30; 10 keeps node-failure tests short
-#                                 (measured: DOWN ~15 s after a kill with 10, ~48 s with 30).
+#                                 (measured: the suanli executor saw the job end ~28 s after a slurmd was
+#                                 killed with 10; the recipe measured ~48 s with 30).
+#   SLURM_CI_SCHED_PARAMS=batch_sched_delay=0,sched_min_interval=100000
+#                                 SchedulerParameters. Slurm's default batch_sched_delay=3 made every REST
+#                                 job start ~3 s after submission (median 3.0 s); with these 1.0 s.
 #   SLURM_CI_REST_PORT=6820       slurmrestd on 127.0.0.1 (JWT auth, openapi/v0.0.38); empty = no slurmrestd
 #
 # Nodes get topology features (two nodes per switch, all in one rack): node1,node2 -> switch_s1,
@@ -35,6 +39,7 @@ CPUS=${SLURM_CI_CPUS:-16}
 MEM=${SLURM_CI_MEM:-16000}
 SLURMD_TIMEOUT=${SLURM_CI_SLURMD_TIMEOUT:-10}
 REST_PORT=${SLURM_CI_REST_PORT-6820}
+SCHED_PARAMS=${SLURM_CI_SCHED_PARAMS:-batch_sched_delay=0,sched_min_interval=100000}
 STATE=/run/slurm-ci
 BR=slurmbr0
 NET=10.231.0            # private, exists only on this machine; namespaces get no default route
@@ -85,6 +90,7 @@ AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=/var/log/slurm/jobcomp.log
 SchedulerType=sched/backfill
+SchedulerParameters=$SCHED_PARAMS
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=1000

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { parseGenericTrace } from '@suanli/sim';
 
 const BIN = fileURLToPath(new URL('../bin/suanli.js', import.meta.url));
 const execFileP = promisify(execFile);
@@ -106,11 +107,14 @@ test(
       const { stdout: mode } = await execFileP('stat', ['-c', '%a', join(dataDir, 'admin-token')]);
       assert.equal(mode.trim(), '600');
 
-      const spec = (name: string, seconds: number) =>
-        `name: ${name}\ncommand: ["bash", "-c", "echo start $CUDA_VISIBLE_DEVICES; sleep ${seconds}; echo done"]\nresources:\n  accelerators: 1\n`;
-      await writeFile(join(dir, 'short.yaml'), spec('short', 3));
-      await writeFile(join(dir, 'long.yaml'), spec('long', 8));
-      await writeFile(join(dir, 'third.yaml'), spec('third', 30));
+      // Each job runs until the test opens its gate (a file), so timing on a loaded machine cannot
+      // change which jobs end while the server is down.
+      const gate = (name: string) => join(dir, `gate-${name}`);
+      const spec = (name: string) =>
+        `name: ${name}\ncommand: ["bash", "-c", "echo start $CUDA_VISIBLE_DEVICES; while [ ! -e ${gate(name)} ]; do sleep 0.1; done; echo done"]\nresources:\n  accelerators: 1\n`;
+      await writeFile(join(dir, 'short.yaml'), spec('short'));
+      await writeFile(join(dir, 'long.yaml'), spec('long'));
+      await writeFile(join(dir, 'third.yaml'), spec('third'));
 
       const ids: string[] = [];
       for (const f of ['short.yaml', 'long.yaml', 'third.yaml']) {
@@ -154,7 +158,8 @@ test(
       // kill -9 the server while two jobs run; the short one finishes while it is down.
       server.proc.kill('SIGKILL');
       await new Promise((r) => server.proc.once('exit', r));
-      // Wait (server down) until the short job has ended and its shim has recorded the exit status.
+      // Open the short job's gate while the server is down; wait until its shim recorded the exit.
+      await writeFile(gate('short'), '');
       const statusFile = join(dataDir, 'logs', shortId, 'attempt-1', 'exit-status.0');
       for (let i = 0; i < 200 && !(await readFile(statusFile, 'utf8').catch(() => '')); i++)
         await new Promise((r) => setTimeout(r, 100));
@@ -171,6 +176,7 @@ test(
       );
       const l = await waitState(longId, ['running', 'succeeded'], 5000);
       assert.equal(l.attempt, 1, 'the running job was re-adopted, not started again');
+      await writeFile(gate('long'), '');
       const done = await waitState(longId, ['succeeded'], 20_000);
       assert.equal(done.attempt, 1);
       const longLog = (await cli('logs', longId)).stdout;
@@ -193,6 +199,13 @@ test(
       assert.match(broken.stderr, /not valid YAML/);
       const all = JSON.parse((await cli('jobs', '--json')).stdout) as { jobs: unknown[] };
       assert.equal(all.jobs.length, 3);
+
+      // The history replays in the simulator: the two jobs that ran, in the generic trace format.
+      const trace = await cli('export-trace');
+      assert.equal(trace.code, 0, trace.stderr);
+      const rows = parseGenericTrace(trace.stdout);
+      assert.deepEqual(rows.map((r) => r.id).sort(), [shortId, longId].sort());
+      assert.ok(rows.every((r) => r.accelerators === 1 && r.durationS > 0 && r.tenant === 'default'));
     } finally {
       server.proc.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 300));

@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml';
 import { ApiClientError, SuanliClient, type JobView } from '@suanli/client';
 import { resolveConnection } from './config.js';
 import { ago, duration, table } from './format.js';
+import { registerExportTraceCommand } from './commands/export-trace.js';
 
 function client(): SuanliClient {
   const { url, token } = resolveConnection();
@@ -294,6 +295,20 @@ export function buildProgram(): Command {
       });
   }
 
+  registerExportTraceCommand(program, client);
+
+  program
+    .command('sim')
+    .description(
+      'replay a cluster trace through the scheduling core under several policies ("suanli sim --help")',
+    )
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(() => {
+      // Dispatched in main() before commander parses: the simulator owns its flags.
+    });
+
   return program;
 }
 
@@ -324,6 +339,15 @@ async function waitForStart(job: JobView): Promise<JobView> {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  if (argv[2] === 'sim') {
+    const { main: simMain } = await import('@suanli/sim');
+    process.exitCode = simMain(
+      argv.slice(3),
+      (s) => process.stdout.write(s),
+      (s) => process.stderr.write(s),
+    );
+    return;
+  }
   const program = buildProgram();
   try {
     await program.parseAsync([...argv]);

@@ -15,8 +15,8 @@
  * Node choice: `best-fit` takes the node with the highest FGD best-fit score (the core's
  * `bestFitShareScore`, an integer 0–100 as the Kubernetes plugin returns) and breaks ties at random
  * (seeded), as kube-scheduler's selectHost does; `random-fit` takes a random feasible node. Inside
- * a node a share goes to the fullest GPU that holds it, whole GPUs to the lowest-numbered free ones
- * (`shareDevices`).
+ * a node, under best-fit a share goes to the fullest GPU that holds it (`shareDevices`), under
+ * random-fit to a random GPU that holds it; whole GPUs take the lowest-numbered free ones.
  */
 import { readFileSync } from 'node:fs';
 import type { ShareRequest } from '@suanli/core';
@@ -161,7 +161,12 @@ export function packOnce(nodesIn: readonly PackNode[], tasks: readonly PackTask[
     const milli = taskGpuMilli(task);
     if (best >= 0) {
       const n = nodes[best]!;
-      const devs = shareDevices(n, task)!;
+      let devs = shareDevices(n, task)!;
+      if (policy === 'random-fit' && task.gpus === 1 && task.gpuMilli < 1000) {
+        // random-fit is random all the way down: a random GPU of the node that holds the share
+        const fits = n.gpuMilliLeft.map((m, i) => (m >= task.gpuMilli ? i : -1)).filter((i) => i >= 0);
+        devs = [fits[Math.floor(rnd() * fits.length)]!];
+      }
       for (const d of devs) n.gpuMilliLeft[d] = n.gpuMilliLeft[d]! - (task.gpus === 1 ? task.gpuMilli : 1000);
       n.cpuMilliLeft -= task.cpuMilli;
       n.memoryMiBLeft -= task.memoryMiB;

@@ -150,8 +150,9 @@ export interface TiresiasOptions {
    */
   readonly queueBoundariesGpuS?: readonly number[];
   /**
-   * The starvation knob (Tiresias' STARVE_LIMIT): a waiting job that has waited this many times
-   * its latest run is promoted back to the first queue. 0 switches promotion off.
+   * The starvation knob (Tiresias' STARVE_LIMIT): a waiting job that has waited (since it last
+   * stopped) this many times its total executed time is promoted back to the first queue, and
+   * its service counts from zero again. 0 switches promotion off.
    */
   readonly starvationFactor?: number;
 }
@@ -169,10 +170,10 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
   const starvation = options.starvationFactor ?? TIRESIAS_DEFAULTS.starvationFactor;
   /** Attained GPU-ms at the job's latest promotion: service counts from there. */
   const promotedAt = new Map<string, number>();
-  const effective = (job: SchedJob, now: number): { service: number; waitingSince: number; lastRun: number } => {
+  const effective = (job: SchedJob, now: number): { service: number; waitingSince: number; executed: number } => {
     const p = knowledge.progress(job.id, now);
     const gpus = jobAccelerators(job);
-    return { service: p.attainedMs * gpus - (promotedAt.get(job.id) ?? 0), waitingSince: p.waitingSinceMs, lastRun: p.lastRunMs };
+    return { service: p.attainedMs * gpus - (promotedAt.get(job.id) ?? 0), waitingSince: p.waitingSinceMs, executed: p.attainedMs };
   };
   const queueOf = (service: number): number => {
     let q = 0;
@@ -187,7 +188,7 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
       if (snapshot.pending.length === 0) return { starts: [], preemptions: [], pending: [] };
       for (const job of snapshot.pending) {
         const e = effective(job, now);
-        if (starvation > 0 && e.lastRun > 0 && queueOf(e.service) > 0 && now - e.waitingSince >= starvation * e.lastRun) {
+        if (starvation > 0 && e.executed > 0 && queueOf(e.service) > 0 && now - e.waitingSince >= starvation * e.executed) {
           promotedAt.set(job.id, e.service + (promotedAt.get(job.id) ?? 0));
         }
       }
@@ -218,7 +219,7 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
       if (starvation > 0) {
         for (const p of snapshot.pending) {
           const e = effective(p, now);
-          if (e.lastRun > 0 && queueOf(e.service) > 0) next = Math.min(next, e.waitingSince + starvation * e.lastRun);
+          if (e.executed > 0 && queueOf(e.service) > 0) next = Math.min(next, e.waitingSince + starvation * e.executed);
         }
       }
       return Number.isFinite(next) ? Math.max(next, now + 1) : null;

@@ -750,6 +750,293 @@ export function defineStoreContract(
       );
     });
 
+    void describe('identity, audit and the usage ledger', () => {
+      void it(
+        'tenants, projects and memberships: create once, read, change a role, remove',
+        run(async (store) => {
+          assert.equal(
+            await store.createTenant({ name: 'lab-a', displayName: 'Lab A 实验室', createdAt: T0 }),
+            true,
+          );
+          assert.equal(
+            await store.createTenant({ name: 'lab-a', displayName: 'again', createdAt: T0 + 1 }),
+            false,
+          );
+          await store.createTenant({ name: 'corp-b', displayName: 'Corp B', createdAt: T0 });
+          assert.deepEqual(await store.getTenant('lab-a'), {
+            name: 'lab-a',
+            displayName: 'Lab A 实验室',
+            createdAt: T0,
+          });
+          assert.equal(await store.getTenant('nope'), null);
+          assert.deepEqual(
+            (await store.listTenants()).map((t) => t.name),
+            ['corp-b', 'lab-a'],
+          );
+          assert.equal(await store.createProject({ tenant: 'lab-a', name: 'nlp', createdAt: T0 }), true);
+          assert.equal(await store.createProject({ tenant: 'lab-a', name: 'nlp', createdAt: T0 }), false);
+          await store.createProject({ tenant: 'corp-b', name: 'nlp', createdAt: T0 });
+          assert.deepEqual(
+            (await store.listProjects('lab-a')).map((p) => p.name),
+            ['nlp'],
+          );
+          assert.equal((await store.listProjects()).length, 2);
+          assert.equal((await store.getProject('corp-b', 'nlp'))?.tenant, 'corp-b');
+          assert.equal(await store.getProject('corp-b', 'cv'), null);
+          await store.setMembership({ tenant: 'lab-a', subject: 'alice', role: 'member', createdAt: T0 });
+          await store.setMembership({
+            tenant: 'lab-a',
+            subject: 'alice',
+            role: 'tenant-admin',
+            createdAt: T0 + 5,
+          });
+          const m = await store.getMembership('lab-a', 'alice');
+          assert.equal(m?.role, 'tenant-admin');
+          assert.equal(m?.createdAt, T0, 'a role change keeps the membership date');
+          await assert.rejects(
+            store.setMembership({ tenant: 'lab-a', subject: 'bob', role: 'root' as 'admin', createdAt: T0 }),
+            TypeError,
+          );
+          assert.equal((await store.listMemberships('lab-a')).length, 1);
+          assert.equal(await store.deleteMembership('lab-a', 'alice'), true);
+          assert.equal(await store.deleteMembership('lab-a', 'alice'), false);
+          assert.equal(await store.getMembership('lab-a', 'alice'), null);
+        }),
+      );
+
+      void it(
+        'API tokens: stored as given, listed by tenant and subject, revoked exactly once',
+        run(async (store) => {
+          const tok = {
+            id: 'abc123',
+            hash: 'salt$hash',
+            subject: 'alice',
+            tenant: 'lab-a',
+            name: 'ci pipeline',
+            createdBy: 'admin',
+            createdAt: T0,
+            expiresAt: T0 + 86_400_000,
+            revokedAt: null,
+          };
+          await store.createApiToken(tok);
+          await store.createApiToken({ ...tok, id: 'def456', subject: 'bob', expiresAt: null });
+          await store.createApiToken({ ...tok, id: 'ghi789', tenant: 'corp-b' });
+          assert.deepEqual(await store.getApiToken('abc123'), tok);
+          await assert.rejects(store.createApiToken(tok), 'a duplicate id is refused');
+          assert.deepEqual(
+            (await store.listApiTokens({ tenant: 'lab-a' })).map((t) => t.id),
+            ['abc123', 'def456'],
+          );
+          assert.deepEqual(
+            (await store.listApiTokens({ tenant: 'lab-a', subject: 'bob' })).map((t) => t.id),
+            ['def456'],
+          );
+          assert.equal(await store.revokeApiToken('abc123', T0 + 10), true);
+          assert.equal(
+            await store.revokeApiToken('abc123', T0 + 20),
+            false,
+            'the first revocation time stays',
+          );
+          assert.equal(await store.revokeApiToken('nope', T0), false);
+          assert.equal((await store.getApiToken('abc123'))?.revokedAt, T0 + 10);
+        }),
+      );
+
+      void it(
+        'audit: appended in order, filtered, paged by seq; the Store offers no way to change an entry',
+        run(async (store) => {
+          const entry = (i: number, subject: string | null) => ({
+            at: T0 + i * 1000,
+            subject,
+            tenant: subject === null ? null : 'lab-a',
+            role: subject === null ? null : 'member',
+            method: 'POST',
+            route: '/api/v1/jobs',
+            target: `j-${i}`,
+            ip: '127.0.0.1',
+            status: i % 2 === 0 ? 201 : 400,
+            errorCode: i % 2 === 0 ? null : 'JOB_SPEC_INVALID',
+            requestId: `req-${i}`,
+          });
+          for (let i = 0; i < 6; i++)
+            await store.appendAudit(entry(i, i === 5 ? null : i < 3 ? 'alice' : 'bob'));
+          const all = await store.listAudit({});
+          assert.equal(all.length, 6);
+          assert.deepEqual(
+            all.map((a) => a.requestId),
+            ['req-0', 'req-1', 'req-2', 'req-3', 'req-4', 'req-5'],
+          );
+          const { seq: _seq, ...first } = all[0]!;
+          assert.deepEqual(first, entry(0, 'alice'));
+          assert.equal(all[5]?.subject, null);
+          assert.equal((await store.listAudit({ subject: 'alice' })).length, 3);
+          assert.deepEqual(
+            (await store.listAudit({ from: T0 + 1000, to: T0 + 3000 })).map((a) => a.requestId),
+            ['req-1', 'req-2'],
+          );
+          const page = await store.listAudit({ afterSeq: all[3]!.seq, limit: 1 });
+          assert.deepEqual(
+            page.map((a) => a.requestId),
+            ['req-4'],
+          );
+          for (const m of ['updateAudit', 'deleteAudit', 'clearAudit'])
+            assert.equal((store as unknown as Record<string, unknown>)[m], undefined);
+        }),
+      );
+
+      void it(
+        "the ledger gets one row per ended attempt, in the transition, with the recorded times and the devices' type",
+        run(async (store) => {
+          await store.upsertNodes([makeNode('gpu-01'), makeNode('gpu-02')], T0);
+          const placement: Placement = [
+            { node: 'gpu-01', acceleratorIds: ['GPU-gpu-01-0'], cpuMillis: 4000, memoryMiB: 1024 },
+            { node: 'gpu-02', acceleratorIds: ['GPU-gpu-02-0'], cpuMillis: 4000, memoryMiB: 1024 },
+          ];
+          const { job } = await store.createJob(makeNewJob({ tenant: 'lab-a' }));
+          await store.transitionJob(job.id, 'queued', 'starting', T0 + 100, 'placed', {
+            attempt: 1,
+            placement,
+          });
+          await store.transitionJob(job.id, 'starting', 'running', T0 + 200, 'started', {
+            startedAt: T0 + 200,
+          });
+          assert.deepEqual(
+            await store.listUsage({ from: T0, to: T0 + 10_000_000 }),
+            [],
+            'nothing until the attempt ends',
+          );
+          // A lost CAS (wrong from) writes no ledger row.
+          assert.equal(
+            await store.transitionJob(job.id, 'starting', 'failed', T0 + 300, 'x', { finishedAt: T0 + 300 }),
+            null,
+          );
+          await store.transitionJob(job.id, 'running', 'preempted', T0 + 5200, 'preempted', {
+            finishedAt: T0 + 5200,
+          });
+          await store.transitionJob(job.id, 'preempted', 'requeued', T0 + 5200, 'requeue');
+          await store.transitionJob(job.id, 'requeued', 'queued', T0 + 5200, 'back', {
+            queuedAt: T0 + 5200,
+            placement: null,
+            startedAt: null,
+            finishedAt: null,
+          });
+          await store.transitionJob(job.id, 'queued', 'starting', T0 + 6000, 'placed', {
+            attempt: 2,
+            placement,
+          });
+          // Launch failed before the process ran: an interval of zero length.
+          await store.transitionJob(job.id, 'starting', 'failed', T0 + 6100, 'launch failed', {
+            finishedAt: T0 + 6100,
+          });
+          const rows = await store.listUsage({ from: T0, to: T0 + 10_000_000 });
+          assert.deepEqual(rows, [
+            {
+              jobId: job.id,
+              attempt: 1,
+              tenant: 'lab-a',
+              project: 'nlp',
+              acceleratorType: 'nvidia-h200',
+              accelerators: 2,
+              cpuMillis: 8000,
+              memoryMiB: 2048,
+              startedAt: T0 + 200,
+              finishedAt: T0 + 5200,
+              endState: 'preempted',
+            },
+            {
+              jobId: job.id,
+              attempt: 2,
+              tenant: 'lab-a',
+              project: 'nlp',
+              acceleratorType: 'nvidia-h200',
+              accelerators: 2,
+              cpuMillis: 8000,
+              memoryMiB: 2048,
+              startedAt: T0 + 6100,
+              finishedAt: T0 + 6100,
+              endState: 'failed',
+            },
+          ]);
+          assert.equal(
+            (await store.listUsage({ from: T0 + 5300, to: T0 + 6000 })).length,
+            0,
+            'no overlap, no row',
+          );
+          assert.equal(
+            (await store.listUsage({ from: T0, to: T0 + 10_000_000, tenant: 'corp-b' })).length,
+            0,
+          );
+        }),
+      );
+
+      void it(
+        "of two concurrent transitions out of running exactly one writes the attempt's ledger row",
+        run(async (store) => {
+          const { job } = await store.createJob(makeNewJob());
+          await store.transitionJob(job.id, 'queued', 'starting', T0 + 1, 'placed', {
+            attempt: 1,
+            placement: PLACEMENT,
+          });
+          await store.transitionJob(job.id, 'starting', 'running', T0 + 2, 'started', { startedAt: T0 + 2 });
+          const results = await Promise.all([
+            store.transitionJob(job.id, 'running', 'succeeded', T0 + 10, 'done', { finishedAt: T0 + 10 }),
+            store.transitionJob(job.id, 'running', 'cancelled', T0 + 20, 'cancel', { finishedAt: T0 + 20 }),
+            store.transitionJob(job.id, 'running', 'lost', T0 + 30, 'lost', { finishedAt: T0 + 30 }),
+          ]);
+          assert.equal(results.filter((r) => r !== null).length, 1);
+          const rows = await store.listUsage({ from: T0, to: T0 + 1000 });
+          assert.equal(rows.length, 1);
+          const winner = results.find((r) => r !== null)!;
+          assert.equal(rows[0]?.endState, winner.state);
+          assert.equal(rows[0]?.finishedAt, winner.finishedAt);
+          assert.equal(rows[0]?.acceleratorType, 'unknown', 'devices of nodes the store does not know');
+          assert.equal(rows[0]?.accelerators, 3);
+        }),
+      );
+
+      void it(
+        'budgets and prices: upsert, list, delete',
+        run(async (store) => {
+          await store.setBudget({ tenant: 'lab-a', project: null, acceleratorHours: 100, updatedAt: T0 });
+          await store.setBudget({ tenant: 'lab-a', project: 'nlp', acceleratorHours: 10.5, updatedAt: T0 });
+          await store.setBudget({ tenant: 'lab-a', project: null, acceleratorHours: 200, updatedAt: T0 + 1 });
+          assert.deepEqual(await store.listBudgets('lab-a'), [
+            { tenant: 'lab-a', project: null, acceleratorHours: 200, updatedAt: T0 + 1 },
+            { tenant: 'lab-a', project: 'nlp', acceleratorHours: 10.5, updatedAt: T0 },
+          ]);
+          await assert.rejects(
+            store.setBudget({ tenant: 'lab-a', project: null, acceleratorHours: Number.NaN, updatedAt: T0 }),
+            TypeError,
+          );
+          assert.equal(await store.deleteBudget('lab-a', 'nlp'), true);
+          assert.equal(await store.deleteBudget('lab-a', 'nlp'), false);
+          assert.equal((await store.listBudgets()).length, 1);
+          await store.setPrice({
+            acceleratorType: 'nvidia-h200',
+            perAcceleratorHour: 2.5,
+            currency: 'CNY',
+            updatedAt: T0,
+          });
+          await store.setPrice({
+            acceleratorType: 'nvidia-h200',
+            perAcceleratorHour: 3,
+            currency: 'CNY',
+            updatedAt: T0 + 1,
+          });
+          await store.setPrice({
+            acceleratorType: 'ascend-910b',
+            perAcceleratorHour: 1.25,
+            currency: 'CNY',
+            updatedAt: T0,
+          });
+          assert.deepEqual(await store.listPrices(), [
+            { acceleratorType: 'ascend-910b', perAcceleratorHour: 1.25, currency: 'CNY', updatedAt: T0 },
+            { acceleratorType: 'nvidia-h200', perAcceleratorHour: 3, currency: 'CNY', updatedAt: T0 + 1 },
+          ]);
+        }),
+      );
+    });
+
     void describe('durability', () => {
       void it('close() waits for operations already started, then refuses new ones', async () => {
         const store = await open();

@@ -2,7 +2,12 @@ export * from './store.js';
 export { openStore, type OpenStoreOptions } from './open.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 export { openPostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.js';
-export { KyselyStore, LIST_JOBS_DEFAULT_LIMIT, LIST_JOBS_MAX_LIMIT } from './kysely-store.js';
+export {
+  KyselyStore,
+  LIST_JOBS_DEFAULT_LIMIT,
+  LIST_JOBS_MAX_LIMIT,
+  AUDIT_MAX_LIMIT,
+} from './kysely-store.js';
 export {
   MIGRATIONS,
   runMigrations,

@@ -8,9 +8,32 @@
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { assertTransition, type ClusterNode, type JobState, type NodeState } from '@suanli/core';
 import { MIGRATIONS, runMigrations, type MigrationResult, type SqlDialect } from './migrations/index.js';
-import { patchColumns, toJobRecord, toStoredNode, toTransitionRecord } from './rows.js';
+import {
+  patchColumns,
+  toApiToken,
+  toAudit,
+  toJobRecord,
+  toMembership,
+  toProject,
+  toStoredNode,
+  toTenant,
+  toTransitionRecord,
+  toUsage,
+} from './rows.js';
 import type { Database, JobsTable } from './schema.js';
+import { ROLES } from './store.js';
 import type {
+  ApiTokenRecord,
+  AuditEntry,
+  AuditFilter,
+  AuditRecord,
+  BudgetRecord,
+  MembershipRecord,
+  PriceRecord,
+  ProjectRecord,
+  TenantRecord,
+  UsageFilter,
+  UsageRecord,
   JobFilter,
   JobPatch,
   JobRecord,
@@ -24,6 +47,8 @@ import type {
 /** `listJobs` page size when the filter names none, and the most it returns whatever the filter says. */
 export const LIST_JOBS_DEFAULT_LIMIT = 100;
 export const LIST_JOBS_MAX_LIMIT = 1000;
+/** The most audit entries one `listAudit` call returns (exports page with afterSeq). */
+export const AUDIT_MAX_LIMIT = 10_000;
 
 /** What a backend supplies; everything else is shared. */
 export interface Backend {
@@ -410,9 +435,52 @@ export class KyselyStore implements Store {
               .where('job_id', '=', id),
           )
           .execute();
-        return toJobRecord(row);
+        const job = toJobRecord(row);
+        if ((from === 'starting' || from === 'running') && to !== 'starting' && to !== 'running')
+          await this.#writeUsage(trx, job, to, at);
+        return job;
       });
     });
+  }
+
+  /**
+   * The ledger row of the attempt that just ended, in the transition's transaction. The interval is
+   * the job's recorded startedAt (set at the `running` transition) to its finishedAt (or the
+   * transition time): times written by the engine with the transitions, never a clock read here,
+   * so a clock change between the two cannot inflate it. The key (job_id, attempt) with DO NOTHING
+   * makes a second write impossible even if the same attempt were somehow ended twice.
+   */
+  async #writeUsage(trx: Kysely<Database>, job: JobRecord, to: JobState, at: number): Promise<void> {
+    const end = job.finishedAt ?? at;
+    const start = Math.min(job.startedAt ?? end, end);
+    const placement = job.placement ?? [];
+    const ids = placement.flatMap((r) => [...r.acceleratorIds]);
+    const types = new Set<string>();
+    if (ids.length > 0) {
+      const nodeNames = [...new Set(placement.map((r) => r.node))];
+      const rows = await trx.selectFrom('nodes').select('node').where('name', 'in', nodeNames).execute();
+      const typeOf = new Map<string, string>();
+      for (const r of rows)
+        for (const a of (JSON.parse(r.node) as ClusterNode).accelerators) typeOf.set(a.id, a.type);
+      for (const id of ids) types.add(typeOf.get(id) ?? 'unknown');
+    }
+    await trx
+      .insertInto('usage_ledger')
+      .values({
+        job_id: job.id,
+        attempt: job.attempt,
+        tenant: job.tenant,
+        project: job.project,
+        accelerator_type: types.size === 0 ? 'none' : [...types].sort().join('+'),
+        accelerators: ids.length,
+        cpu_millis: placement.reduce((n, r) => n + r.cpuMillis, 0),
+        memory_mib: placement.reduce((n, r) => n + r.memoryMiB, 0),
+        started_at: start,
+        finished_at: end,
+        end_state: to,
+      })
+      .onConflict((oc) => oc.columns(['job_id', 'attempt']).doNothing())
+      .execute();
   }
 
   patchJob(id: string, expectedState: JobState, patch: JobPatch): Promise<JobRecord | null> {
@@ -524,5 +592,303 @@ export class KyselyStore implements Store {
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     });
+  }
+
+  // --- tenants, projects, memberships ---
+
+  createTenant(t: TenantRecord): Promise<boolean> {
+    return this.#track(async () => {
+      assertText('tenant', t.name);
+      assertText('displayName', t.displayName);
+      assertEpochMs('createdAt', t.createdAt);
+      const row = await this.#db
+        .insertInto('tenants')
+        .values({ name: t.name, display_name: t.displayName, created_at: t.createdAt })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .returning('name')
+        .executeTakeFirst();
+      return row !== undefined;
+    });
+  }
+
+  getTenant(name: string): Promise<TenantRecord | null> {
+    return this.#track(async () => {
+      const r = await this.#db.selectFrom('tenants').selectAll().where('name', '=', name).executeTakeFirst();
+      return r === undefined ? null : toTenant(r);
+    });
+  }
+
+  listTenants(): Promise<TenantRecord[]> {
+    return this.#track(async () =>
+      (await this.#db.selectFrom('tenants').selectAll().orderBy('name').execute()).map(toTenant),
+    );
+  }
+
+  createProject(p: ProjectRecord): Promise<boolean> {
+    return this.#track(async () => {
+      assertText('project', p.name);
+      assertEpochMs('createdAt', p.createdAt);
+      const row = await this.#db
+        .insertInto('projects')
+        .values({ tenant: p.tenant, name: p.name, created_at: p.createdAt })
+        .onConflict((oc) => oc.columns(['tenant', 'name']).doNothing())
+        .returning('name')
+        .executeTakeFirst();
+      return row !== undefined;
+    });
+  }
+
+  getProject(tenant: string, name: string): Promise<ProjectRecord | null> {
+    return this.#track(async () => {
+      const r = await this.#db
+        .selectFrom('projects')
+        .selectAll()
+        .where('tenant', '=', tenant)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return r === undefined ? null : toProject(r);
+    });
+  }
+
+  listProjects(tenant?: string): Promise<ProjectRecord[]> {
+    return this.#track(async () => {
+      let q = this.#db.selectFrom('projects').selectAll();
+      if (tenant !== undefined) q = q.where('tenant', '=', tenant);
+      return (await q.orderBy('tenant').orderBy('name').execute()).map(toProject);
+    });
+  }
+
+  setMembership(m: MembershipRecord): Promise<void> {
+    return this.#track(async () => {
+      assertText('subject', m.subject);
+      assertEpochMs('createdAt', m.createdAt);
+      if (!ROLES.includes(m.role)) throw new TypeError(`unknown role ${String(m.role)}`);
+      await this.#db
+        .insertInto('memberships')
+        .values({ tenant: m.tenant, subject: m.subject, role: m.role, created_at: m.createdAt })
+        .onConflict((oc) => oc.columns(['tenant', 'subject']).doUpdateSet({ role: m.role }))
+        .execute();
+    });
+  }
+
+  getMembership(tenant: string, subject: string): Promise<MembershipRecord | null> {
+    return this.#track(async () => {
+      const r = await this.#db
+        .selectFrom('memberships')
+        .selectAll()
+        .where('tenant', '=', tenant)
+        .where('subject', '=', subject)
+        .executeTakeFirst();
+      return r === undefined ? null : toMembership(r);
+    });
+  }
+
+  deleteMembership(tenant: string, subject: string): Promise<boolean> {
+    return this.#track(async () => {
+      const r = await this.#db
+        .deleteFrom('memberships')
+        .where('tenant', '=', tenant)
+        .where('subject', '=', subject)
+        .executeTakeFirst();
+      return r.numDeletedRows > 0n;
+    });
+  }
+
+  listMemberships(tenant?: string): Promise<MembershipRecord[]> {
+    return this.#track(async () => {
+      let q = this.#db.selectFrom('memberships').selectAll();
+      if (tenant !== undefined) q = q.where('tenant', '=', tenant);
+      return (await q.orderBy('tenant').orderBy('subject').execute()).map(toMembership);
+    });
+  }
+
+  // --- API tokens ---
+
+  createApiToken(t: ApiTokenRecord): Promise<void> {
+    return this.#track(async () => {
+      assertText('token name', t.name);
+      assertEpochMs('createdAt', t.createdAt);
+      assertEpochMs('expiresAt', t.expiresAt);
+      await this.#db
+        .insertInto('api_tokens')
+        .values({
+          id: t.id,
+          hash: t.hash,
+          subject: t.subject,
+          tenant: t.tenant,
+          name: t.name,
+          created_by: t.createdBy,
+          created_at: t.createdAt,
+          expires_at: t.expiresAt,
+          revoked_at: t.revokedAt,
+        })
+        .execute();
+    });
+  }
+
+  getApiToken(id: string): Promise<ApiTokenRecord | null> {
+    return this.#track(async () => {
+      const r = await this.#db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+      return r === undefined ? null : toApiToken(r);
+    });
+  }
+
+  listApiTokens(filter: { tenant?: string; subject?: string }): Promise<ApiTokenRecord[]> {
+    return this.#track(async () => {
+      let q = this.#db.selectFrom('api_tokens').selectAll();
+      if (filter.tenant !== undefined) q = q.where('tenant', '=', filter.tenant);
+      if (filter.subject !== undefined) q = q.where('subject', '=', filter.subject);
+      return (await q.orderBy('created_at').orderBy('id').execute()).map(toApiToken);
+    });
+  }
+
+  revokeApiToken(id: string, at: number): Promise<boolean> {
+    return this.#track(async () => {
+      assertEpochMs('at', at);
+      const r = await this.#db
+        .updateTable('api_tokens')
+        .set({ revoked_at: at })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    });
+  }
+
+  // --- audit (append-only: there is deliberately no update or delete) ---
+
+  appendAudit(e: AuditEntry): Promise<void> {
+    return this.#track(async () => {
+      assertEpochMs('at', e.at);
+      const clean = (v: string | null) => (v === null ? null : v.replaceAll('\u0000', '\uFFFD'));
+      await this.#db
+        .insertInto('audit_log')
+        .values({
+          at: e.at,
+          subject: clean(e.subject),
+          tenant: clean(e.tenant),
+          role: e.role,
+          method: e.method,
+          route: clean(e.route) ?? '',
+          target: clean(e.target),
+          ip: e.ip,
+          status: e.status,
+          error_code: e.errorCode,
+          request_id: e.requestId,
+        })
+        .execute();
+    });
+  }
+
+  listAudit(filter: AuditFilter): Promise<AuditRecord[]> {
+    return this.#track(async () => {
+      let q = this.#db.selectFrom('audit_log').selectAll();
+      if (filter.from !== undefined) q = q.where('at', '>=', filter.from);
+      if (filter.to !== undefined) q = q.where('at', '<', filter.to);
+      if (filter.subject !== undefined) q = q.where('subject', '=', filter.subject);
+      if (filter.tenant !== undefined) q = q.where('tenant', '=', filter.tenant);
+      if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
+      const limit = Math.min(Math.max(filter.limit ?? 1000, 1), AUDIT_MAX_LIMIT);
+      return (await q.orderBy('seq', 'asc').limit(limit).execute()).map(toAudit);
+    });
+  }
+
+  // --- usage, budgets, prices ---
+
+  listUsage(filter: UsageFilter): Promise<UsageRecord[]> {
+    return this.#track(async () => {
+      assertEpochMs('from', filter.from);
+      assertEpochMs('to', filter.to);
+      // Overlap with [from, to): zero-length intervals at `from` count (they cost nothing).
+      let q = this.#db
+        .selectFrom('usage_ledger')
+        .selectAll()
+        .where('finished_at', '>=', filter.from)
+        .where('started_at', '<', filter.to);
+      if (filter.tenant !== undefined) q = q.where('tenant', '=', filter.tenant);
+      if (filter.project !== undefined) q = q.where('project', '=', filter.project);
+      return (await q.orderBy('finished_at').orderBy('job_id').orderBy('attempt').execute()).map(toUsage);
+    });
+  }
+
+  setBudget(b: BudgetRecord): Promise<void> {
+    return this.#track(async () => {
+      assertEpochMs('updatedAt', b.updatedAt);
+      if (!Number.isFinite(b.acceleratorHours) || b.acceleratorHours < 0)
+        throw new TypeError('acceleratorHours must be a finite number ≥ 0');
+      await this.#db
+        .insertInto('budgets')
+        .values({
+          tenant: b.tenant,
+          project: b.project ?? '',
+          accelerator_hours: b.acceleratorHours,
+          updated_at: b.updatedAt,
+        })
+        .onConflict((oc) =>
+          oc
+            .columns(['tenant', 'project'])
+            .doUpdateSet({ accelerator_hours: b.acceleratorHours, updated_at: b.updatedAt }),
+        )
+        .execute();
+    });
+  }
+
+  deleteBudget(tenant: string, project: string | null): Promise<boolean> {
+    return this.#track(async () => {
+      const r = await this.#db
+        .deleteFrom('budgets')
+        .where('tenant', '=', tenant)
+        .where('project', '=', project ?? '')
+        .executeTakeFirst();
+      return r.numDeletedRows > 0n;
+    });
+  }
+
+  listBudgets(tenant?: string): Promise<BudgetRecord[]> {
+    return this.#track(async () => {
+      let q = this.#db.selectFrom('budgets').selectAll();
+      if (tenant !== undefined) q = q.where('tenant', '=', tenant);
+      return (await q.orderBy('tenant').orderBy('project').execute()).map((r) => ({
+        tenant: r.tenant,
+        project: r.project === '' ? null : r.project,
+        acceleratorHours: Number(r.accelerator_hours),
+        updatedAt: Number(r.updated_at),
+      }));
+    });
+  }
+
+  setPrice(p: PriceRecord): Promise<void> {
+    return this.#track(async () => {
+      assertEpochMs('updatedAt', p.updatedAt);
+      if (!Number.isFinite(p.perAcceleratorHour) || p.perAcceleratorHour < 0)
+        throw new TypeError('perAcceleratorHour must be a finite number ≥ 0');
+      await this.#db
+        .insertInto('prices')
+        .values({
+          accelerator_type: p.acceleratorType,
+          per_accelerator_hour: p.perAcceleratorHour,
+          currency: p.currency,
+          updated_at: p.updatedAt,
+        })
+        .onConflict((oc) =>
+          oc.column('accelerator_type').doUpdateSet({
+            per_accelerator_hour: p.perAcceleratorHour,
+            currency: p.currency,
+            updated_at: p.updatedAt,
+          }),
+        )
+        .execute();
+    });
+  }
+
+  listPrices(): Promise<PriceRecord[]> {
+    return this.#track(async () =>
+      (await this.#db.selectFrom('prices').selectAll().orderBy('accelerator_type').execute()).map((r) => ({
+        acceleratorType: r.accelerator_type,
+        perAcceleratorHour: Number(r.per_accelerator_hour),
+        currency: r.currency,
+        updatedAt: Number(r.updated_at),
+      })),
+    );
   }
 }

@@ -88,7 +88,21 @@ void describe('PostgreSQL backend specifics', { skip: url === null ? missing : f
         );
         assert.deepEqual(
           tables?.rows.map((r) => r.table_name),
-          ['job_transitions', 'jobs', 'meta', 'nodes', 'schema_migrations'],
+          [
+            'api_tokens',
+            'audit_log',
+            'budgets',
+            'job_transitions',
+            'jobs',
+            'memberships',
+            'meta',
+            'nodes',
+            'prices',
+            'projects',
+            'schema_migrations',
+            'tenants',
+            'usage_ledger',
+          ],
         );
       } finally {
         await store.close();

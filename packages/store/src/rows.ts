@@ -5,8 +5,30 @@
  */
 import type { Selectable, Updateable } from 'kysely';
 import type { ClusterNode, JobSpec, JobState, NodeState, PendingVerdict, Placement } from '@suanli/core';
-import type { JobsTable, JobTransitionsTable, NodesTable } from './schema.js';
-import type { JobPatch, JobRecord, StoredNode, TransitionRecord } from './store.js';
+import type {
+  ApiTokensTable,
+  AuditLogTable,
+  JobsTable,
+  JobTransitionsTable,
+  MembershipsTable,
+  NodesTable,
+  ProjectsTable,
+  TenantsTable,
+  UsageLedgerTable,
+} from './schema.js';
+import type {
+  ApiTokenRecord,
+  AuditRecord,
+  JobPatch,
+  JobRecord,
+  MembershipRecord,
+  ProjectRecord,
+  Role,
+  StoredNode,
+  TenantRecord,
+  TransitionRecord,
+  UsageRecord,
+} from './store.js';
 
 function numOrNull(v: number | string | null): number | null {
   return v === null ? null : Number(v);
@@ -78,4 +100,58 @@ export function patchColumns(patch: JobPatch): Updateable<JobsTable> {
   if (patch.pendingReason !== undefined) c.pending_reason = patch.pendingReason;
   if (patch.estimatedStart !== undefined) c.estimated_start = patch.estimatedStart;
   return c;
+}
+
+export function toTenant(r: Selectable<TenantsTable>): TenantRecord {
+  return { name: r.name, displayName: r.display_name, createdAt: Number(r.created_at) };
+}
+export function toProject(r: Selectable<ProjectsTable>): ProjectRecord {
+  return { tenant: r.tenant, name: r.name, createdAt: Number(r.created_at) };
+}
+export function toMembership(r: Selectable<MembershipsTable>): MembershipRecord {
+  return { tenant: r.tenant, subject: r.subject, role: r.role as Role, createdAt: Number(r.created_at) };
+}
+export function toApiToken(r: Selectable<ApiTokensTable>): ApiTokenRecord {
+  return {
+    id: r.id,
+    hash: r.hash,
+    subject: r.subject,
+    tenant: r.tenant,
+    name: r.name,
+    createdBy: r.created_by,
+    createdAt: Number(r.created_at),
+    expiresAt: numOrNull(r.expires_at),
+    revokedAt: numOrNull(r.revoked_at),
+  };
+}
+export function toAudit(r: Selectable<AuditLogTable>): AuditRecord {
+  return {
+    seq: Number(r.seq),
+    at: Number(r.at),
+    subject: r.subject,
+    tenant: r.tenant,
+    role: r.role,
+    method: r.method,
+    route: r.route,
+    target: r.target,
+    ip: r.ip,
+    status: Number(r.status),
+    errorCode: r.error_code,
+    requestId: r.request_id,
+  };
+}
+export function toUsage(r: Selectable<UsageLedgerTable>): UsageRecord {
+  return {
+    jobId: r.job_id,
+    attempt: Number(r.attempt),
+    tenant: r.tenant,
+    project: r.project,
+    acceleratorType: r.accelerator_type,
+    accelerators: Number(r.accelerators),
+    cpuMillis: Number(r.cpu_millis),
+    memoryMiB: Number(r.memory_mib),
+    startedAt: Number(r.started_at),
+    finishedAt: Number(r.finished_at),
+    endState: r.end_state,
+  };
 }

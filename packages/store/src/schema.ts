@@ -67,7 +67,83 @@ export interface NodesTable {
   updated_at: number;
 }
 
+export interface TenantsTable {
+  name: string;
+  display_name: string;
+  created_at: number;
+}
+export interface ProjectsTable {
+  tenant: string;
+  name: string;
+  created_at: number;
+}
+export interface MembershipsTable {
+  tenant: string;
+  subject: string;
+  role: string;
+  created_at: number;
+}
+export interface ApiTokensTable {
+  id: string;
+  hash: string;
+  subject: string;
+  tenant: string;
+  name: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+export interface AuditLogTable {
+  seq: Generated<number>;
+  at: number;
+  subject: string | null;
+  tenant: string | null;
+  role: string | null;
+  method: string;
+  route: string;
+  target: string | null;
+  ip: string;
+  status: number;
+  error_code: string | null;
+  request_id: string;
+}
+export interface UsageLedgerTable {
+  job_id: string;
+  attempt: number;
+  tenant: string;
+  project: string;
+  accelerator_type: string;
+  accelerators: number;
+  cpu_millis: number;
+  memory_mib: number;
+  started_at: number;
+  finished_at: number;
+  end_state: string;
+}
+export interface BudgetsTable {
+  tenant: string;
+  /** '' for the tenant-wide budget. */
+  project: string;
+  accelerator_hours: number;
+  updated_at: number;
+}
+export interface PricesTable {
+  accelerator_type: string;
+  per_accelerator_hour: number;
+  currency: string;
+  updated_at: number;
+}
+
 export interface Database {
+  tenants: TenantsTable;
+  projects: ProjectsTable;
+  memberships: MembershipsTable;
+  api_tokens: ApiTokensTable;
+  audit_log: AuditLogTable;
+  usage_ledger: UsageLedgerTable;
+  budgets: BudgetsTable;
+  prices: PricesTable;
   meta: MetaTable;
   schema_migrations: SchemaMigrationsTable;
   jobs: JobsTable;

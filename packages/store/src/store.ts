@@ -108,7 +108,7 @@ export interface StoredNode {
   readonly updatedAt: number;
 }
 
-export interface Store {
+export interface Store extends AccountingStore {
   /** `sqlite` or `postgres`: for logs and capability tables, never for branching in callers. */
   readonly dialect: 'sqlite' | 'postgres';
 
@@ -156,4 +156,154 @@ export interface Store {
     reason: string | null,
     at: number,
   ): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity, audit, usage (migration 2)
+// ---------------------------------------------------------------------------------------------
+
+/** The five roles. admin and operator are platform-wide; the others act within their tenant. */
+export type Role = 'admin' | 'operator' | 'tenant-admin' | 'member' | 'viewer';
+export const ROLES: readonly Role[] = ['admin', 'operator', 'tenant-admin', 'member', 'viewer'];
+
+export interface TenantRecord {
+  readonly name: string;
+  readonly displayName: string;
+  readonly createdAt: number;
+}
+
+export interface ProjectRecord {
+  readonly tenant: string;
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+export interface MembershipRecord {
+  readonly tenant: string;
+  readonly subject: string;
+  readonly role: Role;
+  readonly createdAt: number;
+}
+
+/** An API token as stored: only the salted hash of its secret, never the secret. */
+export interface ApiTokenRecord {
+  /** Public id, also the lookup key embedded in the token text (`sl_<id>.<secret>`). */
+  readonly id: string;
+  readonly hash: string;
+  readonly subject: string;
+  readonly tenant: string;
+  readonly name: string;
+  readonly createdBy: string;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  readonly revokedAt: number | null;
+}
+
+/** One audited request. Rows are only ever appended: the Store has no update or delete for them. */
+export interface AuditEntry {
+  readonly at: number;
+  readonly subject: string | null;
+  readonly tenant: string | null;
+  readonly role: string | null;
+  readonly method: string;
+  /** The route pattern (`/api/v1/jobs/:id/cancel`), not the raw URL. */
+  readonly route: string;
+  /** The object acted on (a job id, a node name, a token id), when the route names one. */
+  readonly target: string | null;
+  readonly ip: string;
+  readonly status: number;
+  readonly errorCode: string | null;
+  readonly requestId: string;
+}
+export interface AuditRecord extends AuditEntry {
+  readonly seq: number;
+}
+export interface AuditFilter {
+  readonly from?: number;
+  readonly to?: number;
+  readonly subject?: string;
+  readonly tenant?: string;
+  /** Entries with seq > afterSeq (oldest first). */
+  readonly afterSeq?: number;
+  readonly limit?: number;
+}
+
+/**
+ * One interval of use: an attempt from its start (the `running` transition's time) to its end (the
+ * time of the transition out of starting/running). Written by `transitionJob` itself, in the same
+ * transaction as that transition, so it exists exactly once per attempt whatever crashes, retries
+ * or preemptions happen around it. An attempt that never reached `running` has zero duration.
+ */
+export interface UsageRecord {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly tenant: string;
+  readonly project: string;
+  /** The placed devices' type; several types of one gang are joined with `+`; `none` for CPU-only jobs. */
+  readonly acceleratorType: string;
+  readonly accelerators: number;
+  readonly cpuMillis: number;
+  readonly memoryMiB: number;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  /** The state the attempt ended in (succeeded, failed, lost, preempted, …). */
+  readonly endState: string;
+}
+export interface UsageFilter {
+  /** Intervals overlapping [from, to). */
+  readonly from: number;
+  readonly to: number;
+  readonly tenant?: string;
+  readonly project?: string;
+}
+
+export interface BudgetRecord {
+  readonly tenant: string;
+  /** null for the tenant-wide budget. */
+  readonly project: string | null;
+  /** Accelerator-hours per calendar month (UTC). */
+  readonly acceleratorHours: number;
+  readonly updatedAt: number;
+}
+
+export interface PriceRecord {
+  readonly acceleratorType: string;
+  readonly perAcceleratorHour: number;
+  readonly currency: string;
+  readonly updatedAt: number;
+}
+
+/** The identity/audit/usage half of the Store (the `Store` interface extends it). */
+export interface AccountingStore {
+  /** false when the tenant exists already. */
+  createTenant(t: TenantRecord): Promise<boolean>;
+  getTenant(name: string): Promise<TenantRecord | null>;
+  listTenants(): Promise<TenantRecord[]>;
+  createProject(p: ProjectRecord): Promise<boolean>;
+  getProject(tenant: string, name: string): Promise<ProjectRecord | null>;
+  listProjects(tenant?: string): Promise<ProjectRecord[]>;
+  /** Creates or changes the subject's role in the tenant. */
+  setMembership(m: MembershipRecord): Promise<void>;
+  getMembership(tenant: string, subject: string): Promise<MembershipRecord | null>;
+  /** false when there was none. The subject's tokens in that tenant stop authenticating at once. */
+  deleteMembership(tenant: string, subject: string): Promise<boolean>;
+  listMemberships(tenant?: string): Promise<MembershipRecord[]>;
+
+  createApiToken(t: ApiTokenRecord): Promise<void>;
+  getApiToken(id: string): Promise<ApiTokenRecord | null>;
+  listApiTokens(filter: { tenant?: string; subject?: string }): Promise<ApiTokenRecord[]>;
+  /** Sets revokedAt once; false when unknown or already revoked. */
+  revokeApiToken(id: string, at: number): Promise<boolean>;
+
+  appendAudit(entry: AuditEntry): Promise<void>;
+  listAudit(filter: AuditFilter): Promise<AuditRecord[]>;
+
+  /** Ledger rows whose interval overlaps [from, to), oldest end first. */
+  listUsage(filter: UsageFilter): Promise<UsageRecord[]>;
+
+  setBudget(b: BudgetRecord): Promise<void>;
+  deleteBudget(tenant: string, project: string | null): Promise<boolean>;
+  listBudgets(tenant?: string): Promise<BudgetRecord[]>;
+  setPrice(p: PriceRecord): Promise<void>;
+  listPrices(): Promise<PriceRecord[]>;
 }

@@ -5,10 +5,10 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import pino from 'pino';
-import { fcfsPolicy, type SchedulingPolicy } from '@suanli/core';
+import type { SchedulingPolicy } from '@suanli/core';
 import { openStore, type Store } from '@suanli/store';
 import type { Executor } from '@suanli/executors';
-import { Engine } from '@suanli/engine';
+import { Engine, PolicyManager } from '@suanli/engine';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { adminAuthenticator, initAdminToken } from './auth.js';
@@ -30,7 +30,10 @@ export interface ServerOptions {
   readonly nodeName?: string;
   /** Executor built by the caller (tests, Slurm). Overrides `executor`. */
   readonly executorInstance?: Executor;
+  /** A fixed policy (tests, benchmarks). Default: the `suanli` policy from the policy file. */
   readonly policy?: SchedulingPolicy;
+  /** The policy file (YAML). Default `<data-dir>/policy.yaml`; missing means the built-in defaults. */
+  readonly policyFile?: string;
   readonly cycleIntervalMs?: number;
   readonly cancelGraceMs?: number;
   /** Log level (pino) or false to be quiet. */
@@ -45,6 +48,9 @@ export interface RunningServer {
   readonly store: Store;
   readonly url: string;
   readonly dataDir: string;
+  readonly policy: PolicyManager | null;
+  /** Re-reads the policy file (SIGHUP); throws PolicyError and keeps the old policy if invalid. */
+  reloadPolicy(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,13 +65,16 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   await store.migrate();
   const token = await initAdminToken(store, dataDir, process.env['SUANLI_ADMIN_TOKEN']);
 
+  const policyManager = opts.policy
+    ? null
+    : await PolicyManager.open(resolve(opts.policyFile ?? join(dataDir, 'policy.yaml')));
   const executor =
     opts.executorInstance ??
     (await createLocalExecutor(opts, (msg) => (logger ? logger.warn(msg) : print(`warning: ${msg}`))));
   const engine = new Engine({
     store,
     executor,
-    policy: opts.policy ?? fcfsPolicy,
+    policy: opts.policy ?? policyManager!.policy,
     logRoot: join(dataDir, 'logs'),
     ...(logger ? { logger } : {}),
     ...(opts.cycleIntervalMs !== undefined ? { cycleIntervalMs: opts.cycleIntervalMs } : {}),
@@ -76,6 +85,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     store,
     engine,
     auth: adminAuthenticator(store),
+    ...(policyManager ? { policy: policyManager } : {}),
     logger: logger ? { level: opts.logLevel || 'info' } : false,
   });
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8470 });
@@ -103,6 +113,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     store,
     url,
     dataDir,
+    policy: policyManager,
+    async reloadPolicy() {
+      if (!policyManager) return;
+      engine.setPolicy(await policyManager.reload());
+    },
     async close() {
       await app.close();
       await engine.stop();

@@ -10,6 +10,7 @@ import { ApiClientError, SuanliClient, type JobView } from '@suanli/client';
 import { resolveConnection } from './config.js';
 import { ago, duration, table } from './format.js';
 import { registerExportTraceCommand } from './commands/export-trace.js';
+import { registerPolicyCommands } from './commands/policy.js';
 
 function client(): SuanliClient {
   const { url, token } = resolveConnection();
@@ -95,6 +96,16 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
     ...(typeof opts['nodeName'] === 'string' ? { nodeName: opts['nodeName'] } : {}),
     ...(typeof opts['logLevel'] === 'string' ? { logLevel: opts['logLevel'] } : {}),
     ...(typeof opts['grace'] === 'string' ? { cancelGraceMs: Number(opts['grace']) * 1000 } : {}),
+    ...(typeof opts['policy'] === 'string' ? { policyFile: opts['policy'] } : {}),
+  });
+  process.on('SIGHUP', () => {
+    server.reloadPolicy().then(
+      () => process.stderr.write('SIGHUP: policy reloaded\n'),
+      (err: unknown) =>
+        process.stderr.write(
+          `SIGHUP: policy NOT reloaded, the previous one stays in force: ${(err as Error).message}\n`,
+        ),
+    );
   });
   let closing = false;
   const shutdown = (signal: string) => {
@@ -137,6 +148,10 @@ export function buildProgram(): Command {
     )
     .option('--accelerators-file <file>', 'declare nodes and devices in a YAML/JSON file')
     .option('--node-name <name>', 'name of this machine in the inventory (default: hostname)')
+    .option(
+      '--policy <file>',
+      'the scheduling policy file (YAML); default <data-dir>/policy.yaml; reloaded on SIGHUP',
+    )
     .option('--grace <seconds>', 'SIGTERM → SIGKILL grace period for cancels and time limits', '10')
     .option('--log-level <level>', 'pino log level (info, debug, warn)', 'info')
     .action(async (opts: Record<string, string | undefined>) => runServer(opts));
@@ -296,6 +311,7 @@ export function buildProgram(): Command {
   }
 
   registerExportTraceCommand(program, client);
+  registerPolicyCommands(program, client, out);
 
   program
     .command('sim')

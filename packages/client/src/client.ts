@@ -38,6 +38,15 @@ export class ApiClientError extends Error {
   }
 }
 
+export interface TenantQuotaView {
+  name: string;
+  weight: number;
+  cohort: string | null;
+  quotas: Record<string, { guaranteed: number; borrowingLimit: number | null; lendingLimit: number | null }>;
+  projects: Record<string, Record<string, number>>;
+  running: Record<string, number>;
+}
+
 export interface LogChunk {
   data: string;
   offset: number;
@@ -200,6 +209,20 @@ export class SuanliClient {
 
   listNodes(): Promise<NodeList> {
     return this.request('GET', '/api/v1/nodes');
+  }
+
+  /** The scheduling policy in force: the stored document (YAML) and the compiled form. */
+  getPolicy(): Promise<{ document: string; policy: unknown }> {
+    return this.request('GET', '/api/v1/policy');
+  }
+
+  /** Replaces the policy with a YAML (or JSON) document; refused with POLICY_INVALID if it has errors. */
+  putPolicy(document: string): Promise<{ document: string; policy: unknown }> {
+    return this.request('PUT', '/api/v1/policy', { rawBody: document, contentType: 'application/yaml' });
+  }
+
+  listTenants(): Promise<{ tenants: TenantQuotaView[] }> {
+    return this.request('GET', '/api/v1/tenants');
   }
 
   drainNode(name: string, reason?: string): Promise<NodeView> {

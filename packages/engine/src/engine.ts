@@ -22,10 +22,12 @@ import type {
   Placement,
   RunningSchedJob,
   SchedJob,
+  PolicyConfig,
   SchedulingPolicy,
   Snapshot,
+  TenantUsage,
 } from '@suanli/core';
-import { ACTIVE_STATES } from '@suanli/core';
+import { ACTIVE_STATES, accrueUsage, decayUsage, DEFAULT_POLICY, EMPTY_USAGE } from '@suanli/core';
 import type { JobRecord, Store, StoredNode } from '@suanli/store';
 import type { ExecutionEvent, Executor } from '@suanli/executors';
 
@@ -35,10 +37,13 @@ export interface EngineLogger {
   error(obj: object, msg?: string): void;
 }
 
+/** A policy, with its configuration when it has one (fair-share half-life, classes, grace). */
+export type EnginePolicy = SchedulingPolicy & { readonly config?: PolicyConfig };
+
 export interface EngineOptions {
   readonly store: Store;
   readonly executor: Executor;
-  readonly policy: SchedulingPolicy;
+  readonly policy: EnginePolicy;
   /** Root of per-job log directories (`<logRoot>/<jobId>/attempt-<n>`). */
   readonly logRoot: string;
   /** Epoch ms. Injected so tests control time. */
@@ -53,7 +58,7 @@ export interface EngineOptions {
 }
 
 /** Why the engine is ending an attempt; decides the terminal state when the exit arrives. */
-type StopIntent = { kind: 'cancel' } | { kind: 'timeout' } | { kind: 'preempt'; reason: string };
+type StopIntent = { kind: 'cancel' } | { kind: 'timeout' } | { kind: 'preempt'; reason: string; at: number };
 
 const quietLogger: EngineLogger = { info() {}, warn() {}, error() {} };
 
@@ -62,7 +67,7 @@ export const WORKING_STATES: readonly JobState[] = ['queued', 'starting', 'runni
 export class Engine {
   readonly store: Store;
   readonly executor: Executor;
-  private policy: SchedulingPolicy;
+  private policy: EnginePolicy;
   private readonly clock: () => number;
   private readonly log: EngineLogger;
   private readonly logRoot: string;
@@ -81,6 +86,12 @@ export class Engine {
   private readonly stopping = new Set<string>();
   private cycles = 0;
   private lastCycleMs = 0;
+  /**
+   * Decayed accelerator-seconds per tenant (fair share). Advanced every cycle; attempts that ended
+   * between cycles are charged from `endedSinceCycle`. Starts empty after a restart (see README).
+   */
+  private usage: TenantUsage = EMPTY_USAGE;
+  private endedSinceCycle: { tenant: string; devices: number; fromMs: number; toMs: number }[] = [];
 
   constructor(opts: EngineOptions) {
     this.store = opts.store;
@@ -101,8 +112,31 @@ export class Engine {
     return this.policy.name;
   }
 
+  private get policyConfig(): PolicyConfig {
+    return this.policy.config ?? DEFAULT_POLICY;
+  }
+
+  /** A job as the scheduler sees it: preemptible only if both its spec and its priority class allow it. */
+  private schedJob(j: JobRecord): SchedJob {
+    const config = this.policyConfig;
+    const cls = config.priorityClasses.find(
+      (c) => c.name === (j.spec.priorityClass ?? config.defaultPriorityClass),
+    );
+    const base = toSchedJob(j);
+    return cls && !cls.preemptible ? { ...base, preemptible: false } : base;
+  }
+
+  private runningSchedJob(j: JobRecord): RunningSchedJob {
+    const intent = this.intents.get(j.id);
+    return {
+      ...toRunningSchedJob(j),
+      preemptible: this.schedJob(j).preemptible,
+      preemptedAt: intent?.kind === 'preempt' ? intent.at : null,
+    };
+  }
+
   /** Replaces the policy (policy reload without a restart); takes effect at the next cycle. */
-  setPolicy(policy: SchedulingPolicy): void {
+  setPolicy(policy: EnginePolicy): void {
     this.policy = policy;
     this.nudge();
   }
@@ -195,7 +229,11 @@ export class Engine {
       await this.requeue(job, 'requeued after a restart interrupted the requeue', 0);
     }
     for (const job of await this.store.jobsInStates(['lost'])) {
-      await this.retryOrFail(job, 'lost', job.finishedAt !== null ? 'attempt lost before the restart' : 'attempt lost');
+      await this.retryOrFail(
+        job,
+        'lost',
+        job.finishedAt !== null ? 'attempt lost before the restart' : 'attempt lost',
+      );
     }
     const active = await this.store.jobsInStates(['starting', 'running']);
     if (active.length === 0) return;
@@ -259,12 +297,26 @@ export class Engine {
         this.requestStop(j, { kind: 'timeout' });
     }
 
-    // 2. Snapshot.
+    // 2. Snapshot, with fair-share usage advanced to now.
+    const running = active.map((j) => this.runningSchedJob(j));
+    const halfLifeMs = this.policyConfig.fairShare.halfLifeMs;
+    const prevAsOf = this.usage.asOf;
+    this.usage = decayUsage(this.usage, now, running, halfLifeMs);
+    for (const e of this.endedSinceCycle.splice(0))
+      this.usage = accrueUsage(
+        this.usage,
+        e.tenant,
+        e.devices,
+        Math.max(e.fromMs, prevAsOf),
+        e.toMs,
+        halfLifeMs,
+      );
     const snapshot: Snapshot = {
       now,
       nodes,
-      pending: queued.map(toSchedJob),
-      running: active.map(toRunningSchedJob),
+      pending: queued.map((j) => this.schedJob(j)),
+      running,
+      usage: this.usage.byTenant,
     };
 
     // 3. Decide.
@@ -282,7 +334,8 @@ export class Engine {
     // 5b. Preemptions.
     for (const p of result.preemptions) {
       const job = byId.get(p.jobId);
-      if (job && ACTIVE_STATES.has(job.state)) this.requestStop(job, { kind: 'preempt', reason: p.reason });
+      if (job && ACTIVE_STATES.has(job.state))
+        this.requestStop(job, { kind: 'preempt', reason: p.reason, at: now });
     }
 
     // 6. Why pending.
@@ -366,7 +419,9 @@ export class Engine {
       this.stopping.delete(job.id);
       return;
     }
-    this.executor.cancel(job.id, ref, this.cancelGraceMs).catch((err: unknown) => {
+    const graceMs =
+      intent.kind === 'preempt' ? this.policyConfig.preemption.gracePeriodMs : this.cancelGraceMs;
+    this.executor.cancel(job.id, ref, graceMs).catch((err: unknown) => {
       this.log.error({ err, jobId: job.id }, 'cancel failed');
       this.stopping.delete(job.id);
     });
@@ -403,6 +458,10 @@ export class Engine {
     note: string | null,
   ): Promise<void> {
     if (!ACTIVE_STATES.has(job.state)) return;
+    if (job.startedAt !== null && job.placement !== null) {
+      const devices = job.placement.reduce((n, r) => n + r.acceleratorIds.length, 0);
+      this.endedSinceCycle.push({ tenant: job.tenant, devices, fromMs: job.startedAt, toMs: at });
+    }
     const intent =
       this.intents.get(job.id) ?? (job.cancelRequestedAt !== null ? { kind: 'cancel' as const } : undefined);
     this.intents.delete(job.id);

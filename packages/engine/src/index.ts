@@ -1,2 +1,3 @@
 export * from './engine.js';
 export * from './jobs.js';
+export * from './policy.js';

@@ -7,13 +7,14 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { parse as parseYaml } from 'yaml';
 import type { Store } from '@suanli/store';
-import { JobsError, JobService, type Engine } from '@suanli/engine';
+import { JobsError, JobService, type Engine, type PolicyManager } from '@suanli/engine';
 import { ApiError, type ErrorCode } from './errors.js';
 import type { Authenticator, Principal } from './auth.js';
 import { HealthSchema, WhoAmISchema, ErrorBodySchema } from './schemas/index.js';
 import { principal, type RouteContext } from './routes/common.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerNodeRoutes } from './routes/nodes.js';
+import { registerPolicyRoutes } from './routes/policy.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -21,6 +22,8 @@ export interface AppOptions {
   readonly store: Store;
   readonly engine: Engine;
   readonly auth: Authenticator;
+  /** The policy file manager (policy routes, priority classes); absent: fixed policy, no policy routes. */
+  readonly policy?: PolicyManager;
   readonly clock?: () => number;
   /** pino logger options or false (tests). */
   readonly logger?: boolean | object;
@@ -40,7 +43,8 @@ function fromJobsError(err: JobsError): ApiError {
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { store, engine, auth } = opts;
   const clock = opts.clock ?? Date.now;
-  const jobs = new JobService(store, engine, clock);
+  const policy = opts.policy ?? null;
+  const jobs = new JobService(store, engine, clock, policy ? () => policy.priorityClasses() : undefined);
   const ctx: RouteContext = { store, engine, jobs, clock };
   const app = Fastify({
     logger: opts.logger ?? false,
@@ -181,5 +185,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   registerJobRoutes(app, ctx);
   registerNodeRoutes(app, ctx);
+  registerPolicyRoutes(app, { ...ctx, policy });
   return app;
 }

@@ -39,6 +39,8 @@ export interface ClusterCapacity {
   readonly types: readonly AcceleratorType[];
   /** Device id → type, for accounting running placements per type. */
   readonly deviceType: ReadonlyMap<string, AcceleratorType>;
+  /** Device id → its position in its node's list of that type (keeps free lists in device order). */
+  readonly deviceOrder: ReadonlyMap<string, number>;
   /** Healthy devices per type on schedulable nodes. */
   readonly schedulableByType: ReadonlyMap<AcceleratorType, number>;
   /** Healthy devices per type on up (not down) nodes: the hall's size for quota purposes. */
@@ -54,6 +56,7 @@ export function buildCapacity(nodes: readonly ClusterNode[]): ClusterCapacity {
   const out: NodeCapacity[] = [];
   const byName = new Map<string, NodeCapacity>();
   const deviceType = new Map<string, AcceleratorType>();
+  const deviceOrder = new Map<string, number>();
   const schedulableByType = new Map<AcceleratorType, number>();
   const upByType = new Map<AcceleratorType, number>();
   const types = new Set<AcceleratorType>();
@@ -64,6 +67,7 @@ export function buildCapacity(nodes: readonly ClusterNode[]): ClusterCapacity {
       deviceType.set(a.id, a.type);
       if (!a.healthy) continue;
       const list = byType.get(a.type);
+      deviceOrder.set(a.id, list ? list.length : 0);
       if (list) list.push(a.id);
       else byType.set(a.type, [a.id]);
     }
@@ -89,7 +93,7 @@ export function buildCapacity(nodes: readonly ClusterNode[]): ClusterCapacity {
     out.push(nc);
     byName.set(node.name, nc);
   }
-  return { nodes: out, byName, types: [...types].sort(cmpStr), deviceType, schedulableByType, upByType };
+  return { nodes: out, byName, types: [...types].sort(cmpStr), deviceType, deviceOrder, schedulableByType, upByType };
 }
 
 /** The accelerator type of a placement (the type of its first device), or null for CPU-only jobs. */
@@ -123,8 +127,10 @@ type UndoEntry = { readonly node: number; readonly ids: readonly string[]; reado
 export class FreeState {
   private readonly free: NodeFree[];
   private readonly freeByType = new Map<AcceleratorType, number>();
+  /** Schedulable nodes with at least one free device of a type, and a sorted copy made on demand. */
+  private readonly withFree = new Map<AcceleratorType, Set<number>>();
+  private readonly withFreeSorted = new Map<AcceleratorType, number[]>();
   private readonly log: UndoEntry[] = [];
-  private readonly order = new Map<string, number>();
 
   constructor(
     readonly cap: ClusterCapacity,
@@ -132,15 +138,15 @@ export class FreeState {
   ) {
     this.free = cap.nodes.map((n) => {
       const ids = new Map<AcceleratorType, string[]>();
-      for (const [t, list] of n.devicesByType) {
-        ids.set(t, [...list]);
-        list.forEach((id, i) => this.order.set(id, i));
-      }
+      for (const [t, list] of n.devicesByType) ids.set(t, [...list]);
       return { ids, cpuMillis: n.cpuMillis, memoryMiB: n.memoryMiB };
     });
     for (const n of cap.nodes) {
       if (!n.schedulable) continue;
-      for (const [t, list] of n.devicesByType) this.freeByType.set(t, (this.freeByType.get(t) ?? 0) + list.length);
+      for (const [t, list] of n.devicesByType) {
+        this.freeByType.set(t, (this.freeByType.get(t) ?? 0) + list.length);
+        if (list.length > 0) this.withFreeSet(t).add(n.index);
+      }
     }
     for (const job of running) this.takePlacement(job.placement);
     this.log.length = 0; // the base state is not undoable
@@ -149,6 +155,28 @@ export class FreeState {
   /** Free devices of `type` on schedulable nodes. */
   freeOfType(type: AcceleratorType): number {
     return this.freeByType.get(type) ?? 0;
+  }
+
+  private withFreeSet(type: AcceleratorType): Set<number> {
+    let set = this.withFree.get(type);
+    if (set === undefined) {
+      set = new Set();
+      this.withFree.set(type, set);
+    }
+    return set;
+  }
+
+  /**
+   * Schedulable nodes with at least one free device of `type`, in node (name) order. When the hall
+   * is busy this is a short list, which keeps placement cheap.
+   */
+  nodesWithFree(type: AcceleratorType): readonly number[] {
+    let sorted = this.withFreeSorted.get(type);
+    if (sorted === undefined) {
+      sorted = [...(this.withFree.get(type) ?? [])].sort((a, b) => a - b);
+      this.withFreeSorted.set(type, sorted);
+    }
+    return sorted;
   }
 
   nodeFreeCount(node: number, type: AcceleratorType | null): number {
@@ -193,6 +221,14 @@ export class FreeState {
     for (const r of placement) {
       const nc = this.cap.byName.get(r.node);
       if (nc === undefined) continue; // a node that left the cluster: nothing to account
+      // fast path: every device of one type (the normal case)
+      const first = r.acceleratorIds[0];
+      const t0 = first === undefined ? undefined : this.cap.deviceType.get(first);
+      if (t0 !== undefined && r.acceleratorIds.every((id) => this.cap.deviceType.get(id) === t0)) {
+        const moved = this.apply(nc.index, t0, r.acceleratorIds, r.cpuMillis, r.memoryMiB, sign);
+        this.log.push({ node: nc.index, ids: moved, type: t0, cpu: r.cpuMillis, mem: r.memoryMiB, sign });
+        continue;
+      }
       // group by type (a replica holds one type, but be tolerant)
       const byType = new Map<AcceleratorType, string[]>();
       for (const id of r.acceleratorIds) {
@@ -251,10 +287,20 @@ export class FreeState {
         moved.push(id);
         changed--;
       }
-      list.sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
+      const order = this.cap.deviceOrder;
+      list.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
       f.ids.set(type, list);
     }
-    if (nc.schedulable) this.freeByType.set(type, (this.freeByType.get(type) ?? 0) - changed);
+    if (nc.schedulable && changed !== 0) {
+      this.freeByType.set(type, (this.freeByType.get(type) ?? 0) - changed);
+      const has = (f.ids.get(type)?.length ?? 0) > 0;
+      const set = this.withFreeSet(type);
+      if (has !== set.has(node)) {
+        if (has) set.add(node);
+        else set.delete(node);
+        this.withFreeSorted.delete(type);
+      }
+    }
     return moved;
   }
 }
@@ -264,6 +310,11 @@ export class FreeState {
  * wraps it to subtract reservations and to look at a future time.
  */
 export interface NodeView {
+  /**
+   * Optional: the only nodes (in index order) that can have free devices of `type`; placement
+   * visits just these. Omitted or null: every node.
+   */
+  candidates?(type: AcceleratorType): readonly number[] | null;
   count(node: number, type: AcceleratorType | null): number;
   ids(node: number, type: AcceleratorType): readonly string[];
   cpu(node: number): number;
@@ -272,6 +323,7 @@ export interface NodeView {
 
 export function freeStateView(free: FreeState): NodeView {
   return {
+    candidates: (t) => free.nodesWithFree(t),
     count: (n, t) => free.nodeFreeCount(n, t),
     ids: (n, t) => free.nodeFreeIds(n, t),
     cpu: (n) => free.nodeCpu(n),
@@ -305,17 +357,21 @@ export function placeGangOnView(
   req: ReplicaRequest,
 ): Placement | null {
   const nodes = cap.nodes;
-  // fit[n] = replicas that fit on node n
-  const fit: number[] = new Array<number>(nodes.length).fill(0);
+  // visit only nodes that can have room (in index order, so the answer does not depend on it)
+  const visit: readonly number[] | null = type !== null && req.accelerators > 0 ? (view.candidates?.(type) ?? null) : null;
+  // fit.get(n) = replicas that fit on node n
+  const fit = new Map<number, number>();
   let total = 0;
   let bestSingle = -1;
   let bestSingleLeft = Number.MAX_SAFE_INTEGER;
-  for (const nc of nodes) {
-    if (!nc.schedulable) continue;
+  const count = visit === null ? nodes.length : visit.length;
+  for (let v = 0; v < count; v++) {
+    const nc = visit === null ? nodes[v] : nodes[visit[v] ?? -1];
+    if (nc === undefined || !nc.schedulable) continue;
     if (type !== null && !nc.devicesByType.has(type)) continue;
     const k = replicasFitting(view, nc.index, type, req, replicas);
     if (k === 0) continue;
-    fit[nc.index] = k;
+    fit.set(nc.index, k);
     total += k;
     if (k >= replicas) {
       const left = type === null ? view.cpu(nc.index) : view.count(nc.index, type) - replicas * req.accelerators;
@@ -348,9 +404,9 @@ export function placeGangOnView(
 
   // group by switch, in first-node order (deterministic)
   const groups = new Map<string, { room: number; nodes: number[] }>();
-  for (const nc of nodes) {
-    const k = fit[nc.index] ?? 0;
-    if (k === 0) continue;
+  for (const [n, k] of [...fit].sort((a, b) => a[0] - b[0])) {
+    const nc = nodes[n];
+    if (nc === undefined) continue;
     const g = groups.get(nc.switchKey);
     if (g) {
       g.room += k;
@@ -358,10 +414,10 @@ export function placeGangOnView(
     } else groups.set(nc.switchKey, { room: k, nodes: [nc.index] });
   }
   const fillFrom = (nodeList: readonly number[], need: number, acc: { node: number; count: number }[]): number => {
-    const byRoom = [...nodeList].sort((a, b) => (fit[b] ?? 0) - (fit[a] ?? 0) || a - b);
+    const byRoom = [...nodeList].sort((a, b) => (fit.get(b) ?? 0) - (fit.get(a) ?? 0) || a - b);
     for (const n of byRoom) {
       if (need === 0) break;
-      const k = Math.min(need, fit[n] ?? 0);
+      const k = Math.min(need, fit.get(n) ?? 0);
       acc.push({ node: n, count: k });
       need -= k;
     }
@@ -369,7 +425,7 @@ export function placeGangOnView(
   };
   let bestGroup: { room: number; nodes: number[] } | null = null;
   for (const g of groups.values()) {
-    if (g.room >= replicas && (bestGroup === null || g.room < bestGroup.room)) bestGroup = g;
+    if (g.room >= replicas && (bestGroup === null || g.room < bestGroup.room || (g.room === bestGroup.room && (g.nodes[0] ?? 0) < (bestGroup.nodes[0] ?? 0)))) bestGroup = g;
   }
   const chosen: { node: number; count: number }[] = [];
   if (bestGroup !== null) {

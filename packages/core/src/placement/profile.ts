@@ -79,7 +79,7 @@ export interface ProfileBounds {
 
 export const DEFAULT_PROFILE_BOUNDS: ProfileBounds = {
   willRunHorizonMs: 30 * 24 * 3600 * 1000,
-  willRunMaxEventsScanned: 2000,
+  willRunMaxEventsScanned: 100_000,
   willRunMaxPlacementTests: 32,
 };
 
@@ -262,34 +262,75 @@ export class AvailabilityProfile {
     return { ok: false, kind: 'capacity', reason: 'not enough free capacity now' };
   }
 
+  /**
+   * WILL_RUN. Walks release events in time order. A cheap pre-check per event (replica slots:
+   * Σ over nodes of ⌊free devices of the type / devices per replica⌋, kept incrementally as holds
+   * end) decides when the O(nodes) gang search is worth running; only then is the free state
+   * brought to that time. Bounded by willRunMaxEventsScanned and willRunMaxPlacementTests.
+   */
   private willRun(req: PlacementRequest): PlacementAnswer {
     const types = this.types(req);
     const need = req.replicas * req.perReplica.accelerators;
+    const k = req.perReplica.accelerators;
     const horizon = this.now + this.bounds.willRunHorizonMs;
-    // candidate start times: now, each release of a current hold, each reservation or window end
-    const times = new Set<number>([this.now]);
-    for (const h of this.current) if (h.endTime <= horizon) times.add(h.endTime);
-    for (const r of this.reservations) if (r.endTime <= horizon) times.add(r.endTime);
-    for (const w of this.windows) if (w.endTime <= horizon && w.endTime > this.now) times.add(w.endTime);
-    const sorted = [...times].sort((a, b) => a - b).slice(0, this.bounds.willRunMaxEventsScanned);
+    // extra candidate times besides hold releases: reservation and window ends
+    const extra: number[] = [];
+    for (const r of this.reservations) if (r.endTime > this.now && r.endTime <= horizon) extra.push(r.endTime);
+    for (const w of this.windows) if (w.endTime > this.now && w.endTime <= horizon) extra.push(w.endTime);
+    extra.sort((a, b) => a - b);
+    // replica slots per type, from the free state now
+    const perNode = new Map<AcceleratorType, Map<number, number>>();
+    const slots = new Map<AcceleratorType, number>();
+    for (const t of types) {
+      if (t === null || k === 0) continue;
+      const m = new Map<number, number>();
+      let sl = 0;
+      for (const n of this.free.nodesWithFree(t)) {
+        const c = this.free.nodeFreeCount(n, t);
+        m.set(n, c);
+        sl += Math.floor(c / k);
+      }
+      perNode.set(t, m);
+      slots.set(t, sl);
+    }
+    const release = (h: ProfileHold): void => {
+      for (const r of h.placement) {
+        const nc = this.cap.byName.get(r.node);
+        const id = r.acceleratorIds[0];
+        if (nc === undefined || !nc.schedulable || id === undefined) continue;
+        const t = this.cap.deviceType.get(id);
+        if (t === undefined) continue;
+        const m = perNode.get(t);
+        if (m === undefined) continue;
+        const c = m.get(nc.index) ?? 0;
+        const c2 = c + r.acceleratorIds.length;
+        m.set(nc.index, c2);
+        slots.set(t, (slots.get(t) ?? 0) + Math.floor(c2 / k) - Math.floor(c / k));
+      }
+    };
     const m0 = this.free.mark();
-    let released = 0;
+    let scanned = 0; // holds whose release the pre-check has seen
+    let given = 0; // holds given back to the free state
+    let x = 0;
     let tests = 0;
+    let events = 0;
     let sawBooking: string | null = null;
+    let t = this.now;
     try {
-      for (const t of sorted) {
-        while (released < this.current.length && (this.current[released]?.endTime ?? Infinity) <= t) {
-          const h = this.current[released];
-          if (h) this.free.givePlacement(h.placement);
-          released++;
-        }
+      for (;;) {
         const end = req.durationMs === null ? Infinity : t + req.durationMs;
         for (const type of types) {
-          if (type !== null && this.free.freeOfType(type) < need) continue;
-          if (tests >= this.bounds.willRunMaxPlacementTests) {
+          if (type !== null && k > 0 && (slots.get(type) ?? 0) < req.replicas) continue;
+          if (tests >= this.bounds.willRunMaxPlacementTests)
             return { ok: false, kind: 'capacity', reason: `no start found within ${this.bounds.willRunMaxPlacementTests} placement tests (willRunMaxPlacementTests)` };
-          }
           tests++;
+          // bring the free state to time t
+          while (given < scanned) {
+            const h = this.current[given];
+            if (h) this.free.givePlacement(h.placement);
+            given++;
+          }
+          if (type !== null && this.free.freeOfType(type) < need) continue;
           const m1 = this.free.mark();
           for (const r of this.reservations) if (r.startTime < end && r.endTime > t) this.free.takePlacement(r.placement);
           const placement = placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, req.perReplica);
@@ -302,20 +343,28 @@ export class AvailabilityProfile {
           }
           return { ok: true, startTime: t, placement, acceleratorType: type };
         }
+        // next event
+        const nextHold = this.current[scanned]?.endTime ?? Infinity;
+        const nextExtra = extra[x] ?? Infinity;
+        const next = Math.min(nextHold, nextExtra);
+        if (next > horizon || !Number.isFinite(next)) break;
+        if (++events > this.bounds.willRunMaxEventsScanned) {
+          return { ok: false, kind: 'capacity', reason: `no start found within the first ${this.bounds.willRunMaxEventsScanned} release events (willRunMaxEventsScanned)` };
+        }
+        t = next;
+        while (scanned < this.current.length && (this.current[scanned]?.endTime ?? Infinity) <= t) {
+          const h = this.current[scanned];
+          if (h) release(h);
+          scanned++;
+        }
+        while (x < extra.length && (extra[x] ?? Infinity) <= t) x++;
       }
     } finally {
       this.free.rollback(m0);
     }
     if (sawBooking !== null)
       return { ok: false, kind: 'booking', reason: `capacity is booked by window ${sawBooking}`, blockingWindowId: sawBooking };
-    return {
-      ok: false,
-      kind: 'capacity',
-      reason:
-        sorted.length >= this.bounds.willRunMaxEventsScanned
-          ? `no start found within the first ${this.bounds.willRunMaxEventsScanned} release events (willRunMaxEventsScanned)`
-          : 'no start found within the planning horizon: running jobs without a time limit hold the capacity',
-    };
+    return { ok: false, kind: 'capacity', reason: 'no start found within the planning horizon: running jobs without a time limit hold the capacity' };
   }
 }
 

@@ -67,6 +67,52 @@ function cmpStr(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Bound: how far the identity diff looks ahead in the previous array to skip removed elements. */
+const DIFF_LOOKAHEAD = 64;
+
+/**
+ * Diff of two arrays by object identity: each element of `prev` is either matched or in `removed`,
+ * each element of `next` either matched or in `added`. Linear when `next` is `prev` with elements
+ * removed, replaced or appended (what the engine and the simulator produce); still correct
+ * otherwise (an element moved is reported removed and added: callers apply removals first).
+ */
+export function diffByIdentity<T>(prev: readonly T[], next: readonly T[]): { removed: T[]; added: T[] } {
+  const removed: T[] = [];
+  const added: T[] = [];
+  let i = 0;
+  for (const x of next) {
+    if (i < prev.length && prev[i] === x) {
+      i++;
+      continue;
+    }
+    let k = i + 1;
+    const stop = Math.min(prev.length, i + 1 + DIFF_LOOKAHEAD);
+    while (k < stop && prev[k] !== x) k++;
+    if (k < stop) {
+      for (let r = i; r < k; r++) removed.push(prev[r] as T);
+      i = k + 1;
+    } else added.push(x);
+  }
+  for (let r = i; r < prev.length; r++) removed.push(prev[r] as T);
+  return { removed, added };
+}
+
+/** Bound: gang searches per job while choosing preemption victims. */
+const PREEMPTION_MAX_PLACEMENT_TESTS = 16;
+
+/**
+ * Victim order, losing least work first: lowest priority, then least work since the last
+ * checkpoint (latest checkpoint, or latest start without one), then latest start, then id.
+ */
+function compareVictims(a: RunningSchedJob, b: RunningSchedJob): number {
+  return (
+    a.priority - b.priority ||
+    (b.lastCheckpointTime ?? b.startTime) - (a.lastCheckpointTime ?? a.startTime) ||
+    b.startTime - a.startTime ||
+    cmpStr(a.id, b.id)
+  );
+}
+
 function signature(job: SchedJob): string {
   const r = job.perReplica;
   return `${job.replicas}|${r.accelerators}|${r.acceleratorTypes.join(',')}|${r.cpuMillis}|${r.memoryMiB}`;
@@ -156,13 +202,18 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   let cap: ClusterCapacity | null = null;
   let free: FreeState | null = null;
   let neverFit = new Map<string, readonly (AcceleratorType | null)[]>();
+  /** Per pending job object: its request signature and the types it could ever fit (TEST_ONLY). */
+  let jobStatic = new WeakMap<SchedJob, { readonly sig: string; readonly ever: readonly (AcceleratorType | null)[] }>();
   const runningById = new Map<string, RunningSchedJob>();
+  /** Copy of the last snapshot's running array (the diff's baseline). */
+  let runningPrev: readonly RunningSchedJob[] = [];
   let holds: ProfileHold[] = [];
   let holdsDirty = true;
   const runInfo = new WeakMap<RunningSchedJob, RunInfo>();
   const pendingById = new Map<string, SchedJob>();
   let queues = new Map<string, SchedJob[]>();
   let pendingRef: readonly SchedJob[] | null = null;
+  let pendingPrev: readonly SchedJob[] = [];
   const queueKey = (job: SchedJob): string => (config.fairShare.enabled ? job.tenant : '*');
 
   function syncCapacity(nodes: readonly ClusterNode[]): void {
@@ -181,6 +232,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     cap = buildCapacity(nodes);
     free = null; // rebuilt from running below
     neverFit = new Map();
+    jobStatic = new WeakMap();
   }
 
   function info(c: ClusterCapacity, job: RunningSchedJob): RunInfo {
@@ -197,32 +249,60 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     return job.preemptedAt === null || job.preemptedAt === undefined ? end : Math.min(end, job.preemptedAt + config.preemption.gracePeriodMs);
   }
 
+  /** Devices in use per (tenant, project, type) by running jobs not being preempted. */
+  const runUse = new Map<string, { tenant: string; project: string; type: AcceleratorType; devices: number }>();
+  function countUse(c: ClusterCapacity, j: RunningSchedJob, sign: 1 | -1): void {
+    if (j.preemptedAt !== null && j.preemptedAt !== undefined) return;
+    const i = info(c, j);
+    if (i.type === null || i.devices === 0) return;
+    const key = `${j.tenant}\u0000${j.project}\u0000${i.type}`;
+    const e = runUse.get(key);
+    if (e) {
+      e.devices += sign * i.devices;
+      if (e.devices === 0) runUse.delete(key);
+    } else runUse.set(key, { tenant: j.tenant, project: j.project, type: i.type, devices: sign * i.devices });
+  }
+
   function syncRunning(c: ClusterCapacity, running: readonly RunningSchedJob[]): FreeState {
     if (free === null) {
       free = new FreeState(c, running);
+      runningPrev = running.slice();
       runningById.clear();
-      for (const j of running) runningById.set(j.id, j);
+      runUse.clear();
+      for (const j of running) {
+        runningById.set(j.id, j);
+        countUse(c, j, 1);
+      }
       holdsDirty = true;
+      victims = null;
       return free;
     }
     const f = free;
-    const seen = new Set<string>();
-    for (const j of running) {
-      seen.add(j.id);
+    const { removed, added } = diffByIdentity(runningPrev, running);
+    runningPrev = running.slice();
+    for (const j of removed) {
+      if (runningById.get(j.id) !== j) continue;
+      f.givePlacement(j.placement);
+      countUse(c, j, -1);
+      victimUpdate(c, j, -1);
+      holdsUpdate(j, -1);
+      runningById.delete(j.id);
+    }
+    for (const j of added) {
       const prev = runningById.get(j.id);
       if (prev === j) continue;
-      if (prev !== undefined) f.givePlacement(prev.placement);
-      f.takePlacement(j.placement);
-      runningById.set(j.id, j);
-      holdsDirty = true;
-    }
-    if (seen.size !== runningById.size) {
-      for (const [id, j] of runningById) {
-        if (seen.has(id)) continue;
-        f.givePlacement(j.placement);
-        runningById.delete(id);
-        holdsDirty = true;
+      if (prev !== undefined) {
+        // the same id twice in one snapshot: keep the last, as a fresh build would
+        f.givePlacement(prev.placement);
+        countUse(c, prev, -1);
+        victimUpdate(c, prev, -1);
+        holdsUpdate(prev, -1);
       }
+      f.takePlacement(j.placement);
+      countUse(c, j, 1);
+      victimUpdate(c, j, 1);
+      holdsUpdate(j, 1);
+      runningById.set(j.id, j);
     }
     f.commit();
     return f;
@@ -231,26 +311,21 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   function syncPending(pending: readonly SchedJob[]): void {
     if (pending === pendingRef) return;
     pendingRef = pending;
-    const seen = new Set<string>();
+    const diff = diffByIdentity(pendingPrev, pending);
+    pendingPrev = pending.slice();
     const removed = new Set<string>();
     const touched = new Set<string>();
-    const added: SchedJob[] = [];
-    for (const j of pending) {
-      seen.add(j.id);
-      const prev = pendingById.get(j.id);
-      if (prev === j) continue;
-      if (prev !== undefined) {
-        removed.add(prev.id);
-        touched.add(queueKey(prev));
-      }
-      added.push(j);
+    const added = diff.added;
+    for (const j of diff.removed) {
+      if (pendingById.get(j.id) !== j) continue;
+      removed.add(j.id);
+      touched.add(queueKey(j));
     }
-    if (seen.size !== pendingById.size + added.length - removed.size) {
-      for (const [id, j] of pendingById) {
-        if (!seen.has(id)) {
-          removed.add(id);
-          touched.add(queueKey(j));
-        }
+    for (const j of added) {
+      const prev = pendingById.get(j.id);
+      if (prev !== undefined && prev !== j && !removed.has(j.id)) {
+        removed.add(j.id);
+        touched.add(queueKey(prev));
       }
     }
     if (added.length > pending.length / 4) {
@@ -282,6 +357,144 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       if (q) insertSorted(q, j);
       else queues.set(k, [j]);
     }
+  }
+
+  /**
+   * Preemption candidates per type: per tenant, the preemptible running jobs in victim order
+   * (lowest priority, then least work since the last checkpoint, then latest start, then id), and
+   * the jobs already stopping. The order does not depend on `now`, so it is cached while the
+   * running set is unchanged.
+   */
+  type VictimIndex = { byTenant: Map<string, RunningSchedJob[]>; stopping: RunningSchedJob[] };
+  let victims: Map<AcceleratorType, VictimIndex> | null = null;
+  function victimEntry(type: AcceleratorType): VictimIndex {
+    const v = victims as Map<AcceleratorType, VictimIndex>;
+    let e = v.get(type);
+    if (e === undefined) {
+      e = { byTenant: new Map(), stopping: [] };
+      v.set(type, e);
+    }
+    return e;
+  }
+  function victimList(e: VictimIndex, r: RunningSchedJob): RunningSchedJob[] | null {
+    if (r.preemptedAt !== null && r.preemptedAt !== undefined) return e.stopping;
+    if (!r.preemptible) return null;
+    let l = e.byTenant.get(r.tenant);
+    if (l === undefined) {
+      l = [];
+      e.byTenant.set(r.tenant, l);
+      // keep tenants in name order so scans are deterministic
+      e.byTenant = new Map([...e.byTenant].sort((x, y) => cmpStr(x[0], y[0])));
+    }
+    return l;
+  }
+  /**
+   * The jobs of a victim list that have run at least `minRunMs` at `now`, cached across cycles: the
+   * answer stays the same until the list changes or the next job crosses the threshold.
+   */
+  const listVersion = new WeakMap<RunningSchedJob[], number>();
+  const eligibleCache = new WeakMap<RunningSchedJob[], Map<number, { version: number; from: number; until: number; list: RunningSchedJob[] }>>();
+  function eligibleSince(list: RunningSchedJob[], minRunMs: number, now: number): readonly RunningSchedJob[] {
+    const version = listVersion.get(list) ?? 0;
+    let byMin = eligibleCache.get(list);
+    if (byMin === undefined) {
+      byMin = new Map();
+      eligibleCache.set(list, byMin);
+    }
+    const hit = byMin.get(minRunMs);
+    if (hit !== undefined && hit.version === version && now >= hit.from && now < hit.until) return hit.list;
+    const out: RunningSchedJob[] = [];
+    let until = Infinity;
+    for (const r of list) {
+      const at = r.startTime + minRunMs;
+      if (now >= at) out.push(r);
+      else if (at < until) until = at;
+    }
+    byMin.set(minRunMs, { version, from: now, until, list: out });
+    return out;
+  }
+
+  /** Keeps the cached index in step with one running job arriving (+1) or leaving (−1). */
+  function victimUpdate(c: ClusterCapacity, r: RunningSchedJob, sign: 1 | -1): void {
+    if (victims === null) return;
+    const t = info(c, r).type;
+    if (t === null) return;
+    const l = victimList(victimEntry(t), r);
+    if (l === null) return;
+    listVersion.set(l, (listVersion.get(l) ?? 0) + 1);
+    if (sign === -1) {
+      const i = l.indexOf(r);
+      if (i >= 0) l.splice(i, 1);
+      return;
+    }
+    let lo = 0;
+    let hi = l.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const m = l[mid];
+      if (m !== undefined && compareVictims(m, r) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    l.splice(lo, 0, r);
+  }
+  function victimIndex(c: ClusterCapacity, type: AcceleratorType): VictimIndex {
+    if (victims === null) {
+      victims = new Map();
+      // sort once on precomputed keys (property reads once per job, not per comparison)
+      const all = [...runningById.values()];
+      const prio = new Float64Array(all.length);
+      const ckpt = new Float64Array(all.length);
+      const start = new Float64Array(all.length);
+      all.forEach((r, i) => {
+        prio[i] = r.priority;
+        ckpt[i] = r.lastCheckpointTime ?? r.startTime;
+        start[i] = r.startTime;
+      });
+      const order = all.map((_, i) => i);
+      order.sort(
+        (a, b) =>
+          (prio[a] ?? 0) - (prio[b] ?? 0) ||
+          (ckpt[b] ?? 0) - (ckpt[a] ?? 0) ||
+          (start[b] ?? 0) - (start[a] ?? 0) ||
+          cmpStr(all[a]?.id ?? '', all[b]?.id ?? ''),
+      );
+      for (const i of order) {
+        const r = all[i];
+        if (r === undefined) continue;
+        const t = info(c, r).type;
+        if (t === null) continue;
+        const e = victimEntry(t);
+        if (r.preemptedAt !== null && r.preemptedAt !== undefined) e.stopping.push(r);
+        else if (r.preemptible) {
+          const l = e.byTenant.get(r.tenant);
+          if (l) l.push(r);
+          else e.byTenant.set(r.tenant, [r]);
+        }
+      }
+      for (const e of victims.values()) e.byTenant = new Map([...e.byTenant].sort((x, y) => cmpStr(x[0], y[0])));
+    }
+    return victims.get(type) ?? { byTenant: new Map(), stopping: [] };
+  }
+
+  /** Keeps the cached, sorted holds in step with one running job arriving (+1) or leaving (−1). */
+  function holdsUpdate(j: RunningSchedJob, sign: 1 | -1): void {
+    if (holdsDirty) return;
+    if (sign === -1) {
+      const i = holds.findIndex((h) => h.jobId === j.id && h.placement === j.placement);
+      if (i >= 0) holds.splice(i, 1);
+      else holdsDirty = true;
+      return;
+    }
+    const h: ProfileHold = { jobId: j.id, placement: j.placement, startTime: j.startTime, endTime: expectedEnd(j) };
+    let lo = 0;
+    let hi = holds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const m = holds[mid];
+      if (m !== undefined && compareHolds(m, h) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    holds.splice(lo, 0, h);
   }
 
   function sortedHolds(): ProfileHold[] {
@@ -347,24 +560,23 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     const B = config.backfill;
     // Step 3: quotas
     const quota = new QuotaBook(config, c.upByType);
-    const running = [...runningById.values()];
-    for (const j of running) {
-      const i = info(c, j);
-      if (j.preemptedAt === null || j.preemptedAt === undefined) quota.add(j.tenant, j.project, i.type, i.devices);
+    // sorted so that the book's insertion order does not depend on history
+    for (const key of [...runUse.keys()].sort(cmpStr)) {
+      const e = runUse.get(key);
+      if (e) quota.add(e.tenant, e.project, e.type, e.devices);
     }
     const profile = new AvailabilityProfile(c, f, now, sortedHolds(), snapshot.windows ?? [], bounds, true);
 
     const starts: StartDecision[] = [];
     const preemptions: PreemptDecision[] = [];
     const pending: PendingDecision[] = [];
-    const victims = new Set<string>();
+    const victimIds = new Set<string>();
     let tested = 0;
     let estimates = 0;
     let firstBlocked: SchedJob | null = null;
-    // victim candidates per type, sorted once per cycle (lazily)
-    const candidatesByType = new Map<AcceleratorType, RunningSchedJob[]>();
     // (tenant, priority, request shape) for which preemption found nothing this cycle
     const noVictims = new Set<string>();
+    const ranEnoughCache = new Map<string, readonly RunningSchedJob[]>();
 
     const waitTurn = (job: SchedJob, reason: string, estimatedStart: number | null = null): void => {
       pending.push({ jobId: job.id, verdict: 'waits-for-turn', reason, estimatedStart });
@@ -375,12 +587,19 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       const need = job.replicas * job.perReplica.accelerators;
       const durationMs = job.timeLimitMs;
       // a. TEST_ONLY, cached per request shape
-      const sig = signature(job);
-      let ever = neverFit.get(sig);
-      if (ever === undefined) {
-        ever = typesThatCouldEverFit(c, job.replicas, job.perReplica);
-        neverFit.set(sig, ever);
+      let st = jobStatic.get(job);
+      if (st === undefined) {
+        const sig = signature(job);
+        let types = neverFit.get(sig);
+        if (types === undefined) {
+          types = typesThatCouldEverFit(c, job.replicas, job.perReplica);
+          neverFit.set(sig, types);
+        }
+        st = { sig, ever: types };
+        jobStatic.set(job, st);
       }
+      const sig = st.sig;
+      const ever = st.ever;
       if (ever.length === 0) {
         pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: `no ${job.replicas > 1 ? 'set of nodes' : 'node'} in the hall can hold ${describeRequest(job)}, even when empty`, estimatedStart: null });
         continue;
@@ -428,16 +647,16 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       // d. preemption: reclaim a guarantee, or priority within the tenant (never to jump a
       // reservation or a booking; bounded by the test budget; failures cached per shape)
       const blockedByPromise = answer !== null && !answer.ok && (answer.kind === 'reservation' || answer.kind === 'booking');
-      const noVictimsKey = `${job.tenant}\u0000${job.priority}\u0000${sig}`;
       let pre: ReturnType<typeof tryPreempt> = null;
-      if (!blockedByPromise && (P.reclaim || P.withinTenant !== 'never') && !noVictims.has(noVictimsKey) && tested < B.maxJobsTested) {
+      const noVictimsKey = !blockedByPromise && (P.reclaim || P.withinTenant !== 'never') && tested < B.maxJobsTested ? `${job.tenant}\u0000${job.priority}\u0000${sig}` : null;
+      if (noVictimsKey !== null && !noVictims.has(noVictimsKey)) {
         tested++;
-        pre = tryPreempt(job, allowed, need, c, f, quota, now, candidatesByType, victims, preemptions.length);
+        pre = tryPreempt(job, allowed, need, c, f, quota, now, victimIds, preemptions.length, ranEnoughCache);
         if (pre === null) noVictims.add(noVictimsKey);
       }
       if (pre !== null) {
         for (const v of pre.victims) {
-          victims.add(v.job.id);
+          victimIds.add(v.job.id);
           preemptions.push({ jobId: v.job.id, forJobId: job.id, reason: v.reason });
           profile.shortenHold(v.job.id, now + P.gracePeriodMs);
           const vi = info(c, v.job);
@@ -515,9 +734,9 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     f: FreeState,
     quota: QuotaBook,
     now: number,
-    candidatesByType: Map<AcceleratorType, RunningSchedJob[]>,
     taken: ReadonlySet<string>,
     victimsSoFar: number,
+    ranEnoughCache: Map<string, readonly RunningSchedJob[]>,
   ): { victims: Victim[]; placement: Placement; type: AcceleratorType; startTime: number; why: string } | null {
     const P = config.preemption;
     const withinTenant = P.withinTenant === 'lower-priority';
@@ -527,35 +746,45 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       if (type === null) continue;
       const reclaim = P.reclaim && quota.withinGuarantee(job.tenant, type, need);
       if (!reclaim && !withinTenant) continue;
-      let cands = candidatesByType.get(type);
-      if (cands === undefined) {
-        cands = [];
-        for (const r of runningById.values()) if (info(c, r).type === type) cands.push(r);
-        candidatesByType.set(type, cands);
-      }
+      const idx = victimIndex(c, type);
       const reclaimMinRunMs = Math.min(P.minRuntimeMs, Math.max(0, P.boundedReclaimTimeMs - P.gracePeriodMs));
-      const stopping: RunningSchedJob[] = [];
+      const stopping = idx.stopping;
       const eligible: { job: RunningSchedJob; borrower: boolean }[] = [];
-      for (const r of cands) {
-        if (r.preemptedAt !== null && r.preemptedAt !== undefined) {
-          stopping.push(r);
-          continue;
+      const scanMax = P.maxCandidatesPerJob;
+      // jobs that have run long enough, per (type, tenant, minimum runtime), filtered once per cycle
+      const ranEnough = (tenant: string, minRunMs: number): readonly RunningSchedJob[] => {
+        const key = `${type}\u0000${tenant}\u0000${minRunMs}`;
+        let l = ranEnoughCache.get(key);
+        if (l === undefined) {
+          l = eligibleSince(idx.byTenant.get(tenant) ?? [], minRunMs, now);
+          ranEnoughCache.set(key, l);
         }
-        if (taken.has(r.id) || !r.preemptible) continue;
-        const ran = now - r.startTime;
-        const borrower = reclaim && r.tenant !== job.tenant && quota.isBorrowing(r.tenant, type) && ran >= reclaimMinRunMs;
-        const lower = withinTenant && r.tenant === job.tenant && r.priority < job.priority && ran >= P.minRuntimeMs;
-        if (borrower || lower) eligible.push({ job: r, borrower });
+        return l;
+      };
+      if (reclaim) {
+        for (const tenant of idx.byTenant.keys()) {
+          if (tenant === job.tenant || !quota.isBorrowing(tenant, type)) continue;
+          let found = 0;
+          for (const r of ranEnough(tenant, reclaimMinRunMs)) {
+            if (found >= scanMax) break;
+            if (taken.has(r.id)) continue;
+            eligible.push({ job: r, borrower: true });
+            found++;
+          }
+        }
+      }
+      if (withinTenant) {
+        let found = 0;
+        // sorted by priority ascending: the lower-priority jobs are a prefix
+        for (const r of ranEnough(job.tenant, P.minRuntimeMs)) {
+          if (found >= scanMax || r.priority >= job.priority) break;
+          if (taken.has(r.id)) continue;
+          eligible.push({ job: r, borrower: false });
+          found++;
+        }
       }
       if (stopping.length === 0 && eligible.length === 0) continue;
-      eligible.sort(
-        (a, b) =>
-          Number(b.borrower) - Number(a.borrower) ||
-          a.job.priority - b.job.priority ||
-          now - (a.job.lastCheckpointTime ?? a.job.startTime) - (now - (b.job.lastCheckpointTime ?? b.job.startTime)) ||
-          b.job.startTime - a.job.startTime ||
-          cmpStr(a.job.id, b.job.id),
-      );
+      eligible.sort((a, b) => Number(b.borrower) - Number(a.borrower) || compareVictims(a.job, b.job));
       const m = f.mark();
       try {
         const fits = (): Placement | null => placeGangOnView(c, freeStateView(f), type, job.replicas, job.perReplica);
@@ -568,6 +797,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         const viaStopping = stopping.length > 0 ? fits() : null;
         if (viaStopping !== null) return { victims: [], placement: viaStopping, type, startTime: stopEnd, why: 'already stopping' };
         const chosen: { job: RunningSchedJob; borrower: boolean }[] = [];
+        let fitTests = 0;
         const removedByTenant = new Map<string, number>();
         let placement: Placement | null = null;
         for (const e of eligible.slice(0, P.maxCandidatesPerJob)) {
@@ -581,6 +811,8 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
           }
           f.givePlacement(e.job.placement);
           chosen.push(e);
+          if (f.freeOfType(type) < need) continue; // O(1): not enough devices yet
+          if (fitTests++ >= PREEMPTION_MAX_PLACEMENT_TESTS) break;
           placement = fits();
           if (placement !== null) break;
         }

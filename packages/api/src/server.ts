@@ -7,7 +7,7 @@ import { resolve, join } from 'node:path';
 import pino from 'pino';
 import type { SchedulingPolicy } from '@suanli/core';
 import { openStore, type Store } from '@suanli/store';
-import type { Executor } from '@suanli/executors';
+import { createSlurmExecutor, parseSlurmOptions, type Executor } from '@suanli/executors';
 import { Engine, PolicyManager } from '@suanli/engine';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
@@ -23,6 +23,8 @@ export interface ServerOptions {
   readonly port?: number;
   /** `local` (default) or `slurm`. */
   readonly executor?: 'local' | 'slurm';
+  /** Slurm settings as flags without `--` (`slurm-url`, `slurm-jwt-key`, …); `SUANLI_SLURM_*` fill the gaps. */
+  readonly slurm?: Readonly<Record<string, string | undefined>>;
   /** Declared accelerators for machines without discoverable devices: `gpu:8`, `nvidia-h200:4,ascend-910b:8`. */
   readonly accelerators?: string;
   /** A node inventory file (YAML/JSON) declaring nodes and devices. */
@@ -70,7 +72,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     : await PolicyManager.open(resolve(opts.policyFile ?? join(dataDir, 'policy.yaml')));
   const executor =
     opts.executorInstance ??
-    (await createLocalExecutor(opts, (msg) => (logger ? logger.warn(msg) : print(`warning: ${msg}`))));
+    (await buildExecutor(opts, (msg) => (logger ? logger.warn(msg) : print(`warning: ${msg}`))));
   const engine = new Engine({
     store,
     executor,
@@ -128,4 +130,24 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
 
 export async function readTextFile(path: string): Promise<string> {
   return readFile(path, 'utf8');
+}
+
+/** The configuration error a user can fix (bad flags): the CLI prints it without a stack. */
+export class ServerConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServerConfigError';
+  }
+}
+
+async function buildExecutor(opts: ServerOptions, warn: (msg: string) => void): Promise<Executor> {
+  const kind = opts.executor ?? 'local';
+  if (kind === 'local') return createLocalExecutor(opts, warn);
+  if (kind === 'slurm') {
+    const parsed = parseSlurmOptions(opts.slurm ?? {}, process.env);
+    if (!parsed.ok)
+      throw new ServerConfigError(`cannot use the Slurm executor:\n  ${parsed.errors.join('\n  ')}`);
+    return createSlurmExecutor(parsed.value);
+  }
+  throw new ServerConfigError(`--executor must be "local" or "slurm", not "${String(kind)}"`);
 }

@@ -84,6 +84,8 @@ function printJob(j: JobView): void {
   out(lines.join('\n'));
 }
 
+const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+
 async function runServer(opts: Record<string, string | boolean | undefined>): Promise<void> {
   const { startServer } = await import('@suanli/api');
   const server = await startServer({
@@ -97,6 +99,16 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
     ...(typeof opts['logLevel'] === 'string' ? { logLevel: opts['logLevel'] } : {}),
     ...(typeof opts['grace'] === 'string' ? { cancelGraceMs: Number(opts['grace']) * 1000 } : {}),
     ...(typeof opts['policy'] === 'string' ? { policyFile: opts['policy'] } : {}),
+    ...(opts['executor'] === 'slurm' || opts['executor'] === 'local' ? { executor: opts['executor'] } : {}),
+    slurm: {
+      'slurm-url': str(opts['slurmUrl']),
+      'slurm-user': str(opts['slurmUser']),
+      'slurm-jwt-key': str(opts['slurmJwtKey']),
+      'slurm-token': str(opts['slurmToken']),
+      'slurm-partition': str(opts['slurmPartition']),
+      'slurm-account': str(opts['slurmAccount']),
+      'slurm-gres-types': str(opts['slurmGresTypes']),
+    },
   });
   process.on('SIGHUP', () => {
     server.reloadPolicy().then(
@@ -148,6 +160,24 @@ export function buildProgram(): Command {
     )
     .option('--accelerators-file <file>', 'declare nodes and devices in a YAML/JSON file')
     .option('--node-name <name>', 'name of this machine in the inventory (default: hostname)')
+    .option(
+      '--executor <kind>',
+      'local (jobs as processes on this machine) or slurm (jobs on a Slurm cluster via slurmrestd)',
+      'local',
+    )
+    .option('--slurm-url <url>', 'slurmrestd address, e.g. http://127.0.0.1:6820 (or SUANLI_SLURM_URL)')
+    .option('--slurm-user <user>', 'Slurm user the platform acts as (or SUANLI_SLURM_USER)')
+    .option(
+      '--slurm-jwt-key <file>',
+      'HS256 key of auth/jwt; the platform mints short-lived tokens (or SUANLI_SLURM_JWT_KEY)',
+    )
+    .option('--slurm-token <token>', 'a token from scontrol token, used as is (or SUANLI_SLURM_TOKEN)')
+    .option('--slurm-partition <name>', 'partition for jobs and inventory (or SUANLI_SLURM_PARTITION)')
+    .option('--slurm-account <name>', 'account jobs are charged to (or SUANLI_SLURM_ACCOUNT)')
+    .option(
+      '--slurm-gres-types <map>',
+      'GRES to platform types, e.g. gpu:h100=nvidia-h100 (or SUANLI_SLURM_GRES_TYPES)',
+    )
     .option(
       '--policy <file>',
       'the scheduling policy file (YAML); default <data-dir>/policy.yaml; reloaded on SIGHUP',
@@ -372,7 +402,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || (err instanceof Error && err.name === 'ServerConfigError')) {
       process.stderr.write(`error: ${err.message}\n`);
       process.exitCode = 2;
       return;

@@ -8,3 +8,4 @@ export * from './discovery/nvidia-smi.js';
 export * from './discovery/npu-smi.js';
 export * from './discovery/declared.js';
 export * from './discovery/discover.js';
+export * from './slurm/index.js';

@@ -11,7 +11,7 @@ import { createSlurmExecutor, parseSlurmOptions, type Executor } from '@suanli/e
 import { Engine, PolicyManager } from '@suanli/engine';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { adminAuthenticator, initAdminToken } from './auth.js';
+import { initAdminToken, platformAuthenticator } from './auth.js';
 import { createLocalExecutor } from './executor-factory.js';
 
 export interface ServerOptions {
@@ -38,6 +38,11 @@ export interface ServerOptions {
   readonly policyFile?: string;
   readonly cycleIntervalMs?: number;
   readonly cancelGraceMs?: number;
+  /**
+   * Extra Fastify plugins registered before the server listens (the web console's static files,
+   * registered by the CLI so the API package never depends on the console).
+   */
+  readonly plugins?: readonly ((app: FastifyInstance) => Promise<void>)[];
   /** Log level (pino) or false to be quiet. */
   readonly logLevel?: string | false;
   /** Where to print the banner (default stdout). */
@@ -86,10 +91,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const app = await buildApp({
     store,
     engine,
-    auth: adminAuthenticator(store),
+    auth: platformAuthenticator(store),
     ...(policyManager ? { policy: policyManager } : {}),
     logger: logger ? { level: opts.logLevel || 'info' } : false,
   });
+  for (const plugin of opts.plugins ?? []) await plugin(app);
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8470 });
   const url = address.replace('[::1]', '127.0.0.1');
 

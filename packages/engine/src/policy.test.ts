@@ -49,3 +49,11 @@ test('a missing file means the defaults; apply stores a valid document; invalid 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the policy example in the README compiles', async () => {
+  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+  const m = /policy file looks like this[^\n]*\n\n```yaml\n([\s\S]*?)```/.exec(readme);
+  assert.ok(m?.[1], 'README has the policy example');
+  const config = compilePolicyText(m[1], 'README example');
+  assert.deepEqual(Object.keys(config.tenants).sort(), ['lab-a', 'startup-b']);
+});

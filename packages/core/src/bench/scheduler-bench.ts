@@ -96,7 +96,7 @@ const policyInput = {
   fairShare: { halfLife: '7d' },
   cohorts: ['research'],
   preemption: { reclaim: true, withinTenant: 'lower-priority', minRuntime: '10m', gracePeriod: '30s', boundedReclaimTime: '15m' },
-  backfill: { reservationDepth: 1, maxJobsTested: 500, estimateMaxJobs: 100 },
+  backfill: { reservationDepth: 1 },
   tenants: Object.fromEntries(
     Array.from({ length: TENANTS }, (_, t) => [`t${t}`, { weight: 1 + (t % 3), cohort: 'research', quotas: { 'nvidia-h200': { guaranteed: 1000 } } }]),
   ),

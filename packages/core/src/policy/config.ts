@@ -76,6 +76,12 @@ export interface BackfillConfig {
   readonly maxJobsTested: number;
   /** Bound: will-run estimates per cycle (the first blocked jobs in order get an estimated start). */
   readonly estimateMaxJobs: number;
+  /**
+   * Bound (Slurm default_queue_depth): jobs examined per cycle, in order. Jobs beyond it keep
+   * waiting their turn with a fixed verdict (can-never-fit is still reported), so a cycle costs
+   * O(maxJobsExamined) however long the queue is.
+   */
+  readonly maxJobsExamined: number;
 }
 
 export interface PolicyConfig {
@@ -116,7 +122,7 @@ export const DEFAULT_POLICY: PolicyConfig = {
     maxVictimsPerCycle: 64,
     maxCandidatesPerJob: 256,
   },
-  backfill: { enabled: true, reservationDepth: 1, maxJobsTested: 500, estimateMaxJobs: 100 },
+  backfill: { enabled: true, reservationDepth: 1, maxJobsTested: 500, estimateMaxJobs: 20, maxJobsExamined: 2_000 },
   cohorts: [],
   tenants: { default: { name: 'default', weight: 1, cohort: null, quotas: {}, projects: {} } },
   defaultTenant: { weight: 1, cohort: null },
@@ -200,7 +206,7 @@ const TOP = ['organisation', 'fairShare', 'priorityClasses', 'preemption', 'back
 const FAIR = ['enabled', 'halfLife'] as const;
 const CLASS = ['value', 'preemptible', 'default'] as const;
 const PREEMPT = ['reclaim', 'withinTenant', 'minRuntime', 'gracePeriod', 'boundedReclaimTime', 'maxVictimsPerCycle', 'maxCandidatesPerJob'] as const;
-const BACKFILL = ['enabled', 'reservationDepth', 'maxJobsTested', 'estimateMaxJobs'] as const;
+const BACKFILL = ['enabled', 'reservationDepth', 'maxJobsTested', 'estimateMaxJobs', 'maxJobsExamined'] as const;
 const TENANT = ['weight', 'cohort', 'quotas', 'projects'] as const;
 const QUOTA = ['guaranteed', 'borrowingLimit', 'lendingLimit'] as const;
 const PROJECT = ['limits'] as const;
@@ -304,6 +310,7 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
       reservationDepth: c.int(bf['reservationDepth'], 'backfill.reservationDepth', D.backfill.reservationDepth, 1, 1000),
       maxJobsTested: c.int(bf['maxJobsTested'], 'backfill.maxJobsTested', D.backfill.maxJobsTested, 1, BOUND_MAX),
       estimateMaxJobs: c.int(bf['estimateMaxJobs'], 'backfill.estimateMaxJobs', D.backfill.estimateMaxJobs, 0, BOUND_MAX),
+      maxJobsExamined: c.int(bf['maxJobsExamined'], 'backfill.maxJobsExamined', D.backfill.maxJobsExamined, 1, 10_000_000),
     };
   }
 

@@ -113,6 +113,12 @@ function compareVictims(a: RunningSchedJob, b: RunningSchedJob): number {
   );
 }
 
+const BEYOND_DEPTH_REASON = 'not examined this cycle: further down the queue than backfill.maxJobsExamined; it is considered as the jobs ahead of it start';
+
+function neverFitReason(job: SchedJob, desc: string): string {
+  return `no ${job.replicas > 1 ? 'set of nodes' : 'node'} in the hall can hold ${desc}, even when empty`;
+}
+
 function signature(job: SchedJob): string {
   const r = job.perReplica;
   return `${job.replicas}|${r.accelerators}|${r.acceleratorTypes.join(',')}|${r.cpuMillis}|${r.memoryMiB}`;
@@ -203,7 +209,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   let free: FreeState | null = null;
   let neverFit = new Map<string, readonly (AcceleratorType | null)[]>();
   /** Per pending job object: its request signature and the types it could ever fit (TEST_ONLY). */
-  let jobStatic = new WeakMap<SchedJob, { readonly sig: string; readonly ever: readonly (AcceleratorType | null)[] }>();
+  let jobStatic = new WeakMap<SchedJob, { readonly sig: string; readonly ever: readonly (AcceleratorType | null)[]; readonly desc: string }>();
   const runningById = new Map<string, RunningSchedJob>();
   /** Copy of the last snapshot's running array (the diff's baseline). */
   let runningPrev: readonly RunningSchedJob[] = [];
@@ -215,6 +221,24 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   let pendingRef: readonly SchedJob[] | null = null;
   let pendingPrev: readonly SchedJob[] = [];
   const queueKey = (job: SchedJob): string => (config.fairShare.enabled ? job.tenant : '*');
+
+  type JobStatic = { readonly sig: string; readonly ever: readonly (AcceleratorType | null)[]; readonly desc: string };
+  function staticOf(c: ClusterCapacity, job: SchedJob): JobStatic {
+    let st = jobStatic.get(job);
+    if (st === undefined) {
+      const sig = signature(job);
+      let types = neverFit.get(sig);
+      if (types === undefined) {
+        types = typesThatCouldEverFit(c, job.replicas, job.perReplica);
+        neverFit.set(sig, types);
+      }
+      st = { sig, ever: types, desc: describeRequest(job) };
+      jobStatic.set(job, st);
+    }
+    return st;
+  }
+  /** Verdicts of jobs beyond the queue depth, per job object (valid while the capacity is). */
+  let beyondDepth = new WeakMap<SchedJob, PendingDecision>();
 
   function syncCapacity(nodes: readonly ClusterNode[]): void {
     if (nodesRef !== null && cap !== null && nodes.length === nodesRef.length) {
@@ -233,6 +257,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     free = null; // rebuilt from running below
     neverFit = new Map();
     jobStatic = new WeakMap();
+    beyondDepth = new WeakMap();
   }
 
   function info(c: ClusterCapacity, job: RunningSchedJob): RunInfo {
@@ -508,12 +533,19 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   }
 
   /** Step 4: the order in which jobs are considered. */
-  function* order(snapshot: Snapshot, quota: QuotaBook): Generator<SchedJob> {
+  /**
+   * Step 4. Returns the first `maxJobsExamined` jobs in order, and calls `rest` for every other
+   * pending job (tenant queues in name order, each from where the examined part stopped).
+   */
+  function order(snapshot: Snapshot, quota: QuotaBook, rest: (job: SchedJob) => void): readonly SchedJob[] {
+    const depth = config.backfill.maxJobsExamined;
     if (!config.fairShare.enabled) {
-      const q = queues.get('*');
-      if (q) yield* q;
-      return;
+      const q = queues.get('*') ?? [];
+      if (q.length <= depth) return q;
+      for (let i = depth; i < q.length; i++) rest(q[i] as SchedJob);
+      return q.slice(0, depth);
     }
+    const out: SchedJob[] = [];
     const usage = snapshot.usage ?? {};
     const heap = new TenantHeap();
     const charged = new Map<string, number>();
@@ -524,20 +556,25 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       heap.push({ name: t, key: keyOf(t) });
     }
     const chargeCapS = config.fairShare.halfLifeMs / 1000;
-    for (let guard = 0; guard < pendingById.size + queues.size && heap.size > 0; guard++) {
+    for (let guard = 0; guard < pendingById.size + queues.size && heap.size > 0 && out.length < depth; guard++) {
       const top = heap.pop();
       if (top === undefined) break;
       const q = queues.get(top.name);
       const i = pos.get(top.name) ?? 0;
       const job = q?.[i];
       if (job === undefined) continue;
-      yield job;
+      out.push(job);
       pos.set(top.name, i + 1);
       // charge the tenant for this job (devices × expected seconds, capped at one half-life)
       const secs = Math.min(job.timeLimitMs === null ? chargeCapS : job.timeLimitMs / 1000, chargeCapS);
       charged.set(top.name, (charged.get(top.name) ?? 0) + Math.max(1, job.replicas * job.perReplica.accelerators) * secs);
       if (i + 1 < (q?.length ?? 0)) heap.push({ name: top.name, key: keyOf(top.name) });
     }
+    for (const t of [...queues.keys()].sort(cmpStr)) {
+      const q = queues.get(t) ?? [];
+      for (let i = pos.get(t) ?? 0; i < q.length; i++) rest(q[i] as SchedJob);
+    }
+    return out;
   }
 
   function schedule(snapshot: Snapshot): ScheduleResult {
@@ -577,40 +614,53 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     // (tenant, priority, request shape) for which preemption found nothing this cycle
     const noVictims = new Set<string>();
     const ranEnoughCache = new Map<string, readonly RunningSchedJob[]>();
+    // "N nvidia-h200 free" per list of allowed types; cleared whenever something starts
+    const freeText = new Map<readonly (AcceleratorType | null)[], string>();
 
     const waitTurn = (job: SchedJob, reason: string, estimatedStart: number | null = null): void => {
       pending.push({ jobId: job.id, verdict: 'waits-for-turn', reason, estimatedStart });
     };
 
     // Step 5
-    for (const job of order(snapshot, quota)) {
+    // jobs beyond the queue depth: a fixed verdict, one reused object per job (no work per cycle)
+    const notExamined: PendingDecision[] = [];
+    const examined = order(snapshot, quota, (job) => {
+      let d = beyondDepth.get(job);
+      if (d === undefined) {
+        const ever = staticOf(c, job).ever;
+        d =
+          ever.length === 0
+            ? { jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, staticOf(c, job).desc), estimatedStart: null }
+            : { jobId: job.id, verdict: 'waits-for-turn', reason: BEYOND_DEPTH_REASON, estimatedStart: null };
+        beyondDepth.set(job, d);
+      }
+      notExamined.push(d);
+    });
+    for (const job of examined) {
       const need = job.replicas * job.perReplica.accelerators;
       const durationMs = job.timeLimitMs;
       // a. TEST_ONLY, cached per request shape
-      let st = jobStatic.get(job);
-      if (st === undefined) {
-        const sig = signature(job);
-        let types = neverFit.get(sig);
-        if (types === undefined) {
-          types = typesThatCouldEverFit(c, job.replicas, job.perReplica);
-          neverFit.set(sig, types);
-        }
-        st = { sig, ever: types };
-        jobStatic.set(job, st);
-      }
+      const st = staticOf(c, job);
       const sig = st.sig;
       const ever = st.ever;
       if (ever.length === 0) {
-        pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: `no ${job.replicas > 1 ? 'set of nodes' : 'node'} in the hall can hold ${describeRequest(job)}, even when empty`, estimatedStart: null });
+        pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, st.desc), estimatedStart: null });
         continue;
       }
-      // b. quota, per acceptable type
-      const allowed: (AcceleratorType | null)[] = [];
+      // b. quota, per acceptable type (the common all-allowed case reuses the cached list)
+      let allowed: readonly (AcceleratorType | null)[] = ever;
       let quotaReason: string | null = null;
-      for (const t of ever) {
+      for (let i = 0; i < ever.length; i++) {
+        const t = ever[i] ?? null;
         const q = quota.check(job.tenant, job.project, t, need);
-        if (q.ok) allowed.push(t);
-        else quotaReason ??= q.reason;
+        if (q.ok) continue;
+        quotaReason ??= q.reason;
+        if (allowed === ever) allowed = ever.slice(0, i);
+        for (let k = i + 1; k < ever.length; k++) {
+          const t2 = ever[k] ?? null;
+          if (quota.check(job.tenant, job.project, t2, need).ok) (allowed as (AcceleratorType | null)[]).push(t2);
+        }
+        break;
       }
       if (allowed.length === 0) {
         pending.push({ jobId: job.id, verdict: 'waits-for-quota', reason: quotaReason ?? 'quota', estimatedStart: null });
@@ -633,6 +683,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         if (answer.ok) {
           const end = durationMs === null ? Infinity : now + durationMs;
           profile.start(job.id, answer.placement, end);
+          freeText.clear();
           quota.add(job.tenant, job.project, answer.acceleratorType, need);
           const reason =
             profile.reservationCount > 0
@@ -698,11 +749,15 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         waitTurn(job, `${answer.reason}${estimatedStart !== null ? `; estimated start ${isoOrMs(estimatedStart)}` : ''}`, estimatedStart);
         continue;
       }
-      const freeNow = allowed.map((t) => (t === null ? 'CPU-only' : `${f.freeOfType(t)} ${t} free`)).join(', ');
+      let freeNow = freeText.get(allowed);
+      if (freeNow === undefined) {
+        freeNow = allowed.map((t) => (t === null ? 'CPU-only' : `${f.freeOfType(t)} ${t} free`)).join(', ');
+        freeText.set(allowed, freeNow);
+      }
       pending.push({
         jobId: job.id,
         verdict: 'waits-for-capacity',
-        reason: `needs ${describeRequest(job)} (${need} devices in all); ${freeNow} now${
+        reason: `needs ${st.desc} (${need} devices in all); ${freeNow} now${
           estimate === null
             ? ''
             : estimate.ok
@@ -712,6 +767,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         estimatedStart,
       });
     }
+    for (const d of notExamined) pending.push(d);
     return { starts, preemptions, pending };
   }
 

@@ -24,12 +24,21 @@ export function formatMiB(mib: number | null | undefined): string {
 
 const LOCALE: Record<Lang, string> = { en: 'en-GB', 'zh-CN': 'zh-CN' };
 
-/** A timestamp in the viewer's time zone, to the second: "2026-11-28 18:21:46". */
+// One formatter per language: Date#toLocaleString builds a new one on every call, which is what
+// made scrolling the job list stutter.
+const formatters = new Map<Lang, Intl.DateTimeFormat>();
+
+/** A timestamp in the viewer's time zone, to the second: "28/11/2026, 18:21:46", "2026/11/28 18:21:46". */
 export function formatTime(iso: string | null | undefined, lang: Lang): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '—';
-  return d.toLocaleString(LOCALE[lang], { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  let f = formatters.get(lang);
+  if (!f) {
+    f = new Intl.DateTimeFormat(LOCALE[lang], { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+    formatters.set(lang, f);
+  }
+  return f.format(d);
 }
 
 /** "5m 2s ago" / "in 3m 0s" relative to `nowMs`. */

@@ -1,0 +1,199 @@
+/**
+ * The console end to end in headless Chromium, against a real suanli server (SQLite in a temp dir,
+ * declared gpu:2, local executor): sign in, overview, submit (with field errors shown inline),
+ * watch a job run and read its logs, cancel another, job list filters, drain/undrain a node,
+ * placeholders, language switch (remembered), tablet layout, sign out.
+ * Screenshots go to test-artifacts/console/ (gitignored). Needs /usr/bin/chromium (CHROMIUM_BIN).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { artifactsDir, launchBrowser, startConsoleStack, type Browser, type ConsoleStack } from './harness.js';
+
+const UI_TIMEOUT_MS = 20_000;
+
+let stack: ConsoleStack;
+let browser: Browser;
+let page: Page;
+let shots: string;
+const consoleErrors: string[] = [];
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+async function submitViaEditor(yaml: string): Promise<void> {
+  await page.getByRole('link', { name: /提交作业|Submit job/ }).click();
+  const editor = page.getByTestId('spec');
+  await editor.fill(yaml);
+  await page.getByTestId('submit').click();
+}
+
+describe('console in Chromium', { timeout: 180_000 }, () => {
+  before(async () => {
+    shots = await artifactsDir();
+    stack = await startConsoleStack({ accelerators: 'gpu:2' });
+    browser = await launchBrowser({ locale: 'zh-CN' });
+    page = browser.page;
+    page.setDefaultTimeout(UI_TIMEOUT_MS);
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  test('signs in with an API token (a wrong one is refused), in Chinese by default', async () => {
+    await page.goto(stack.url + '/');
+    await page.getByLabel('API 令牌').fill('sl_wrong');
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByText('服务器不接受此令牌').waitFor();
+    await shot('01-login-refused');
+    await page.getByLabel('API 令牌').fill(stack.token);
+    await page.getByRole('button', { name: '登录' }).click();
+    await page.getByTestId('whoami').waitFor();
+    assert.match(await page.getByTestId('whoami').innerText(), /admin/);
+    assert.equal(await page.evaluate('document.documentElement.lang'), 'zh-CN');
+    // The token is remembered across a reload.
+    await page.reload();
+    await page.getByTestId('whoami').waitFor();
+  });
+
+  test('overview shows the 2 declared accelerators, the queue and the charts', async () => {
+    await page.getByTestId('kpi-idle').waitFor();
+    assert.match(await page.getByTestId('kpi-utilisation').innerText(), /0 \/ 2/);
+    assert.equal((await page.getByTestId('kpi-queue').innerText()).split('\n')[0], '0');
+    await page.locator('[data-testid="heatmap"] canvas').first().waitFor();
+    await page.locator('[data-testid="util-chart"] canvas').first().waitFor();
+    assert.match(await page.getByTestId('sampling-note').innerText(), /每 5 秒采样/);
+    await shot('02-overview-zh');
+  });
+
+  test('submit shows the server field errors next to their lines', async () => {
+    await submitViaEditor('name: bad\ncommand: ["true"]\nresources:\n  accelerators: -1\n  colour: blue\n');
+    const errors = page.getByTestId('spec-errors');
+    await errors.waitFor();
+    assert.equal(await errors.locator('li[data-path="resources.accelerators"]').getAttribute('data-line'), '4');
+    assert.equal(await errors.locator('li[data-path="resources.colour"]').getAttribute('data-line'), '5');
+    assert.equal(await page.locator('.gutter-line.has-error').count(), 2);
+    assert.equal(await page.getByTestId('spec').getAttribute('aria-invalid'), 'true');
+    await shot('03-submit-field-errors');
+  });
+
+  let runId = '';
+  test('submits a job, watches it run and reads its logs', async () => {
+    await submitViaEditor('name: e2e-hello\nproject: vision\ncommand: ["sh", "-c", "echo first line; echo \\"devices=$CUDA_VISIBLE_DEVICES\\"; sleep 2; echo last line"]\nresources:\n  accelerators: 1\ntimeLimit: 5m\n');
+    await page.waitForURL(/\/jobs\/j-[0-9a-f]{16}$/);
+    runId = page.url().split('/').pop() ?? '';
+    await page.locator('[data-testid="job-state"] [data-state="running"]').waitFor();
+    await page.getByTestId('log').filter({ hasText: 'first line' }).waitFor();
+    await shot('04-job-running');
+    await page.locator('[data-testid="job-state"] [data-state="succeeded"]').waitFor();
+    await page.getByTestId('log').filter({ hasText: 'last line' }).waitFor();
+    assert.match(await page.getByTestId('log').innerText(), /devices=\d/);
+    const timeline = await page.getByTestId('timeline').innerText();
+    for (const s of ['排队中', '运行中', '成功']) assert.ok(timeline.includes(s), `timeline has ${s}: ${timeline}`);
+    await page.getByTestId('log-status').filter({ hasText: '日志结束' }).waitFor();
+    await shot('05-job-succeeded');
+  });
+
+  let cancelId = '';
+  test('cancels a running job from its page', async () => {
+    const job = await stack.client.submitJob({ name: 'e2e-long', project: 'nlp', command: ['sleep', '300'], resources: { accelerators: 2 } });
+    cancelId = job.id;
+    await page.goto(`${stack.url}/jobs/${job.id}`);
+    await page.locator('[data-testid="job-state"] [data-state="running"]').waitFor();
+    await page.getByTestId('cancel').click();
+    await page.getByTestId('cancel-confirm').click();
+    await page.locator('[data-testid="job-state"] [data-state="cancelled"]').waitFor();
+    assert.equal(await page.getByTestId('cancel').count(), 0);
+    await shot('06-job-cancelled');
+  });
+
+  test('job list filters by state and project and follows live state', async () => {
+    await page.getByRole('link', { name: '作业', exact: true }).click();
+    await page.getByTestId('jobs-table').waitFor();
+    assert.equal(await page.locator(`[data-job="${runId}"]`).count(), 1);
+    assert.equal(await page.locator(`[data-job="${cancelId}"]`).count(), 1);
+    await page.getByTestId('filter-state').selectOption('cancelled');
+    await page.locator(`[data-job="${runId}"]`).waitFor({ state: 'detached' });
+    assert.equal(await page.locator(`[data-job="${cancelId}"]`).count(), 1);
+    await page.getByTestId('filter-state').selectOption('');
+    await page.getByTestId('filter-project').fill('vision');
+    await page.locator(`[data-job="${cancelId}"]`).waitFor({ state: 'detached' });
+    assert.equal(await page.locator(`[data-job="${runId}"]`).count(), 1);
+    assert.match(page.url(), /project=vision/);
+    // A job submitted elsewhere appears without a reload.
+    await page.getByTestId('filter-project').fill('');
+    await page.waitForURL((u) => !u.search.includes('project='));
+    const late = await stack.client.submitJob({ name: 'e2e-late', command: ['true'], resources: { accelerators: 0 } });
+    await page.locator(`[data-job="${late.id}"]`).waitFor();
+    await shot('07-jobs');
+  });
+
+  test('nodes: accelerators with model, memory, declared flag and holder; drain and undrain', async () => {
+    await page.getByRole('link', { name: '节点' }).click();
+    const node = page.locator('section.node').first();
+    await node.waitFor();
+    assert.equal(await node.locator('tbody tr').count(), 2);
+    assert.match(await node.locator('tbody').innerText(), /是/); // declared: yes
+    await node.getByRole('textbox').fill('e2e maintenance');
+    await node.getByTestId('drain').click();
+    await node.getByTestId('undrain').waitFor();
+    assert.match(await node.innerText(), /e2e maintenance/);
+    await shot('08-node-drained');
+    await page.getByRole('link', { name: '总览' }).click();
+    await page.getByTestId('kpi-draining').filter({ hasText: '2' }).waitFor();
+    await page.getByRole('link', { name: '节点' }).click();
+    await page.getByTestId('undrain').click();
+    await page.getByTestId('drain').waitFor();
+  });
+
+  test('bookings and usage say they are not available yet, with no figures', async () => {
+    await page.getByRole('link', { name: '预约' }).click();
+    const b = page.getByTestId('unavailable-bookings');
+    await b.getByText('/api/v1/bookings').waitFor();
+    assert.doesNotMatch(await b.innerText(), /\d{2,}/);
+    await page.getByRole('link', { name: '租户与用量' }).click();
+    await page.getByTestId('unavailable-usage').getByText('/api/v1/usage').waitFor();
+    await shot('09-usage-unavailable');
+  });
+
+  test('switches to English, and remembers it', async () => {
+    await page.getByTestId('lang-switch').selectOption('en');
+    await page.getByRole('link', { name: 'Jobs', exact: true }).waitFor();
+    assert.equal(await page.evaluate('document.documentElement.lang'), 'en');
+    await page.reload();
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByText('Busy accelerators and waiting jobs over time').waitFor();
+    await page.getByTestId('kpi-idle').waitFor();
+    await shot('10-overview-en');
+  });
+
+  test('usable on a tablet (768×1024): no horizontal scrolling of the page', async () => {
+    await page.setViewportSize({ width: 768, height: 1024 });
+    for (const path of ['/', '/jobs', `/jobs/${runId}`, '/nodes', '/submit']) {
+      await page.goto(stack.url + path);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForTimeout(300);
+      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+      assert.ok(overflow <= 0, `${path} overflows by ${overflow}px`);
+    }
+    await page.goto(stack.url + '/');
+    await page.getByTestId('kpi-idle').waitFor();
+    await shot('11-overview-tablet');
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  test('signs out', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').waitFor();
+    assert.equal(await page.evaluate("localStorage.getItem('suanli.token')"), null);
+    assert.deepEqual(consoleErrors.filter((e) => !/status of (400|401)/.test(e)), []);
+  });
+});

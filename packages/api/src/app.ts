@@ -15,6 +15,10 @@ import { principal, type RouteContext } from './routes/common.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { registerPolicyRoutes } from './routes/policy.js';
+import { registerIdentityRoutes } from './routes/identity.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { registerUsageRoutes } from './routes/usage.js';
+import { LOG_REDACT_PATHS, registerSecurityHooks, trackRoutes, type RateLimit } from './hooks.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -28,12 +32,29 @@ export interface AppOptions {
   /** pino logger options or false (tests). */
   readonly logger?: boolean | object;
   readonly bodyLimitBytes?: number;
+  /** Per-token rate limit; null: none. Default: from SUANLI_RATE_LIMIT (see hooks.ts). */
+  readonly rateLimit?: RateLimit | null;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
   }
+}
+
+/**
+ * Errors that mean the database is gone rather than a bug: the store closed under a request (during
+ * shutdown), a refused or reset connection, or PostgreSQL's admin-shutdown / connection classes.
+ */
+function isStoreUnavailable(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (
+    typeof code === 'string' &&
+    (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'SQLITE_BUSY', '57P01', '57P03'].includes(code) ||
+      code.startsWith('08'))
+  )
+    return true;
+  return /store is closed|Connection terminated/.test(err.message);
 }
 
 function fromJobsError(err: JobsError): ApiError {
@@ -47,7 +68,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const jobs = new JobService(store, engine, clock, policy ? () => policy.priorityClasses() : undefined);
   const ctx: RouteContext = { store, engine, jobs, clock };
   const app = Fastify({
-    logger: opts.logger ?? false,
+    // Secrets never reach the log: the Authorization header and token fields are redacted.
+    logger:
+      typeof opts.logger === 'object'
+        ? { ...opts.logger, redact: [...LOG_REDACT_PATHS] }
+        : (opts.logger ?? false),
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     return503OnClosing: true,
@@ -84,23 +109,26 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   );
 
-  app.addHook('onRequest', async (req) => {
-    const h = req.headers.authorization;
-    if (typeof h === 'string' && h.startsWith('Bearer '))
-      req.principal = await auth.authenticate(h.slice(7).trim());
-    const open =
-      req.url === '/healthz' || req.url.startsWith('/api/v1/openapi.json') || req.url === '/metrics';
-    if (!open && req.principal === null) {
-      throw new ApiError(
-        'UNAUTHENTICATED',
-        h
-          ? 'the API token is not valid (revoked, expired or mistyped)'
-          : 'send an API token: Authorization: Bearer <token>',
-      );
-    }
+  // Authentication, rate limits, the audit trail (hooks.ts); the route table for 405 answers.
+  await registerSecurityHooks(app, {
+    store,
+    auth,
+    clock,
+    ...(opts.rateLimit !== undefined ? { rateLimit: opts.rateLimit } : {}),
   });
+  const otherMethods = trackRoutes(app);
 
   app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const allow = otherMethods(req.method, path);
+    if (allow.length > 0) {
+      const e = new ApiError(
+        'METHOD_NOT_ALLOWED',
+        `${req.method} is not allowed on ${path}; use ${allow.join(', ')}`,
+      );
+      void reply.status(e.status).header('allow', allow.join(', ')).send(e.toBody());
+      return;
+    }
     const e = new ApiError(
       'ROUTE_NOT_FOUND',
       `no route ${req.method} ${req.url.split('?')[0]}; see /api/v1/openapi.json`,
@@ -156,7 +184,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         e = new ApiError('BODY_MALFORMED', `the body is not valid JSON: ${err.message}`);
       else if (status !== undefined && status >= 400 && status < 500)
         e = new ApiError('REQUEST_INVALID', err.message);
-      else {
+      else if (isStoreUnavailable(err)) {
+        req.log.error({ err }, 'store unavailable');
+        e = new ApiError(
+          'STORE_UNAVAILABLE',
+          `the database cannot be reached (request id ${req.id}); retry later`,
+        );
+      } else {
         req.log.error({ err }, 'unhandled error');
         e = new ApiError('INTERNAL', `internal error (request id ${req.id}); the server log has the details`);
       }
@@ -186,5 +220,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerJobRoutes(app, ctx);
   registerNodeRoutes(app, ctx);
   registerPolicyRoutes(app, { ...ctx, policy });
+  registerIdentityRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
+  registerUsageRoutes(app, ctx);
   return app;
 }

@@ -20,16 +20,29 @@ export const ERRORS = {
     status: 400,
     summary: 'The policy document has errors; `details` lists each field and what to fix.',
   },
-  // 401/403: identity and permission
+  BUDGET_NEEDS_TIME_LIMIT: {
+    status: 400,
+    summary: 'A budget applies to this tenant or project, so the job must set a time limit.',
+  },
+  // 401/402/403: identity, budget and permission
   UNAUTHENTICATED: {
     status: 401,
     summary: 'No valid API token was presented (Authorization: Bearer <token>).',
+  },
+  BUDGET_EXCEEDED: {
+    status: 402,
+    summary: 'The job would take the tenant or project over its monthly accelerator-hour budget.',
   },
   FORBIDDEN: { status: 403, summary: 'The token is valid but its role may not perform this action.' },
   // 404: not found (also used for other tenants' objects, so ids do not leak)
   ROUTE_NOT_FOUND: { status: 404, summary: 'No such API route.' },
   JOB_NOT_FOUND: { status: 404, summary: 'No job with this id is visible to you.' },
   NODE_NOT_FOUND: { status: 404, summary: 'No node with this name.' },
+  TENANT_NOT_FOUND: { status: 404, summary: 'No tenant with this name is visible to you.' },
+  PROJECT_NOT_FOUND: { status: 404, summary: 'The tenant has no project with this name.' },
+  MEMBER_NOT_FOUND: { status: 404, summary: 'The subject is not a member of this tenant.' },
+  TOKEN_NOT_FOUND: { status: 404, summary: 'No API token with this id is visible to you.' },
+  BUDGET_NOT_FOUND: { status: 404, summary: 'No budget is set for this tenant or project.' },
   LOG_NOT_FOUND: { status: 404, summary: 'The job has no log for this attempt and stream yet.' },
   // 409: conflicts with the current state
   JOB_ALREADY_FINISHED: { status: 409, summary: 'The job has already finished; it cannot be cancelled.' },
@@ -37,6 +50,7 @@ export const ERRORS = {
     status: 409,
     summary: 'This Idempotency-Key was used before with a different job spec.',
   },
+  ALREADY_EXISTS: { status: 409, summary: 'An object with this name exists already.' },
   STATE_CONFLICT: { status: 409, summary: 'The object changed concurrently; retry the request.' },
   // 405/413/415/429
   METHOD_NOT_ALLOWED: { status: 405, summary: 'The route exists but not with this HTTP method.' },

@@ -2,17 +2,40 @@
  * Job operations used by the API: submit, cancel, read. They validate once (the core's
  * `compileJobSpec`), write through the store, and nudge the engine. Errors a user can fix come
  * back as `JobsError` values with a stable code; the API maps them to HTTP.
+ *
+ * Who may see or change which job is decided by the API's `authorize()`; this service takes that
+ * decision as a `visible` predicate (default: same tenant), so a job the caller may not see answers
+ * exactly like a missing one.
+ *
+ * Submission checks, in order: the spec compiles; the project is one of the tenant's (a tenant
+ * that registered no projects accepts any name: registering the first one closes the list);
+ * the budget. Budget policy: budgets are accelerator-hours per UTC calendar month, for a tenant
+ * and/or one of its projects. When one applies, a job must have a time limit (else
+ * BUDGET_NEEDS_TIME_LIMIT: an unbounded job cannot be charged in advance), and it is accepted
+ * only if  used + reserved + replicas × accelerators × timeLimit ≤ budget, where `used` is the
+ * ledger this month (intervals clipped to the month) and `reserved` is accelerators × time limit
+ * of every job of the scope not yet finished (their ledger rows are written when they end). It is
+ * conservative: a job never overruns what was reserved for it, so the month cannot be overspent
+ * by jobs accepted under the budget. Budgeted submissions are serialised in this process so two
+ * at once cannot both take the last hours.
  */
 import { randomBytes } from 'node:crypto';
 import { compileJobSpec, isTerminal, type FieldError, type JobSpec } from '@suanli/core';
-import type { JobRecord, Store } from '@suanli/store';
+import type { JobRecord, Store, UsageRecord } from '@suanli/store';
 import type { Engine } from './engine.js';
 
 /** Built-in priority classes, used until a policy defines its own. */
 export const DEFAULT_PRIORITY_CLASSES: Readonly<Record<string, number>> = { low: -100, normal: 0, high: 100 };
 
 export type JobsErrorCode =
-  'JOB_SPEC_INVALID' | 'JOB_NOT_FOUND' | 'JOB_ALREADY_FINISHED' | 'IDEMPOTENCY_KEY_REUSED' | 'STATE_CONFLICT';
+  | 'JOB_SPEC_INVALID'
+  | 'JOB_NOT_FOUND'
+  | 'JOB_ALREADY_FINISHED'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'STATE_CONFLICT'
+  | 'PROJECT_NOT_FOUND'
+  | 'BUDGET_EXCEEDED'
+  | 'BUDGET_NEEDS_TIME_LIMIT';
 
 export class JobsError extends Error {
   constructor(
@@ -70,12 +93,76 @@ export class JobService {
     return classes[spec.priorityClass ?? 'normal'] ?? 0;
   }
 
+  /** Serialises budgeted submissions (see the module comment). */
+  private budgetChain: Promise<unknown> = Promise.resolve();
+
   async submit(
     input: unknown,
     who: Principal,
     idempotencyKey: string | null,
   ): Promise<{ job: JobRecord; created: boolean }> {
     const spec = this.compile(input);
+    const projects = await this.store.listProjects(who.tenant);
+    if (projects.length > 0 && spec.project !== 'default' && !projects.some((p) => p.name === spec.project))
+      throw new JobsError(
+        'PROJECT_NOT_FOUND',
+        `tenant "${who.tenant}" has no project "${spec.project}"; its projects: ${projects.map((p) => p.name).join(', ')}`,
+        [{ path: 'project', message: `is not a project of tenant "${who.tenant}"` }],
+      );
+    const budgets = (await this.store.listBudgets(who.tenant)).filter(
+      (b) => b.project === null || b.project === spec.project,
+    );
+    if (budgets.length === 0) return this.create(spec, who, idempotencyKey);
+    const run = this.budgetChain.then(async () => {
+      await this.checkBudgets(spec, who.tenant, budgets);
+      return this.create(spec, who, idempotencyKey);
+    });
+    this.budgetChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async checkBudgets(
+    spec: JobSpec,
+    tenant: string,
+    budgets: readonly { project: string | null; acceleratorHours: number }[],
+  ): Promise<void> {
+    const accelerators = spec.replicas * spec.perReplica.accelerators;
+    if (accelerators === 0) return; // costs no accelerator-hours
+    if (spec.timeLimitSeconds === null)
+      throw new JobsError(
+        'BUDGET_NEEDS_TIME_LIMIT',
+        `a budget applies to tenant "${tenant}"${budgets.some((b) => b.project !== null) ? ` / project "${spec.project}"` : ''}: set timeLimit so the job can be charged in advance`,
+        [{ path: 'timeLimit', message: 'is required when a budget applies' }],
+      );
+    const now = this.clock();
+    const { from, to } = monthOf(now);
+    const [ledger, open] = await Promise.all([
+      this.store.listUsage({ from, to, tenant }),
+      this.store.jobsInStates(['queued', 'starting', 'running', 'requeued', 'preempted', 'lost']),
+    ]);
+    const wantHours = (accelerators * spec.timeLimitSeconds) / 3600;
+    for (const b of budgets) {
+      const inScope = (t: string, p: string) => t === tenant && (b.project === null || p === b.project);
+      const usedMs = ledger
+        .filter((u) => inScope(u.tenant, u.project))
+        .reduce((n, u) => n + clippedAcceleratorMs(u, from, to), 0);
+      const reservedMs = open
+        .filter((j) => inScope(j.tenant, j.project))
+        .reduce((n, j) => n + reservationMs(j, now), 0);
+      const usedHours = (usedMs + reservedMs) / 3_600_000;
+      if (usedHours + wantHours > b.acceleratorHours + 1e-9)
+        throw new JobsError(
+          'BUDGET_EXCEEDED',
+          `the job needs ${round2(wantHours)} accelerator-hours but the ${b.project === null ? `tenant "${tenant}"` : `project "${tenant}/${b.project}"`} budget has ${round2(Math.max(0, b.acceleratorHours - usedHours))} of ${b.acceleratorHours} left this month (${round2(usedMs / 3_600_000)} used, ${round2(reservedMs / 3_600_000)} reserved by unfinished jobs)`,
+        );
+    }
+  }
+
+  private async create(
+    spec: JobSpec,
+    who: Principal,
+    idempotencyKey: string | null,
+  ): Promise<{ job: JobRecord; created: boolean }> {
     const result = await this.store.createJob({
       id: newJobId(),
       tenant: who.tenant,
@@ -95,11 +182,14 @@ export class JobService {
     return result;
   }
 
-  async get(id: string, who: Principal): Promise<JobRecord> {
+  async get(
+    id: string,
+    who: Principal,
+    visible: (job: JobRecord) => boolean = (j) => j.tenant === who.tenant,
+  ): Promise<JobRecord> {
     const job = await this.store.getJob(id);
-    // Another tenant's job answers exactly like a missing one, so ids do not leak.
-    if (!job || job.tenant !== who.tenant)
-      throw new JobsError('JOB_NOT_FOUND', `no job "${id}" is visible to you`);
+    // A job the caller may not see answers exactly like a missing one, so ids do not leak.
+    if (!job || !visible(job)) throw new JobsError('JOB_NOT_FOUND', `no job "${id}" is visible to you`);
     return job;
   }
 
@@ -107,9 +197,13 @@ export class JobService {
    * Cancels a job. A queued job is cancelled at once; a job holding devices gets a durable cancel
    * request that the engine carries out (SIGTERM, grace period, SIGKILL). Cancelling twice is fine.
    */
-  async cancel(id: string, who: Principal): Promise<JobRecord> {
+  async cancel(
+    id: string,
+    who: Principal,
+    visible: (job: JobRecord) => boolean = (j) => j.tenant === who.tenant,
+  ): Promise<JobRecord> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const job = await this.get(id, who);
+      const job = await this.get(id, who, visible);
       if (isTerminal(job.state)) {
         if (job.state === 'cancelled') return job;
         throw new JobsError(
@@ -140,3 +234,27 @@ export class JobService {
     throw new JobsError('STATE_CONFLICT', `job ${id} kept changing state; retry the cancel`);
   }
 }
+
+/** [from, to) of the UTC calendar month holding `at` (epoch ms). */
+export function monthOf(at: number): { from: number; to: number } {
+  const d = new Date(at);
+  return {
+    from: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1),
+    to: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
+  };
+}
+
+/** Accelerator-milliseconds of a ledger interval inside [from, to). */
+export function clippedAcceleratorMs(u: UsageRecord, from: number, to: number): number {
+  const ms = Math.max(0, Math.min(u.finishedAt, to) - Math.max(u.startedAt, from));
+  return u.accelerators * ms;
+}
+
+/** What an unfinished job may still use: its whole time limit (or what it ran so far, without one). */
+export function reservationMs(j: JobRecord, now: number): number {
+  const accelerators = j.spec.replicas * j.spec.perReplica.accelerators;
+  if (j.spec.timeLimitSeconds !== null) return accelerators * j.spec.timeLimitSeconds * 1000;
+  return j.startedAt !== null && j.state === 'running' ? accelerators * Math.max(0, now - j.startedAt) : 0;
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;

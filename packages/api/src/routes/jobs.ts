@@ -6,7 +6,13 @@ import { ACTIVE_STATES } from '@suanli/core';
 import { ApiError } from '../errors.js';
 import { JobListSchema, JobSpecInputSchema, JobViewSchema, JOB_STATE_VALUES } from '../schemas/index.js';
 import { toJobView } from '../views.js';
-import { errorResponses, principal, requireRole, type RouteContext } from './common.js';
+import type { JobRecord } from '@suanli/store';
+import { authorize, isPlatformRole } from '../authz.js';
+import type { Principal } from '../auth.js';
+import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
+
+/** The job is visible to `p` when authorize() allows reading it (else it answers JOB_NOT_FOUND). */
+const readable = (p: Principal) => (j: JobRecord) => authorize(p, 'job.read', { tenant: j.tenant }).allow;
 
 const LOG_CHUNK_MAX_BYTES = 1024 * 1024;
 const JOB_ID_PATTERN = '^j-[0-9a-f]{16}$';
@@ -30,7 +36,8 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
         httpPart === 'body' ? () => true : (v: unknown) => ({ value: v }),
     },
     async (req, reply) => {
-      const p = requireRole(req, ['admin', 'operator', 'tenant-admin', 'member']);
+      const who = principal(req);
+      const p = authorizeRequest(req, 'job.submit', { tenant: who.tenant });
       const key = req.headers['idempotency-key'];
       if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200))
         throw new ApiError('REQUEST_INVALID', 'Idempotency-Key must be 1–200 characters', [
@@ -55,6 +62,9 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
           {
             state: Type.Optional(Type.Array(Type.Union(JOB_STATE_VALUES.map((s) => Type.Literal(s))))),
             project: Type.Optional(Type.String({ maxLength: 63 })),
+            tenant: Type.Optional(
+              Type.String({ maxLength: 63, description: 'Operators and admins: one tenant (default: all)' }),
+            ),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
             before: Type.Optional(Type.Integer({ minimum: 1 })),
           },
@@ -64,16 +74,20 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
       },
     },
     async (req) => {
-      const p = principal(req);
       const q = req.query as {
         state?: (typeof JOB_STATE_VALUES)[number][];
+        tenant?: string;
         project?: string;
         limit?: number;
         before?: number;
       };
+      const who = principal(req);
+      // Platform roles list every tenant unless they name one; tenant roles only their own.
+      const tenant = q.tenant ?? (isPlatformRole(who.role) ? undefined : who.tenant);
+      authorizeRequest(req, 'job.list', { tenant: tenant ?? null }, 'TENANT_NOT_FOUND', `tenant "${tenant}"`);
       const limit = q.limit ?? 100;
       const list = await store.listJobs({
-        tenant: p.tenant,
+        ...(tenant !== undefined ? { tenant } : {}),
         ...(q.state ? { states: q.state } : {}),
         ...(q.project ? { project: q.project } : {}),
         ...(q.before ? { beforeSeq: q.before } : {}),
@@ -103,7 +117,7 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
     async (req) => {
       const p = principal(req);
       const { id } = req.params as { id: string };
-      const job = await jobs.get(id, { subject: p.subject, tenant: p.tenant });
+      const job = await jobs.get(id, { subject: p.subject, tenant: p.tenant }, readable(p));
       return toJobView(job, await store.listTransitions(job.id));
     },
   );
@@ -118,9 +132,12 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
       },
     },
     async (req, reply) => {
-      const p = requireRole(req, ['admin', 'operator', 'tenant-admin', 'member']);
+      const p = principal(req);
       const { id } = req.params as { id: string };
-      const job = await jobs.cancel(id, { subject: p.subject, tenant: p.tenant });
+      const who = { subject: p.subject, tenant: p.tenant };
+      const seen = await jobs.get(id, who, readable(p));
+      authorizeRequest(req, 'job.cancel', { tenant: seen.tenant }, 'JOB_NOT_FOUND', `job ${id}`);
+      const job = await jobs.cancel(id, who, readable(p));
       void reply.status(202);
       return toJobView(job);
     },
@@ -167,7 +184,7 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
         offset?: number;
         limit?: number;
       };
-      const job = await jobs.get(id, { subject: p.subject, tenant: p.tenant });
+      const job = await jobs.get(id, { subject: p.subject, tenant: p.tenant }, readable(p));
       const attempt = q.attempt ?? job.attempt;
       if (attempt < 1 || attempt > job.attempt)
         throw new ApiError(

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { ApiError } from '../errors.js';
 import { NodeListSchema, NodeViewSchema } from '../schemas/index.js';
 import { toNodeView } from '../views.js';
-import { errorResponses, principal, requireRole, type RouteContext } from './common.js';
+import { authorizeRequest, errorResponses, type RouteContext } from './common.js';
 
 const NODE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$';
 
@@ -26,7 +26,7 @@ export function registerNodeRoutes(app: FastifyInstance, { store, engine, clock 
       },
     },
     async (req) => {
-      principal(req);
+      authorizeRequest(req, 'node.read');
       const [nodes, alloc] = await Promise.all([store.listNodes(), allocations()]);
       return { nodes: nodes.map((n) => toNodeView(n, alloc)) };
     },
@@ -53,7 +53,7 @@ export function registerNodeRoutes(app: FastifyInstance, { store, engine, clock 
         },
       },
       async (req) => {
-        requireRole(req, ['admin', 'operator']);
+        authorizeRequest(req, 'node.manage');
         const { name } = req.params as { name: string };
         const reason = (req.body as { reason?: string } | undefined)?.reason ?? null;
         const ok = await store.setNodeAdminState(

@@ -192,3 +192,180 @@ export const HealthSchema = Type.Object({
   executor: Type.String(),
 });
 export type Health = Static<typeof HealthSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Identity, audit, usage, budgets, prices
+// ---------------------------------------------------------------------------------------------
+
+export const ROLE_VALUES = ['admin', 'operator', 'tenant-admin', 'member', 'viewer'] as const;
+export const RoleSchema = Type.Union(ROLE_VALUES.map((r) => Type.Literal(r)));
+/** Tenant, project and subject names: what a path segment and a label can carry safely. */
+export const NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
+export const SUBJECT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$';
+
+export const TenantViewSchema = Type.Object({
+  name: Type.String(),
+  displayName: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+export type TenantView = Static<typeof TenantViewSchema>;
+export const TenantListSchema = Type.Object({ tenants: Type.Array(TenantViewSchema) });
+export type TenantList = Static<typeof TenantListSchema>;
+export const TenantCreateSchema = Type.Object(
+  {
+    name: Type.String({ pattern: NAME_PATTERN }),
+    displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ProjectViewSchema = Type.Object({
+  tenant: Type.String(),
+  name: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+export type ProjectView = Static<typeof ProjectViewSchema>;
+export const ProjectListSchema = Type.Object({ projects: Type.Array(ProjectViewSchema) });
+export type ProjectList = Static<typeof ProjectListSchema>;
+export const ProjectCreateSchema = Type.Object(
+  { name: Type.String({ pattern: NAME_PATTERN }) },
+  { additionalProperties: false },
+);
+
+export const MemberViewSchema = Type.Object({
+  tenant: Type.String(),
+  subject: Type.String(),
+  role: RoleSchema,
+  createdAt: Type.String({ format: 'date-time' }),
+});
+export type MemberView = Static<typeof MemberViewSchema>;
+export const MemberListSchema = Type.Object({ members: Type.Array(MemberViewSchema) });
+export type MemberList = Static<typeof MemberListSchema>;
+export const MemberSetSchema = Type.Object({ role: RoleSchema }, { additionalProperties: false });
+
+export const TokenViewSchema = Type.Object({
+  id: Type.String({ description: 'Public id; the token text starts with sl_<id>.' }),
+  name: Type.String(),
+  subject: Type.String(),
+  tenant: Type.String(),
+  createdBy: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  expiresAt: Nullable(Type.String({ format: 'date-time' })),
+  revokedAt: Nullable(Type.String({ format: 'date-time' })),
+});
+export type TokenView = Static<typeof TokenViewSchema>;
+export const TokenListSchema = Type.Object({ tokens: Type.Array(TokenViewSchema) });
+export type TokenList = Static<typeof TokenListSchema>;
+export const TokenCreateSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    subject: Type.Optional(Type.String({ pattern: SUBJECT_PATTERN, description: 'Default: yourself' })),
+    tenant: Type.Optional(Type.String({ pattern: NAME_PATTERN, description: 'Default: your tenant' })),
+    expiresInSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 366 * 86_400 })),
+  },
+  { additionalProperties: false },
+);
+export const TokenCreatedSchema = Type.Object({
+  token: Type.String({ description: 'The secret: shown this once, never stored' }),
+  info: TokenViewSchema,
+});
+export type TokenCreated = Static<typeof TokenCreatedSchema>;
+
+export const AuditEntrySchema = Type.Object({
+  seq: Type.Integer(),
+  at: Type.String({ format: 'date-time' }),
+  subject: Nullable(Type.String()),
+  tenant: Nullable(Type.String()),
+  role: Nullable(Type.String()),
+  method: Type.String(),
+  route: Type.String(),
+  target: Nullable(Type.String()),
+  ip: Type.String(),
+  status: Type.Integer(),
+  errorCode: Nullable(Type.String()),
+  requestId: Type.String(),
+});
+export type AuditEntryView = Static<typeof AuditEntrySchema>;
+export const AuditListSchema = Type.Object({
+  entries: Type.Array(AuditEntrySchema),
+  nextAfter: Nullable(Type.Integer({ description: 'Pass as ?after= for the next page' })),
+});
+export type AuditList = Static<typeof AuditListSchema>;
+
+export const USAGE_GROUP_VALUES = ['tenant', 'project', 'type', 'job'] as const;
+export const UsageRowSchema = Type.Object({
+  tenant: Nullable(Type.String()),
+  project: Nullable(Type.String()),
+  acceleratorType: Nullable(Type.String()),
+  jobId: Nullable(Type.String()),
+  attempts: Type.Integer(),
+  acceleratorSeconds: Type.Number(),
+  acceleratorHours: Type.Number(),
+  cpuMilliSeconds: Type.Number({ description: 'CPU millicores × seconds' }),
+  memoryMiBSeconds: Type.Number(),
+});
+export type UsageRow = Static<typeof UsageRowSchema>;
+export const UsageReportSchema = Type.Object({
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  groupBy: Type.String(),
+  rows: Type.Array(UsageRowSchema),
+  total: UsageRowSchema,
+});
+export type UsageReport = Static<typeof UsageReportSchema>;
+
+export const InvoiceLineSchema = Type.Object({
+  tenant: Type.String(),
+  acceleratorType: Type.String(),
+  acceleratorHours: Type.Number(),
+  perAcceleratorHour: Nullable(Type.Number({ description: 'null: no price set for this type' })),
+  currency: Nullable(Type.String()),
+  amount: Type.Number(),
+});
+export const InvoiceSchema = Type.Object({
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  lines: Type.Array(InvoiceLineSchema),
+  totals: Type.Array(
+    Type.Object({ tenant: Type.String(), currency: Nullable(Type.String()), amount: Type.Number() }),
+  ),
+  unpricedTypes: Type.Array(Type.String()),
+});
+export type Invoice = Static<typeof InvoiceSchema>;
+
+export const BudgetViewSchema = Type.Object({
+  tenant: Type.String(),
+  project: Nullable(Type.String()),
+  acceleratorHours: Type.Number({ description: 'Per UTC calendar month' }),
+  usedHours: Type.Number({ description: 'Ledger this month' }),
+  reservedHours: Type.Number({ description: 'Accelerators × time limit of unfinished jobs' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+export type BudgetView = Static<typeof BudgetViewSchema>;
+export const BudgetListSchema = Type.Object({ budgets: Type.Array(BudgetViewSchema) });
+export type BudgetList = Static<typeof BudgetListSchema>;
+export const BudgetSetSchema = Type.Object(
+  {
+    tenant: Type.String({ pattern: NAME_PATTERN }),
+    project: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+    acceleratorHours: Type.Number({ minimum: 0, maximum: 1e9 }),
+  },
+  { additionalProperties: false },
+);
+
+export const PriceViewSchema = Type.Object({
+  acceleratorType: Type.String(),
+  perAcceleratorHour: Type.Number(),
+  currency: Type.String(),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+export type PriceView = Static<typeof PriceViewSchema>;
+export const PriceListSchema = Type.Object({ prices: Type.Array(PriceViewSchema) });
+export type PriceList = Static<typeof PriceListSchema>;
+export const PriceSetSchema = Type.Object(
+  {
+    perAcceleratorHour: Type.Number({ minimum: 0, maximum: 1e9 }),
+    currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217, e.g. CNY' }),
+  },
+  { additionalProperties: false },
+);

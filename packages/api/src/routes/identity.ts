@@ -1,0 +1,322 @@
+/**
+ * Identity (under /api/v1/orgs: GET /api/v1/tenants is the policy view of tenants and quotas): tenants, their projects and members (subject + role), and API tokens. Every decision
+ * goes through `authorize()`; another tenant's objects answer 404 like missing ones.
+ *
+ * Tokens: the secret is returned once by POST /api/v1/tokens and never again (only its salted
+ * hash is stored); listings show the public id. A token acts with the CURRENT role of its subject's
+ * membership in the token's tenant, so a token needs a membership to be created and stops working
+ * when the membership is removed.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { ApiTokenRecord, MembershipRecord, ProjectRecord, Role, TenantRecord } from '@suanli/store';
+import { ApiError } from '../errors.js';
+import { issueToken } from '../auth.js';
+import { authorize, isPlatformRole } from '../authz.js';
+import {
+  MemberListSchema,
+  MemberSetSchema,
+  MemberViewSchema,
+  NAME_PATTERN,
+  ProjectCreateSchema,
+  ProjectListSchema,
+  ProjectViewSchema,
+  SUBJECT_PATTERN,
+  TenantCreateSchema,
+  TenantListSchema,
+  TenantViewSchema,
+  TokenCreateSchema,
+  TokenCreatedSchema,
+  TokenListSchema,
+  TokenViewSchema,
+  type MemberView,
+  type ProjectView,
+  type TenantView,
+  type TokenView,
+} from '../schemas/index.js';
+import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const tenantView = (t: TenantRecord): TenantView => ({
+  name: t.name,
+  displayName: t.displayName,
+  createdAt: new Date(t.createdAt).toISOString(),
+});
+const projectView = (p: ProjectRecord): ProjectView => ({
+  tenant: p.tenant,
+  name: p.name,
+  createdAt: new Date(p.createdAt).toISOString(),
+});
+const memberView = (m: MembershipRecord): MemberView => ({
+  tenant: m.tenant,
+  subject: m.subject,
+  role: m.role,
+  createdAt: new Date(m.createdAt).toISOString(),
+});
+export const tokenView = (t: ApiTokenRecord): TokenView => ({
+  id: t.id,
+  name: t.name,
+  subject: t.subject,
+  tenant: t.tenant,
+  createdBy: t.createdBy,
+  createdAt: new Date(t.createdAt).toISOString(),
+  expiresAt: iso(t.expiresAt),
+  revokedAt: iso(t.revokedAt),
+});
+
+const tenantParams = Type.Object({ tenant: Type.String({ pattern: NAME_PATTERN }) });
+const memberParams = Type.Object({
+  tenant: Type.String({ pattern: NAME_PATTERN }),
+  subject: Type.String({ pattern: SUBJECT_PATTERN }),
+});
+const tokenParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{12}$' }) });
+
+export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: RouteContext): void {
+  /** The tenant must exist and be visible to the caller (404 TENANT_NOT_FOUND otherwise). */
+  async function visibleTenant(
+    tenant: string,
+    action: Parameters<typeof authorize>[1],
+    req: Parameters<typeof principal>[0],
+  ) {
+    authorizeRequest(req, action, { tenant }, 'TENANT_NOT_FOUND', `tenant "${tenant}"`);
+    const t = await store.getTenant(tenant);
+    if (!t) throw new ApiError('TENANT_NOT_FOUND', `no tenant "${tenant}"; list them with GET /api/v1/orgs`);
+    return t;
+  }
+
+  app.get(
+    '/api/v1/orgs',
+    { schema: { summary: 'Tenants visible to you', response: { 200: TenantListSchema, ...errorResponses } } },
+    async (req) => {
+      const p = principal(req);
+      const all = await store.listTenants();
+      return {
+        tenants: all.filter((t) => authorize(p, 'tenant.read', { tenant: t.name }).allow).map(tenantView),
+      };
+    },
+  );
+
+  app.post(
+    '/api/v1/orgs',
+    {
+      schema: {
+        summary: 'Create a tenant (operators, admins)',
+        body: TenantCreateSchema,
+        response: { 201: TenantViewSchema, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      authorizeRequest(req, 'tenant.create');
+      const b = req.body as { name: string; displayName?: string };
+      const t = { name: b.name, displayName: b.displayName ?? b.name, createdAt: clock() };
+      if (!(await store.createTenant(t)))
+        throw new ApiError('ALREADY_EXISTS', `tenant "${b.name}" exists already`);
+      void reply.status(201);
+      return tenantView(t);
+    },
+  );
+
+  app.get(
+    '/api/v1/orgs/:tenant/projects',
+    {
+      schema: {
+        summary: "A tenant's projects",
+        params: tenantParams,
+        response: { 200: ProjectListSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { tenant } = req.params as { tenant: string };
+      await visibleTenant(tenant, 'project.read', req);
+      return { projects: (await store.listProjects(tenant)).map(projectView) };
+    },
+  );
+
+  app.post(
+    '/api/v1/orgs/:tenant/projects',
+    {
+      schema: {
+        summary: 'Create a project (after the first, submissions must name a registered project)',
+        params: tenantParams,
+        body: ProjectCreateSchema,
+        response: { 201: ProjectViewSchema, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const { tenant } = req.params as { tenant: string };
+      await visibleTenant(tenant, 'project.read', req);
+      authorizeRequest(req, 'project.create', { tenant }, 'TENANT_NOT_FOUND');
+      const { name } = req.body as { name: string };
+      const p = { tenant, name, createdAt: clock() };
+      if (!(await store.createProject(p)))
+        throw new ApiError('ALREADY_EXISTS', `tenant "${tenant}" has a project "${name}" already`);
+      void reply.status(201);
+      return projectView(p);
+    },
+  );
+
+  app.get(
+    '/api/v1/orgs/:tenant/members',
+    {
+      schema: {
+        summary: "A tenant's members and their roles",
+        params: tenantParams,
+        response: { 200: MemberListSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { tenant } = req.params as { tenant: string };
+      await visibleTenant(tenant, 'tenant.read', req);
+      authorizeRequest(req, 'member.read', { tenant }, 'TENANT_NOT_FOUND');
+      return { members: (await store.listMemberships(tenant)).map(memberView) };
+    },
+  );
+
+  app.put(
+    '/api/v1/orgs/:tenant/members/:subject',
+    {
+      schema: {
+        summary: "Add a member or change a member's role (nobody grants more than they hold)",
+        params: memberParams,
+        body: MemberSetSchema,
+        response: { 200: MemberViewSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { tenant, subject } = req.params as { tenant: string; subject: string };
+      const { role } = req.body as { role: Role };
+      await visibleTenant(tenant, 'tenant.read', req);
+      authorizeRequest(req, 'member.manage', { tenant, grantRole: role }, 'TENANT_NOT_FOUND');
+      const existing = await store.getMembership(tenant, subject);
+      // Changing an existing member's role needs the power to grant their current role too.
+      if (existing)
+        authorizeRequest(req, 'member.manage', { tenant, grantRole: existing.role }, 'TENANT_NOT_FOUND');
+      const m = { tenant, subject, role, createdAt: existing?.createdAt ?? clock() };
+      await store.setMembership(m);
+      return memberView(m);
+    },
+  );
+
+  app.delete(
+    '/api/v1/orgs/:tenant/members/:subject',
+    {
+      schema: {
+        summary: "Remove a member (the subject's tokens in this tenant stop working at once)",
+        params: memberParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const { tenant, subject } = req.params as { tenant: string; subject: string };
+      await visibleTenant(tenant, 'tenant.read', req);
+      const existing = await store.getMembership(tenant, subject);
+      authorizeRequest(
+        req,
+        'member.manage',
+        { tenant, ...(existing ? { grantRole: existing.role } : {}) },
+        'TENANT_NOT_FOUND',
+      );
+      if (!existing || !(await store.deleteMembership(tenant, subject)))
+        throw new ApiError('MEMBER_NOT_FOUND', `"${subject}" is not a member of tenant "${tenant}"`);
+      void reply.status(204);
+      return null;
+    },
+  );
+
+  app.get(
+    '/api/v1/tokens',
+    {
+      schema: {
+        summary: "API tokens visible to you (yours; the tenant's for tenant admins; all for operators)",
+        querystring: Type.Object(
+          { tenant: Type.Optional(Type.String({ pattern: NAME_PATTERN })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: TokenListSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const p = principal(req);
+      const q = req.query as { tenant?: string };
+      const tenant = q.tenant ?? (isPlatformRole(p.role) ? undefined : p.tenant);
+      const rows = await store.listApiTokens(tenant !== undefined ? { tenant } : {});
+      return {
+        tokens: rows
+          .filter((t) => authorize(p, 'token.read', { tenant: t.tenant, subject: t.subject }).allow)
+          .map(tokenView),
+      };
+    },
+  );
+
+  app.post(
+    '/api/v1/tokens',
+    {
+      schema: {
+        summary: 'Create an API token; the secret is in this answer only',
+        body: TokenCreateSchema,
+        response: { 201: TokenCreatedSchema, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const p = principal(req);
+      const b = req.body as { name: string; subject?: string; tenant?: string; expiresInSeconds?: number };
+      const tenant = b.tenant ?? p.tenant;
+      const subject = b.subject ?? p.subject;
+      const member = await store.getMembership(tenant, subject);
+      authorizeRequest(
+        req,
+        'token.create',
+        { tenant, subject, ...(member ? { grantRole: member.role } : {}) },
+        'TENANT_NOT_FOUND',
+        `tenant "${tenant}"`,
+      );
+      if (!member)
+        throw new ApiError(
+          'MEMBER_NOT_FOUND',
+          `"${subject}" is not a member of tenant "${tenant}"; add them with PUT /api/v1/orgs/${tenant}/members/${subject}`,
+        );
+      const now = clock();
+      const { token, id, hash } = issueToken();
+      const rec: ApiTokenRecord = {
+        id,
+        hash,
+        subject,
+        tenant,
+        name: b.name,
+        createdBy: p.subject,
+        createdAt: now,
+        expiresAt: b.expiresInSeconds !== undefined ? now + b.expiresInSeconds * 1000 : null,
+        revokedAt: null,
+      };
+      await store.createApiToken(rec);
+      void reply.status(201);
+      return { token, info: tokenView(rec) };
+    },
+  );
+
+  app.delete(
+    '/api/v1/tokens/:id',
+    {
+      schema: {
+        summary: 'Revoke an API token (at once; revoking twice is fine)',
+        params: tokenParams,
+        response: { 200: TokenViewSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const t = await store.getApiToken(id);
+      if (!t) throw new ApiError('TOKEN_NOT_FOUND', `no token "${id}"`);
+      authorizeRequest(
+        req,
+        'token.revoke',
+        { tenant: t.tenant, subject: t.subject },
+        'TOKEN_NOT_FOUND',
+        `token ${id}`,
+      );
+      await store.revokeApiToken(id, clock());
+      const after = await store.getApiToken(id);
+      return tokenView(after ?? t);
+    },
+  );
+}

@@ -188,7 +188,6 @@ interface SimOutcome {
   unfinished: string[];
 }
 
-const GRACE_MS = 30_000;
 const CYCLE_MS = 60_000;
 
 function simulate(config: PolicyConfig, nodes: ClusterNode[], jobs: readonly GenJob[], maxCycles: number): SimOutcome {

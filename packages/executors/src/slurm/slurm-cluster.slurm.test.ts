@@ -91,7 +91,7 @@ describe('slurm executor on a real cluster', () => {
         assert.deepEqual([...new Set(n.accelerators.map((a) => `${a.type}/${a.vendor}/${a.source}`))], ['nvidia-h100/nvidia/slurm']);
         assert.deepEqual(n.accelerators.map((a) => a.index), [0, 1, 2, 3, 4, 5, 6, 7]);
         assert.equal(n.cpuMillis, 16_000);
-        assert.equal(n.labels['slurm.address'], '127.0.0.1');
+        assert.match(n.labels['slurm.address'] ?? '', /^(127\.0\.0\.1|10\.231\.0\.\d+)$/, 'NodeAddr (ports or netns mode)');
       }
       assert.deepEqual(nodes.map((n) => n.topology.switch), ['s1', 's1', 's2', 's2']);
       assert.deepEqual(nodes.map((n) => n.topology.rack), ['r1', 'r1', 'r1', 'r1']);
@@ -124,7 +124,8 @@ describe('slurm executor on a real cluster', () => {
       assert.deepEqual(envs.map((e) => e['SUANLI_NODE_NAME']), ['node3', 'node2']);
       assert.deepEqual(envs.map((e) => e['SUANLI_NODE_LIST']), ['node3,node2', 'node3,node2']);
       assert.deepEqual(envs.map((e) => e['SLURM_JOB_ID']), [ref, ref], 'one Slurm job');
-      assert.deepEqual(envs.map((e) => e['SUANLI_MASTER_ADDR']), ['127.0.0.1', '127.0.0.1']);
+      const node3Addr = nodes.find((n) => n.name === 'node3')?.labels['slurm.address'];
+      assert.deepEqual(envs.map((e) => e['SUANLI_MASTER_ADDR']), [node3Addr, node3Addr], "rank 0's NodeAddr");
       assert.equal(envs[0]?.['SUANLI_MASTER_PORT'], envs[1]?.['SUANLI_MASTER_PORT']);
       assert.deepEqual(envs.map((e) => [e['RANK'], e['WORLD_SIZE'], e['LOCAL_RANK']]), [['0', '2', '0'], ['1', '2', '0']]);
       for (const [r, e] of envs.entries()) {
@@ -228,15 +229,21 @@ describe('slurm executor on a real cluster', () => {
     const ev = events(ex);
     try {
       const nodes = await ex.discover();
-      const req = request(nodes, 'sleep 300', ['node3', 'node4'], 1);
+      const req = request(nodes, `touch ${shQuote(root)}/$SUANLI_JOB_ID.$SUANLI_REPLICA_RANK.up; exec sleep 300`, ['node3', 'node4'], 1);
       const { ref } = await ex.launch(req);
       await ev.wait((e) => e.kind === 'running' && e.jobId === req.jobId, 20_000, 'running');
+      // Kill the node once both replicas run: killed earlier, srun's task launch on node4 fails
+      // and the job ends FAILED before Slurm has noticed anything about the node.
+      const up = (r: number): boolean => existsSync(join(root, `${req.jobId}.${r}.up`));
+      for (let i = 0; i < 200 && !(up(0) && up(1)); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(up(0) && up(1), 'both replicas started');
       const t0 = Date.now();
       execFileSync('bash', [SLURM_CI, 'kill-node', '4']);
       const e = await ev.wait((x) => x.kind === 'exited' && x.jobId === req.jobId, 120_000, 'exited after node failure');
       const detectedMs = Date.now() - t0;
       console.log(`node failure: exited event ${detectedMs} ms after killing node4's slurmd`);
-      assert.equal(e.kind === 'exited' && e.backendReason, 'node-failure');
+      const stderr = existsSync(join(req.logDir, 'stderr.log')) ? readFileSync(join(req.logDir, 'stderr.log'), 'utf8') : '';
+      assert.equal(e.kind === 'exited' && e.backendReason, 'node-failure', `event ${JSON.stringify(e)}, job ${JSON.stringify(await ex.client.job(Number(ref)))}, stderr: ${stderr}`);
       const node4 = (await ex.discover()).find((n) => n.name === 'node4');
       assert.equal(node4?.state, 'down');
       const again = createSlurmExecutor(TEST_SLURM);

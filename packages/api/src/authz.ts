@@ -110,6 +110,9 @@ function forbidden(p: Principal, action: Action): Decision {
 }
 
 export function authorize(p: Principal, action: Action, resource: Resource): Decision {
+  // Visibility first: another tenant's object must not even reveal what it would take to touch it.
+  if (!isPlatformRole(p.role) && resource.tenant !== null && resource.tenant !== p.tenant)
+    return { allow: false, how: 'hidden', reason: `not visible outside tenant "${resource.tenant}"` };
   if (resource.grantRole !== undefined && RANK[resource.grantRole] > RANK[p.role])
     return {
       allow: false,

@@ -136,19 +136,32 @@ export class FreeState {
     readonly cap: ClusterCapacity,
     running: readonly { readonly placement: Placement }[],
   ) {
-    this.free = cap.nodes.map((n) => {
-      const ids = new Map<AcceleratorType, string[]>();
-      for (const [t, list] of n.devicesByType) ids.set(t, [...list]);
-      return { ids, cpuMillis: n.cpuMillis, memoryMiB: n.memoryMiB };
-    });
-    for (const n of cap.nodes) {
-      if (!n.schedulable) continue;
-      for (const [t, list] of n.devicesByType) {
-        this.freeByType.set(t, (this.freeByType.get(t) ?? 0) + list.length);
-        if (list.length > 0) this.withFreeSet(t).add(n.index);
+    // bulk build (one pass over running placements, one over devices), same result as taking
+    // every running placement in turn
+    const held = new Set<string>();
+    const cpu = new Float64Array(cap.nodes.length);
+    const mem = new Float64Array(cap.nodes.length);
+    for (const job of running) {
+      for (const r of job.placement) {
+        const nc = cap.byName.get(r.node);
+        if (nc === undefined) continue;
+        for (const id of r.acceleratorIds) held.add(id);
+        cpu[nc.index] = (cpu[nc.index] ?? 0) + r.cpuMillis;
+        mem[nc.index] = (mem[nc.index] ?? 0) + r.memoryMiB;
       }
     }
-    for (const job of running) this.takePlacement(job.placement);
+    this.free = cap.nodes.map((n) => {
+      const ids = new Map<AcceleratorType, string[]>();
+      for (const [t, list] of n.devicesByType) {
+        const left = held.size === 0 ? [...list] : list.filter((id) => !held.has(id));
+        ids.set(t, left);
+        if (n.schedulable) {
+          this.freeByType.set(t, (this.freeByType.get(t) ?? 0) + left.length);
+          if (left.length > 0) this.withFreeSet(t).add(n.index);
+        }
+      }
+      return { ids, cpuMillis: n.cpuMillis - (cpu[n.index] ?? 0), memoryMiB: n.memoryMiB - (mem[n.index] ?? 0) };
+    });
     this.log.length = 0; // the base state is not undoable
   }
 

@@ -524,9 +524,13 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
 
   function sortedHolds(): ProfileHold[] {
     if (holdsDirty) {
-      holds = [];
-      for (const j of runningById.values()) holds.push({ jobId: j.id, placement: j.placement, startTime: j.startTime, endTime: expectedEnd(j) });
-      holds.sort(compareHolds);
+      const all: ProfileHold[] = [];
+      for (const j of runningById.values()) all.push({ jobId: j.id, placement: j.placement, startTime: j.startTime, endTime: expectedEnd(j) });
+      // sort on a typed key array (same order as compareHolds)
+      const ends = Float64Array.from(all, (h) => h.endTime);
+      const idx = all.map((_, i) => i);
+      idx.sort((a, b) => (ends[a] ?? 0) - (ends[b] ?? 0) || cmpStr(all[a]?.jobId ?? '', all[b]?.jobId ?? ''));
+      holds = idx.map((i) => all[i] as ProfileHold);
       holdsDirty = false;
     }
     return holds;

@@ -2,6 +2,8 @@
  * What only a real Slurm cluster can show: inventory from GET /nodes, one Slurm job for a
  * multi-node gang, Slurm's own jobs as external usage, recovery by comment, and a node dying under
  * a running job. Needs the cluster of scripts/slurm-ci.sh (4 nodes × 8 fake h100).
+ * The contract suite (slurm-contract.slurm.test.ts) runs at the same time and places on node1 (first
+ * fit); these tests stay off node1 so Slurm's choice of device indices there stays predictable.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -206,7 +208,7 @@ describe('slurm executor on a real cluster', () => {
   test('after a restart, an attempt is found by its comment even when the stored Slurm id is wrong', async () => {
     const first = createSlurmExecutor(TEST_SLURM);
     const nodes = await first.discover();
-    const req = request(nodes, (id) => `${waitGate(id)}; exit 9`, ['node1'], 1);
+    const req = request(nodes, (id) => `${waitGate(id)}; exit 9`, ['node2'], 1);
     const ev1 = events(first);
     await first.launch(req);
     await ev1.wait((e) => e.kind === 'running' && e.jobId === req.jobId, 20_000, 'running');

@@ -148,12 +148,15 @@ export class QuotaBook {
     if (limit !== undefined) {
       const pu = this.projectUsage(tenant, project, type);
       if (pu + devices > limit)
-        return { ok: false, reason: `project ${project} of tenant ${tenant} may use at most ${limit} ${type}; it uses ${pu} and this job needs ${devices}` };
+        return {
+          ok: false,
+          reason: `project ${project} of tenant ${tenant} may use at most ${limit} ${type}; it uses ${pu} and this job needs ${devices}${devices > limit ? ' (more than the limit ever allows: raise the limit or shrink the job)' : ''}`,
+        };
     }
     if (q?.borrowingLimit !== null && q?.borrowingLimit !== undefined && use + devices > g + q.borrowingLimit)
       return {
         ok: false,
-        reason: `tenant ${tenant} may use at most ${g + q.borrowingLimit} ${type} (guaranteed ${g} + borrowing limit ${q.borrowingLimit}); it uses ${use} and this job needs ${devices}`,
+        reason: `tenant ${tenant} may use at most ${g + q.borrowingLimit} ${type} (guaranteed ${g} + borrowing limit ${q.borrowingLimit}); it uses ${use} and this job needs ${devices}${devices > g + q.borrowingLimit ? ' (more than the quota ever allows: raise the quota or shrink the job)' : ''}`,
       };
     if (use + devices <= g) return OK;
     // borrowing: is there idle guaranteed or unassigned capacity to lend?

@@ -42,7 +42,7 @@ import type {
   StartDecision,
 } from '../model/scheduling.js';
 import type { ClusterCapacity } from '../placement/capacity.js';
-import { buildCapacity, FreeState, freeStateView, placeGangOnView, placementAccelerators, placementType, typesThatCouldEverFit } from '../placement/capacity.js';
+import { buildCapacity, FreeState, placementAccelerators, placementType, typesThatCouldEverFit } from '../placement/capacity.js';
 import type { PlacementAnswer, ProfileBounds, ProfileHold } from '../placement/profile.js';
 import { AvailabilityProfile, compareHolds, DEFAULT_PROFILE_BOUNDS } from '../placement/profile.js';
 import type { PolicyConfig } from './config.js';
@@ -706,7 +706,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       const noVictimsKey = !blockedByPromise && (P.reclaim || P.withinTenant !== 'never') && tested < B.maxJobsTested ? `${job.tenant}\u0000${job.priority}\u0000${sig}` : null;
       if (noVictimsKey !== null && !noVictims.has(noVictimsKey)) {
         tested++;
-        pre = tryPreempt(job, allowed, need, c, f, quota, now, victimIds, preemptions.length, ranEnoughCache);
+        pre = tryPreempt(job, allowed, need, c, f, quota, profile, now, victimIds, preemptions.length, ranEnoughCache);
         if (pre === null) noVictims.add(noVictimsKey);
       }
       if (pre !== null) {
@@ -793,6 +793,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     c: ClusterCapacity,
     f: FreeState,
     quota: QuotaBook,
+    profile: AvailabilityProfile,
     now: number,
     taken: ReadonlySet<string>,
     victimsSoFar: number,
@@ -847,7 +848,11 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       eligible.sort((a, b) => Number(b.borrower) - Number(a.borrower) || compareVictims(a.job, b.job));
       const m = f.mark();
       try {
-        const fits = (): Placement | null => placeGangOnView(c, freeStateView(f), type, job.replicas, job.perReplica);
+        // RUN_NOW on the free state with the victims released: respects reservations and bookings
+        const fits = (): Placement | null => {
+          const a = profile.ask('run-now', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs: job.timeLimitMs, types: [type] });
+          return a.ok ? a.placement : null;
+        };
         // stopping jobs: their devices are coming back anyway
         let stopEnd = now;
         for (const s of stopping) {

@@ -62,6 +62,9 @@ type StopIntent = { kind: 'cancel' } | { kind: 'timeout' } | { kind: 'preempt'; 
 
 const quietLogger: EngineLogger = { info() {}, warn() {}, error() {} };
 
+/** Minimum time between the end of a cycle and a cycle started by a nudge. */
+export const NUDGE_MIN_GAP_MS = 20;
+
 export const WORKING_STATES: readonly JobState[] = ['queued', 'starting', 'running'];
 
 export class Engine {
@@ -86,6 +89,7 @@ export class Engine {
   private readonly stopping = new Set<string>();
   private cycles = 0;
   private lastCycleMs = 0;
+  private lastCycleEndedAt = 0;
   /**
    * Decayed accelerator-seconds per tenant (fair share). Advanced every cycle; attempts that ended
    * between cycles are charged from `endedSinceCycle`. Starts empty after a restart (see README).
@@ -175,7 +179,11 @@ export class Engine {
   nudge(): void {
     if (this.stopped || this.nudged) return;
     this.nudged = true;
-    this.scheduleNext(0);
+    // Pace nudged cycles: a burst of submissions must not run cycles back to back, each reading
+    // the whole queue. The gap grows with the last cycle's cost, so cycles take at most about half
+    // of the event loop and the API keeps answering.
+    const gapMs = Math.max(NUDGE_MIN_GAP_MS, this.lastCycleMs);
+    this.scheduleNext(Math.max(0, this.lastCycleEndedAt + gapMs - performance.now()));
   }
 
   /** Runs one cycle now and waits for it (tests and the simulator-like callers use this). */
@@ -348,7 +356,8 @@ export class Engine {
       })),
     );
     this.cycles++;
-    this.lastCycleMs = performance.now() - t0;
+    this.lastCycleEndedAt = performance.now();
+    this.lastCycleMs = this.lastCycleEndedAt - t0;
   }
 
   private async startJob(

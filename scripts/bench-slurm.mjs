@@ -22,7 +22,8 @@ const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
-const fmt = (xs) => `median ${pct(xs, 50)} ms, p90 ${pct(xs, 90)} ms, min ${Math.min(...xs)} ms, max ${Math.max(...xs)} ms (n=${xs.length})`;
+const fmt = (xs) =>
+  `median ${pct(xs, 50)} ms, p90 ${pct(xs, 90)} ms, min ${Math.min(...xs)} ms, max ${Math.max(...xs)} ms (n=${xs.length})`;
 
 await requireSlurmCluster();
 const root = mkdtempSync('/tmp/suanli-slurm-bench-');
@@ -40,12 +41,38 @@ try {
   const slurmStart = [];
   for (let i = 0; i < LAUNCHES; i++) {
     const jobId = `bench-launch-${process.pid}-${i}`;
-    const spec = { name: 'bench', project: 'p', command: ['/bin/sh', '-c', 'sleep 1'], workingDir: null, env: {}, replicas: 1, perReplica: { accelerators: 1, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 }, timeLimitSeconds: 60, priorityClass: null, priority: null, retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 }, preemptible: true, checkpointIntervalSeconds: null };
+    const spec = {
+      name: 'bench',
+      project: 'p',
+      command: ['/bin/sh', '-c', 'sleep 1'],
+      workingDir: null,
+      env: {},
+      replicas: 1,
+      perReplica: { accelerators: 1, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
+      timeLimitSeconds: 60,
+      priorityClass: null,
+      priority: null,
+      retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
+      preemptible: true,
+      checkpointIntervalSeconds: null,
+    };
     const node = nodes[i % nodes.length];
-    const placement = [{ node: node.name, acceleratorIds: [node.accelerators[0].id], cpuMillis: 0, memoryMiB: 0 }];
+    const placement = [
+      { node: node.name, acceleratorIds: [node.accelerators[0].id], cpuMillis: 0, memoryMiB: 0 },
+    ];
     const ran = new Promise((r) => running.set(jobId, r));
     const t0 = Date.now();
-    const { ref } = await ex.launch({ jobId, jobName: 'bench', tenant: 't', project: 'p', attempt: 1, spec, placement, nodes: [node], logDir: `${root}/${jobId}` });
+    const { ref } = await ex.launch({
+      jobId,
+      jobName: 'bench',
+      tenant: 't',
+      project: 'p',
+      attempt: 1,
+      spec,
+      placement,
+      nodes: [node],
+      logDir: `${root}/${jobId}`,
+    });
     submitted.push(Number(ref));
     await ran;
     toRunning.push(Date.now() - t0);
@@ -92,7 +119,12 @@ try {
   results.submitParallel = `${(((JOBS - serialN) / parMs) * 1000).toFixed(1)} jobs/s (${JOBS - serialN} jobs in ${parMs} ms, 8 in flight)`;
   console.log('submit, 8 in flight:', results.submitParallel);
 
-  const attempts = refs.map((ref, i) => ({ jobId: `bench-held-${process.pid}-${i}`, attempt: 1, ref: String(ref), logDir: '/tmp' }));
+  const attempts = refs.map((ref, i) => ({
+    jobId: `bench-held-${process.pid}-${i}`,
+    attempt: 1,
+    ref: String(ref),
+    logDir: '/tmp',
+  }));
   const rec = createSlurmExecutor(TEST_SLURM);
   const times = [];
   let statuses = {};

@@ -95,7 +95,10 @@ export interface SlurmJob {
   readonly nodes?: string;
   readonly batch_host?: string;
   readonly gres_detail?: readonly string[];
-  readonly job_resources?: { readonly nodes?: string; readonly allocated_nodes?: readonly SlurmAllocatedNode[] };
+  readonly job_resources?: {
+    readonly nodes?: string;
+    readonly allocated_nodes?: readonly SlurmAllocatedNode[];
+  };
   readonly start_time?: number;
   readonly end_time?: number;
   readonly submit_time?: number;
@@ -142,7 +145,12 @@ export interface SlurmJobDescription {
 }
 
 export type SlurmAuth =
-  | { readonly kind: 'jwt-key'; readonly user: string; readonly keyFile: string; readonly lifespanSeconds: number }
+  | {
+      readonly kind: 'jwt-key';
+      readonly user: string;
+      readonly keyFile: string;
+      readonly lifespanSeconds: number;
+    }
   | { readonly kind: 'token'; readonly user: string; readonly token: string }
   /** slurmrestd on a UNIX socket with rest_auth/local: no token, the caller's uid is trusted. */
   | { readonly kind: 'local' };
@@ -184,7 +192,10 @@ export class SlurmRestClient {
     } else {
       this.base = new URL(opts.url);
       this.socketPath = null;
-      this.agent = this.base.protocol === 'https:' ? new https.Agent({ keepAlive: true, maxSockets: 8 }) : new http.Agent({ keepAlive: true, maxSockets: 8 });
+      this.agent =
+        this.base.protocol === 'https:'
+          ? new https.Agent({ keepAlive: true, maxSockets: 8 })
+          : new http.Agent({ keepAlive: true, maxSockets: 8 });
     }
   }
 
@@ -196,7 +207,10 @@ export class SlurmRestClient {
     if (this.token === null || now >= this.token.refreshAtMs) {
       this.key ??= readFileSync(a.keyFile);
       // Refresh at half the lifespan so a token never expires in flight.
-      this.token = { value: mintSlurmJwt(this.key, a.user, a.lifespanSeconds, now), refreshAtMs: now + (a.lifespanSeconds * 1000) / 2 };
+      this.token = {
+        value: mintSlurmJwt(this.key, a.user, a.lifespanSeconds, now),
+        refreshAtMs: now + (a.lifespanSeconds * 1000) / 2,
+      };
     }
     return { 'X-SLURM-USER-NAME': a.user, 'X-SLURM-USER-TOKEN': this.token.value };
   }
@@ -227,11 +241,21 @@ export class SlurmRestClient {
       const req = mod.request(reqOpts, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', reject);
       });
-      req.setTimeout(this.opts.requestTimeoutMs, () => req.destroy(new Error(`slurmrestd did not answer ${method} ${fullPath} within ${this.opts.requestTimeoutMs} ms`)));
-      req.on('error', (e) => reject(new SlurmApiError(`cannot reach slurmrestd at ${this.opts.url}: ${e.message}`, 0, [])));
+      req.setTimeout(this.opts.requestTimeoutMs, () =>
+        req.destroy(
+          new Error(
+            `slurmrestd did not answer ${method} ${fullPath} within ${this.opts.requestTimeoutMs} ms`,
+          ),
+        ),
+      );
+      req.on('error', (e) =>
+        reject(new SlurmApiError(`cannot reach slurmrestd at ${this.opts.url}: ${e.message}`, 0, [])),
+      );
       if (payload !== undefined) req.write(payload);
       req.end();
     });
@@ -240,11 +264,20 @@ export class SlurmRestClient {
       parsed = JSON.parse(text);
     } catch {
       // e.g. 401 "Authentication failure", "Unable to parse query."
-      throw new SlurmApiError(`slurmrestd ${method} ${fullPath}: HTTP ${status}: ${text.trim().slice(0, 200)}`, status, []);
+      throw new SlurmApiError(
+        `slurmrestd ${method} ${fullPath}: HTTP ${status}: ${text.trim().slice(0, 200)}`,
+        status,
+        [],
+      );
     }
-    const errors = ((parsed as { errors?: SlurmError[] }).errors ?? []).filter((e) => e && (e.error_number ?? e.error_code ?? 0) !== 0);
+    const errors = ((parsed as { errors?: SlurmError[] }).errors ?? []).filter(
+      (e) => e && (e.error_number ?? e.error_code ?? 0) !== 0,
+    );
     if (status >= 400 || errors.length > 0) {
-      const msg = errors.map((e) => `${e.description ?? e.error ?? 'error'} (${e.error_number ?? e.error_code ?? '?'})`).join('; ') || `HTTP ${status}`;
+      const msg =
+        errors
+          .map((e) => `${e.description ?? e.error ?? 'error'} (${e.error_number ?? e.error_code ?? '?'})`)
+          .join('; ') || `HTTP ${status}`;
       throw new SlurmApiError(`slurmrestd ${method} ${fullPath}: ${msg}`, status, errors, parsed);
     }
     return parsed as T;
@@ -275,11 +308,15 @@ export class SlurmRestClient {
     } catch (e) {
       // A held job is accepted with error 2042 "Job is in held state, pending scheduler release"
       // next to its job_id: an accepted submission, not a failure.
-      const id = e instanceof SlurmApiError && e.httpStatus === 200 ? (e.body as { job_id?: unknown } | null)?.job_id : undefined;
+      const id =
+        e instanceof SlurmApiError && e.httpStatus === 200
+          ? (e.body as { job_id?: unknown } | null)?.job_id
+          : undefined;
       if (typeof id === 'number' && id > 0) return id;
       throw e;
     }
-    if (typeof r.job_id !== 'number') throw new SlurmApiError('slurmrestd accepted the job but returned no job_id', 200, []);
+    if (typeof r.job_id !== 'number')
+      throw new SlurmApiError('slurmrestd accepted the job but returned no job_id', 200, []);
     return r.job_id;
   }
   /**

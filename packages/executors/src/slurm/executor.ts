@@ -14,9 +14,23 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { ClusterNode } from '@suanli/core';
-import type { ExecutionEvent, Executor, ExternalAllocation, LaunchRequest, LogPaths, RecoveryResult } from '../executor.js';
+import type {
+  ExecutionEvent,
+  Executor,
+  ExternalAllocation,
+  LaunchRequest,
+  LogPaths,
+  RecoveryResult,
+} from '../executor.js';
 import { SLURM_ERRNO, SlurmApiError, SlurmRestClient, type SlurmJob, type SlurmNode } from './client.js';
-import { clusterNodeOf, gresForType, jobOutcomeOf, jobPhaseOf, jobPlacementOf, type AcceleratorMapping } from './mapping.js';
+import {
+  clusterNodeOf,
+  gresForType,
+  jobOutcomeOf,
+  jobPhaseOf,
+  jobPlacementOf,
+  type AcceleratorMapping,
+} from './mapping.js';
 import { buildSlurmJob, parseJobComment } from './script.js';
 import { resolveSlurmOptions, type SlurmExecutorOptions, type ResolvedSlurmOptions } from './options.js';
 
@@ -48,7 +62,12 @@ export class SlurmExecutor implements Executor {
   constructor(options: SlurmExecutorOptions) {
     this.o = resolveSlurmOptions(options);
     this.mapping = this.o.acceleratorMapping;
-    this.client = new SlurmRestClient({ url: this.o.url, auth: this.o.auth, requestTimeoutMs: this.o.requestTimeoutMs, now: this.o.now });
+    this.client = new SlurmRestClient({
+      url: this.o.url,
+      auth: this.o.auth,
+      requestTimeoutMs: this.o.requestTimeoutMs,
+      now: this.o.now,
+    });
   }
 
   onEvent(listener: (e: ExecutionEvent) => void): void {
@@ -61,7 +80,8 @@ export class SlurmExecutor implements Executor {
 
   private async refreshNodes(): Promise<SlurmNode[]> {
     const all = await this.client.nodes();
-    const mine = this.o.partition === null ? all : all.filter((n) => (n.partitions ?? []).includes(this.o.partition!));
+    const mine =
+      this.o.partition === null ? all : all.filter((n) => (n.partitions ?? []).includes(this.o.partition!));
     this.nodeCache = new Map(mine.map((n) => [n.name, n]));
     return mine;
   }
@@ -77,7 +97,11 @@ export class SlurmExecutor implements Executor {
       if (jobPhaseOf(j) !== 'running') continue;
       if (parseJobComment(this.o.tag, j.comment) !== null || this.tracked.has(j.job_id)) continue;
       const limited = typeof j.time_limit === 'number' && j.time_limit > 0 && j.time_limit < 0xfffffffe;
-      out.push({ ref: `slurm:${j.job_id}`, placement: jobPlacementOf(this.mapping, j), expectedEnd: limited && j.end_time ? j.end_time * 1000 : null });
+      out.push({
+        ref: `slurm:${j.job_id}`,
+        placement: jobPlacementOf(this.mapping, j),
+        expectedEnd: limited && j.end_time ? j.end_time * 1000 : null,
+      });
     }
     return out;
   }
@@ -99,7 +123,14 @@ export class SlurmExecutor implements Executor {
     // The log directory must be on storage the compute nodes share with the platform.
     mkdirSync(req.logDir, { recursive: true });
     const slurmId = await this.client.submit(built.script, built.job);
-    this.track({ jobId: req.jobId, attempt: req.attempt, slurmId, runningSent: false, cancelRequested: false, misses: 0 });
+    this.track({
+      jobId: req.jobId,
+      attempt: req.attempt,
+      slurmId,
+      runningSent: false,
+      cancelRequested: false,
+      misses: 0,
+    });
     return { ref: String(slurmId) };
   }
 
@@ -130,7 +161,12 @@ export class SlurmExecutor implements Executor {
       const j = byId.get(t.slurmId);
       const c = j === undefined ? null : parseJobComment(this.o.tag, j.comment);
       if (j === undefined || c === null || c.jobId !== t.jobId || c.attempt !== t.attempt) {
-        if (++t.misses >= MISSING_POLLS_BEFORE_LOST) this.finish(t, { exitCode: null, signal: null, backendReason: 'vanished-from-slurm' }, this.o.now());
+        if (++t.misses >= MISSING_POLLS_BEFORE_LOST)
+          this.finish(
+            t,
+            { exitCode: null, signal: null, backendReason: 'vanished-from-slurm' },
+            this.o.now(),
+          );
         continue;
       }
       t.misses = 0;
@@ -143,11 +179,21 @@ export class SlurmExecutor implements Executor {
     const ran = (j.batch_host ?? '') !== '' || (j.start_time ?? 0) > 0;
     if (phase === 'running' && !t.runningSent) {
       t.runningSent = true;
-      this.emit({ kind: 'running', jobId: t.jobId, attempt: t.attempt, at: (j.start_time ?? 0) > 0 ? j.start_time! * 1000 : this.o.now() });
+      this.emit({
+        kind: 'running',
+        jobId: t.jobId,
+        attempt: t.attempt,
+        at: (j.start_time ?? 0) > 0 ? j.start_time! * 1000 : this.o.now(),
+      });
     } else if (phase === 'finished') {
       if (!t.runningSent && ran && (j.job_state ?? '') !== 'CANCELLED') {
         t.runningSent = true;
-        this.emit({ kind: 'running', jobId: t.jobId, attempt: t.attempt, at: (j.start_time ?? 0) * 1000 || this.o.now() });
+        this.emit({
+          kind: 'running',
+          jobId: t.jobId,
+          attempt: t.attempt,
+          at: (j.start_time ?? 0) * 1000 || this.o.now(),
+        });
       }
       const o = jobOutcomeOf(j, t.cancelRequested);
       this.finish(t, o, (j.end_time ?? 0) > 0 ? j.end_time! * 1000 : this.o.now());
@@ -159,9 +205,21 @@ export class SlurmExecutor implements Executor {
     }
   }
 
-  private finish(t: Tracked, o: { exitCode: number | null; signal: string | null; backendReason: string | null }, at: number): void {
+  private finish(
+    t: Tracked,
+    o: { exitCode: number | null; signal: string | null; backendReason: string | null },
+    at: number,
+  ): void {
     if (!this.tracked.delete(t.slurmId)) return;
-    this.emit({ kind: 'exited', jobId: t.jobId, attempt: t.attempt, at, exitCode: o.exitCode, signal: o.signal, backendReason: o.backendReason });
+    this.emit({
+      kind: 'exited',
+      jobId: t.jobId,
+      attempt: t.attempt,
+      at,
+      exitCode: o.exitCode,
+      signal: o.signal,
+      backendReason: o.backendReason,
+    });
   }
 
   async cancel(jobId: string, ref: string, graceMs: number): Promise<void> {
@@ -173,10 +231,12 @@ export class SlurmExecutor implements Executor {
     if (j === null || jobPhaseOf(j) === 'finished') return;
     if (t === undefined) {
       const c = parseJobComment(this.o.tag, j.comment);
-      if (c === null || c.jobId !== jobId) throw new Error(`job ${jobId}: Slurm job ${id} belongs to someone else; not cancelling it`);
+      if (c === null || c.jobId !== jobId)
+        throw new Error(`job ${jobId}: Slurm job ${id} belongs to someone else; not cancelling it`);
     }
     const ignoreGone = (e: unknown): void => {
-      if (e instanceof SlurmApiError && (e.has(SLURM_ERRNO.invalidJobId) || e.has(SLURM_ERRNO.alreadyDone))) return;
+      if (e instanceof SlurmApiError && (e.has(SLURM_ERRNO.invalidJobId) || e.has(SLURM_ERRNO.alreadyDone)))
+        return;
       throw e;
     };
     if (jobPhaseOf(j) === 'running' && graceMs > 0) {
@@ -197,7 +257,9 @@ export class SlurmExecutor implements Executor {
     }
   }
 
-  async recover(attempts: readonly { jobId: string; attempt: number; ref: string; logDir: string }[]): Promise<RecoveryResult[]> {
+  async recover(
+    attempts: readonly { jobId: string; attempt: number; ref: string; logDir: string }[],
+  ): Promise<RecoveryResult[]> {
     const jobs = await this.client.jobs();
     const byId = new Map(jobs.map((j) => [j.job_id, j]));
     const byTag = new Map<string, SlurmJob>();
@@ -213,7 +275,8 @@ export class SlurmExecutor implements Executor {
     for (const a of attempts) {
       let j: SlurmJob | undefined = byId.get(Number(a.ref));
       const c = j === undefined ? null : parseJobComment(this.o.tag, j.comment);
-      if (j === undefined || c === null || c.jobId !== a.jobId || c.attempt !== a.attempt) j = byTag.get(`${a.jobId}#${a.attempt}`);
+      if (j === undefined || c === null || c.jobId !== a.jobId || c.attempt !== a.attempt)
+        j = byTag.get(`${a.jobId}#${a.attempt}`);
       if (j === undefined) {
         out.push({
           jobId: a.jobId,
@@ -225,14 +288,37 @@ export class SlurmExecutor implements Executor {
       const phase = jobPhaseOf(j);
       if (phase === 'finished') {
         const o = jobOutcomeOf(j, false);
-        if (o.lost) out.push({ jobId: a.jobId, status: 'lost', reason: `${o.backendReason ?? 'lost'}: Slurm job ${j.job_id} ended ${j.job_state} on ${j.nodes ?? '?'}` });
-        else out.push({ jobId: a.jobId, status: 'exited', exitCode: o.exitCode, signal: o.signal, at: (j.end_time ?? 0) * 1000 || this.o.now() });
+        if (o.lost)
+          out.push({
+            jobId: a.jobId,
+            status: 'lost',
+            reason: `${o.backendReason ?? 'lost'}: Slurm job ${j.job_id} ended ${j.job_state} on ${j.nodes ?? '?'}`,
+          });
+        else
+          out.push({
+            jobId: a.jobId,
+            status: 'exited',
+            exitCode: o.exitCode,
+            signal: o.signal,
+            at: (j.end_time ?? 0) * 1000 || this.o.now(),
+          });
       } else if (phase === 'requeued') {
         void this.client.signal(j.job_id).catch(() => undefined);
-        out.push({ jobId: a.jobId, status: 'lost', reason: `node-failure: Slurm requeued job ${j.job_id} (restarts ${j.restart_cnt ?? 0}); cancelled it` });
+        out.push({
+          jobId: a.jobId,
+          status: 'lost',
+          reason: `node-failure: Slurm requeued job ${j.job_id} (restarts ${j.restart_cnt ?? 0}); cancelled it`,
+        });
       } else {
         out.push({ jobId: a.jobId, status: 'running' });
-        this.track({ jobId: a.jobId, attempt: a.attempt, slurmId: j.job_id, runningSent: true, cancelRequested: false, misses: 0 });
+        this.track({
+          jobId: a.jobId,
+          attempt: a.attempt,
+          slurmId: j.job_id,
+          runningSent: true,
+          cancelRequested: false,
+          misses: 0,
+        });
       }
     }
     return out;

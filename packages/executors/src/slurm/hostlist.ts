@@ -40,7 +40,8 @@ function expandRanges(ranges: string, whole: string): string[] {
     const a = Number(lo);
     const b = Number(hi);
     if (b < a) throw new SlurmParseError(`descending range "${part}" in hostlist "${whole}"`);
-    if (b - a + 1 > HOSTLIST_MAX_HOSTS) throw new SlurmParseError(`hostlist "${whole}" expands to more than ${HOSTLIST_MAX_HOSTS} hosts`);
+    if (b - a + 1 > HOSTLIST_MAX_HOSTS)
+      throw new SlurmParseError(`hostlist "${whole}" expands to more than ${HOSTLIST_MAX_HOSTS} hosts`);
     const width = lo.length;
     for (let i = a; i <= b; i++) out.push(String(i).padStart(width, '0'));
   }
@@ -61,7 +62,8 @@ function expandOne(host: string, whole: string): string[] {
   for (const mid of expandRanges(host.slice(open + 1, close), whole)) {
     for (const r of rest) {
       out.push(prefix + mid + r);
-      if (out.length > HOSTLIST_MAX_HOSTS) throw new SlurmParseError(`hostlist "${whole}" expands to more than ${HOSTLIST_MAX_HOSTS} hosts`);
+      if (out.length > HOSTLIST_MAX_HOSTS)
+        throw new SlurmParseError(`hostlist "${whole}" expands to more than ${HOSTLIST_MAX_HOSTS} hosts`);
     }
   }
   return out;
@@ -93,7 +95,10 @@ export interface GresEntry {
  * and the `gres/gpu:h100=2` spelling of TRES strings.
  */
 export function parseGresEntry(entry: string): GresEntry {
-  let s = entry.trim().replace(/^gres\//, '').replace('=', ':');
+  let s = entry
+    .trim()
+    .replace(/^gres\//, '')
+    .replace('=', ':');
   let indices: number[] | null = null;
   const paren = s.indexOf('(');
   if (paren >= 0) {
@@ -101,7 +106,8 @@ export function parseGresEntry(entry: string): GresEntry {
     const inner = s.slice(paren + 1, -1);
     s = s.slice(0, paren);
     const m = /^IDX:(.*)$/.exec(inner);
-    if (m && m[1] !== undefined && m[1] !== 'N/A' && m[1] !== '') indices = expandRanges(m[1], entry).map(Number);
+    if (m && m[1] !== undefined && m[1] !== 'N/A' && m[1] !== '')
+      indices = expandRanges(m[1], entry).map(Number);
   }
   const parts = s.split(':');
   const name = parts[0] ?? '';
@@ -118,7 +124,8 @@ export function parseGresEntry(entry: string): GresEntry {
     if (!/^\d+$/.test(c)) throw new SlurmParseError(`bad GRES count in "${entry}"`);
     count = Number(c);
   } else if (parts.length > 3) throw new SlurmParseError(`bad GRES "${entry}"`);
-  if (type !== null && !/^[A-Za-z0-9_.-]+$/.test(type)) throw new SlurmParseError(`bad GRES type in "${entry}"`);
+  if (type !== null && !/^[A-Za-z0-9_.-]+$/.test(type))
+    throw new SlurmParseError(`bad GRES type in "${entry}"`);
   return { name, type, count, indices };
 }
 

@@ -18,7 +18,14 @@
  * `REBOOT_REQUESTED`/`RESERVED` → `draining`; everything else (idle, mixed, allocated,
  * completing) → `ready`.
  */
-import type { Accelerator, AcceleratorVendor, ClusterNode, NodeState, ReplicaPlacement, Topology } from '@suanli/core';
+import type {
+  Accelerator,
+  AcceleratorVendor,
+  ClusterNode,
+  NodeState,
+  ReplicaPlacement,
+  Topology,
+} from '@suanli/core';
 import type { SlurmJob, SlurmNode } from './client.js';
 import { expandHostlist, parseGresEntry, parseGresList } from './hostlist.js';
 
@@ -47,9 +54,14 @@ export function vendorOf(type: string): AcceleratorVendor {
 }
 
 /** The reverse lookup used at launch: platform type → the `name:type` GRES that carries it on `node`. */
-export function gresForType(m: AcceleratorMapping, node: SlurmNode | undefined, type: string): { name: string; type: string | null } | null {
+export function gresForType(
+  m: AcceleratorMapping,
+  node: SlurmNode | undefined,
+  type: string,
+): { name: string; type: string | null } | null {
   for (const e of parseGresList(node?.gres)) {
-    if (m.gresNames.includes(e.name) && acceleratorTypeOf(m, e.name, e.type) === type) return { name: e.name, type: e.type };
+    if (m.gresNames.includes(e.name) && acceleratorTypeOf(m, e.name, e.type) === type)
+      return { name: e.name, type: e.type };
   }
   return null;
 }
@@ -59,17 +71,20 @@ export function nodeStateOf(n: SlurmNode): NodeState {
   const flags = new Set((n.state_flags ?? []).map((f) => f.toUpperCase()));
   if (['down', 'error', 'future', 'unknown'].includes(base)) return 'down';
   if (flags.has('NOT_RESPONDING') || flags.has('POWERED_DOWN') || flags.has('POWERING_DOWN')) return 'down';
-  if (['DRAIN', 'DRAINING', 'DRAINED', 'FAIL', 'MAINTENANCE', 'REBOOT_REQUESTED', 'RESERVED'].some((f) => flags.has(f))) return 'draining';
+  if (
+    ['DRAIN', 'DRAINING', 'DRAINED', 'FAIL', 'MAINTENANCE', 'REBOOT_REQUESTED', 'RESERVED'].some((f) =>
+      flags.has(f),
+    )
+  )
+    return 'draining';
   return 'ready';
 }
-
-const TOPOLOGY_KEYS = ['switch', 'rack', 'pod'] as const;
 
 export function topologyOf(features: readonly string[]): Topology {
   const t: { switch?: string; rack?: string; pod?: string } = {};
   for (const f of features) {
     const m = /^(switch|rack|pod)[_=:](.+)$/.exec(f);
-    if (m && m[1] !== undefined && m[2] !== undefined) t[m[1] as (typeof TOPOLOGY_KEYS)[number]] = m[2];
+    if (m && m[1] !== undefined && m[2] !== undefined) t[m[1] as keyof Topology] = m[2];
   }
   return t;
 }
@@ -91,7 +106,15 @@ export function acceleratorsOf(m: AcceleratorMapping, n: SlurmNode): Accelerator
     const start = next.get(e.name) ?? 0;
     for (let i = 0; i < e.count; i++) {
       const index = start + i;
-      out.push({ id: `${n.name}/${type}/${index}`, index, type, vendor, source: 'slurm', healthy: true, model: e.type ?? e.name });
+      out.push({
+        id: `${n.name}/${type}/${index}`,
+        index,
+        type,
+        vendor,
+        source: 'slurm',
+        healthy: true,
+        model: e.type ?? e.name,
+      });
     }
     next.set(e.name, start + e.count);
   }
@@ -149,7 +172,18 @@ export function jobPhaseOf(j: SlurmJob): JobPhase {
   }
 }
 
-const SIGNAL_NAMES: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 10: 'SIGUSR1', 11: 'SIGSEGV', 12: 'SIGUSR2', 13: 'SIGPIPE', 15: 'SIGTERM' };
+const SIGNAL_NAMES: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  6: 'SIGABRT',
+  9: 'SIGKILL',
+  10: 'SIGUSR1',
+  11: 'SIGSEGV',
+  12: 'SIGUSR2',
+  13: 'SIGPIPE',
+  15: 'SIGTERM',
+};
 
 /** How a finished Slurm job ended, in the terms of the platform's `exited` event. */
 export interface JobOutcome {
@@ -165,7 +199,10 @@ export interface JobOutcome {
  * `exit_code` in v0.0.38 is the batch script's wait status (`scontrol` prints it as `N:S`):
  * 768 = exit 3, 15 = killed by SIGTERM, 137 = `exit 137`.
  */
-export function decodeWaitStatus(status: number | undefined): { exitCode: number | null; signal: string | null } {
+export function decodeWaitStatus(status: number | undefined): {
+  exitCode: number | null;
+  signal: string | null;
+} {
   const s = status ?? 0;
   const sig = s & 0x7f;
   if (sig !== 0) return { exitCode: null, signal: SIGNAL_NAMES[sig] ?? `SIG${sig}` };
@@ -182,19 +219,34 @@ export function jobOutcomeOf(j: SlurmJob, cancelledByUs: boolean): JobOutcome {
     case 'FAILED':
       return { ...w, backendReason: null, lost: false };
     case 'CANCELLED':
-      return { exitCode: w.exitCode === 0 && w.signal === null ? null : w.exitCode, signal: w.signal ?? 'SIGKILL', backendReason: cancelledByUs ? null : 'cancelled-in-slurm', lost: false };
+      return {
+        exitCode: w.exitCode === 0 && w.signal === null ? null : w.exitCode,
+        signal: w.signal ?? 'SIGKILL',
+        backendReason: cancelledByUs ? null : 'cancelled-in-slurm',
+        lost: false,
+      };
     case 'TIMEOUT':
     case 'DEADLINE':
       return { exitCode: null, signal: w.signal ?? 'SIGKILL', backendReason: 'time-limit', lost: false };
     case 'PREEMPTED':
-      return { exitCode: null, signal: w.signal ?? 'SIGKILL', backendReason: 'preempted-by-slurm', lost: false };
+      return {
+        exitCode: null,
+        signal: w.signal ?? 'SIGKILL',
+        backendReason: 'preempted-by-slurm',
+        lost: false,
+      };
     case 'OUT_OF_MEMORY':
       return { exitCode: null, signal: w.signal ?? 'SIGKILL', backendReason: 'out-of-memory', lost: false };
     case 'NODE_FAIL':
     case 'BOOT_FAIL':
       return { exitCode: null, signal: null, backendReason: 'node-failure', lost: true };
     default:
-      return { exitCode: null, signal: null, backendReason: `slurm-state-${s.toLowerCase() || 'unknown'}`, lost: true };
+      return {
+        exitCode: null,
+        signal: null,
+        backendReason: `slurm-state-${s.toLowerCase() || 'unknown'}`,
+        lost: true,
+      };
   }
 }
 

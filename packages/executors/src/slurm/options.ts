@@ -62,7 +62,9 @@ export interface ResolvedSlurmOptions {
   readonly now: () => number;
 }
 
-export const DEFAULT_BASE_ENV: Readonly<Record<string, string>> = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+export const DEFAULT_BASE_ENV: Readonly<Record<string, string>> = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+};
 
 export class SlurmOptionsError extends Error {
   override readonly name = 'SlurmOptionsError';
@@ -70,16 +72,29 @@ export class SlurmOptionsError extends Error {
 
 export function resolveSlurmOptions(o: SlurmExecutorOptions): ResolvedSlurmOptions {
   let auth: SlurmAuth;
-  if (o.token !== undefined && o.jwtKeyFile !== undefined) throw new SlurmOptionsError('give either a Slurm token or a JWT key file, not both');
+  if (o.token !== undefined && o.jwtKeyFile !== undefined)
+    throw new SlurmOptionsError('give either a Slurm token or a JWT key file, not both');
   if (o.token !== undefined || o.jwtKeyFile !== undefined) {
-    if (o.user === undefined || o.user === '') throw new SlurmOptionsError('a Slurm user name is required with a token or a JWT key (--slurm-user)');
+    if (o.user === undefined || o.user === '')
+      throw new SlurmOptionsError('a Slurm user name is required with a token or a JWT key (--slurm-user)');
     auth =
       o.token !== undefined
         ? { kind: 'token', user: o.user, token: o.token }
-        : { kind: 'jwt-key', user: o.user, keyFile: o.jwtKeyFile!, lifespanSeconds: o.jwtLifespanSeconds ?? 3600 };
+        : {
+            kind: 'jwt-key',
+            user: o.user,
+            keyFile: o.jwtKeyFile!,
+            lifespanSeconds: o.jwtLifespanSeconds ?? 3600,
+          };
   } else if (o.url.startsWith('unix:')) auth = { kind: 'local' };
-  else throw new SlurmOptionsError(`slurmrestd at ${o.url} needs a JWT: give --slurm-jwt-key FILE or --slurm-token TOKEN (or use a unix: socket with rest_auth/local)`);
-  if (!/^(https?:\/\/|unix:\/)/.test(o.url)) throw new SlurmOptionsError(`bad slurmrestd url "${o.url}": use http://host:port, https://host:port or unix:/path`);
+  else
+    throw new SlurmOptionsError(
+      `slurmrestd at ${o.url} needs a JWT: give --slurm-jwt-key FILE or --slurm-token TOKEN (or use a unix: socket with rest_auth/local)`,
+    );
+  if (!/^(https?:\/\/|unix:\/)/.test(o.url))
+    throw new SlurmOptionsError(
+      `bad slurmrestd url "${o.url}": use http://host:port, https://host:port or unix:/path`,
+    );
   return {
     url: o.url,
     auth,
@@ -115,32 +130,44 @@ const FLAGS = [
 
 export const SLURM_FLAGS: readonly string[] = FLAGS.map(([f]) => `--${f}`);
 
-export type ParsedSlurmOptions = { readonly ok: true; readonly value: SlurmExecutorOptions } | { readonly ok: false; readonly errors: readonly string[] };
+export type ParsedSlurmOptions =
+  | { readonly ok: true; readonly value: SlurmExecutorOptions }
+  | { readonly ok: false; readonly errors: readonly string[] };
 
 /**
  * Reads the Slurm executor's options from flags (keys without `--`, e.g. `{ 'slurm-url': … }`),
  * falling back to environment variables (`SUANLI_SLURM_URL`, …). `--slurm-gres-types` maps GRES to
  * platform types: `gpu:h100=nvidia-h100,npu:910b=ascend-910b`.
  */
-export function parseSlurmOptions(flags: Readonly<Record<string, string | undefined>>, env: Readonly<Record<string, string | undefined>> = {}): ParsedSlurmOptions {
+export function parseSlurmOptions(
+  flags: Readonly<Record<string, string | undefined>>,
+  env: Readonly<Record<string, string | undefined>> = {},
+): ParsedSlurmOptions {
   const errors: string[] = [];
   const v: Record<string, string> = {};
   for (const [flag, envName, key] of FLAGS) {
     const x = flags[flag] ?? env[envName];
     if (x !== undefined && x !== '') v[key] = x;
   }
-  if (v['url'] === undefined) errors.push('--slurm-url is required (e.g. http://127.0.0.1:6820 or unix:/run/slurmrestd/slurmrestd.sock)');
+  if (v['url'] === undefined)
+    errors.push(
+      '--slurm-url is required (e.g. http://127.0.0.1:6820 or unix:/run/slurmrestd/slurmrestd.sock)',
+    );
   let pollIntervalMs: number | undefined;
   if (v['pollIntervalMs'] !== undefined) {
     pollIntervalMs = Number(v['pollIntervalMs']);
-    if (!Number.isInteger(pollIntervalMs) || pollIntervalMs < 100) errors.push('--slurm-poll-interval-ms must be a whole number of milliseconds, at least 100');
+    if (!Number.isInteger(pollIntervalMs) || pollIntervalMs < 100)
+      errors.push('--slurm-poll-interval-ms must be a whole number of milliseconds, at least 100');
   }
   let typeMap: Record<string, string> | undefined;
   if (v['typeMap'] !== undefined) {
     typeMap = {};
     for (const pair of v['typeMap'].split(',')) {
       const m = /^\s*([A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)?)=([a-z0-9][a-z0-9._-]*)\s*$/.exec(pair);
-      if (!m || m[1] === undefined || m[2] === undefined) errors.push(`--slurm-gres-types: "${pair}" is not gres[:type]=platform-type (e.g. gpu:h100=nvidia-h100)`);
+      if (!m || m[1] === undefined || m[2] === undefined)
+        errors.push(
+          `--slurm-gres-types: "${pair}" is not gres[:type]=platform-type (e.g. gpu:h100=nvidia-h100)`,
+        );
       else typeMap[m[1]] = m[2];
     }
   }

@@ -50,7 +50,10 @@ export function jobComment(tag: string, jobId: string, attempt: number): string 
   return `${tag} job=${jobId} attempt=${attempt}`;
 }
 
-export function parseJobComment(tag: string, comment: string | undefined): { jobId: string; attempt: number } | null {
+export function parseJobComment(
+  tag: string,
+  comment: string | undefined,
+): { jobId: string; attempt: number } | null {
   const m = /^(\S+) job=(\S+) attempt=(\d+)$/.exec(comment ?? '');
   if (!m || m[1] !== tag || m[2] === undefined || m[3] === undefined) return null;
   return { jobId: m[2], attempt: Number(m[3]) };
@@ -97,15 +100,22 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
   // 2. Devices: one count and one type per replica.
   const devs = req.placement.map((_, r) => resolveReplicaDevices(req, r));
   const perReplica = devs[0]!.length;
-  if (devs.some((d) => d.length !== perReplica)) throw new SlurmLaunchError(`job ${req.jobId}: replicas hold different numbers of accelerators`);
+  if (devs.some((d) => d.length !== perReplica))
+    throw new SlurmLaunchError(`job ${req.jobId}: replicas hold different numbers of accelerators`);
   const types = [...new Set(devs.flat().map((d) => d.type))];
-  if (types.length > 1) throw new SlurmLaunchError(`job ${req.jobId}: one Slurm job cannot mix accelerator types (${types.join(', ')})`);
+  if (types.length > 1)
+    throw new SlurmLaunchError(
+      `job ${req.jobId}: one Slurm job cannot mix accelerator types (${types.join(', ')})`,
+    );
   let gres: string | undefined;
   let typeName = '';
   if (perReplica > 0) {
     typeName = types[0]!;
     const g = o.gresFor(nodes[0]!, typeName);
-    if (g === null) throw new SlurmLaunchError(`job ${req.jobId}: no GRES on ${nodes[0]} provides accelerator type ${typeName}`);
+    if (g === null)
+      throw new SlurmLaunchError(
+        `job ${req.jobId}: no GRES on ${nodes[0]} provides accelerator type ${typeName}`,
+      );
     gres = `${g.name}${g.type === null ? '' : `:${g.type}`}:${perNode * perReplica}`;
   }
   // 3. Environment: what all ranks share goes into the job's environment; the rest per rank.
@@ -142,7 +152,9 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
     'export CUDA_VISIBLE_DEVICES="$(IFS=,; echo "${__c[*]:__lo:__a}")"',
     '__ids=(); for __i in "${__g[@]:__lo:__a}"; do __ids+=("$SLURMD_NODENAME/' + typeName + '/$__i"); done',
     'export SUANLI_ACCELERATOR_IDS="$(IFS=,; echo "${__ids[*]}")"',
-    ...(typeName.startsWith('ascend-') ? ['export ASCEND_RT_VISIBLE_DEVICES="$(IFS=,; echo "${__g[*]:__lo:__a}")"'] : []),
+    ...(typeName.startsWith('ascend-')
+      ? ['export ASCEND_RT_VISIBLE_DEVICES="$(IFS=,; echo "${__g[*]:__lo:__a}")"']
+      : []),
     'unset __a __lo __g __c __i __ids',
     // Run the command as a child so a failing rank can record its code: srun itself only
     // reports 143 after --kill-on-bad-exit has terminated the other ranks.
@@ -179,7 +191,9 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
     tasks: R,
     tasks_per_node: perNode,
     cpus_per_task: cpus,
-    ...(req.spec.perReplica.memoryMiB > 0 ? { memory_per_node: perNode * req.spec.perReplica.memoryMiB } : {}),
+    ...(req.spec.perReplica.memoryMiB > 0
+      ? { memory_per_node: perNode * req.spec.perReplica.memoryMiB }
+      : {}),
     ...(gres !== undefined ? { gres } : {}),
     ...(req.spec.timeLimitSeconds !== null ? { time_limit: Math.ceil(req.spec.timeLimitSeconds / 60) } : {}),
     // The platform decides about retries; a requeue by Slurm is reported as a node failure.

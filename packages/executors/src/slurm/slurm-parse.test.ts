@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expandHostlist, parseGresEntry, parseGresList, SlurmParseError } from './hostlist.js';
-import { acceleratorTypeOf, clusterNodeOf, decodeWaitStatus, DEFAULT_ACCELERATOR_MAPPING, jobOutcomeOf, jobPhaseOf, jobPlacementOf, nodeStateOf } from './mapping.js';
+import {
+  acceleratorTypeOf,
+  clusterNodeOf,
+  decodeWaitStatus,
+  DEFAULT_ACCELERATOR_MAPPING,
+  jobOutcomeOf,
+  jobPhaseOf,
+  jobPlacementOf,
+  nodeStateOf,
+} from './mapping.js';
 import { jobComment, parseJobComment, rendezvousPort, shq } from './script.js';
 import { parseSlurmOptions } from './options.js';
 import { mintSlurmJwt } from './client.js';
@@ -25,14 +34,37 @@ test('malformed hostlists are refused with the input named', () => {
 });
 
 test('GRES entries: typed, untyped, with socket or index details, N/A and TRES spelling', () => {
-  assert.deepEqual(parseGresEntry('gpu:h100:8(S:0-1)'), { name: 'gpu', type: 'h100', count: 8, indices: null });
-  assert.deepEqual(parseGresEntry('gpu:h100:2(IDX:0-1)'), { name: 'gpu', type: 'h100', count: 2, indices: [0, 1] });
-  assert.deepEqual(parseGresEntry('gpu:h100:3(IDX:0-1,4)'), { name: 'gpu', type: 'h100', count: 3, indices: [0, 1, 4] });
-  assert.deepEqual(parseGresEntry('gpu:h100:0(IDX:N/A)'), { name: 'gpu', type: 'h100', count: 0, indices: null });
+  assert.deepEqual(parseGresEntry('gpu:h100:8(S:0-1)'), {
+    name: 'gpu',
+    type: 'h100',
+    count: 8,
+    indices: null,
+  });
+  assert.deepEqual(parseGresEntry('gpu:h100:2(IDX:0-1)'), {
+    name: 'gpu',
+    type: 'h100',
+    count: 2,
+    indices: [0, 1],
+  });
+  assert.deepEqual(parseGresEntry('gpu:h100:3(IDX:0-1,4)'), {
+    name: 'gpu',
+    type: 'h100',
+    count: 3,
+    indices: [0, 1, 4],
+  });
+  assert.deepEqual(parseGresEntry('gpu:h100:0(IDX:N/A)'), {
+    name: 'gpu',
+    type: 'h100',
+    count: 0,
+    indices: null,
+  });
   assert.deepEqual(parseGresEntry('gpu:4'), { name: 'gpu', type: null, count: 4, indices: null });
   assert.deepEqual(parseGresEntry('npu'), { name: 'npu', type: null, count: 1, indices: null });
   assert.deepEqual(parseGresEntry('gres/gpu:a100=2'), { name: 'gpu', type: 'a100', count: 2, indices: null });
-  assert.deepEqual(parseGresList('gpu:h100:4(S:0),gpu:a100:2(IDX:4-5)').map((e) => e.type), ['h100', 'a100']);
+  assert.deepEqual(
+    parseGresList('gpu:h100:4(S:0),gpu:a100:2(IDX:4-5)').map((e) => e.type),
+    ['h100', 'a100'],
+  );
   assert.deepEqual(parseGresList('(null)'), []);
   assert.throws(() => parseGresEntry('gpu:h100:x'), /bad GRES count/);
 });
@@ -74,7 +106,8 @@ test('a Slurm node becomes a ClusterNode: typed devices numbered as Slurm number
 });
 
 test('node states: drained and draining → draining; down, not responding, unknown → down', () => {
-  const s = (state: string, flags: string[] = []): string => nodeStateOf({ name: 'n', state, state_flags: flags });
+  const s = (state: string, flags: string[] = []): string =>
+    nodeStateOf({ name: 'n', state, state_flags: flags });
   assert.equal(s('idle'), 'ready');
   assert.equal(s('allocated'), 'ready');
   assert.equal(s('idle', ['DRAIN']), 'draining');
@@ -86,22 +119,48 @@ test('node states: drained and draining → draining; down, not responding, unkn
 });
 
 test('job states map onto phases and outcomes; exit_code is a wait status', () => {
-  const j = (job_state: string, exit_code = 0, restart_cnt = 0) => ({ job_id: 1, job_state, exit_code, restart_cnt });
+  const j = (job_state: string, exit_code = 0, restart_cnt = 0) => ({
+    job_id: 1,
+    job_state,
+    exit_code,
+    restart_cnt,
+  });
   assert.equal(jobPhaseOf(j('PENDING')), 'pending');
   assert.equal(jobPhaseOf(j('RUNNING')), 'running');
   assert.equal(jobPhaseOf(j('COMPLETING')), 'running');
   assert.equal(jobPhaseOf(j('PENDING', 0, 1)), 'requeued');
-  for (const s of ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED']) assert.equal(jobPhaseOf(j(s)), 'finished');
+  for (const s of ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED'])
+    assert.equal(jobPhaseOf(j(s)), 'finished');
   assert.deepEqual(decodeWaitStatus(768), { exitCode: 3, signal: null });
   assert.deepEqual(decodeWaitStatus(15), { exitCode: null, signal: 'SIGTERM' });
   assert.deepEqual(decodeWaitStatus(137 << 8), { exitCode: 137, signal: null });
-  assert.deepEqual(jobOutcomeOf(j('COMPLETED'), false), { exitCode: 0, signal: null, backendReason: null, lost: false });
-  assert.deepEqual(jobOutcomeOf(j('FAILED', 768), false), { exitCode: 3, signal: null, backendReason: null, lost: false });
-  assert.deepEqual(jobOutcomeOf(j('CANCELLED', 15), true), { exitCode: null, signal: 'SIGTERM', backendReason: null, lost: false });
+  assert.deepEqual(jobOutcomeOf(j('COMPLETED'), false), {
+    exitCode: 0,
+    signal: null,
+    backendReason: null,
+    lost: false,
+  });
+  assert.deepEqual(jobOutcomeOf(j('FAILED', 768), false), {
+    exitCode: 3,
+    signal: null,
+    backendReason: null,
+    lost: false,
+  });
+  assert.deepEqual(jobOutcomeOf(j('CANCELLED', 15), true), {
+    exitCode: null,
+    signal: 'SIGTERM',
+    backendReason: null,
+    lost: false,
+  });
   assert.equal(jobOutcomeOf(j('CANCELLED', 15), false).backendReason, 'cancelled-in-slurm');
   assert.equal(jobOutcomeOf(j('TIMEOUT'), false).backendReason, 'time-limit');
   assert.equal(jobOutcomeOf(j('PREEMPTED'), false).backendReason, 'preempted-by-slurm');
-  assert.deepEqual(jobOutcomeOf(j('NODE_FAIL'), false), { exitCode: null, signal: null, backendReason: 'node-failure', lost: true });
+  assert.deepEqual(jobOutcomeOf(j('NODE_FAIL'), false), {
+    exitCode: null,
+    signal: null,
+    backendReason: 'node-failure',
+    lost: true,
+  });
 });
 
 test('a running job holds the devices gres_detail names, node by node', () => {
@@ -110,12 +169,31 @@ test('a running job holds the devices gres_detail names, node by node', () => {
     job_state: 'RUNNING',
     nodes: 'node[2-3]',
     gres_detail: ['gpu:h100:2(IDX:0-1)', 'gpu:h100:2(IDX:4,6)'],
-    job_resources: { nodes: 'node[2-3]', allocated_nodes: [{ nodename: 'node2', memory_allocated: 200, sockets: { '0': { cores: { '0': 'allocated', '1': 'allocated' } } } }] },
+    job_resources: {
+      nodes: 'node[2-3]',
+      allocated_nodes: [
+        {
+          nodename: 'node2',
+          memory_allocated: 200,
+          sockets: { '0': { cores: { '0': 'allocated', '1': 'allocated' } } },
+        },
+      ],
+    },
     cpus: 4,
   });
   assert.deepEqual(p, [
-    { node: 'node2', acceleratorIds: ['node2/nvidia-h100/0', 'node2/nvidia-h100/1'], cpuMillis: 2000, memoryMiB: 200 },
-    { node: 'node3', acceleratorIds: ['node3/nvidia-h100/4', 'node3/nvidia-h100/6'], cpuMillis: 2000, memoryMiB: 0 },
+    {
+      node: 'node2',
+      acceleratorIds: ['node2/nvidia-h100/0', 'node2/nvidia-h100/1'],
+      cpuMillis: 2000,
+      memoryMiB: 200,
+    },
+    {
+      node: 'node3',
+      acceleratorIds: ['node3/nvidia-h100/4', 'node3/nvidia-h100/6'],
+      cpuMillis: 2000,
+      memoryMiB: 0,
+    },
   ]);
 });
 
@@ -138,11 +216,22 @@ test('JWTs are HS256 with exp, iat and sun, as scontrol token makes them', () =>
   const t = mintSlurmJwt(Buffer.from('k'.repeat(32)), 'alice', 600, 1_000_000_000_000);
   const [h, b] = t.split('.');
   assert.deepEqual(JSON.parse(Buffer.from(h!, 'base64url').toString()), { alg: 'HS256', typ: 'JWT' });
-  assert.deepEqual(JSON.parse(Buffer.from(b!, 'base64url').toString()), { exp: 1_000_000_600, iat: 1_000_000_000, sun: 'alice' });
+  assert.deepEqual(JSON.parse(Buffer.from(b!, 'base64url').toString()), {
+    exp: 1_000_000_600,
+    iat: 1_000_000_000,
+    sun: 'alice',
+  });
 });
 
 test('parseSlurmOptions reads flags, falls back to the environment, and lists every problem', () => {
-  const ok = parseSlurmOptions({ 'slurm-url': 'http://127.0.0.1:6820', 'slurm-jwt-key': '/etc/slurm/jwt_hs256.key', 'slurm-gres-types': 'gpu:h100=nvidia-h100' }, { SUANLI_SLURM_USER: 'svc' });
+  const ok = parseSlurmOptions(
+    {
+      'slurm-url': 'http://127.0.0.1:6820',
+      'slurm-jwt-key': '/etc/slurm/jwt_hs256.key',
+      'slurm-gres-types': 'gpu:h100=nvidia-h100',
+    },
+    { SUANLI_SLURM_USER: 'svc' },
+  );
   assert.ok(ok.ok);
   assert.equal(ok.value.user, 'svc');
   assert.deepEqual(ok.value.acceleratorMapping, { typeMap: { 'gpu:h100': 'nvidia-h100' } });

@@ -27,6 +27,7 @@ export async function requireSlurmCluster(): Promise<void> {
     throw new Error(
       `the Slurm test cluster is not reachable at ${TEST_SLURM.url} (${(e as Error).message}). ` +
         'Start it with: bash scripts/slurm-ci.sh install && bash scripts/slurm-ci.sh up   (as root; stop it with: bash scripts/slurm-ci.sh down)',
+      { cause: e },
     );
   } finally {
     c.close();

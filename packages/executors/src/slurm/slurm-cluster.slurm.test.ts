@@ -303,6 +303,53 @@ describe('slurm executor on a real cluster', () => {
     }
   });
 
+  test('cancel of a job still pending in Slurm ends it without a running event', async () => {
+    const ex = createSlurmExecutor(TEST_SLURM);
+    const ev = events(ex);
+    try {
+      const nodes = await ex.discover();
+      const holder = request(nodes, (id) => waitGate(id), ['node3'], 8);
+      await ex.launch(holder);
+      await ev.wait((e) => e.kind === 'running' && e.jobId === holder.jobId, 20_000, 'the holder running');
+      const waiting = request(nodes, 'true', ['node3'], 8); // all of node3's devices are taken
+      const { ref } = await ex.launch(waiting);
+      assert.equal((await ex.client.job(Number(ref)))?.job_state, 'PENDING');
+      await ex.cancel(waiting.jobId, ref, 2_000);
+      const e = await ev.wait((x) => x.kind === 'exited' && x.jobId === waiting.jobId, 20_000, 'exited');
+      assert.ok(e.kind === 'exited' && e.exitCode !== 0 && e.backendReason === null, JSON.stringify(e));
+      assert.deepEqual(
+        ev.log.filter((x) => x.jobId === waiting.jobId).map((x) => x.kind),
+        ['exited'],
+      );
+      writeFileSync(gate(holder.jobId), '');
+      await ev.wait((x) => x.kind === 'exited' && x.jobId === holder.jobId, 20_000, 'the holder exited');
+    } finally {
+      await ex.close();
+    }
+  });
+
+  test("auth: a token from `scontrol token` works; a forged token is refused with Slurm's error", async () => {
+    const token = execFileSync('scontrol', ['token', 'username=root', 'lifespan=120'], { encoding: 'utf8' })
+      .trim()
+      .replace(/^SLURM_JWT=/, '');
+    const good = createSlurmExecutor({ url: TEST_SLURM.url, user: 'root', token });
+    const bad = createSlurmExecutor({
+      url: TEST_SLURM.url,
+      user: 'root',
+      token: `${token.slice(0, -4)}AAAA`,
+    });
+    try {
+      assert.equal((await good.discover()).length, 4);
+      await assert.rejects(
+        bad.discover(),
+        (e: Error) => e.name === 'SlurmApiError' && /slurmrestd GET/.test(e.message),
+      );
+    } finally {
+      await good.close();
+      await bad.close();
+    }
+  });
+
   test('after a restart, an attempt is found by its comment even when the stored Slurm id is wrong', async () => {
     const first = createSlurmExecutor(TEST_SLURM);
     const nodes = await first.discover();

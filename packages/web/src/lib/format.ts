@@ -64,3 +64,28 @@ export function median(xs: readonly number[]): number | null {
   const mid = s.length >> 1;
   return s.length % 2 ? (s[mid] ?? null) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
+
+/** Hours with precision that suits their size: "1234", "12.5", "0.042". */
+export function formatHours(h: number): string {
+  if (!Number.isFinite(h)) return '—';
+  if (h >= 100) return Math.round(h).toLocaleString('en-US');
+  if (h >= 1) return h.toFixed(1);
+  if (h === 0) return '0';
+  if (h < 0.001) return '<0.001';
+  return h.toFixed(3);
+}
+
+/** The UTC month containing `nowMs`, as an <input type="month"> value: "2026-11". */
+export function utcMonth(nowMs: number): string {
+  return new Date(nowMs).toISOString().slice(0, 7);
+}
+
+/** [from, to) of a UTC month given as "YYYY-MM", in ISO-8601; null for anything else. */
+export function monthWindow(ym: string): { from: string; to: string } | null {
+  const m = /^(\d{4})-(\d{2})$/.exec(ym);
+  if (!m) return null;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  if (mo < 1 || mo > 12) return null;
+  return { from: new Date(Date.UTC(y, mo - 1, 1)).toISOString(), to: new Date(Date.UTC(y, mo, 1)).toISOString() };
+}

@@ -32,3 +32,16 @@ test('formatPercent and median', () => {
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 2, 3]), 2.5);
 });
+
+test('formatHours, utcMonth and monthWindow', async () => {
+  const { formatHours, utcMonth, monthWindow } = await import('../lib/format.js');
+  assert.equal(formatHours(1234.4), '1,234');
+  assert.equal(formatHours(12.46), '12.5');
+  assert.equal(formatHours(4 / 3600), '0.001');
+  assert.equal(formatHours(0), '0');
+  assert.equal(formatHours(1 / 3600), '<0.001');
+  assert.equal(utcMonth(Date.parse('2026-11-30T23:59:59Z')), '2026-11');
+  assert.deepEqual(monthWindow('2026-12'), { from: '2026-12-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' });
+  assert.equal(monthWindow('2026-13'), null);
+  assert.equal(monthWindow('bad'), null);
+});

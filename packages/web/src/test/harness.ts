@@ -4,9 +4,11 @@
  * Fastify instance that forwards /api and /healthz to the server, and headless Chromium driven by
  * playwright-core with loopback-only networking.
  *
- * Why two instances: the API's onRequest hook asks for a token on every path but /healthz and the
- * OpenAPI document, so the console cannot yet be registered on the API instance itself (see
- * packages/web/README.md). The console instance uses the same registerConsole code either way.
+ * The console is registered on the API server itself (startServer's `plugins`, as the CLI does).
+ * While the API's onRequest hook asks for a token on every path but /healthz, /metrics and the
+ * OpenAPI document, that instance answers 401 for the console's pages; the harness then serves the
+ * console from a second Fastify instance that forwards /api and /healthz to the server (same
+ * registerConsole code, `proxyApiTo`). `mode` says which one a run used (see packages/web/README.md).
  */
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -34,7 +36,9 @@ export const CHROMIUM_FLAGS = [
 
 export interface ConsoleStack {
   readonly server: RunningServer;
-  readonly consoleApp: FastifyInstance;
+  /** The second instance in `proxy` mode; null when the API server serves the console itself. */
+  readonly consoleApp: FastifyInstance | null;
+  readonly mode: 'in-server' | 'proxy';
   /** Where the browser goes: the console instance. */
   readonly url: string;
   readonly token: string;
@@ -58,23 +62,31 @@ export async function startConsoleStack(opts: { accelerators?: string; cycleInte
       logLevel: false,
       print: () => undefined,
       cancelGraceMs: 1000,
+      plugins: [(app) => registerConsole(app)],
       ...(opts.cycleIntervalMs !== undefined ? { cycleIntervalMs: opts.cycleIntervalMs } : {}),
     });
   } finally {
     if (before === undefined) delete process.env['SUANLI_ADMIN_TOKEN'];
     else process.env['SUANLI_ADMIN_TOKEN'] = before;
   }
-  const consoleApp = Fastify({ logger: false });
-  await registerConsole(consoleApp, { proxyApiTo: server.url });
-  const url = (await consoleApp.listen({ host: '127.0.0.1', port: 0 })).replace('[::1]', '127.0.0.1');
+  const probe = await fetch(server.url + '/', { headers: { accept: 'text/html' } });
+  await probe.text();
+  let consoleApp: FastifyInstance | null = null;
+  let url = server.url;
+  if (probe.status !== 200) {
+    consoleApp = Fastify({ logger: false });
+    await registerConsole(consoleApp, { proxyApiTo: server.url });
+    url = (await consoleApp.listen({ host: '127.0.0.1', port: 0 })).replace('[::1]', '127.0.0.1');
+  }
   return {
     server,
     consoleApp,
+    mode: consoleApp ? 'proxy' : 'in-server',
     url,
     token,
     client: new SuanliClient({ url: server.url, token }),
     async close() {
-      await consoleApp.close();
+      await consoleApp?.close();
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -15,17 +15,18 @@ import { JobPage } from './views/JobPage.js';
 // The YAML editor pulls in a YAML parser: load it only when someone opens it.
 const Submit = lazy(() => import('./views/Submit.js').then((m) => ({ default: m.Submit })));
 import { Nodes } from './views/Nodes.js';
-import { Bookings, Usage } from './views/Unavailable.js';
+import { Bookings } from './views/Unavailable.js';
+import { Usage } from './views/Usage.js';
 
 const BASE_URL = window.location.origin;
 
-function makeClient(token: string, onUnauthorized: () => void): SuanliClient {
+function makeClient(token: string, onUnauthorized: () => void): { client: SuanliClient; fetch: typeof fetch } {
   const f: typeof fetch = async (input, init) => {
     const res = await fetch(input, init);
     if (res.status === 401) onUnauthorized();
     return res;
   };
-  return new SuanliClient({ url: BASE_URL, token, fetch: f, timeoutMs: 30_000 });
+  return { client: new SuanliClient({ url: BASE_URL, token, fetch: f, timeoutMs: 30_000 }), fetch: f };
 }
 
 export function App() {
@@ -52,7 +53,8 @@ export function App() {
     setExpired(why === 'expired');
   }, []);
 
-  const client = useMemo(() => (token ? makeClient(token, () => logout('expired')) : null), [token, logout]);
+  const made = useMemo(() => (token ? makeClient(token, () => logout('expired')) : null), [token, logout]);
+  const client = made?.client ?? null;
 
   // A remembered token is checked once on load.
   useEffect(() => {
@@ -79,7 +81,10 @@ export function App() {
     setMe(w);
   }, []);
 
-  const session: Session | null = useMemo(() => (client && me ? { client, me, baseUrl: BASE_URL, logout: () => logout('user') } : null), [client, me, logout]);
+  const session: Session | null = useMemo(
+    () => (made && token && me ? { client: made.client, me, baseUrl: BASE_URL, token, fetch: made.fetch, logout: () => logout('user') } : null),
+    [made, token, me, logout],
+  );
 
   return (
     <I18nContext.Provider value={i18n}>

@@ -1,8 +1,9 @@
 /** An ECharts chart that loads ECharts on first use (so the first paint does not wait for it). */
 import { useEffect, useRef } from 'react';
 import type { EChartsCoreOption, ECharts } from 'echarts/core';
+import type { init as echartsInit } from './echarts-setup.js';
 
-type Init = (typeof import('./echarts-setup.js'))['init'];
+type Init = typeof echartsInit;
 let initPromise: Promise<Init> | null = null;
 const loadInit = () => (initPromise ??= import('./echarts-setup.js').then((m) => m.init));
 

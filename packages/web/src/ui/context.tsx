@@ -19,6 +19,10 @@ export interface Session {
   readonly client: SuanliClient;
   readonly me: WhoAmI;
   readonly baseUrl: string;
+  /** The API token, for the endpoints reached without the typed client (see api.ts). */
+  readonly token: string;
+  /** fetch that signs the user out on a 401. */
+  readonly fetch: typeof fetch;
   readonly logout: () => void;
 }
 

@@ -38,7 +38,6 @@ export function usePoll<T>(load: (prev: T | null) => Promise<T>, intervalMs: num
       stopped = true;
       if (timer) clearTimeout(timer);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick, intervalMs]);
   return { ...state, refresh: () => setTick((n) => n + 1) };
 }

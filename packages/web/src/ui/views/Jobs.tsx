@@ -149,7 +149,6 @@ export function Jobs() {
     if (projectInput === projectFilter) return;
     const h = setTimeout(() => setFilter('project', projectInput.trim()), 400);
     return () => clearTimeout(h);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [projectInput]);
 
   const poll = usePoll((prev: ListState | null) => refresh(client, prev, states, projectFilter), POLL_MS, [client, stateFilter, projectFilter]);

@@ -63,7 +63,7 @@ export function Overview() {
     if (!nodes || !counts || queuedNow.current === null) return;
     const queued = queuedNow.current;
     setSamples((s) => appendSample(s, { atMs: nodes.at, busy: counts.busy, total: counts.total, queued }));
-  }, [nodes, counts, jobs !== null]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [nodes, counts, jobs !== null]);
   useEffect(() => {
     // The overview's "meaningful paint": the first frame with the accelerator figures (read by the bench);
     // `suanli:overview-queue-ready` when the queue figures follow.
@@ -129,7 +129,6 @@ export function Overview() {
       },
       series: [{ type: 'heatmap', data: heat.cells.map((c) => [...c]), itemStyle: { borderColor: '#fff', borderWidth: 2 }, progressive: 0 }],
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [heat, lang]);
 
   return (

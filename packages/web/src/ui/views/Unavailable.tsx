@@ -1,43 +1,65 @@
 /**
- * Views whose server API has not landed yet. Each names the API path it needs; when the server's
- * OpenAPI document lists that path, the view says the server has it (and the real view replaces
- * this one in the console version that supports it). No figures are shown until then.
+ * Capabilities that arrive with newer servers. The console reads the server's OpenAPI document
+ * once and shows a view only when the server offers its API; otherwise it says the capability is
+ * not available on this server yet, naming the API path it waits for. No figures are shown then.
  */
 import { useEffect, useState } from 'react';
 import { useI18n, useSession } from '../context.js';
 import { fetchApiPaths } from '../api.js';
 import type { MessageKey } from '../../lib/i18n.js';
 
-/** What each planned view needs from the server. */
-export const PLANNED_CAPABILITIES = {
-  bookings: { title: 'bookings.title', capability: 'bookings.capability', path: '/api/v1/bookings' },
-  usage: { title: 'usage.title', capability: 'usage.capability', path: '/api/v1/usage' },
-} as const satisfies Record<string, { title: MessageKey; capability: MessageKey; path: string }>;
+/** API paths each view needs. */
+export const CAPABILITY_PATHS = {
+  bookings: '/api/v1/bookings',
+  usage: '/api/v1/usage',
+  budgets: '/api/v1/budgets',
+  tenants: '/api/v1/tenants',
+} as const;
+export type Capability = keyof typeof CAPABILITY_PATHS;
 
-function Planned({ which }: { which: keyof typeof PLANNED_CAPABILITIES }) {
-  const { t } = useI18n();
+/** Whether the server offers a capability: null while the OpenAPI document loads. */
+export function useCapability(which: Capability): boolean | null {
   const { baseUrl } = useSession();
-  const cap = PLANNED_CAPABILITIES[which];
+  const path = CAPABILITY_PATHS[which];
   const [present, setPresent] = useState<boolean | null>(null);
   useEffect(() => {
     let stop = false;
     fetchApiPaths(baseUrl)
-      .then((paths) => !stop && setPresent([...paths].some((p) => p === cap.path || p.startsWith(cap.path + '/'))))
+      .then((paths) => !stop && setPresent([...paths].some((p) => p === path || p.startsWith(path + '/'))))
       .catch(() => !stop && setPresent(false));
     return () => {
       stop = true;
     };
-  }, [baseUrl, cap.path]);
+  }, [baseUrl, path]);
+  return present;
+}
+
+/** The notice shown instead of a view whose API this server lacks. */
+export function NotAvailable(props: { which: Capability; capability: MessageKey }) {
+  const { t } = useI18n();
   return (
-    <section aria-labelledby="planned-title" data-testid={`unavailable-${which}`}>
-      <h1 id="planned-title">{t(cap.title)}</h1>
-      <div className="card notice" role="status">
-        <h2>{t('unavailable.title')}</h2>
-        <p>{present ? t('unavailable.present', { capability: t(cap.capability), path: cap.path }) : t('unavailable.body', { capability: t(cap.capability), path: cap.path })}</p>
-      </div>
-    </section>
+    <div className="card notice" role="status" data-testid={`unavailable-${props.which}`}>
+      <h2>{t('unavailable.title')}</h2>
+      <p>{t('unavailable.body', { capability: t(props.capability), path: CAPABILITY_PATHS[props.which] })}</p>
+    </div>
   );
 }
 
-export const Bookings = () => <Planned which="bookings" />;
-export const Usage = () => <Planned which="usage" />;
+export function Bookings() {
+  const { t } = useI18n();
+  const present = useCapability('bookings');
+  return (
+    <section aria-labelledby="bookings-title">
+      <h1 id="bookings-title">{t('bookings.title')}</h1>
+      {present === null ? (
+        <p className="muted">{t('common.loading')}</p>
+      ) : present ? (
+        <div className="card notice" role="status" data-testid="unavailable-bookings">
+          <p>{t('unavailable.present', { capability: t('bookings.capability'), path: CAPABILITY_PATHS.bookings })}</p>
+        </div>
+      ) : (
+        <NotAvailable which="bookings" capability="bookings.capability" />
+      )}
+    </section>
+  );
+}

@@ -33,8 +33,14 @@ export interface SlurmError {
   readonly error?: string;
   readonly error_number?: number;
   readonly error_code?: number;
+  /** Some handlers (e.g. GET /nodes with a token slurmctld rejects) report `errno` instead. */
+  readonly errno?: number;
   readonly description?: string;
   readonly source?: string;
+}
+
+function errorNumber(e: SlurmError): number | undefined {
+  return e.error_number ?? e.error_code ?? e.errno;
 }
 
 export class SlurmApiError extends Error {
@@ -50,7 +56,7 @@ export class SlurmApiError extends Error {
   }
   /** Slurm's error numbers (`error_number` or `error_code`) in this response. */
   get codes(): number[] {
-    return this.errors.map((e) => e.error_number ?? e.error_code ?? -1);
+    return this.errors.map((e) => errorNumber(e) ?? -1);
   }
   has(code: number): boolean {
     return this.codes.includes(code);
@@ -271,13 +277,17 @@ export class SlurmRestClient {
       );
     }
     const errors = ((parsed as { errors?: SlurmError[] }).errors ?? []).filter(
-      (e) => e && (e.error_number ?? e.error_code ?? 0) !== 0,
+      (e) => e && (errorNumber(e) ?? 0) !== 0,
     );
     if (status >= 400 || errors.length > 0) {
-      const msg =
-        errors
-          .map((e) => `${e.description ?? e.error ?? 'error'} (${e.error_number ?? e.error_code ?? '?'})`)
-          .join('; ') || `HTTP ${status}`;
+      let msg =
+        errors.map((e) => `${e.description ?? e.error ?? 'error'} (${errorNumber(e) ?? '?'})`).join('; ') ||
+        `HTTP ${status}`;
+      // slurmctld rejecting a token surfaces as a bare 500: "Unspecified error" (-1), or
+      // "slurmctld config is unable to load" on job submission.
+      if (status === 500 && errors.every((e) => errorNumber(e) === -1))
+        msg +=
+          ' (if every request fails like this, slurmctld is probably rejecting the token: check the JWT key, the user name and the clock)';
       throw new SlurmApiError(`slurmrestd ${method} ${fullPath}: ${msg}`, status, errors, parsed);
     }
     return parsed as T;

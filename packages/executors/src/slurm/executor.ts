@@ -82,6 +82,12 @@ export class SlurmExecutor implements Executor {
     const all = await this.client.nodes();
     const mine =
       this.o.partition === null ? all : all.filter((n) => (n.partitions ?? []).includes(this.o.partition!));
+    if (mine.length === 0 && all.length > 0) {
+      const seen = [...new Set(all.flatMap((n) => n.partitions ?? []))].sort();
+      throw new Error(
+        `Slurm partition "${this.o.partition}" has no nodes; the cluster's partitions are: ${seen.join(', ')} (--slurm-partition)`,
+      );
+    }
     this.nodeCache = new Map(mine.map((n) => [n.name, n]));
     return mine;
   }

@@ -328,7 +328,7 @@ describe('slurm executor on a real cluster', () => {
     }
   });
 
-  test("auth: a token from `scontrol token` works; a forged token is refused with Slurm's error", async () => {
+  test('auth: a token from `scontrol token` works; a forged token or a mistyped partition fail with a clear error', async () => {
     const token = execFileSync('scontrol', ['token', 'username=root', 'lifespan=120'], { encoding: 'utf8' })
       .trim()
       .replace(/^SLURM_JWT=/, '');
@@ -340,6 +340,12 @@ describe('slurm executor on a real cluster', () => {
     });
     try {
       assert.equal((await good.discover()).length, 4);
+      const typo = createSlurmExecutor({ ...TEST_SLURM, partition: 'mian' });
+      await assert.rejects(
+        typo.discover(),
+        /partition "mian" has no nodes; the cluster's partitions are: main/,
+      );
+      await typo.close();
       await assert.rejects(
         bad.discover(),
         (e: Error) => e.name === 'SlurmApiError' && /slurmrestd GET/.test(e.message),

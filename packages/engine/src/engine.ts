@@ -90,6 +90,8 @@ export class Engine {
   private cycles = 0;
   private lastCycleMs = 0;
   private lastCycleEndedAt = 0;
+  /** The pending verdict last written per queued job (verdict, reason, estimate), to write only changes. */
+  private storedVerdicts = new Map<string, string>();
   /**
    * Decayed accelerator-seconds per tenant (fair share). Advanced every cycle; attempts that ended
    * between cycles are charged from `endedSinceCycle`. Starts empty after a restart (see README).
@@ -346,15 +348,23 @@ export class Engine {
         this.requestStop(job, { kind: 'preempt', reason: p.reason, at: now });
     }
 
-    // 6. Why pending.
-    await this.store.setPendingReasons(
-      result.pending.map((p) => ({
-        jobId: p.jobId,
-        verdict: p.verdict,
-        reason: p.reason,
-        estimatedStart: p.estimatedStart,
-      })),
-    );
+    // 6. Why pending: only verdicts that changed since the last cycle are written (most do not),
+    // so a long queue costs one write per change, not one per job per cycle.
+    const changed = [];
+    const seen = new Map<string, string>();
+    for (const p of result.pending) {
+      const key = `${p.verdict}\u0000${p.reason}\u0000${p.estimatedStart ?? ''}`;
+      seen.set(p.jobId, key);
+      if (this.storedVerdicts.get(p.jobId) !== key)
+        changed.push({
+          jobId: p.jobId,
+          verdict: p.verdict,
+          reason: p.reason,
+          estimatedStart: p.estimatedStart,
+        });
+    }
+    if (changed.length > 0) await this.store.setPendingReasons(changed);
+    this.storedVerdicts = seen;
     this.cycles++;
     this.lastCycleEndedAt = performance.now();
     this.lastCycleMs = this.lastCycleEndedAt - t0;

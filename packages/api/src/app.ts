@@ -3,7 +3,7 @@
  * boundary; every error has a stable code from `errors.ts`; every route is described in the
  * OpenAPI document served at `/api/v1/openapi.json`.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import { parse as parseYaml } from 'yaml';
 import type { Store } from '@suanli/store';
@@ -76,6 +76,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     return503OnClosing: true,
+    // Errors the router raises before any route runs (a malformed URL, a path parameter longer than
+    // maxParamLength) get a coded body like every other error.
+    frameworkErrors: (err, _req, reply) => {
+      const e = new ApiError('REQUEST_INVALID', `the request URL is not acceptable: ${err.message}`);
+      void (reply as unknown as FastifyReply).status(e.status).send(e.toBody());
+    },
   });
 
   await app.register(swagger, {

@@ -25,9 +25,14 @@ export const LOG_REDACT_PATHS: readonly string[] = [
   '*.token',
 ];
 
-/** Routes that answer without a token. */
+/**
+ * Routes that answer without a token: health, the OpenAPI document, metrics, and everything outside
+ * `/api/` (the web console's static files, which hold no data: every API call it makes carries the
+ * user's token).
+ */
 export function isOpenRoute(url: string): boolean {
-  return url === '/healthz' || url.startsWith('/api/v1/openapi.json') || url === '/metrics';
+  if (url === '/api' || url.startsWith('/api/') || url.startsWith('/api?')) return url.startsWith('/api/v1/openapi.json');
+  return true;
 }
 
 export interface RateLimit {

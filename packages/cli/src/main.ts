@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml';
 import { ApiClientError, SuanliClient, type JobView } from '@suanli/client';
 import { resolveConnection } from './config.js';
 import { ago, duration, table } from './format.js';
+import type { ServerOptions } from '@suanli/api';
 import { registerExportTraceCommand } from './commands/export-trace.js';
 import { registerPolicyCommands } from './commands/policy.js';
 
@@ -84,6 +85,16 @@ function printJob(j: JobView): void {
   out(lines.join('\n'));
 }
 
+/** Serves the web console from the same server; a server without a built console still runs. */
+const serveConsole: NonNullable<ServerOptions['plugins']>[number] = async (app) => {
+  const { registerConsole } = await import('@suanli/web');
+  try {
+    await registerConsole(app);
+  } catch (err) {
+    process.stderr.write(`warning: no web console: ${(err as Error).message}\n`);
+  }
+};
+
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 
 async function runServer(opts: Record<string, string | boolean | undefined>): Promise<void> {
@@ -99,6 +110,7 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
     ...(typeof opts['logLevel'] === 'string' ? { logLevel: opts['logLevel'] } : {}),
     ...(typeof opts['grace'] === 'string' ? { cancelGraceMs: Number(opts['grace']) * 1000 } : {}),
     ...(typeof opts['policy'] === 'string' ? { policyFile: opts['policy'] } : {}),
+    plugins: [serveConsole],
     ...(opts['executor'] === 'slurm' || opts['executor'] === 'local' ? { executor: opts['executor'] } : {}),
     slurm: {
       'slurm-url': str(opts['slurmUrl']),

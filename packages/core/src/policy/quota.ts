@@ -137,6 +137,22 @@ export class QuotaBook {
     b.poolDemand += Math.max(0, agg.demand - agg.supply);
   }
 
+  /**
+   * The static cap: could the tenant/project ever hold `devices` of `type` at once (its guarantee
+   * plus borrowing limit, and its project limit)? If not, the job needs a policy change to run.
+   */
+  everAllowed(tenant: string, project: string, type: AcceleratorType | null, devices: number): string | null {
+    if (type === null || devices === 0) return null;
+    const t = this.tenant(tenant);
+    const limit = t.projects[project]?.limits[type];
+    if (limit !== undefined && devices > limit)
+      return `asks ${devices} ${type}, more than project ${project} of tenant ${tenant} may ever use (${limit}): raise the limit or shrink the job`;
+    const q = t.quotas[type];
+    if (q !== undefined && q.borrowingLimit !== null && devices > q.guaranteed + q.borrowingLimit)
+      return `asks ${devices} ${type}, more than tenant ${tenant} may ever use (guaranteed ${q.guaranteed} + borrowing limit ${q.borrowingLimit}): raise the quota or shrink the job`;
+    return null;
+  }
+
   /** May `tenant`/`project` start `devices` more of `type`? O(1). */
   check(tenant: string, project: string, type: AcceleratorType | null, devices: number): QuotaCheck {
     if (type === null || devices === 0) return OK;

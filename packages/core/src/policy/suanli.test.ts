@@ -104,9 +104,21 @@ const cases: Case[] = [
   {
     name: 'quota: a project limit caps its jobs',
     config: policy({ tenants: { a: { projects: { p: { limits: { 'nvidia-h200': 2 } } } } } }),
-    snapshot: snap([makeNode('n')], [makeJob('j', { tenant: 'a', project: 'p', accelerators: 3 })]),
+    snapshot: snap(
+      [makeNode('n')],
+      [makeJob('j', { tenant: 'a', project: 'p', accelerators: 1 })],
+      [makeRunning(makeJob('r', { tenant: 'a', project: 'p', accelerators: 2 }), devicesOn('n', 2))],
+    ),
     wantStarts: [],
     wantVerdicts: { j: 'waits-for-quota' },
+  },
+  {
+    name: 'quota: a job asking more than its quota could ever give can never fit (as the policy stands)',
+    config: policy({ tenants: { a: { quotas: { 'nvidia-h200': { guaranteed: 2, borrowingLimit: 2 } } } } }),
+    snapshot: snap([makeNode('n')], [makeJob('j', { tenant: 'a', accelerators: 5 })]),
+    wantStarts: [],
+    wantVerdicts: { j: 'can-never-fit' },
+    check: (r) => assert.match(verdictOf(r, 'j')?.reason ?? '', /more than tenant a may ever use/),
   },
   {
     name: 'borrowing: idle guaranteed capacity in the cohort is lent out',

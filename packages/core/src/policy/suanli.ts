@@ -135,8 +135,17 @@ function isoOrMs(ms: number): string {
   return Number.isFinite(ms) ? `t=${ms}` : 'never';
 }
 
-/** Binary insert into an array sorted by byQueueOrder. */
-function insertSorted(arr: SchedJob[], job: SchedJob): void {
+/** Sorts jobs by byQueueOrder on typed keys (property reads once per job, not per comparison). */
+function sortQueue(jobs: readonly SchedJob[]): SchedJob[] {
+  const prio = Float64Array.from(jobs, (j) => j.priority);
+  const sub = Float64Array.from(jobs, (j) => j.submitTime);
+  const idx = jobs.map((_, i) => i);
+  idx.sort((a, b) => (prio[b] ?? 0) - (prio[a] ?? 0) || (sub[a] ?? 0) - (sub[b] ?? 0) || cmpStr(jobs[a]?.id ?? '', jobs[b]?.id ?? ''));
+  return idx.map((i) => jobs[i] as SchedJob);
+}
+
+/** Binary insert into an array sorted by byQueueOrder; returns the index. */
+function insertSorted(arr: SchedJob[], job: SchedJob): number {
   let lo = 0;
   let hi = arr.length;
   while (lo < hi) {
@@ -146,6 +155,7 @@ function insertSorted(arr: SchedJob[], job: SchedJob): void {
     else hi = mid;
   }
   arr.splice(lo, 0, job);
+  return lo;
 }
 
 /** Min-heap of tenants by fair-share key (key asc, name asc). */
@@ -217,7 +227,12 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   let holdsDirty = true;
   const runInfo = new WeakMap<RunningSchedJob, RunInfo>();
   const pendingById = new Map<string, SchedJob>();
-  let queues = new Map<string, SchedJob[]>();
+  /**
+   * Per queue (tenant, or '*' without fair share): jobs in queue order, and a parallel array of the
+   * verdict each job gets when it lies beyond the queue depth (filled lazily, reset with capacity).
+   */
+  type Queue = { jobs: SchedJob[]; beyond: (PendingDecision | undefined)[] };
+  let queues = new Map<string, Queue>();
   let pendingRef: readonly SchedJob[] | null = null;
   let pendingPrev: readonly SchedJob[] = [];
   const queueKey = (job: SchedJob): string => (config.fairShare.enabled ? job.tenant : '*');
@@ -237,8 +252,6 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     }
     return st;
   }
-  /** Verdicts of jobs beyond the queue depth, per job object (valid while the capacity is). */
-  let beyondDepth = new WeakMap<SchedJob, PendingDecision>();
 
   function syncCapacity(nodes: readonly ClusterNode[]): void {
     if (nodesRef !== null && cap !== null && nodes.length === nodesRef.length) {
@@ -257,7 +270,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     free = null; // rebuilt from running below
     neverFit = new Map();
     jobStatic = new WeakMap();
-    beyondDepth = new WeakMap();
+    for (const q of queues.values()) q.beyond.fill(undefined); // they depend on the capacity
   }
 
   function info(c: ClusterCapacity, job: RunningSchedJob): RunInfo {
@@ -276,10 +289,36 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
 
   /** Devices in use per (tenant, project, type) by running jobs not being preempted. */
   const runUse = new Map<string, { tenant: string; project: string; type: AcceleratorType; devices: number }>();
+  /**
+   * A cheap, conservative pre-check for preemption: per type and tenant, the lowest priority and the
+   * earliest start among preemptible running jobs (exact when the victim index is built; after a
+   * job leaves they may be too low/early, which only makes the pre-check let more through), and the
+   * number of jobs already stopping per type (exact).
+   */
+  let runStats = new Map<AcceleratorType, Map<string, { minPriority: number; earliestStart: number }>>();
+  const stoppingByType = new Map<AcceleratorType, number>();
+  function statsAdd(type: AcceleratorType, j: RunningSchedJob): void {
+    let m = runStats.get(type);
+    if (m === undefined) {
+      m = new Map();
+      runStats.set(type, m);
+    }
+    const e = m.get(j.tenant);
+    if (e === undefined) m.set(j.tenant, { minPriority: j.priority, earliestStart: j.startTime });
+    else {
+      if (j.priority < e.minPriority) e.minPriority = j.priority;
+      if (j.startTime < e.earliestStart) e.earliestStart = j.startTime;
+    }
+  }
+
   function countUse(c: ClusterCapacity, j: RunningSchedJob, sign: 1 | -1): void {
-    if (j.preemptedAt !== null && j.preemptedAt !== undefined) return;
     const i = info(c, j);
     if (i.type === null || i.devices === 0) return;
+    if (j.preemptedAt !== null && j.preemptedAt !== undefined) {
+      stoppingByType.set(i.type, (stoppingByType.get(i.type) ?? 0) + sign);
+      return;
+    }
+    if (sign === 1 && j.preemptible) statsAdd(i.type, j);
     const key = `${j.tenant}\u0000${j.project}\u0000${i.type}`;
     const e = runUse.get(key);
     if (e) {
@@ -294,6 +333,8 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       runningPrev = running.slice();
       runningById.clear();
       runUse.clear();
+      runStats = new Map();
+      stoppingByType.clear();
       for (const j of running) {
         runningById.set(j.id, j);
         countUse(c, j, 1);
@@ -356,31 +397,38 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     if (added.length > pending.length / 4) {
       // many changes: rebuild (cheaper than many inserts)
       pendingById.clear();
-      queues = new Map();
+      const groups = new Map<string, SchedJob[]>();
       for (const j of pending) {
         pendingById.set(j.id, j);
         const k = queueKey(j);
-        const q = queues.get(k);
-        if (q) q.push(j);
-        else queues.set(k, [j]);
+        const g = groups.get(k);
+        if (g) g.push(j);
+        else groups.set(k, [j]);
       }
-      for (const q of queues.values()) q.sort(byQueueOrder);
+      queues = new Map();
+      for (const [k, g] of groups) queues.set(k, { jobs: sortQueue(g), beyond: new Array<PendingDecision | undefined>(g.length).fill(undefined) });
       return;
     }
     for (const k of touched) {
       const q = queues.get(k);
       if (q === undefined) continue;
-      const kept = q.filter((j) => !removed.has(j.id));
-      if (kept.length === 0) queues.delete(k);
-      else queues.set(k, kept);
+      const jobs: SchedJob[] = [];
+      const beyond: (PendingDecision | undefined)[] = [];
+      q.jobs.forEach((j, i) => {
+        if (removed.has(j.id)) return;
+        jobs.push(j);
+        beyond.push(q.beyond[i]);
+      });
+      if (jobs.length === 0) queues.delete(k);
+      else queues.set(k, { jobs, beyond });
     }
     for (const id of removed) pendingById.delete(id);
     for (const j of added) {
       pendingById.set(j.id, j);
       const k = queueKey(j);
       const q = queues.get(k);
-      if (q) insertSorted(q, j);
-      else queues.set(k, [j]);
+      if (q) q.beyond.splice(insertSorted(q.jobs, j), 0, undefined);
+      else queues.set(k, { jobs: [j], beyond: [undefined] });
     }
   }
 
@@ -497,6 +545,9 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         }
       }
       for (const e of victims.values()) e.byTenant = new Map([...e.byTenant].sort((x, y) => cmpStr(x[0], y[0])));
+      // the pre-check statistics become exact again
+      runStats = new Map();
+      for (const [t, e] of victims) for (const l of e.byTenant.values()) for (const r of l) statsAdd(t, r);
     }
     return victims.get(type) ?? { byTenant: new Map(), stopping: [] };
   }
@@ -541,13 +592,14 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
    * Step 4. Returns the first `maxJobsExamined` jobs in order, and calls `rest` for every other
    * pending job (tenant queues in name order, each from where the examined part stopped).
    */
-  function order(snapshot: Snapshot, quota: QuotaBook, rest: (job: SchedJob) => void): readonly SchedJob[] {
+  function order(snapshot: Snapshot, quota: QuotaBook, rest: (q: Queue, from: number) => void): readonly SchedJob[] {
     const depth = config.backfill.maxJobsExamined;
     if (!config.fairShare.enabled) {
-      const q = queues.get('*') ?? [];
-      if (q.length <= depth) return q;
-      for (let i = depth; i < q.length; i++) rest(q[i] as SchedJob);
-      return q.slice(0, depth);
+      const q = queues.get('*');
+      if (q === undefined) return [];
+      if (q.jobs.length <= depth) return q.jobs;
+      rest(q, depth);
+      return q.jobs.slice(0, depth);
     }
     const out: SchedJob[] = [];
     const usage = snapshot.usage ?? {};
@@ -563,7 +615,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     for (let guard = 0; guard < pendingById.size + queues.size && heap.size > 0 && out.length < depth; guard++) {
       const top = heap.pop();
       if (top === undefined) break;
-      const q = queues.get(top.name);
+      const q = queues.get(top.name)?.jobs;
       const i = pos.get(top.name) ?? 0;
       const job = q?.[i];
       if (job === undefined) continue;
@@ -575,8 +627,8 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       if (i + 1 < (q?.length ?? 0)) heap.push({ name: top.name, key: keyOf(top.name) });
     }
     for (const t of [...queues.keys()].sort(cmpStr)) {
-      const q = queues.get(t) ?? [];
-      for (let i = pos.get(t) ?? 0; i < q.length; i++) rest(q[i] as SchedJob);
+      const q = queues.get(t);
+      if (q !== undefined && (pos.get(t) ?? 0) < q.jobs.length) rest(q, pos.get(t) ?? 0);
     }
     return out;
   }
@@ -628,17 +680,20 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     // Step 5
     // jobs beyond the queue depth: a fixed verdict, one reused object per job (no work per cycle)
     const notExamined: PendingDecision[] = [];
-    const examined = order(snapshot, quota, (job) => {
-      let d = beyondDepth.get(job);
-      if (d === undefined) {
-        const ever = staticOf(c, job).ever;
-        d =
-          ever.length === 0
-            ? { jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, staticOf(c, job).desc), estimatedStart: null }
-            : { jobId: job.id, verdict: 'waits-for-turn', reason: BEYOND_DEPTH_REASON, estimatedStart: null };
-        beyondDepth.set(job, d);
+    const examined = order(snapshot, quota, (q, from) => {
+      for (let i = from; i < q.jobs.length; i++) {
+        let d = q.beyond[i];
+        if (d === undefined) {
+          const job = q.jobs[i] as SchedJob;
+          const st = staticOf(c, job);
+          d =
+            st.ever.length === 0
+              ? { jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, st.desc), estimatedStart: null }
+              : { jobId: job.id, verdict: 'waits-for-turn', reason: BEYOND_DEPTH_REASON, estimatedStart: null };
+          q.beyond[i] = d;
+        }
+        notExamined.push(d);
       }
-      notExamined.push(d);
     });
     for (const job of examined) {
       const need = job.replicas * job.perReplica.accelerators;
@@ -651,7 +706,17 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, st.desc), estimatedStart: null });
         continue;
       }
-      // b. quota, per acceptable type (the common all-allowed case reuses the cached list)
+      // b. quota, per acceptable type (the common all-allowed case reuses the cached list); a job
+      // that asks more than its quota could ever give can never run as the policy stands
+      let capReason: string | null = null;
+      for (const t of ever) {
+        capReason = quota.everAllowed(job.tenant, job.project, t, need);
+        if (capReason === null) break;
+      }
+      if (capReason !== null) {
+        pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: capReason, estimatedStart: null });
+        continue;
+      }
       let allowed: readonly (AcceleratorType | null)[] = ever;
       let quotaReason: string | null = null;
       for (let i = 0; i < ever.length; i++) {
@@ -807,6 +872,23 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       if (type === null) continue;
       const reclaim = P.reclaim && quota.withinGuarantee(job.tenant, type, need);
       if (!reclaim && !withinTenant) continue;
+      const reclaimMinRun = Math.min(P.minRuntimeMs, Math.max(0, P.boundedReclaimTimeMs - P.gracePeriodMs));
+      // O(tenants) pre-check before touching the victim index
+      let maybe = (stoppingByType.get(type) ?? 0) > 0;
+      const stats = runStats.get(type);
+      if (!maybe && withinTenant) {
+        const st = stats?.get(job.tenant);
+        maybe = st !== undefined && st.minPriority < job.priority && st.earliestStart + P.minRuntimeMs <= now;
+      }
+      if (!maybe && reclaim && stats !== undefined) {
+        for (const [tenant, st] of stats) {
+          if (tenant !== job.tenant && st.earliestStart + reclaimMinRun <= now && quota.isBorrowing(tenant, type)) {
+            maybe = true;
+            break;
+          }
+        }
+      }
+      if (!maybe) continue;
       const idx = victimIndex(c, type);
       const reclaimMinRunMs = Math.min(P.minRuntimeMs, Math.max(0, P.boundedReclaimTimeMs - P.gracePeriodMs));
       const stopping = idx.stopping;

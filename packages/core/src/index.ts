@@ -17,3 +17,4 @@ export { QuotaBook } from './policy/quota.js';
 export type { QuotaCheck } from './policy/quota.js';
 export type { SuanliScheduler, SchedulerOptions } from './policy/suanli.js';
 export { createScheduler, createSuanliPolicy, scheduleOnce } from './policy/suanli.js';
+export * from './booking/index.js';

@@ -42,6 +42,11 @@ interface Tracked {
   cancelRequested: boolean;
   /** Consecutive polls that did not find the job. */
   misses: number;
+  /**
+   * Earliest time an event may carry (epoch ms): the launch, then the running event. Slurm's times
+   * are whole seconds, so without this a job could seem to start before it was launched.
+   */
+  notBefore: number;
 }
 
 /** Polls in a row a watched job may be missing from `GET /jobs` before it is reported lost. */
@@ -128,6 +133,7 @@ export class SlurmExecutor implements Executor {
     });
     // The log directory must be on storage the compute nodes share with the platform.
     mkdirSync(req.logDir, { recursive: true });
+    const launchedAt = this.o.now();
     const slurmId = await this.client.submit(built.script, built.job);
     this.track({
       jobId: req.jobId,
@@ -136,6 +142,7 @@ export class SlurmExecutor implements Executor {
       runningSent: false,
       cancelRequested: false,
       misses: 0,
+      notBefore: launchedAt,
     });
     return { ref: String(slurmId) };
   }
@@ -183,31 +190,29 @@ export class SlurmExecutor implements Executor {
   private advance(t: Tracked, j: SlurmJob): void {
     const phase = jobPhaseOf(j);
     const ran = (j.batch_host ?? '') !== '' || (j.start_time ?? 0) > 0;
+    const startedAt = (): number =>
+      Math.max(t.notBefore, (j.start_time ?? 0) > 0 ? j.start_time! * 1000 : this.o.now());
     if (phase === 'running' && !t.runningSent) {
       t.runningSent = true;
-      this.emit({
-        kind: 'running',
-        jobId: t.jobId,
-        attempt: t.attempt,
-        at: (j.start_time ?? 0) > 0 ? j.start_time! * 1000 : this.o.now(),
-      });
+      t.notBefore = startedAt();
+      this.emit({ kind: 'running', jobId: t.jobId, attempt: t.attempt, at: t.notBefore });
     } else if (phase === 'finished') {
       if (!t.runningSent && ran && (j.job_state ?? '') !== 'CANCELLED') {
         t.runningSent = true;
-        this.emit({
-          kind: 'running',
-          jobId: t.jobId,
-          attempt: t.attempt,
-          at: (j.start_time ?? 0) * 1000 || this.o.now(),
-        });
+        t.notBefore = startedAt();
+        this.emit({ kind: 'running', jobId: t.jobId, attempt: t.attempt, at: t.notBefore });
       }
       const o = jobOutcomeOf(j, t.cancelRequested);
-      this.finish(t, o, (j.end_time ?? 0) > 0 ? j.end_time! * 1000 : this.o.now());
+      this.finish(t, o, Math.max(t.notBefore, (j.end_time ?? 0) > 0 ? j.end_time! * 1000 : this.o.now()));
     } else if (phase === 'requeued') {
       // Slurm requeued the job after a node failure (the default for batch jobs): for the
       // platform this attempt is over; stop Slurm from running it a second time.
       void this.client.signal(t.slurmId).catch(() => undefined);
-      this.finish(t, { exitCode: null, signal: null, backendReason: 'node-failure' }, this.o.now());
+      this.finish(
+        t,
+        { exitCode: null, signal: null, backendReason: 'node-failure' },
+        Math.max(t.notBefore, this.o.now()),
+      );
     }
   }
 
@@ -324,6 +329,7 @@ export class SlurmExecutor implements Executor {
           runningSent: true,
           cancelRequested: false,
           misses: 0,
+          notBefore: (j.start_time ?? 0) * 1000,
         });
       }
     }

@@ -315,6 +315,15 @@ describe('API', () => {
     assert.match(unknown.json().error.details[0].message, /unknown priority class "high"; defined classes: urgent, normal/);
   });
 
+  test('Prometheus metrics count jobs by state and accelerators by status', async () => {
+    const r = await server.app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(r.statusCode, 200);
+    assert.match(r.headers['content-type'] as string, /text\/plain/);
+    assert.match(r.body, /suanli_jobs\{state="queued"\} \d+/);
+    assert.match(r.body, /suanli_accelerators\{type="gpu",status="(idle|busy)"\} \d+/);
+    assert.match(r.body, /suanli_scheduler_cycles_total \d+/);
+  });
+
   test('nodes list declared devices as declared; drain and undrain', async () => {
     const n = (await server.app.inject({ method: 'GET', url: '/api/v1/nodes', headers: auth })).json();
     assert.equal(n.nodes.length, 1);

@@ -15,6 +15,7 @@ import { principal, type RouteContext } from './routes/common.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 import { registerPolicyRoutes } from './routes/policy.js';
+import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerIdentityRoutes } from './routes/identity.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerUsageRoutes } from './routes/usage.js';
@@ -226,6 +227,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerJobRoutes(app, ctx);
   registerNodeRoutes(app, ctx);
   registerPolicyRoutes(app, { ...ctx, policy });
+  registerMetricsRoutes(app, ctx);
   registerIdentityRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerUsageRoutes(app, ctx);

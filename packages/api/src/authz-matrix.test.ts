@@ -82,6 +82,7 @@ async function newMember(tenant: string): Promise<string> {
 
 const EXPECT: Record<string, Case> = {
   'GET /healthz': { prepare: async () => ({ url: '/healthz' }), expect: everyone(200) },
+  'GET /metrics': { prepare: async () => ({ url: '/metrics' }), expect: everyone(200) },
   'GET /api/v1/whoami': { prepare: async () => ({ url: '/api/v1/whoami' }), expect: everyone(200) },
   'POST /api/v1/jobs': {
     // Submission always goes to the caller's own tenant: "other" is the same request.

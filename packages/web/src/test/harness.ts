@@ -46,13 +46,16 @@ export interface ConsoleStack {
   close(): Promise<void>;
 }
 
-export async function startConsoleStack(opts: { accelerators?: string; cycleIntervalMs?: number } = {}): Promise<ConsoleStack> {
+export async function startConsoleStack(opts: { accelerators?: string; cycleIntervalMs?: number; rateLimitOff?: boolean } = {}): Promise<ConsoleStack> {
   const root = defaultConsoleRoot();
   if (!existsSync(join(root, 'index.html'))) throw new Error(`the console is not built (${root}): run npm run build -w packages/web`);
   const dataDir = await mkdtemp(join(tmpdir(), 'suanli-web-'));
   const token = 'sl_test_' + randomBytes(16).toString('hex');
   const before = process.env['SUANLI_ADMIN_TOKEN'];
+  const beforeLimit = process.env['SUANLI_RATE_LIMIT'];
   process.env['SUANLI_ADMIN_TOKEN'] = token;
+  // Seeding thousands of jobs with one token is not a person: the bench turns the per-token limit off.
+  if (opts.rateLimitOff) process.env['SUANLI_RATE_LIMIT'] = 'off';
   let server: RunningServer;
   try {
     server = await startServer({
@@ -68,6 +71,8 @@ export async function startConsoleStack(opts: { accelerators?: string; cycleInte
   } finally {
     if (before === undefined) delete process.env['SUANLI_ADMIN_TOKEN'];
     else process.env['SUANLI_ADMIN_TOKEN'] = before;
+    if (beforeLimit === undefined) delete process.env['SUANLI_RATE_LIMIT'];
+    else process.env['SUANLI_RATE_LIMIT'] = beforeLimit;
   }
   const probe = await fetch(server.url + '/', { headers: { accept: 'text/html' } });
   await probe.text();

@@ -202,6 +202,7 @@ function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
     let stop = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let state: LogState = EMPTY_LOG;
+    let probed = false;
     setLog(state);
     const tick = async () => {
       let again = LOG_POLL_MS;
@@ -209,6 +210,13 @@ function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
         if (attempt < 1) {
           state = { ...state, notStarted: true };
         } else {
+          if (!probed) {
+            // A long log: start at its tail (the view keeps only the last LOG_VIEW_MAX_CHARS anyway).
+            const probe = await client.readLogs(job.id, { stream, attempt, offset: 0, limit: 1 });
+            if (stop) return;
+            probed = true;
+            if (probe.size > LOG_VIEW_MAX_CHARS) state = { ...state, offset: probe.size - LOG_VIEW_MAX_CHARS, trimmed: true };
+          }
           const c = await client.readLogs(job.id, { stream, attempt, offset: state.offset });
           if (stop) return;
           let text = state.text + c.data;

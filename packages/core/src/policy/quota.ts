@@ -33,6 +33,8 @@ interface TypeBook {
   /** Σ use over tenants, and the hall's devices of this type. */
   total: number;
   readonly hall: number;
+  /** Σ over listed tenants of what each lends at most (its lending limit, or its guarantee). */
+  readonly lendable: number;
 }
 
 export type QuotaCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -71,6 +73,7 @@ export class QuotaBook {
     let b = this.books.get(type);
     if (b !== undefined) return b;
     let assigned = 0;
+    let lendable = 0;
     const cohorts = new Map<string, CohortAgg>();
     for (const t of Object.values(this.policy.tenants)) {
       const q = t.quotas[type];
@@ -79,11 +82,12 @@ export class QuotaBook {
       const key = this.cohortKey(t);
       const agg = cohorts.get(key) ?? { supply: 0, demand: 0 };
       agg.supply += Math.min(q.lendingLimit ?? q.guaranteed, q.guaranteed);
+      lendable += Math.min(q.lendingLimit ?? q.guaranteed, q.guaranteed);
       cohorts.set(key, agg);
     }
     let poolSupply = 0;
     for (const a of cohorts.values()) poolSupply += Math.max(0, a.supply - a.demand);
-    b = { use: new Map(), cohorts, poolSupply, poolDemand: 0, unassigned: Math.max(0, (this.hall.get(type) ?? 0) - assigned), total: 0, hall: this.hall.get(type) ?? 0 };
+    b = { use: new Map(), cohorts, poolSupply, poolDemand: 0, unassigned: Math.max(0, (this.hall.get(type) ?? 0) - assigned), total: 0, hall: this.hall.get(type) ?? 0, lendable };
     this.books.set(type, b);
     return b;
   }
@@ -150,6 +154,13 @@ export class QuotaBook {
     const q = t.quotas[type];
     if (q !== undefined && q.borrowingLimit !== null && devices > q.guaranteed + q.borrowingLimit)
       return `asks ${devices} ${type}, more than tenant ${tenant} may ever use (guaranteed ${q.guaranteed} + borrowing limit ${q.borrowingLimit}): raise the quota or shrink the job`;
+    // even with every other tenant idle, it can borrow at most what they lend plus the unassigned devices
+    const b = this.book(type);
+    const g = q?.guaranteed ?? 0;
+    const ownLend = q === undefined ? 0 : Math.min(q.lendingLimit ?? g, g);
+    const borrowable = b.unassigned + b.lendable - (this.policy.tenants[tenant] !== undefined ? ownLend : 0);
+    if (devices > g + borrowable)
+      return `asks ${devices} ${type}, more than tenant ${tenant} could ever get (guaranteed ${g} + at most ${borrowable} lent by others or unassigned): raise its guarantee, let others lend more, or shrink the job`;
     return null;
   }
 

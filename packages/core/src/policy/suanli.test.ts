@@ -121,6 +121,17 @@ const cases: Case[] = [
     check: (r) => assert.match(verdictOf(r, 'j')?.reason ?? '', /more than tenant a may ever use/),
   },
   {
+    name: 'quota: a job needing more than others could ever lend can never fit (as the policy stands)',
+    config: policy({
+      cohorts: ['all'],
+      tenants: { a: { cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8 } } }, b: { cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8, lendingLimit: 2 } } } },
+    }),
+    snapshot: snap([makeNode('n1'), makeNode('n2')], [makeJob('big', { tenant: 'a', replicas: 2, accelerators: 6 })]),
+    wantStarts: [],
+    wantVerdicts: { big: 'can-never-fit' },
+    check: (r) => assert.match(verdictOf(r, 'big')?.reason ?? '', /could ever get \(guaranteed 8 \+ at most 2 lent/),
+  },
+  {
     name: 'borrowing: idle guaranteed capacity in the cohort is lent out',
     config: policy(TWO_TENANTS),
     snapshot: snap([makeNode('n1'), makeNode('n2')], [makeJob('b1', { tenant: 'b', accelerators: 8 }), makeJob('b2', { tenant: 'b', accelerators: 8, submitTime: 1 })]),

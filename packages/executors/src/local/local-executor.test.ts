@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterNode } from '@suanli/core';
@@ -368,6 +368,59 @@ void test(
       await restarted.close();
     } finally {
       await ex.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+void test(
+  'local: an attempt whose ref the engine never stored is recovered from ref.json, not run twice',
+  { timeout: 20_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'suanli-refless-'));
+    const first = new LocalExecutor({ inventory, nodeName: NODE });
+    const second = new LocalExecutor({ inventory, nodeName: NODE, pollIntervalMs: 50 });
+    try {
+      const [node] = await inventory();
+      assert.ok(node);
+      const gate = join(dir, 'gate');
+      await first.launch({
+        jobId: 'refless-1',
+        jobName: 'refless',
+        tenant: 't',
+        project: 'p',
+        attempt: 1,
+        spec: {
+          name: 'refless',
+          project: 'p',
+          command: ['/bin/sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done; exit 4`],
+          workingDir: null,
+          env: {},
+          replicas: 1,
+          perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
+          timeLimitSeconds: null,
+          priorityClass: null,
+          priority: null,
+          retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
+          preemptible: true,
+          checkpointIntervalSeconds: null,
+        },
+        placement: [{ node: NODE, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }],
+        nodes: [node],
+        logDir: dir,
+      });
+      await first.close(); // the "server" died before it stored the ref
+      const exited = new Promise<unknown>((resolve) =>
+        second.onEvent((e) => e.kind === 'exited' && resolve(e)),
+      );
+      const [r] = await second.recover([{ jobId: 'refless-1', attempt: 1, ref: '', logDir: dir }]);
+      assert.deepEqual(r, { jobId: 'refless-1', status: 'running' });
+      writeFileSync(gate, '');
+      const e = (await exited) as { exitCode: number | null };
+      assert.equal(e.exitCode, 4);
+    } finally {
+      await first.close();
+      await second.close();
       rmSync(dir, { recursive: true, force: true });
     }
   },

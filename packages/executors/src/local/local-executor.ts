@@ -24,7 +24,17 @@
  * Not here: time limits (the engine calls `cancel`), resource limits (cgroups, later).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { ClusterNode } from '@suanli/core';
@@ -91,6 +101,25 @@ export type ReplicaOutcome =
 
 const STATUS_PREFIX = 'exit-status.';
 const CANCEL_POLL_MS = 20;
+
+/** `<logDir>/ref.json`: the attempt's ref, for recovery when the engine never stored it. */
+export function refFilePath(logDir: string): string {
+  return join(logDir, 'ref.json');
+}
+
+function writeRefFile(logDir: string, ref: string): void {
+  const path = refFilePath(logDir);
+  writeFileSync(`${path}.tmp`, ref);
+  renameSync(`${path}.tmp`, path);
+}
+
+function readRefFile(logDir: string): string | null {
+  try {
+    return readFileSync(refFilePath(logDir), 'utf8');
+  } catch {
+    return null;
+  }
+}
 
 export function exitStatusPath(logDir: string, rank: number): string {
   return join(logDir, `${STATUS_PREFIX}${rank}`);
@@ -332,6 +361,10 @@ export class LocalExecutor implements Executor {
     }
 
     const ref: LocalRef = { v: 1, bootId, replicas: started.map((r) => r.ref) };
+    // Also kept beside the logs, written synchronously right after the spawns: if the server dies
+    // before the engine stores the ref, recovery still finds and proves these processes instead of
+    // declaring the attempt lost and running it a second time.
+    writeRefFile(req.logDir, JSON.stringify(ref));
     const watch = this.addWatch(req.jobId, req.attempt, req.logDir, started);
     for (const r of started) {
       r.child?.once('exit', (code, signal) => {
@@ -374,7 +407,7 @@ export class LocalExecutor implements Executor {
     const bootId = readBootId();
     const results: RecoveryResult[] = [];
     for (const a of attempts) {
-      const ref = parseLocalRef(a.ref);
+      const ref = parseLocalRef(a.ref) ?? (a.ref === '' ? parseLocalRef(readRefFile(a.logDir) ?? '') : null);
       if (ref === null) {
         results.push({
           jobId: a.jobId,

@@ -207,4 +207,71 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     assert.equal(await page.evaluate("localStorage.getItem('suanli.token')"), null);
     assert.deepEqual(consoleErrors.filter((e) => !/status of (400|401)/.test(e)), []);
   });
+
+  test('role-aware: a viewer gets no submit, cancel or drain; a member no drain', async (t) => {
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(stack.server.url + path, {
+        method,
+        headers: { authorization: `Bearer ${stack.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as Record<string, unknown>;
+    };
+    const paths = Object.keys(((await (await fetch(stack.server.url + '/api/v1/openapi.json')).json()) as { paths: object }).paths);
+    if (!paths.includes('/api/v1/tokens')) return t.skip('this server has no identity API (admin token only)');
+    await api('POST', '/api/v1/orgs', { name: 'lab' });
+    const tokens: Record<string, string> = {};
+    for (const [subject, role] of [['vera', 'viewer'], ['mo', 'member']] as const) {
+      await api('PUT', `/api/v1/orgs/lab/members/${subject}`, { role });
+      tokens[role] = String((await api('POST', '/api/v1/tokens', { name: `e2e-${subject}`, subject, tenant: 'lab' }))['token']);
+    }
+    // A running job of tenant "lab", submitted by its member.
+    const labJobRes = await fetch(stack.server.url + '/api/v1/jobs', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens['member'] ?? ''}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'lab-job', command: ['sleep', '30'], resources: { accelerators: 0 } }),
+    });
+    assert.equal(labJobRes.status, 201);
+    const labJob = (await labJobRes.json()) as { id: string };
+    const signIn = async (token: string) => {
+      await page.goto(stack.url + '/');
+      await page.getByLabel('API token').fill(token);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByTestId('whoami').waitFor();
+    };
+    const signOut = async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('API token').waitFor();
+    };
+
+    await signIn(tokens['viewer'] ?? '');
+    assert.match(await page.getByTestId('whoami').innerText(), /vera \(viewer, tenant lab\)/);
+    assert.equal(await page.getByRole('link', { name: 'Submit job' }).count(), 0);
+    await page.getByTestId('kpi-idle').waitFor(); // the inventory is readable
+    await page.getByRole('link', { name: 'Nodes' }).click();
+    await page.locator('section.node').first().waitFor();
+    assert.equal(await page.getByTestId('drain').count() + (await page.getByTestId('undrain').count()), 0);
+    // The admin's job belongs to tenant "default": the viewer of "lab" does not see it.
+    await page.goto(`${stack.url}/jobs`);
+    await page.getByTestId('jobs-count').waitFor();
+    assert.equal(await page.locator(`[data-job="${runId}"]`).count(), 0);
+    await page.locator(`[data-job="${labJob.id}"]`).waitFor();
+    await page.goto(`${stack.url}/jobs/${labJob.id}`);
+    await page.getByTestId('job-state').waitFor();
+    await page.getByTestId('log').waitFor();
+    assert.equal(await page.getByTestId('cancel').count(), 0);
+    await shot('12-viewer');
+    await signOut();
+
+    await signIn(tokens['member'] ?? '');
+    await page.getByRole('link', { name: 'Submit job' }).waitFor();
+    await submitViaEditor('name: lab-member-job\ncommand: ["sleep", "30"]\nresources:\n  accelerators: 0\n');
+    await page.waitForURL(/\/jobs\/j-[0-9a-f]{16}$/);
+    await page.getByTestId('cancel').waitFor();
+    await page.getByRole('link', { name: 'Nodes' }).click();
+    await page.locator('section.node').first().waitFor();
+    assert.equal(await page.getByTestId('drain').count(), 0);
+    await signOut();
+  });
 });

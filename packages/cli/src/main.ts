@@ -12,6 +12,7 @@ import { ago, duration, table } from './format.js';
 import type { ServerOptions } from '@suanli/api';
 import { registerExportTraceCommand } from './commands/export-trace.js';
 import { registerPolicyCommands } from './commands/policy.js';
+import { registerIdentityCommands } from './commands/identity.js';
 
 function client(): SuanliClient {
   const { url, token } = resolveConnection();
@@ -367,6 +368,7 @@ export function buildProgram(): Command {
       // Dispatched in main() before commander parses: the simulator owns its flags.
     });
 
+  registerIdentityCommands(program, client, out);
   return program;
 }
 

@@ -4,6 +4,69 @@
  * Uses the global `fetch`, so it runs in Node 20 and in browsers alike.
  */
 import type { ErrorBody, Health, JobList, JobView, NodeList, NodeView, WhoAmI } from '@suanli/api/schemas';
+import type {
+  AuditList,
+  BudgetList,
+  BudgetView,
+  Invoice,
+  MemberList,
+  MemberView,
+  PriceList,
+  PriceView,
+  ProjectList,
+  ProjectView,
+  TenantList,
+  TenantView,
+  TokenCreated,
+  TokenList,
+  TokenView,
+  UsageReport,
+} from '@suanli/api/schemas';
+
+export type {
+  AuditEntryView,
+  AuditList,
+  BudgetList,
+  BudgetView,
+  Invoice,
+  MemberList,
+  MemberView,
+  PriceList,
+  PriceView,
+  ProjectList,
+  ProjectView,
+  TenantList,
+  TenantView,
+  TokenCreated,
+  TokenList,
+  TokenView,
+  UsageReport,
+  UsageRow,
+} from '@suanli/api/schemas';
+
+/** Time-window and scope of usage reports; times are ISO-8601 or epoch ms. */
+export interface UsageQuery {
+  from?: string;
+  to?: string;
+  tenant?: string;
+  groupBy?: 'tenant' | 'project' | 'type' | 'job';
+}
+
+export interface AuditQuery {
+  from?: string;
+  to?: string;
+  subject?: string;
+  tenant?: string;
+  after?: number;
+  limit?: number;
+}
+
+function queryString(q: object): string {
+  const parts = Object.entries(q)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `?${parts.join('&')}` : '';
+}
 
 export type {
   ErrorBody,
@@ -233,5 +296,146 @@ export class SuanliClient {
 
   undrainNode(name: string): Promise<NodeView> {
     return this.request('POST', `/api/v1/nodes/${encodeURIComponent(name)}/undrain`, { body: {} });
+  }
+
+  // --- identity: orgs (tenants), projects, members, API tokens ---
+
+  listOrgs(): Promise<TenantList> {
+    return this.request('GET', '/api/v1/orgs');
+  }
+
+  createOrg(name: string, displayName?: string): Promise<TenantView> {
+    return this.request('POST', '/api/v1/orgs', { body: { name, ...(displayName ? { displayName } : {}) } });
+  }
+
+  listProjects(org: string): Promise<ProjectList> {
+    return this.request('GET', `/api/v1/orgs/${encodeURIComponent(org)}/projects`);
+  }
+
+  createProject(org: string, name: string): Promise<ProjectView> {
+    return this.request('POST', `/api/v1/orgs/${encodeURIComponent(org)}/projects`, { body: { name } });
+  }
+
+  listMembers(org: string): Promise<MemberList> {
+    return this.request('GET', `/api/v1/orgs/${encodeURIComponent(org)}/members`);
+  }
+
+  setMember(org: string, subject: string, role: MemberView['role']): Promise<MemberView> {
+    return this.request(
+      'PUT',
+      `/api/v1/orgs/${encodeURIComponent(org)}/members/${encodeURIComponent(subject)}`,
+      {
+        body: { role },
+      },
+    );
+  }
+
+  async removeMember(org: string, subject: string): Promise<void> {
+    await this.request(
+      'DELETE',
+      `/api/v1/orgs/${encodeURIComponent(org)}/members/${encodeURIComponent(subject)}`,
+    );
+  }
+
+  listTokens(tenant?: string): Promise<TokenList> {
+    return this.request('GET', `/api/v1/tokens${queryString({ tenant })}`);
+  }
+
+  /** The answer holds the token's secret: the only time it is ever shown. */
+  createToken(opts: {
+    name: string;
+    subject?: string;
+    tenant?: string;
+    expiresInSeconds?: number;
+  }): Promise<TokenCreated> {
+    return this.request('POST', '/api/v1/tokens', { body: opts });
+  }
+
+  revokeToken(id: string): Promise<TokenView> {
+    return this.request('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`);
+  }
+
+  // --- audit, usage, budgets, prices ---
+
+  listAudit(q: AuditQuery = {}): Promise<AuditList> {
+    return this.request('GET', `/api/v1/audit${queryString(q)}`);
+  }
+
+  /** The audit log as JSON lines or CSV text. */
+  exportAudit(q: AuditQuery, format: 'jsonl' | 'csv'): Promise<string> {
+    return this.requestText(`/api/v1/audit${queryString({ ...q, format })}`);
+  }
+
+  usage(q: UsageQuery = {}): Promise<UsageReport> {
+    return this.request('GET', `/api/v1/usage${queryString(q)}`);
+  }
+
+  usageCsv(q: UsageQuery = {}): Promise<string> {
+    return this.requestText(`/api/v1/usage${queryString({ ...q, format: 'csv' })}`);
+  }
+
+  invoice(q: Omit<UsageQuery, 'groupBy'> = {}): Promise<Invoice> {
+    return this.request('GET', `/api/v1/usage/invoice${queryString(q)}`);
+  }
+
+  invoiceCsv(q: Omit<UsageQuery, 'groupBy'> = {}): Promise<string> {
+    return this.requestText(`/api/v1/usage/invoice${queryString({ ...q, format: 'csv' })}`);
+  }
+
+  listBudgets(tenant?: string): Promise<BudgetList> {
+    return this.request('GET', `/api/v1/budgets${queryString({ tenant })}`);
+  }
+
+  setBudget(b: { tenant: string; project?: string; acceleratorHours: number }): Promise<BudgetView> {
+    return this.request('PUT', '/api/v1/budgets', { body: b });
+  }
+
+  async deleteBudget(tenant: string, project?: string): Promise<void> {
+    await this.request('DELETE', `/api/v1/budgets${queryString({ tenant, project })}`);
+  }
+
+  listPrices(): Promise<PriceList> {
+    return this.request('GET', '/api/v1/prices');
+  }
+
+  setPrice(acceleratorType: string, perAcceleratorHour: number, currency: string): Promise<PriceView> {
+    return this.request('PUT', `/api/v1/prices/${encodeURIComponent(acceleratorType)}`, {
+      body: { perAcceleratorHour, currency },
+    });
+  }
+
+  /** GET returning text (CSV, JSON lines); errors are parsed like every other answer. */
+  private async requestText(path: string): Promise<string> {
+    const headers: Record<string, string> = {};
+    if (this.opts.token) headers['authorization'] = `Bearer ${this.opts.token}`;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.base + path, {
+        headers,
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+      });
+    } catch (err) {
+      throw new ApiClientError(
+        0,
+        'NETWORK',
+        `cannot reach the suanli server at ${this.base}: ${(err as Error).message}`,
+      );
+    }
+    const text = await res.text();
+    if (!res.ok) {
+      let e: ErrorBody['error'] | undefined;
+      try {
+        e = (JSON.parse(text) as ErrorBody).error;
+      } catch {
+        // not JSON
+      }
+      throw new ApiClientError(
+        res.status,
+        e?.code ?? 'HTTP_' + res.status,
+        e?.message ?? text,
+        e?.details ?? [],
+      );
+    }
+    return text;
   }
 }

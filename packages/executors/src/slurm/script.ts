@@ -161,7 +161,9 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
     '"$@" &',
     '__p=$!',
     `trap 'kill -TERM "$__p" 2>/dev/null' TERM`,
-    'while :; do wait "$__p"; __rc=$?; kill -0 "$__p" 2>/dev/null || break; done',
+    // A trapped signal interrupts `wait` (status 128+n); wait again until the child is gone, then
+    // once more for its own status, which bash keeps for finished background children.
+    'while kill -0 "$__p" 2>/dev/null; do wait "$__p"; done; wait "$__p"; __rc=$?',
     `if [ "$__rc" -ne 0 ]; then echo "$__rc" >> ${shq(exitFile)}; fi`,
     'exit "$__rc"',
   ].join('\n');
@@ -175,7 +177,7 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
     '# One task per replica; when one fails, srun ends the others (--kill-on-bad-exit).',
     `setsid srun --quiet --ntasks=${R} --ntasks-per-node=${perNode} --cpus-per-task=${cpus} --kill-on-bad-exit=1 /bin/bash -c ${shq(task)} suanli-task ${req.spec.command.map(shq).join(' ')} &`,
     '__srun=$!',
-    'while :; do wait "$__srun"; __rc=$?; kill -0 "$__srun" 2>/dev/null || break; done',
+    'while kill -0 "$__srun" 2>/dev/null; do wait "$__srun"; done; wait "$__srun"; __rc=$?',
     '# The job ends with the code of the first replica that failed, as the local executor reports it.',
     `if [ -s ${shq(exitFile)} ]; then __rc=$(head -n 1 ${shq(exitFile)}); fi`,
     'exit "$__rc"',

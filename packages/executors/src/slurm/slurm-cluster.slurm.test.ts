@@ -328,6 +328,28 @@ describe('slurm executor on a real cluster', () => {
     }
   });
 
+  test('cancel: every replica gets SIGTERM, and a program that exits cleanly on it reports its own code', async () => {
+    const ex = createSlurmExecutor(TEST_SLURM);
+    const ev = events(ex);
+    try {
+      const nodes = await ex.discover();
+      const cmd = `trap 'echo "term $SUANLI_REPLICA_RANK"; exit 0' TERM; touch ${shQuote(root)}/$SUANLI_JOB_ID.$SUANLI_REPLICA_RANK.up; while :; do sleep 0.05; done`;
+      const req = request(nodes, cmd, ['node2', 'node3'], 1);
+      const { ref } = await ex.launch(req);
+      const up = (r: number): boolean => existsSync(join(root, `${req.jobId}.${r}.up`));
+      for (let i = 0; i < 400 && !(up(0) && up(1)); i++) await new Promise((r) => setTimeout(r, 50));
+      const t0 = Date.now();
+      await ex.cancel(req.jobId, ref, 10_000);
+      const e = await ev.wait((x) => x.kind === 'exited' && x.jobId === req.jobId, 20_000, 'exited');
+      assert.ok(Date.now() - t0 < 10_000, 'ended well within the grace period');
+      assert.equal(e.kind === 'exited' && e.exitCode, 0, JSON.stringify(e));
+      const out = readFileSync(join(req.logDir, 'stdout.log'), 'utf8');
+      assert.deepEqual(out.trim().split('\n').sort(), ['term 0', 'term 1']);
+    } finally {
+      await ex.close();
+    }
+  });
+
   test('auth: a token from `scontrol token` works; a forged token or a mistyped partition fail with a clear error', async () => {
     const token = execFileSync('scontrol', ['token', 'username=root', 'lifespan=120'], { encoding: 'utf8' })
       .trim()

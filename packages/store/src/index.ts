@@ -15,3 +15,14 @@ export {
   type MigrationResult,
   type SqlDialect,
 } from './migrations/index.js';
+export {
+  openBookingStore,
+  BOOKING_LOCK_CLASS,
+  BOOKINGS_MAX_LIMIT,
+  type BookingStore,
+  type BookingRecord,
+  type BookingSettings,
+  type BookingFilter,
+  type NewBooking,
+  type AdmitVerdict,
+} from './bookings.js';

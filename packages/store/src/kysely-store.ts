@@ -214,6 +214,14 @@ export class KyselyStore implements Store {
     this.#prepared = prepareCreate(backend.db, backend.dataModifyingCte);
   }
 
+  /**
+   * The database and its write path, for feature stores on the same database (bookings.ts): they
+   * share the connection pool, the SQLite group commit and the migrations.
+   */
+  get backend(): Backend {
+    return this.#backend;
+  }
+
   async migrate(): Promise<void> {
     await this.migrateWithResult();
   }

@@ -91,6 +91,8 @@ void describe('PostgreSQL backend specifics', { skip: url === null ? missing : f
           [
             'api_tokens',
             'audit_log',
+            'booking_settings',
+            'bookings',
             'budgets',
             'job_transitions',
             'jobs',

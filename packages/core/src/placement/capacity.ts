@@ -28,6 +28,9 @@ export interface NodeCapacity {
   readonly switchKey: string;
   /** Healthy device ids per type, in device index order. */
   readonly devicesByType: ReadonlyMap<AcceleratorType, readonly string[]>;
+  /** Every device id (healthy or not) in index order, and its type: node-local lookups are short scans. */
+  readonly deviceIds: readonly string[];
+  readonly deviceTypes: readonly AcceleratorType[];
   readonly cpuMillis: number;
   readonly memoryMiB: number;
 }
@@ -37,10 +40,8 @@ export interface ClusterCapacity {
   readonly byName: ReadonlyMap<string, NodeCapacity>;
   /** Accelerator types present on up nodes, sorted by name. */
   readonly types: readonly AcceleratorType[];
-  /** Device id → type, for accounting running placements per type. */
+  /** Device id → type (built on first use; the core's hot paths use `deviceTypeOn` instead). */
   readonly deviceType: ReadonlyMap<string, AcceleratorType>;
-  /** Device id → its position in its node's list of that type (keeps free lists in device order). */
-  readonly deviceOrder: ReadonlyMap<string, number>;
   /** Healthy devices per type on schedulable nodes. */
   readonly schedulableByType: ReadonlyMap<AcceleratorType, number>;
   /** Healthy devices per type on up (not down) nodes: the hall's size for quota purposes. */
@@ -55,19 +56,26 @@ export function buildCapacity(nodes: readonly ClusterNode[]): ClusterCapacity {
   const sorted = [...nodes].sort((a, b) => cmpStr(a.name, b.name));
   const out: NodeCapacity[] = [];
   const byName = new Map<string, NodeCapacity>();
-  const deviceType = new Map<string, AcceleratorType>();
-  const deviceOrder = new Map<string, number>();
   const schedulableByType = new Map<AcceleratorType, number>();
   const upByType = new Map<AcceleratorType, number>();
   const types = new Set<AcceleratorType>();
   for (const node of sorted) {
-    const devs = [...node.accelerators].sort((a, b) => a.index - b.index || cmpStr(a.id, b.id));
+    const accs = node.accelerators;
+    let inOrder = true;
+    for (let i = 1; i < accs.length && inOrder; i++) {
+      const a = accs[i - 1];
+      const b = accs[i];
+      if (a !== undefined && b !== undefined && (a.index > b.index || (a.index === b.index && a.id > b.id))) inOrder = false;
+    }
+    const devs = inOrder ? accs : [...accs].sort((a, b) => a.index - b.index || cmpStr(a.id, b.id));
     const byType = new Map<AcceleratorType, string[]>();
+    const deviceIds: string[] = [];
+    const deviceTypes: AcceleratorType[] = [];
     for (const a of devs) {
-      deviceType.set(a.id, a.type);
+      deviceIds.push(a.id);
+      deviceTypes.push(a.type);
       if (!a.healthy) continue;
       const list = byType.get(a.type);
-      deviceOrder.set(a.id, list ? list.length : 0);
       if (list) list.push(a.id);
       else byType.set(a.type, [a.id]);
     }
@@ -87,20 +95,44 @@ export function buildCapacity(nodes: readonly ClusterNode[]): ClusterCapacity {
       up,
       switchKey: node.topology.switch ?? (node.topology.rack !== undefined ? `rack:${node.topology.rack}` : `node:${node.name}`),
       devicesByType: byType,
+      deviceIds,
+      deviceTypes,
       cpuMillis: node.cpuMillis,
       memoryMiB: node.memoryMiB,
     };
     out.push(nc);
     byName.set(node.name, nc);
   }
-  return { nodes: out, byName, types: [...types].sort(cmpStr), deviceType, deviceOrder, schedulableByType, upByType };
+  let deviceType: Map<string, AcceleratorType> | null = null;
+  return {
+    nodes: out,
+    byName,
+    types: [...types].sort(cmpStr),
+    get deviceType(): ReadonlyMap<string, AcceleratorType> {
+      if (deviceType === null) {
+        deviceType = new Map();
+        for (const nc of out) nc.deviceIds.forEach((id, i) => (deviceType as Map<string, AcceleratorType>).set(id, nc.deviceTypes[i] as AcceleratorType));
+      }
+      return deviceType;
+    },
+    schedulableByType,
+    upByType,
+  };
+}
+
+/** The type of device `id` on node `nc` (a scan of its few devices), or undefined. */
+export function deviceTypeOn(nc: NodeCapacity, id: string): AcceleratorType | undefined {
+  const i = nc.deviceIds.indexOf(id);
+  return i < 0 ? undefined : nc.deviceTypes[i];
 }
 
 /** The accelerator type of a placement (the type of its first device), or null for CPU-only jobs. */
 export function placementType(cap: ClusterCapacity, placement: Placement): AcceleratorType | null {
   for (const r of placement) {
     const id = r.acceleratorIds[0];
-    if (id !== undefined) return cap.deviceType.get(id) ?? null;
+    if (id === undefined) continue;
+    const nc = cap.byName.get(r.node);
+    return nc === undefined ? null : (deviceTypeOn(nc, id) ?? null);
   }
   return null;
 }
@@ -138,14 +170,16 @@ export class FreeState {
   ) {
     // bulk build (one pass over running placements, one over devices), same result as taking
     // every running placement in turn
-    const held = new Set<string>();
+    const held: (string[] | undefined)[] = new Array<string[] | undefined>(cap.nodes.length);
     const cpu = new Float64Array(cap.nodes.length);
     const mem = new Float64Array(cap.nodes.length);
     for (const job of running) {
       for (const r of job.placement) {
         const nc = cap.byName.get(r.node);
         if (nc === undefined) continue;
-        for (const id of r.acceleratorIds) held.add(id);
+        const h = held[nc.index];
+        if (h === undefined) held[nc.index] = [...r.acceleratorIds];
+        else for (const id of r.acceleratorIds) h.push(id);
         cpu[nc.index] = (cpu[nc.index] ?? 0) + r.cpuMillis;
         mem[nc.index] = (mem[nc.index] ?? 0) + r.memoryMiB;
       }
@@ -153,7 +187,8 @@ export class FreeState {
     this.free = cap.nodes.map((n) => {
       const ids = new Map<AcceleratorType, string[]>();
       for (const [t, list] of n.devicesByType) {
-        const left = held.size === 0 ? [...list] : list.filter((id) => !held.has(id));
+        const h = held[n.index];
+        const left = h === undefined ? [...list] : list.filter((id) => !h.includes(id));
         ids.set(t, left);
         if (n.schedulable) {
           this.freeByType.set(t, (this.freeByType.get(t) ?? 0) + left.length);
@@ -236,8 +271,8 @@ export class FreeState {
       if (nc === undefined) continue; // a node that left the cluster: nothing to account
       // fast path: every device of one type (the normal case)
       const first = r.acceleratorIds[0];
-      const t0 = first === undefined ? undefined : this.cap.deviceType.get(first);
-      if (t0 !== undefined && r.acceleratorIds.every((id) => this.cap.deviceType.get(id) === t0)) {
+      const t0 = first === undefined ? undefined : deviceTypeOn(nc, first);
+      if (t0 !== undefined && r.acceleratorIds.every((id) => deviceTypeOn(nc, id) === t0)) {
         const moved = this.apply(nc.index, t0, r.acceleratorIds, r.cpuMillis, r.memoryMiB, sign);
         this.log.push({ node: nc.index, ids: moved, type: t0, cpu: r.cpuMillis, mem: r.memoryMiB, sign });
         continue;
@@ -245,7 +280,7 @@ export class FreeState {
       // group by type (a replica holds one type, but be tolerant)
       const byType = new Map<AcceleratorType, string[]>();
       for (const id of r.acceleratorIds) {
-        const t = this.cap.deviceType.get(id);
+        const t = deviceTypeOn(nc, id);
         if (t === undefined) continue;
         const l = byType.get(t);
         if (l) l.push(id);
@@ -300,8 +335,7 @@ export class FreeState {
         moved.push(id);
         changed--;
       }
-      const order = this.cap.deviceOrder;
-      list.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+      list.sort((a, b) => healthy.indexOf(a) - healthy.indexOf(b));
       f.ids.set(type, list);
     }
     if (nc.schedulable && changed !== 0) {

@@ -13,6 +13,7 @@ export {
   candidateTypes,
   placementType,
   placementAccelerators,
+  deviceTypeOn,
 } from './capacity.js';
 export type { ProfileHold, PlacementRequest, PlacementMode, PlacementAnswer, ProfileBounds } from './profile.js';
 export { AvailabilityProfile, DEFAULT_PROFILE_BOUNDS, compareHolds } from './profile.js';

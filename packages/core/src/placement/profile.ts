@@ -19,7 +19,7 @@
 import type { AcceleratorType, Placement, ReplicaRequest } from '../model/resources.js';
 import type { ReservedWindow } from '../model/scheduling.js';
 import type { ClusterCapacity, FreeState } from './capacity.js';
-import { candidateTypes, freeStateView, placeGangOnView, typesThatCouldEverFit } from './capacity.js';
+import { candidateTypes, deviceTypeOn, freeStateView, placeGangOnView, typesThatCouldEverFit } from './capacity.js';
 
 export type { ReservedWindow };
 
@@ -194,7 +194,10 @@ export class AvailabilityProfile {
   private heldAt(t: number, type: AcceleratorType): number {
     let n = 0;
     const count = (h: ProfileHold): void => {
-      for (const r of h.placement) for (const id of r.acceleratorIds) if (this.cap.deviceType.get(id) === type) n++;
+      for (const r of h.placement) {
+        const nc = this.cap.byName.get(r.node);
+        if (nc !== undefined) for (const id of r.acceleratorIds) if (deviceTypeOn(nc, id) === type) n++;
+      }
     };
     for (let i = upperBound(this.current, t); i < this.current.length; i++) {
       const h = this.current[i];
@@ -298,7 +301,7 @@ export class AvailabilityProfile {
         const nc = this.cap.byName.get(r.node);
         const id = r.acceleratorIds[0];
         if (nc === undefined || !nc.schedulable || id === undefined) continue;
-        const t = this.cap.deviceType.get(id);
+        const t = deviceTypeOn(nc, id);
         if (t === undefined) continue;
         const m = perNode.get(t);
         if (m === undefined) continue;

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compilePolicy, DEFAULT_POLICY } from './config.js';
 import type { PolicyConfig } from './config.js';
-import { createScheduler, scheduleOnce } from './suanli.js';
+import { createScheduler, diffByIdentity, scheduleOnce } from './suanli.js';
 import { decayUsage, EMPTY_USAGE } from './fairshare.js';
 import type { TenantUsage } from './fairshare.js';
 import { makeJob, makeNode } from '../testing/builders.js';
@@ -40,7 +40,14 @@ const QUOTA_POLICY = compiled({
     c: { weight: 1, quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 12 } } },
   },
 });
-const POLICIES: readonly PolicyConfig[] = [DEFAULT_POLICY, QUOTA_POLICY];
+/** Tight bounds, so that the bounded paths (queue depth, test budget, estimates) are exercised. */
+const TIGHT_POLICY = compiled({
+  fairShare: { halfLife: '30m' },
+  preemption: { reclaim: true, withinTenant: 'lower-priority', minRuntime: '2m', gracePeriod: '30s', boundedReclaimTime: '1m' },
+  backfill: { reservationDepth: 1, maxJobsTested: 2, estimateMaxJobs: 1, maxJobsExamined: 3 },
+  tenants: { a: { quotas: { 'nvidia-h200': { guaranteed: 4 } } }, b: { weight: 3 } },
+});
+const POLICIES: readonly PolicyConfig[] = [DEFAULT_POLICY, QUOTA_POLICY, TIGHT_POLICY];
 
 // ---- generators ----
 
@@ -338,5 +345,25 @@ void test('property: a tenant below its guarantee gets it back within the grace 
       assert.deepEqual(r2.starts.map((s) => s.jobId), ['owner-job']);
     }),
     { numRuns: 100 },
+  );
+});
+
+void test('property: the identity diff reports exactly what left and what came', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 40 }), fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 40 }), (a, b) => {
+      const objs = Array.from({ length: 31 }, (_, i) => ({ i }));
+      const prev = [...new Set(a)].map((i) => objs[i] as { i: number });
+      const next = [...new Set(b)].map((i) => objs[i] as { i: number });
+      const { removed, added } = diffByIdentity(prev, next);
+      // applying the diff to prev gives next as a set
+      const result = new Set(prev);
+      for (const x of removed) result.delete(x);
+      for (const x of added) result.add(x);
+      assert.deepEqual([...result].map((x) => x.i).sort((p, q) => p - q), next.map((x) => x.i).sort((p, q) => p - q));
+      // nothing is reported removed that is not in prev, or added that is not in next
+      for (const x of removed) assert.ok(prev.includes(x));
+      for (const x of added) assert.ok(next.includes(x));
+    }),
+    { numRuns: 300 },
   );
 });

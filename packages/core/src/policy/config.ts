@@ -122,7 +122,7 @@ export const DEFAULT_POLICY: PolicyConfig = {
     maxVictimsPerCycle: 64,
     maxCandidatesPerJob: 256,
   },
-  backfill: { enabled: true, reservationDepth: 1, maxJobsTested: 500, estimateMaxJobs: 20, maxJobsExamined: 2_000 },
+  backfill: { enabled: true, reservationDepth: 1, maxJobsTested: 500, estimateMaxJobs: 10, maxJobsExamined: 2_000 },
   cohorts: [],
   tenants: { default: { name: 'default', weight: 1, cohort: null, quotas: {}, projects: {} } },
   defaultTenant: { weight: 1, cohort: null },

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compilePolicy, DEFAULT_POLICY } from './config.js';
 import type { PolicyConfig } from './config.js';
-import { scheduleOnce } from './suanli.js';
+import { createScheduler, scheduleOnce } from './suanli.js';
 import { devicesOn, makeJob, makeNode, makeRunning } from '../testing/builders.js';
 import type { ClusterNode } from '../model/resources.js';
 import type { RunningSchedJob, ScheduleResult, SchedJob, Snapshot } from '../model/scheduling.js';
@@ -319,3 +319,18 @@ for (const c of cases) {
     c.check?.(r);
   });
 }
+
+void test('the stateful scheduler answers as a fresh one even when the caller mutates its arrays in place', () => {
+  const warm = createScheduler(DEFAULT_POLICY);
+  const nodes = [makeNode('a'), makeNode('b')];
+  const pending: SchedJob[] = [makeJob('p1', { accelerators: 8, submitTime: 1 }), makeJob('p2', { accelerators: 8, submitTime: 2 })];
+  const running: RunningSchedJob[] = [makeRunning(makeJob('r1', { accelerators: 8 }), devicesOn('a', 8))];
+  const same = (s: Snapshot): void => assert.deepEqual(warm.schedule(s), scheduleOnce(DEFAULT_POLICY, s));
+  same({ now: 1000, nodes, pending, running });
+  pending.push(makeJob('p3', { accelerators: 1, submitTime: 3 }));
+  running.pop(); // r1 ended
+  same({ now: 2000, nodes, pending, running });
+  nodes[1] = makeNode('b', { state: 'draining' });
+  pending.splice(0, 1);
+  same({ now: 3000, nodes, pending, running });
+});

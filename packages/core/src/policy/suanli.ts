@@ -233,7 +233,6 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
    */
   type Queue = { jobs: SchedJob[]; beyond: (PendingDecision | undefined)[] };
   let queues = new Map<string, Queue>();
-  let pendingRef: readonly SchedJob[] | null = null;
   let pendingPrev: readonly SchedJob[] = [];
   const queueKey = (job: SchedJob): string => (config.fairShare.enabled ? job.tenant : '*');
 
@@ -260,12 +259,9 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         same = false;
         break;
       }
-      if (same) {
-        nodesRef = nodes;
-        return;
-      }
+      if (same) return;
     }
-    nodesRef = nodes;
+    nodesRef = nodes.slice(); // a copy: callers may reuse and mutate their arrays
     cap = buildCapacity(nodes);
     free = null; // rebuilt from running below
     neverFit = new Map();
@@ -375,10 +371,8 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   }
 
   function syncPending(pending: readonly SchedJob[]): void {
-    if (pending === pendingRef) return;
-    pendingRef = pending;
     const diff = diffByIdentity(pendingPrev, pending);
-    pendingPrev = pending.slice();
+    pendingPrev = pending.slice(); // a copy: callers may reuse and mutate their arrays
     const removed = new Set<string>();
     const touched = new Set<string>();
     const added = diff.added;

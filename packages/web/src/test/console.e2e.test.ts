@@ -82,6 +82,9 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     assert.equal(await errors.locator('li[data-path="resources.accelerators"]').getAttribute('data-line'), '4');
     assert.equal(await errors.locator('li[data-path="resources.colour"]').getAttribute('data-line'), '5');
     assert.equal(await page.locator('.gutter-line.has-error').count(), 2);
+    // …and beside the lines themselves.
+    assert.match(await page.locator('[data-inline-line="4"]').innerText(), /accelerators: must be a whole number/);
+    assert.match(await page.locator('[data-inline-line="5"]').innerText(), /colour/);
     assert.equal(await page.getByTestId('spec').getAttribute('aria-invalid'), 'true');
     await shot('03-submit-field-errors');
   });
@@ -107,6 +110,13 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
   test('cancels a running job from its page', async () => {
     const job = await stack.client.submitJob({ name: 'e2e-long', project: 'nlp', command: ['sleep', '300'], resources: { accelerators: 2 } });
     cancelId = job.id;
+    // While it holds both accelerators the overview shows them busy and ranks its project.
+    await page.getByRole('link', { name: '总览' }).click();
+    await page.getByTestId('kpi-busy').filter({ hasText: /^2/ }).waitFor();
+    await page.getByRole('link', { name: 'default/nlp' }).waitFor();
+    assert.match(await page.getByTestId('kpi-utilisation').innerText(), /100%/);
+    await page.waitForTimeout(400); // let the heatmap redraw
+    await shot('06a-overview-busy');
     await page.goto(`${stack.url}/jobs/${job.id}`);
     await page.locator('[data-testid="job-state"] [data-state="running"]').waitFor();
     await page.getByTestId('cancel').click();
@@ -118,9 +128,8 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
 
   test('job list filters by state and project and follows live state', async () => {
     await page.getByRole('link', { name: '作业', exact: true }).click();
-    await page.getByTestId('jobs-table').waitFor();
-    assert.equal(await page.locator(`[data-job="${runId}"]`).count(), 1);
-    assert.equal(await page.locator(`[data-job="${cancelId}"]`).count(), 1);
+    await page.locator(`[data-job="${runId}"]`).waitFor();
+    await page.locator(`[data-job="${cancelId}"]`).waitFor();
     await page.getByTestId('filter-state').selectOption('cancelled');
     await page.locator(`[data-job="${runId}"]`).waitFor({ state: 'detached' });
     assert.equal(await page.locator(`[data-job="${cancelId}"]`).count(), 1);

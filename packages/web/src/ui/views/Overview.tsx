@@ -97,9 +97,9 @@ export function Overview() {
         { type: 'value', name: t('overview.queueLength'), minInterval: 1, min: 0, splitLine: { show: false } },
       ],
       series: [
-        { name: t('overview.busy'), type: 'line', showSymbol: false, areaStyle: { opacity: 0.15 }, color: STATE_COLOURS.busy, data: samples.map((s) => [s.atMs, s.busy]) },
-        { name: t('overview.total'), type: 'line', showSymbol: false, lineStyle: { type: 'dashed' }, color: '#7f8c8d', data: samples.map((s) => [s.atMs, s.total]) },
-        { name: t('overview.queueLength'), type: 'line', showSymbol: false, yAxisIndex: 1, color: '#8e44ad', data: samples.map((s) => [s.atMs, s.queued]) },
+        { name: t('overview.busy'), type: 'line', showSymbol: samples.length < 3, areaStyle: { opacity: 0.15 }, color: STATE_COLOURS.busy, data: samples.map((s) => [s.atMs, s.busy]) },
+        { name: t('overview.total'), type: 'line', showSymbol: samples.length < 3, lineStyle: { type: 'dashed' }, color: '#7f8c8d', data: samples.map((s) => [s.atMs, s.total]) },
+        { name: t('overview.queueLength'), type: 'line', showSymbol: samples.length < 3, yAxisIndex: 1, color: '#8e44ad', data: samples.map((s) => [s.atMs, s.queued]) },
       ],
     }),
     [samples, t],

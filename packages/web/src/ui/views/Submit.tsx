@@ -20,6 +20,7 @@ timeLimit: 10m
 `;
 
 const LINE_PX = 20;
+const EDITOR_PAD_PX = 6;
 
 function newKey(): string {
   return typeof crypto.randomUUID === 'function' ? crypto.randomUUID() : `k-${Date.now()}-${Math.floor(performance.now())}`;
@@ -36,6 +37,7 @@ export function Submit() {
   const key = useMemo(() => ({ text, key: newKey() }), [text]);
   const area = useRef<HTMLTextAreaElement | null>(null);
   const gutter = useRef<HTMLDivElement | null>(null);
+  const [scroll, setScroll] = useState({ top: 0, left: 0 });
 
   const syntax = useMemo(() => yamlSyntaxError(text), [text]);
   const lines = text.split('\n').length;
@@ -60,7 +62,8 @@ export function Submit() {
       const job = await client.submitJob(undefined, { yaml: text, idempotencyKey: key.key });
       navigate(`/jobs/${job.id}`);
     } catch (err) {
-      if (err instanceof ApiClientError && err.details.length > 0) setErrors(locateErrors(text, err.details));
+      if (err instanceof ApiClientError && err.details.length > 0)
+        setErrors([...locateErrors(text, err.details)].sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
       else setFailure(errorMessage(err));
     } finally {
       setBusy(false);
@@ -113,12 +116,24 @@ export function Submit() {
             }}
             onScroll={(e) => {
               if (gutter.current) gutter.current.scrollTop = e.currentTarget.scrollTop;
+              setScroll({ top: e.currentTarget.scrollTop, left: e.currentTarget.scrollLeft });
             }}
             aria-invalid={errors.length > 0 || syntax !== null ? true : undefined}
             aria-describedby={describedBy}
             data-testid="spec"
             style={{ lineHeight: `${LINE_PX}px` }}
           />
+          {/* The server's messages beside the lines they name (the list below carries them for screen readers). */}
+          <div className="inline-errors" aria-hidden="true">
+            {[...byLine.entries()].map(([line, errs]) => {
+              const top = EDITOR_PAD_PX + (line - 1) * LINE_PX - scroll.top;
+              return top < -LINE_PX ? null : (
+                <div key={line} className="inline-error" style={{ top }} data-inline-line={line}>
+                  {errs.map((x) => `${x.path ? x.path.split('.').slice(-1)[0] + ': ' : ''}${x.message}`).join(' · ')}
+                </div>
+              );
+            })}
+          </div>
         </div>
         {errors.length > 0 || syntax ? (
           <div id="spec-errors" className="field-errors" role="alert" data-testid="spec-errors">

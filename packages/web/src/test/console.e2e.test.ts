@@ -117,6 +117,14 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     assert.match(await page.getByTestId('kpi-utilisation').innerText(), /100%/);
     await page.waitForTimeout(400); // let the heatmap redraw
     await shot('06a-overview-busy');
+    // A job that needs one more accelerator waits, and its page says why.
+    const waiting = await stack.client.submitJob({ name: 'e2e-waits', project: 'nlp', command: ['sh', '-c', 'echo started after the cancel'], resources: { accelerators: 1 }, timeLimit: '5m' });
+    await page.goto(`${stack.url}/jobs/${waiting.id}`);
+    const pending = page.getByTestId('pending');
+    await pending.waitFor();
+    assert.match(await pending.innerText(), /waits-for-capacity|waits-for-turn|waits-for-quota/);
+    assert.match(await pending.innerText(), /预计开始/);
+    await shot('06b-job-pending');
     await page.goto(`${stack.url}/jobs/${job.id}`);
     await page.locator('[data-testid="job-state"] [data-state="running"]').waitFor();
     await page.getByTestId('cancel').click();
@@ -124,6 +132,10 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.locator('[data-testid="job-state"] [data-state="cancelled"]').waitFor();
     assert.equal(await page.getByTestId('cancel').count(), 0);
     await shot('06-job-cancelled');
+    // The freed accelerators go to the waiting job.
+    await page.goto(`${stack.url}/jobs/${waiting.id}`);
+    await page.locator('[data-testid="job-state"] [data-state="succeeded"]').waitFor();
+    await page.getByTestId('log').filter({ hasText: 'started after the cancel' }).waitFor();
   });
 
   test('job list filters by state and project and follows live state', async () => {
@@ -208,6 +220,22 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.getByTestId('kpi-idle').waitFor();
     await shot('11-overview-tablet');
     await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  test('every form control and button has an accessible name; images of charts have labels', async () => {
+    const unnamed = `[...document.querySelectorAll('input, select, textarea, button, a[href], [role=img]')].filter((el) => {
+      const aria = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+      const labels = el.labels && el.labels.length > 0;
+      const text = (el.textContent || '').trim() || el.getAttribute('title');
+      return !(aria || labels || (el.tagName !== 'INPUT' && el.tagName !== 'SELECT' && el.tagName !== 'TEXTAREA' && text));
+    }).map((el) => el.outerHTML.slice(0, 120))`;
+    for (const path of ['/', '/jobs', `/jobs/${runId}`, '/submit', '/nodes', '/usage', '/bookings']) {
+      await page.goto(stack.url + path);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForTimeout(300);
+      assert.deepEqual(await page.evaluate<string[]>(unnamed), [], path);
+      assert.equal(await page.locator('main h1').count(), 1, `${path} has one h1`);
+    }
   });
 
   test('signs out', async () => {

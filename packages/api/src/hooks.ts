@@ -31,7 +31,8 @@ export const LOG_REDACT_PATHS: readonly string[] = [
  * user's token).
  */
 export function isOpenRoute(url: string): boolean {
-  if (url === '/api' || url.startsWith('/api/') || url.startsWith('/api?')) return url.startsWith('/api/v1/openapi.json');
+  if (url === '/api' || url.startsWith('/api/') || url.startsWith('/api?'))
+    return url.startsWith('/api/v1/openapi.json');
   return true;
 }
 
@@ -167,7 +168,11 @@ export async function registerSecurityHooks(app: FastifyInstance, opts: Security
         throw new ApiError('RATE_LIMITED', `too many requests; retry in ${wait} s`);
       }
     }
-    if (!isOpenRoute(req.url) && req.principal === null) {
+    // Both the raw URL and the route it matched must be open: the router decodes percent-escapes
+    // (`/%61pi/v1/jobs` reaches `/api/v1/jobs`), so the raw URL alone could be talked past.
+    const pattern = req.routeOptions.url;
+    const open = isOpenRoute(req.url) && (pattern === undefined || isOpenRoute(pattern));
+    if (!open && req.principal === null) {
       throw new ApiError(
         'UNAUTHENTICATED',
         h

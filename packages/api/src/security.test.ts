@@ -356,6 +356,23 @@ describe('identity, audit, metering, hardening', () => {
     }
   });
 
+  test('percent-encoded paths that route into the API still need a token', async () => {
+    // With a query the route rejects: answered 400 by validation if the hook had let it through.
+    for (const url of [
+      '/%61pi/v1/jobs?limit=0',
+      '/%61pi/v1/audit?zz=1',
+      '/%61%70%69/v1/orgs',
+      '/api/v1/%6Aobs?limit=0',
+    ]) {
+      const r = await call('GET', url, null);
+      assert.equal(r.status, 401, `${url}: ${r.status} ${r.body.slice(0, 100)}`);
+      assert.equal(r.json().error?.code, 'UNAUTHENTICATED');
+    }
+    const post = await call('POST', '/%61pi/v1/orgs', null, { name: 'sneaky', unknown: 1 });
+    assert.equal(post.status, 401);
+    assert.equal(await ts.server.store.getTenant('sneaky'), null);
+  });
+
   test('a job cannot override SUANLI_* variables or device pinning (end to end)', async () => {
     for (const key of [
       'SUANLI_JOB_ID',

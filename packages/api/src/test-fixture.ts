@@ -60,7 +60,9 @@ export type Call = (
   body?: unknown,
 ) => Promise<{
   status: number;
-  json: () => { error?: { code: string; message: string } } & Record<string, unknown>;
+  json: () => {
+    error?: { code: string; message: string; details?: { path: string; message: string }[] };
+  } & Record<string, unknown>;
   body: string;
   headers: Record<string, unknown>;
 }>;

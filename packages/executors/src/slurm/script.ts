@@ -74,7 +74,12 @@ export function rendezvousPort(base: number, span: number, jobId: string, attemp
 /** Variables the task computes itself from what Slurm allocated; never fixed in the job environment. */
 const DEVICE_VARS = new Set(['CUDA_VISIBLE_DEVICES', 'ASCEND_RT_VISIBLE_DEVICES', 'SUANLI_ACCELERATOR_IDS']);
 
-/** File in the log directory where failing replicas record their exit codes, first failure first. */
+/**
+ * File in the log directory where every replica records its exit code when it ends, in the order
+ * they end. The job's code is the first non-zero one (the replica that failed first), or 0 once
+ * all replicas recorded 0; srun's own status is used only when replicas were killed too hard to
+ * record anything.
+ */
 export const EXIT_FILE = '.suanli-exit-codes';
 
 export interface BuiltJob {
@@ -156,15 +161,15 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
       ? ['export ASCEND_RT_VISIBLE_DEVICES="$(IFS=,; echo "${__g[*]:__lo:__a}")"']
       : []),
     'unset __a __lo __g __c __i __ids',
-    // Run the command as a child so a failing rank can record its code: srun itself only
-    // reports 143 after --kill-on-bad-exit has terminated the other ranks.
-    '"$@" &',
-    '__p=$!',
-    `trap 'kill -TERM "$__p" 2>/dev/null' TERM`,
-    // A trapped signal interrupts `wait` (status 128+n); wait again until the child is gone, then
-    // once more for its own status, which bash keeps for finished background children.
-    'while kill -0 "$__p" 2>/dev/null; do wait "$__p"; done; wait "$__p"; __rc=$?',
-    `if [ "$__rc" -ne 0 ]; then echo "$__rc" >> ${shq(exitFile)}; fi`,
+    // Run the command as a foreground child and record its code: srun itself only reports 143
+    // after --kill-on-bad-exit has terminated the other ranks. Slurm signals every process of
+    // the step (proctrack), so the command gets SIGTERM directly; the no-op trap keeps this shell
+    // alive to record the code (caught signals are reset on exec, so the command's own
+    // disposition is the default).
+    "trap ':' TERM",
+    '"$@"',
+    '__rc=$?',
+    `echo "$__rc" >> ${shq(exitFile)}`,
     'exit "$__rc"',
   ].join('\n');
   const cpus = Math.max(1, Math.ceil(req.spec.perReplica.cpuMillis / 1000));
@@ -179,7 +184,10 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
     '__srun=$!',
     'while kill -0 "$__srun" 2>/dev/null; do wait "$__srun"; done; wait "$__srun"; __rc=$?',
     '# The job ends with the code of the first replica that failed, as the local executor reports it.',
-    `if [ -s ${shq(exitFile)} ]; then __rc=$(head -n 1 ${shq(exitFile)}); fi`,
+    `if [ -s ${shq(exitFile)} ]; then`,
+    `  __first=$(grep -v -x 0 ${shq(exitFile)} | head -n 1)`,
+    `  if [ -n "$__first" ]; then __rc=$__first; elif [ "$(wc -l < ${shq(exitFile)})" -ge ${R} ]; then __rc=0; fi`,
+    'fi',
     'exit "$__rc"',
     '',
   ].join('\n');

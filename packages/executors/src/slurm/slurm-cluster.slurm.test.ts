@@ -16,6 +16,7 @@ import type { ExecutionEvent, LaunchRequest } from '../executor.js';
 import { parseEnvDump, shQuote } from '../contract.js';
 import { createSlurmExecutor, type SlurmExecutor } from './executor.js';
 import { jobDeviceIndices } from './mapping.js';
+import { EXIT_FILE } from './script.js';
 import { TEST_SLURM, requireSlurmCluster } from './test-cluster.js';
 
 const SLURM_CI = fileURLToPath(new URL('../../../../scripts/slurm-ci.sh', import.meta.url));
@@ -139,6 +140,29 @@ describe('slurm executor on a real cluster', () => {
         nodes.map((n) => n.topology.rack),
         ['r1', 'r1', 'r1', 'r1'],
       );
+    } finally {
+      await ex.close();
+    }
+  });
+
+  test('a node an operator drains in Slurm is draining, with the reason; resumed, it is ready again', async () => {
+    const ex = createSlurmExecutor(TEST_SLURM);
+    try {
+      execFileSync('scontrol', ['update', 'nodename=node4', 'state=drain', 'reason=suanli test: fan']);
+      const n = (await ex.discover()).find((x) => x.name === 'node4');
+      assert.equal(n?.state, 'draining');
+      assert.equal(n?.labels['slurm.reason'], 'suanli test: fan');
+    } finally {
+      execFileSync('scontrol', ['update', 'nodename=node4', 'state=resume']);
+    }
+    try {
+      // Slurm flags a resumed node NOT_RESPONDING (→ down) until it has pinged it: a moment.
+      let state = '';
+      for (let i = 0; i < 50 && state !== 'ready'; i++) {
+        state = (await ex.discover()).find((x) => x.name === 'node4')?.state ?? '';
+        if (state !== 'ready') await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(state, 'ready');
     } finally {
       await ex.close();
     }
@@ -342,7 +366,17 @@ describe('slurm executor on a real cluster', () => {
       await ex.cancel(req.jobId, ref, 10_000);
       const e = await ev.wait((x) => x.kind === 'exited' && x.jobId === req.jobId, 20_000, 'exited');
       assert.ok(Date.now() - t0 < 10_000, 'ended well within the grace period');
-      assert.equal(e.kind === 'exited' && e.exitCode, 0, JSON.stringify(e));
+      const err = (): string =>
+        existsSync(join(req.logDir, 'stderr.log'))
+          ? readFileSync(join(req.logDir, 'stderr.log'), 'utf8')
+          : '';
+      const codes = (): string =>
+        existsSync(join(req.logDir, EXIT_FILE)) ? readFileSync(join(req.logDir, EXIT_FILE), 'utf8') : '';
+      assert.equal(
+        e.kind === 'exited' && e.exitCode,
+        0,
+        `${JSON.stringify(e)} stderr: ${err()} codes: ${codes()}`,
+      );
       const out = readFileSync(join(req.logDir, 'stdout.log'), 'utf8');
       assert.deepEqual(out.trim().split('\n').sort(), ['term 0', 'term 1']);
     } finally {

@@ -117,8 +117,21 @@ export class AvailabilityProfile {
     runningSortedByEnd = false,
   ) {
     // overdue holds end "any moment": they come back at the first release event after now
-    this.current = running.map((h) => (h.endTime <= now ? { ...h, endTime: now + 1 } : h));
-    if (!runningSortedByEnd) this.current.sort(compareHolds);
+    this.current = running.slice();
+    if (runningSortedByEnd) {
+      // sorted: the overdue holds are a prefix
+      for (let i = 0; i < this.current.length; i++) {
+        const h = this.current[i] as ProfileHold;
+        if (h.endTime > now) break;
+        this.current[i] = { ...h, endTime: now + 1 };
+      }
+    } else {
+      for (let i = 0; i < this.current.length; i++) {
+        const h = this.current[i] as ProfileHold;
+        if (h.endTime <= now) this.current[i] = { ...h, endTime: now + 1 };
+      }
+      this.current.sort(compareHolds);
+    }
   }
 
   get reservationCount(): number {

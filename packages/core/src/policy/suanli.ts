@@ -217,15 +217,11 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   let nodesRef: readonly ClusterNode[] | null = null;
   let cap: ClusterCapacity | null = null;
   let free: FreeState | null = null;
-  let neverFit = new Map<string, readonly (AcceleratorType | null)[]>();
-  /** Per pending job object: its request signature and the types it could ever fit (TEST_ONLY). */
-  let jobStatic = new WeakMap<SchedJob, { readonly sig: string; readonly ever: readonly (AcceleratorType | null)[]; readonly desc: string }>();
   const runningById = new Map<string, RunningSchedJob>();
   /** Copy of the last snapshot's running array (the diff's baseline). */
   let runningPrev: readonly RunningSchedJob[] = [];
   let holds: ProfileHold[] = [];
   let holdsDirty = true;
-  const runInfo = new WeakMap<RunningSchedJob, RunInfo>();
   const pendingById = new Map<string, SchedJob>();
   /**
    * Per queue (tenant, or '*' without fair share): jobs in queue order, and a parallel array of the
@@ -236,20 +232,30 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   let pendingPrev: readonly SchedJob[] = [];
   const queueKey = (job: SchedJob): string => (config.fairShare.enabled ? job.tenant : '*');
 
-  type JobStatic = { readonly sig: string; readonly ever: readonly (AcceleratorType | null)[]; readonly desc: string };
-  function staticOf(c: ClusterCapacity, job: SchedJob): JobStatic {
-    let st = jobStatic.get(job);
-    if (st === undefined) {
-      const sig = signature(job);
-      let types = neverFit.get(sig);
-      if (types === undefined) {
-        types = typesThatCouldEverFit(c, job.replicas, job.perReplica);
-        neverFit.set(sig, types);
-      }
-      st = { sig, ever: types, desc: describeRequest(job) };
-      jobStatic.set(job, st);
+  /**
+   * TEST_ONLY answers per request shape (replicas → devices → CPU → memory → types), valid while the
+   * capacity is: nested maps keyed by the numbers themselves, so no key string is built per job.
+   */
+  type Shape = Map<number, Map<number, Map<number, Map<number, Map<string, readonly (AcceleratorType | null)[]>>>>>;
+  let shapes: Shape = new Map();
+  function everFor(c: ClusterCapacity, job: SchedJob): readonly (AcceleratorType | null)[] {
+    const r = job.perReplica;
+    const ts = r.acceleratorTypes;
+    const tkey = ts.length === 0 ? '' : ts.length === 1 ? (ts[0] as string) : ts.join(',');
+    let m1 = shapes.get(job.replicas);
+    if (m1 === undefined) shapes.set(job.replicas, (m1 = new Map()));
+    let m2 = m1.get(r.accelerators);
+    if (m2 === undefined) m1.set(r.accelerators, (m2 = new Map()));
+    let m3 = m2.get(r.cpuMillis);
+    if (m3 === undefined) m2.set(r.cpuMillis, (m3 = new Map()));
+    let m4 = m3.get(r.memoryMiB);
+    if (m4 === undefined) m3.set(r.memoryMiB, (m4 = new Map()));
+    let ever = m4.get(tkey);
+    if (ever === undefined) {
+      ever = typesThatCouldEverFit(c, job.replicas, r);
+      m4.set(tkey, ever);
     }
-    return st;
+    return ever;
   }
 
   function syncCapacity(nodes: readonly ClusterNode[]): void {
@@ -264,18 +270,13 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     nodesRef = nodes.slice(); // a copy: callers may reuse and mutate their arrays
     cap = buildCapacity(nodes);
     free = null; // rebuilt from running below
-    neverFit = new Map();
-    jobStatic = new WeakMap();
+    shapes = new Map();
     for (const q of queues.values()) q.beyond.fill(undefined); // they depend on the capacity
   }
 
+  /** Type and device count of a running job's placement: a few array reads, not worth caching. */
   function info(c: ClusterCapacity, job: RunningSchedJob): RunInfo {
-    let i = runInfo.get(job);
-    if (i === undefined) {
-      i = { type: placementType(c, job.placement), devices: placementAccelerators(job.placement) };
-      runInfo.set(job, i);
-    }
-    return i;
+    return { type: placementType(c, job.placement), devices: placementAccelerators(job.placement) };
   }
 
   function expectedEnd(job: RunningSchedJob): number {
@@ -284,7 +285,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   }
 
   /** Devices in use per (tenant, project, type) by running jobs not being preempted. */
-  const runUse = new Map<string, { tenant: string; project: string; type: AcceleratorType; devices: number }>();
+  const runUse = new Map<string, Map<string, Map<AcceleratorType, number>>>();
   /**
    * A cheap, conservative pre-check for preemption: per type and tenant, the lowest priority and the
    * earliest start among preemptible running jobs (exact when the victim index is built; after a
@@ -315,12 +316,13 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       return;
     }
     if (sign === 1 && j.preemptible) statsAdd(i.type, j);
-    const key = `${j.tenant}\u0000${j.project}\u0000${i.type}`;
-    const e = runUse.get(key);
-    if (e) {
-      e.devices += sign * i.devices;
-      if (e.devices === 0) runUse.delete(key);
-    } else runUse.set(key, { tenant: j.tenant, project: j.project, type: i.type, devices: sign * i.devices });
+    let byProject = runUse.get(j.tenant);
+    if (byProject === undefined) runUse.set(j.tenant, (byProject = new Map()));
+    let byType = byProject.get(j.project);
+    if (byType === undefined) byProject.set(j.project, (byType = new Map()));
+    const n = (byType.get(i.type) ?? 0) + sign * i.devices;
+    if (n === 0) byType.delete(i.type);
+    else byType.set(i.type, n);
   }
 
   function syncRunning(c: ClusterCapacity, running: readonly RunningSchedJob[]): FreeState {
@@ -648,9 +650,12 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     // Step 3: quotas
     const quota = new QuotaBook(config, c.upByType);
     // sorted so that the book's insertion order does not depend on history
-    for (const key of [...runUse.keys()].sort(cmpStr)) {
-      const e = runUse.get(key);
-      if (e) quota.add(e.tenant, e.project, e.type, e.devices);
+    for (const tenant of [...runUse.keys()].sort(cmpStr)) {
+      const byProject = runUse.get(tenant) as Map<string, Map<AcceleratorType, number>>;
+      for (const project of [...byProject.keys()].sort(cmpStr)) {
+        const byType = byProject.get(project) as Map<AcceleratorType, number>;
+        for (const type of [...byType.keys()].sort(cmpStr)) quota.add(tenant, project, type, byType.get(type) ?? 0);
+      }
     }
     const profile = new AvailabilityProfile(c, f, now, sortedHolds(), snapshot.windows ?? [], bounds, true);
 
@@ -679,10 +684,9 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         let d = q.beyond[i];
         if (d === undefined) {
           const job = q.jobs[i] as SchedJob;
-          const st = staticOf(c, job);
           d =
-            st.ever.length === 0
-              ? { jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, st.desc), estimatedStart: null }
+            everFor(c, job).length === 0
+              ? { jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, describeRequest(job)), estimatedStart: null }
               : { jobId: job.id, verdict: 'waits-for-turn', reason: BEYOND_DEPTH_REASON, estimatedStart: null };
           q.beyond[i] = d;
         }
@@ -693,11 +697,9 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       const need = job.replicas * job.perReplica.accelerators;
       const durationMs = job.timeLimitMs;
       // a. TEST_ONLY, cached per request shape
-      const st = staticOf(c, job);
-      const sig = st.sig;
-      const ever = st.ever;
+      const ever = everFor(c, job);
       if (ever.length === 0) {
-        pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, st.desc), estimatedStart: null });
+        pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, describeRequest(job)), estimatedStart: null });
         continue;
       }
       // b. quota, per acceptable type (the common all-allowed case reuses the cached list); a job
@@ -762,7 +764,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       // reservation or a booking; bounded by the test budget; failures cached per shape)
       const blockedByPromise = answer !== null && !answer.ok && (answer.kind === 'reservation' || answer.kind === 'booking');
       let pre: ReturnType<typeof tryPreempt> = null;
-      const noVictimsKey = !blockedByPromise && (P.reclaim || P.withinTenant !== 'never') && tested < B.maxJobsTested ? `${job.tenant}\u0000${job.priority}\u0000${sig}` : null;
+      const noVictimsKey = !blockedByPromise && (P.reclaim || P.withinTenant !== 'never') && tested < B.maxJobsTested ? `${job.tenant}\u0000${job.priority}\u0000${signature(job)}` : null;
       if (noVictimsKey !== null && !noVictims.has(noVictimsKey)) {
         tested++;
         pre = tryPreempt(job, allowed, need, c, f, quota, profile, now, victimIds, preemptions.length, ranEnoughCache);
@@ -820,7 +822,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       pending.push({
         jobId: job.id,
         verdict: 'waits-for-capacity',
-        reason: `needs ${st.desc} (${need} devices in all); ${freeNow} now${
+        reason: `needs ${describeRequest(job)} (${need} devices in all); ${freeNow} now${
           estimate === null
             ? ''
             : estimate.ok

@@ -19,6 +19,7 @@ import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerIdentityRoutes } from './routes/identity.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerUsageRoutes } from './routes/usage.js';
+import { registerBookingRoutes } from './routes/bookings.js';
 import { LOG_REDACT_PATHS, registerSecurityHooks, trackRoutes, type RateLimit } from './hooks.js';
 
 export const API_VERSION = '0.1.0';
@@ -231,5 +232,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerIdentityRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerUsageRoutes(app, ctx);
+  registerBookingRoutes(app, ctx);
   return app;
 }

@@ -80,6 +80,22 @@ async function newMember(tenant: string): Promise<string> {
   return s;
 }
 
+let bookingDays = 0;
+/** A fresh far-future day per booking (from 2040-01-01), so matrix bookings never compete for capacity. */
+function bookingDay(): { start: string; end: string } {
+  const d = new Date(Date.UTC(2040, 0, 1) + ++bookingDays * 86_400_000).toISOString().slice(0, 10);
+  return { start: `${d}T09:00`, end: `${d}T10:00` };
+}
+async function newBooking(tenant: string): Promise<string> {
+  const r = await call('POST', '/api/v1/bookings', tokens[tenant]!['member'], {
+    acceleratorType: 'gpu',
+    accelerators: 1,
+    ...bookingDay(),
+  });
+  assert.equal(r.status, 201, r.body);
+  return r.json()['id'] as string;
+}
+
 const EXPECT: Record<string, Case> = {
   'GET /healthz': { prepare: async () => ({ url: '/healthz' }), expect: everyone(200) },
   'GET /metrics': { prepare: async () => ({ url: '/metrics' }), expect: everyone(200) },
@@ -209,6 +225,54 @@ const EXPECT: Record<string, Case> = {
     expect: (role, own) => (platform(role) ? 204 : own ? [403, 'FORBIDDEN'] : [404, 'TENANT_NOT_FOUND']),
   },
   'GET /api/v1/prices': { prepare: async () => ({ url: '/api/v1/prices' }), expect: everyone(200) },
+  // Bookings (routes/bookings.ts): each case books its own far-future day, so cases never collide.
+  'POST /api/v1/bookings': {
+    // A booking always goes to the caller's own tenant: "other" is the same request.
+    prepare: async () => ({
+      url: '/api/v1/bookings',
+      body: { acceleratorType: 'gpu', accelerators: 1, ...bookingDay() },
+    }),
+    expect: (role) => (role === 'viewer' ? [403, 'FORBIDDEN'] : 201),
+  },
+  'GET /api/v1/bookings': {
+    prepare: async ({ own, other }) => ({
+      url: own ? '/api/v1/bookings' : `/api/v1/bookings?tenant=${other}`,
+    }),
+    expect: scoped(200, ALL, 'TENANT_NOT_FOUND'),
+  },
+  'GET /api/v1/bookings/{id}': {
+    prepare: async ({ tenant }) => ({ url: `/api/v1/bookings/${await newBooking(tenant)}` }),
+    expect: scoped(200, ALL, 'BOOKING_NOT_FOUND'),
+  },
+  'POST /api/v1/bookings/{id}/cancel': {
+    prepare: async ({ tenant }) => ({ url: `/api/v1/bookings/${await newBooking(tenant)}/cancel`, body: {} }),
+    expect: scoped(200, WRITERS, 'BOOKING_NOT_FOUND'),
+  },
+  'POST /api/v1/bookings/{id}/approve': {
+    // Bookings are approved at creation here (no approval required): visible ones answer 409.
+    prepare: async ({ tenant }) => ({
+      url: `/api/v1/bookings/${await newBooking(tenant)}/approve`,
+      body: {},
+    }),
+    expect: (role, own) =>
+      platform(role) ? [409, 'STATE_CONFLICT'] : own ? [403, 'FORBIDDEN'] : [404, 'BOOKING_NOT_FOUND'],
+  },
+  'POST /api/v1/bookings/{id}/reject': {
+    prepare: async ({ tenant }) => ({ url: `/api/v1/bookings/${await newBooking(tenant)}/reject`, body: {} }),
+    expect: (role, own) =>
+      platform(role) ? [409, 'STATE_CONFLICT'] : own ? [403, 'FORBIDDEN'] : [404, 'BOOKING_NOT_FOUND'],
+  },
+  'GET /api/v1/capacity': {
+    prepare: async () => ({ url: '/api/v1/capacity?type=gpu&accelerators=1&durationSeconds=60' }),
+    expect: everyone(200),
+  },
+  'PUT /api/v1/booking-settings/{tenant}': {
+    prepare: async ({ tenant }) => ({
+      url: `/api/v1/booking-settings/${tenant}`,
+      body: { requireApproval: false },
+    }),
+    expect: (role, own) => (platform(role) ? 200 : own ? [403, 'FORBIDDEN'] : [404, 'TENANT_NOT_FOUND']),
+  },
   'PUT /api/v1/prices/{type}': {
     prepare: async () => ({ url: '/api/v1/prices/gpu', body: { perAcceleratorHour: 1.5, currency: 'CNY' } }),
     expect: platformOnly(200),

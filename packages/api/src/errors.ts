@@ -24,6 +24,10 @@ export const ERRORS = {
     status: 400,
     summary: 'A budget applies to this tenant or project, so the job must set a time limit.',
   },
+  BOOKING_INVALID: {
+    status: 400,
+    summary: 'The booking has errors (window, time zone, recurrence); `details` lists each field.',
+  },
   // 401/402/403: identity, budget and permission
   UNAUTHENTICATED: {
     status: 401,
@@ -36,6 +40,7 @@ export const ERRORS = {
   FORBIDDEN: { status: 403, summary: 'The token is valid but its role may not perform this action.' },
   // 404: not found (also used for other tenants' objects, so ids do not leak)
   ROUTE_NOT_FOUND: { status: 404, summary: 'No such API route.' },
+  BOOKING_NOT_FOUND: { status: 404, summary: 'No booking with this id is visible to you.' },
   JOB_NOT_FOUND: { status: 404, summary: 'No job with this id is visible to you.' },
   NODE_NOT_FOUND: { status: 404, summary: 'No node with this name.' },
   TENANT_NOT_FOUND: { status: 404, summary: 'No tenant with this name is visible to you.' },
@@ -49,6 +54,16 @@ export const ERRORS = {
   IDEMPOTENCY_KEY_REUSED: {
     status: 409,
     summary: 'This Idempotency-Key was used before with a different job spec.',
+  },
+  BOOKING_NO_CAPACITY: {
+    status: 409,
+    summary:
+      'The accelerators are not free for the whole window (bookings, maintenance or running jobs hold them).',
+  },
+  BOOKING_QUOTA_EXCEEDED: {
+    status: 409,
+    summary:
+      "The booking would exceed the tenant's booking quota (accelerator-hours held ahead, or accelerators per booking).",
   },
   ALREADY_EXISTS: { status: 409, summary: 'An object with this name exists already.' },
   STATE_CONFLICT: { status: 409, summary: 'The object changed concurrently; retry the request.' },

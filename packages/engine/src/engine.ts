@@ -28,6 +28,8 @@ import type {
   TenantUsage,
 } from '@suanli/core';
 import { ACTIVE_STATES, accrueUsage, decayUsage, DEFAULT_POLICY, EMPTY_USAGE } from '@suanli/core';
+import { BOOKING_WINDOW_HORIZON_MS, windowsForSnapshot } from '@suanli/core';
+import { bookingStoreOf, type BookingStore } from '@suanli/store';
 import type { JobRecord, Store, StoredNode } from '@suanli/store';
 import type { ExecutionEvent, Executor } from '@suanli/executors';
 
@@ -99,8 +101,12 @@ export class Engine {
   private usage: TenantUsage = EMPTY_USAGE;
   private endedSinceCycle: { tenant: string; devices: number; fromMs: number; toMs: number }[] = [];
 
+  /** Approved bookings become the snapshot's windows (issue 4); null on a store without bookings. */
+  private readonly bookings: BookingStore | null;
+
   constructor(opts: EngineOptions) {
     this.store = opts.store;
+    this.bookings = bookingStoreOf(opts.store);
     this.executor = opts.executor;
     this.policy = opts.policy;
     this.clock = opts.clock ?? Date.now;
@@ -287,9 +293,10 @@ export class Engine {
     const t0 = performance.now();
     // 1. Working set.
     const now = this.clock();
-    const [stored, jobs] = await Promise.all([
+    const [stored, jobs, booked] = await Promise.all([
       this.store.listNodes(),
       this.store.jobsInStates(WORKING_STATES),
+      this.bookings?.list({ endAfter: now, states: ['approved'] }) ?? [],
     ]);
     const nodes = stored.map(effectiveNode);
     const queued = jobs.filter((j) => j.state === 'queued' && (j.notBefore === null || j.notBefore <= now));
@@ -327,6 +334,7 @@ export class Engine {
       pending: queued.map((j) => this.schedJob(j)),
       running,
       usage: this.usage.byTenant,
+      windows: windowsForSnapshot(booked, now, BOOKING_WINDOW_HORIZON_MS),
     };
 
     // 3. Decide.

@@ -372,3 +372,8 @@ export function openBookingStore(store: Store): BookingStore {
   opened.set(store, b);
   return b;
 }
+
+/** `openBookingStore`, or null for a Store that is not on a database (a test double): no bookings. */
+export function bookingStoreOf(store: Store): BookingStore | null {
+  return store instanceof KyselyStore ? openBookingStore(store) : null;
+}

@@ -17,6 +17,7 @@ export {
 } from './migrations/index.js';
 export {
   openBookingStore,
+  bookingStoreOf,
   BOOKING_LOCK_CLASS,
   BOOKINGS_MAX_LIMIT,
   type BookingStore,

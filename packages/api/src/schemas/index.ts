@@ -369,3 +369,110 @@ export const PriceSetSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+// --- bookings (issue 4: 算力预约) ---
+
+export const BOOKING_REPEAT_VALUES = ['daily', 'weekdays', 'weekly'] as const;
+export const BOOKING_PHASE_VALUES = [
+  'requested',
+  'approved',
+  'rejected',
+  'cancelled',
+  'active',
+  'completed',
+] as const;
+export const BookingCreateSchema = Type.Object(
+  {
+    acceleratorType: Type.String({ minLength: 1, maxLength: 100, description: 'e.g. nvidia-h200' }),
+    accelerators: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+    start: Type.String({
+      maxLength: 40,
+      description: '2026-03-10T09:00 (wall clock in timeZone) or an ISO instant',
+    }),
+    end: Type.String({ maxLength: 40 }),
+    timeZone: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: 'IANA name; default UTC' }),
+    ),
+    repeat: Type.Optional(Type.Union(BOOKING_REPEAT_VALUES.map((v) => Type.Literal(v)))),
+    until: Type.Optional(
+      Type.String({
+        pattern: '^\\d{4}-\\d{2}-\\d{2}$',
+        description: 'last start date (inclusive), in timeZone',
+      }),
+    ),
+    project: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+    nodeCount: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    sameSwitch: Type.Optional(Type.Boolean()),
+    kind: Type.Optional(
+      Type.Union([Type.Literal('booking'), Type.Literal('maintenance')], {
+        description: 'maintenance: operators only',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type BookingCreate = Static<typeof BookingCreateSchema>;
+export const OccurrenceViewSchema = Type.Object({
+  start: Type.String({ format: 'date-time' }),
+  end: Type.String({ format: 'date-time' }),
+});
+export const BookingViewSchema = Type.Object({
+  id: Type.String(),
+  tenant: Type.String(),
+  project: Type.String(),
+  kind: Type.Union([Type.Literal('booking'), Type.Literal('maintenance')]),
+  state: Type.Union(
+    BOOKING_PHASE_VALUES.map((v) => Type.Literal(v)),
+    { description: 'active/completed: an approved booking inside / after its windows' },
+  ),
+  acceleratorType: Type.String(),
+  accelerators: Type.Integer(),
+  nodeCount: Nullable(Type.Integer()),
+  sameSwitch: Type.Boolean(),
+  start: Type.String({ description: 'wall clock as asked, in timeZone' }),
+  end: Type.String(),
+  timeZone: Type.String(),
+  repeat: Nullable(Type.String()),
+  until: Nullable(Type.String()),
+  occurrences: Type.Array(OccurrenceViewSchema),
+  nextOccurrence: Nullable(OccurrenceViewSchema),
+  bookedAcceleratorHours: Type.Number({ description: 'accelerators × every window' }),
+  reason: Nullable(Type.String()),
+  createdBy: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  decidedBy: Nullable(Type.String()),
+  decidedAt: Nullable(Type.String({ format: 'date-time' })),
+});
+export type BookingView = Static<typeof BookingViewSchema>;
+export const BookingListSchema = Type.Object({ bookings: Type.Array(BookingViewSchema) });
+export type BookingList = Static<typeof BookingListSchema>;
+export const BookingDecisionSchema = Type.Object(
+  { reason: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+);
+export const CapacityAnswerSchema = Type.Object({
+  acceleratorType: Type.String(),
+  accelerators: Type.Integer(),
+  durationSeconds: Type.Integer(),
+  available: Type.Boolean(),
+  start: Nullable(Type.String({ format: 'date-time' })),
+  end: Nullable(Type.String({ format: 'date-time' })),
+  reason: Nullable(Type.String()),
+});
+export type CapacityAnswerView = Static<typeof CapacityAnswerSchema>;
+export const BookingSettingsSetSchema = Type.Object(
+  {
+    requireApproval: Type.Boolean(),
+    maxBookedAcceleratorHours: Type.Optional(Nullable(Type.Number({ minimum: 0, maximum: 1e9 }))),
+    maxAcceleratorsPerBooking: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000 }))),
+  },
+  { additionalProperties: false },
+);
+export const BookingSettingsViewSchema = Type.Object({
+  tenant: Type.String(),
+  requireApproval: Type.Boolean(),
+  maxBookedAcceleratorHours: Nullable(Type.Number()),
+  maxAcceleratorsPerBooking: Nullable(Type.Integer()),
+  updatedAt: Nullable(Type.String({ format: 'date-time' })),
+});
+export type BookingSettingsView = Static<typeof BookingSettingsViewSchema>;

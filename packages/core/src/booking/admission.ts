@@ -250,6 +250,12 @@ export type CapacityAnswer =
 export function earliestCapacity(q: CapacityQuery): CapacityAnswer {
   const from = Math.max(q.now, q.notBefore ?? q.now);
   const bounds = q.bounds ?? DEFAULT_PROFILE_BOUNDS;
+  const hall = buildCapacity(q.nodes).schedulableByType.get(q.acceleratorType) ?? 0;
+  if (hall < q.accelerators)
+    return {
+      ok: false,
+      reason: `the hall has ${hall} schedulable ${q.acceleratorType} accelerators; ${q.accelerators} are never free at once`,
+    };
   const windows = holdingWindows(q.bookings, q.acceleratorType, from, Infinity, '');
   const answer = profileAt(q.nodes, q.running, from, windows, bounds).ask(
     'will-run',

@@ -18,7 +18,7 @@
  */
 import type { AcceleratorType, Placement, ReplicaRequest } from '../model/resources.js';
 import type { ReservedWindow } from '../model/scheduling.js';
-import type { ClusterCapacity, FreeState } from './capacity.js';
+import type { ClusterCapacity, FreeState, NodeView } from './capacity.js';
 import { candidateTypes, deviceTypeOn, freeStateView, placeGangOnView, typesThatCouldEverFit } from './capacity.js';
 
 export type { ReservedWindow };
@@ -309,74 +309,119 @@ export class AvailabilityProfile {
       perNode.set(t, m);
       slots.set(t, sl);
     }
+    // What the holds released so far give back, per node: healthy device ids by type, CPU, memory.
+    // The free state itself is never changed: the search runs on an overlay view.
+    const relIds = new Map<number, Map<AcceleratorType, string[]>>();
+    const relCpu = new Map<number, number>();
+    const relMem = new Map<number, number>();
     const release = (h: ProfileHold): void => {
       for (const r of h.placement) {
         const nc = this.cap.byName.get(r.node);
-        const id = r.acceleratorIds[0];
-        if (nc === undefined || !nc.schedulable || id === undefined) continue;
-        const t = deviceTypeOn(nc, id);
-        if (t === undefined) continue;
-        const m = perNode.get(t);
-        if (m === undefined) continue;
-        const c = m.get(nc.index) ?? 0;
-        const c2 = c + r.acceleratorIds.length;
-        m.set(nc.index, c2);
-        slots.set(t, (slots.get(t) ?? 0) + Math.floor(c2 / k) - Math.floor(c / k));
+        if (nc === undefined) continue;
+        relCpu.set(nc.index, (relCpu.get(nc.index) ?? 0) + r.cpuMillis);
+        relMem.set(nc.index, (relMem.get(nc.index) ?? 0) + r.memoryMiB);
+        if (!nc.schedulable) continue;
+        for (const id of r.acceleratorIds) {
+          const t = deviceTypeOn(nc, id);
+          if (t === undefined || !(nc.devicesByType.get(t)?.includes(id) ?? false)) continue; // unhealthy: never comes back
+          let byType = relIds.get(nc.index);
+          if (byType === undefined) relIds.set(nc.index, (byType = new Map()));
+          const l = byType.get(t);
+          if (l) l.push(id);
+          else byType.set(t, [id]);
+          const m = perNode.get(t);
+          if (m === undefined) continue;
+          const c = m.get(nc.index) ?? 0;
+          m.set(nc.index, c + 1);
+          slots.set(t, (slots.get(t) ?? 0) + Math.floor((c + 1) / k) - Math.floor(c / k));
+        }
       }
     };
-    const m0 = this.free.mark();
-    let scanned = 0; // holds whose release the pre-check has seen
-    let given = 0; // holds given back to the free state
+    /** The hall at time t for a job running until `end`: free now + released − overlapping reservations. */
+    const overlay = (t: number, end: number): NodeView => {
+      const resIds = new Map<number, Set<string>>();
+      const resCpu = new Map<number, number>();
+      const resMem = new Map<number, number>();
+      for (const r of this.reservations) {
+        if (!(r.startTime < end && r.endTime > t)) continue;
+        for (const rp of r.placement) {
+          const nc = this.cap.byName.get(rp.node);
+          if (nc === undefined) continue;
+          let set = resIds.get(nc.index);
+          if (set === undefined) resIds.set(nc.index, (set = new Set()));
+          for (const id of rp.acceleratorIds) set.add(id);
+          resCpu.set(nc.index, (resCpu.get(nc.index) ?? 0) + rp.cpuMillis);
+          resMem.set(nc.index, (resMem.get(nc.index) ?? 0) + rp.memoryMiB);
+        }
+      }
+      const cache = new Map<number, Map<AcceleratorType, readonly string[]>>();
+      const ids = (n: number, type: AcceleratorType): readonly string[] => {
+        let byType = cache.get(n);
+        const hit = byType?.get(type);
+        if (hit !== undefined) return hit;
+        const base = this.free.nodeFreeIds(n, type);
+        const rel = relIds.get(n)?.get(type);
+        const res = resIds.get(n);
+        let out: readonly string[] = base;
+        if (rel !== undefined && rel.length > 0) {
+          const order = this.cap.nodes[n]?.devicesByType.get(type) ?? [];
+          out = [...new Set([...base, ...rel])].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+        }
+        if (res !== undefined) out = out.filter((id) => !res.has(id));
+        if (byType === undefined) cache.set(n, (byType = new Map()));
+        byType.set(type, out);
+        return out;
+      };
+      return {
+        candidates: (type) => {
+          const m = perNode.get(type);
+          return m === undefined ? null : [...m.keys()].sort((a, b) => a - b);
+        },
+        count: (n, type) => (type === null ? Number.MAX_SAFE_INTEGER : ids(n, type).length),
+        ids,
+        cpu: (n) => this.free.nodeCpu(n) + (relCpu.get(n) ?? 0) - (resCpu.get(n) ?? 0),
+        mem: (n) => this.free.nodeMem(n) + (relMem.get(n) ?? 0) - (resMem.get(n) ?? 0),
+      };
+    };
+    let scanned = 0; // holds released so far
     let x = 0;
     let tests = 0;
     let events = 0;
     let sawBooking: string | null = null;
     let t = this.now;
-    try {
-      for (;;) {
-        const end = req.durationMs === null ? Infinity : t + req.durationMs;
-        for (const type of types) {
-          if (type !== null && k > 0 && (slots.get(type) ?? 0) < req.replicas) continue;
-          if (tests >= this.bounds.willRunMaxPlacementTests)
-            return { ok: false, kind: 'capacity', reason: `no start found within ${this.bounds.willRunMaxPlacementTests} placement tests (willRunMaxPlacementTests)` };
-          tests++;
-          // bring the free state to time t
-          while (given < scanned) {
-            const h = this.current[given];
-            if (h) this.free.givePlacement(h.placement);
-            given++;
-          }
-          if (type !== null && this.free.freeOfType(type) < need) continue;
-          const m1 = this.free.mark();
-          for (const r of this.reservations) if (r.startTime < end && r.endTime > t) this.free.takePlacement(r.placement);
-          const placement = placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, req.perReplica);
-          this.free.rollback(m1);
-          if (placement === null) continue;
-          const w = this.bookingConflict(type, need, t, end, req.tenant);
-          if (w !== null) {
-            sawBooking ??= w;
-            continue;
-          }
-          return { ok: true, startTime: t, placement, acceleratorType: type };
+    for (;;) {
+      const end = req.durationMs === null ? Infinity : t + req.durationMs;
+      let view: NodeView | null = null;
+      for (const type of types) {
+        if (type !== null && k > 0 && (slots.get(type) ?? 0) < req.replicas) continue;
+        if (tests >= this.bounds.willRunMaxPlacementTests)
+          return { ok: false, kind: 'capacity', reason: `no start found within ${this.bounds.willRunMaxPlacementTests} placement tests (willRunMaxPlacementTests)` };
+        tests++;
+        view ??= overlay(t, end);
+        const placement = placeGangOnView(this.cap, view, type, req.replicas, req.perReplica);
+        if (placement === null) continue;
+        const w = this.bookingConflict(type, need, t, end, req.tenant);
+        if (w !== null) {
+          sawBooking ??= w;
+          continue;
         }
-        // next event
-        const nextHold = this.current[scanned]?.endTime ?? Infinity;
-        const nextExtra = extra[x] ?? Infinity;
-        const next = Math.min(nextHold, nextExtra);
-        if (next > horizon || !Number.isFinite(next)) break;
-        if (++events > this.bounds.willRunMaxEventsScanned) {
-          return { ok: false, kind: 'capacity', reason: `no start found within the first ${this.bounds.willRunMaxEventsScanned} release events (willRunMaxEventsScanned)` };
-        }
-        t = next;
-        while (scanned < this.current.length && (this.current[scanned]?.endTime ?? Infinity) <= t) {
-          const h = this.current[scanned];
-          if (h) release(h);
-          scanned++;
-        }
-        while (x < extra.length && (extra[x] ?? Infinity) <= t) x++;
+        return { ok: true, startTime: t, placement, acceleratorType: type };
       }
-    } finally {
-      this.free.rollback(m0);
+      // next event
+      const nextHold = this.current[scanned]?.endTime ?? Infinity;
+      const nextExtra = extra[x] ?? Infinity;
+      const next = Math.min(nextHold, nextExtra);
+      if (next > horizon || !Number.isFinite(next)) break;
+      if (++events > this.bounds.willRunMaxEventsScanned) {
+        return { ok: false, kind: 'capacity', reason: `no start found within the first ${this.bounds.willRunMaxEventsScanned} release events (willRunMaxEventsScanned)` };
+      }
+      t = next;
+      while (scanned < this.current.length && (this.current[scanned]?.endTime ?? Infinity) <= t) {
+        const h = this.current[scanned];
+        if (h) release(h);
+        scanned++;
+      }
+      while (x < extra.length && (extra[x] ?? Infinity) <= t) x++;
     }
     if (sawBooking !== null)
       return { ok: false, kind: 'booking', reason: `capacity is booked by window ${sawBooking}`, blockingWindowId: sawBooking };

@@ -1,7 +1,8 @@
 /**
- * Metering across a crash, for real: a `suanli server` child process (gpu:2) runs four 1-device
- * jobs submitted with an issued tenant token; it is killed with SIGKILL while two run, restarted
- * on the same data directory, and the jobs finish. Then the usage ledger must equal, to the
+ * Metering across a crash, for real: a `suanli server` child process (gpu:2) runs six 1-device
+ * jobs submitted with an issued tenant token (one fails and is retried, one is cancelled while it
+ * runs); it is killed with SIGKILL while two run, restarted on the same data directory, and the
+ * jobs finish. Then the usage ledger must equal, to the
  * millisecond, Σ over attempts of (end − start) × devices computed independently from the jobs'
  * recorded transitions: nothing lost, nothing counted twice.
  *
@@ -121,16 +122,30 @@ test(
       assert.equal(tok.status, 201);
       const secret = tok.json.token;
 
+      // Two long jobs (running when the server dies), two short ones, one that fails and is retried
+      // (two attempts), one cancelled while it runs.
+      const specs = [
+        { name: 'long-0', command: ['sleep', '3'] },
+        { name: 'long-1', command: ['sleep', '3'] },
+        { name: 'short-0', command: ['sleep', '1'] },
+        { name: 'short-1', command: ['sleep', '1'] },
+        {
+          name: 'retried',
+          command: ['sh', '-c', 'sleep 0.5; exit 3'],
+          retry: { maxAttempts: 2, retryOn: ['failed'], backoff: 0 },
+        },
+        { name: 'cancelled', command: ['sleep', '30'] },
+      ];
       const ids: string[] = [];
-      for (let i = 0; i < 4; i++) {
+      for (const spec of specs) {
         const r = await api<{ id: string }>(server.url, secret, 'POST', '/api/v1/jobs', {
-          name: `metered-${i}`,
-          command: ['sleep', i < 2 ? '3' : '1'],
+          ...spec,
           resources: { accelerators: 1 },
         });
         assert.equal(r.status, 201);
         ids.push(r.json.id);
       }
+      const cancelledId = ids[5]!;
       const job = (id: string) =>
         api<JobView>(server.url, secret, 'GET', `/api/v1/jobs/${id}`).then((r) => r.json);
       const waitFor = async (what: string, ok: () => Promise<boolean>, timeoutMs = 30_000) => {
@@ -152,6 +167,14 @@ test(
       await new Promise((r) => setTimeout(r, 1500));
       server = await startServerProcess(dataDir, logs);
 
+      // Cancel the long one once it runs (after the restart), then let everything finish.
+      await waitFor(
+        'the cancellable job running',
+        async () => (await job(cancelledId)).state === 'running',
+        60_000,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await api(server.url, secret, 'POST', `/api/v1/jobs/${cancelledId}/cancel`)).status, 202);
       await waitFor(
         'all jobs finished',
         async () =>
@@ -179,6 +202,11 @@ test(
         assert.equal(start, null, `job ${j.id} ended every attempt it ran`);
       }
       assert.ok(expectedMs > 5000, `the jobs ran (${expectedMs} ms)`);
+      assert.deepEqual(
+        jobs.map((j) => j.state),
+        ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'failed', 'cancelled'],
+      );
+      assert.equal(expectedAttempts.get(ids[4]!), 2, 'the failing job ran twice under its retry policy');
 
       const usage = await api<{
         rows: { jobId: string; attempts: number; acceleratorSeconds: number }[];

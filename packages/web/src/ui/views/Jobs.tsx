@@ -18,6 +18,8 @@ import type { MessageKey } from '../../lib/i18n.js';
 
 const POLL_MS = 3000;
 export const ROW_PX = 40;
+/** Rows rendered beyond each edge of the viewport: enough for a wheel step, few enough that a jump re-renders little. */
+const OVERSCAN_ROWS = 4;
 
 export function Jobs() {
   const { t, lang } = useI18n();
@@ -100,7 +102,7 @@ function JobTable({ rows, lang }: { rows: readonly JobView[]; lang: 'en' | 'zh-C
     setViewport(el.clientHeight);
     return () => ro.disconnect();
   }, []);
-  const win = rowWindow(scrollTop, viewport, ROW_PX, rows.length);
+  const win = rowWindow(scrollTop, viewport, ROW_PX, rows.length, OVERSCAN_ROWS);
   const onScroll = (e: UIEvent<HTMLDivElement>) => setScrollTop(e.currentTarget.scrollTop);
   const visible = rows.slice(win.start, win.end);
   const pool = Math.max(128, win.end - win.start);

@@ -13,6 +13,7 @@ import type { ServerOptions } from '@suanli/api';
 import { registerExportTraceCommand } from './commands/export-trace.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerIdentityCommands } from './commands/identity.js';
+import { registerBookingCommands } from './commands/bookings.js';
 
 function client(): SuanliClient {
   const { url, token } = resolveConnection();
@@ -369,6 +370,7 @@ export function buildProgram(): Command {
     });
 
   registerIdentityCommands(program, client, out);
+  registerBookingCommands(program, client, out);
   return program;
 }
 

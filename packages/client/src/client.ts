@@ -43,6 +43,20 @@ export type {
   UsageReport,
   UsageRow,
 } from '@suanli/api/schemas';
+import type {
+  BookingCreate,
+  BookingList,
+  BookingSettingsView,
+  BookingView,
+  CapacityAnswerView,
+} from '@suanli/api/schemas';
+export type {
+  BookingCreate,
+  BookingList,
+  BookingSettingsView,
+  BookingView,
+  CapacityAnswerView,
+} from '@suanli/api/schemas';
 
 /** Time-window and scope of usage reports; times are ISO-8601 or epoch ms. */
 export interface UsageQuery {
@@ -437,5 +451,49 @@ export class SuanliClient {
       );
     }
     return text;
+  }
+
+  // --- bookings (issue 4: 算力预约) ---
+
+  /** Books accelerators ahead; 201 with the booking (approved, or requested when approval is required). */
+  createBooking(b: BookingCreate): Promise<BookingView> {
+    return this.request('POST', '/api/v1/bookings', { body: b });
+  }
+
+  /** Bookings not yet ended (`past`: also ended ones) of the caller's tenant, or of `tenant`. */
+  listBookings(q: { tenant?: string; past?: boolean } = {}): Promise<BookingList> {
+    return this.request('GET', `/api/v1/bookings${queryString(q)}`);
+  }
+
+  getBooking(id: string): Promise<BookingView> {
+    return this.request('GET', `/api/v1/bookings/${encodeURIComponent(id)}`);
+  }
+
+  /** Cancels, approves (operators) or rejects (operators) a booking. */
+  decideBooking(id: string, action: 'cancel' | 'approve' | 'reject', reason?: string): Promise<BookingView> {
+    return this.request('POST', `/api/v1/bookings/${encodeURIComponent(id)}/${action}`, {
+      body: reason === undefined ? {} : { reason },
+    });
+  }
+
+  /** "When can I get N accelerators of a type for a duration?" */
+  capacity(q: {
+    type: string;
+    accelerators: number;
+    durationSeconds: number;
+    notBefore?: string;
+  }): Promise<CapacityAnswerView> {
+    return this.request('GET', `/api/v1/capacity${queryString(q)}`);
+  }
+
+  setBookingSettings(
+    tenant: string,
+    s: {
+      requireApproval: boolean;
+      maxBookedAcceleratorHours?: number | null;
+      maxAcceleratorsPerBooking?: number | null;
+    },
+  ): Promise<BookingSettingsView> {
+    return this.request('PUT', `/api/v1/booking-settings/${encodeURIComponent(tenant)}`, { body: s });
   }
 }

@@ -22,6 +22,9 @@
 #                                 SchedulerParameters. Slurm's default batch_sched_delay=3 made every REST
 #                                 job start ~3 s after submission (median 3.0 s); with these 1.0 s.
 #   SLURM_CI_REST_PORT=6820       slurmrestd on 127.0.0.1 (JWT auth, openapi/v0.0.38); empty = no slurmrestd
+#   SLURM_CI_REST_SOCKET=/run/slurmrestd/slurmrestd.sock   a second slurmrestd on a UNIX socket with
+#                                 rest_auth/local (no token; root and the slurmrestd user may call it;
+#                                 jobs run as slurmrestd); empty = none
 #
 # Nodes get topology features (two nodes per switch, all in one rack): node1,node2 -> switch_s1,
 # node3,node4 -> switch_s2; every node: rack_r1. The suanli Slurm executor maps `switch_X` to the
@@ -39,6 +42,7 @@ CPUS=${SLURM_CI_CPUS:-16}
 MEM=${SLURM_CI_MEM:-16000}
 SLURMD_TIMEOUT=${SLURM_CI_SLURMD_TIMEOUT:-10}
 REST_PORT=${SLURM_CI_REST_PORT-6820}
+REST_SOCKET=${SLURM_CI_REST_SOCKET-/run/slurmrestd/slurmrestd.sock}
 SCHED_PARAMS=${SLURM_CI_SCHED_PARAMS:-batch_sched_delay=0,sched_min_interval=100000}
 STATE=/run/slurm-ci
 BR=slurmbr0
@@ -189,6 +193,17 @@ up() {
     for t in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$REST_PORT/" && break; sleep 0.1; done
     echo "slurmrestd: http://127.0.0.1:$REST_PORT/slurm/v0.0.38 (JWT key /etc/slurm/jwt_hs256.key)"
   fi
+  if [ -n "$REST_SOCKET" ]; then
+    id slurmrestd >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin slurmrestd
+    install -d -o slurmrestd -g slurmrestd -m 0755 "$(dirname "$REST_SOCKET")"
+    rm -f "$REST_SOCKET"
+    nohup setpriv --reuid=slurmrestd --regid=slurmrestd --init-groups \
+      /usr/sbin/slurmrestd -a rest_auth/local -s openapi/v0.0.38 "unix:$REST_SOCKET" \
+      > /var/log/slurm/slurmrestd-unix.log 2>&1 < /dev/null &
+    echo $! > "$STATE/slurmrestd-unix.pid"
+    for t in $(seq 1 50); do [ -S "$REST_SOCKET" ] && break; sleep 0.1; done
+    echo "slurmrestd: unix:$REST_SOCKET (rest_auth/local)"
+  fi
 }
 
 gone() { case "$(ps -o stat= -p "$1" 2>/dev/null)" in ''|Z*) return 0 ;; esac; return 1; }  # exited or zombie
@@ -219,6 +234,7 @@ down() {
     for t in $(seq 1 150); do [ -z "$(squeue -h -t R,CG,S -o %i 2>/dev/null)" ] && break; sleep 0.1; done
   fi
   stop_pid "$STATE/slurmrestd.pid"
+  stop_pid "$STATE/slurmrestd-unix.pid"
   for f in /run/slurmd-node*.pid; do [ -e "$f" ] && stop_pid "$f"; done
   stop_pid /run/slurmctld.pid
   stop_pid /run/munge/munged.pid

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterNode, JobSpec, Placement } from '@suanli/core';
@@ -26,6 +26,7 @@ let seq = 0;
 before(async () => {
   await requireSlurmCluster();
   root = mkdtempSync('/tmp/suanli-slurm-test-');
+  chmodSync(root, 0o755); // the rest_auth/local test's jobs run as another user
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -409,6 +410,26 @@ describe('slurm executor on a real cluster', () => {
     } finally {
       await good.close();
       await bad.close();
+    }
+  });
+
+  test("over a UNIX socket with rest_auth/local: no token, jobs run as slurmrestd's user", async () => {
+    const socket = process.env['SUANLI_TEST_SLURM_SOCKET'] ?? '/run/slurmrestd/slurmrestd.sock';
+    const ex = createSlurmExecutor({ url: `unix:${socket}`, partition: 'main', pollIntervalMs: 500 });
+    const ev = events(ex);
+    try {
+      const nodes = await ex.discover();
+      assert.equal(nodes.length, 4);
+      const req = request(nodes, 'id -un', ['node2'], 0);
+      // The job's user (slurmrestd) writes the logs: the directory must be writable for it.
+      mkdirSync(req.logDir, { recursive: true, mode: 0o777 });
+      chmodSync(req.logDir, 0o777);
+      await ex.launch(req);
+      const e = await ev.wait((x) => x.kind === 'exited' && x.jobId === req.jobId, 20_000, 'exited');
+      assert.equal(e.kind === 'exited' && e.exitCode, 0, JSON.stringify(e));
+      assert.equal(readFileSync(join(req.logDir, 'stdout.log'), 'utf8'), 'slurmrestd\n');
+    } finally {
+      await ex.close();
     }
   });
 

@@ -209,7 +209,12 @@ export function decodeWaitStatus(status: number | undefined): {
   return { exitCode: (s >> 8) & 0xff, signal: null };
 }
 
-/** Maps a finished job. `cancelledByUs`: the platform asked for this cancel (no backend reason then). */
+/**
+ * Maps a finished job. `backendReason` is set only when Slurm, not the job, ended the attempt
+ * (the engine then treats it as lost and retries under the job's policy): a node failure, a Slurm
+ * preemption, or a cancel nobody asked the platform for. `cancelledByUs`: the platform asked for
+ * this cancel.
+ */
 export function jobOutcomeOf(j: SlurmJob, cancelledByUs: boolean): JobOutcome {
   const s = (j.job_state ?? '').toUpperCase();
   const w = decodeWaitStatus(j.exit_code);
@@ -225,9 +230,12 @@ export function jobOutcomeOf(j: SlurmJob, cancelledByUs: boolean): JobOutcome {
         backendReason: cancelledByUs ? null : 'cancelled-in-slurm',
         lost: false,
       };
+    // The job's own limits: an ordinary failure (killed), not a backend fault. The engine enforces
+    // time limits itself and reports `timed-out` when it was the one to stop the job.
     case 'TIMEOUT':
     case 'DEADLINE':
-      return { exitCode: null, signal: w.signal ?? 'SIGKILL', backendReason: 'time-limit', lost: false };
+    case 'OUT_OF_MEMORY':
+      return { exitCode: null, signal: w.signal ?? 'SIGKILL', backendReason: null, lost: false };
     case 'PREEMPTED':
       return {
         exitCode: null,
@@ -235,8 +243,6 @@ export function jobOutcomeOf(j: SlurmJob, cancelledByUs: boolean): JobOutcome {
         backendReason: 'preempted-by-slurm',
         lost: false,
       };
-    case 'OUT_OF_MEMORY':
-      return { exitCode: null, signal: w.signal ?? 'SIGKILL', backendReason: 'out-of-memory', lost: false };
     case 'NODE_FAIL':
     case 'BOOT_FAIL':
       return { exitCode: null, signal: null, backendReason: 'node-failure', lost: true };

@@ -153,7 +153,13 @@ test('job states map onto phases and outcomes; exit_code is a wait status', () =
     lost: false,
   });
   assert.equal(jobOutcomeOf(j('CANCELLED', 15), false).backendReason, 'cancelled-in-slurm');
-  assert.equal(jobOutcomeOf(j('TIMEOUT'), false).backendReason, 'time-limit');
+  assert.deepEqual(jobOutcomeOf(j('TIMEOUT'), false), {
+    exitCode: null,
+    signal: 'SIGKILL',
+    backendReason: null,
+    lost: false,
+  });
+  assert.equal(jobOutcomeOf(j('OUT_OF_MEMORY'), false).backendReason, null);
   assert.equal(jobOutcomeOf(j('PREEMPTED'), false).backendReason, 'preempted-by-slurm');
   assert.deepEqual(jobOutcomeOf(j('NODE_FAIL'), false), {
     exitCode: null,

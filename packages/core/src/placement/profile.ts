@@ -83,6 +83,46 @@ export const DEFAULT_PROFILE_BOUNDS: ProfileBounds = {
   willRunMaxPlacementTests: 32,
 };
 
+/** What one replica of a hold gives back when it ends: node, healthy device ids of one type, CPU, memory. */
+interface ReleaseRecord {
+  readonly node: number;
+  readonly type: AcceleratorType | null;
+  readonly ids: readonly string[];
+  readonly cpuMillis: number;
+  readonly memoryMiB: number;
+}
+
+/**
+ * Release records per hold, cached per capacity and hold object (holds are reused across cycles by
+ * the stateful scheduler, so a will-run walk does not look devices up again).
+ */
+const releaseCache = new WeakMap<ClusterCapacity, WeakMap<ProfileHold, readonly ReleaseRecord[]>>();
+function releaseRecords(cap: ClusterCapacity, h: ProfileHold): readonly ReleaseRecord[] {
+  let perCap = releaseCache.get(cap);
+  if (perCap === undefined) releaseCache.set(cap, (perCap = new WeakMap()));
+  let recs = perCap.get(h);
+  if (recs !== undefined) return recs;
+  const out: ReleaseRecord[] = [];
+  for (const r of h.placement) {
+    const nc = cap.byName.get(r.node);
+    if (nc === undefined) continue;
+    let type: AcceleratorType | null = null;
+    const ids: string[] = [];
+    if (nc.schedulable) {
+      for (const id of r.acceleratorIds) {
+        const t = deviceTypeOn(nc, id);
+        if (t === undefined || !(nc.devicesByType.get(t)?.includes(id) ?? false)) continue; // unhealthy: never comes back
+        type ??= t;
+        if (t === type) ids.push(id);
+      }
+    }
+    out.push({ node: nc.index, type, ids, cpuMillis: r.cpuMillis, memoryMiB: r.memoryMiB });
+  }
+  recs = out;
+  perCap.set(h, recs);
+  return recs;
+}
+
 /** Order of holds: by end time, then job id (deterministic). */
 export function compareHolds(a: ProfileHold, b: ProfileHold): number {
   return a.endTime - b.endTime || (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0);
@@ -315,26 +355,21 @@ export class AvailabilityProfile {
     const relCpu = new Map<number, number>();
     const relMem = new Map<number, number>();
     const release = (h: ProfileHold): void => {
-      for (const r of h.placement) {
-        const nc = this.cap.byName.get(r.node);
-        if (nc === undefined) continue;
-        relCpu.set(nc.index, (relCpu.get(nc.index) ?? 0) + r.cpuMillis);
-        relMem.set(nc.index, (relMem.get(nc.index) ?? 0) + r.memoryMiB);
-        if (!nc.schedulable) continue;
-        for (const id of r.acceleratorIds) {
-          const t = deviceTypeOn(nc, id);
-          if (t === undefined || !(nc.devicesByType.get(t)?.includes(id) ?? false)) continue; // unhealthy: never comes back
-          let byType = relIds.get(nc.index);
-          if (byType === undefined) relIds.set(nc.index, (byType = new Map()));
-          const l = byType.get(t);
-          if (l) l.push(id);
-          else byType.set(t, [id]);
-          const m = perNode.get(t);
-          if (m === undefined) continue;
-          const c = m.get(nc.index) ?? 0;
-          m.set(nc.index, c + 1);
-          slots.set(t, (slots.get(t) ?? 0) + Math.floor((c + 1) / k) - Math.floor(c / k));
-        }
+      for (const rec of releaseRecords(this.cap, h)) {
+        relCpu.set(rec.node, (relCpu.get(rec.node) ?? 0) + rec.cpuMillis);
+        relMem.set(rec.node, (relMem.get(rec.node) ?? 0) + rec.memoryMiB);
+        if (rec.type === null || rec.ids.length === 0) continue;
+        let byType = relIds.get(rec.node);
+        if (byType === undefined) relIds.set(rec.node, (byType = new Map()));
+        const l = byType.get(rec.type);
+        if (l) for (const id of rec.ids) l.push(id);
+        else byType.set(rec.type, [...rec.ids]);
+        const m = perNode.get(rec.type);
+        if (m === undefined) continue;
+        const c = m.get(rec.node) ?? 0;
+        const c2 = c + rec.ids.length;
+        m.set(rec.node, c2);
+        slots.set(rec.type, (slots.get(rec.type) ?? 0) + Math.floor(c2 / k) - Math.floor(c / k));
       }
     };
     /** The hall at time t for a job running until `end`: free now + released − overlapping reservations. */
@@ -375,14 +410,27 @@ export class AvailabilityProfile {
       return {
         candidates: (type) => {
           const m = perNode.get(type);
-          return m === undefined ? null : [...m.keys()].sort((a, b) => a - b);
+          if (m === undefined) return null;
+          // keys are only ever added, so a list sorted at the same size is still right
+          const hit = sortedKeys.get(type);
+          if (hit !== undefined && hit.length === m.size) return hit;
+          const list = [...m.keys()].sort((a, b) => a - b);
+          sortedKeys.set(type, list);
+          return list;
         },
-        count: (n, type) => (type === null ? Number.MAX_SAFE_INTEGER : ids(n, type).length),
+        count: (n, type) => {
+          if (type === null) return Number.MAX_SAFE_INTEGER;
+          // fast path: no reservation on the node: free now + released (tracked per node)
+          const tracked = perNode.get(type);
+          if (tracked !== undefined && !resIds.has(n)) return tracked.get(n) ?? 0;
+          return ids(n, type).length;
+        },
         ids,
         cpu: (n) => this.free.nodeCpu(n) + (relCpu.get(n) ?? 0) - (resCpu.get(n) ?? 0),
         mem: (n) => this.free.nodeMem(n) + (relMem.get(n) ?? 0) - (resMem.get(n) ?? 0),
       };
     };
+    const sortedKeys = new Map<AcceleratorType, number[]>();
     let scanned = 0; // holds released so far
     let x = 0;
     let tests = 0;

@@ -45,8 +45,19 @@ function bundle() {
   const root = defaultConsoleRoot();
   const html = readFileSync(join(root, 'index.html'), 'utf8');
   const initialNames = new Set([...html.matchAll(/(?:src|href)="\/(assets\/[^"]+)"/g)].map((m) => m[1]));
-  const files = [{ name: 'index.html', buf: Buffer.from(html) }, ...readdirSync(join(root, 'assets')).map((f) => ({ name: `assets/${f}`, buf: readFileSync(join(root, 'assets', f)) }))];
-  const rows = files.map((f) => ({ file: f.name, bytes: f.buf.length, gzip: gzipSync(f.buf, { level: 9 }).length, initial: f.name === 'index.html' || initialNames.has(f.name) }));
+  const files = [
+    { name: 'index.html', buf: Buffer.from(html) },
+    ...readdirSync(join(root, 'assets')).map((f) => ({
+      name: `assets/${f}`,
+      buf: readFileSync(join(root, 'assets', f)),
+    })),
+  ];
+  const rows = files.map((f) => ({
+    file: f.name,
+    bytes: f.buf.length,
+    gzip: gzipSync(f.buf, { level: 9 }).length,
+    initial: f.name === 'index.html' || initialNames.has(f.name),
+  }));
   const sum = (pred, k) => rows.filter(pred).reduce((n, r) => n + r[k], 0);
   return {
     files: rows,
@@ -64,7 +75,14 @@ async function overviewPaint(stack, context) {
     const cdp = await context.newCDPSession(page);
     await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
     await page.goto(stack.url + '/');
-    await page.waitForFunction(() => ['suanli:overview-ready', 'suanli:overview-queue-ready', 'suanli:chart-ready'].every((m) => performance.getEntriesByName(m).length > 0), null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () =>
+        ['suanli:overview-ready', 'suanli:overview-queue-ready', 'suanli:chart-ready'].every(
+          (m) => performance.getEntriesByName(m).length > 0,
+        ),
+      null,
+      { timeout: 60_000 },
+    );
     samples.push(
       await page.evaluate(() => ({
         fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null,
@@ -77,7 +95,15 @@ async function overviewPaint(stack, context) {
     await page.close();
   }
   const m = (k) => r1(median(samples.map((s) => s[k]).filter((x) => x !== null)));
-  return { runs: RUNS, firstContentfulPaintMs: m('fcp'), overviewReadyMs: m('ready'), queueFiguresMs: m('queue'), firstChartMs: m('chart'), domContentLoadedMs: m('domContentLoaded'), all: samples.map((s) => ({ fcp: r1(s.fcp), ready: r1(s.ready), queue: r1(s.queue), chart: r1(s.chart) })) };
+  return {
+    runs: RUNS,
+    firstContentfulPaintMs: m('fcp'),
+    overviewReadyMs: m('ready'),
+    queueFiguresMs: m('queue'),
+    firstChartMs: m('chart'),
+    domContentLoadedMs: m('domContentLoaded'),
+    all: samples.map((s) => ({ fcp: r1(s.fcp), ready: r1(s.ready), queue: r1(s.queue), chart: r1(s.chart) })),
+  };
 }
 
 // 3. Jobs list ---------------------------------------------------------------------------------
@@ -85,13 +111,17 @@ async function jobsList(stack, context) {
   const page = await context.newPage();
   const t0 = Date.now();
   await page.goto(stack.url + '/jobs');
-  await page.getByTestId('jobs-count').filter({ hasText: String(JOBS) }).waitFor({ timeout: 120_000 });
+  await page
+    .getByTestId('jobs-count')
+    .filter({ hasText: String(JOBS) })
+    .waitFor({ timeout: 120_000 });
   const loadMs = Date.now() - t0;
   await page.waitForTimeout(500);
   const rowsInDom = await page.locator('[data-testid="jobs-table"] [data-job]').count();
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
-  const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+  const metrics = async () =>
+    Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
   const measure = (mode) =>
     page.evaluate(
       ({ frames, mode }) =>
@@ -102,7 +132,7 @@ async function jobsList(stack, context) {
           let last = performance.now();
           let i = 0;
           let seed = 12345;
-          const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+          const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
           const step = (t) => {
             deltas.push(t - last);
             last = t;
@@ -136,15 +166,27 @@ async function jobsList(stack, context) {
       over25Ms: deltas.filter((d) => d > 25).length,
     };
   }
-  await page.screenshot({ path: join(fileURLToPath(new URL('../../../test-artifacts/console/', import.meta.url)), 'bench-jobs-10k.png') }).catch(() => undefined);
+  await page
+    .screenshot({
+      path: join(
+        fileURLToPath(new URL('../../../test-artifacts/console/', import.meta.url)),
+        'bench-jobs-10k.png',
+      ),
+    })
+    .catch(() => undefined);
   await page.close();
   return { jobs: JOBS, loadAllMs: loadMs, rowsInDom, ...result };
 }
 
 const out = { bundle: bundle() };
 log('bundle (dist/console):');
-for (const f of out.bundle.files) log(`  ${f.file.padEnd(40)} ${String(f.bytes).padStart(8)} B  gzip ${String(f.gzip).padStart(7)} B${f.initial ? '  (initial)' : '  (lazy)'}`);
-log(`  initial load: ${out.bundle.initial.gzip} B gzip (${out.bundle.initial.bytes} B); lazy: ${out.bundle.lazy.gzip} B gzip; total ${out.bundle.total.gzip} B gzip`);
+for (const f of out.bundle.files)
+  log(
+    `  ${f.file.padEnd(40)} ${String(f.bytes).padStart(8)} B  gzip ${String(f.gzip).padStart(7)} B${f.initial ? '  (initial)' : '  (lazy)'}`,
+  );
+log(
+  `  initial load: ${out.bundle.initial.gzip} B gzip (${out.bundle.initial.bytes} B); lazy: ${out.bundle.lazy.gzip} B gzip; total ${out.bundle.total.gzip} B gzip`,
+);
 
 const stack = await startConsoleStack({ accelerators: 'gpu:2', rateLimitOff: true });
 const browser = await launchBrowser({ locale: 'en-US', width: 1280, height: 800 });
@@ -155,7 +197,9 @@ try {
   await page.getByTestId('kpi-idle').waitFor();
 
   out.overviewEmpty = await overviewPaint(stack, context);
-  log(`overview, empty server (median of ${RUNS}): FCP ${out.overviewEmpty.firstContentfulPaintMs} ms, accelerator figures ${out.overviewEmpty.overviewReadyMs} ms, queue figures ${out.overviewEmpty.queueFiguresMs} ms, first chart ${out.overviewEmpty.firstChartMs} ms`);
+  log(
+    `overview, empty server (median of ${RUNS}): FCP ${out.overviewEmpty.firstContentfulPaintMs} ms, accelerator figures ${out.overviewEmpty.overviewReadyMs} ms, queue figures ${out.overviewEmpty.queueFiguresMs} ms, first chart ${out.overviewEmpty.firstChartMs} ms`,
+  );
 
   // Drain the node so the seeded jobs stay queued (the list benchmark wants 10,000 rows, not 10,000 processes).
   const nodes = await stack.client.listNodes();
@@ -165,22 +209,38 @@ try {
   // the console. Submissions still go through the real API, validation and store.
   await stack.server.engine.stop();
   const s0 = Date.now();
-  await seedJobs(stack, JOBS, (i) => ({ name: `bench-${i}`, project: `p${i % 7}`, command: ['sleep', '60'], resources: { accelerators: 1 + (i % 2) } }));
+  await seedJobs(stack, JOBS, (i) => ({
+    name: `bench-${i}`,
+    project: `p${i % 7}`,
+    command: ['sleep', '60'],
+    resources: { accelerators: 1 + (i % 2) },
+  }));
   out.seed = { jobs: JOBS, ms: Date.now() - s0 };
   log(`seeded ${JOBS} jobs in ${out.seed.ms} ms (in-process POST /api/v1/jobs, scheduling loop stopped)`);
 
   out.overviewLoaded = await overviewPaint(stack, context);
-  log(`overview, ${JOBS} queued jobs (median of ${RUNS}): FCP ${out.overviewLoaded.firstContentfulPaintMs} ms, accelerator figures ${out.overviewLoaded.overviewReadyMs} ms, queue figures ${out.overviewLoaded.queueFiguresMs} ms, first chart ${out.overviewLoaded.firstChartMs} ms`);
+  log(
+    `overview, ${JOBS} queued jobs (median of ${RUNS}): FCP ${out.overviewLoaded.firstContentfulPaintMs} ms, accelerator figures ${out.overviewLoaded.overviewReadyMs} ms, queue figures ${out.overviewLoaded.queueFiguresMs} ms, first chart ${out.overviewLoaded.firstChartMs} ms`,
+  );
 
   out.jobsList = await jobsList(stack, context);
-  out.environment = { node: process.version, cpus: os.cpus().length, loadAvg: os.loadavg().map((x) => Math.round(x * 100) / 100), chromium: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium' };
-  log(`jobs list: ${JOBS} jobs loaded in ${out.jobsList.loadAllMs} ms; ${out.jobsList.rowsInDom} rows in the DOM`);
+  out.environment = {
+    node: process.version,
+    cpus: os.cpus().length,
+    loadAvg: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    chromium: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
+  };
+  log(
+    `jobs list: ${JOBS} jobs loaded in ${out.jobsList.loadAllMs} ms; ${out.jobsList.rowsInDom} rows in the DOM`,
+  );
   for (const mode of ['smooth', 'jumps'])
     log(
       `  scroll (${mode}, ${out.jobsList[mode].frames} frames): frame time mean ${out.jobsList[mode].meanMs} ms, p50 ${out.jobsList[mode].p50Ms}, p95 ${out.jobsList[mode].p95Ms}, p99 ${out.jobsList[mode].p99Ms}, max ${out.jobsList[mode].maxMs}; frames over 25 ms: ${out.jobsList[mode].over25Ms}; ` +
         `renderer main thread ${out.jobsList[mode].mainThreadMsPerFrame} ms/frame (script ${out.jobsList[mode].scriptMsPerFrame}, layout+style ${out.jobsList[mode].layoutAndStyleMsPerFrame})`,
     );
-  log(`machine: ${out.environment.cpus} CPUs, load average ${out.environment.loadAvg.join(' / ')} (1/5/15 min) at the end; frame times suffer when other processes share the CPUs`);
+  log(
+    `machine: ${out.environment.cpus} CPUs, load average ${out.environment.loadAvg.join(' / ')} (1/5/15 min) at the end; frame times suffer when other processes share the CPUs`,
+  );
 } finally {
   await browser.close();
   await stack.close();

@@ -34,10 +34,20 @@ export function defaultConsoleRoot(): string {
  * The page may load scripts, styles, images and data only from its own origin; inline styles are
  * allowed because ECharts and React set element styles. No framing (clickjacking).
  */
-export const CONSOLE_CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+export const CONSOLE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 const PROXY_TIMEOUT_MS = 60_000;
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'host',
+]);
 
 function wantsHtml(req: FastifyRequest): boolean {
   const accept = req.headers.accept ?? '';
@@ -45,13 +55,21 @@ function wantsHtml(req: FastifyRequest): boolean {
 }
 
 function isApiPath(url: string): boolean {
-  return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?') || url === '/healthz' || url.startsWith('/healthz?') || url === '/metrics';
+  return (
+    url === '/api' ||
+    url.startsWith('/api/') ||
+    url.startsWith('/api?') ||
+    url === '/healthz' ||
+    url.startsWith('/healthz?') ||
+    url === '/metrics'
+  );
 }
 
 export async function registerConsole(app: FastifyInstance, opts: ConsoleOptions = {}): Promise<void> {
   const root = resolve(opts.root ?? defaultConsoleRoot());
   const indexFile = join(root, 'index.html');
-  if (!existsSync(indexFile)) throw new Error(`the console is not built: ${indexFile} is missing (run: npm run build -w packages/web)`);
+  if (!existsSync(indexFile))
+    throw new Error(`the console is not built: ${indexFile} is missing (run: npm run build -w packages/web)`);
   // Read once: the build is immutable while the server runs.
   const indexHtml = readFileSync(indexFile, 'utf8');
 
@@ -73,7 +91,8 @@ export async function registerConsole(app: FastifyInstance, opts: ConsoleOptions
     cacheControl: false, // set below: immutable for hashed assets, revalidate for the rest
     setHeaders(res, path) {
       res.setHeader('x-content-type-options', 'nosniff');
-      if (path.startsWith(join(root, 'assets') + sep)) res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+      if (path.startsWith(join(root, 'assets') + sep))
+        res.setHeader('cache-control', 'public, max-age=31536000, immutable');
       else res.setHeader('cache-control', 'no-cache');
     },
   });
@@ -83,21 +102,45 @@ export async function registerConsole(app: FastifyInstance, opts: ConsoleOptions
     const forward = (req: FastifyRequest, reply: FastifyReply) =>
       new Promise<void>((done) => {
         const headers: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(req.headers as IncomingHttpHeaders)) if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
-        const body = req.body === undefined ? undefined : typeof req.body === 'string' || Buffer.isBuffer(req.body) ? req.body : JSON.stringify(req.body);
+        for (const [k, v] of Object.entries(req.headers as IncomingHttpHeaders))
+          if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+        const body =
+          req.body === undefined
+            ? undefined
+            : typeof req.body === 'string' || Buffer.isBuffer(req.body)
+              ? req.body
+              : JSON.stringify(req.body);
         if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
         const out = httpRequest(
-          { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, timeout: PROXY_TIMEOUT_MS },
+          {
+            protocol: upstream.protocol,
+            hostname: upstream.hostname,
+            port: upstream.port,
+            method: req.method,
+            path: req.url,
+            headers,
+            timeout: PROXY_TIMEOUT_MS,
+          },
           (res) => {
             const h: Record<string, string | string[]> = {};
-            for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !HOP_BY_HOP.has(k) && k !== 'content-length') h[k] = v;
-            void reply.status(res.statusCode ?? 502).headers(h).send(res);
+            for (const [k, v] of Object.entries(res.headers))
+              if (v !== undefined && !HOP_BY_HOP.has(k) && k !== 'content-length') h[k] = v;
+            void reply
+              .status(res.statusCode ?? 502)
+              .headers(h)
+              .send(res);
             res.on('end', done).on('error', done);
           },
         );
         out.on('timeout', () => out.destroy(new Error('upstream timed out')));
         out.on('error', (err) => {
-          if (!reply.sent) void reply.status(502).send({ error: { code: 'UPSTREAM_UNREACHABLE', message: `the suanli server at ${upstream.origin} did not answer: ${err.message}` } });
+          if (!reply.sent)
+            void reply.status(502).send({
+              error: {
+                code: 'UPSTREAM_UNREACHABLE',
+                message: `the suanli server at ${upstream.origin} did not answer: ${err.message}`,
+              },
+            });
           done();
         });
         out.end(body);
@@ -115,7 +158,13 @@ export async function registerConsole(app: FastifyInstance, opts: ConsoleOptions
   app.get('/*', (req, reply) => {
     const path = req.url.split('?')[0] ?? '';
     // A missing file (a stale asset name, favicon.ico) is a 404, not the page.
-    if (isApiPath(req.url) || !wantsHtml(req) || path.startsWith('/assets/') || /\.[A-Za-z0-9]{1,8}$/.test(path)) return reply.callNotFound();
+    if (
+      isApiPath(req.url) ||
+      !wantsHtml(req) ||
+      path.startsWith('/assets/') ||
+      /\.[A-Za-z0-9]{1,8}$/.test(path)
+    )
+      return reply.callNotFound();
     return sendIndex(reply);
   });
 }

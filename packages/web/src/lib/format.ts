@@ -35,7 +35,15 @@ export function formatTime(iso: string | null | undefined, lang: Lang): string {
   if (Number.isNaN(d.getTime())) return '—';
   let f = formatters.get(lang);
   if (!f) {
-    f = new Intl.DateTimeFormat(LOCALE[lang], { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+    f = new Intl.DateTimeFormat(LOCALE[lang], {
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hour12: false,
+    });
     formatters.set(lang, f);
   }
   return f.format(d);
@@ -87,5 +95,8 @@ export function monthWindow(ym: string): { from: string; to: string } | null {
   const y = Number(m[1]);
   const mo = Number(m[2]);
   if (mo < 1 || mo > 12) return null;
-  return { from: new Date(Date.UTC(y, mo - 1, 1)).toISOString(), to: new Date(Date.UTC(y, mo, 1)).toISOString() };
+  return {
+    from: new Date(Date.UTC(y, mo - 1, 1)).toISOString(),
+    to: new Date(Date.UTC(y, mo, 1)).toISOString(),
+  };
 }

@@ -21,7 +21,8 @@ export const en = {
   'session.signedInAs': 'Signed in as {subject} ({role}, tenant {tenant})',
   'session.logout': 'Sign out',
   'login.title': 'Sign in',
-  'login.intro': 'Sign in with an API token. The server printed the admin token when it started (or see <data dir>/admin-token). Single sign-on (OIDC) comes later.',
+  'login.intro':
+    'Sign in with an API token. The server printed the admin token when it started (or see <data dir>/admin-token). Single sign-on (OIDC) comes later.',
   'login.token': 'API token',
   'login.submit': 'Sign in',
   'login.checking': 'Checking…',
@@ -51,7 +52,8 @@ export const en = {
   'overview.requested': 'Accelerators requested',
   'overview.running': 'Running jobs',
   'overview.chartTitle': 'Busy accelerators and waiting jobs over time',
-  'overview.sampling': 'Sampled by this page every {seconds} s while it is open ({count} samples so far); the history API comes later, so the chart starts empty each time you open the console.',
+  'overview.sampling':
+    'Sampled by this page every {seconds} s while it is open ({count} samples so far); the history API comes later, so the chart starts empty each time you open the console.',
   'overview.heatmapTitle': 'Nodes × accelerators',
   'overview.heatmapHint': 'Each cell is one accelerator, coloured by its state.',
   'overview.topTitle': 'Top tenants / projects by running accelerators',
@@ -66,7 +68,8 @@ export const en = {
   'jobs.allStates': 'All states',
   'jobs.active': 'Active (queued, starting, running)',
   'jobs.count': '{count} jobs',
-  'jobs.countMore': '{count} jobs loaded: the console loads at most {max}; filter by state or project to see older ones',
+  'jobs.countMore':
+    '{count} jobs loaded: the console loads at most {max}; filter by state or project to see older ones',
   'jobs.empty': 'No jobs match.',
   'jobs.col.id': 'Job',
   'jobs.col.name': 'Name',
@@ -111,7 +114,8 @@ export const en = {
   'job.notFound': 'No job {id}.',
   'submit.title': 'Submit a job',
   'submit.editor': 'Job spec (YAML)',
-  'submit.help': 'Write the spec as in a file for `suanli submit`. Field errors from the server appear next to the lines they name.',
+  'submit.help':
+    'Write the spec as in a file for `suanli submit`. Field errors from the server appear next to the lines they name.',
   'submit.submit': 'Submit',
   'submit.submitting': 'Submitting…',
   'submit.errors': 'The server did not accept the spec',
@@ -143,13 +147,16 @@ export const en = {
   'nodes.acc.declaredYes': 'declared by the operator',
   'nodes.acc.declaredNo': 'discovered ({source})',
   'unavailable.title': 'Not available on this server yet',
-  'unavailable.body': 'This server does not offer {capability} yet (its API has no {path}). The view appears here when the server is upgraded; the console shows no figures until then.',
-  'unavailable.present': 'This server offers {capability} ({path}), but this console version does not show it yet.',
+  'unavailable.body':
+    'This server does not offer {capability} yet (its API has no {path}). The view appears here when the server is upgraded; the console shows no figures until then.',
+  'unavailable.present':
+    'This server offers {capability} ({path}), but this console version does not show it yet.',
   'bookings.title': 'Bookings',
   'bookings.capability': 'bookings of accelerators ahead of time',
   'usage.title': 'Tenants, quotas and usage',
   'usage.capability': 'tenants, quotas and usage metering',
-  'usage.intro': 'Metered from the ledger: an attempt counts once it has ended, so running jobs appear when they finish.',
+  'usage.intro':
+    'Metered from the ledger: an attempt counts once it has ended, so running jobs appear when they finish.',
   'usage.quotas': 'Tenants and quotas',
   'usage.col.tenant': 'Tenant',
   'usage.col.weight': 'Weight',
@@ -220,7 +227,8 @@ export const zhCN: Messages = {
   'session.signedInAs': '已登录：{subject}（{role}，租户 {tenant}）',
   'session.logout': '退出登录',
   'login.title': '登录',
-  'login.intro': '请使用 API 令牌登录。服务器启动时会打印管理员令牌（或查看 <数据目录>/admin-token）。单点登录（OIDC）稍后提供。',
+  'login.intro':
+    '请使用 API 令牌登录。服务器启动时会打印管理员令牌（或查看 <数据目录>/admin-token）。单点登录（OIDC）稍后提供。',
   'login.token': 'API 令牌',
   'login.submit': '登录',
   'login.checking': '正在验证…',
@@ -250,7 +258,8 @@ export const zhCN: Messages = {
   'overview.requested': '请求的加速卡',
   'overview.running': '运行中的作业',
   'overview.chartTitle': '使用中的加速卡与等待作业随时间变化',
-  'overview.sampling': '本页面打开期间每 {seconds} 秒采样一次（已采样 {count} 次）；历史数据 API 稍后提供，因此每次打开控制台时图表从空白开始。',
+  'overview.sampling':
+    '本页面打开期间每 {seconds} 秒采样一次（已采样 {count} 次）；历史数据 API 稍后提供，因此每次打开控制台时图表从空白开始。',
   'overview.heatmapTitle': '节点 × 加速卡',
   'overview.heatmapHint': '每个格子代表一张加速卡，颜色表示其状态。',
   'overview.topTitle': '按运行中加速卡数排名的租户 / 项目',
@@ -342,7 +351,8 @@ export const zhCN: Messages = {
   'nodes.acc.declaredYes': '由运维人员声明',
   'nodes.acc.declaredNo': '自动发现（{source}）',
   'unavailable.title': '此服务器暂不支持',
-  'unavailable.body': '此服务器尚未提供{capability}（其 API 中没有 {path}）。服务器升级后此视图将显示在这里；在此之前控制台不显示任何数据。',
+  'unavailable.body':
+    '此服务器尚未提供{capability}（其 API 中没有 {path}）。服务器升级后此视图将显示在这里；在此之前控制台不显示任何数据。',
   'unavailable.present': '此服务器已提供{capability}（{path}），但此版本的控制台尚不能显示。',
   'bookings.title': '预约',
   'bookings.capability': '加速卡预约功能',
@@ -405,7 +415,11 @@ export const zhCN: Messages = {
 export const MESSAGES: Readonly<Record<Lang, Messages>> = { en, 'zh-CN': zhCN };
 
 /** Replaces `{name}` with vars[name]; unknown placeholders stay as they are (visible, not silent). */
-export function translate(lang: Lang, key: MessageKey, vars: Readonly<Record<string, string | number>> = {}): string {
+export function translate(
+  lang: Lang,
+  key: MessageKey,
+  vars: Readonly<Record<string, string | number>> = {},
+): string {
   const text = MESSAGES[lang][key];
   return text.replace(/\{([A-Za-z]+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
 }

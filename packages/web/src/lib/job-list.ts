@@ -24,9 +24,28 @@ export interface JobListLimits {
   readonly staleRefreshMax: number;
 }
 
-export const JOB_LIST_LIMITS: JobListLimits = { loadedMax: 20_000, pageSize: 1000, newestPage: 200, activePagesPerPoll: 2, staleRefreshMax: 25 };
+export const JOB_LIST_LIMITS: JobListLimits = {
+  loadedMax: 20_000,
+  pageSize: 1000,
+  newestPage: 200,
+  activePagesPerPoll: 2,
+  staleRefreshMax: 25,
+};
 
-export const STATE_FILTERS = ['', 'active', 'queued', 'starting', 'running', 'succeeded', 'failed', 'cancelled', 'timed-out', 'preempted', 'lost', 'requeued'] as const;
+export const STATE_FILTERS = [
+  '',
+  'active',
+  'queued',
+  'starting',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'timed-out',
+  'preempted',
+  'lost',
+  'requeued',
+] as const;
 
 /** A state filter from the URL ("" = all, "active" = the four active states) as API states. */
 export function statesFor(filter: string): string[] | undefined {
@@ -36,11 +55,20 @@ export function statesFor(filter: string): string[] | undefined {
 }
 
 /** Pages through GET /api/v1/jobs (newest first) until the end or `max` jobs. */
-export async function loadJobs(client: Pick<JobsSource, 'listJobs'>, q: Omit<ListJobsQuery, 'limit' | 'before'>, max: number, pageSize = 1000): Promise<{ jobs: JobView[]; truncated: boolean }> {
+export async function loadJobs(
+  client: Pick<JobsSource, 'listJobs'>,
+  q: Omit<ListJobsQuery, 'limit' | 'before'>,
+  max: number,
+  pageSize = 1000,
+): Promise<{ jobs: JobView[]; truncated: boolean }> {
   const jobs: JobView[] = [];
   let before: number | undefined;
   while (jobs.length < max) {
-    const res = await client.listJobs({ ...q, limit: Math.min(pageSize, max - jobs.length), ...(before ? { before } : {}) });
+    const res = await client.listJobs({
+      ...q,
+      limit: Math.min(pageSize, max - jobs.length),
+      ...(before ? { before } : {}),
+    });
     jobs.push(...res.jobs);
     if (res.nextBefore === null) return { jobs, truncated: false };
     before = res.nextBefore;
@@ -80,7 +108,13 @@ export async function refreshJobList(
   const q = { ...(states ? { state: states } : {}), ...(project ? { project } : {}) };
   if (!prev) {
     const { jobs, truncated } = await loadJobs(client, q, limits.loadedMax, limits.pageSize);
-    return { order: jobs.map((j) => j.id), byId: new Map(jobs.map((j) => [j.id, j])), truncated, sweepBefore: undefined, sweepSeen: new Set() };
+    return {
+      order: jobs.map((j) => j.id),
+      byId: new Map(jobs.map((j) => [j.id, j])),
+      truncated,
+      sweepBefore: undefined,
+      sweepSeen: new Set(),
+    };
   }
   const activeStates = (states ?? [...ACTIVE_STATES]).filter((s) => isActive(s));
   const newest = await client.listJobs({ ...q, limit: limits.newestPage });
@@ -88,7 +122,12 @@ export async function refreshJobList(
   let sweepBefore = prev.sweepBefore;
   let sweepDone = activeStates.length === 0;
   for (let i = 0; i < limits.activePagesPerPoll && !sweepDone; i++) {
-    const page = await client.listJobs({ ...q, state: activeStates, limit: limits.pageSize, ...(sweepBefore ? { before: sweepBefore } : {}) });
+    const page = await client.listJobs({
+      ...q,
+      state: activeStates,
+      limit: limits.pageSize,
+      ...(sweepBefore ? { before: sweepBefore } : {}),
+    });
     swept.push(...page.jobs);
     if (page.nextBefore === null) sweepDone = true;
     else sweepBefore = page.nextBefore;
@@ -127,7 +166,9 @@ export async function refreshJobList(
   const removed = new Set<string>();
   if (sweepDone) {
     // The sweep covered every active job: those active here but not seen have ended.
-    const stale = [...prev.byId.values()].filter((j) => isActive(j.state) && !seen.has(j.id) && !newest.jobs.some((n) => n.id === j.id)).slice(0, limits.staleRefreshMax);
+    const stale = [...prev.byId.values()]
+      .filter((j) => isActive(j.state) && !seen.has(j.id) && !newest.jobs.some((n) => n.id === j.id))
+      .slice(0, limits.staleRefreshMax);
     const ended = await Promise.all(stale.map((j) => client.getJob(j.id).catch(() => null)));
     for (const j of ended) {
       if (!j) continue;
@@ -140,8 +181,12 @@ export async function refreshJobList(
       for (const id of removed) byId.delete(id);
     }
   }
-  const sweep = { sweepBefore: sweepDone ? undefined : sweepBefore, sweepSeen: sweepDone ? new Set<string>() : seen };
+  const sweep = {
+    sweepBefore: sweepDone ? undefined : sweepBefore,
+    sweepSeen: sweepDone ? new Set<string>() : seen,
+  };
   if (!copied && added.length === 0) return { ...prev, ...sweep, order: prev.order, byId: prev.byId };
-  const order = added.length || removed.size ? [...added, ...prev.order.filter((id) => !removed.has(id))] : prev.order;
+  const order =
+    added.length || removed.size ? [...added, ...prev.order.filter((id) => !removed.has(id))] : prev.order;
   return { order, byId, truncated: prev.truncated, ...sweep };
 }

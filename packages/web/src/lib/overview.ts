@@ -41,7 +41,14 @@ export function countAccelerators(nodes: readonly NodeView[]): AcceleratorCounts
 export const WAITING_STATES = ['queued', 'requeued'] as const;
 export const RUNNING_STATES = ['starting', 'running'] as const;
 export const ACTIVE_STATES = ['queued', 'requeued', 'starting', 'running'] as const;
-export const TERMINAL_STATES = ['succeeded', 'failed', 'cancelled', 'timed-out', 'preempted', 'lost'] as const;
+export const TERMINAL_STATES = [
+  'succeeded',
+  'failed',
+  'cancelled',
+  'timed-out',
+  'preempted',
+  'lost',
+] as const;
 
 export function isActive(state: string): boolean {
   return (ACTIVE_STATES as readonly string[]).includes(state);
@@ -92,7 +99,9 @@ export function topConsumers(running: readonly JobView[], limit = 5): ConsumerRo
   const m = new Map<string, { tenant: string; project: string; accelerators: number; jobs: number }>();
   for (const j of running) {
     const key = `${j.tenant}/${j.project}`;
-    const held = j.placement ? j.placement.reduce((n, r) => n + r.acceleratorIds.length, 0) : j.replicas * j.acceleratorsPerReplica;
+    const held = j.placement
+      ? j.placement.reduce((n, r) => n + r.acceleratorIds.length, 0)
+      : j.replicas * j.acceleratorsPerReplica;
     const row = m.get(key) ?? { tenant: j.tenant, project: j.project, accelerators: 0, jobs: 0 };
     row.accelerators += held;
     row.jobs++;
@@ -121,7 +130,9 @@ export function heatmap(nodes: readonly NodeView[]): HeatmapData {
   sorted.forEach((n, row) => {
     const accs = [...n.accelerators].sort((a, b) => a.index - b.index);
     width = Math.max(width, accs.length);
-    accs.forEach((a, slot) => cells.push([slot, row, ACCELERATOR_STATES.indexOf(acceleratorState(n, a)), a.id, a.allocatedTo ?? '']));
+    accs.forEach((a, slot) =>
+      cells.push([slot, row, ACCELERATOR_STATES.indexOf(acceleratorState(n, a)), a.id, a.allocatedTo ?? '']),
+    );
   });
   return { nodes: sorted.map((n) => n.name), width, cells };
 }
@@ -137,7 +148,11 @@ export interface UtilisationSample {
 export const UTILISATION_SAMPLES_MAX = 720;
 
 /** Appends a sample, dropping the oldest beyond `max`. Returns a new array (React state). */
-export function appendSample(samples: readonly UtilisationSample[], s: UtilisationSample, max = UTILISATION_SAMPLES_MAX): UtilisationSample[] {
+export function appendSample(
+  samples: readonly UtilisationSample[],
+  s: UtilisationSample,
+  max = UTILISATION_SAMPLES_MAX,
+): UtilisationSample[] {
   const next = samples.length >= max ? samples.slice(samples.length - max + 1) : samples.slice();
   next.push(s);
   return next;

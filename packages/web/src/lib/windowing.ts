@@ -13,7 +13,13 @@ export interface RowWindow {
   readonly totalPx: number;
 }
 
-export function rowWindow(scrollTopPx: number, viewportPx: number, rowPx: number, count: number, overscan = 8): RowWindow {
+export function rowWindow(
+  scrollTopPx: number,
+  viewportPx: number,
+  rowPx: number,
+  count: number,
+  overscan = 8,
+): RowWindow {
   const totalPx = Math.max(0, count * rowPx);
   if (count <= 0 || rowPx <= 0) return { start: 0, end: 0, offsetPx: 0, totalPx };
   const top = Math.min(Math.max(0, scrollTopPx), Math.max(0, totalPx - viewportPx));

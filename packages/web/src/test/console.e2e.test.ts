@@ -9,7 +9,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { artifactsDir, launchBrowser, startConsoleStack, type Browser, type ConsoleStack } from './harness.js';
+import {
+  artifactsDir,
+  launchBrowser,
+  startConsoleStack,
+  type Browser,
+  type ConsoleStack,
+} from './harness.js';
 
 const UI_TIMEOUT_MS = 20_000;
 
@@ -49,7 +55,9 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
   });
 
   test('signs in with an API token (a wrong one is refused), in Chinese by default', async (t) => {
-    t.diagnostic(`console served ${stack.mode === 'in-server' ? 'by the API server itself (startServer plugins)' : 'by a second instance forwarding /api to the server (the API asks a token for every path)'}`);
+    t.diagnostic(
+      `console served ${stack.mode === 'in-server' ? 'by the API server itself (startServer plugins)' : 'by a second instance forwarding /api to the server (the API asks a token for every path)'}`,
+    );
     await page.goto(stack.url + '/');
     await page.getByLabel('API 令牌').fill('sl_wrong');
     await page.getByRole('button', { name: '登录' }).click();
@@ -79,11 +87,17 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await submitViaEditor('name: bad\ncommand: ["true"]\nresources:\n  accelerators: -1\n  colour: blue\n');
     const errors = page.getByTestId('spec-errors');
     await errors.waitFor();
-    assert.equal(await errors.locator('li[data-path="resources.accelerators"]').getAttribute('data-line'), '4');
+    assert.equal(
+      await errors.locator('li[data-path="resources.accelerators"]').getAttribute('data-line'),
+      '4',
+    );
     assert.equal(await errors.locator('li[data-path="resources.colour"]').getAttribute('data-line'), '5');
     assert.equal(await page.locator('.gutter-line.has-error').count(), 2);
     // …and beside the lines themselves.
-    assert.match(await page.locator('[data-inline-line="4"]').innerText(), /accelerators: must be a whole number/);
+    assert.match(
+      await page.locator('[data-inline-line="4"]').innerText(),
+      /accelerators: must be a whole number/,
+    );
     assert.match(await page.locator('[data-inline-line="5"]').innerText(), /colour/);
     assert.equal(await page.getByTestId('spec').getAttribute('aria-invalid'), 'true');
     await shot('03-submit-field-errors');
@@ -91,7 +105,9 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
 
   let runId = '';
   test('submits a job, watches it run and reads its logs', async () => {
-    await submitViaEditor('name: e2e-hello\nproject: vision\ncommand: ["sh", "-c", "echo first line; echo \\"devices=$CUDA_VISIBLE_DEVICES\\"; sleep 2; echo last line"]\nresources:\n  accelerators: 1\ntimeLimit: 5m\n');
+    await submitViaEditor(
+      'name: e2e-hello\nproject: vision\ncommand: ["sh", "-c", "echo first line; echo \\"devices=$CUDA_VISIBLE_DEVICES\\"; sleep 2; echo last line"]\nresources:\n  accelerators: 1\ntimeLimit: 5m\n',
+    );
     await page.waitForURL(/\/jobs\/j-[0-9a-f]{16}$/);
     runId = page.url().split('/').pop() ?? '';
     await page.locator('[data-testid="job-state"] [data-state="running"]').waitFor();
@@ -101,14 +117,20 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.getByTestId('log').filter({ hasText: 'last line' }).waitFor();
     assert.match(await page.getByTestId('log').innerText(), /devices=\d/);
     const timeline = await page.getByTestId('timeline').innerText();
-    for (const s of ['排队中', '运行中', '成功']) assert.ok(timeline.includes(s), `timeline has ${s}: ${timeline}`);
+    for (const s of ['排队中', '运行中', '成功'])
+      assert.ok(timeline.includes(s), `timeline has ${s}: ${timeline}`);
     await page.getByTestId('log-status').filter({ hasText: '日志结束' }).waitFor();
     await shot('05-job-succeeded');
   });
 
   let cancelId = '';
   test('cancels a running job from its page', async () => {
-    const job = await stack.client.submitJob({ name: 'e2e-long', project: 'nlp', command: ['sleep', '300'], resources: { accelerators: 2 } });
+    const job = await stack.client.submitJob({
+      name: 'e2e-long',
+      project: 'nlp',
+      command: ['sleep', '300'],
+      resources: { accelerators: 2 },
+    });
     cancelId = job.id;
     // While it holds both accelerators the overview shows them busy and ranks its project.
     await page.getByRole('link', { name: '总览' }).click();
@@ -118,7 +140,13 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.waitForTimeout(400); // let the heatmap redraw
     await shot('06a-overview-busy');
     // A job that needs one more accelerator waits, and its page says why.
-    const waiting = await stack.client.submitJob({ name: 'e2e-waits', project: 'nlp', command: ['sh', '-c', 'echo started after the cancel'], resources: { accelerators: 1 }, timeLimit: '5m' });
+    const waiting = await stack.client.submitJob({
+      name: 'e2e-waits',
+      project: 'nlp',
+      command: ['sh', '-c', 'echo started after the cancel'],
+      resources: { accelerators: 1 },
+      timeLimit: '5m',
+    });
     await page.goto(`${stack.url}/jobs/${waiting.id}`);
     const pending = page.getByTestId('pending');
     await pending.waitFor();
@@ -153,7 +181,11 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     // A job submitted elsewhere appears without a reload.
     await page.getByTestId('filter-project').fill('');
     await page.waitForURL((u) => !u.search.includes('project='));
-    const late = await stack.client.submitJob({ name: 'e2e-late', command: ['true'], resources: { accelerators: 0 } });
+    const late = await stack.client.submitJob({
+      name: 'e2e-late',
+      command: ['true'],
+      resources: { accelerators: 0 },
+    });
     await page.locator(`[data-job="${late.id}"]`).waitFor();
     await shot('07-jobs');
   });
@@ -182,7 +214,11 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await b.getByText('/api/v1/bookings').waitFor();
     assert.doesNotMatch(await b.innerText(), /\d{2,}/);
     await page.getByRole('link', { name: '租户与用量' }).click();
-    const paths = new Set(Object.keys(((await (await fetch(stack.server.url + '/api/v1/openapi.json')).json()) as { paths: object }).paths));
+    const paths = new Set(
+      Object.keys(
+        ((await (await fetch(stack.server.url + '/api/v1/openapi.json')).json()) as { paths: object }).paths,
+      ),
+    );
     if (paths.has('/api/v1/usage')) {
       // The job that ran for ~2 s on 1 accelerator is in the ledger of project default/vision.
       const row = page.getByTestId('usage-report').locator('tr[data-usage-row="default/vision"]');
@@ -213,7 +249,9 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
       await page.goto(stack.url + path);
       await page.locator('main h1').first().waitFor();
       await page.waitForTimeout(300);
-      const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+      const overflow = await page.evaluate<number>(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      );
       assert.ok(overflow <= 0, `${path} overflows by ${overflow}px`);
     }
     await page.goto(stack.url + '/');
@@ -242,26 +280,40 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API token').waitFor();
     assert.equal(await page.evaluate("localStorage.getItem('suanli.token')"), null);
-    assert.deepEqual(consoleErrors.filter((e) => !/status of (400|401)/.test(e)), []);
+    assert.deepEqual(
+      consoleErrors.filter((e) => !/status of (400|401)/.test(e)),
+      [],
+    );
   });
 
   test('role-aware: a viewer gets no submit, cancel or drain; a member no drain', async (t) => {
     const api = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(stack.server.url + path, {
         method,
-        headers: { authorization: `Bearer ${stack.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${stack.token}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
         ...(body ? { body: JSON.stringify(body) } : {}),
       });
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
       return (await res.json()) as Record<string, unknown>;
     };
-    const paths = Object.keys(((await (await fetch(stack.server.url + '/api/v1/openapi.json')).json()) as { paths: object }).paths);
-    if (!paths.includes('/api/v1/tokens')) return t.skip('this server has no identity API (admin token only)');
+    const paths = Object.keys(
+      ((await (await fetch(stack.server.url + '/api/v1/openapi.json')).json()) as { paths: object }).paths,
+    );
+    if (!paths.includes('/api/v1/tokens'))
+      return t.skip('this server has no identity API (admin token only)');
     await api('POST', '/api/v1/orgs', { name: 'lab' });
     const tokens: Record<string, string> = {};
-    for (const [subject, role] of [['vera', 'viewer'], ['mo', 'member']] as const) {
+    for (const [subject, role] of [
+      ['vera', 'viewer'],
+      ['mo', 'member'],
+    ] as const) {
       await api('PUT', `/api/v1/orgs/lab/members/${subject}`, { role });
-      tokens[role] = String((await api('POST', '/api/v1/tokens', { name: `e2e-${subject}`, subject, tenant: 'lab' }))['token']);
+      tokens[role] = String(
+        (await api('POST', '/api/v1/tokens', { name: `e2e-${subject}`, subject, tenant: 'lab' }))['token'],
+      );
     }
     // A running job of tenant "lab", submitted by its member.
     const labJobRes = await fetch(stack.server.url + '/api/v1/jobs', {
@@ -288,7 +340,7 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.getByTestId('kpi-idle').waitFor(); // the inventory is readable
     await page.getByRole('link', { name: 'Nodes' }).click();
     await page.locator('section.node').first().waitFor();
-    assert.equal(await page.getByTestId('drain').count() + (await page.getByTestId('undrain').count()), 0);
+    assert.equal((await page.getByTestId('drain').count()) + (await page.getByTestId('undrain').count()), 0);
     // The admin's job belongs to tenant "default": the viewer of "lab" does not see it.
     await page.goto(`${stack.url}/jobs`);
     await page.getByTestId('jobs-count').waitFor();

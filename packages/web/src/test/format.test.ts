@@ -7,7 +7,7 @@ test('formatDuration picks two units', () => {
   assert.equal(formatDuration(45_000), '45s');
   assert.equal(formatDuration(725_000), '12m 5s');
   assert.equal(formatDuration((3 * 3600 + 4 * 60) * 1000), '3h 4m');
-  assert.equal(formatDuration((53 * 3600) * 1000), '2d 5h');
+  assert.equal(formatDuration(53 * 3600 * 1000), '2d 5h');
 });
 
 test('formatMiB', () => {
@@ -41,7 +41,10 @@ test('formatHours, utcMonth and monthWindow', async () => {
   assert.equal(formatHours(0), '0');
   assert.equal(formatHours(1 / 3600), '<0.001');
   assert.equal(utcMonth(Date.parse('2026-11-30T23:59:59Z')), '2026-11');
-  assert.deepEqual(monthWindow('2026-12'), { from: '2026-12-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' });
+  assert.deepEqual(monthWindow('2026-12'), {
+    from: '2026-12-01T00:00:00.000Z',
+    to: '2027-01-01T00:00:00.000Z',
+  });
   assert.equal(monthWindow('2026-13'), null);
   assert.equal(monthWindow('bad'), null);
 });

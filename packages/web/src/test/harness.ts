@@ -46,9 +46,12 @@ export interface ConsoleStack {
   close(): Promise<void>;
 }
 
-export async function startConsoleStack(opts: { accelerators?: string; cycleIntervalMs?: number; rateLimitOff?: boolean } = {}): Promise<ConsoleStack> {
+export async function startConsoleStack(
+  opts: { accelerators?: string; cycleIntervalMs?: number; rateLimitOff?: boolean } = {},
+): Promise<ConsoleStack> {
   const root = defaultConsoleRoot();
-  if (!existsSync(join(root, 'index.html'))) throw new Error(`the console is not built (${root}): run npm run build -w packages/web`);
+  if (!existsSync(join(root, 'index.html')))
+    throw new Error(`the console is not built (${root}): run npm run build -w packages/web`);
   const dataDir = await mkdtemp(join(tmpdir(), 'suanli-web-'));
   const token = 'sl_test_' + randomBytes(16).toString('hex');
   const before = process.env['SUANLI_ADMIN_TOKEN'];
@@ -104,7 +107,9 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(opts: { locale?: string; width?: number; height?: number } = {}): Promise<Browser> {
+export async function launchBrowser(
+  opts: { locale?: string; width?: number; height?: number } = {},
+): Promise<Browser> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'suanli-chromium-'));
   let context: BrowserContext;
   try {
@@ -142,12 +147,22 @@ export async function artifactsDir(): Promise<string> {
  * Submits `count` jobs in-process (app.inject: no sockets), `parallel` at a time. With the
  * node drained first they all stay queued, which is what the list benchmark wants.
  */
-export async function seedJobs(stack: ConsoleStack, count: number, spec: (i: number) => unknown, parallel = 16): Promise<void> {
+export async function seedJobs(
+  stack: ConsoleStack,
+  count: number,
+  spec: (i: number) => unknown,
+  parallel = 16,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < count) {
       const i = next++;
-      const res = await stack.server.app.inject({ method: 'POST', url: '/api/v1/jobs', headers: { authorization: `Bearer ${stack.token}` }, payload: spec(i) as object });
+      const res = await stack.server.app.inject({
+        method: 'POST',
+        url: '/api/v1/jobs',
+        headers: { authorization: `Bearer ${stack.token}` },
+        payload: spec(i) as object,
+      });
       if (res.statusCode !== 201) throw new Error(`seeding job ${i}: ${res.statusCode} ${res.body}`);
     }
   };

@@ -7,13 +7,19 @@ test('zh-CN and en have exactly the same keys', () => {
 });
 
 test('every message uses the same {placeholders} in both languages', () => {
-  const differ = (Object.keys(en) as (keyof typeof en)[]).filter((k) => placeholders(en[k]).join() !== placeholders(zhCN[k]).join());
+  const differ = (Object.keys(en) as (keyof typeof en)[]).filter(
+    (k) => placeholders(en[k]).join() !== placeholders(zhCN[k]).join(),
+  );
   assert.deepEqual(differ, []);
 });
 
 test('no message is empty and the Chinese side is not a copy of the English one', () => {
-  for (const lang of LANGS) for (const [k, v] of Object.entries(MESSAGES[lang])) assert.ok(v.trim().length > 0, `${lang} ${k} is empty`);
-  const copied = (Object.keys(en) as (keyof typeof en)[]).filter((k) => en[k] === zhCN[k] && /[a-z]{4,}/i.test(en[k].replace(/\{[A-Za-z]+\}/g, '')));
+  for (const lang of LANGS)
+    for (const [k, v] of Object.entries(MESSAGES[lang]))
+      assert.ok(v.trim().length > 0, `${lang} ${k} is empty`);
+  const copied = (Object.keys(en) as (keyof typeof en)[]).filter(
+    (k) => en[k] === zhCN[k] && /[a-z]{4,}/i.test(en[k].replace(/\{[A-Za-z]+\}/g, '')),
+  );
   // Only technical labels may stay identical (e.g. "CPU").
   assert.deepEqual(copied, []);
 });

@@ -23,7 +23,13 @@ before(async () => {
   await writeFile(join(root, 'assets', 'index-abc123.js'), 'console.log(1)');
   dataDir = await mkdtemp(join(tmpdir(), 'suanli-serve-'));
   process.env['SUANLI_ADMIN_TOKEN'] = TOKEN;
-  server = await startServer({ dataDir, port: 0, accelerators: 'gpu:2', logLevel: false, print: () => undefined });
+  server = await startServer({
+    dataDir,
+    port: 0,
+    accelerators: 'gpu:2',
+    logLevel: false,
+    print: () => undefined,
+  });
 });
 
 after(async () => {
@@ -80,12 +86,25 @@ test('forwards /api and /healthz to a real server, bodies byte for byte', async 
   const auth = { authorization: `Bearer ${TOKEN}` };
   assert.equal((await app.inject({ url: '/api/v1/whoami', headers: auth })).json().role, 'admin');
   const yaml = 'name: via-proxy\ncommand: ["true"]\nresources:\n  accelerators: 0\n';
-  const created = await app.inject({ method: 'POST', url: '/api/v1/jobs', headers: { ...auth, 'content-type': 'application/yaml' }, payload: yaml });
+  const created = await app.inject({
+    method: 'POST',
+    url: '/api/v1/jobs',
+    headers: { ...auth, 'content-type': 'application/yaml' },
+    payload: yaml,
+  });
   assert.equal(created.statusCode, 201, created.body);
   assert.equal(created.json().name, 'via-proxy');
-  const bad = await app.inject({ method: 'POST', url: '/api/v1/jobs', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x', command: ['true'], resources: { accelerators: -1 } }) });
+  const bad = await app.inject({
+    method: 'POST',
+    url: '/api/v1/jobs',
+    headers: { ...auth, 'content-type': 'application/json' },
+    payload: JSON.stringify({ name: 'x', command: ['true'], resources: { accelerators: -1 } }),
+  });
   assert.equal(bad.statusCode, 400);
-  assert.deepEqual(bad.json().error.details.map((d: { path: string }) => d.path), ['resources.accelerators']);
+  assert.deepEqual(
+    bad.json().error.details.map((d: { path: string }) => d.path),
+    ['resources.accelerators'],
+  );
   const list = await app.inject({ url: '/api/v1/jobs?state=queued&state=succeeded&limit=5', headers: auth });
   assert.equal(list.statusCode, 200);
   await app.close();

@@ -6,7 +6,18 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react
 import { ApiClientError, SuanliClient, type WhoAmI } from '@suanli/client';
 import { LANGS, pickLang, translate, type Lang } from '../lib/i18n.js';
 import { can } from '../lib/roles.js';
-import { I18nContext, SessionContext, STORAGE_LANG, STORAGE_TOKEN, storageGet, storageSet, useI18n, useSession, type I18n, type Session } from './context.js';
+import {
+  I18nContext,
+  SessionContext,
+  STORAGE_LANG,
+  STORAGE_TOKEN,
+  storageGet,
+  storageSet,
+  useI18n,
+  useSession,
+  type I18n,
+  type Session,
+} from './context.js';
 import { Link, navigate, useLocation } from './router.js';
 import { Login } from './views/Login.js';
 import { Overview } from './views/Overview.js';
@@ -20,7 +31,10 @@ import { Usage } from './views/Usage.js';
 
 const BASE_URL = window.location.origin;
 
-function makeClient(token: string, onUnauthorized: () => void): { client: SuanliClient; fetch: typeof fetch } {
+function makeClient(
+  token: string,
+  onUnauthorized: () => void,
+): { client: SuanliClient; fetch: typeof fetch } {
   const f: typeof fetch = async (input, init) => {
     const res = await fetch(input, init);
     if (res.status === 401) onUnauthorized();
@@ -30,7 +44,9 @@ function makeClient(token: string, onUnauthorized: () => void): { client: Suanli
 }
 
 export function App() {
-  const [lang, setLangState] = useState<Lang>(() => pickLang(storageGet(STORAGE_LANG), navigator.languages ?? [navigator.language]));
+  const [lang, setLangState] = useState<Lang>(() =>
+    pickLang(storageGet(STORAGE_LANG), navigator.languages ?? [navigator.language]),
+  );
   const setLang = useCallback((l: Lang) => {
     storageSet(STORAGE_LANG, l);
     setLangState(l);
@@ -82,7 +98,17 @@ export function App() {
   }, []);
 
   const session: Session | null = useMemo(
-    () => (made && token && me ? { client: made.client, me, baseUrl: BASE_URL, token, fetch: made.fetch, logout: () => logout('user') } : null),
+    () =>
+      made && token && me
+        ? {
+            client: made.client,
+            me,
+            baseUrl: BASE_URL,
+            token,
+            fetch: made.fetch,
+            logout: () => logout('user'),
+          }
+        : null,
     [made, token, me, logout],
   );
 
@@ -98,7 +124,13 @@ export function App() {
             <span className="brand">{i18n.t('app.title')}</span>
             <LangSwitch />
           </header>
-          <main id="main">{checking && token ? <p className="muted">{i18n.t('login.checking')}</p> : <Login baseUrl={BASE_URL} expired={expired} onSignedIn={signIn} />}</main>
+          <main id="main">
+            {checking && token ? (
+              <p className="muted">{i18n.t('login.checking')}</p>
+            ) : (
+              <Login baseUrl={BASE_URL} expired={expired} onSignedIn={signIn} />
+            )}
+          </main>
         </div>
       )}
     </I18nContext.Provider>
@@ -110,7 +142,12 @@ function LangSwitch() {
   return (
     <label className="lang">
       <span className="sr-only">{t('lang.label')}</span>
-      <select aria-label={t('lang.label')} value={lang} onChange={(e) => setLang(e.target.value as Lang)} data-testid="lang-switch">
+      <select
+        aria-label={t('lang.label')}
+        value={lang}
+        onChange={(e) => setLang(e.target.value as Lang)}
+        data-testid="lang-switch"
+      >
         {LANGS.map((l) => (
           <option key={l} value={l}>
             {l === 'zh-CN' ? '中文' : 'English'}
@@ -134,7 +171,8 @@ function Shell() {
   const { t } = useI18n();
   const { me, logout } = useSession();
   const { path } = useLocation();
-  const active = (href: string) => (href === '/' ? path === '/' : path === href || path.startsWith(href + '/'));
+  const active = (href: string) =>
+    href === '/' ? path === '/' : path === href || path.startsWith(href + '/');
   return (
     <div className="shell">
       <a className="skip" href="#main">

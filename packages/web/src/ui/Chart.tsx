@@ -21,7 +21,8 @@ export function Chart(props: { option: EChartsCoreOption; height: number; label:
       chart.current = init(el.current, undefined, { renderer: 'canvas' });
       chart.current.setOption(latest.current);
       // The first chart on screen (read by scripts/bench-console.mjs).
-      if (performance.getEntriesByName('suanli:chart-ready').length === 0) requestAnimationFrame(() => performance.mark('suanli:chart-ready'));
+      if (performance.getEntriesByName('suanli:chart-ready').length === 0)
+        requestAnimationFrame(() => performance.mark('suanli:chart-ready'));
       ro = new ResizeObserver(() => chart.current?.resize());
       ro.observe(el.current);
     });
@@ -41,5 +42,14 @@ export function Chart(props: { option: EChartsCoreOption; height: number; label:
     chart.current?.resize();
   }, [props.height]);
 
-  return <div ref={el} className="chart" style={{ height: props.height }} role="img" aria-label={props.label} data-testid={props.testId} />;
+  return (
+    <div
+      ref={el}
+      className="chart"
+      style={{ height: props.height }}
+      role="img"
+      aria-label={props.label}
+      data-testid={props.testId}
+    />
+  );
 }

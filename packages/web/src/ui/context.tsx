@@ -12,7 +12,11 @@ export interface I18n {
   readonly setLang: (lang: Lang) => void;
 }
 
-export const I18nContext = createContext<I18n>({ lang: 'zh-CN', t: (k, v) => translate('zh-CN', k, v), setLang: () => undefined });
+export const I18nContext = createContext<I18n>({
+  lang: 'zh-CN',
+  t: (k, v) => translate('zh-CN', k, v),
+  setLang: () => undefined,
+});
 export const useI18n = (): I18n => useContext(I18nContext);
 
 export interface Session {

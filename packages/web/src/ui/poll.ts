@@ -12,8 +12,16 @@ export interface Polled<T> {
  * Calls `load` now and then every `intervalMs` (never two at once), until unmount or until `deps`
  * change. `load` receives the previous value so it can fetch only what changed.
  */
-export function usePoll<T>(load: (prev: T | null) => Promise<T>, intervalMs: number, deps: readonly unknown[]): Polled<T> {
-  const [state, setState] = useState<{ data: T | null; error: Error | null; updatedAt: number | null }>({ data: null, error: null, updatedAt: null });
+export function usePoll<T>(
+  load: (prev: T | null) => Promise<T>,
+  intervalMs: number,
+  deps: readonly unknown[],
+): Polled<T> {
+  const [state, setState] = useState<{ data: T | null; error: Error | null; updatedAt: number | null }>({
+    data: null,
+    error: null,
+    updatedAt: null,
+  });
   const [tick, setTick] = useState(0);
   const prev = useRef<T | null>(null);
   useEffect(() => {

@@ -16,7 +16,10 @@ export interface Location {
 }
 
 export function useLocation(): Location {
-  const read = (): Location => ({ path: window.location.pathname, query: new URLSearchParams(window.location.search) });
+  const read = (): Location => ({
+    path: window.location.pathname,
+    query: new URLSearchParams(window.location.search),
+  });
   const [loc, setLoc] = useState(read);
   useEffect(() => {
     const on = () => setLoc(read());

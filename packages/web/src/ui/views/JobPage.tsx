@@ -52,16 +52,22 @@ export function JobPage({ id }: { id: string }) {
         </p>
       ) : (
         <>
-          {can(me.role, 'job.cancel') && isActive(job.state) ? <CancelButton client={client} job={job} onDone={poll.refresh} /> : null}
+          {can(me.role, 'job.cancel') && isActive(job.state) ? (
+            <CancelButton client={client} job={job} onDone={poll.refresh} />
+          ) : null}
           {job.pending ? (
             <div className="card pending" role="status" data-testid="pending">
               <h2>{t('job.pending')}</h2>
               <p>
-                <span className="mono">{job.pending.verdict}</span> — {t(`verdict.${job.pending.verdict}` as MessageKey)}
+                <span className="mono">{job.pending.verdict}</span> —{' '}
+                {t(`verdict.${job.pending.verdict}` as MessageKey)}
               </p>
               <p>{job.pending.reason}</p>
               <p>
-                {t('job.estimatedStart')}: {job.pending.estimatedStart ? `${formatTime(job.pending.estimatedStart, lang)} (${formatRelative(job.pending.estimatedStart, now, lang)})` : t('job.noEstimate')}
+                {t('job.estimatedStart')}:{' '}
+                {job.pending.estimatedStart
+                  ? `${formatTime(job.pending.estimatedStart, lang)} (${formatRelative(job.pending.estimatedStart, now, lang)})`
+                  : t('job.noEstimate')}
               </p>
             </div>
           ) : null}
@@ -81,9 +87,17 @@ export function JobPage({ id }: { id: string }) {
                 <dt>{t('job.submittedBy')}</dt>
                 <dd>{job.submittedBy}</dd>
                 <dt>{t('job.command')}</dt>
-                <dd className="mono wrap">{job.command.map((a) => (/^[\w./:=@%+-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}</dd>
+                <dd className="mono wrap">
+                  {job.command.map((a) => (/^[\w./:=@%+-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}
+                </dd>
                 <dt>{t('job.resources')}</dt>
-                <dd>{t('job.resourcesValue', { replicas: job.replicas, accelerators: job.acceleratorsPerReplica, types: job.acceleratorTypes.join(' | ') })}</dd>
+                <dd>
+                  {t('job.resourcesValue', {
+                    replicas: job.replicas,
+                    accelerators: job.acceleratorsPerReplica,
+                    types: job.acceleratorTypes.join(' | '),
+                  })}
+                </dd>
                 <dt>{t('job.timeLimit')}</dt>
                 <dd>{job.timeLimitSeconds === null ? '—' : formatDuration(job.timeLimitSeconds * 1000)}</dd>
                 <dt>{t('job.attempt')}</dt>
@@ -99,7 +113,11 @@ export function JobPage({ id }: { id: string }) {
                 <dt>{t('job.finishedAt')}</dt>
                 <dd>{formatTime(job.finishedAt, lang)}</dd>
                 <dt>{t('job.placement')}</dt>
-                <dd className="mono">{job.placement?.length ? job.placement.map((r) => `${r.node}: ${r.acceleratorIds.join(', ') || '—'}`).join('; ') : '—'}</dd>
+                <dd className="mono">
+                  {job.placement?.length
+                    ? job.placement.map((r) => `${r.node}: ${r.acceleratorIds.join(', ') || '—'}`).join('; ')
+                    : '—'}
+                </dd>
               </dl>
             </section>
             <section className="card" aria-labelledby="timeline-title">
@@ -152,7 +170,13 @@ function CancelButton({ client, job, onDone }: { client: SuanliClient; job: JobV
     <div className="actions">
       {confirming ? (
         <>
-          <button type="button" className="danger" disabled={busy} onClick={() => void cancel()} data-testid="cancel-confirm">
+          <button
+            type="button"
+            className="danger"
+            disabled={busy}
+            onClick={() => void cancel()}
+            data-testid="cancel-confirm"
+          >
             {t('job.cancelConfirm')}
           </button>
           <button type="button" className="secondary" onClick={() => setConfirming(false)}>
@@ -177,7 +201,14 @@ interface LogState {
   notStarted: boolean;
   error: string | null;
 }
-const EMPTY_LOG: LogState = { text: '', offset: 0, trimmed: false, finished: false, notStarted: false, error: null };
+const EMPTY_LOG: LogState = {
+  text: '',
+  offset: 0,
+  trimmed: false,
+  finished: false,
+  notStarted: false,
+  error: null,
+};
 
 function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
   const { t } = useI18n();
@@ -215,7 +246,8 @@ function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
             const probe = await client.readLogs(job.id, { stream, attempt, offset: 0, limit: 1 });
             if (stop) return;
             probed = true;
-            if (probe.size > LOG_VIEW_MAX_CHARS) state = { ...state, offset: probe.size - LOG_VIEW_MAX_CHARS, trimmed: true };
+            if (probe.size > LOG_VIEW_MAX_CHARS)
+              state = { ...state, offset: probe.size - LOG_VIEW_MAX_CHARS, trimmed: true };
           }
           const c = await client.readLogs(job.id, { stream, attempt, offset: state.offset });
           if (stop) return;
@@ -225,12 +257,24 @@ function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
             text = text.slice(text.length - LOG_VIEW_MAX_CHARS);
             trimmed = true;
           }
-          state = { text, offset: c.nextOffset, trimmed, finished: c.finished && c.nextOffset >= c.size, notStarted: false, error: null };
+          state = {
+            text,
+            offset: c.nextOffset,
+            trimmed,
+            finished: c.finished && c.nextOffset >= c.size,
+            notStarted: false,
+            error: null,
+          };
           if (c.nextOffset < c.size) again = 0; // more is already there
         }
       } catch (err) {
         if (stop) return;
-        if (err instanceof ApiClientError && err.code === 'LOG_NOT_FOUND') state = { ...state, notStarted: jobState.current === 'queued', finished: !isActive(jobState.current) };
+        if (err instanceof ApiClientError && err.code === 'LOG_NOT_FOUND')
+          state = {
+            ...state,
+            notStarted: jobState.current === 'queued',
+            finished: !isActive(jobState.current),
+          };
         else state = { ...state, error: errorMessage(err) };
       }
       setLog(state);
@@ -255,7 +299,11 @@ function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
         <div className="inline-controls">
           <label>
             {t('job.stream')}{' '}
-            <select value={stream} onChange={(e) => setStream(e.target.value as 'stdout' | 'stderr')} data-testid="log-stream">
+            <select
+              value={stream}
+              onChange={(e) => setStream(e.target.value as 'stdout' | 'stderr')}
+              data-testid="log-stream"
+            >
               <option value="stdout">stdout</option>
               <option value="stderr">stderr</option>
             </select>
@@ -274,7 +322,9 @@ function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
           ) : null}
         </div>
       </div>
-      {log.trimmed ? <p className="muted small">{t('job.logsTrimmed', { size: `${LOG_VIEW_MAX_CHARS / 1_000_000} M` })}</p> : null}
+      {log.trimmed ? (
+        <p className="muted small">{t('job.logsTrimmed', { size: `${LOG_VIEW_MAX_CHARS / 1_000_000} M` })}</p>
+      ) : null}
       {log.error ? <ErrorNote error={log.error} /> : null}
       <pre
         ref={pre}

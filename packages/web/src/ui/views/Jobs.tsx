@@ -9,7 +9,13 @@ import type { JobView } from '@suanli/client';
 import { useI18n, useSession } from '../context.js';
 import { usePoll, useNow } from '../poll.js';
 import { errorMessage } from '../api.js';
-import { JOB_LIST_LIMITS, refreshJobList, STATE_FILTERS, statesFor, type ListState } from '../../lib/job-list.js';
+import {
+  JOB_LIST_LIMITS,
+  refreshJobList,
+  STATE_FILTERS,
+  statesFor,
+  type ListState,
+} from '../../lib/job-list.js';
 import { Link, navigate, useLocation } from '../router.js';
 import { ErrorNote, StateBadge, Updated } from './common.js';
 import { rowWindow } from '../../lib/windowing.js';
@@ -44,30 +50,57 @@ export function Jobs() {
     return () => clearTimeout(h);
   }, [projectInput]);
 
-  const poll = usePoll((prev: ListState | null) => refreshJobList(client, prev, states, projectFilter), POLL_MS, [client, stateFilter, projectFilter]);
+  const poll = usePoll(
+    (prev: ListState | null) => refreshJobList(client, prev, states, projectFilter),
+    POLL_MS,
+    [client, stateFilter, projectFilter],
+  );
   const list = poll.data;
   // Rebuilt only when the poll brought a change (refresh keeps `order` and `byId` otherwise).
   const order = list?.order;
   const byId = list?.byId;
-  const rows = useMemo(() => (order && byId ? order.map((id) => byId.get(id)).filter((j): j is JobView => j !== undefined) : []), [order, byId]);
+  const rows = useMemo(
+    () => (order && byId ? order.map((id) => byId.get(id)).filter((j): j is JobView => j !== undefined) : []),
+    [order, byId],
+  );
 
   return (
     <section aria-labelledby="jobs-title" className="jobs-view">
       <h1 id="jobs-title">{t('jobs.title')}</h1>
-      <form className="filters" role="search" aria-label={t('jobs.title')} onSubmit={(e) => e.preventDefault()}>
+      <form
+        className="filters"
+        role="search"
+        aria-label={t('jobs.title')}
+        onSubmit={(e) => e.preventDefault()}
+      >
         <label>
           {t('jobs.filterState')}
-          <select value={stateFilter} onChange={(e) => setFilter('state', e.target.value)} data-testid="filter-state">
+          <select
+            value={stateFilter}
+            onChange={(e) => setFilter('state', e.target.value)}
+            data-testid="filter-state"
+          >
             {STATE_FILTERS.map((s) => (
               <option key={s} value={s}>
-                {s === '' ? t('jobs.allStates') : s === 'active' ? t('jobs.active') : `${s} — ${t(`state.${s}` as MessageKey)}`}
+                {s === ''
+                  ? t('jobs.allStates')
+                  : s === 'active'
+                    ? t('jobs.active')
+                    : `${s} — ${t(`state.${s}` as MessageKey)}`}
               </option>
             ))}
           </select>
         </label>
         <label>
           {t('jobs.filterProject')}
-          <input type="search" value={projectInput} onChange={(e) => setProjectInput(e.target.value)} maxLength={63} spellCheck={false} data-testid="filter-project" />
+          <input
+            type="search"
+            value={projectInput}
+            onChange={(e) => setProjectInput(e.target.value)}
+            maxLength={63}
+            spellCheck={false}
+            data-testid="filter-project"
+          />
         </label>
       </form>
       <Updated at={poll.updatedAt} liveSeconds={POLL_MS / 1000} />
@@ -79,9 +112,15 @@ export function Jobs() {
       ) : (
         <>
           <p className="muted small" role="status" data-testid="jobs-count">
-            {list.truncated ? t('jobs.countMore', { count: rows.length, max: JOB_LIST_LIMITS.loadedMax }) : t('jobs.count', { count: rows.length })}
+            {list.truncated
+              ? t('jobs.countMore', { count: rows.length, max: JOB_LIST_LIMITS.loadedMax })
+              : t('jobs.count', { count: rows.length })}
           </p>
-          {rows.length === 0 ? <p className="muted">{t('jobs.empty')}</p> : <JobTable rows={rows} lang={lang} />}
+          {rows.length === 0 ? (
+            <p className="muted">{t('jobs.empty')}</p>
+          ) : (
+            <JobTable rows={rows} lang={lang} />
+          )}
         </>
       )}
     </section>
@@ -108,7 +147,13 @@ function JobTable({ rows, lang }: { rows: readonly JobView[]; lang: 'en' | 'zh-C
   const pool = Math.max(128, win.end - win.start);
 
   return (
-    <div className="vtable" role="table" aria-label={t('jobs.table')} aria-rowcount={rows.length + 1} data-testid="jobs-table">
+    <div
+      className="vtable"
+      role="table"
+      aria-label={t('jobs.table')}
+      aria-rowcount={rows.length + 1}
+      data-testid="jobs-table"
+    >
       <div className="vrow vhead" role="row" aria-rowindex={1}>
         <span role="columnheader">{t('jobs.col.id')}</span>
         <span role="columnheader">{t('jobs.col.name')}</span>
@@ -122,7 +167,14 @@ function JobTable({ rows, lang }: { rows: readonly JobView[]; lang: 'en' | 'zh-C
           {t('jobs.col.waitOrRun')}
         </span>
       </div>
-      <div className="vbody" ref={box} onScroll={onScroll} role="rowgroup" tabIndex={0} data-testid="jobs-scroll">
+      <div
+        className="vbody"
+        ref={box}
+        onScroll={onScroll}
+        role="rowgroup"
+        tabIndex={0}
+        data-testid="jobs-scroll"
+      >
         <div style={{ height: win.totalPx, position: 'relative' }}>
           <div style={{ transform: `translateY(${win.offsetPx}px)` }}>
             {visible.map((j, i) => (
@@ -137,7 +189,17 @@ function JobTable({ rows, lang }: { rows: readonly JobView[]; lang: 'en' | 'zh-C
   );
 }
 
-const JobRow = memo(function JobRow({ job: j, index, now, lang }: { job: JobView; index: number; now: number; lang: 'en' | 'zh-CN' }) {
+const JobRow = memo(function JobRow({
+  job: j,
+  index,
+  now,
+  lang,
+}: {
+  job: JobView;
+  index: number;
+  now: number;
+  lang: 'en' | 'zh-CN';
+}) {
   const started = j.startedAt ? Date.parse(j.startedAt) : null;
   const finished = j.finishedAt ? Date.parse(j.finishedAt) : null;
   const submitted = Date.parse(j.submittedAt);

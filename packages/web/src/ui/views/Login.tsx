@@ -3,7 +3,11 @@ import { SuanliClient, type WhoAmI } from '@suanli/client';
 import { useI18n } from '../context.js';
 import { errorMessage } from '../api.js';
 
-export function Login(props: { baseUrl: string; expired: boolean; onSignedIn: (token: string, me: WhoAmI) => void }) {
+export function Login(props: {
+  baseUrl: string;
+  expired: boolean;
+  onSignedIn: (token: string, me: WhoAmI) => void;
+}) {
   const { t } = useI18n();
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
@@ -36,7 +40,18 @@ export function Login(props: { baseUrl: string; expired: boolean; onSignedIn: (t
       ) : null}
       <form onSubmit={(e) => void submit(e)} aria-label={t('login.title')}>
         <label htmlFor="token">{t('login.token')}</label>
-        <input id="token" name="token" type="password" autoComplete="current-password" spellCheck={false} value={token} onChange={(e) => setToken(e.target.value)} required aria-invalid={error ? true : undefined} aria-describedby={error ? 'login-error' : 'login-hint'} />
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autoComplete="current-password"
+          spellCheck={false}
+          value={token}
+          onChange={(e) => setToken(e.target.value)}
+          required
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? 'login-error' : 'login-hint'}
+        />
         <p id="login-hint" className="muted small">
           {t('login.remember')}
         </p>

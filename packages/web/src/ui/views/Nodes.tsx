@@ -28,13 +28,31 @@ export function Nodes() {
       ) : nodes.length === 0 ? (
         <p className="muted">{t('overview.noNodes')}</p>
       ) : (
-        nodes.map((n) => <NodeCard key={n.name} node={n} client={client} mayDrain={can(me.role, 'node.drain')} onChanged={poll.refresh} />)
+        nodes.map((n) => (
+          <NodeCard
+            key={n.name}
+            node={n}
+            client={client}
+            mayDrain={can(me.role, 'node.drain')}
+            onChanged={poll.refresh}
+          />
+        ))
       )}
     </section>
   );
 }
 
-function NodeCard({ node: n, client, mayDrain, onChanged }: { node: NodeView; client: SuanliClient; mayDrain: boolean; onChanged: () => void }) {
+function NodeCard({
+  node: n,
+  client,
+  mayDrain,
+  onChanged,
+}: {
+  node: NodeView;
+  client: SuanliClient;
+  mayDrain: boolean;
+  onChanged: () => void;
+}) {
   const { t, lang } = useI18n();
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
@@ -72,10 +90,23 @@ function NodeCard({ node: n, client, mayDrain, onChanged }: { node: NodeView; cl
             {!draining ? (
               <label>
                 <span className="sr-only">{t('nodes.drainReason', { node: n.name })}</span>
-                <input type="text" placeholder={t('nodes.reason')} aria-label={t('nodes.drainReason', { node: n.name })} value={reason} maxLength={500} onChange={(e) => setReason(e.target.value)} />
+                <input
+                  type="text"
+                  placeholder={t('nodes.reason')}
+                  aria-label={t('nodes.drainReason', { node: n.name })}
+                  value={reason}
+                  maxLength={500}
+                  onChange={(e) => setReason(e.target.value)}
+                />
               </label>
             ) : null}
-            <button type="submit" className={draining ? 'secondary' : 'warn'} disabled={busy} title={draining ? undefined : t('nodes.drainHint')} data-testid={draining ? 'undrain' : 'drain'}>
+            <button
+              type="submit"
+              className={draining ? 'secondary' : 'warn'}
+              disabled={busy}
+              title={draining ? undefined : t('nodes.drainHint')}
+              data-testid={draining ? 'undrain' : 'drain'}
+            >
               {draining ? t('nodes.undrain') : t('nodes.drain')}
             </button>
           </form>
@@ -94,7 +125,11 @@ function NodeCard({ node: n, client, mayDrain, onChanged }: { node: NodeView; cl
         <dt>{t('nodes.memory')}</dt>
         <dd>{formatMiB(n.memoryMiB)}</dd>
         <dt>{t('nodes.topology')}</dt>
-        <dd className="mono">{Object.entries(n.topology).map(([k, v]) => `${k}=${v}`).join(', ') || '—'}</dd>
+        <dd className="mono">
+          {Object.entries(n.topology)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(', ') || '—'}
+        </dd>
         <dt>{t('nodes.updated')}</dt>
         <dd>{formatTime(n.updatedAt, lang)}</dd>
       </dl>
@@ -120,11 +155,25 @@ function NodeCard({ node: n, client, mayDrain, onChanged }: { node: NodeView; cl
                 <td>{a.type}</td>
                 <td>{a.model ?? '—'}</td>
                 <td>{formatMiB(a.memoryMiB)}</td>
-                <td title={a.declared ? t('nodes.acc.declaredYes') : t('nodes.acc.declaredNo', { source: a.source })}>{a.declared ? t('common.yes') : t('common.no')}</td>
-                <td>
-                  <span className={a.healthy ? 'badge ok' : 'badge bad'}>{a.healthy ? t('common.yes') : t('common.no')}</span>
+                <td
+                  title={
+                    a.declared ? t('nodes.acc.declaredYes') : t('nodes.acc.declaredNo', { source: a.source })
+                  }
+                >
+                  {a.declared ? t('common.yes') : t('common.no')}
                 </td>
-                <td className="mono">{a.allocatedTo ? <Link href={`/jobs/${a.allocatedTo}`}>{a.allocatedTo}</Link> : <span className="muted">{t('nodes.acc.free')}</span>}</td>
+                <td>
+                  <span className={a.healthy ? 'badge ok' : 'badge bad'}>
+                    {a.healthy ? t('common.yes') : t('common.no')}
+                  </span>
+                </td>
+                <td className="mono">
+                  {a.allocatedTo ? (
+                    <Link href={`/jobs/${a.allocatedTo}`}>{a.allocatedTo}</Link>
+                  ) : (
+                    <span className="muted">{t('nodes.acc.free')}</span>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

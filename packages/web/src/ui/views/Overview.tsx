@@ -44,10 +44,17 @@ export function Overview() {
 
   // Two polls: the nodes answer fast and carry the accelerator figures, so they paint first; the
   // waiting/running job lists can be long (they are paged) and fill the queue figures when they come.
-  const nodesPoll = usePoll(async () => ({ nodes: (await client.listNodes()).nodes, at: Date.now() }), OVERVIEW_POLL_MS, [client]);
+  const nodesPoll = usePoll(
+    async () => ({ nodes: (await client.listNodes()).nodes, at: Date.now() }),
+    OVERVIEW_POLL_MS,
+    [client],
+  );
   const jobsPoll = usePoll(
     async () => {
-      const [waiting, running] = await Promise.all([loadJobs(client, { state: [...WAITING_STATES] }, OVERVIEW_JOBS_MAX), loadJobs(client, { state: [...RUNNING_STATES] }, OVERVIEW_JOBS_MAX)]);
+      const [waiting, running] = await Promise.all([
+        loadJobs(client, { state: [...WAITING_STATES] }, OVERVIEW_JOBS_MAX),
+        loadJobs(client, { state: [...RUNNING_STATES] }, OVERVIEW_JOBS_MAX),
+      ]);
       return { waiting, running };
     },
     OVERVIEW_POLL_MS,
@@ -73,7 +80,8 @@ export function Overview() {
     }
   }, [nodes]);
   useEffect(() => {
-    if (jobs && performance.getEntriesByName('suanli:overview-queue-ready').length === 0) requestAnimationFrame(() => performance.mark('suanli:overview-queue-ready'));
+    if (jobs && performance.getEntriesByName('suanli:overview-queue-ready').length === 0)
+      requestAnimationFrame(() => performance.mark('suanli:overview-queue-ready'));
   }, [jobs]);
 
   const queue = useMemo(() => (jobs ? summariseQueue(jobs.waiting.jobs, now) : null), [jobs, now]);
@@ -91,15 +99,48 @@ export function Overview() {
       legend: { top: 0, data: [t('overview.busy'), t('overview.total'), t('overview.queueLength')] },
       tooltip: { trigger: 'axis' },
       // A sliding window: at least the last 5 minutes, so the first samples do not fill the width.
-      xAxis: { type: 'time', min: samples.length ? Math.min(samples[0]?.atMs ?? 0, (samples[samples.length - 1]?.atMs ?? 0) - 5 * 60_000) : undefined, max: samples[samples.length - 1]?.atMs },
+      xAxis: {
+        type: 'time',
+        min: samples.length
+          ? Math.min(samples[0]?.atMs ?? 0, (samples[samples.length - 1]?.atMs ?? 0) - 5 * 60_000)
+          : undefined,
+        max: samples[samples.length - 1]?.atMs,
+      },
       yAxis: [
         { type: 'value', name: t('overview.accelerators'), minInterval: 1, min: 0 },
-        { type: 'value', name: t('overview.queueLength'), minInterval: 1, min: 0, splitLine: { show: false } },
+        {
+          type: 'value',
+          name: t('overview.queueLength'),
+          minInterval: 1,
+          min: 0,
+          splitLine: { show: false },
+        },
       ],
       series: [
-        { name: t('overview.busy'), type: 'line', showSymbol: samples.length < 3, areaStyle: { opacity: 0.15 }, color: STATE_COLOURS.busy, data: samples.map((s) => [s.atMs, s.busy]) },
-        { name: t('overview.total'), type: 'line', showSymbol: samples.length < 3, lineStyle: { type: 'dashed' }, color: '#7f8c8d', data: samples.map((s) => [s.atMs, s.total]) },
-        { name: t('overview.queueLength'), type: 'line', showSymbol: samples.length < 3, yAxisIndex: 1, color: '#8e44ad', data: samples.map((s) => [s.atMs, s.queued]) },
+        {
+          name: t('overview.busy'),
+          type: 'line',
+          showSymbol: samples.length < 3,
+          areaStyle: { opacity: 0.15 },
+          color: STATE_COLOURS.busy,
+          data: samples.map((s) => [s.atMs, s.busy]),
+        },
+        {
+          name: t('overview.total'),
+          type: 'line',
+          showSymbol: samples.length < 3,
+          lineStyle: { type: 'dashed' },
+          color: '#7f8c8d',
+          data: samples.map((s) => [s.atMs, s.total]),
+        },
+        {
+          name: t('overview.queueLength'),
+          type: 'line',
+          showSymbol: samples.length < 3,
+          yAxisIndex: 1,
+          color: '#8e44ad',
+          data: samples.map((s) => [s.atMs, s.queued]),
+        },
       ],
     }),
     [samples, t],
@@ -117,7 +158,11 @@ export function Overview() {
           return `${heat.nodes[row] ?? ''} · ${id}<br/>${stateLabel(s)}${job ? ` · ${job}` : ''}`;
         },
       },
-      xAxis: { type: 'category', data: Array.from({ length: heat.width }, (_, i) => `#${i}`), splitArea: { show: true } },
+      xAxis: {
+        type: 'category',
+        data: Array.from({ length: heat.width }, (_, i) => `#${i}`),
+        splitArea: { show: true },
+      },
       yAxis: { type: 'category', data: heat.nodes, inverse: true },
       visualMap: {
         type: 'piecewise',
@@ -125,9 +170,20 @@ export function Overview() {
         orient: 'horizontal',
         left: 'center',
         bottom: 0,
-        pieces: ACCELERATOR_STATES.map((s, i) => ({ value: i, label: stateLabel(s), color: STATE_COLOURS[s] })),
+        pieces: ACCELERATOR_STATES.map((s, i) => ({
+          value: i,
+          label: stateLabel(s),
+          color: STATE_COLOURS[s],
+        })),
       },
-      series: [{ type: 'heatmap', data: heat.cells.map((c) => [...c]), itemStyle: { borderColor: '#fff', borderWidth: 2 }, progressive: 0 }],
+      series: [
+        {
+          type: 'heatmap',
+          data: heat.cells.map((c) => [...c]),
+          itemStyle: { borderColor: '#fff', borderWidth: 2 },
+          progressive: 0,
+        },
+      ],
     };
   }, [heat, lang]);
 
@@ -145,19 +201,48 @@ export function Overview() {
           <div className="kpis" data-testid="overview-kpis">
             <Kpi label={t('overview.busy')} value={counts.busy} className="busy" testId="kpi-busy" />
             <Kpi label={t('overview.idle')} value={counts.idle} className="idle" testId="kpi-idle" />
-            <Kpi label={t('overview.draining')} value={counts.draining} className="draining" testId="kpi-draining" />
+            <Kpi
+              label={t('overview.draining')}
+              value={counts.draining}
+              className="draining"
+              testId="kpi-draining"
+            />
             <Kpi label={t('overview.down')} value={counts.down} className="down" testId="kpi-down" />
-            <Kpi label={t('overview.utilisation')} value={formatPercent(counts.busy, counts.total)} sub={`${counts.busy} / ${counts.total}`} testId="kpi-utilisation" />
+            <Kpi
+              label={t('overview.utilisation')}
+              value={formatPercent(counts.busy, counts.total)}
+              sub={`${counts.busy} / ${counts.total}`}
+              testId="kpi-utilisation"
+            />
             <Kpi label={t('overview.queueLength')} value={q((x) => x.length)} testId="kpi-queue" />
-            <Kpi label={t('overview.medianWait')} value={q((x) => (x.medianWaitMs === null ? '—' : formatDuration(x.medianWaitMs)))} testId="kpi-median-wait" />
-            <Kpi label={t('overview.maxWait')} value={q((x) => (x.maxWaitMs === null ? '—' : formatDuration(x.maxWaitMs)))} testId="kpi-max-wait" />
-            <Kpi label={t('overview.running')} value={jobs ? jobs.running.jobs.length : '…'} testId="kpi-running" />
+            <Kpi
+              label={t('overview.medianWait')}
+              value={q((x) => (x.medianWaitMs === null ? '—' : formatDuration(x.medianWaitMs)))}
+              testId="kpi-median-wait"
+            />
+            <Kpi
+              label={t('overview.maxWait')}
+              value={q((x) => (x.maxWaitMs === null ? '—' : formatDuration(x.maxWaitMs)))}
+              testId="kpi-max-wait"
+            />
+            <Kpi
+              label={t('overview.running')}
+              value={jobs ? jobs.running.jobs.length : '…'}
+              testId="kpi-running"
+            />
           </div>
           <p className="muted small">{t('overview.booked')}</p>
-          {jobs && (jobs.waiting.truncated || jobs.running.truncated) ? <p className="muted small">{t('overview.truncated', { count: OVERVIEW_JOBS_MAX })}</p> : null}
+          {jobs && (jobs.waiting.truncated || jobs.running.truncated) ? (
+            <p className="muted small">{t('overview.truncated', { count: OVERVIEW_JOBS_MAX })}</p>
+          ) : null}
           <div className="grid2">
             <Card title={t('overview.chartTitle')} id="util-title">
-              <Chart option={lineOption} height={240} label={`${t('overview.chartTitle')}: ${t('overview.busy')} ${counts.busy} / ${counts.total}, ${t('overview.queueLength')} ${q((x) => x.length)}`} testId="util-chart" />
+              <Chart
+                option={lineOption}
+                height={240}
+                label={`${t('overview.chartTitle')}: ${t('overview.busy')} ${counts.busy} / ${counts.total}, ${t('overview.queueLength')} ${q((x) => x.length)}`}
+                testId="util-chart"
+              />
               <p className="muted small" data-testid="sampling-note">
                 {t('overview.sampling', { seconds: OVERVIEW_POLL_MS / 1000, count: samples.length })}
               </p>
@@ -165,7 +250,12 @@ export function Overview() {
             <Card title={t('overview.heatmapTitle')} id="heat-title">
               {heat && heat.nodes.length > 0 && heatOption ? (
                 <>
-                  <Chart option={heatOption} height={Math.max(140, 80 + heat.nodes.length * 32)} label={`${t('overview.heatmapTitle')}: ${ACCELERATOR_STATES.map((s) => `${stateLabel(s)} ${counts[s]}`).join(', ')}`} testId="heatmap" />
+                  <Chart
+                    option={heatOption}
+                    height={Math.max(140, 80 + heat.nodes.length * 32)}
+                    label={`${t('overview.heatmapTitle')}: ${ACCELERATOR_STATES.map((s) => `${stateLabel(s)} ${counts[s]}`).join(', ')}`}
+                    testId="heatmap"
+                  />
                   <p className="muted small">{t('overview.heatmapHint')}</p>
                 </>
               ) : (
@@ -181,7 +271,8 @@ export function Overview() {
                 <ul className="plain">
                   {[...queue.byVerdict.entries()].map(([v, n]) => (
                     <li key={v}>
-                      <span className="mono">{v}</span> — {t(`verdict.${v}` as MessageKey)}: <strong>{n}</strong>
+                      <span className="mono">{v}</span> — {t(`verdict.${v}` as MessageKey)}:{' '}
+                      <strong>{n}</strong>
                     </li>
                   ))}
                   <li>
@@ -212,10 +303,18 @@ export function Overview() {
                     {top.map((r) => (
                       <tr key={r.key}>
                         <td>
-                          <Link href={`/jobs?project=${encodeURIComponent(r.project)}&state=active`}>{r.key}</Link>
+                          <Link href={`/jobs?project=${encodeURIComponent(r.project)}&state=active`}>
+                            {r.key}
+                          </Link>
                         </td>
                         <td className="num">
-                          <span className="bar" style={{ width: `${counts.total ? Math.round((r.accelerators / counts.total) * 100) : 0}%` }} aria-hidden="true" />
+                          <span
+                            className="bar"
+                            style={{
+                              width: `${counts.total ? Math.round((r.accelerators / counts.total) * 100) : 0}%`,
+                            }}
+                            aria-hidden="true"
+                          />
                           {r.accelerators}
                         </td>
                         <td className="num">{r.jobs}</td>
@@ -232,7 +331,13 @@ export function Overview() {
   );
 }
 
-function Kpi(props: { label: string; value: number | string; sub?: string; className?: string; testId?: string }) {
+function Kpi(props: {
+  label: string;
+  value: number | string;
+  sub?: string;
+  className?: string;
+  testId?: string;
+}) {
   return (
     <div className={`kpi ${props.className ?? ''}`} data-testid={props.testId}>
       <div className="kpi-value">{props.value}</div>

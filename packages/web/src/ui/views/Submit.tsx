@@ -23,7 +23,9 @@ const LINE_PX = 20;
 const EDITOR_PAD_PX = 6;
 
 function newKey(): string {
-  return typeof crypto.randomUUID === 'function' ? crypto.randomUUID() : `k-${Date.now()}-${Math.floor(performance.now())}`;
+  return typeof crypto.randomUUID === 'function'
+    ? crypto.randomUUID()
+    : `k-${Date.now()}-${Math.floor(performance.now())}`;
 }
 
 export function Submit() {
@@ -43,7 +45,11 @@ export function Submit() {
   const lines = text.split('\n').length;
   const byLine = new Map<number, LocatedError[]>();
   for (const e of errors) if (e.line !== null) byLine.set(e.line, [...(byLine.get(e.line) ?? []), e]);
-  if (syntax) byLine.set(syntax.line, [...(byLine.get(syntax.line) ?? []), { path: '', message: syntax.message, line: syntax.line }]);
+  if (syntax)
+    byLine.set(syntax.line, [
+      ...(byLine.get(syntax.line) ?? []),
+      { path: '', message: syntax.message, line: syntax.line },
+    ]);
 
   if (!can(me.role, 'job.submit'))
     return (
@@ -73,7 +79,10 @@ export function Submit() {
   const goToLine = (line: number) => {
     const el = area.current;
     if (!el) return;
-    const starts = text.split('\n').slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+    const starts = text
+      .split('\n')
+      .slice(0, line - 1)
+      .reduce((n, l) => n + l.length + 1, 0);
     el.focus();
     el.setSelectionRange(starts, starts + (text.split('\n')[line - 1]?.length ?? 0));
     el.scrollTop = Math.max(0, (line - 3) * LINE_PX);
@@ -94,7 +103,12 @@ export function Submit() {
             {Array.from({ length: lines }, (_, i) => {
               const errs = byLine.get(i + 1);
               return (
-                <div key={i} className={errs ? 'gutter-line has-error' : 'gutter-line'} title={errs?.map((x) => `${x.path} ${x.message}`).join('\n')} style={{ height: LINE_PX }}>
+                <div
+                  key={i}
+                  className={errs ? 'gutter-line has-error' : 'gutter-line'}
+                  title={errs?.map((x) => `${x.path} ${x.message}`).join('\n')}
+                  style={{ height: LINE_PX }}
+                >
                   {errs ? '● ' : ''}
                   {i + 1}
                 </div>
@@ -129,7 +143,9 @@ export function Submit() {
               const top = EDITOR_PAD_PX + (line - 1) * LINE_PX - scroll.top;
               return top < -LINE_PX ? null : (
                 <div key={line} className="inline-error" style={{ top }} data-inline-line={line}>
-                  {errs.map((x) => `${x.path ? x.path.split('.').slice(-1)[0] + ': ' : ''}${x.message}`).join(' · ')}
+                  {errs
+                    .map((x) => `${x.path ? x.path.split('.').slice(-1)[0] + ': ' : ''}${x.message}`)
+                    .join(' · ')}
                 </div>
               );
             })}

@@ -55,7 +55,12 @@ export function Bookings() {
         <p className="muted">{t('common.loading')}</p>
       ) : present ? (
         <div className="card notice" role="status" data-testid="unavailable-bookings">
-          <p>{t('unavailable.present', { capability: t('bookings.capability'), path: CAPABILITY_PATHS.bookings })}</p>
+          <p>
+            {t('unavailable.present', {
+              capability: t('bookings.capability'),
+              path: CAPABILITY_PATHS.bookings,
+            })}
+          </p>
         </div>
       ) : (
         <NotAvailable which="bookings" capability="bookings.capability" />

@@ -95,7 +95,8 @@ function Quotas() {
                     {Object.entries(r.quotas).length
                       ? Object.entries(r.quotas).map(([type, q]) => (
                           <div key={type}>
-                            <span className="mono">{type}</span>: {q.guaranteed} / {limit(q.borrowingLimit)} / {limit(q.lendingLimit)}
+                            <span className="mono">{type}</span>: {q.guaranteed} / {limit(q.borrowingLimit)} /{' '}
+                            {limit(q.lendingLimit)}
                           </div>
                         ))
                       : '—'}
@@ -117,7 +118,12 @@ function Report() {
   const [month, setMonth] = useState(() => utcMonth(Date.now()));
   const [group, setGroup] = useState<Group>('project');
   const win = monthWindow(month);
-  const poll = usePoll(() => usageReport(baseUrl, token, { groupBy: group, ...(win ? { from: win.from, to: win.to } : {}) }, fetch), POLL_MS, [baseUrl, token, group, month]);
+  const poll = usePoll(
+    () =>
+      usageReport(baseUrl, token, { groupBy: group, ...(win ? { from: win.from, to: win.to } : {}) }, fetch),
+    POLL_MS,
+    [baseUrl, token, group, month],
+  );
   const report = poll.data;
   const max = useMemo(() => Math.max(0, ...(report?.rows ?? []).map((r) => r.acceleratorHours)), [report]);
   const [csvError, setCsvError] = useState<string | null>(null);
@@ -125,7 +131,12 @@ function Report() {
   const download = async () => {
     setCsvError(null);
     try {
-      const text = await usageCsv(baseUrl, token, { groupBy: group, ...(win ? { from: win.from, to: win.to } : {}) }, fetch);
+      const text = await usageCsv(
+        baseUrl,
+        token,
+        { groupBy: group, ...(win ? { from: win.from, to: win.to } : {}) },
+        fetch,
+      );
       const url = URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
       const a = document.createElement('a');
       a.href = url;
@@ -157,11 +168,20 @@ function Report() {
         <div className="inline-controls">
           <label>
             {t('usage.month')}{' '}
-            <input type="month" value={month} onChange={(e) => e.target.value && setMonth(e.target.value)} data-testid="usage-month" />
+            <input
+              type="month"
+              value={month}
+              onChange={(e) => e.target.value && setMonth(e.target.value)}
+              data-testid="usage-month"
+            />
           </label>
           <label>
             {t('usage.groupBy')}{' '}
-            <select value={group} onChange={(e) => setGroup(e.target.value as Group)} data-testid="usage-group">
+            <select
+              value={group}
+              onChange={(e) => setGroup(e.target.value as Group)}
+              data-testid="usage-group"
+            >
               {GROUPS.map((g) => (
                 <option key={g} value={g}>
                   {t(`usage.group.${g}` as MessageKey)}
@@ -175,7 +195,11 @@ function Report() {
         </div>
       </div>
       <p className="muted small">{t('usage.intro')}</p>
-      {report ? <p className="muted small">{t('usage.window', { from: report.from.slice(0, 10), to: report.to.slice(0, 10) })}</p> : null}
+      {report ? (
+        <p className="muted small">
+          {t('usage.window', { from: report.from.slice(0, 10), to: report.to.slice(0, 10) })}
+        </p>
+      ) : null}
       {poll.error ? <ErrorNote error={errorMessage(poll.error)} /> : null}
       {csvError ? <ErrorNote error={csvError} /> : null}
       {!report ? (
@@ -208,7 +232,11 @@ function Report() {
                   <td>{label(r)}</td>
                   <td className="num">{r.attempts}</td>
                   <td className="num" title={`${Math.round(r.acceleratorSeconds)} s`}>
-                    <span className="bar" style={{ width: `${max > 0 ? Math.round((r.acceleratorHours / max) * 60) : 0}px` }} aria-hidden="true" />
+                    <span
+                      className="bar"
+                      style={{ width: `${max > 0 ? Math.round((r.acceleratorHours / max) * 60) : 0}px` }}
+                      aria-hidden="true"
+                    />
                     {formatHours(r.acceleratorHours)}
                   </td>
                   <td className="num">{formatHours(r.cpuMilliSeconds / 1000 / 3600)}</td>
@@ -273,7 +301,13 @@ function Budgets() {
                     <td className="num">{formatHours(b.usedHours)}</td>
                     <td className="num">{formatHours(b.reservedHours)}</td>
                     <td>
-                      <meter min={0} max={Math.max(b.acceleratorHours, 1e-9)} value={b.usedHours + b.reservedHours} high={b.acceleratorHours * 0.9} aria-label={`${scope}: ${formatHours(b.usedHours + b.reservedHours)} / ${formatHours(b.acceleratorHours)}`} />
+                      <meter
+                        min={0}
+                        max={Math.max(b.acceleratorHours, 1e-9)}
+                        value={b.usedHours + b.reservedHours}
+                        high={b.acceleratorHours * 0.9}
+                        aria-label={`${scope}: ${formatHours(b.usedHours + b.reservedHours)} / ${formatHours(b.acceleratorHours)}`}
+                      />
                     </td>
                   </tr>
                 );

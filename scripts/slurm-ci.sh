@@ -252,6 +252,7 @@ down() {
   fi
   # slurmctld leaves its pid file behind; a stale /run/slurmctld.pid makes the slurmctld prerm run scancel
   rm -rf "$STATE" /run/slurmd-node*.pid /run/slurmctld.pid /run/munge/munged.pid
+  [ -z "$REST_SOCKET" ] || rm -f "$REST_SOCKET"
 }
 
 status() {

@@ -226,7 +226,17 @@ function simulate(config: PolicyConfig, nodes: ClusterNode[], jobs: readonly Gen
     running = keep;
     if (next >= arrivals.length && pending.length === 0 && running.length === 0) break;
     usage = decayUsage(usage, now, running, config.fairShare.halfLifeMs);
-    const snap: Snapshot = { now, nodes, pending, running, usage: usage.byTenant };
+    // every other cycle, rebuild every object as the engine does (equal values, new identities)
+    const snap: Snapshot =
+      cycles % 2 === 0
+        ? { now, nodes, pending, running, usage: usage.byTenant }
+        : {
+            now,
+            nodes: nodes.map((n) => ({ ...n, accelerators: n.accelerators.map((a) => ({ ...a })), topology: { ...n.topology } })),
+            pending: pending.map((j) => ({ ...j, perReplica: { ...j.perReplica, acceleratorTypes: [...j.perReplica.acceleratorTypes] } })),
+            running: running.map((j) => ({ ...j, placement: j.placement.map((p) => ({ ...p, acceleratorIds: [...p.acceleratorIds] })) })),
+            usage: usage.byTenant,
+          };
     const r = warm.schedule(snap);
     assert.deepEqual(r, scheduleOnce(config, snap), 'the stateful scheduler must answer as a fresh one');
     checkCycle(snap, r);

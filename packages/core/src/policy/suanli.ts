@@ -76,18 +76,19 @@ const DIFF_LOOKAHEAD = 64;
  * removed, replaced or appended (what the engine and the simulator produce); still correct
  * otherwise (an element moved is reported removed and added: callers apply removals first).
  */
-export function diffByIdentity<T>(prev: readonly T[], next: readonly T[]): { removed: T[]; added: T[] } {
+export function diffByIdentity<T>(prev: readonly T[], next: readonly T[], same: (a: T, b: T) => boolean = (a, b) => a === b): { removed: T[]; added: T[] } {
   const removed: T[] = [];
   const added: T[] = [];
   let i = 0;
+  const match = (a: T | undefined, b: T): boolean => a !== undefined && (a === b || same(a, b));
   for (const x of next) {
-    if (i < prev.length && prev[i] === x) {
+    if (i < prev.length && match(prev[i], x)) {
       i++;
       continue;
     }
     let k = i + 1;
     const stop = Math.min(prev.length, i + 1 + DIFF_LOOKAHEAD);
-    while (k < stop && prev[k] !== x) k++;
+    while (k < stop && !match(prev[k], x)) k++;
     if (k < stop) {
       for (let r = i; r < k; r++) removed.push(prev[r] as T);
       i = k + 1;
@@ -95,6 +96,56 @@ export function diffByIdentity<T>(prev: readonly T[], next: readonly T[]): { rem
   }
   for (let r = i; r < prev.length; r++) removed.push(prev[r] as T);
   return { removed, added };
+}
+
+/**
+ * Value equality of what the scheduler reads from a job, a running job and a node: the engine
+ * rebuilds its objects every cycle, and equal values must not cost a rebuild of the caches.
+ */
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+export function sameSchedJob(a: SchedJob, b: SchedJob): boolean {
+  const r = a.perReplica;
+  const q = b.perReplica;
+  return (
+    a.id === b.id &&
+    a.tenant === b.tenant &&
+    a.project === b.project &&
+    a.submitTime === b.submitTime &&
+    a.priority === b.priority &&
+    a.replicas === b.replicas &&
+    a.timeLimitMs === b.timeLimitMs &&
+    a.preemptible === b.preemptible &&
+    r.accelerators === q.accelerators &&
+    r.cpuMillis === q.cpuMillis &&
+    r.memoryMiB === q.memoryMiB &&
+    sameStrings(r.acceleratorTypes, q.acceleratorTypes)
+  );
+}
+export function sameRunningJob(a: RunningSchedJob, b: RunningSchedJob): boolean {
+  if (!sameSchedJob(a, b) || a.startTime !== b.startTime || a.lastCheckpointTime !== b.lastCheckpointTime) return false;
+  if ((a.preemptedAt ?? null) !== (b.preemptedAt ?? null) || a.placement.length !== b.placement.length) return false;
+  for (let i = 0; i < a.placement.length; i++) {
+    const x = a.placement[i];
+    const y = b.placement[i];
+    if (x === undefined || y === undefined) return false;
+    if (x.node !== y.node || x.cpuMillis !== y.cpuMillis || x.memoryMiB !== y.memoryMiB || !sameStrings(x.acceleratorIds, y.acceleratorIds)) return false;
+  }
+  return true;
+}
+export function sameNode(a: ClusterNode, b: ClusterNode): boolean {
+  if (a.name !== b.name || a.state !== b.state || a.cpuMillis !== b.cpuMillis || a.memoryMiB !== b.memoryMiB) return false;
+  if (a.topology.switch !== b.topology.switch || a.topology.rack !== b.topology.rack || a.accelerators.length !== b.accelerators.length) return false;
+  for (let i = 0; i < a.accelerators.length; i++) {
+    const x = a.accelerators[i];
+    const y = b.accelerators[i];
+    if (x === undefined || y === undefined) return false;
+    if (x.id !== y.id || x.index !== y.index || x.type !== y.type || x.healthy !== y.healthy) return false;
+  }
+  return true;
 }
 
 /** Bound: gang searches per job while choosing preemption victims. */
@@ -261,9 +312,13 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   function syncCapacity(nodes: readonly ClusterNode[]): void {
     if (nodesRef !== null && cap !== null && nodes.length === nodesRef.length) {
       let same = true;
-      for (let i = 0; i < nodes.length; i++) if (nodes[i] !== nodesRef[i]) {
-        same = false;
-        break;
+      for (let i = 0; i < nodes.length; i++) {
+        const a = nodes[i] as ClusterNode;
+        const b = nodesRef[i] as ClusterNode;
+        if (a !== b && !sameNode(a, b)) {
+          same = false;
+          break;
+        }
       }
       if (same) return;
     }
@@ -342,19 +397,21 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       return free;
     }
     const f = free;
-    const { removed, added } = diffByIdentity(runningPrev, running);
+    const { removed, added } = diffByIdentity(runningPrev, running, sameRunningJob);
     runningPrev = running.slice();
     for (const j of removed) {
-      if (runningById.get(j.id) !== j) continue;
-      f.givePlacement(j.placement);
-      countUse(c, j, -1);
-      victimUpdate(c, j, -1);
-      holdsUpdate(j, -1);
-      runningById.delete(j.id);
+      // the cached (canonical) object for this id, if it is the one that left
+      const cur = runningById.get(j.id);
+      if (cur === undefined || (cur !== j && !sameRunningJob(cur, j))) continue;
+      f.givePlacement(cur.placement);
+      countUse(c, cur, -1);
+      victimUpdate(c, cur, -1);
+      holdsUpdate(cur, -1);
+      runningById.delete(cur.id);
     }
     for (const j of added) {
       const prev = runningById.get(j.id);
-      if (prev === j) continue;
+      if (prev === j || (prev !== undefined && sameRunningJob(prev, j))) continue;
       if (prev !== undefined) {
         // the same id twice in one snapshot: keep the last, as a fresh build would
         f.givePlacement(prev.placement);
@@ -373,22 +430,25 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   }
 
   function syncPending(pending: readonly SchedJob[]): void {
-    const diff = diffByIdentity(pendingPrev, pending);
+    const diff = diffByIdentity(pendingPrev, pending, sameSchedJob);
     pendingPrev = pending.slice(); // a copy: callers may reuse and mutate their arrays
     const removed = new Set<string>();
     const touched = new Set<string>();
-    const added = diff.added;
     for (const j of diff.removed) {
-      if (pendingById.get(j.id) !== j) continue;
+      const cur = pendingById.get(j.id);
+      if (cur === undefined || (cur !== j && !sameSchedJob(cur, j))) continue;
       removed.add(j.id);
-      touched.add(queueKey(j));
+      touched.add(queueKey(cur));
     }
-    for (const j of added) {
+    const added: SchedJob[] = [];
+    for (const j of diff.added) {
       const prev = pendingById.get(j.id);
-      if (prev !== undefined && prev !== j && !removed.has(j.id)) {
+      if (prev !== undefined && !removed.has(j.id)) {
+        if (prev === j || sameSchedJob(prev, j)) continue; // already queued (reported twice)
         removed.add(j.id);
         touched.add(queueKey(prev));
       }
+      added.push(j);
     }
     if (added.length > pending.length / 4) {
       // many changes: rebuild (cheaper than many inserts)

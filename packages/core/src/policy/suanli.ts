@@ -725,6 +725,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     const victimIds = new Set<string>();
     let tested = 0;
     let estimates = 0;
+    let backfillReservations = 0;
     let firstBlocked: SchedJob | null = null;
     // (tenant, priority, request shape) for which preemption found nothing this cycle
     const noVictims = new Set<string>();
@@ -854,13 +855,15 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         continue;
       }
       // e. WILL_RUN estimate and reservation
-      const wantsReservation = B.enabled && profile.reservationCount < B.reservationDepth;
+      // (reservations made for preemptors do not use up the backfill reservation depth)
+      const wantsReservation = B.enabled && backfillReservations < B.reservationDepth;
       let estimate: PlacementAnswer | null = null;
       if (estimates < B.estimateMaxJobs || (wantsReservation && estimates < B.estimateMaxJobs + B.reservationDepth)) {
         estimates++;
         estimate = profile.ask('will-run', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed });
         if (estimate.ok && wantsReservation) {
           profile.reserve(job.id, estimate.placement, estimate.startTime, durationMs === null ? Infinity : estimate.startTime + durationMs);
+          backfillReservations++;
         }
       }
       firstBlocked ??= job;

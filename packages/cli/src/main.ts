@@ -122,6 +122,8 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
       'slurm-partition': str(opts['slurmPartition']),
       'slurm-account': str(opts['slurmAccount']),
       'slurm-gres-types': str(opts['slurmGresTypes']),
+      'slurm-poll-interval-ms': str(opts['slurmPollIntervalMs']),
+      'slurm-tag': str(opts['slurmTag']),
     },
   });
   process.on('SIGHUP', () => {
@@ -188,6 +190,14 @@ export function buildProgram(): Command {
     .option('--slurm-token <token>', 'a token from scontrol token, used as is (or SUANLI_SLURM_TOKEN)')
     .option('--slurm-partition <name>', 'partition for jobs and inventory (or SUANLI_SLURM_PARTITION)')
     .option('--slurm-account <name>', 'account jobs are charged to (or SUANLI_SLURM_ACCOUNT)')
+    .option(
+      '--slurm-poll-interval-ms <ms>',
+      'how often Slurm jobs are polled (or SUANLI_SLURM_POLL_INTERVAL_MS)',
+    )
+    .option(
+      '--slurm-tag <word>',
+      'tag in job comments; one per platform sharing a cluster (or SUANLI_SLURM_TAG)',
+    )
     .option(
       '--slurm-gres-types <map>',
       'GRES to platform types, e.g. gpu:h100=nvidia-h100 (or SUANLI_SLURM_GRES_TYPES)',

@@ -119,7 +119,9 @@ export function deviceVisibilityEnv(devices: readonly Accelerator[]): Record<str
   const ascend: string[] = [];
   for (const d of devices) {
     if (d.vendor === 'ascend') ascend.push(String(d.index));
-    else if (d.vendor === 'nvidia' && d.source !== 'declared') cuda.push(d.id);
+    // By UUID only when the id IS one (discovered by nvidia-smi); Slurm and declared ids are
+    // `<node>/<type>/<index>`, so those devices are pinned by index.
+    else if (d.vendor === 'nvidia' && /^(GPU|MIG)-/.test(d.id)) cuda.push(d.id);
     else cuda.push(String(d.index));
   }
   const env: Record<string, string> = { CUDA_VISIBLE_DEVICES: cuda.join(',') };

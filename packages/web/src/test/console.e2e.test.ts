@@ -286,7 +286,7 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     );
   });
 
-  test('role-aware: a viewer gets no submit, cancel or drain; a member no drain', async (t) => {
+  test('role-aware: a viewer gets no submit, cancel or drain; a member no drain; a revoked token ends the session', async (t) => {
     const api = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(stack.server.url + path, {
         method,
@@ -306,14 +306,15 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
       return t.skip('this server has no identity API (admin token only)');
     await api('POST', '/api/v1/orgs', { name: 'lab' });
     const tokens: Record<string, string> = {};
+    const tokenIds: Record<string, string> = {};
     for (const [subject, role] of [
       ['vera', 'viewer'],
       ['mo', 'member'],
     ] as const) {
       await api('PUT', `/api/v1/orgs/lab/members/${subject}`, { role });
-      tokens[role] = String(
-        (await api('POST', '/api/v1/tokens', { name: `e2e-${subject}`, subject, tenant: 'lab' }))['token'],
-      );
+      const created = await api('POST', '/api/v1/tokens', { name: `e2e-${subject}`, subject, tenant: 'lab' });
+      tokens[role] = String(created['token']);
+      tokenIds[role] = (created['info'] as { id: string }).id;
     }
     // A running job of tenant "lab", submitted by its member.
     const labJobRes = await fetch(stack.server.url + '/api/v1/jobs', {
@@ -361,6 +362,15 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.getByRole('link', { name: 'Nodes' }).click();
     await page.locator('section.node').first().waitFor();
     assert.equal(await page.getByTestId('drain').count(), 0);
-    await signOut();
+    // Revoking the token ends the session at the next poll, with a message on the sign-in page.
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByTestId('kpi-idle').waitFor();
+    const revoked = await fetch(`${stack.server.url}/api/v1/tokens/${tokenIds['member'] ?? ''}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${stack.token}` },
+    });
+    assert.ok(revoked.ok, `revoke: ${revoked.status}`);
+    await page.getByText('Your session ended').waitFor({ timeout: 15_000 });
+    assert.equal(await page.evaluate("localStorage.getItem('suanli.token')"), null);
   });
 });

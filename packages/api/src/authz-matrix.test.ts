@@ -240,6 +240,12 @@ const EXPECT: Record<string, Case> = {
     }),
     expect: scoped(200, ALL, 'TENANT_NOT_FOUND'),
   },
+  'GET /api/v1/bookings/usage': {
+    prepare: async ({ own, other }) => ({
+      url: own ? '/api/v1/bookings/usage' : `/api/v1/bookings/usage?tenant=${other}`,
+    }),
+    expect: scoped(200, ALL, 'TENANT_NOT_FOUND'),
+  },
   'GET /api/v1/bookings/{id}': {
     prepare: async ({ tenant }) => ({ url: `/api/v1/bookings/${await newBooking(tenant)}` }),
     expect: scoped(200, ALL, 'BOOKING_NOT_FOUND'),

@@ -259,6 +259,8 @@ test('capacity query: the earliest start for N accelerators for a duration, from
   );
 });
 
+const round = (x: number): number => Math.round(x * 1e6) / 1e6;
+
 async function waitFor<T>(probe: () => Promise<T | null>, timeoutMs = 15_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -270,7 +272,7 @@ async function waitFor<T>(probe: () => Promise<T | null>, timeoutMs = 15_000): P
 }
 
 test('the engine keeps a booked window: another tenant waits behind-booking, the owner starts on time', async () => {
-  const start = Date.now() + 3000;
+  const start = Date.now() + 5000;
   const end = start + 3_600_000;
   const bk = await call('POST', '/api/v1/bookings', tok('lab-a', 'member'), {
     acceleratorType: 'gpu',
@@ -311,7 +313,8 @@ test('the engine keeps a booked window: another tenant waits behind-booking, the
     name: 'owner',
     command: ['sleep', '30'],
     resources: { accelerators: 2 },
-    timeLimit: '1h',
+    // inside the window: a job that would outlive it waits if the capacity after it is promised
+    timeLimit: '30m',
   });
   const ownerId = String(owner.json()['id']);
   const started = await waitFor(async () => {
@@ -321,6 +324,39 @@ test('the engine keeps a booked window: another tenant waits behind-booking, the
   assert.ok(started <= start + 1000, `owner started ${started - start} ms after the window opened`);
   const stillWaiting = (await call('GET', `/api/v1/jobs/${longId}`, tok('lab-b', 'member'))).json();
   assert.equal(stillWaiting['startedAt'], null);
+  // booked versus used: the owner runs ~1 s into its window; 'booked' charges the window, 'used' the use
+  await new Promise((r) => setTimeout(r, Math.max(0, start - Date.now()) + 1000)); // ~1 s inside the window
+  await call('POST', `/api/v1/jobs/${ownerId}/cancel`, tok('lab-a', 'member'), {});
+  await waitFor(async () => {
+    const j = (await call('GET', `/api/v1/jobs/${ownerId}`, tok('lab-a', 'member'))).json();
+    return j['finishedAt'] ? j : null;
+  });
+  const range = `from=${new Date(start).toISOString()}&to=${new Date(start + 600_000).toISOString()}`;
+  const used = await call('GET', `/api/v1/bookings/usage?${range}&charge=used`, tok('lab-a', 'viewer'));
+  assert.equal(used.status, 200, used.body);
+  const row = (
+    used.json()['bookings'] as {
+      id: string;
+      bookedAcceleratorHours: number;
+      usedAcceleratorHours: number;
+      chargedAcceleratorHours: number;
+    }[]
+  ).find((r) => r.id === String(bk.json()['id']));
+  assert.ok(row, used.body);
+  assert.equal(row.bookedAcceleratorHours, round((2 * 600) / 3600));
+  assert.ok(
+    row.usedAcceleratorHours > 0 && row.usedAcceleratorHours < (2 * 30) / 3600,
+    `used ${row.usedAcceleratorHours}`,
+  );
+  assert.equal(row.chargedAcceleratorHours, row.usedAcceleratorHours);
+  const booked = await call('GET', `/api/v1/bookings/usage?${range}`, tok('lab-a', 'viewer'));
+  assert.equal(booked.json()['charge'], 'booked');
+  const bookedRow = (booked.json()['bookings'] as { id: string; chargedAcceleratorHours: number }[]).find(
+    (r) => r.id === row.id,
+  );
+  assert.equal(bookedRow?.chargedAcceleratorHours, row.bookedAcceleratorHours);
+  const otherTenant = await call('GET', `/api/v1/bookings/usage?${range}`, tok('lab-b', 'viewer'));
+  assert.ok(!(otherTenant.json()['bookings'] as { id: string }[]).some((r) => r.id === row.id));
   for (const [id, t] of [
     [ownerId, tok('lab-a', 'member')],
     [longId, tok('lab-b', 'member')],

@@ -151,6 +151,22 @@ test('suanli book / bookings / calendar / capacity / booking cancel', async () =
   );
   assert.equal(now.code, 0, now.stderr);
   assert.equal((JSON.parse(now.stdout) as { state: string }).state, 'approved');
+  const nowId = (JSON.parse(now.stdout) as { id: string }).id;
+  const usage = await cli(
+    'bookings',
+    'usage',
+    '--from',
+    '2031-03-01T00:00:00Z',
+    '--to',
+    '2031-04-01T00:00:00Z',
+  );
+  assert.equal(usage.code, 0, usage.stderr);
+  assert.match(usage.stdout, /^2031-03-01T00:00:00.000Z – 2031-04-01T00:00:00.000Z, charged: booked/);
+  assert.match(
+    usage.stdout,
+    new RegExp(`${nowId}\\s+default\\s+default\\s+1× gpu\\s+1\\.00\\s+0\\.00\\s+1\\.00\\s+1\\.00`),
+  );
+  assert.doesNotMatch(usage.stdout, new RegExp(id), 'cancelled bookings are not charged');
 });
 
 test('suanli book --repeat across the New York DST change keeps the wall-clock time', async () => {

@@ -47,6 +47,7 @@ import type {
   BookingCreate,
   BookingList,
   BookingSettingsView,
+  BookingUsageReport,
   BookingView,
   CapacityAnswerView,
 } from '@suanli/api/schemas';
@@ -54,6 +55,7 @@ export type {
   BookingCreate,
   BookingList,
   BookingSettingsView,
+  BookingUsageReport,
   BookingView,
   CapacityAnswerView,
 } from '@suanli/api/schemas';
@@ -484,6 +486,13 @@ export class SuanliClient {
     notBefore?: string;
   }): Promise<CapacityAnswerView> {
     return this.request('GET', `/api/v1/capacity${queryString(q)}`);
+  }
+
+  /** Booked versus used per booking over [from, to), charged per `charge` (booked by default). */
+  bookingUsage(
+    q: { from?: string; to?: string; tenant?: string; charge?: 'booked' | 'used' } = {},
+  ): Promise<BookingUsageReport> {
+    return this.request('GET', `/api/v1/bookings/usage${queryString(q)}`);
   }
 
   setBookingSettings(

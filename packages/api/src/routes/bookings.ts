@@ -19,6 +19,7 @@ import { Type } from '@sinclair/typebox';
 import {
   admitBooking,
   bookedAcceleratorMs,
+  bookingUsage,
   bookingPhase,
   compileBooking,
   earliestCapacity,
@@ -37,6 +38,7 @@ import {
   BookingListSchema,
   BookingSettingsSetSchema,
   BookingSettingsViewSchema,
+  BookingUsageReportSchema,
   BookingViewSchema,
   CapacityAnswerSchema,
   NAME_PATTERN,
@@ -44,10 +46,13 @@ import {
   type BookingView,
 } from '../schemas/index.js';
 import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
+import { parseTime } from './usage.js';
 
 const HOUR_MS = 3_600_000;
 const iso = (ms: number): string => new Date(ms).toISOString();
 const round2 = (x: number): number => Math.round(x * 100) / 100;
+/** Reports keep accelerator-hours to the accelerator-second or so (1e-6 h = 3.6 ms). */
+const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 export function toBookingView(b: BookingRecord, now: number): BookingView {
   const next = b.occurrences.find((o) => o.endTime > now) ?? null;
@@ -396,6 +401,82 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
       },
     );
   }
+
+  app.get(
+    '/api/v1/bookings/usage',
+    {
+      schema: {
+        summary:
+          'Booked versus used per booking over [from, to) (default: this UTC month), charged per policy',
+        querystring: Type.Object(
+          {
+            from: Type.Optional(Type.String({ maxLength: 40 })),
+            to: Type.Optional(Type.String({ maxLength: 40 })),
+            tenant: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+            charge: Type.Optional(
+              Type.Union([Type.Literal('booked'), Type.Literal('used')], {
+                description: 'booked (default): windows are charged in full; used: only use inside them',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: BookingUsageReportSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const q = req.query as { from?: string; to?: string; tenant?: string; charge?: 'booked' | 'used' };
+      const p = principal(req);
+      const tenant = q.tenant ?? (isPlatformRole(p.role) ? undefined : p.tenant);
+      authorizeRequest(
+        req,
+        'usage.read',
+        { tenant: tenant ?? null },
+        'TENANT_NOT_FOUND',
+        `tenant "${tenant}"`,
+      );
+      const now = new Date(clock());
+      const from =
+        q.from !== undefined
+          ? parseTime('from', q.from)
+          : Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+      const to =
+        q.to !== undefined ? parseTime('to', q.to) : Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+      if (to <= from)
+        throw new ApiError('REQUEST_INVALID', 'to must be after from', [
+          { path: 'querystring.to', message: 'must be after from' },
+        ]);
+      const charge = q.charge ?? 'booked';
+      // Cancelled and rejected bookings are not charged; maintenance windows are nobody's.
+      const all = await bookings.list({ endAfter: from, states: ['approved'] });
+      const mine = all.filter(
+        (b) => b.kind === 'booking' && b.firstStart < to && (tenant === undefined || b.tenant === tenant),
+      );
+      const ledger =
+        mine.length === 0
+          ? []
+          : await store.listUsage({ from, to, ...(tenant !== undefined ? { tenant } : {}) });
+      return {
+        from: iso(from),
+        to: iso(to),
+        charge,
+        bookings: mine.map((b) => {
+          const u = bookingUsage(b, ledger, from, to, charge);
+          return {
+            id: b.id,
+            tenant: b.tenant,
+            project: b.project,
+            acceleratorType: b.acceleratorType,
+            accelerators: b.accelerators,
+            bookedAcceleratorHours: round6(u.bookedMs / HOUR_MS),
+            usedAcceleratorHours: round6(u.usedMs / HOUR_MS),
+            idleAcceleratorHours: round6((u.bookedMs - u.usedMs) / HOUR_MS),
+            chargedAcceleratorHours: round6(u.chargedMs / HOUR_MS),
+          };
+        }),
+      };
+    },
+  );
 
   app.get(
     '/api/v1/capacity',

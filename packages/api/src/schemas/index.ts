@@ -476,3 +476,24 @@ export const BookingSettingsViewSchema = Type.Object({
   updatedAt: Nullable(Type.String({ format: 'date-time' })),
 });
 export type BookingSettingsView = Static<typeof BookingSettingsViewSchema>;
+
+export const BookingUsageRowSchema = Type.Object({
+  id: Type.String(),
+  tenant: Type.String(),
+  project: Type.String(),
+  acceleratorType: Type.String(),
+  accelerators: Type.Integer(),
+  bookedAcceleratorHours: Type.Number(),
+  usedAcceleratorHours: Type.Number({
+    description: "the tenant's ended attempts of the type inside the windows, at most the booked count",
+  }),
+  idleAcceleratorHours: Type.Number(),
+  chargedAcceleratorHours: Type.Number(),
+});
+export const BookingUsageReportSchema = Type.Object({
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  charge: Type.Union([Type.Literal('booked'), Type.Literal('used')]),
+  bookings: Type.Array(BookingUsageRowSchema),
+});
+export type BookingUsageReport = Static<typeof BookingUsageReportSchema>;

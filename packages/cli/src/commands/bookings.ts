@@ -190,7 +190,7 @@ export function registerBookingCommands(
     .description(
       'bookings not yet ended (yours; all for operators) and maintenance windows; "bookings calendar" draws them',
     )
-    .argument('[view]', '"calendar" for a text calendar')
+    .argument('[view]', '"calendar" for a text calendar, "usage" for booked versus used')
     .option('--tenant <name>', 'one tenant (operators)')
     .option('--past', 'include bookings that have ended')
     .option(
@@ -198,18 +198,60 @@ export function registerBookingCommands(
       `calendar: days to show (at most ${CALENDAR_MAX_DAYS})`,
       String(CALENDAR_DEFAULT_DAYS),
     )
-    .option('--from <date>', 'calendar: first day (YYYY-MM-DD or ISO; default today)')
+    .option(
+      '--from <date>',
+      'calendar: first day (YYYY-MM-DD or ISO; default today); usage: start (default: this UTC month)',
+    )
     .option('--tz <zone>', 'calendar: time zone of the bars', 'UTC')
+    .option('--to <date>', 'usage: end of the report (default: end of this UTC month)')
+    .option('--charge <policy>', 'usage: booked (windows charged in full) or used', 'booked')
     .option('--json', 'the server’s document')
     .action(
       async (
         view: string | undefined,
-        opts: { tenant?: string; past?: boolean; days: string; from?: string; tz: string; json?: boolean },
+        opts: {
+          tenant?: string;
+          past?: boolean;
+          days: string;
+          from?: string;
+          to?: string;
+          charge: string;
+          tz: string;
+          json?: boolean;
+        },
       ) => {
-        if (view !== undefined && view !== 'calendar')
+        if (view !== undefined && view !== 'calendar' && view !== 'usage')
           throw new BookingUsageError(
-            `unknown view "${view}": use "suanli bookings" or "suanli bookings calendar"`,
+            `unknown view "${view}": use "suanli bookings", "suanli bookings calendar" or "suanli bookings usage"`,
           );
+        if (view === 'usage') {
+          if (opts.charge !== 'booked' && opts.charge !== 'used')
+            throw new BookingUsageError(`--charge must be booked or used, got "${opts.charge}"`);
+          const r = await client().bookingUsage({
+            ...(opts.from !== undefined ? { from: opts.from } : {}),
+            ...(opts.to !== undefined ? { to: opts.to } : {}),
+            ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}),
+            charge: opts.charge,
+          });
+          if (opts.json) return json(r);
+          print(`${r.from} – ${r.to}, charged: ${r.charge}`);
+          if (r.bookings.length === 0) return print('no approved bookings in this period');
+          return print(
+            table(
+              ['ID', 'TENANT', 'PROJECT', 'ACCELERATORS', 'BOOKED H', 'USED H', 'IDLE H', 'CHARGED H'],
+              r.bookings.map((b) => [
+                b.id,
+                b.tenant,
+                b.project,
+                `${b.accelerators}× ${b.acceleratorType}`,
+                b.bookedAcceleratorHours.toFixed(2),
+                b.usedAcceleratorHours.toFixed(2),
+                b.idleAcceleratorHours.toFixed(2),
+                b.chargedAcceleratorHours.toFixed(2),
+              ]),
+            ),
+          );
+        }
         const list = await client().listBookings({
           ...(opts.tenant ? { tenant: opts.tenant } : {}),
           ...(opts.past ? { past: true } : {}),

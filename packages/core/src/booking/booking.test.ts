@@ -13,6 +13,7 @@ import {
   type BookingLike,
   type CompiledBooking,
 } from './booking.js';
+import { bookingUsage } from './usage.js';
 import { parseWallTime, wallTimeToUtc } from './zoned-time.js';
 import {
   admitBooking,
@@ -579,5 +580,36 @@ describe('the scheduler honours bookings (windowsForSnapshot → scheduleOnce)',
     const r = run(T0 + 11 * H, [lend]);
     assert.equal(r.starts.length, 0);
     assert.equal(r.pending[0]?.verdict, 'behind-booking');
+  });
+});
+
+describe('booked versus used', () => {
+  const b = booking({ accelerators: 8 }); // 10:00–20:00 = 80 accelerator-hours
+  const run = (tenant: string, n: number, fromH: number, toH: number, type = 'nvidia-h200') => ({
+    tenant,
+    acceleratorType: type,
+    accelerators: n,
+    startedAt: T0 + fromH * H,
+    finishedAt: T0 + toH * H,
+  });
+
+  test('used counts only the tenant’s jobs of the type inside the windows, at most the booked count', () => {
+    const ledger = [
+      run('lab-a', 8, 9, 12), // 2 h inside × 8
+      run('lab-a', 4, 15, 16), // 1 h × 4
+      run('lab-a', 8, 15, 16), // overlaps: 12 in use, counted as 8 for that hour (with the 4 above)
+      run('lab-b', 8, 10, 20), // another tenant
+      run('lab-a', 8, 10, 20, 'ascend-910b'), // another type
+    ];
+    const booked = bookingUsage(b, ledger, T0, T0 + 24 * H, 'booked');
+    assert.deepEqual(booked, { bookedMs: 80 * H, usedMs: (16 + 8) * H, chargedMs: 80 * H });
+    const used = bookingUsage(b, ledger, T0, T0 + 24 * H, 'used');
+    assert.equal(used.chargedMs, 24 * H);
+    // a report window clips both
+    assert.deepEqual(bookingUsage(b, ledger, T0 + 11 * H, T0 + 12 * H, 'used'), {
+      bookedMs: 8 * H,
+      usedMs: 8 * H,
+      chargedMs: 8 * H,
+    });
   });
 });

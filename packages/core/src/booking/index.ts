@@ -6,3 +6,4 @@
 export * from './booking.js';
 export * from './zoned-time.js';
 export * from './admission.js';
+export * from './usage.js';

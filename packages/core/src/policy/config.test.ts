@@ -18,6 +18,7 @@ void test('the example policy file compiles', () => {
   assert.deepEqual(p.priorityClasses.map((x) => x.name), ['urgent', 'normal', 'scavenger']);
   assert.equal(p.defaultPriorityClass, 'normal');
   assert.equal(p.preemption.gracePeriodMs, 120_000);
+  assert.equal(p.backfill.assumedTimeLimitMs, 3 * 24 * 3600 * 1000);
   assert.deepEqual(p.tenants['tsinghua-nlp']?.quotas['nvidia-h200'], { guaranteed: 64, borrowingLimit: 64, lendingLimit: 48 });
   assert.equal(p.tenants['tsinghua-nlp']?.projects['eval']?.limits['nvidia-h200'], 8);
   assert.equal(p.tenants['robotics-startup']?.cohort, 'industry');

@@ -82,6 +82,13 @@ export interface BackfillConfig {
    * O(maxJobsExamined) however long the queue is.
    */
   readonly maxJobsExamined: number;
+  /**
+   * For planning only (Slurm DefaultTime): a running job without a time limit is expected to end
+   * this long after its start (and "any moment" once past it). Without it, a blocked job behind
+   * such jobs gets no reservation and could be passed forever; with it, capacity drains towards it.
+   * Pending jobs without a limit are still never backfilled past a reservation.
+   */
+  readonly assumedTimeLimitMs: number;
 }
 
 export interface PolicyConfig {
@@ -122,7 +129,7 @@ export const DEFAULT_POLICY: PolicyConfig = {
     maxVictimsPerCycle: 64,
     maxCandidatesPerJob: 256,
   },
-  backfill: { enabled: true, reservationDepth: 1, maxJobsTested: 500, estimateMaxJobs: 10, maxJobsExamined: 2_000 },
+  backfill: { enabled: true, reservationDepth: 1, maxJobsTested: 500, estimateMaxJobs: 10, maxJobsExamined: 2_000, assumedTimeLimitMs: 7 * DAY_MS },
   cohorts: [],
   tenants: { default: { name: 'default', weight: 1, cohort: null, quotas: {}, projects: {} } },
   defaultTenant: { weight: 1, cohort: null },
@@ -206,7 +213,7 @@ const TOP = ['organisation', 'fairShare', 'priorityClasses', 'preemption', 'back
 const FAIR = ['enabled', 'halfLife'] as const;
 const CLASS = ['value', 'preemptible', 'default'] as const;
 const PREEMPT = ['reclaim', 'withinTenant', 'minRuntime', 'gracePeriod', 'boundedReclaimTime', 'maxVictimsPerCycle', 'maxCandidatesPerJob'] as const;
-const BACKFILL = ['enabled', 'reservationDepth', 'maxJobsTested', 'estimateMaxJobs', 'maxJobsExamined'] as const;
+const BACKFILL = ['enabled', 'reservationDepth', 'maxJobsTested', 'estimateMaxJobs', 'maxJobsExamined', 'assumedTimeLimit'] as const;
 const TENANT = ['weight', 'cohort', 'quotas', 'projects'] as const;
 const QUOTA = ['guaranteed', 'borrowingLimit', 'lendingLimit'] as const;
 const PROJECT = ['limits'] as const;
@@ -311,6 +318,7 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
       maxJobsTested: c.int(bf['maxJobsTested'], 'backfill.maxJobsTested', D.backfill.maxJobsTested, 1, BOUND_MAX),
       estimateMaxJobs: c.int(bf['estimateMaxJobs'], 'backfill.estimateMaxJobs', D.backfill.estimateMaxJobs, 0, BOUND_MAX),
       maxJobsExamined: c.int(bf['maxJobsExamined'], 'backfill.maxJobsExamined', D.backfill.maxJobsExamined, 1, 10_000_000),
+      assumedTimeLimitMs: c.durationMs(bf['assumedTimeLimit'], 'backfill.assumedTimeLimit', D.backfill.assumedTimeLimitMs, false),
     };
   }
 

@@ -82,6 +82,7 @@ const jobArb = (i: number): fc.Arbitrary<GenJob> =>
       types: fc.subarray([...TYPES]),
       cpu: fc.integer({ min: 0, max: 8 }),
       limitMin: fc.integer({ min: 1, max: 120 }),
+      unlimited: fc.integer({ min: 0, max: 9 }).map((x) => x === 0), // one job in ten has no time limit
       actualFrac: fc.double({ min: 0.05, max: 1, noNaN: true }),
       submitMin: fc.integer({ min: 0, max: 60 }),
       preemptible: fc.boolean(),
@@ -97,7 +98,7 @@ const jobArb = (i: number): fc.Arbitrary<GenJob> =>
           types: o.types,
           cpuMillis: o.cpu * 500,
           memoryMiB: o.cpu * 1024,
-          timeLimitMs: limit,
+          timeLimitMs: o.unlimited ? null : limit,
           submitTime: o.submitMin * 60_000,
           preemptible: o.preemptible,
         }),

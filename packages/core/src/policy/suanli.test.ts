@@ -94,6 +94,21 @@ const cases: Case[] = [
     wantVerdicts: { forever: 'waits-for-turn' },
   },
   {
+    name: 'behind a job without a time limit, the blocked head still gets a reservation (assumed time limit)',
+    snapshot: snap(
+      [makeNode('a')],
+      [
+        makeJob('head', { accelerators: 8, submitTime: 1 }),
+        makeJob('unlimited', { accelerators: 2, submitTime: 2, timeLimitMs: null }),
+        makeJob('short', { accelerators: 2, submitTime: 3, timeLimitMs: 60_000 }),
+      ],
+      [makeRunning(makeJob('r', { accelerators: 4, timeLimitMs: null }), devicesOn('a', 4), { startTime: 0 })],
+    ),
+    wantStarts: ['short'],
+    wantVerdicts: { head: 'waits-for-capacity', unlimited: 'waits-for-turn' },
+    check: (r) => assert.equal(verdictOf(r, 'head')?.estimatedStart, 7 * 24 * 3600 * 1000),
+  },
+  {
     name: 'quota: a tenant at its borrowing limit waits for quota',
     config: policy({ tenants: { a: { quotas: { 'nvidia-h200': { guaranteed: 4, borrowingLimit: 0 } } } } }),
     snapshot: snap([makeNode('n')], [makeJob('j1', { tenant: 'a', accelerators: 4, submitTime: 1 }), makeJob('j2', { tenant: 'a', accelerators: 1, submitTime: 2 })]),

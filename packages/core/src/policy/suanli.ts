@@ -335,7 +335,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   }
 
   function expectedEnd(job: RunningSchedJob): number {
-    const end = job.timeLimitMs === null ? Infinity : job.startTime + job.timeLimitMs;
+    const end = job.startTime + (job.timeLimitMs ?? config.backfill.assumedTimeLimitMs);
     return job.preemptedAt === null || job.preemptedAt === undefined ? end : Math.min(end, job.preemptedAt + config.preemption.gracePeriodMs);
   }
 

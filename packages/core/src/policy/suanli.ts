@@ -10,25 +10,29 @@
  *      by fair share, the tenant with the least decayed usage per weight first, each job taken
  *      charging its tenant for it (so one cycle does not hand a whole hall to one tenant). With
  *      fair share off, one global queue in the same order.
- *   5. For each job in order:
- *      a. can it ever fit (TEST_ONLY, cached per request shape)? If not: `can-never-fit`.
- *      b. which of its acceptable types does quota allow? None: `waits-for-quota`.
+ *   5. For each of the first `backfill.maxJobsExamined` jobs in order:
+ *      a. can it ever fit (TEST_ONLY, cached per request shape), and does it ask no more than its
+ *         quota could ever give? If not: `can-never-fit`.
+ *      b. which of its acceptable types does quota allow now? None: `waits-for-quota`.
  *      c. can it start now (RUN_NOW) without delaying any reservation or booking? Start it.
  *      d. else, if it is owed capacity (below its guarantee: reclaim borrowers; or outranks jobs of
  *         its own tenant): preempt the whole jobs that lose least work, and reserve.
  *      e. else estimate its start (WILL_RUN); the first `reservationDepth` blocked jobs get a
  *         reservation that later jobs may not delay (EASY backfill when the depth is 1).
- *   6. Return starts, preemptions and one verdict per job left waiting, in queue order.
+ *      Jobs beyond the depth keep a fixed `waits-for-turn` verdict (or `can-never-fit`), cached.
+ *   6. Return starts, preemptions and one verdict per job left waiting.
  *
- * Bounds (work per cycle): `backfill.maxJobsTested` full placement searches, `backfill.estimateMaxJobs`
- * will-run estimates, `backfill.reservationDepth` reservations, `preemption.maxVictimsPerCycle`
- * victims and `preemption.maxCandidatesPerJob` candidates per job, and the profile's bounds. Jobs
- * beyond a bound still get a verdict from O(1) checks.
+ * Bounds (work per cycle): `backfill.maxJobsExamined` jobs examined, `backfill.maxJobsTested`
+ * gang/preemption searches, `backfill.estimateMaxJobs` will-run estimates, `backfill.reservationDepth`
+ * reservations, `preemption.maxVictimsPerCycle` victims, `preemption.maxCandidatesPerJob` candidates
+ * per tenant list, PREEMPTION_MAX_PLACEMENT_TESTS searches per preemption, and the profile's bounds.
+ * Jobs beyond a bound still get a verdict from O(1) checks.
  *
- * `createScheduler` keeps derived state between cycles (capacity, free state, sorted queues,
- * never-fit answers); its answer is always exactly what a fresh scheduler gives for the snapshot
- * (tested). Caches are keyed by object identity: unchanged node and job objects are reused, new
- * ones are diffed by id.
+ * `createScheduler` keeps derived state between cycles (capacity, free state, sorted queues and
+ * their beyond-depth verdicts, victim index, holds, TEST_ONLY answers); its answer is always exactly
+ * what a fresh scheduler gives for the snapshot (property-tested, including callers that mutate
+ * their arrays in place or rebuild every object). The next snapshot is diffed against a copy of the
+ * last one, by identity first and by value (`sameSchedJob`, `sameRunningJob`, `sameNode`) second.
  */
 import type { AcceleratorType, ClusterNode, Placement } from '../model/resources.js';
 import type {

@@ -15,6 +15,9 @@
  *    the same instant after preemptions (at most `MAX_CYCLES_PER_INSTANT`), and at the times a
  *    policy asks for (`nextWakeMs`, e.g. Tiresias' queue boundaries). A policy that never
  *    preempts is not called when no device is free (it could not start anything).
+ *  - A preemption takes effect after the policy's grace period (`DrivenPolicy.gracePeriodMs`, the
+ *    suanli policy's `preemption.gracePeriod`; 0 for the baselines): until then the job is shown
+ *    to the policy as running with `preemptedAt` set, holds its devices and keeps working.
  *  - Every decision is checked: a start must name a waiting job, free existing devices and the
  *    job's shape; a preemption must name a running job. A violation is a policy bug and stops the
  *    run with `SimError`.
@@ -54,6 +57,12 @@ export interface DrivenPolicy extends SchedulingPolicy {
   readonly preempts?: boolean;
   /** Set for fair-share policies: the simulator then passes decayed usage as `snapshot.usage`. */
   readonly usageHalfLifeMs?: number;
+  /**
+   * Time between a preemption and the devices coming back (the engine's SIGTERM → kill). During it
+   * the job stays in `running` with `preemptedAt` set, keeps its devices and keeps working (it
+   * checkpoints at the end). Absent or 0: devices come back at once (the baselines' model).
+   */
+  readonly gracePeriodMs?: number;
   nextWakeMs?(snapshot: Snapshot): number | null;
 }
 
@@ -94,6 +103,8 @@ interface SimJob {
   remainingMs: number;
   attainedMs: number;
   state: 'future' | 'pending' | 'running' | 'done';
+  /** Preempted, devices held until the grace period ends. */
+  stopping: boolean;
   attempt: number;
   runStart: number;
   overheadUntil: number;
@@ -200,7 +211,7 @@ export function simulate(input: EngineInput): RunOutcome {
       preemptible: true,
     };
     return {
-      trace: t, sched, gpus: shape.replicas * shape.perReplica, durationMs, remainingMs: durationMs, attainedMs: 0, state: 'future', attempt: 0,
+      trace: t, sched, gpus: shape.replicas * shape.perReplica, durationMs, remainingMs: durationMs, attainedMs: 0, state: 'future', stopping: false, attempt: 0,
       runStart: 0, overheadUntil: 0, running: null, firstStart: null, end: null, preemptions: 0, lostDeviceMs: 0, waitingSince: sched.submitTime, lastRunMs: 0,
     };
   });
@@ -299,7 +310,9 @@ export function simulate(input: EngineInput): RunOutcome {
     j.running = null;
     running.delete(j.sched.id);
   };
+  const grace = policy.gracePeriodMs ?? 0;
   const preempt = (j: SimJob): void => {
+    j.stopping = false;
     noteEnded(j);
     for (const r of j.running!.placement) for (const id of r.acceleratorIds) deviceOwner.set(id, null);
     hold(j, null);
@@ -392,14 +405,20 @@ export function simulate(input: EngineInput): RunOutcome {
       for (const p of result.preemptions) {
         const j = byId.get(p.jobId);
         if (j === undefined || j.state !== 'running') throw new SimError(`${policy.name}: preempts job ${p.jobId}, which is not running`);
-        preempt(j);
+        if (j.stopping) continue; // already stopping: a second request changes nothing
+        if (grace > 0) {
+          j.stopping = true;
+          j.running = { ...j.running!, preemptedAt: now };
+          runningDirty = true;
+          heap.push(now + grace, j, -1 - j.attempt); // negative attempt: the stop event of this attempt
+        } else preempt(j);
       }
       for (const s of result.starts) {
         const j = byId.get(s.jobId);
         if (j === undefined || j.state !== 'pending') throw new SimError(`${policy.name}: starts job ${s.jobId}, which is not waiting`);
         start(j, s.placement);
       }
-      if (result.preemptions.length === 0) break;
+      if (result.preemptions.length === 0 || grace > 0) break;
     }
     wakeAt = policy.nextWakeMs !== undefined && pending.size > 0 ? (policy.nextWakeMs(snapshot()) ?? Infinity) : Infinity;
   };
@@ -420,8 +439,14 @@ export function simulate(input: EngineInput): RunOutcome {
     }
     while (heap.peekTime() <= now) {
       const e = heap.pop();
-      if (e.attempt !== e.job.attempt || e.job.state !== 'running') continue; // stale: the attempt was preempted
-      finish(e.job);
+      if (e.attempt < 0) {
+        // the grace period of a preemption ended (unless the job finished meanwhile)
+        if (-1 - e.attempt === e.job.attempt && e.job.state === 'running' && e.job.stopping) preempt(e.job);
+        else continue;
+      } else {
+        if (e.attempt !== e.job.attempt || e.job.state !== 'running') continue; // stale: the attempt was preempted
+        finish(e.job);
+      }
       changed = true;
     }
     if (wakeAt <= now) {

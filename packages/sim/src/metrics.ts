@@ -6,7 +6,9 @@
  *  - slowdown = JCT / max(duration, 10 s) ("bounded slowdown": very short jobs would otherwise
  *    dominate the mean).
  *  - makespan = last end − first submit.
- *  - utilization = busy device-time / (devices × makespan), restart overhead counted as busy.
+ *  - utilization = busy device-time / (devices × makespan), restart overhead counted as busy;
+ *    utilization_arrivals = the same over whole hours from the first to the last submission (a
+ *    trace's few very long jobs otherwise stretch the makespan and hide how full the hall was).
  *  - preemptions per job; accelerator-hours lost = device-time spent in restart overhead.
  *  - per tenant: jobs, mean JCT, mean/p99 queueing delay, mean slowdown, device-hours, guarantee
  *    and how long a job of the tenant that fit within its guarantee waited (`guarantee_violation_h`).
@@ -43,6 +45,8 @@ export interface PolicyMetrics {
   readonly mean_slowdown: number;
   readonly makespan_s: number;
   readonly utilization: number;
+  /** Utilisation from the first to the last submission (the long tail after arrivals stop excluded). */
+  readonly utilization_arrivals: number;
   readonly preemptions: number;
   readonly preemptions_per_job: number;
   readonly accelerator_hours_lost: number;
@@ -88,6 +92,12 @@ export function computeMetrics(run: RunOutcome, guarantees: ReadonlyMap<string, 
   const makespanS = done.length === 0 ? 0 : (lastEnd - firstSubmit) / 1000;
   const busy = run.busyByBucket.reduce((s, b) => s + b, 0);
   const utilization = makespanS > 0 ? busy / 1000 / (run.totalAccelerators * makespanS) : 0;
+  let lastSubmit = -Infinity;
+  for (const j of run.jobs) lastSubmit = Math.max(lastSubmit, j.submitMs);
+  const arrivalBuckets = Math.max(1, Math.ceil((lastSubmit - run.startMs) / UTILIZATION_BUCKET_MS));
+  let busyArrivals = 0;
+  for (let b = 0; b < Math.min(arrivalBuckets, run.busyByBucket.length); b++) busyArrivals += run.busyByBucket[b]!;
+  const utilizationArrivals = busyArrivals / (run.totalAccelerators * arrivalBuckets * UTILIZATION_BUCKET_MS);
   const preemptions = done.reduce((s, j) => s + j.preemptions, 0);
   const lostH = run.jobs.reduce((s, j) => s + j.lostDeviceMs, 0) / 3.6e6;
 
@@ -130,6 +140,7 @@ export function computeMetrics(run: RunOutcome, guarantees: ReadonlyMap<string, 
     mean_slowdown: round(mean(slow), 3),
     makespan_s: round(makespanS),
     utilization: round(utilization, 4),
+    utilization_arrivals: round(utilizationArrivals, 4),
     preemptions,
     preemptions_per_job: round(done.length === 0 ? 0 : preemptions / done.length, 4),
     accelerator_hours_lost: round(lostH, 2),

@@ -51,6 +51,7 @@ function makeSuanli(ctx: PolicyContext): DrivenPolicy {
   const policy = core.createSuanliPolicy(compiled.value);
   return Object.assign(policy, {
     preempts: compiled.value.preemption.reclaim || compiled.value.preemption.withinTenant !== 'never',
+    gracePeriodMs: compiled.value.preemption.gracePeriodMs,
     ...(compiled.value.fairShare.enabled ? { usageHalfLifeMs: compiled.value.fairShare.halfLifeMs } : {}),
   });
 }

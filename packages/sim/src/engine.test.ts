@@ -91,3 +91,38 @@ test('deterministic: the same inputs give the same outcome', () => {
     assert.ok(a.jobs.every((j) => j.endMs !== null), `${p}: every job finishes`);
   }
 });
+
+test('grace period: a preempted job keeps its devices and keeps working until the grace period ends', () => {
+  // A policy that starts jobs where they fit and, when 'b' waits, preempts 'a' once.
+  let asked = false;
+  const seen: (number | null | undefined)[] = [];
+  const policy = {
+    name: 'grace-test',
+    preempts: true,
+    gracePeriodMs: 20_000,
+    schedule: (s: import('@suanli/core').Snapshot) => {
+      for (const r of s.running) if (r.id === 'a') seen.push(r.preemptedAt);
+      const used = new Set(s.running.flatMap((r) => r.placement.flatMap((p) => p.acceleratorIds)));
+      const free = s.nodes[0]!.accelerators.filter((x) => !used.has(x.id));
+      const starts = [];
+      for (const p of s.pending) {
+        if (free.length >= p.perReplica.accelerators) {
+          const ids = free.splice(0, p.perReplica.accelerators).map((x) => x.id);
+          starts.push({ jobId: p.id, placement: [{ node: s.nodes[0]!.name, acceleratorIds: ids, cpuMillis: 0, memoryMiB: 0 }], reason: 'fits' });
+        }
+      }
+      const preemptions = !asked && s.pending.some((p) => p.id === 'b') && starts.length === 0 ? [{ jobId: 'a', forJobId: 'b', reason: 'test' }] : [];
+      if (preemptions.length > 0) asked = true;
+      return { starts, preemptions, pending: [] };
+    },
+  };
+  // c arrives during the grace period, so the policy is called while a is stopping.
+  const r = run(() => policy, [job('a', 0, 1000, 4), job('b', 100, 10, 4), job('c', 110, 10, 4)], { perNode: 4, model: { restartCostSmallS: 30 } });
+  const t = times(r);
+  // b waits for the 20 s grace period; a worked until 120 s; c (queued before a's requeue) runs
+  // 130–140; a restarts at 140 with 30 s overhead and its remaining 880 s.
+  assert.deepEqual(t['b'], [120, 130]);
+  assert.deepEqual(t['c'], [130, 140]);
+  assert.deepEqual(t['a'], [0, 140 + 30 + (1000 - 120)]);
+  assert.ok(seen.includes(100_000), 'the policy saw a as stopping (preemptedAt = 100 s)');
+});

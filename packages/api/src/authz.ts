@@ -28,6 +28,8 @@ export type Action =
   | 'job.cancel'
   | 'node.read'
   | 'node.manage'
+  | 'policy.read'
+  | 'policy.manage'
   | 'tenant.list'
   | 'tenant.read'
   | 'tenant.create'
@@ -77,6 +79,7 @@ const READS: ReadonlySet<Action> = new Set<Action>([
   'job.list',
   'job.read',
   'node.read',
+  'policy.read',
   'tenant.list',
   'tenant.read',
   'project.read',

@@ -102,6 +102,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const nodes = await store.listNodes();
   const devices = nodes.reduce((n, s) => n + s.node.accelerators.length, 0);
   print(`suanli server listening on ${url}`);
+  if (app.hasRoute({ method: 'GET', url: '/index.html' }))
+    print(`  console: ${url}/ (sign in with the token below)`);
   print(
     `  store: ${store.dialect}${opts.database ? '' : ` (${join(dataDir, 'suanli.db')})`}; executor: ${executor.name}; policy: ${engine.policyName}`,
   );

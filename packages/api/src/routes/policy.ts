@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { PolicyError, type PolicyManager } from '@suanli/engine';
 import { ApiError } from '../errors.js';
-import { errorResponses, principal, requireRole, type RouteContext } from './common.js';
+import { authorizeRequest, errorResponses, type RouteContext } from './common.js';
+import { isPlatformRole } from '../authz.js';
 
 const PolicyViewSchema = Type.Object({
   document: Type.String({ description: 'The policy file as stored (YAML)' }),
@@ -58,7 +59,7 @@ export function registerPolicyRoutes(
       },
     },
     async (req) => {
-      principal(req);
+      authorizeRequest(req, 'policy.read');
       const p = requirePolicy();
       return { document: p.document, policy: p.config };
     },
@@ -83,7 +84,7 @@ export function registerPolicyRoutes(
         },
       },
       async (req) => {
-        requireRole(req, ['admin', 'operator']);
+        authorizeRequest(req, 'policy.manage');
         const p = requirePolicy();
         const body = req.body;
         // YAML bodies arrive parsed by the content-type parser; keep the text form for the file.
@@ -108,7 +109,7 @@ export function registerPolicyRoutes(
       },
     },
     async (req) => {
-      principal(req);
+      const who = authorizeRequest(req, 'tenant.list');
       const config = requirePolicy().config;
       const active = await store.jobsInStates(['starting', 'running']);
       const nodes = await store.listNodes();
@@ -123,7 +124,12 @@ export function registerPolicyRoutes(
             m[t] = (m[t] ?? 0) + 1;
             running.set(j.tenant, m);
           }
-      const names = new Set([...Object.keys(config.tenants), ...running.keys()]);
+      // Tenant-scoped roles see their own tenant only; platform roles see the whole hall.
+      const names = new Set(
+        [...Object.keys(config.tenants), ...running.keys()].filter(
+          (t) => isPlatformRole(who.role) || t === who.tenant,
+        ),
+      );
       return {
         tenants: [...names].sort().map((name) => {
           const t = config.tenants[name];

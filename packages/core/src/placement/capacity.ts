@@ -120,9 +120,24 @@ export function buildCapacity(nodes: readonly ClusterNode[]): ClusterCapacity {
   };
 }
 
+/**
+ * `list.indexOf(id)` for device ids. Ids on one node share a long prefix (`node-0042/nvidia-h200/`),
+ * so a plain comparison scans almost the whole string before it fails; comparing length and last
+ * character first rejects in O(1).
+ */
+export function indexOfId(list: readonly string[], id: string): number {
+  const n = id.length;
+  const last = id.charCodeAt(n - 1);
+  for (let i = 0; i < list.length; i++) {
+    const x = list[i] as string;
+    if (x.length === n && x.charCodeAt(n - 1) === last && x === id) return i;
+  }
+  return -1;
+}
+
 /** The type of device `id` on node `nc` (a scan of its few devices), or undefined. */
 export function deviceTypeOn(nc: NodeCapacity, id: string): AcceleratorType | undefined {
-  const i = nc.deviceIds.indexOf(id);
+  const i = indexOfId(nc.deviceIds, id);
   return i < 0 ? undefined : nc.deviceTypes[i];
 }
 
@@ -188,7 +203,7 @@ export class FreeState {
       const ids = new Map<AcceleratorType, string[]>();
       for (const [t, list] of n.devicesByType) {
         const h = held[n.index];
-        const left = h === undefined ? [...list] : list.filter((id) => !h.includes(id));
+        const left = h === undefined ? [...list] : list.filter((id) => indexOfId(h, id) < 0);
         ids.set(t, left);
         if (n.schedulable) {
           this.freeByType.set(t, (this.freeByType.get(t) ?? 0) + left.length);
@@ -329,13 +344,13 @@ export class FreeState {
       const healthySet = healthy.length > 8 ? new Set(healthy) : null;
       for (const id of ids) {
         if (have.has(id)) continue;
-        if (healthySet ? !healthySet.has(id) : !healthy.includes(id)) continue; // unhealthy devices never come back
+        if (healthySet ? !healthySet.has(id) : indexOfId(healthy, id) < 0) continue; // unhealthy devices never come back
         list.push(id);
         have.add(id);
         moved.push(id);
         changed--;
       }
-      list.sort((a, b) => healthy.indexOf(a) - healthy.indexOf(b));
+      list.sort((a, b) => indexOfId(healthy, a) - indexOfId(healthy, b));
       f.ids.set(type, list);
     }
     if (nc.schedulable && changed !== 0) {

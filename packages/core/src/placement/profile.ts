@@ -19,7 +19,7 @@
 import type { AcceleratorType, Placement, ReplicaRequest } from '../model/resources.js';
 import type { ReservedWindow } from '../model/scheduling.js';
 import type { ClusterCapacity, FreeState, NodeView } from './capacity.js';
-import { candidateTypes, deviceTypeOn, freeStateView, placeGangOnView, typesThatCouldEverFit } from './capacity.js';
+import { candidateTypes, deviceTypeOn, freeStateView, indexOfId, placeGangOnView, typesThatCouldEverFit } from './capacity.js';
 
 export type { ReservedWindow };
 
@@ -111,7 +111,7 @@ function releaseRecords(cap: ClusterCapacity, h: ProfileHold): readonly ReleaseR
     if (nc.schedulable) {
       for (const id of r.acceleratorIds) {
         const t = deviceTypeOn(nc, id);
-        if (t === undefined || !(nc.devicesByType.get(t)?.includes(id) ?? false)) continue; // unhealthy: never comes back
+        if (t === undefined || indexOfId(nc.devicesByType.get(t) ?? [], id) < 0) continue; // unhealthy: never comes back
         type ??= t;
         if (t === type) ids.push(id);
       }
@@ -400,7 +400,7 @@ export class AvailabilityProfile {
         let out: readonly string[] = base;
         if (rel !== undefined && rel.length > 0) {
           const order = this.cap.nodes[n]?.devicesByType.get(type) ?? [];
-          out = [...new Set([...base, ...rel])].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+          out = [...new Set([...base, ...rel])].sort((a, b) => indexOfId(order, a) - indexOfId(order, b));
         }
         if (res !== undefined) out = out.filter((id) => !res.has(id));
         if (byType === undefined) cache.set(n, (byType = new Map()));

@@ -161,6 +161,19 @@ export function defineBookingContract(
           ['one'],
         );
         assert.deepEqual(await bs.list({ states: [] }), []);
+        await bs.admit(makeNewBooking({ id: 'maint', kind: 'maintenance', tenant: 'ops' }), T0, () => ({
+          admit: true,
+          state: 'approved',
+          reason: null,
+        }));
+        assert.deepEqual(
+          (await bs.list({ kinds: ['maintenance'] })).map((x) => x.id),
+          ['maint'],
+        );
+        assert.deepEqual(
+          (await bs.list({ kinds: ['booking'], limit: 1 })).map((x) => x.id),
+          ['one'],
+        );
         assert.equal(await bs.get('nope'), null);
       });
     });

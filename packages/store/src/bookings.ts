@@ -82,6 +82,7 @@ export interface BookingFilter {
   /** Only bookings whose last occurrence ends after this (epoch ms). */
   readonly endAfter?: number;
   readonly states?: readonly BookingState[];
+  readonly kinds?: readonly BookingKind[];
   readonly limit?: number;
 }
 
@@ -320,6 +321,10 @@ class KyselyBookingStore implements BookingStore {
     if (filter.states !== undefined) {
       if (filter.states.length === 0) return [];
       q = q.where('state', 'in', [...filter.states]);
+    }
+    if (filter.kinds !== undefined) {
+      if (filter.kinds.length === 0) return [];
+      q = q.where('kind', 'in', [...filter.kinds]);
     }
     const limit = Math.min(Math.max(1, filter.limit ?? BOOKINGS_MAX_LIMIT), BOOKINGS_MAX_LIMIT);
     const rows = await q.orderBy('first_start').orderBy('id').limit(limit).execute();

@@ -286,10 +286,15 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
       const tenant = q.tenant ?? (isPlatformRole(p.role) ? undefined : p.tenant);
       authorizeRequest(req, 'job.list', { tenant: tenant ?? null }, 'TENANT_NOT_FOUND', `tenant "${tenant}"`);
       const now = clock();
-      const all = await bookings.list(q.past === true ? {} : { endAfter: now });
-      const shown = all.filter(
-        (b) => tenant === undefined || b.tenant === tenant || b.kind === 'maintenance',
-      );
+      const since = q.past === true ? {} : { endAfter: now };
+      // a tenant's list: its own bookings and every maintenance window (they block its capacity too)
+      const shown =
+        tenant === undefined
+          ? await bookings.list(since)
+          : [
+              ...(await bookings.list({ ...since, tenant, kinds: ['booking'] })),
+              ...(await bookings.list({ ...since, kinds: ['maintenance'] })),
+            ].sort((a, b) => a.firstStart - b.firstStart || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       return { bookings: shown.map((b) => toBookingView(b, now)) };
     },
   );
@@ -448,10 +453,13 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
         ]);
       const charge = q.charge ?? 'booked';
       // Cancelled and rejected bookings are not charged; maintenance windows are nobody's.
-      const all = await bookings.list({ endAfter: from, states: ['approved'] });
-      const mine = all.filter(
-        (b) => b.kind === 'booking' && b.firstStart < to && (tenant === undefined || b.tenant === tenant),
-      );
+      const all = await bookings.list({
+        endAfter: from,
+        states: ['approved'],
+        kinds: ['booking'],
+        ...(tenant !== undefined ? { tenant } : {}),
+      });
+      const mine = all.filter((b) => b.firstStart < to);
       const ledger =
         mine.length === 0
           ? []

@@ -21,7 +21,7 @@
  * Serialisation is the store's job (one admission at a time, see store/bookings.ts): this
  * function only answers for the state it is given.
  */
-import { buildCapacity, FreeState } from '../placement/capacity.js';
+import { buildCapacity, FreeState, type ClusterCapacity } from '../placement/capacity.js';
 import {
   AvailabilityProfile,
   DEFAULT_PROFILE_BOUNDS,
@@ -137,15 +137,18 @@ function request(
 }
 
 function profileAt(
-  nodes: readonly ClusterNode[],
+  cap: ClusterCapacity,
   running: readonly RunningHold[],
   at: number,
   windows: readonly ReservedWindow[],
   bounds: ProfileBounds,
-): AvailabilityProfile {
-  const cap = buildCapacity(nodes);
+  reuse?: { live: RunningHold[]; free: FreeState } | null,
+): { profile: AvailabilityProfile; live: RunningHold[]; free: FreeState } {
   const live = running.filter((h) => h.endTime > at);
-  return new AvailabilityProfile(cap, new FreeState(cap, live), at, live, windows, bounds);
+  // The free state depends only on which holds are live; later instants only drop holds, so the
+  // same count means the same set and the (rolled-back, unchanged) free state can be reused.
+  const free = reuse && reuse.live.length === live.length ? reuse.free : new FreeState(cap, live);
+  return { profile: new AvailabilityProfile(cap, free, at, live, windows, bounds), live, free };
 }
 
 export function admitBooking(input: AdmissionInput): AdmissionDecision {
@@ -184,14 +187,22 @@ export function admitBooking(input: AdmissionInput): AdmissionDecision {
           `${(heldMs / HOUR_MS).toFixed(1)} are booked and this booking asks ${(askMs / HOUR_MS).toFixed(1)}`,
       };
   }
-  // Bounds: the profile's own; occurrences are bounded by MAX_OCCURRENCES_PER_BOOKING.
+  // Bounds: the profile's own; occurrences are bounded by MAX_OCCURRENCES_PER_BOOKING. The holding
+  // windows are gathered once for the booking's whole span, then narrowed per occurrence.
+  const span = holdingWindows(
+    input.bookings,
+    c.acceleratorType,
+    Math.max(future[0]?.startTime ?? now, now),
+    future[future.length - 1]?.endTime ?? Infinity,
+    c.id,
+  );
+  let reuse: { live: RunningHold[]; free: FreeState } | null = null;
   for (const o of future) {
     const at = Math.max(o.startTime, now);
-    const windows = holdingWindows(input.bookings, c.acceleratorType, at, o.endTime, c.id);
-    const answer = profileAt(input.nodes, input.running, at, windows, DEFAULT_PROFILE_BOUNDS).ask(
-      'run-now',
-      request(c, o.endTime - at),
-    );
+    const windows = span.filter((w) => w.endTime > at && w.startTime < o.endTime);
+    const p = profileAt(cap, input.running, at, windows, DEFAULT_PROFILE_BOUNDS, reuse);
+    reuse = { live: p.live, free: p.free };
+    const answer = p.profile.ask('run-now', request(c, o.endTime - at));
     if (answer.ok) {
       if (c.sameSwitch) {
         const switches = new Set(answer.placement.map((r) => cap.byName.get(r.node)?.switchKey ?? r.node));
@@ -250,14 +261,15 @@ export type CapacityAnswer =
 export function earliestCapacity(q: CapacityQuery): CapacityAnswer {
   const from = Math.max(q.now, q.notBefore ?? q.now);
   const bounds = q.bounds ?? DEFAULT_PROFILE_BOUNDS;
-  const hall = buildCapacity(q.nodes).schedulableByType.get(q.acceleratorType) ?? 0;
+  const cap = buildCapacity(q.nodes);
+  const hall = cap.schedulableByType.get(q.acceleratorType) ?? 0;
   if (hall < q.accelerators)
     return {
       ok: false,
       reason: `the hall has ${hall} schedulable ${q.acceleratorType} accelerators; ${q.accelerators} are never free at once`,
     };
   const windows = holdingWindows(q.bookings, q.acceleratorType, from, Infinity, '');
-  const answer = profileAt(q.nodes, q.running, from, windows, bounds).ask(
+  const answer = profileAt(cap, q.running, from, windows, bounds).profile.ask(
     'will-run',
     request(
       {

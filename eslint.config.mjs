@@ -4,12 +4,24 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'packages/web/**', 'scripts/**', '**/*.mjs', '**/*.js'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'packages/web/vite.config.ts', 'scripts/**', '**/*.mjs', '**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ['packages/**/*.ts', 'packages/**/*.tsx'],
+    ignores: ['packages/web/src/ui/**'],
     languageOptions: { parserOptions: { projectService: true } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The console's browser code is only in tsconfig.app.json (no emit), so name both projects.
+    files: ['packages/web/src/ui/**/*.ts', 'packages/web/src/ui/**/*.tsx'],
+    languageOptions: { parserOptions: { project: ['packages/web/tsconfig.json', 'packages/web/tsconfig.app.json'] } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',

@@ -55,11 +55,15 @@ function rankedCycle(snapshot: Snapshot, key: (job: SchedJob, running: RunningSc
       if (starts.length === pendingRanked.length) return { starts, preemptions: [], pending: [] };
     }
   }
-  const all: Ranked[] = [];
-  for (const r of snapshot.running) all.push({ job: r, running: r, key: key(r, r) });
+  const cmp = (a: Ranked, b: Ranked): number => a.key - b.key || bySubmit(a.job, b.job);
+  const all: Ranked[] = snapshot.running.map((r) => ({ job: r, running: r, key: key(r, r) }));
+  // When every running job ranks before the best waiting one, all of them stay (they come first and
+  // already fit), nobody is a victim, and the full sort can be skipped: same answer, less work.
+  const best = pendingRanked[0];
+  const runningFirst = best === undefined || all.every((r) => cmp(r, best) < 0);
   for (const p of pendingRanked) all.push(p);
-  all.sort((a, b) => a.key - b.key || bySubmit(a.job, b.job));
-  const rank = new Map(all.map((r, i) => [r.job.id, i]));
+  if (!runningFirst) all.sort(cmp);
+  const rank = runningFirst ? new Map<string, number>() : new Map(all.map((r, i) => [r.job.id, i]));
 
   // 1. The desired set: best-ranked jobs while the device count allows.
   let budget = 0;

@@ -14,7 +14,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compilePolicy, DEFAULT_POLICY } from './config.js';
 import type { PolicyConfig } from './config.js';
-import { createScheduler, diffByIdentity, scheduleOnce } from './suanli.js';
+import { createScheduler, diffByIdentity, scheduleOnce, sortHolds } from './suanli.js';
+import { compareHolds } from '../placement/profile.js';
 import { decayUsage, EMPTY_USAGE } from './fairshare.js';
 import type { TenantUsage } from './fairshare.js';
 import { makeJob, makeNode } from '../testing/builders.js';
@@ -374,6 +375,16 @@ void test('property: the identity diff reports exactly what left and what came',
       // nothing is reported removed that is not in prev, or added that is not in next
       for (const x of removed) assert.ok(prev.includes(x));
       for (const x of added) assert.ok(next.includes(x));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+void test('property: the packed hold sort orders as compareHolds does', () => {
+  fc.assert(
+    fc.property(fc.array(fc.record({ id: fc.integer({ min: 0, max: 50 }), end: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.constant(Infinity), fc.integer({ min: 0, max: 2 ** 50 })) }), { maxLength: 60 }), (xs) => {
+      const holds = xs.map((x, i) => ({ jobId: `j${x.id}-${i}`, placement: [], startTime: 0, endTime: x.end }));
+      assert.deepEqual(sortHolds(holds).map((h) => h.jobId), [...holds].sort(compareHolds).map((h) => h.jobId));
     }),
     { numRuns: 300 },
   );

@@ -190,6 +190,42 @@ function isoOrMs(ms: number): string {
   return Number.isFinite(ms) ? `t=${ms}` : 'never';
 }
 
+/**
+ * Sorts holds as `compareHolds` does (end time, then job id). Fast path: finite end times packed
+ * with the index into one float key and sorted natively; runs of equal end times are then ordered
+ * by job id. Falls back to a comparator sort when the keys would not fit in 53 bits.
+ */
+export function sortHolds(all: ProfileHold[]): ProfileHold[] {
+  const n = all.length;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const h of all) {
+    if (h.endTime < min) min = h.endTime;
+    if (h.endTime > max) max = h.endTime;
+  }
+  const bits = Math.max(1, Math.ceil(Math.log2(n + 1)));
+  const scale = 2 ** bits;
+  if (n === 0 || !Number.isFinite(max) || !Number.isFinite(min) || (max - min + 1) * scale >= 2 ** 53 || !all.every((h) => Number.isInteger(h.endTime))) {
+    return [...all].sort(compareHolds);
+  }
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = ((all[i] as ProfileHold).endTime - min) * scale + i;
+  keys.sort();
+  const out: ProfileHold[] = new Array<ProfileHold>(n);
+  for (let i = 0; i < n; i++) out[i] = all[(keys[i] as number) % scale] as ProfileHold;
+  // equal end times: by job id
+  for (let i = 0; i < n; ) {
+    let k = i + 1;
+    while (k < n && (out[k] as ProfileHold).endTime === (out[i] as ProfileHold).endTime) k++;
+    if (k - i > 1) {
+      const run = out.slice(i, k).sort(compareHolds);
+      for (let r = 0; r < run.length; r++) out[i + r] = run[r] as ProfileHold;
+    }
+    i = k;
+  }
+  return out;
+}
+
 /** Sorts jobs by byQueueOrder on typed keys (property reads once per job, not per comparison). */
 function sortQueue(jobs: readonly SchedJob[]): SchedJob[] {
   const prio = Float64Array.from(jobs, (j) => j.priority);
@@ -637,11 +673,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     if (holdsDirty) {
       const all: ProfileHold[] = [];
       for (const j of runningById.values()) all.push({ jobId: j.id, placement: j.placement, startTime: j.startTime, endTime: expectedEnd(j) });
-      // sort on a typed key array (same order as compareHolds)
-      const ends = Float64Array.from(all, (h) => h.endTime);
-      const idx = all.map((_, i) => i);
-      idx.sort((a, b) => (ends[a] ?? 0) - (ends[b] ?? 0) || cmpStr(all[a]?.jobId ?? '', all[b]?.jobId ?? ''));
-      holds = idx.map((i) => all[i] as ProfileHold);
+      holds = sortHolds(all);
       holdsDirty = false;
     }
     return holds;

@@ -121,6 +121,24 @@ test('validation: field errors name the field (BOOKING_INVALID); a type the hall
   });
   assert.equal(never.status, 400);
   assert.match(never.body, /0 schedulable nvidia-h200/);
+  const proj = await call('POST', '/api/v1/orgs/lab-a/projects', ADMIN_TOKEN, { name: 'vision' });
+  assert.equal(proj.status, 201, proj.body);
+  const noProject = await call('POST', '/api/v1/bookings', tok('lab-a', 'member'), {
+    acceleratorType: 'gpu',
+    accelerators: 1,
+    ...day(3),
+    project: 'nlp',
+  });
+  assert.equal(noProject.status, 404, noProject.body);
+  assert.equal((noProject.json()['error'] as { code: string }).code, 'PROJECT_NOT_FOUND');
+  const withProject = await call('POST', '/api/v1/bookings', tok('lab-a', 'member'), {
+    acceleratorType: 'gpu',
+    accelerators: 1,
+    ...day(3),
+    project: 'vision',
+  });
+  assert.equal(withProject.status, 201, withProject.body);
+  assert.equal(withProject.json()['project'], 'vision');
   const viewer = await call('POST', '/api/v1/bookings', tok('lab-a', 'viewer'), {
     acceleratorType: 'gpu',
     accelerators: 1,
@@ -271,7 +289,7 @@ async function waitFor<T>(probe: () => Promise<T | null>, timeoutMs = 15_000): P
   }
 }
 
-test('the engine keeps a booked window: another tenant waits behind-booking, the owner starts on time', async () => {
+test('the engine keeps a booked window: another tenant waits behind-booking, the owner starts on time, booked vs used is reported, cancelling frees the capacity at once', async () => {
   const start = Date.now() + 5000;
   const end = start + 3_600_000;
   const bk = await call('POST', '/api/v1/bookings', tok('lab-a', 'member'), {
@@ -357,11 +375,23 @@ test('the engine keeps a booked window: another tenant waits behind-booking, the
   assert.equal(bookedRow?.chargedAcceleratorHours, row.bookedAcceleratorHours);
   const otherTenant = await call('GET', `/api/v1/bookings/usage?${range}`, tok('lab-b', 'viewer'));
   assert.ok(!(otherTenant.json()['bookings'] as { id: string }[]).some((r) => r.id === row.id));
+  // cancelling the booking frees its capacity at once: lab-b's waiting job starts within a few cycles
+  const cancelledAt = Date.now();
+  const cancelled = await call(
+    'POST',
+    `/api/v1/bookings/${String(bk.json()['id'])}/cancel`,
+    tok('lab-a', 'member'),
+    {},
+  );
+  assert.equal(cancelled.json()['state'], 'cancelled');
+  const longStarted = await waitFor(async () => {
+    const j = (await call('GET', `/api/v1/jobs/${longId}`, tok('lab-b', 'member'))).json();
+    return j['startedAt'] ? Date.parse(String(j['startedAt'])) : null;
+  });
+  assert.ok(longStarted - cancelledAt < 2000, `started ${longStarted - cancelledAt} ms after the cancel`);
   for (const [id, t] of [
-    [ownerId, tok('lab-a', 'member')],
     [longId, tok('lab-b', 'member')],
     [shortId, tok('lab-b', 'member')],
   ] as const)
     await call('POST', `/api/v1/jobs/${id}/cancel`, t, {});
-  await call('POST', `/api/v1/bookings/${String(bk.json()['id'])}/cancel`, tok('lab-a', 'member'), {});
 });

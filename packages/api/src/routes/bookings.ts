@@ -210,6 +210,20 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
           `the booking has ${compiled.errors.length} error${compiled.errors.length === 1 ? '' : 's'}: ${compiled.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
           compiled.errors,
         );
+      // the project to charge must exist, as for jobs (a tenant without projects charges "default")
+      const project = compiled.value.project;
+      const projects = await store.listProjects(p.tenant);
+      if (
+        kind === 'booking' &&
+        projects.length > 0 &&
+        project !== 'default' &&
+        !projects.some((x) => x.name === project)
+      )
+        throw new ApiError(
+          'PROJECT_NOT_FOUND',
+          `tenant "${p.tenant}" has no project "${project}"; its projects: ${projects.map((x) => x.name).join(', ')}`,
+          [{ path: 'project', message: `is not a project of tenant "${p.tenant}"` }],
+        );
       const now = clock();
       const { nodes, running } = await hall();
       const budgets = kind === 'booking' ? await store.listBudgets(p.tenant) : [];

@@ -11,22 +11,62 @@ const SLICE = fileURLToPath(new URL('../fixtures/philly-2017-10-03.csv', import.
 function cli(args: string[]): { code: number; out: string; err: string } {
   let out = '';
   let err = '';
-  const code = main(args, (s) => (out += s), (s) => (err += s));
+  const code = main(
+    args,
+    (s) => (out += s),
+    (s) => (err += s),
+  );
   return { code, out, err };
 }
 
 test('--json prints one document with a result per policy', () => {
-  const r = cli(['--trace', SLICE, '--nodes', '4', '--accelerators-per-node', '8', '--policy', 'fifo,easy', '--json']);
+  const r = cli([
+    '--trace',
+    SLICE,
+    '--nodes',
+    '4',
+    '--accelerators-per-node',
+    '8',
+    '--policy',
+    'fifo,easy',
+    '--json',
+  ]);
   assert.equal(r.code, 0);
-  const doc = JSON.parse(r.out) as { results: { policy: string; mean_jct_s: number; p99_queue_s: number; utilization: number; makespan_s: number }[]; setup: { jobs: number } };
-  assert.deepEqual(doc.results.map((x) => x.policy), ['fifo', 'easy']);
+  const doc = JSON.parse(r.out) as {
+    results: {
+      policy: string;
+      mean_jct_s: number;
+      p99_queue_s: number;
+      utilization: number;
+      makespan_s: number;
+    }[];
+    setup: { jobs: number };
+  };
+  assert.deepEqual(
+    doc.results.map((x) => x.policy),
+    ['fifo', 'easy'],
+  );
   assert.equal(doc.setup.jobs, 339);
-  for (const x of doc.results) for (const k of ['mean_jct_s', 'p99_jct_s', 'mean_queue_s', 'p99_queue_s', 'utilization', 'makespan_s']) assert.equal(typeof (x as Record<string, unknown>)[k], 'number', k);
+  for (const x of doc.results)
+    for (const k of ['mean_jct_s', 'p99_jct_s', 'mean_queue_s', 'p99_queue_s', 'utilization', 'makespan_s'])
+      assert.equal(typeof (x as Record<string, unknown>)[k], 'number', k);
 });
 
 test('markdown by default; --plots writes three SVGs; --bench reports time per policy on stderr', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sim-plots-'));
-  const r = cli(['--trace', SLICE, '--nodes', '4', '--accelerators-per-node', '8', '--policy', 'fifo', '--plots', dir, '--bench']);
+  const r = cli([
+    '--trace',
+    SLICE,
+    '--nodes',
+    '4',
+    '--accelerators-per-node',
+    '8',
+    '--policy',
+    'fifo',
+    '--plots',
+    dir,
+    '--bench',
+  ]);
   assert.equal(r.code, 0);
   assert.match(r.out, /^Trace .* 339 jobs/);
   assert.match(r.out, /\| fifo \| /);
@@ -38,7 +78,15 @@ test('markdown by default; --plots writes three SVGs; --bench reports time per p
 test('cluster file: groups of nodes; bad fields are named', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sim-cluster-'));
   const good = join(dir, 'c.json');
-  writeFileSync(good, JSON.stringify({ groups: [{ count: 2, acceleratorsPerNode: 8, type: 'nvidia-v100', switch: 'a' }, { count: 2, acceleratorsPerNode: 8, type: 'nvidia-v100' }] }));
+  writeFileSync(
+    good,
+    JSON.stringify({
+      groups: [
+        { count: 2, acceleratorsPerNode: 8, type: 'nvidia-v100', switch: 'a' },
+        { count: 2, acceleratorsPerNode: 8, type: 'nvidia-v100' },
+      ],
+    }),
+  );
   const r = cli(['--trace', SLICE, '--cluster', good, '--policy', 'easy', '--json']);
   assert.equal(r.code, 0);
   assert.equal((JSON.parse(r.out) as { setup: { accelerators: number } }).setup.accelerators, 32);

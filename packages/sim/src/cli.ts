@@ -15,8 +15,25 @@ import { writePlots } from './plots.js';
 import { formatPackingMarkdown, runOpenbPacking } from './openb-packing.js';
 
 const VALUE_FLAGS = [
-  'trace', 'format', 'from', 'to', 'nodes', 'accelerators-per-node', 'accelerator-type', 'cluster', 'policy', 'policy-file', 'guarantees',
-  'restart-cost', 'restart-cost-large', 'time-limit-factor', 'plots', 'packing', 'node-list', 'seeds', 'arrived-pct',
+  'trace',
+  'format',
+  'from',
+  'to',
+  'nodes',
+  'accelerators-per-node',
+  'accelerator-type',
+  'cluster',
+  'policy',
+  'policy-file',
+  'guarantees',
+  'restart-cost',
+  'restart-cost-large',
+  'time-limit-factor',
+  'plots',
+  'packing',
+  'node-list',
+  'seeds',
+  'arrived-pct',
 ] as const;
 const BOOL_FLAGS = ['json', 'bench', 'help'] as const;
 
@@ -40,7 +57,8 @@ export function parseArgs(args: readonly string[]): { values: Map<string, string
       flags.add(name);
       continue;
     }
-    if (!(VALUE_FLAGS as readonly string[]).includes(name)) throw new SimOptionsError(`unknown flag --${name}`);
+    if (!(VALUE_FLAGS as readonly string[]).includes(name))
+      throw new SimOptionsError(`unknown flag --${name}`);
     const v = eq > 0 ? a.slice(eq + 1) : args[++i];
     if (v === undefined) throw new SimOptionsError(`--${name} needs a value`);
     values.set(name, v);
@@ -52,15 +70,18 @@ function number(values: Map<string, string>, name: string, min: number): number 
   const v = values.get(name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new SimOptionsError(`--${name} must be a number ≥ ${min}, got "${v}"`);
+  if (!Number.isFinite(n) || n < min)
+    throw new SimOptionsError(`--${name} must be a number ≥ ${min}, got "${v}"`);
   return n;
 }
 
 export function optionsFromArgs(values: Map<string, string>): SimOptions {
   const format = (values.get('format') ?? 'generic') as TraceFormat;
-  if (!TRACE_FORMATS.includes(format)) throw new SimOptionsError(`--format must be one of ${TRACE_FORMATS.join(', ')}`);
+  if (!TRACE_FORMATS.includes(format))
+    throw new SimOptionsError(`--format must be one of ${TRACE_FORMATS.join(', ')}`);
   const guarantees = (values.get('guarantees') ?? 'proportional') as GuaranteeMode;
-  if (!['proportional', 'equal', 'none'].includes(guarantees)) throw new SimOptionsError('--guarantees must be proportional, equal or none');
+  if (!['proportional', 'equal', 'none'].includes(guarantees))
+    throw new SimOptionsError('--guarantees must be proportional, equal or none');
   const model: { -readonly [K in keyof NonNullable<SimOptions['model']>]?: number } = {};
   const rc = number(values, 'restart-cost', 0);
   if (rc !== undefined) model.restartCostSmallS = rc;
@@ -68,7 +89,12 @@ export function optionsFromArgs(values: Map<string, string>): SimOptions {
   if (rcl !== undefined) model.restartCostLargeS = rcl;
   const tlf = number(values, 'time-limit-factor', 1);
   if (tlf !== undefined) model.timeLimitFactor = tlf;
-  const opt: { -readonly [K in keyof SimOptions]: SimOptions[K] } = { format, guarantees, model, policy: values.get('policy') ?? 'all' };
+  const opt: { -readonly [K in keyof SimOptions]: SimOptions[K] } = {
+    format,
+    guarantees,
+    model,
+    policy: values.get('policy') ?? 'all',
+  };
   const set = <K extends keyof SimOptions>(k: K, v: SimOptions[K] | undefined): void => {
     if (v !== undefined) opt[k] = v;
   };
@@ -109,8 +135,14 @@ export function main(args: readonly string[], out: (s: string) => void, err: (s:
       if (values.get('packing') !== 'openb') throw new SimOptionsError('--packing supports only "openb"');
       const trace = values.get('trace');
       const nodeList = values.get('node-list');
-      if (trace === undefined || nodeList === undefined) throw new SimOptionsError('--packing openb needs --trace POD_LIST.csv and --node-list NODE_LIST.csv');
-      const res = runOpenbPacking({ podList: trace, nodeList, seeds: parseSeeds(values.get('seeds')), policies: (values.get('policy') ?? 'best-fit,random-fit').split(',') });
+      if (trace === undefined || nodeList === undefined)
+        throw new SimOptionsError('--packing openb needs --trace POD_LIST.csv and --node-list NODE_LIST.csv');
+      const res = runOpenbPacking({
+        podList: trace,
+        nodeList,
+        seeds: parseSeeds(values.get('seeds')),
+        policies: (values.get('policy') ?? 'best-fit,random-fit').split(','),
+      });
       out(flags.has('json') ? JSON.stringify(res, null, 2) + '\n' : formatPackingMarkdown(res));
       return 0;
     }
@@ -124,11 +156,20 @@ export function main(args: readonly string[], out: (s: string) => void, err: (s:
     else out(reportMarkdown(report));
     if (flags.has('bench')) {
       const total = report.results.reduce((s, r) => s + r.sim_seconds, 0);
-      err(report.results.map((r) => `bench ${r.policy}: ${r.sim_seconds.toFixed(2)} s, ${r.policy_calls} policy calls`).join('\n') + `\nbench total: ${total.toFixed(2)} s\n`);
+      err(
+        report.results
+          .map((r) => `bench ${r.policy}: ${r.sim_seconds.toFixed(2)} s, ${r.policy_calls} policy calls`)
+          .join('\n') + `\nbench total: ${total.toFixed(2)} s\n`,
+      );
     }
     return 0;
   } catch (e) {
-    if (e instanceof SimOptionsError || e instanceof TraceError || e instanceof ClusterError || e instanceof PolicyError) {
+    if (
+      e instanceof SimOptionsError ||
+      e instanceof TraceError ||
+      e instanceof ClusterError ||
+      e instanceof PolicyError
+    ) {
       err(`sim: ${e.message}\n`);
       if (e instanceof SimOptionsError) err(USAGE);
       return 2;

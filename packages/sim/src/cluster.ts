@@ -37,8 +37,22 @@ export class ClusterError extends Error {
 const DEFAULT_CPU_MILLIS = 1_000_000;
 const DEFAULT_MEMORY_MIB = 1 << 30;
 
-export function uniformCluster(nodes: number, acceleratorsPerNode: number, type = 'gpu', nodesPerSwitch = 0): ClusterSpec {
-  return { groups: [{ count: nodes, acceleratorsPerNode, type, ...(nodesPerSwitch > 0 ? { switch: 'sw', nodesPerSwitch } : {}) }] };
+export function uniformCluster(
+  nodes: number,
+  acceleratorsPerNode: number,
+  type = 'gpu',
+  nodesPerSwitch = 0,
+): ClusterSpec {
+  return {
+    groups: [
+      {
+        count: nodes,
+        acceleratorsPerNode,
+        type,
+        ...(nodesPerSwitch > 0 ? { switch: 'sw', nodesPerSwitch } : {}),
+      },
+    ],
+  };
 }
 
 /** Validates a parsed cluster file. */
@@ -46,19 +60,32 @@ export function compileClusterSpec(input: unknown): ClusterSpec {
   const fail = (m: string): never => {
     throw new ClusterError(`cluster file: ${m}`);
   };
-  if (typeof input !== 'object' || input === null || !Array.isArray((input as { groups?: unknown }).groups)) fail('expected { "groups": [ ... ] }');
+  if (typeof input !== 'object' || input === null || !Array.isArray((input as { groups?: unknown }).groups))
+    fail('expected { "groups": [ ... ] }');
   const groups = (input as { groups: unknown[] }).groups;
   if (groups.length === 0) fail('groups is empty');
   return {
     groups: groups.map((g, i) => {
       if (typeof g !== 'object' || g === null) return fail(`groups[${i}] must be an object`);
       const o = g as Record<string, unknown>;
-      const allowed = ['count', 'acceleratorsPerNode', 'type', 'switch', 'nodesPerSwitch', 'namePrefix', 'cpuMillis', 'memoryMiB'];
-      for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(`groups[${i}].${k} is not a known field (known: ${allowed.join(', ')})`);
+      const allowed = [
+        'count',
+        'acceleratorsPerNode',
+        'type',
+        'switch',
+        'nodesPerSwitch',
+        'namePrefix',
+        'cpuMillis',
+        'memoryMiB',
+      ];
+      for (const k of Object.keys(o))
+        if (!allowed.includes(k))
+          fail(`groups[${i}].${k} is not a known field (known: ${allowed.join(', ')})`);
       const int = (k: string, min: number, required: boolean): number | undefined => {
         const v = o[k];
         if (v === undefined) return required ? fail(`groups[${i}].${k} is required`) : undefined;
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < min) return fail(`groups[${i}].${k} must be an integer ≥ ${min}`);
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+          return fail(`groups[${i}].${k} must be an integer ≥ ${min}`);
         return v;
       };
       const str = (k: string): string | undefined => {
@@ -67,7 +94,10 @@ export function compileClusterSpec(input: unknown): ClusterSpec {
         if (typeof v !== 'string' || v === '') return fail(`groups[${i}].${k} must be a non-empty string`);
         return v;
       };
-      const group: { -readonly [K in keyof NodeGroup]: NodeGroup[K] } = { count: int('count', 1, true)!, acceleratorsPerNode: int('acceleratorsPerNode', 0, true)! };
+      const group: { -readonly [K in keyof NodeGroup]: NodeGroup[K] } = {
+        count: int('count', 1, true)!,
+        acceleratorsPerNode: int('acceleratorsPerNode', 0, true)!,
+      };
       const type = str('type');
       if (type !== undefined) group.type = type;
       const sw = str('switch');
@@ -97,9 +127,21 @@ export function buildNodes(spec: ClusterSpec): ClusterNode[] {
       const name = `${g.namePrefix ?? (spec.groups.length > 1 ? `g${gi}-node` : 'node')}${String(n).padStart(width, '0')}`;
       const accelerators: Accelerator[] = [];
       for (let d = 0; d < g.acceleratorsPerNode; d++) {
-        accelerators.push({ id: `${name}/${type}/${d}`, index: d, type, vendor: type.startsWith('nvidia') ? 'nvidia' : type.startsWith('ascend') ? 'ascend' : 'other', source: 'declared', healthy: true });
+        accelerators.push({
+          id: `${name}/${type}/${d}`,
+          index: d,
+          type,
+          vendor: type.startsWith('nvidia') ? 'nvidia' : type.startsWith('ascend') ? 'ascend' : 'other',
+          source: 'declared',
+          healthy: true,
+        });
       }
-      const sw = g.switch === undefined ? undefined : g.nodesPerSwitch === undefined ? g.switch : `${g.switch}-${Math.floor(i / g.nodesPerSwitch)}`;
+      const sw =
+        g.switch === undefined
+          ? undefined
+          : g.nodesPerSwitch === undefined
+            ? g.switch
+            : `${g.switch}-${Math.floor(i / g.nodesPerSwitch)}`;
       nodes.push({
         name,
         state: 'ready',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SchedulingPolicy } from '@suanli/core';
+import type { SchedulingPolicy, Snapshot } from '@suanli/core';
 import { jobShape, SimError } from './engine.js';
 import { job, run, times } from './testing.js';
 
@@ -17,10 +17,12 @@ test('fifo: strict order, the blocked head holds back a job that would fit', () 
   assert.deepEqual(times(r), { a: [0, 100], b: [100, 150], c: [150, 160] });
 });
 
-test('easy: backfills a job that ends before the head\'s reservation, not one that would delay it', () => {
+test("easy: backfills a job that ends before the head's reservation, not one that would delay it", () => {
   // a holds 3 of 4 devices until 100 s (limit 2 × 100). Head b needs 4 → shadow time 200 by limits.
   // c (1 device, 10 s, limit 20 s) ends before 200: backfilled now. d (1 device, 500 s) would not: waits.
-  const r = run('easy', [job('a', 0, 100, 3), job('b', 1, 50, 4), job('c', 2, 10, 1), job('d', 3, 500, 1)], { perNode: 4 });
+  const r = run('easy', [job('a', 0, 100, 3), job('b', 1, 50, 4), job('c', 2, 10, 1), job('d', 3, 500, 1)], {
+    perNode: 4,
+  });
   const t = times(r);
   assert.deepEqual(t['c'], [2, 12]);
   assert.deepEqual(t['b'], [100, 150]);
@@ -28,12 +30,17 @@ test('easy: backfills a job that ends before the head\'s reservation, not one th
 });
 
 test('sjf-oracle: shortest known duration first among waiting jobs', () => {
-  const r = run('sjf-oracle', [job('a', 0, 100, 4), job('long', 1, 300, 4), job('short', 2, 10, 4)], { perNode: 4 });
+  const r = run('sjf-oracle', [job('a', 0, 100, 4), job('long', 1, 300, 4), job('short', 2, 10, 4)], {
+    perNode: 4,
+  });
   assert.deepEqual(times(r), { a: [0, 100], short: [100, 110], long: [110, 410] });
 });
 
 test('srtf-oracle: a shorter arrival preempts; the victim pays the restart cost; lost device-time is counted', () => {
-  const r = run('srtf-oracle', [job('long', 0, 1000, 4), job('short', 100, 10, 4)], { perNode: 4, model: { restartCostSmallS: 30 } });
+  const r = run('srtf-oracle', [job('long', 0, 1000, 4), job('short', 100, 10, 4)], {
+    perNode: 4,
+    model: { restartCostSmallS: 30 },
+  });
   const t = times(r);
   assert.deepEqual(t['short'], [100, 110]);
   // long ran 100 s, waits 10 s, restarts at 110 with 30 s overhead, then 900 s of work.
@@ -44,14 +51,20 @@ test('srtf-oracle: a shorter arrival preempts; the victim pays the restart cost;
 });
 
 test('restart cost is 60 s beyond 8 devices', () => {
-  const r = run('srtf-oracle', [job('long', 0, 1000, 16), job('short', 100, 10, 16)], { nodes: 2, perNode: 8 });
+  const r = run('srtf-oracle', [job('long', 0, 1000, 16), job('short', 100, 10, 16)], {
+    nodes: 2,
+    perNode: 8,
+  });
   assert.deepEqual(times(r)['long'], [0, 110 + 60 + 900]);
 });
 
 test('tiresias: a job crossing the queue boundary is demoted at that instant and yields to a newer job', () => {
   // Boundary 3600 GPU-s: 'old' (4 devices) crosses it after 900 s; 'new' arrived at 100 s and waits
   // (same queue, later submission) until then, when old is demoted below it and preempted.
-  const r = run('tiresias', [job('old', 0, 5000, 4), job('new', 100, 50, 4)], { perNode: 4, model: { restartCostSmallS: 30 } });
+  const r = run('tiresias', [job('old', 0, 5000, 4), job('new', 100, 50, 4)], {
+    perNode: 4,
+    model: { restartCostSmallS: 30 },
+  });
   const t = times(r);
   assert.deepEqual(t['new'], [900, 950]);
   assert.deepEqual(t['old'], [0, 950 + 30 + (5000 - 900)]);
@@ -66,29 +79,54 @@ test('a policy that places onto a busy device is stopped with a SimError', () =>
   const bad: SchedulingPolicy = {
     name: 'bad',
     schedule: (s) => ({
-      starts: s.pending.map((p) => ({ jobId: p.id, placement: [{ node: s.nodes[0]!.name, acceleratorIds: [s.nodes[0]!.accelerators[0]!.id], cpuMillis: 0, memoryMiB: 0 }], reason: 'x' })),
+      starts: s.pending.map((p) => ({
+        jobId: p.id,
+        placement: [
+          {
+            node: s.nodes[0]!.name,
+            acceleratorIds: [s.nodes[0]!.accelerators[0]!.id],
+            cpuMillis: 0,
+            memoryMiB: 0,
+          },
+        ],
+        reason: 'x',
+      })),
       preemptions: [],
       pending: [],
     }),
   };
-  assert.throws(() => run(() => bad, [job('a', 0, 100), job('b', 1, 100)]), (e: unknown) => e instanceof SimError && /held by job a/.test(e.message));
+  assert.throws(
+    () => run(() => bad, [job('a', 0, 100), job('b', 1, 100)]),
+    (e: unknown) => e instanceof SimError && /held by job a/.test(e.message),
+  );
 });
 
-test('guarantee violation: time a job that fits in its tenant\'s guarantee waits', () => {
+test("guarantee violation: time a job that fits in its tenant's guarantee waits", () => {
   // Tenant g is guaranteed 2 of 4 devices; tenant o takes all 4 first under FIFO; g's 1-device job
   // arrives at 1 s and waits until 100 s although it is within g's guarantee.
-  const r = run('fifo', [job('o', 0, 100, 4, 'o'), job('g', 1, 10, 1, 'g')], { perNode: 4, guarantees: new Map([['g', 2], ['o', 2]]) });
+  const r = run('fifo', [job('o', 0, 100, 4, 'o'), job('g', 1, 10, 1, 'g')], {
+    perNode: 4,
+    guarantees: new Map([
+      ['g', 2],
+      ['o', 2],
+    ]),
+  });
   assert.equal(r.guaranteeViolationMs.get('g'), 99_000);
   assert.equal(r.guaranteeViolationMs.get('o') ?? 0, 0);
 });
 
 test('deterministic: the same inputs give the same outcome', () => {
-  const jobs = Array.from({ length: 60 }, (_, i) => job(`j${i}`, (i * 37) % 500, 20 + ((i * 91) % 300), [1, 2, 4, 8][i % 4]!, `t${i % 3}`));
+  const jobs = Array.from({ length: 60 }, (_, i) =>
+    job(`j${i}`, (i * 37) % 500, 20 + ((i * 91) % 300), [1, 2, 4, 8][i % 4]!, `t${i % 3}`),
+  );
   for (const p of ['fifo', 'easy', 'sjf-oracle', 'srtf-oracle', 'tiresias']) {
     const a = run(p, jobs, { nodes: 2 });
     const b = run(p, jobs, { nodes: 2 });
     assert.deepEqual(a.jobs, b.jobs, p);
-    assert.ok(a.jobs.every((j) => j.endMs !== null), `${p}: every job finishes`);
+    assert.ok(
+      a.jobs.every((j) => j.endMs !== null),
+      `${p}: every job finishes`,
+    );
   }
 });
 
@@ -100,7 +138,7 @@ test('grace period: a preempted job keeps its devices and keeps working until th
     name: 'grace-test',
     preempts: true,
     gracePeriodMs: 20_000,
-    schedule: (s: import('@suanli/core').Snapshot) => {
+    schedule: (s: Snapshot) => {
       for (const r of s.running) if (r.id === 'a') seen.push(r.preemptedAt);
       const used = new Set(s.running.flatMap((r) => r.placement.flatMap((p) => p.acceleratorIds)));
       const free = s.nodes[0]!.accelerators.filter((x) => !used.has(x.id));
@@ -108,16 +146,26 @@ test('grace period: a preempted job keeps its devices and keeps working until th
       for (const p of s.pending) {
         if (free.length >= p.perReplica.accelerators) {
           const ids = free.splice(0, p.perReplica.accelerators).map((x) => x.id);
-          starts.push({ jobId: p.id, placement: [{ node: s.nodes[0]!.name, acceleratorIds: ids, cpuMillis: 0, memoryMiB: 0 }], reason: 'fits' });
+          starts.push({
+            jobId: p.id,
+            placement: [{ node: s.nodes[0]!.name, acceleratorIds: ids, cpuMillis: 0, memoryMiB: 0 }],
+            reason: 'fits',
+          });
         }
       }
-      const preemptions = !asked && s.pending.some((p) => p.id === 'b') && starts.length === 0 ? [{ jobId: 'a', forJobId: 'b', reason: 'test' }] : [];
+      const preemptions =
+        !asked && s.pending.some((p) => p.id === 'b') && starts.length === 0
+          ? [{ jobId: 'a', forJobId: 'b', reason: 'test' }]
+          : [];
       if (preemptions.length > 0) asked = true;
       return { starts, preemptions, pending: [] };
     },
   };
   // c arrives during the grace period, so the policy is called while a is stopping.
-  const r = run(() => policy, [job('a', 0, 1000, 4), job('b', 100, 10, 4), job('c', 110, 10, 4)], { perNode: 4, model: { restartCostSmallS: 30 } });
+  const r = run(() => policy, [job('a', 0, 1000, 4), job('b', 100, 10, 4), job('c', 110, 10, 4)], {
+    perNode: 4,
+    model: { restartCostSmallS: 30 },
+  });
   const t = times(r);
   // b waits for the 20 s grace period; a worked until 120 s; c (queued before a's requeue) runs
   // 130–140; a restarts at 140 with 30 s overhead and its remaining 880 s.

@@ -24,7 +24,17 @@
  *
  * Deterministic: no wall clock, no randomness; the same inputs give the same run.
  */
-import type { ClusterNode, JobKnowledge, TenantUsage, JobProgress, Placement, RunningSchedJob, SchedJob, SchedulingPolicy, Snapshot } from '@suanli/core';
+import type {
+  ClusterNode,
+  JobKnowledge,
+  TenantUsage,
+  JobProgress,
+  Placement,
+  RunningSchedJob,
+  SchedJob,
+  SchedulingPolicy,
+  Snapshot,
+} from '@suanli/core';
 import { accrueUsage, decayUsage, EMPTY_USAGE } from '@suanli/core';
 import type { TraceJob } from './trace.js';
 
@@ -38,7 +48,12 @@ export interface JobModel {
   readonly timeLimitFactor: number;
 }
 
-export const DEFAULT_JOB_MODEL: JobModel = { restartCostSmallS: 30, restartCostLargeS: 60, largeJobAboveAccelerators: 8, timeLimitFactor: 2 };
+export const DEFAULT_JOB_MODEL: JobModel = {
+  restartCostSmallS: 30,
+  restartCostLargeS: 60,
+  largeJobAboveAccelerators: 8,
+  timeLimitFactor: 2,
+};
 
 /** Cycles in one instant (preemptions free devices, then starts use them). */
 export const MAX_CYCLES_PER_INSTANT = 4;
@@ -170,7 +185,8 @@ class EventHeap {
 /** Replicas × per-replica devices for g devices on nodes of k (see the module comment). */
 export function jobShape(g: number, k: number): { replicas: number; perReplica: number } {
   if (g <= k) return { replicas: 1, perReplica: g };
-  for (let r = Math.ceil(g / k); r <= g; r++) if (g % r === 0 && g / r <= k) return { replicas: r, perReplica: g / r };
+  for (let r = Math.ceil(g / k); r <= g; r++)
+    if (g % r === 0 && g / r <= k) return { replicas: r, perReplica: g / r };
   return { replicas: g, perReplica: 1 };
 }
 
@@ -206,13 +222,34 @@ export function simulate(input: EngineInput): RunOutcome {
       submitTime: Math.round(t.submitS * 1000),
       priority: 0,
       replicas: shape.replicas,
-      perReplica: { accelerators: shape.perReplica, acceleratorTypes: t.acceleratorType === undefined ? [] : [t.acceleratorType], cpuMillis: 0, memoryMiB: 0 },
+      perReplica: {
+        accelerators: shape.perReplica,
+        acceleratorTypes: t.acceleratorType === undefined ? [] : [t.acceleratorType],
+        cpuMillis: 0,
+        memoryMiB: 0,
+      },
       timeLimitMs: Math.round(limitS * 1000),
       preemptible: true,
     };
     return {
-      trace: t, sched, gpus: shape.replicas * shape.perReplica, durationMs, remainingMs: durationMs, attainedMs: 0, state: 'future', stopping: false, attempt: 0,
-      runStart: 0, overheadUntil: 0, running: null, firstStart: null, end: null, preemptions: 0, lostDeviceMs: 0, waitingSince: sched.submitTime, lastRunMs: 0,
+      trace: t,
+      sched,
+      gpus: shape.replicas * shape.perReplica,
+      durationMs,
+      remainingMs: durationMs,
+      attainedMs: 0,
+      state: 'future',
+      stopping: false,
+      attempt: 0,
+      runStart: 0,
+      overheadUntil: 0,
+      running: null,
+      firstStart: null,
+      end: null,
+      preemptions: 0,
+      lostDeviceMs: 0,
+      waitingSince: sched.submitTime,
+      lastRunMs: 0,
     };
   });
   const byId = new Map(jobs.map((j) => [j.sched.id, j]));
@@ -230,7 +267,12 @@ export function simulate(input: EngineInput): RunOutcome {
           lastRunMs: j.lastRunMs,
         };
       }
-      return { attainedMs: j.attainedMs, remainingMs: j.remainingMs, waitingSinceMs: j.waitingSince, lastRunMs: j.lastRunMs };
+      return {
+        attainedMs: j.attainedMs,
+        remainingMs: j.remainingMs,
+        waitingSinceMs: j.waitingSince,
+        lastRunMs: j.lastRunMs,
+      };
     },
   };
   const policy = input.makePolicy(knowledge);
@@ -279,14 +321,16 @@ export function simulate(input: EngineInput): RunOutcome {
       if (sizes === undefined || sizes.size === 0) continue;
       let min = Infinity;
       for (const s of sizes.keys()) if (s < min) min = s;
-      if ((usedByTenant.get(tenant) ?? 0) + min <= g) violation.set(tenant, (violation.get(tenant) ?? 0) + dt);
+      if ((usedByTenant.get(tenant) ?? 0) + min <= g)
+        violation.set(tenant, (violation.get(tenant) ?? 0) + dt);
     }
     now = to;
   };
   const hold = (j: SimJob, placement: Placement | null): void => {
     const d = placement === null ? -1 : 1;
     runningDirty = true;
-    for (const r of placement ?? j.running!.placement) freeOnNode.set(r.node, (freeOnNode.get(r.node) ?? 0) - d * r.acceleratorIds.length);
+    for (const r of placement ?? j.running!.placement)
+      freeOnNode.set(r.node, (freeOnNode.get(r.node) ?? 0) - d * r.acceleratorIds.length);
     usedByTenant.set(j.sched.tenant, (usedByTenant.get(j.sched.tenant) ?? 0) + d * j.gpus);
     free -= d * j.gpus;
   };
@@ -296,7 +340,8 @@ export function simulate(input: EngineInput): RunOutcome {
   let usage: TenantUsage = EMPTY_USAGE;
   let ended: { tenant: string; devices: number; from: number; to: number }[] = [];
   const noteEnded = (j: SimJob): void => {
-    if (halfLife !== undefined) ended.push({ tenant: j.sched.tenant, devices: j.gpus, from: j.runStart, to: now });
+    if (halfLife !== undefined)
+      ended.push({ tenant: j.sched.tenant, devices: j.gpus, from: j.runStart, to: now });
   };
   const finish = (j: SimJob): void => {
     noteEnded(j);
@@ -332,20 +377,34 @@ export function simulate(input: EngineInput): RunOutcome {
   };
   const start = (j: SimJob, placement: Placement): void => {
     let count = 0;
-    if (placement.length !== j.sched.replicas) throw new SimError(`${policy.name}: job ${j.sched.id} started with ${placement.length} replicas, needs ${j.sched.replicas}`);
+    if (placement.length !== j.sched.replicas)
+      throw new SimError(
+        `${policy.name}: job ${j.sched.id} started with ${placement.length} replicas, needs ${j.sched.replicas}`,
+      );
     for (const r of placement) {
-      if (r.acceleratorIds.length !== j.sched.perReplica.accelerators) throw new SimError(`${policy.name}: job ${j.sched.id} replica on ${r.node} got ${r.acceleratorIds.length} devices, needs ${j.sched.perReplica.accelerators}`);
+      if (r.acceleratorIds.length !== j.sched.perReplica.accelerators)
+        throw new SimError(
+          `${policy.name}: job ${j.sched.id} replica on ${r.node} got ${r.acceleratorIds.length} devices, needs ${j.sched.perReplica.accelerators}`,
+        );
       for (const id of r.acceleratorIds) {
         const owner = deviceOwner.get(id);
-        if (owner === undefined) throw new SimError(`${policy.name}: job ${j.sched.id} placed on unknown device ${id}`);
-        if (owner !== null) throw new SimError(`${policy.name}: job ${j.sched.id} placed on device ${id} held by job ${owner.sched.id}`);
+        if (owner === undefined)
+          throw new SimError(`${policy.name}: job ${j.sched.id} placed on unknown device ${id}`);
+        if (owner !== null)
+          throw new SimError(
+            `${policy.name}: job ${j.sched.id} placed on device ${id} held by job ${owner.sched.id}`,
+          );
         deviceOwner.set(id, j);
         count++;
       }
     }
     pending.delete(j.sched.id);
     addPendingSize(j, -1);
-    const restart = j.firstStart === null ? 0 : (j.gpus > model.largeJobAboveAccelerators ? model.restartCostLargeS : model.restartCostSmallS) * 1000;
+    const restart =
+      j.firstStart === null
+        ? 0
+        : (j.gpus > model.largeJobAboveAccelerators ? model.restartCostLargeS : model.restartCostSmallS) *
+          1000;
     j.firstStart ??= now;
     j.state = 'running';
     j.runStart = now;
@@ -376,14 +435,17 @@ export function simulate(input: EngineInput): RunOutcome {
     if (usage.asOf !== now || ended.length > 0) {
       const prevAsOf = usage.asOf;
       usage = decayUsage(usage, now, runningArr, halfLife);
-      for (const e of ended) usage = accrueUsage(usage, e.tenant, e.devices, Math.max(e.from, prevAsOf), e.to, halfLife);
+      for (const e of ended)
+        usage = accrueUsage(usage, e.tenant, e.devices, Math.max(e.from, prevAsOf), e.to, halfLife);
       ended = [];
     }
     return { now, nodes, pending: pendingArr, running: runningArr, usage: usage.byTenant };
   };
   // A policy that never preempts can start nothing while no node has as many free devices as the
   // smallest waiting replica: such instants are skipped (exact, not an approximation).
-  const freeOnNode = new Map<string, number>(nodes.map((n) => [n.name, n.state === 'ready' ? n.accelerators.filter((a) => a.healthy).length : 0]));
+  const freeOnNode = new Map<string, number>(
+    nodes.map((n) => [n.name, n.state === 'ready' ? n.accelerators.filter((a) => a.healthy).length : 0]),
+  );
   const replicaSizes = new Map<number, number>();
   const countReplica = (j: SimJob, d: number): void => {
     const k = j.sched.perReplica.accelerators;
@@ -404,7 +466,8 @@ export function simulate(input: EngineInput): RunOutcome {
       calls++;
       for (const p of result.preemptions) {
         const j = byId.get(p.jobId);
-        if (j === undefined || j.state !== 'running') throw new SimError(`${policy.name}: preempts job ${p.jobId}, which is not running`);
+        if (j === undefined || j.state !== 'running')
+          throw new SimError(`${policy.name}: preempts job ${p.jobId}, which is not running`);
         if (j.stopping) continue; // already stopping: a second request changes nothing
         if (grace > 0) {
           j.stopping = true;
@@ -415,12 +478,16 @@ export function simulate(input: EngineInput): RunOutcome {
       }
       for (const s of result.starts) {
         const j = byId.get(s.jobId);
-        if (j === undefined || j.state !== 'pending') throw new SimError(`${policy.name}: starts job ${s.jobId}, which is not waiting`);
+        if (j === undefined || j.state !== 'pending')
+          throw new SimError(`${policy.name}: starts job ${s.jobId}, which is not waiting`);
         start(j, s.placement);
       }
       if (result.preemptions.length === 0 || grace > 0) break;
     }
-    wakeAt = policy.nextWakeMs !== undefined && pending.size > 0 ? (policy.nextWakeMs(snapshot()) ?? Infinity) : Infinity;
+    wakeAt =
+      policy.nextWakeMs !== undefined && pending.size > 0
+        ? (policy.nextWakeMs(snapshot()) ?? Infinity)
+        : Infinity;
   };
 
   let next = 0;
@@ -459,8 +526,15 @@ export function simulate(input: EngineInput): RunOutcome {
   return {
     policy: policy.name,
     jobs: jobs.map((j) => ({
-      id: j.sched.id, tenant: j.sched.tenant, accelerators: j.gpus, submitMs: j.sched.submitTime, durationMs: j.durationMs,
-      firstStartMs: j.firstStart, endMs: j.end, preemptions: j.preemptions, lostDeviceMs: j.lostDeviceMs,
+      id: j.sched.id,
+      tenant: j.sched.tenant,
+      accelerators: j.gpus,
+      submitMs: j.sched.submitTime,
+      durationMs: j.durationMs,
+      firstStartMs: j.firstStart,
+      endMs: j.end,
+      preemptions: j.preemptions,
+      lostDeviceMs: j.lostDeviceMs,
     })),
     totalAccelerators,
     busyByBucket,

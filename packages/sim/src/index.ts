@@ -6,13 +6,27 @@
  */
 export * from './trace.js';
 export * from './cluster.js';
-export { simulate, jobShape, DEFAULT_JOB_MODEL, MAX_CYCLES_PER_INSTANT, UTILIZATION_BUCKET_MS, SimError } from './engine.js';
+export {
+  simulate,
+  jobShape,
+  DEFAULT_JOB_MODEL,
+  MAX_CYCLES_PER_INSTANT,
+  UTILIZATION_BUCKET_MS,
+  SimError,
+} from './engine.js';
 export type { JobModel, DrivenPolicy, JobOutcome, RunOutcome, EngineInput } from './engine.js';
 export * from './metrics.js';
 export { runSim, loadTrace, deriveGuarantees, SimOptionsError } from './run.js';
 export type { SimOptions, SimReport, GuaranteeMode } from './run.js';
 export { reportJson, reportMarkdown } from './report.js';
 export { writePlots } from './plots.js';
-export { makePolicy, expandPolicies, suanliAvailable, ALL_POLICIES, BASELINE_POLICIES, PolicyError } from './policies.js';
+export {
+  makePolicy,
+  expandPolicies,
+  suanliAvailable,
+  ALL_POLICIES,
+  BASELINE_POLICIES,
+  PolicyError,
+} from './policies.js';
 export { main, USAGE, parseArgs, optionsFromArgs } from './cli.js';
 export * from './openb-packing.js';

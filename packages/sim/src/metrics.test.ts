@@ -24,6 +24,12 @@ test('metrics of a hand-computed FIFO run', () => {
   // slowdowns: a 100/100 = 1, b 110/20 = 5.5 → fairness 5.5
   assert.equal(m.mean_slowdown, 3.25);
   assert.equal(m.fairness_max_min_slowdown, 5.5);
-  assert.deepEqual(m.per_tenant.map((t) => [t.tenant, t.mean_queue_s]), [['x', 0], ['y', 90]]);
+  assert.deepEqual(
+    m.per_tenant.map((t) => [t.tenant, t.mean_queue_s]),
+    [
+      ['x', 0],
+      ['y', 90],
+    ],
+  );
   assert.equal(m.preemptions, 0);
 });

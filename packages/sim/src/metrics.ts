@@ -82,7 +82,9 @@ export function computeMetrics(run: RunOutcome, guarantees: ReadonlyMap<string, 
   const done = run.jobs.filter((j) => j.endMs !== null && j.firstStartMs !== null);
   const jct = done.map((j) => (j.endMs! - j.submitMs) / 1000).sort(asc);
   const queue = done.map((j) => (j.firstStartMs! - j.submitMs) / 1000).sort(asc);
-  const slow = done.map((j) => (j.endMs! - j.submitMs) / 1000 / Math.max(j.durationMs / 1000, SLOWDOWN_FLOOR_S));
+  const slow = done.map(
+    (j) => (j.endMs! - j.submitMs) / 1000 / Math.max(j.durationMs / 1000, SLOWDOWN_FLOOR_S),
+  );
   let firstSubmit = Infinity;
   let lastEnd = -Infinity;
   for (const j of done) {
@@ -96,7 +98,8 @@ export function computeMetrics(run: RunOutcome, guarantees: ReadonlyMap<string, 
   for (const j of run.jobs) lastSubmit = Math.max(lastSubmit, j.submitMs);
   const arrivalBuckets = Math.max(1, Math.ceil((lastSubmit - run.startMs) / UTILIZATION_BUCKET_MS));
   let busyArrivals = 0;
-  for (let b = 0; b < Math.min(arrivalBuckets, run.busyByBucket.length); b++) busyArrivals += run.busyByBucket[b]!;
+  for (let b = 0; b < Math.min(arrivalBuckets, run.busyByBucket.length); b++)
+    busyArrivals += run.busyByBucket[b]!;
   const utilizationArrivals = busyArrivals / (run.totalAccelerators * arrivalBuckets * UTILIZATION_BUCKET_MS);
   const preemptions = done.reduce((s, j) => s + j.preemptions, 0);
   const lostH = run.jobs.reduce((s, j) => s + j.lostDeviceMs, 0) / 3.6e6;
@@ -118,10 +121,16 @@ export function computeMetrics(run: RunOutcome, guarantees: ReadonlyMap<string, 
         mean_jct_s: round(mean(js.map((j) => (j.endMs! - j.submitMs) / 1000))),
         mean_queue_s: round(mean(q)),
         p99_queue_s: round(quantile(q, 0.99)),
-        mean_slowdown: round(mean(js.map((j) => (j.endMs! - j.submitMs) / 1000 / Math.max(j.durationMs / 1000, SLOWDOWN_FLOOR_S))), 3),
+        mean_slowdown: round(
+          mean(
+            js.map((j) => (j.endMs! - j.submitMs) / 1000 / Math.max(j.durationMs / 1000, SLOWDOWN_FLOOR_S)),
+          ),
+          3,
+        ),
         device_hours: round(js.reduce((s, j) => s + (j.durationMs / 3.6e6) * j.accelerators, 0)),
         guarantee_accelerators: g ?? null,
-        guarantee_violation_h: g === undefined ? null : round((run.guaranteeViolationMs.get(tenant) ?? 0) / 3.6e6, 2),
+        guarantee_violation_h:
+          g === undefined ? null : round((run.guaranteeViolationMs.get(tenant) ?? 0) / 3.6e6, 2),
       };
     });
   const slowdowns = perTenant.map((t) => t.mean_slowdown).filter((x) => Number.isFinite(x) && x > 0);
@@ -144,18 +153,26 @@ export function computeMetrics(run: RunOutcome, guarantees: ReadonlyMap<string, 
     preemptions,
     preemptions_per_job: round(done.length === 0 ? 0 : preemptions / done.length, 4),
     accelerator_hours_lost: round(lostH, 2),
-    fairness_max_min_slowdown: round(slowdowns.length === 0 ? NaN : Math.max(...slowdowns) / Math.min(...slowdowns), 3),
+    fairness_max_min_slowdown: round(
+      slowdowns.length === 0 ? NaN : Math.max(...slowdowns) / Math.min(...slowdowns),
+      3,
+    ),
     tenants_with_guarantee_violation: violations.filter((v) => v > 0.01).length,
     guarantee_violation_h_max: round(Math.max(0, ...violations), 2),
     policy_calls: run.policyCalls,
     sim_seconds: round(run.wallMs / 1000, 2),
     per_tenant: perTenant,
-    utilization_series: run.busyByBucket.map((b) => round(b / (UTILIZATION_BUCKET_MS * run.totalAccelerators), 4)),
+    utilization_series: run.busyByBucket.map((b) =>
+      round(b / (UTILIZATION_BUCKET_MS * run.totalAccelerators), 4),
+    ),
     utilization_bucket_s: bucketS,
   };
 }
 
 /** JCTs (s), ascending, for CDF plots. */
 export function jctSeconds(run: RunOutcome): number[] {
-  return run.jobs.filter((j) => j.endMs !== null).map((j) => (j.endMs! - j.submitMs) / 1000).sort(asc);
+  return run.jobs
+    .filter((j) => j.endMs !== null)
+    .map((j) => (j.endMs! - j.submitMs) / 1000)
+    .sort(asc);
 }

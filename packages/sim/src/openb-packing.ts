@@ -57,7 +57,13 @@ export function parseOpenbNodes(text: string): PackNode[] {
     if (i < 0) throw new TraceError(`openb node list: missing column ${n}`);
     return i;
   };
-  const [sn, cpu, mem, gpu, model] = [col('sn'), col('cpu_milli'), col('memory_mib'), col('gpu'), col('model')];
+  const [sn, cpu, mem, gpu, model] = [
+    col('sn'),
+    col('cpu_milli'),
+    col('memory_mib'),
+    col('gpu'),
+    col('model'),
+  ];
   return t.rows.map(({ fields }) => ({
     name: fields[sn] ?? '',
     model: (fields[model] ?? '').trim(),
@@ -74,7 +80,14 @@ export function parseOpenbTasks(text: string): PackTask[] {
     if (i < 0) throw new TraceError(`openb pod list: missing column ${n}`);
     return i;
   };
-  const [name, cpu, mem, ng, gm, spec] = [col('name'), col('cpu_milli'), col('memory_mib'), col('num_gpu'), col('gpu_milli'), col('gpu_spec')];
+  const [name, cpu, mem, ng, gm, spec] = [
+    col('name'),
+    col('cpu_milli'),
+    col('memory_mib'),
+    col('num_gpu'),
+    col('gpu_milli'),
+    col('gpu_spec'),
+  ];
   return t.rows.map(({ fields }) => {
     const gpus = Number(fields[ng]);
     const s = (fields[spec] ?? '').trim();
@@ -108,7 +121,12 @@ export interface PackingRun {
 export const ARRIVED_CHECKPOINTS_PCT = [90, 100, 110, 120, 130] as const;
 
 /** One seeded run: inflate, shuffle, place one by one, read the allocation ratio at checkpoints. */
-export function packOnce(nodesIn: readonly PackNode[], tasks: readonly PackTask[], policy: PackingPolicy, seed: number): PackingRun {
+export function packOnce(
+  nodesIn: readonly PackNode[],
+  tasks: readonly PackTask[],
+  policy: PackingPolicy,
+  seed: number,
+): PackingRun {
   const rnd = mulberry32(seed);
   const nodes: PackNode[] = nodesIn.map((n) => ({ ...n, gpuMilliLeft: [...n.gpuMilliLeft] }));
   const capacity = nodes.reduce((s, n) => s + n.gpuMilliLeft.length * 1000, 0);
@@ -173,7 +191,10 @@ export function packOnce(nodesIn: readonly PackNode[], tasks: readonly PackTask[
       allocated += milli;
     } else failed++;
     arrived += milli;
-    while (cp < ARRIVED_CHECKPOINTS_PCT.length && arrived >= (capacity * ARRIVED_CHECKPOINTS_PCT[cp]!) / 100) {
+    while (
+      cp < ARRIVED_CHECKPOINTS_PCT.length &&
+      arrived >= (capacity * ARRIVED_CHECKPOINTS_PCT[cp]!) / 100
+    ) {
       at[String(ARRIVED_CHECKPOINTS_PCT[cp])] = Math.round((allocated / capacity) * 10000) / 100;
       cp++;
     }
@@ -202,11 +223,17 @@ export interface PackingResult {
   }[];
 }
 
-export function runOpenbPacking(o: { podList: string; nodeList: string; seeds: readonly number[]; policies: readonly string[] }): PackingResult {
+export function runOpenbPacking(o: {
+  podList: string;
+  nodeList: string;
+  seeds: readonly number[];
+  policies: readonly string[];
+}): PackingResult {
   const nodes = parseOpenbNodes(readFileSync(o.nodeList, 'utf8'));
   const tasks = parseOpenbTasks(readFileSync(o.podList, 'utf8'));
   const policies = o.policies.map((p) => {
-    if (p !== 'best-fit' && p !== 'random-fit') throw new TraceError(`packing policy must be best-fit or random-fit, got "${p}"`);
+    if (p !== 'best-fit' && p !== 'random-fit')
+      throw new TraceError(`packing policy must be best-fit or random-fit, got "${p}"`);
     return p;
   });
   const isDefault = o.podList.endsWith('openb_pod_list_default.csv');
@@ -220,7 +247,8 @@ export function runOpenbPacking(o: { podList: string; nodeList: string; seeds: r
       const mean: Record<string, number> = {};
       for (const cp of ARRIVED_CHECKPOINTS_PCT) {
         const k = String(cp);
-        mean[k] = Math.round((runs.reduce((s, r) => s + (r.allocPctAt[k] ?? NaN), 0) / runs.length) * 100) / 100;
+        mean[k] =
+          Math.round((runs.reduce((s, r) => s + (r.allocPctAt[k] ?? NaN), 0) / runs.length) * 100) / 100;
       }
       const at130 = runs.map((r) => r.allocPctAt['130'] ?? NaN);
       return {
@@ -243,7 +271,9 @@ export function formatPackingMarkdown(r: PackingResult): string {
     `| --- | ${ARRIVED_CHECKPOINTS_PCT.map(() => '---:').join(' | ')} | ---: | ---: |`,
   ];
   for (const x of r.results) {
-    lines.push(`| ${x.policy} | ${ARRIVED_CHECKPOINTS_PCT.map((c) => x.mean_alloc_pct_at[String(c)]!.toFixed(2)).join(' | ')} | ${x.min_130.toFixed(2)}–${x.max_130.toFixed(2)} | ${x.published_130?.toFixed(2) ?? '–'} |`);
+    lines.push(
+      `| ${x.policy} | ${ARRIVED_CHECKPOINTS_PCT.map((c) => x.mean_alloc_pct_at[String(c)]!.toFixed(2)).join(' | ')} | ${x.min_130.toFixed(2)}–${x.max_130.toFixed(2)} | ${x.published_130?.toFixed(2) ?? '–'} |`,
+    );
   }
   return lines.join('\n') + '\n';
 }

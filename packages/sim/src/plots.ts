@@ -14,7 +14,10 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 
 function frame(title: string, xLabel: string, yLabel: string, body: string[], legend: string[]): string {
   const leg = legend
-    .map((name, i) => `<rect x="${W - M.r + 15}" y="${M.t + i * 20}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/><text x="${W - M.r + 32}" y="${M.t + i * 20 + 11}" font-size="12">${esc(name)}</text>`)
+    .map(
+      (name, i) =>
+        `<rect x="${W - M.r + 15}" y="${M.t + i * 20}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/><text x="${W - M.r + 32}" y="${M.t + i * 20 + 11}" font-size="12">${esc(name)}</text>`,
+    )
     .join('');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">` +
@@ -40,17 +43,30 @@ function jctCdf(report: SimReport): string {
   const body: string[] = [];
   for (let e = lo; e <= hi; e++) {
     const x = px((e - lo) / (hi - lo));
-    body.push(`<line x1="${x}" y1="${M.t}" x2="${x}" y2="${H - M.b}" stroke="#ddd"/><text x="${x}" y="${H - M.b + 16}" font-size="11" text-anchor="middle">10^${e}</text>`);
+    body.push(
+      `<line x1="${x}" y1="${M.t}" x2="${x}" y2="${H - M.b}" stroke="#ddd"/><text x="${x}" y="${H - M.b + 16}" font-size="11" text-anchor="middle">10^${e}</text>`,
+    );
   }
-  for (let q = 0; q <= 4; q++) body.push(`<text x="${M.l - 8}" y="${py(q / 4) + 4}" font-size="11" text-anchor="end">${q * 25}%</text>`);
+  for (let q = 0; q <= 4; q++)
+    body.push(`<text x="${M.l - 8}" y="${py(q / 4) + 4}" font-size="11" text-anchor="end">${q * 25}%</text>`);
   series.forEach((s, i) => {
     const pts: string[] = [];
     const step = Math.max(1, Math.floor(s.length / 400));
-    for (let k = 0; k < s.length; k += step) pts.push(`${px((Math.log10(s[k]!) - lo) / (hi - lo)).toFixed(1)},${py((k + 1) / s.length).toFixed(1)}`);
-    if (s.length > 0) pts.push(`${px((Math.log10(s[s.length - 1]!) - lo) / (hi - lo)).toFixed(1)},${py(1).toFixed(1)}`);
-    body.push(`<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.6" points="${pts.join(' ')}"/>`);
+    for (let k = 0; k < s.length; k += step)
+      pts.push(`${px((Math.log10(s[k]!) - lo) / (hi - lo)).toFixed(1)},${py((k + 1) / s.length).toFixed(1)}`);
+    if (s.length > 0)
+      pts.push(`${px((Math.log10(s[s.length - 1]!) - lo) / (hi - lo)).toFixed(1)},${py(1).toFixed(1)}`);
+    body.push(
+      `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.6" points="${pts.join(' ')}"/>`,
+    );
   });
-  return frame('JCT CDF', 'job completion time (hours, log scale)', 'fraction of jobs', body, report.results.map((r) => r.policy));
+  return frame(
+    'JCT CDF',
+    'job completion time (hours, log scale)',
+    'fraction of jobs',
+    body,
+    report.results.map((r) => r.policy),
+  );
 }
 
 function utilization(report: SimReport): string {
@@ -58,8 +74,14 @@ function utilization(report: SimReport): string {
   const n = Math.max(1, ...report.results.map((r) => r.utilization_series.length));
   const bucketH = (report.results[0]?.utilization_bucket_s ?? 3600) / 3600;
   const smooth = Math.max(1, Math.floor(n / 300));
-  for (let q = 0; q <= 4; q++) body.push(`<line x1="${M.l}" y1="${py(q / 4)}" x2="${W - M.r}" y2="${py(q / 4)}" stroke="#eee"/><text x="${M.l - 8}" y="${py(q / 4) + 4}" font-size="11" text-anchor="end">${q * 25}%</text>`);
-  for (let t = 0; t <= 4; t++) body.push(`<text x="${px(t / 4)}" y="${H - M.b + 16}" font-size="11" text-anchor="middle">${Math.round((t / 4) * n * bucketH / 24)} d</text>`);
+  for (let q = 0; q <= 4; q++)
+    body.push(
+      `<line x1="${M.l}" y1="${py(q / 4)}" x2="${W - M.r}" y2="${py(q / 4)}" stroke="#eee"/><text x="${M.l - 8}" y="${py(q / 4) + 4}" font-size="11" text-anchor="end">${q * 25}%</text>`,
+    );
+  for (let t = 0; t <= 4; t++)
+    body.push(
+      `<text x="${px(t / 4)}" y="${H - M.b + 16}" font-size="11" text-anchor="middle">${Math.round(((t / 4) * n * bucketH) / 24)} d</text>`,
+    );
   report.results.forEach((r, i) => {
     const pts: string[] = [];
     for (let k = 0; k < r.utilization_series.length; k += smooth) {
@@ -67,9 +89,17 @@ function utilization(report: SimReport): string {
       const avg = chunk.reduce((s, x) => s + x, 0) / chunk.length;
       pts.push(`${px(k / n).toFixed(1)},${py(Math.min(1, avg)).toFixed(1)}`);
     }
-    body.push(`<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.2" points="${pts.join(' ')}"/>`);
+    body.push(
+      `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.2" points="${pts.join(' ')}"/>`,
+    );
   });
-  return frame('Accelerator utilisation over time', 'time since first submission', 'busy devices / devices', body, report.results.map((r) => r.policy));
+  return frame(
+    'Accelerator utilisation over time',
+    'time since first submission',
+    'busy devices / devices',
+    body,
+    report.results.map((r) => r.policy),
+  );
 }
 
 function tenantWait(report: SimReport): string {
@@ -82,12 +112,25 @@ function tenantWait(report: SimReport): string {
     report.results.forEach((r, pi) => {
       const v = (r.per_tenant.find((x) => x.tenant === t)?.mean_queue_s ?? 0) / 3600;
       const x = M.l + ti * groupW + groupW * 0.1 + pi * barW;
-      body.push(`<rect x="${x.toFixed(1)}" y="${py(v / max).toFixed(1)}" width="${barW.toFixed(1)}" height="${(py(0) - py(v / max)).toFixed(1)}" fill="${COLORS[pi % COLORS.length]}"/>`);
+      body.push(
+        `<rect x="${x.toFixed(1)}" y="${py(v / max).toFixed(1)}" width="${barW.toFixed(1)}" height="${(py(0) - py(v / max)).toFixed(1)}" fill="${COLORS[pi % COLORS.length]}"/>`,
+      );
     });
-    body.push(`<text x="${M.l + ti * groupW + groupW / 2}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${esc(t.slice(0, 8))}</text>`);
+    body.push(
+      `<text x="${M.l + ti * groupW + groupW / 2}" y="${H - M.b + 14}" font-size="10" text-anchor="middle">${esc(t.slice(0, 8))}</text>`,
+    );
   });
-  for (let q = 0; q <= 4; q++) body.push(`<text x="${M.l - 8}" y="${py(q / 4) + 4}" font-size="11" text-anchor="end">${((q / 4) * max).toFixed(1)}</text>`);
-  return frame('Mean queueing delay per tenant', 'tenant', 'hours', body, report.results.map((r) => r.policy));
+  for (let q = 0; q <= 4; q++)
+    body.push(
+      `<text x="${M.l - 8}" y="${py(q / 4) + 4}" font-size="11" text-anchor="end">${((q / 4) * max).toFixed(1)}</text>`,
+    );
+  return frame(
+    'Mean queueing delay per tenant',
+    'tenant',
+    'hours',
+    body,
+    report.results.map((r) => r.policy),
+  );
 }
 
 export function writePlots(report: SimReport): [string, string][] {

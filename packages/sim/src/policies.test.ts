@@ -18,7 +18,10 @@ test('philly slice (339 jobs, one day) on 4 × 8 GPUs: every policy finishes eve
   }
   assert.ok(by.get('fifo')!.mean_jct_s > by.get('sjf-oracle')!.mean_jct_s, 'FIFO mean JCT above SJF-oracle');
   assert.ok(by.get('fifo')!.mean_jct_s > by.get('easy')!.mean_jct_s, 'backfill helps FIFO');
-  assert.ok(by.get('srtf-oracle')!.mean_jct_s <= by.get('sjf-oracle')!.mean_jct_s, 'preemptive SRTF at or below SJF');
+  assert.ok(
+    by.get('srtf-oracle')!.mean_jct_s <= by.get('sjf-oracle')!.mean_jct_s,
+    'preemptive SRTF at or below SJF',
+  );
   assert.equal(by.get('fifo')!.preemptions, 0);
   assert.ok(by.get('srtf-oracle')!.preemptions > 0);
 });
@@ -26,11 +29,20 @@ test('philly slice (339 jobs, one day) on 4 × 8 GPUs: every policy finishes eve
 test('policy list: all = suanli (when the core has it) + every baseline; unknown names are refused', () => {
   assert.deepEqual(expandPolicies('all'), [...(suanliAvailable() ? ['suanli'] : []), ...BASELINE_POLICIES]);
   assert.deepEqual(expandPolicies('fifo, easy'), ['fifo', 'easy']);
-  assert.throws(() => runSim({ trace: SLICE, nodes: 1, acceleratorsPerNode: 8, policy: 'nope' }), { name: 'PolicyError', message: /unknown policy "nope"/ });
+  assert.throws(() => runSim({ trace: SLICE, nodes: 1, acceleratorsPerNode: 8, policy: 'nope' }), {
+    name: 'PolicyError',
+    message: /unknown policy "nope"/,
+  });
 });
 
-test('proportional guarantees follow the trace\'s device-time; equal ones split evenly', () => {
-  const prop = runSim({ trace: SLICE, nodes: 4, acceleratorsPerNode: 8, policy: 'fifo', guarantees: 'proportional' });
+test("proportional guarantees follow the trace's device-time; equal ones split evenly", () => {
+  const prop = runSim({
+    trace: SLICE,
+    nodes: 4,
+    acceleratorsPerNode: 8,
+    policy: 'fifo',
+    guarantees: 'proportional',
+  });
   const sum = prop.results[0]!.per_tenant.reduce((s, t) => s + (t.guarantee_accelerators ?? 0), 0);
   assert.ok(sum <= 32 && sum >= 32 - prop.setup.tenants, `floors of shares sum to ~32 (got ${sum})`);
   const eq = runSim({ trace: SLICE, nodes: 4, acceleratorsPerNode: 8, policy: 'fifo', guarantees: 'equal' });

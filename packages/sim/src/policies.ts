@@ -35,9 +35,13 @@ export class PolicyError extends Error {
  * weight equal to that guarantee (at least 1), fair share and reclaim on; everything else is the
  * core's default (borrowing unlimited, EASY backfill with one reservation, 30 s grace period).
  */
-export function derivedPolicyFile(guarantees: ReadonlyMap<string, number>, acceleratorType: string): Record<string, unknown> {
+export function derivedPolicyFile(
+  guarantees: ReadonlyMap<string, number>,
+  acceleratorType: string,
+): Record<string, unknown> {
   const tenants: Record<string, unknown> = {};
-  for (const [name, g] of guarantees) tenants[name] = { weight: Math.max(1, g), quotas: { [acceleratorType]: { guaranteed: g } } };
+  for (const [name, g] of guarantees)
+    tenants[name] = { weight: Math.max(1, g), quotas: { [acceleratorType]: { guaranteed: g } } };
   return { fairShare: { enabled: true }, preemption: { reclaim: true }, tenants };
 }
 
@@ -78,12 +82,17 @@ export function makePolicy(name: string, ctx: PolicyContext): DrivenPolicy {
     case 'suanli':
       return makeSuanli(ctx);
     default:
-      throw new PolicyError(`unknown policy "${name}" (known: ${[...ALL_POLICIES, 'fcfs', 'all'].join(', ')})`);
+      throw new PolicyError(
+        `unknown policy "${name}" (known: ${[...ALL_POLICIES, 'fcfs', 'all'].join(', ')})`,
+      );
   }
 }
 
 /** `all` → every policy this build can run; else a comma-separated list. */
 export function expandPolicies(spec: string): string[] {
   if (spec === 'all') return [...(suanliAvailable() ? ['suanli'] : []), ...BASELINE_POLICIES];
-  return spec.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }

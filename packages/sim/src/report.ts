@@ -29,7 +29,11 @@ export function reportMarkdown(report: SimReport): string {
         (r.unfinished_jobs > 0 ? ` (${r.unfinished_jobs} jobs never fit)` : ''),
     );
   }
-  lines.push('', 'Per tenant (mean queueing delay, h / mean slowdown / guarantee devices / hours a job within the guarantee waited):', '');
+  lines.push(
+    '',
+    'Per tenant (mean queueing delay, h / mean slowdown / guarantee devices / hours a job within the guarantee waited):',
+    '',
+  );
   const tenants = report.results[0]?.per_tenant.map((t) => t.tenant) ?? [];
   lines.push(`| tenant | jobs | guarantee | ${report.results.map((r) => r.policy).join(' | ')} |`);
   lines.push(`| --- | ---: | ---: | ${report.results.map(() => '---').join(' | ')} |`);
@@ -37,7 +41,9 @@ export function reportMarkdown(report: SimReport): string {
     const first = report.results[0]!.per_tenant.find((x) => x.tenant === t)!;
     const cells = report.results.map((r) => {
       const x = r.per_tenant.find((y) => y.tenant === t);
-      return x === undefined ? '–' : `${h(x.mean_queue_s)} / ${f(x.mean_slowdown)} / ${f(x.guarantee_violation_h ?? NaN, 1)}`;
+      return x === undefined
+        ? '–'
+        : `${h(x.mean_queue_s)} / ${f(x.mean_slowdown)} / ${f(x.guarantee_violation_h ?? NaN, 1)}`;
     });
     lines.push(`| ${t} | ${first.jobs} | ${first.guarantee_accelerators ?? '–'} | ${cells.join(' | ')} |`);
   }

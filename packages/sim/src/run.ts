@@ -13,7 +13,15 @@ import type { PolicyMetrics } from './metrics.js';
 import { computeMetrics } from './metrics.js';
 import { expandPolicies, makePolicy } from './policies.js';
 import type { TraceFormat, TraceJob } from './trace.js';
-import { parseGenericTrace, parseOpenbTrace, parsePhillyTrace, parsePolluxWorkload, parseWindowBound, TraceError, windowJobs } from './trace.js';
+import {
+  parseGenericTrace,
+  parseOpenbTrace,
+  parsePhillyTrace,
+  parsePolluxWorkload,
+  parseWindowBound,
+  TraceError,
+  windowJobs,
+} from './trace.js';
 
 export type GuaranteeMode = 'proportional' | 'equal' | 'none';
 
@@ -75,13 +83,19 @@ function polluxDurations(workloadPath: string): Map<string, number> {
   for (const policy of ['pollux', 'optimus', 'tiresias']) {
     let summary: { jcts?: Record<string, Record<string, number>> };
     try {
-      summary = JSON.parse(readFileSync(join(dir, '..', 'results-jobload', `${policy}-${load}`, 'summary.json'), 'utf8')) as typeof summary;
+      summary = JSON.parse(
+        readFileSync(join(dir, '..', 'results-jobload', `${policy}-${load}`, 'summary.json'), 'utf8'),
+      ) as typeof summary;
     } catch {
       continue;
     }
-    for (const [job, jct] of Object.entries(summary.jcts?.[name] ?? {})) out.set(job, Math.min(out.get(job) ?? Infinity, jct));
+    for (const [job, jct] of Object.entries(summary.jcts?.[name] ?? {}))
+      out.set(job, Math.min(out.get(job) ?? Infinity, jct));
   }
-  if (out.size === 0) throw new TraceError(`pollux workload ${workloadPath}: no published results found beside it to take durations from`);
+  if (out.size === 0)
+    throw new TraceError(
+      `pollux workload ${workloadPath}: no published results found beside it to take durations from`,
+    );
   return out;
 }
 
@@ -100,7 +114,11 @@ export function loadTrace(path: string, format: TraceFormat): TraceJob[] {
 }
 
 /** Tenant guarantees derived from the trace: shares of device-time, or equal shares, of the cluster. */
-export function deriveGuarantees(jobs: readonly TraceJob[], accelerators: number, mode: GuaranteeMode): Map<string, number> {
+export function deriveGuarantees(
+  jobs: readonly TraceJob[],
+  accelerators: number,
+  mode: GuaranteeMode,
+): Map<string, number> {
   const out = new Map<string, number>();
   if (mode === 'none') return out;
   const use = new Map<string, number>();
@@ -108,7 +126,12 @@ export function deriveGuarantees(jobs: readonly TraceJob[], accelerators: number
   const tenants = [...use.keys()].sort();
   const total = [...use.values()].reduce((s, x) => s + x, 0);
   for (const t of tenants) {
-    out.set(t, mode === 'equal' ? Math.floor(accelerators / tenants.length) : Math.floor((accelerators * use.get(t)!) / total));
+    out.set(
+      t,
+      mode === 'equal'
+        ? Math.floor(accelerators / tenants.length)
+        : Math.floor((accelerators * use.get(t)!) / total),
+    );
   }
   return out;
 }
@@ -128,14 +151,20 @@ export function runSim(options: SimOptions): SimReport {
   if (options.clusterFile !== undefined) {
     nodes = buildNodes(compileClusterSpec(JSON.parse(readFileSync(options.clusterFile, 'utf8'))));
   } else {
-    if (options.nodes === undefined || options.acceleratorsPerNode === undefined) throw new SimOptionsError('give --nodes N --accelerators-per-node K, or --cluster FILE');
-    nodes = buildNodes(uniformCluster(options.nodes, options.acceleratorsPerNode, options.acceleratorType ?? 'gpu'));
+    if (options.nodes === undefined || options.acceleratorsPerNode === undefined)
+      throw new SimOptionsError('give --nodes N --accelerators-per-node K, or --cluster FILE');
+    nodes = buildNodes(
+      uniformCluster(options.nodes, options.acceleratorsPerNode, options.acceleratorType ?? 'gpu'),
+    );
   }
   const accelerators = clusterAccelerators(nodes);
   const model: JobModel = { ...DEFAULT_JOB_MODEL, ...options.model };
   const guaranteeMode = options.guarantees ?? 'proportional';
   const guarantees = deriveGuarantees(jobs, accelerators, guaranteeMode);
-  const policyFile = options.policyFile === undefined ? undefined : (JSON.parse(readFileSync(options.policyFile, 'utf8')) as unknown);
+  const policyFile =
+    options.policyFile === undefined
+      ? undefined
+      : (JSON.parse(readFileSync(options.policyFile, 'utf8')) as unknown);
   const acceleratorType = nodes[0]?.accelerators[0]?.type ?? 'gpu';
 
   const runs: RunOutcome[] = [];

@@ -7,7 +7,14 @@ import { makePolicy } from './policies.js';
 import type { TraceJob } from './trace.js';
 
 /** A job: `job('a', 0, 100, 2)` = id a, submitted at 0 s, runs 100 s on 2 devices, tenant t. */
-export function job(id: string, submitS: number, durationS: number, accelerators = 1, tenant = 't', extra: Partial<TraceJob> = {}): TraceJob {
+export function job(
+  id: string,
+  submitS: number,
+  durationS: number,
+  accelerators = 1,
+  tenant = 't',
+  extra: Partial<TraceJob> = {},
+): TraceJob {
   return { id, submitS, durationS, accelerators, tenant, ...extra };
 }
 
@@ -23,13 +30,21 @@ export function run(
     jobs,
     model: { ...DEFAULT_JOB_MODEL, ...o.model },
     guarantees,
-    makePolicy: typeof policy === 'string' ? (knowledge) => makePolicy(policy, { knowledge, guarantees, policyFile: undefined, acceleratorType: 'gpu' }) : policy,
+    makePolicy:
+      typeof policy === 'string'
+        ? (knowledge) =>
+            makePolicy(policy, { knowledge, guarantees, policyFile: undefined, acceleratorType: 'gpu' })
+        : policy,
   });
 }
 
 /** id → [first start s, end s]. */
 export function times(r: RunOutcome): Record<string, [number | null, number | null]> {
   const out: Record<string, [number | null, number | null]> = {};
-  for (const j of r.jobs) out[j.id] = [j.firstStartMs === null ? null : j.firstStartMs / 1000, j.endMs === null ? null : j.endMs / 1000];
+  for (const j of r.jobs)
+    out[j.id] = [
+      j.firstStartMs === null ? null : j.firstStartMs / 1000,
+      j.endMs === null ? null : j.endMs / 1000,
+    ];
   return out;
 }

@@ -50,17 +50,29 @@ function columns(table: CsvTable, required: readonly string[], what: string): Ma
   const idx = new Map(table.header.map((h, i) => [h, i]));
   const missing = required.filter((c) => !idx.has(c));
   if (missing.length > 0) {
-    throw new TraceError(`${what}: missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (header is: ${table.header.join(',')})`);
+    throw new TraceError(
+      `${what}: missing column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (header is: ${table.header.join(',')})`,
+    );
   }
   return idx;
 }
 
-function num(fields: readonly string[], idx: Map<string, number>, col: string, line: number, what: string, opts: { min?: number; integer?: boolean } = {}): number {
+function num(
+  fields: readonly string[],
+  idx: Map<string, number>,
+  col: string,
+  line: number,
+  what: string,
+  opts: { min?: number; integer?: boolean } = {},
+): number {
   const raw = (fields[idx.get(col)!] ?? '').trim();
   const v = Number(raw);
-  if (raw === '' || !Number.isFinite(v)) throw new TraceError(`${what} line ${line}: ${col} must be a number, got "${raw}"`);
-  if (opts.integer === true && !Number.isInteger(v)) throw new TraceError(`${what} line ${line}: ${col} must be an integer, got "${raw}"`);
-  if (opts.min !== undefined && v < opts.min) throw new TraceError(`${what} line ${line}: ${col} must be ≥ ${opts.min}, got ${v}`);
+  if (raw === '' || !Number.isFinite(v))
+    throw new TraceError(`${what} line ${line}: ${col} must be a number, got "${raw}"`);
+  if (opts.integer === true && !Number.isInteger(v))
+    throw new TraceError(`${what} line ${line}: ${col} must be an integer, got "${raw}"`);
+  if (opts.min !== undefined && v < opts.min)
+    throw new TraceError(`${what} line ${line}: ${col} must be ≥ ${opts.min}, got ${v}`);
   return v;
 }
 
@@ -84,7 +96,8 @@ export function parseGenericTrace(text: string): TraceJob[] {
       accelerators: num(fields, idx, 'accelerators', line, what, { min: 1, integer: true }),
       tenant,
     };
-    if (job.durationS <= 0) throw new TraceError(`${what} line ${line}: duration_s must be > 0, got ${job.durationS}`);
+    if (job.durationS <= 0)
+      throw new TraceError(`${what} line ${line}: duration_s must be > 0, got ${job.durationS}`);
     const tl = idx.has('time_limit_s') ? (fields[idx.get('time_limit_s')!] ?? '').trim() : '';
     if (tl !== '') job.timeLimitS = num(fields, idx, 'time_limit_s', line, what, { min: 0 });
     const ty = idx.has('accelerator_type') ? (fields[idx.get('accelerator_type')!] ?? '').trim() : '';
@@ -98,7 +111,15 @@ export function parseGenericTrace(text: string): TraceJob[] {
 export function formatGenericTrace(rows: readonly TraceJob[]): string {
   const hasLimit = rows.some((r) => r.timeLimitS !== undefined);
   const hasType = rows.some((r) => r.acceleratorType !== undefined);
-  const header = ['id', 'submit_s', 'duration_s', 'accelerators', 'tenant', ...(hasLimit ? ['time_limit_s'] : []), ...(hasType ? ['accelerator_type'] : [])];
+  const header = [
+    'id',
+    'submit_s',
+    'duration_s',
+    'accelerators',
+    'tenant',
+    ...(hasLimit ? ['time_limit_s'] : []),
+    ...(hasType ? ['accelerator_type'] : []),
+  ];
   const lines = [header.join(',')];
   for (const r of rows) {
     const f: (string | number)[] = [r.id, r.submitS, r.durationS, r.accelerators, r.tenant];
@@ -138,7 +159,8 @@ export function parsePhillyTrace(text: string): TraceJob[] {
     const submitS = sorted
       ? PHILLY_ORIGIN_S + num(fields, idx, 'submit_s', line, what)
       : parseTimestampS(fields[idx.get('timestamp')!] ?? '');
-    if (!Number.isFinite(submitS)) throw new TraceError(`${what} line ${line}: bad timestamp "${fields[idx.get('timestamp')!] ?? ''}"`);
+    if (!Number.isFinite(submitS))
+      throw new TraceError(`${what} line ${line}: bad timestamp "${fields[idx.get('timestamp')!] ?? ''}"`);
     const durationS = num(fields, idx, sorted ? 'duration_s' : 'duration', line, what, { min: 0 });
     if (durationS <= 0) return;
     jobs.push({
@@ -218,12 +240,16 @@ export function parsePolluxWorkload(text: string, durationsS: ReadonlyMap<string
 export function parseWindowBound(s: string): number {
   if (/^-?\d+(\.\d+)?$/.test(s.trim())) return Number(s);
   const v = parseTimestampS(s);
-  if (!Number.isFinite(v)) throw new TraceError(`bad time "${s}": use YYYY-MM-DD[ HH:MM[:SS]] (UTC) or seconds`);
+  if (!Number.isFinite(v))
+    throw new TraceError(`bad time "${s}": use YYYY-MM-DD[ HH:MM[:SS]] (UTC) or seconds`);
   return v;
 }
 
 /** Jobs submitted in [fromS, toS), sorted by submission (ties: input order). */
 export function windowJobs(jobs: readonly TraceJob[], fromS: number | null, toS: number | null): TraceJob[] {
   const out = jobs.filter((j) => (fromS === null || j.submitS >= fromS) && (toS === null || j.submitS < toS));
-  return out.map((j, i) => ({ j, i })).sort((a, b) => a.j.submitS - b.j.submitS || a.i - b.i).map((x) => x.j);
+  return out
+    .map((j, i) => ({ j, i }))
+    .sort((a, b) => a.j.submitS - b.j.submitS || a.i - b.i)
+    .map((x) => x.j);
 }

@@ -158,7 +158,13 @@ export function freeCapacity(snapshot: Snapshot, ignoreRunning?: ReadonlySet<str
     }
     const schedulable = isSchedulable(node);
     if (schedulable) totalFree += free.length;
-    const f: FreeNode = { node, schedulable, free, freeCpuMillis: node.cpuMillis - (h?.cpu ?? 0), freeMemoryMiB: node.memoryMiB - (h?.mem ?? 0) };
+    const f: FreeNode = {
+      node,
+      schedulable,
+      free,
+      freeCpuMillis: node.cpuMillis - (h?.cpu ?? 0),
+      freeMemoryMiB: node.memoryMiB - (h?.mem ?? 0),
+    };
     nodes.push(f);
     byName.set(node.name, f);
   }
@@ -170,10 +176,17 @@ export function jobAccelerators(job: SchedJob): number {
   return job.replicas * job.perReplica.accelerators;
 }
 
-function usable(cap: FreeCapacity, f: FreeNode, req: ReplicaRequest, avoid: ReadonlySet<string> | undefined): string[] {
+function usable(
+  cap: FreeCapacity,
+  f: FreeNode,
+  req: ReplicaRequest,
+  avoid: ReadonlySet<string> | undefined,
+): string[] {
   const types = req.acceleratorTypes;
   if (types.length === 0 && avoid === undefined) return f.free;
-  return f.free.filter((id) => (types.length === 0 || types.includes(cap.typeOf.get(id) ?? '')) && avoid?.has(id) !== true);
+  return f.free.filter(
+    (id) => (types.length === 0 || types.includes(cap.typeOf.get(id) ?? '')) && avoid?.has(id) !== true,
+  );
 }
 
 /**
@@ -181,7 +194,11 @@ function usable(cap: FreeCapacity, f: FreeNode, req: ReplicaRequest, avoid: Read
  * `cap`; on failure `cap` is unchanged. Devices in `avoid` are not used (EASY backfill uses this
  * to keep the head job's reservation free).
  */
-export function placeBestFit(job: SchedJob, cap: FreeCapacity, avoid?: ReadonlySet<string>): Placement | null {
+export function placeBestFit(
+  job: SchedJob,
+  cap: FreeCapacity,
+  avoid?: ReadonlySet<string>,
+): Placement | null {
   const req = job.perReplica;
   if (jobAccelerators(job) > cap.totalFree) return null;
   const taken = new Map<FreeNode, { ids: Set<string>; cpu: number; mem: number }>();
@@ -214,7 +231,12 @@ export function placeBestFit(job: SchedJob, cap: FreeCapacity, avoid?: ReadonlyS
     for (const id of chosen) t.ids.add(id);
     t.cpu += req.cpuMillis;
     t.mem += req.memoryMiB;
-    placement.push({ node: best.node.name, acceleratorIds: chosen, cpuMillis: req.cpuMillis, memoryMiB: req.memoryMiB });
+    placement.push({
+      node: best.node.name,
+      acceleratorIds: chosen,
+      cpuMillis: req.cpuMillis,
+      memoryMiB: req.memoryMiB,
+    });
   }
   for (const [f, t] of taken) {
     f.free = f.free.filter((id) => !t.ids.has(id));
@@ -248,9 +270,11 @@ export function canEverFit(job: SchedJob, nodes: readonly ClusterNode[]): boolea
     if (n.state === 'down') continue;
     let devices = 0;
     for (const a of n.accelerators) {
-      if (a.healthy && (req.acceleratorTypes.length === 0 || req.acceleratorTypes.includes(a.type))) devices++;
+      if (a.healthy && (req.acceleratorTypes.length === 0 || req.acceleratorTypes.includes(a.type)))
+        devices++;
     }
-    if (devices >= req.accelerators && n.cpuMillis >= req.cpuMillis && n.memoryMiB >= req.memoryMiB) fitting++;
+    if (devices >= req.accelerators && n.cpuMillis >= req.cpuMillis && n.memoryMiB >= req.memoryMiB)
+      fitting++;
     if (fitting >= job.replicas) return true;
   }
   return false;
@@ -318,6 +342,7 @@ export function bestFitShareScore(node: ShareNodeFree, req: ShareRequest): numbe
   for (const m of node.gpuMilliLeft) gpuLeft += m;
   const gpuReq = req.gpus === 1 ? req.gpuMilli : req.gpus * 1000;
   const raw =
-    0.5 * ((node.cpuMilliLeft - req.cpuMilli) / SHARE_MAX_SPEC.cpuMilli) + 0.5 * ((gpuLeft - gpuReq) / SHARE_MAX_SPEC.gpuMilli);
+    0.5 * ((node.cpuMilliLeft - req.cpuMilli) / SHARE_MAX_SPEC.cpuMilli) +
+    0.5 * ((gpuLeft - gpuReq) / SHARE_MAX_SPEC.gpuMilli);
   return Math.trunc((1 - raw) * 100);
 }

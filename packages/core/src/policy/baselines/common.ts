@@ -7,7 +7,13 @@
  * (2D-LAS). Each is a `SchedulingPolicy` of the core, so the simulator runs them through the same
  * contract as the `suanli` policy.
  */
-import type { PendingDecision, PendingVerdict, SchedJob, SchedulingPolicy, Snapshot } from '../../model/scheduling.js';
+import type {
+  PendingDecision,
+  PendingVerdict,
+  SchedJob,
+  SchedulingPolicy,
+  Snapshot,
+} from '../../model/scheduling.js';
 
 /** How much a job has run so far, as the platform's accounting (or the simulator) knows it. */
 export interface JobProgress {
@@ -49,6 +55,11 @@ export function bySubmit(a: SchedJob, b: SchedJob): number {
 }
 
 /** Pending decisions for jobs that were not reached or did not fit. */
-export function waiting(jobs: readonly SchedJob[], verdict: PendingVerdict, reason: string, out: PendingDecision[]): void {
+export function waiting(
+  jobs: readonly SchedJob[],
+  verdict: PendingVerdict,
+  reason: string,
+  out: PendingDecision[],
+): void {
   for (const j of jobs) out.push({ jobId: j.id, verdict, reason, estimatedStart: null });
 }

@@ -9,7 +9,14 @@
  * running job without a limit never frees its devices in the plan. In the simulator the time limit
  * is the job's actual duration × a stated factor (users over-ask), or the trace's own limit.
  */
-import type { PendingDecision, RunningSchedJob, ScheduleResult, SchedJob, Snapshot, StartDecision } from '../../model/scheduling.js';
+import type {
+  PendingDecision,
+  RunningSchedJob,
+  ScheduleResult,
+  SchedJob,
+  Snapshot,
+  StartDecision,
+} from '../../model/scheduling.js';
 import type { Placement } from '../../model/resources.js';
 import type { FreeCapacity } from './best-fit.js';
 import { canEverFit, freeCapacity, placeBestFit, releasePlacement } from './best-fit.js';
@@ -21,7 +28,13 @@ export const EASY_MAX_BACKFILL_CANDIDATES = 2000;
 
 function cloneCapacity(cap: FreeCapacity): FreeCapacity {
   const nodes = cap.nodes.map((f) => ({ ...f, free: [...f.free] }));
-  return { nodes, byName: new Map(nodes.map((n) => [n.node.name, n])), typeOf: cap.typeOf, order: cap.order, totalFree: cap.totalFree };
+  return {
+    nodes,
+    byName: new Map(nodes.map((n) => [n.node.name, n])),
+    typeOf: cap.typeOf,
+    order: cap.order,
+    totalFree: cap.totalFree,
+  };
 }
 
 /** Earliest time (by time limits) and devices at which `head` fits, or null if never by the plan. */
@@ -72,7 +85,12 @@ export function createEasyBackfillPolicy(options: { maxBackfillCandidates?: numb
           starts.push({ jobId: job.id, placement, reason: 'EASY: first in submission order and fits' });
           started.push(job);
         } else if (!canEverFit(job, snapshot.nodes)) {
-          pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: 'no set of nodes can hold this job', estimatedStart: null });
+          pending.push({
+            jobId: job.id,
+            verdict: 'can-never-fit',
+            reason: 'no set of nodes can hold this job',
+            estimatedStart: null,
+          });
         } else {
           head = job;
           i++;
@@ -89,7 +107,10 @@ export function createEasyBackfillPolicy(options: { maxBackfillCandidates?: numb
       pending.push({
         jobId: head.id,
         verdict: 'waits-for-capacity',
-        reason: res === null ? 'EASY head: no end time known for enough devices' : 'EASY head: devices reserved at its shadow time',
+        reason:
+          res === null
+            ? 'EASY head: no end time known for enough devices'
+            : 'EASY head: devices reserved at its shadow time',
         estimatedStart: res?.shadow ?? null,
       });
       // 3. Backfill: later jobs that fit now without delaying the head.
@@ -97,16 +118,32 @@ export function createEasyBackfillPolicy(options: { maxBackfillCandidates?: numb
       for (; i < queue.length; i++) {
         const job = queue[i]!;
         if (cap.totalFree === 0 || tried >= maxCandidates) {
-          pending.push({ jobId: job.id, verdict: 'waits-for-turn', reason: `EASY: behind head job ${head.id}`, estimatedStart: null });
+          pending.push({
+            jobId: job.id,
+            verdict: 'waits-for-turn',
+            reason: `EASY: behind head job ${head.id}`,
+            estimatedStart: null,
+          });
           continue;
         }
         tried++;
-        const endsBeforeShadow = res !== null && job.timeLimitMs !== null && now + job.timeLimitMs <= res.shadow;
-        const placement = res === null ? null : placeBestFit(job, cap, endsBeforeShadow ? undefined : res.devices);
+        const endsBeforeShadow =
+          res !== null && job.timeLimitMs !== null && now + job.timeLimitMs <= res.shadow;
+        const placement =
+          res === null ? null : placeBestFit(job, cap, endsBeforeShadow ? undefined : res.devices);
         if (placement !== null) {
-          starts.push({ jobId: job.id, placement, reason: `EASY backfill: does not delay head job ${head.id}` });
+          starts.push({
+            jobId: job.id,
+            placement,
+            reason: `EASY backfill: does not delay head job ${head.id}`,
+          });
         } else {
-          pending.push({ jobId: job.id, verdict: 'waits-for-turn', reason: `EASY: behind head job ${head.id}`, estimatedStart: null });
+          pending.push({
+            jobId: job.id,
+            verdict: 'waits-for-turn',
+            reason: `EASY: behind head job ${head.id}`,
+            estimatedStart: null,
+          });
         }
       }
       return { starts, preemptions: [], pending };

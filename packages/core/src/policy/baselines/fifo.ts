@@ -3,13 +3,24 @@
  * behind it (no backfill, no preemption). The reference point of every scheduling paper and the
  * behaviour of a plain Slurm queue with backfill switched off.
  */
-import type { PendingDecision, ScheduleResult, SchedJob, Snapshot, StartDecision } from '../../model/scheduling.js';
+import type {
+  PendingDecision,
+  ScheduleResult,
+  SchedJob,
+  Snapshot,
+  StartDecision,
+} from '../../model/scheduling.js';
 import { canEverFit, freeCapacity, placeBestFit } from './best-fit.js';
 import type { BaselinePolicy } from './common.js';
 import { bySubmit } from './common.js';
 
 function behind(job: SchedJob): PendingDecision {
-  return { jobId: job.id, verdict: 'waits-for-turn', reason: 'FIFO: behind an earlier job that does not fit yet', estimatedStart: null };
+  return {
+    jobId: job.id,
+    verdict: 'waits-for-turn',
+    reason: 'FIFO: behind an earlier job that does not fit yet',
+    estimatedStart: null,
+  };
 }
 
 export function createFifoPolicy(): BaselinePolicy {
@@ -31,10 +42,20 @@ export function createFifoPolicy(): BaselinePolicy {
         if (placement !== null) {
           starts.push({ jobId: job.id, placement, reason: 'FIFO: first in submission order and fits' });
         } else if (!canEverFit(job, snapshot.nodes)) {
-          pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: 'no set of nodes can hold this job', estimatedStart: null });
+          pending.push({
+            jobId: job.id,
+            verdict: 'can-never-fit',
+            reason: 'no set of nodes can hold this job',
+            estimatedStart: null,
+          });
         } else {
           blockedBy = job;
-          pending.push({ jobId: job.id, verdict: 'waits-for-capacity', reason: 'FIFO: waits for running jobs to finish', estimatedStart: null });
+          pending.push({
+            jobId: job.id,
+            verdict: 'waits-for-capacity',
+            reason: 'FIFO: waits for running jobs to finish',
+            estimatedStart: null,
+          });
         }
       }
       return { starts, preemptions: [], pending };

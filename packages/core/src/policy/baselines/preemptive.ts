@@ -32,11 +32,21 @@ interface Ranked {
 
 function cloneCapacity(cap: FreeCapacity): FreeCapacity {
   const nodes = cap.nodes.map((f) => ({ ...f, free: [...f.free] }));
-  return { nodes, byName: new Map(nodes.map((n) => [n.node.name, n])), typeOf: cap.typeOf, order: cap.order, totalFree: cap.totalFree };
+  return {
+    nodes,
+    byName: new Map(nodes.map((n) => [n.node.name, n])),
+    typeOf: cap.typeOf,
+    order: cap.order,
+    totalFree: cap.totalFree,
+  };
 }
 
 /** One cycle of rank-then-preempt. `key`: lower runs first. */
-function rankedCycle(snapshot: Snapshot, key: (job: SchedJob, running: RunningSchedJob | null) => number, label: string): ScheduleResult {
+function rankedCycle(
+  snapshot: Snapshot,
+  key: (job: SchedJob, running: RunningSchedJob | null) => number,
+  label: string,
+): ScheduleResult {
   // 0. Fast path: if every waiting job, in rank order, fits what is free, nobody is preempted
   //    (everything fits, so every job is in the desired set below) and the answer is just that.
   const pendingRanked: Ranked[] = snapshot.pending.map((p) => ({ job: p, running: null, key: key(p, null) }));
@@ -67,7 +77,8 @@ function rankedCycle(snapshot: Snapshot, key: (job: SchedJob, running: RunningSc
 
   // 1. The desired set: best-ranked jobs while the device count allows.
   let budget = 0;
-  for (const n of snapshot.nodes) if (isSchedulable(n)) for (const a of n.accelerators) if (a.healthy) budget++;
+  for (const n of snapshot.nodes)
+    if (isSchedulable(n)) for (const a of n.accelerators) if (a.healthy) budget++;
   const desired = new Set<string>();
   for (const r of all) {
     const need = jobAccelerators(r.job);
@@ -79,13 +90,19 @@ function rankedCycle(snapshot: Snapshot, key: (job: SchedJob, running: RunningSc
 
   // 2. Place desired waiting jobs, preempting undesired running jobs (worst-ranked first) only when needed.
   const cap = freeCapacity(snapshot);
-  const victims = snapshot.running.filter((r) => !desired.has(r.id)).sort((a, b) => rank.get(b.id)! - rank.get(a.id)!);
+  const victims = snapshot.running
+    .filter((r) => !desired.has(r.id))
+    .sort((a, b) => rank.get(b.id)! - rank.get(a.id)!);
   const released: RunningSchedJob[] = [];
   let nextVictim = 0;
   const starts: StartDecision[] = [];
   const pending: PendingDecision[] = [];
   const startedFor = new Map<string, string>(); // device id → job started on it
-  const start = (job: SchedJob, placement: NonNullable<ReturnType<typeof placeBestFit>>, reason: string): void => {
+  const start = (
+    job: SchedJob,
+    placement: NonNullable<ReturnType<typeof placeBestFit>>,
+    reason: string,
+  ): void => {
     starts.push({ jobId: job.id, placement, reason });
     for (const r of placement) for (const id of r.acceleratorIds) startedFor.set(id, job.id);
   };
@@ -112,21 +129,39 @@ function rankedCycle(snapshot: Snapshot, key: (job: SchedJob, running: RunningSc
     }
     if (placement !== null) start(job, placement, `${label}: ranked among the jobs the cluster holds`);
     else if (!canEverFit(job, snapshot.nodes))
-      pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: 'no set of nodes can hold this job', estimatedStart: null });
-    else pending.push({ jobId: job.id, verdict: 'waits-for-capacity', reason: `${label}: devices fragmented`, estimatedStart: null });
+      pending.push({
+        jobId: job.id,
+        verdict: 'can-never-fit',
+        reason: 'no set of nodes can hold this job',
+        estimatedStart: null,
+      });
+    else
+      pending.push({
+        jobId: job.id,
+        verdict: 'waits-for-capacity',
+        reason: `${label}: devices fragmented`,
+        estimatedStart: null,
+      });
   }
   // 3. Work conservation: lower-ranked waiting jobs take what is left.
   for (const job of leftOver) {
     const placement = cap.totalFree > 0 ? placeBestFit(job, cap) : null;
     if (placement !== null) start(job, placement, `${label}: free devices left over`);
-    else pending.push({ jobId: job.id, verdict: 'waits-for-turn', reason: `${label}: better-ranked jobs hold the devices`, estimatedStart: null });
+    else
+      pending.push({
+        jobId: job.id,
+        verdict: 'waits-for-turn',
+        reason: `${label}: better-ranked jobs hold the devices`,
+        estimatedStart: null,
+      });
   }
   // 4. Only victims whose devices a new job took are preempted.
   const preemptions: PreemptDecision[] = [];
   for (const v of released) {
     let forJob: string | undefined;
     for (const rp of v.placement) for (const id of rp.acceleratorIds) forJob ??= startedFor.get(id);
-    if (forJob !== undefined) preemptions.push({ jobId: v.id, forJobId: forJob, reason: `${label}: ranked below job ${forJob}` });
+    if (forJob !== undefined)
+      preemptions.push({ jobId: v.id, forJobId: forJob, reason: `${label}: ranked below job ${forJob}` });
   }
   return { starts, preemptions, pending };
 }
@@ -141,7 +176,11 @@ export function createSrtfOraclePolicy(knowledge: JobKnowledge): BaselinePolicy 
     preempts: true,
     schedule(snapshot: Snapshot): ScheduleResult {
       if (snapshot.pending.length === 0) return { starts: [], preemptions: [], pending: [] };
-      return rankedCycle(snapshot, (job) => knowledge.progress(job.id, snapshot.now).remainingMs ?? Infinity, 'SRTF');
+      return rankedCycle(
+        snapshot,
+        (job) => knowledge.progress(job.id, snapshot.now).remainingMs ?? Infinity,
+        'SRTF',
+      );
     },
   };
 }
@@ -170,14 +209,23 @@ export const TIRESIAS_DEFAULTS = { queueBoundariesGpuS: [3600], starvationFactor
  * job reaches its starvation limit (`nextWakeMs`).
  */
 export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasOptions = {}): BaselinePolicy {
-  const boundariesMs = (options.queueBoundariesGpuS ?? TIRESIAS_DEFAULTS.queueBoundariesGpuS).map((s) => s * 1000);
+  const boundariesMs = (options.queueBoundariesGpuS ?? TIRESIAS_DEFAULTS.queueBoundariesGpuS).map(
+    (s) => s * 1000,
+  );
   const starvation = options.starvationFactor ?? TIRESIAS_DEFAULTS.starvationFactor;
   /** Attained GPU-ms at the job's latest promotion: service counts from there. */
   const promotedAt = new Map<string, number>();
-  const effective = (job: SchedJob, now: number): { service: number; waitingSince: number; executed: number } => {
+  const effective = (
+    job: SchedJob,
+    now: number,
+  ): { service: number; waitingSince: number; executed: number } => {
     const p = knowledge.progress(job.id, now);
     const gpus = jobAccelerators(job);
-    return { service: p.attainedMs * gpus - (promotedAt.get(job.id) ?? 0), waitingSince: p.waitingSinceMs, executed: p.attainedMs };
+    return {
+      service: p.attainedMs * gpus - (promotedAt.get(job.id) ?? 0),
+      waitingSince: p.waitingSinceMs,
+      executed: p.attainedMs,
+    };
   };
   const queueOf = (service: number): number => {
     let q = 0;
@@ -192,7 +240,12 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
       if (snapshot.pending.length === 0) return { starts: [], preemptions: [], pending: [] };
       for (const job of snapshot.pending) {
         const e = effective(job, now);
-        if (starvation > 0 && e.executed > 0 && queueOf(e.service) > 0 && now - e.waitingSince >= starvation * e.executed) {
+        if (
+          starvation > 0 &&
+          e.executed > 0 &&
+          queueOf(e.service) > 0 &&
+          now - e.waitingSince >= starvation * e.executed
+        ) {
           promotedAt.set(job.id, e.service + (promotedAt.get(job.id) ?? 0));
         }
       }
@@ -223,7 +276,8 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
       if (starvation > 0) {
         for (const p of snapshot.pending) {
           const e = effective(p, now);
-          if (e.executed > 0 && queueOf(e.service) > 0) next = Math.min(next, e.waitingSince + starvation * e.executed);
+          if (e.executed > 0 && queueOf(e.service) > 0)
+            next = Math.min(next, e.waitingSince + starvation * e.executed);
         }
       }
       return Number.isFinite(next) ? Math.max(next, now + 1) : null;

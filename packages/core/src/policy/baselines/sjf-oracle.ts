@@ -17,17 +17,37 @@ export function createSjfOraclePolicy(knowledge: JobKnowledge): BaselinePolicy {
       const starts: StartDecision[] = [];
       const pending: PendingDecision[] = [];
       if (cap.totalFree === 0) {
-        for (const j of snapshot.pending) pending.push({ jobId: j.id, verdict: 'waits-for-capacity', reason: 'SJF: no free device', estimatedStart: null });
+        for (const j of snapshot.pending)
+          pending.push({
+            jobId: j.id,
+            verdict: 'waits-for-capacity',
+            reason: 'SJF: no free device',
+            estimatedStart: null,
+          });
         return { starts, preemptions: [], pending };
       }
-      const key = new Map(snapshot.pending.map((j) => [j.id, knowledge.progress(j.id, snapshot.now).remainingMs ?? Infinity]));
+      const key = new Map(
+        snapshot.pending.map((j) => [j.id, knowledge.progress(j.id, snapshot.now).remainingMs ?? Infinity]),
+      );
       const queue = [...snapshot.pending].sort((a, b) => key.get(a.id)! - key.get(b.id)! || bySubmit(a, b));
       for (const job of queue) {
         const placement = cap.totalFree === 0 ? null : placeBestFit(job, cap);
-        if (placement !== null) starts.push({ jobId: job.id, placement, reason: 'SJF: shortest known duration that fits' });
+        if (placement !== null)
+          starts.push({ jobId: job.id, placement, reason: 'SJF: shortest known duration that fits' });
         else if (!canEverFit(job, snapshot.nodes))
-          pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: 'no set of nodes can hold this job', estimatedStart: null });
-        else pending.push({ jobId: job.id, verdict: 'waits-for-capacity', reason: 'SJF: shorter jobs first', estimatedStart: null });
+          pending.push({
+            jobId: job.id,
+            verdict: 'can-never-fit',
+            reason: 'no set of nodes can hold this job',
+            estimatedStart: null,
+          });
+        else
+          pending.push({
+            jobId: job.id,
+            verdict: 'waits-for-capacity',
+            reason: 'SJF: shorter jobs first',
+            estimatedStart: null,
+          });
       }
       return { starts, preemptions: [], pending };
     },

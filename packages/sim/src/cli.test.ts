@@ -104,3 +104,45 @@ test('usage errors exit 2 with a message', () => {
   assert.equal(missing.code, 2);
   assert.match(missing.err, /ENOENT/);
 });
+
+test("policy file in YAML (the server's format) drives suanli; a bad one is refused with the field named", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-policy-'));
+  const good = join(dir, 'p.yaml');
+  writeFileSync(
+    good,
+    'fairShare: { enabled: true }\npreemption: { reclaim: false }\ntenants:\n  6214e9: { weight: 2, quotas: { gpu: { guaranteed: 8 } } }\n',
+  );
+  const r = cli([
+    '--trace',
+    SLICE,
+    '--nodes',
+    '4',
+    '--accelerators-per-node',
+    '8',
+    '--policy',
+    'suanli',
+    '--policy-file',
+    good,
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.err);
+  const doc = JSON.parse(r.out) as { results: { policy: string; jobs: number; preemptions: number }[] };
+  assert.equal(doc.results[0]!.jobs, 339);
+  assert.equal(doc.results[0]!.preemptions, 0, 'reclaim off: no preemption');
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, 'tenants:\n  a: { wieght: 1 }\n');
+  const b = cli([
+    '--trace',
+    SLICE,
+    '--nodes',
+    '4',
+    '--accelerators-per-node',
+    '8',
+    '--policy',
+    'suanli',
+    '--policy-file',
+    bad,
+  ]);
+  assert.equal(b.code, 2);
+  assert.match(b.err, /policy file: tenants\.a\.wieght: unknown field/);
+});

@@ -38,8 +38,8 @@ const VALUE_FLAGS = [
 const BOOL_FLAGS = ['json', 'bench', 'help'] as const;
 
 export const USAGE = `usage: sim --trace FILE --format generic|philly|openb|pollux [--from DATE|S] [--to DATE|S]
-           (--nodes N --accelerators-per-node K [--accelerator-type T] | --cluster FILE.json)
-           [--policy all|NAME[,NAME...]] [--policy-file FILE.json] [--guarantees proportional|equal|none]
+           (--nodes N --accelerators-per-node K [--accelerator-type T] | --cluster FILE.json|yaml)
+           [--policy all|NAME[,NAME...]] [--policy-file FILE.json|yaml] [--guarantees proportional|equal|none]
            [--restart-cost S] [--restart-cost-large S] [--time-limit-factor F] [--json] [--plots DIR] [--bench]
        sim --packing openb --trace openb_pod_list_X.csv --node-list openb_node_list_all_node.csv [--seeds 42-51] [--json]
 policies: suanli (the core's), fifo, easy, sjf-oracle, srtf-oracle, tiresias, fcfs; all = every one available

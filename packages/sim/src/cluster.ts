@@ -7,7 +7,7 @@
  *
  * Optional per group: `namePrefix` (default "node"), `cpuMillis`, `memoryMiB` (default: enough for
  * any trace job; the traces here ask for devices only), `nodesPerSwitch` (split the group into
- * switches of that many nodes, named `<switch>-<n>`). YAML is not read: convert with any tool.
+ * switches of that many nodes, named `<switch>-<n>`). The file may be JSON or YAML (.yaml/.yml).
  */
 import type { Accelerator, ClusterNode } from '@suanli/core';
 

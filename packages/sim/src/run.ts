@@ -3,6 +3,7 @@
  * CLI's `suanli sim` and `bin/sim.ts` are thin shells around it.
  */
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ClusterNode } from '@suanli/core';
@@ -36,11 +37,11 @@ export interface SimOptions {
   readonly nodes?: number;
   readonly acceleratorsPerNode?: number;
   readonly acceleratorType?: string;
-  /** Path of a cluster file (JSON, see cluster.ts); replaces nodes/acceleratorsPerNode. */
+  /** Path of a cluster file (JSON or YAML, see cluster.ts); replaces nodes/acceleratorsPerNode. */
   readonly clusterFile?: string;
   /** `all`, one name or a comma-separated list. */
   readonly policy?: string;
-  /** A policy file in the server's format (JSON) for `suanli`. */
+  /** A policy file in the server's format (JSON or YAML) for `suanli`. */
   readonly policyFile?: string;
   readonly guarantees?: GuaranteeMode;
   readonly model?: Partial<JobModel>;
@@ -99,6 +100,18 @@ function polluxDurations(workloadPath: string): Map<string, number> {
   return out;
 }
 
+/** A JSON or YAML file (by extension: .yaml/.yml is YAML, anything else JSON). */
+export function readStructured(path: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return /\.ya?ml$/i.test(path) ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);
+  } catch (e) {
+    throw new SimOptionsError(
+      `${path}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(e as Error).message}`,
+    );
+  }
+}
+
 export function loadTrace(path: string, format: TraceFormat): TraceJob[] {
   const text = readFileSync(path, 'utf8');
   switch (format) {
@@ -149,7 +162,7 @@ export function runSim(options: SimOptions): SimReport {
 
   let nodes: ClusterNode[];
   if (options.clusterFile !== undefined) {
-    nodes = buildNodes(compileClusterSpec(JSON.parse(readFileSync(options.clusterFile, 'utf8'))));
+    nodes = buildNodes(compileClusterSpec(readStructured(options.clusterFile)));
   } else {
     if (options.nodes === undefined || options.acceleratorsPerNode === undefined)
       throw new SimOptionsError('give --nodes N --accelerators-per-node K, or --cluster FILE');
@@ -161,10 +174,7 @@ export function runSim(options: SimOptions): SimReport {
   const model: JobModel = { ...DEFAULT_JOB_MODEL, ...options.model };
   const guaranteeMode = options.guarantees ?? 'proportional';
   const guarantees = deriveGuarantees(jobs, accelerators, guaranteeMode);
-  const policyFile =
-    options.policyFile === undefined
-      ? undefined
-      : (JSON.parse(readFileSync(options.policyFile, 'utf8')) as unknown);
+  const policyFile = options.policyFile === undefined ? undefined : readStructured(options.policyFile);
   const acceleratorType = nodes[0]?.accelerators[0]?.type ?? 'gpu';
 
   const runs: RunOutcome[] = [];

@@ -4,8 +4,8 @@
  *
  *   node packages/sim/dist/bin/sim.js --trace FILE --format generic|philly|openb|pollux
  *     [--from DATE|S] [--to DATE|S]
- *     (--nodes N --accelerators-per-node K [--accelerator-type T] | --cluster FILE.json)
- *     [--policy all|NAME[,NAME…]] [--policy-file FILE.json] [--guarantees proportional|equal|none]
+ *     (--nodes N --accelerators-per-node K [--accelerator-type T] | --cluster FILE.json|yaml)
+ *     [--policy all|NAME[,NAME…]] [--policy-file FILE.json|yaml] [--guarantees proportional|equal|none]
  *     [--restart-cost S] [--restart-cost-large S] [--time-limit-factor F]
  *     [--json] [--plots DIR] [--bench]
  *   node packages/sim/dist/bin/sim.js --packing openb --trace openb_pod_list_default.csv

@@ -199,6 +199,22 @@ export class Engine {
     await this.enqueue(() => this.cycle());
   }
 
+  /**
+   * Runs `fn` in the engine's queue, between cycles and events, and returns its result. For
+   * decisions that depend on what is running and must not interleave with a cycle that starts jobs:
+   * booking admission reads the running jobs and commits the booking here, so no job can be started
+   * by a cycle that did not see the booking (one engine per database).
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    let result: { value: T } | null = null;
+    return this.enqueue(async () => {
+      result = { value: await fn() };
+    }).then(() => {
+      if (result === null) throw new Error('engine.exclusive: the step did not run');
+      return (result as { value: T }).value;
+    });
+  }
+
   /** Waits until everything queued so far (cycles, events) has been applied. */
   async settle(): Promise<void> {
     await this.chain;

@@ -5,7 +5,8 @@
  *
  * Admission is core's `admitBooking` (the scheduler's availability profile) run by the
  * BookingStore inside one locked write transaction, so two concurrent requests for the same
- * capacity can never both be accepted. Budgets: a booking's accelerator-hours in each UTC month,
+ * capacity can never both be accepted; and in the engine's queue (`engine.exclusive`), so no cycle
+ * starts a job between admission reading the running jobs and committing the booking. Budgets: a booking's accelerator-hours in each UTC month,
  * together with the tenant's other bookings held that month, must fit every budget that applies
  * (tenant-wide, or the booking's project) — booked time is charged whether used or not.
  *
@@ -225,7 +226,6 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
           [{ path: 'project', message: `is not a project of tenant "${p.tenant}"` }],
         );
       const now = clock();
-      const { nodes, running } = await hall();
       const budgets = kind === 'booking' ? await store.listBudgets(p.tenant) : [];
       const booking = {
         ...compiled.value,
@@ -234,40 +234,45 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
         createdAt: now,
       };
       let failure: ApiError | null = null;
-      const result = await bookings.admit(booking, now, (live, settings) => {
-        const quota: BookingQuota = {
-          maxBookedAcceleratorHours: settings?.maxBookedAcceleratorHours ?? null,
-          maxAcceleratorsPerBooking: settings?.maxAcceleratorsPerBooking ?? null,
-        };
-        const candidate = { ...booking, state: 'approved' as const };
-        const d = admitBooking({ now, nodes, running, bookings: live, candidate, quota });
-        if (!d.ok) {
-          failure = new ApiError(
-            d.kind === 'quota'
-              ? 'BOOKING_QUOTA_EXCEEDED'
-              : d.kind === 'capacity'
-                ? 'BOOKING_NO_CAPACITY'
-                : 'BOOKING_INVALID',
-            d.reason,
-            d.kind === 'never' || d.kind === 'past'
-              ? [{ path: d.kind === 'past' ? 'end' : 'accelerators', message: d.reason }]
-              : undefined,
-          );
-          return { admit: false, reason: d.reason };
-        }
-        const overBudget = budgetProblem(candidate, live, budgets);
-        if (overBudget !== null) {
-          failure = new ApiError('BUDGET_EXCEEDED', overBudget);
-          return { admit: false, reason: overBudget };
-        }
-        const approval = kind === 'booking' && settings?.requireApproval === true && !isPlatformRole(p.role);
-        return approval
-          ? {
-              admit: true,
-              state: 'requested',
-              reason: `tenant "${p.tenant}" needs an operator's approval for bookings; the capacity is held meanwhile`,
-            }
-          : { admit: true, state: 'approved', reason: null };
+      // In the engine's queue: no cycle starts a job between reading what runs and committing.
+      const result = await engine.exclusive(async () => {
+        const { nodes, running } = await hall();
+        return bookings.admit(booking, now, (live, settings) => {
+          const quota: BookingQuota = {
+            maxBookedAcceleratorHours: settings?.maxBookedAcceleratorHours ?? null,
+            maxAcceleratorsPerBooking: settings?.maxAcceleratorsPerBooking ?? null,
+          };
+          const candidate = { ...booking, state: 'approved' as const };
+          const d = admitBooking({ now, nodes, running, bookings: live, candidate, quota });
+          if (!d.ok) {
+            failure = new ApiError(
+              d.kind === 'quota'
+                ? 'BOOKING_QUOTA_EXCEEDED'
+                : d.kind === 'capacity'
+                  ? 'BOOKING_NO_CAPACITY'
+                  : 'BOOKING_INVALID',
+              d.reason,
+              d.kind === 'never' || d.kind === 'past'
+                ? [{ path: d.kind === 'past' ? 'end' : 'accelerators', message: d.reason }]
+                : undefined,
+            );
+            return { admit: false, reason: d.reason };
+          }
+          const overBudget = budgetProblem(candidate, live, budgets);
+          if (overBudget !== null) {
+            failure = new ApiError('BUDGET_EXCEEDED', overBudget);
+            return { admit: false, reason: overBudget };
+          }
+          const approval =
+            kind === 'booking' && settings?.requireApproval === true && !isPlatformRole(p.role);
+          return approval
+            ? {
+                admit: true,
+                state: 'requested',
+                reason: `tenant "${p.tenant}" needs an operator's approval for bookings; the capacity is held meanwhile`,
+              }
+            : { admit: true, state: 'approved', reason: null };
+        });
       });
       if (result.booking === null)
         throw (
@@ -383,31 +388,33 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
         const p = authorizeRequest(req, 'node.manage');
         const now = clock();
         const reason = (req.body as { reason?: string } | undefined)?.reason ?? null;
-        const { nodes, running } = decision === 'approve' ? await hall() : { nodes: [], running: [] };
-        const r = await bookings.transition(
-          id,
-          ['requested'],
-          decision === 'approve' ? 'approved' : 'rejected',
-          {
-            at: now,
-            by: p.subject,
-            reason: reason ?? (decision === 'approve' ? null : `rejected by ${p.subject}`),
-            now,
-          },
-          decision === 'approve'
-            ? (b, live) => {
-                const d = admitBooking({
-                  now,
-                  nodes,
-                  running,
-                  bookings: live,
-                  candidate: { ...b, state: 'approved' },
-                  quota: { maxBookedAcceleratorHours: null, maxAcceleratorsPerBooking: null },
-                });
-                return d.ok ? null : d.reason;
-              }
-            : undefined,
-        );
+        const r = await engine.exclusive(async () => {
+          const { nodes, running } = decision === 'approve' ? await hall() : { nodes: [], running: [] };
+          return bookings.transition(
+            id,
+            ['requested'],
+            decision === 'approve' ? 'approved' : 'rejected',
+            {
+              at: now,
+              by: p.subject,
+              reason: reason ?? (decision === 'approve' ? null : `rejected by ${p.subject}`),
+              now,
+            },
+            decision === 'approve'
+              ? (b, live) => {
+                  const d = admitBooking({
+                    now,
+                    nodes,
+                    running,
+                    bookings: live,
+                    candidate: { ...b, state: 'approved' },
+                    quota: { maxBookedAcceleratorHours: null, maxAcceleratorsPerBooking: null },
+                  });
+                  return d.ok ? null : d.reason;
+                }
+              : undefined,
+          );
+        });
         if (r === null) throw new ApiError('BOOKING_NOT_FOUND', `no booking "${id}"`);
         if (r.refused !== null) throw new ApiError('BOOKING_NO_CAPACITY', r.refused);
         if (!r.changed)

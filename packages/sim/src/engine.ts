@@ -376,7 +376,6 @@ export function simulate(input: EngineInput): RunOutcome {
     addPendingSize(j, 1);
   };
   const start = (j: SimJob, placement: Placement): void => {
-    let count = 0;
     if (placement.length !== j.sched.replicas)
       throw new SimError(
         `${policy.name}: job ${j.sched.id} started with ${placement.length} replicas, needs ${j.sched.replicas}`,
@@ -395,7 +394,6 @@ export function simulate(input: EngineInput): RunOutcome {
             `${policy.name}: job ${j.sched.id} placed on device ${id} held by job ${owner.sched.id}`,
           );
         deviceOwner.set(id, j);
-        count++;
       }
     }
     pending.delete(j.sched.id);
@@ -412,7 +410,6 @@ export function simulate(input: EngineInput): RunOutcome {
     j.running = { ...j.sched, startTime: now, placement, lastCheckpointTime: null };
     running.set(j.sched.id, j);
     hold(j, placement);
-    void count;
     heap.push(now + restart + j.remainingMs, j, j.attempt);
   };
   // The snapshot's arrays are rebuilt only when the sets changed since the last snapshot.

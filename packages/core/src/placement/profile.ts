@@ -43,6 +43,12 @@ export interface PlacementRequest {
    * present in the hall, in the request's preference order.
    */
   readonly types?: readonly (AcceleratorType | null)[];
+  /**
+   * Lending (issue 4): a preemptible job may use the idle devices of another tenant's booking that
+   * is already open when it starts (the owner's jobs evict it when they need them back). Windows
+   * that open later, and maintenance windows, are kept from it as from any job. Omitted: false.
+   */
+  readonly preemptible?: boolean;
 }
 
 export type PlacementMode = 'run-now' | 'test-only' | 'will-run';
@@ -230,13 +236,15 @@ export class AvailabilityProfile {
 
   /**
    * Devices of `type` that must stay free at instant `t` for bookings of other tenants, and the
-   * booking that demands them.
+   * booking that demands them. `lentFrom`: a lent (preemptible) job starting then is not kept out
+   * of tenants' windows already open at that time.
    */
-  private bookedAt(t: number, type: AcceleratorType, tenant: string): { devices: number; windowId: string | null } {
+  private bookedAt(t: number, type: AcceleratorType, tenant: string, lentFrom: number | null): { devices: number; windowId: string | null } {
     let devices = 0;
     let windowId: string | null = null;
     for (const w of this.windows) {
       if (w.acceleratorType !== type || w.tenant === tenant || w.startTime > t || w.endTime <= t) continue;
+      if (lentFrom !== null && windowLends(w, lentFrom)) continue;
       devices += w.accelerators;
       windowId ??= w.id;
     }
@@ -263,15 +271,19 @@ export class AvailabilityProfile {
   /**
    * Would starting `devices` of `type` during [start, end) leave too little for a booking of another
    * tenant? Checked at each booking's start within the interval (capacity only shrinks towards it).
+   * `lend`: the job is preemptible, so the idle devices of tenants' windows already open at `start`
+   * may be lent to it (only what is free: the owner's running jobs hold theirs).
    */
-  private bookingConflict(type: AcceleratorType | null, devices: number, start: number, end: number, tenant: string): string | null {
+  private bookingConflict(type: AcceleratorType | null, devices: number, start: number, end: number, tenant: string, lend: boolean): string | null {
     if (type === null || this.windows.length === 0) return null;
     const capacity = this.cap.schedulableByType.get(type) ?? 0;
+    const lentFrom = lend ? start : null;
     for (const w of this.windows) {
       if (w.acceleratorType !== type || w.tenant === tenant) continue;
       if (w.endTime <= start || w.startTime >= end) continue;
+      if (lentFrom !== null && windowLends(w, lentFrom)) continue;
       const at = Math.max(w.startTime, start);
-      const booked = this.bookedAt(at, type, tenant);
+      const booked = this.bookedAt(at, type, tenant, lentFrom);
       if (this.heldAt(at, type) + devices + booked.devices > capacity) return booked.windowId ?? w.id;
     }
     return null;
@@ -299,7 +311,7 @@ export class AvailabilityProfile {
         }
       }
       if (placement === null) continue;
-      const w = this.bookingConflict(type, need, this.now, end, req.tenant);
+      const w = this.bookingConflict(type, need, this.now, end, req.tenant, req.preemptible === true);
       if (w !== null) {
         blockedByBooking ??= w;
         continue;
@@ -448,7 +460,7 @@ export class AvailabilityProfile {
         view ??= overlay(t, end);
         const placement = placeGangOnView(this.cap, view, type, req.replicas, req.perReplica);
         if (placement === null) continue;
-        const w = this.bookingConflict(type, need, t, end, req.tenant);
+        const w = this.bookingConflict(type, need, t, end, req.tenant, req.preemptible === true);
         if (w !== null) {
           sawBooking ??= w;
           continue;
@@ -475,6 +487,15 @@ export class AvailabilityProfile {
       return { ok: false, kind: 'booking', reason: `capacity is booked by window ${sawBooking}`, blockingWindowId: sawBooking };
     return { ok: false, kind: 'capacity', reason: 'no start found within the planning horizon: running jobs without a time limit hold the capacity' };
   }
+}
+
+/**
+ * Does window `w` lend its idle devices to a preemptible job of another tenant starting at `start`?
+ * Only a tenant's booking (not maintenance) that is already open then: before a window opens,
+ * nothing of another tenant may run into it.
+ */
+export function windowLends(w: ReservedWindow, start: number): boolean {
+  return w.tenant !== null && w.startTime <= start && start < w.endTime;
 }
 
 /** The first reservation whose devices or nodes the placement would use. */

@@ -91,6 +91,18 @@ export interface BackfillConfig {
   readonly assumedTimeLimitMs: number;
 }
 
+export interface BookingsConfig {
+  /**
+   * During a tenant's open booking, may its idle booked devices be lent to other tenants'
+   * preemptible jobs? They are evicted (whole, after the grace period) when the owner's jobs need
+   * them back. Non-preemptible jobs never get booked capacity; before a window opens nothing of
+   * another tenant runs into it either way. false: a window is kept empty of other tenants' jobs.
+   */
+  readonly lendIdle: boolean;
+}
+
+export const DEFAULT_BOOKINGS: BookingsConfig = { lendIdle: false };
+
 export interface PolicyConfig {
   readonly organisation: string;
   readonly fairShare: {
@@ -103,6 +115,8 @@ export interface PolicyConfig {
   readonly defaultPriorityClass: string;
   readonly preemption: PreemptionConfig;
   readonly backfill: BackfillConfig;
+  /** Bookings (issue 4); absent: as `DEFAULT_BOOKINGS`. */
+  readonly bookings?: BookingsConfig;
   readonly cohorts: readonly string[];
   readonly tenants: Readonly<Record<string, TenantConfig>>;
   /** Settings for tenants not listed under `tenants` (no guarantees; they borrow what is idle). */
@@ -209,7 +223,8 @@ class Ctx {
   }
 }
 
-const TOP = ['organisation', 'fairShare', 'priorityClasses', 'preemption', 'backfill', 'cohorts', 'tenants', 'defaultTenant'] as const;
+const TOP = ['organisation', 'fairShare', 'priorityClasses', 'preemption', 'backfill', 'bookings', 'cohorts', 'tenants', 'defaultTenant'] as const;
+const BOOKINGS = ['lendIdle'] as const;
 const FAIR = ['enabled', 'halfLife'] as const;
 const CLASS = ['value', 'preemptible', 'default'] as const;
 const PREEMPT = ['reclaim', 'withinTenant', 'minRuntime', 'gracePeriod', 'boundedReclaimTime', 'maxVictimsPerCycle', 'maxCandidatesPerJob'] as const;
@@ -322,6 +337,14 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
     };
   }
 
+  // bookings
+  let bookings: BookingsConfig | undefined;
+  const bk = c.record(input['bookings'], 'bookings', '{ lendIdle: true }');
+  if (bk) {
+    c.known(bk, BOOKINGS, 'bookings.');
+    bookings = { lendIdle: c.bool(bk['lendIdle'], 'bookings.lendIdle', DEFAULT_BOOKINGS.lendIdle) };
+  }
+
   // cohorts
   let cohorts: string[] = [];
   const co = input['cohorts'];
@@ -388,7 +411,10 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
   }
 
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
-  return { ok: true, value: { organisation, fairShare, priorityClasses, defaultPriorityClass, preemption, backfill, cohorts, tenants, defaultTenant } };
+  return {
+    ok: true,
+    value: { organisation, fairShare, priorityClasses, defaultPriorityClass, preemption, backfill, ...(bookings !== undefined ? { bookings } : {}), cohorts, tenants, defaultTenant },
+  };
 }
 
 /**

@@ -34,6 +34,9 @@ const TWO_TENANTS = {
   },
 };
 
+/** A booking of tenant `owner`: 8 H200 from 900 000 (open at `snap`'s now) for 4 h. */
+const W_OPEN = { id: 'w1', startTime: 900_000, endTime: 1_000_000 + 4 * 3_600_000, acceleratorType: 'nvidia-h200', accelerators: 8, tenant: 'owner' } as const;
+
 interface Case {
   name: string;
   config?: PolicyConfig;
@@ -297,6 +300,122 @@ const cases: Case[] = [
     wantStarts: [],
     wantVerdicts: { j: 'behind-booking' },
     check: (r) => assert.equal(verdictOf(r, 'j')?.estimatedStart, 2_000_000),
+  },
+  // bookings (issue 4): window W_OPEN of tenant `owner` is open now (opened at 900 000, 4 h left)
+  {
+    name: 'booking: inside its open window the owner runs regardless of quota (guaranteed 0, borrowing limit 0)',
+    config: policy({ tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } } }),
+    snapshot: snap([makeNode('n1'), makeNode('n2')], [makeJob('mine', { tenant: 'owner', accelerators: 8, timeLimitMs: 3_600_000 })], [], { windows: [W_OPEN] }),
+    wantStarts: ['mine'],
+    check: (r) => assert.match(r.starts[0]?.reason ?? '', /inside booking window w1 of tenant owner/),
+  },
+  {
+    name: 'booking: a job that outlives the window, or asks more than is booked, is subject to quota as usual',
+    config: policy({ tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } } }),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [
+        makeJob('outlives', { tenant: 'owner', accelerators: 8, timeLimitMs: 5 * 3_600_000 }),
+        makeJob('too-big', { tenant: 'owner', replicas: 2, accelerators: 8, timeLimitMs: 3_600_000 }),
+        makeJob('no-limit', { tenant: 'owner', accelerators: 1, timeLimitMs: null }),
+      ],
+      [],
+      { windows: [W_OPEN] },
+    ),
+    wantStarts: [],
+    wantVerdicts: { outlives: 'can-never-fit', 'too-big': 'can-never-fit', 'no-limit': 'can-never-fit' },
+  },
+  {
+    name: 'booking: the owner’s jobs inside use at most the booked devices; the rest is quota as usual',
+    config: policy({ tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } } }),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [makeJob('second', { tenant: 'owner', accelerators: 4, timeLimitMs: 3_600_000 })],
+      [makeRunning(makeJob('first', { tenant: 'owner', accelerators: 6, timeLimitMs: 3_600_000 }), devicesOn('n1', 6), { startTime: 950_000 })],
+      { windows: [W_OPEN] },
+    ),
+    wantStarts: [],
+    wantVerdicts: { second: 'waits-for-quota' },
+  },
+  {
+    name: 'booking: before its window opens, a job its quota never allows waits for the booking (not can-never-fit)',
+    config: policy({ tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } } }),
+    snapshot: snap([makeNode('n1')], [makeJob('mine', { tenant: 'owner', accelerators: 8, timeLimitMs: 3_600_000 })], [], {
+      windows: [{ ...W_OPEN, startTime: 2_000_000 }],
+    }),
+    wantStarts: [],
+    wantVerdicts: { mine: 'waits-for-quota' },
+    check: (r) => {
+      assert.equal(verdictOf(r, 'mine')?.estimatedStart, 2_000_000);
+      assert.match(verdictOf(r, 'mine')?.reason ?? '', /inside booking window w1/);
+    },
+  },
+  {
+    name: 'booking (lendIdle): idle booked devices are lent to another tenant’s preemptible job, never to a non-preemptible one',
+    config: policy({ bookings: { lendIdle: true } }),
+    snapshot: snap(
+      [makeNode('n1')],
+      [makeJob('lent', { tenant: 'other', accelerators: 4, submitTime: 1 }), makeJob('firm', { tenant: 'other', accelerators: 2, submitTime: 2, preemptible: false })],
+      [],
+      { windows: [W_OPEN] },
+    ),
+    wantStarts: ['lent'],
+    wantVerdicts: { firm: 'behind-booking' },
+  },
+  {
+    name: 'booking (lendIdle): before a window opens nothing of another tenant runs into it, preemptible or not',
+    config: policy({ bookings: { lendIdle: true } }),
+    snapshot: snap([makeNode('n1')], [makeJob('lent', { tenant: 'other', accelerators: 4 })], [], { windows: [{ ...W_OPEN, startTime: 2_000_000 }] }),
+    wantStarts: [],
+    wantVerdicts: { lent: 'behind-booking' },
+  },
+  {
+    name: 'booking without lendIdle: the window is kept empty of other tenants’ jobs',
+    snapshot: snap([makeNode('n1')], [makeJob('lent', { tenant: 'other', accelerators: 4 })], [], { windows: [W_OPEN] }),
+    wantStarts: [],
+    wantVerdicts: { lent: 'behind-booking' },
+  },
+  {
+    name: 'booking (lendIdle): when the owner’s job arrives, the jobs lent its devices are evicted whole (grace period, reason names the booking)',
+    config: policy({ bookings: { lendIdle: true }, tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } } }),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [makeJob('mine', { tenant: 'owner', accelerators: 8, timeLimitMs: 3_600_000 })],
+      [
+        // started before the window opened (ending before it) on n1: not lent, kept
+        makeRunning(makeJob('early', { tenant: 'other', accelerators: 8, timeLimitMs: 100_001 }), devicesOn('n1', 8), { startTime: 800_000 }),
+        // lent: started inside the window
+        makeRunning(makeJob('lent-a', { tenant: 'other', accelerators: 4 }), devicesOn('n2', 4), { startTime: 950_000 }),
+        makeRunning(makeJob('lent-b', { tenant: 'other', accelerators: 4 }), devicesOn('n2', 4, 4), { startTime: 990_000 }),
+      ],
+      { windows: [W_OPEN] },
+    ),
+    wantStarts: [],
+    wantPreempted: ['lent-a', 'lent-b'],
+    wantVerdicts: { mine: 'waits-for-capacity' },
+    check: (r) => {
+      assert.equal(verdictOf(r, 'mine')?.estimatedStart, 1_030_000);
+      for (const p of r.preemptions) {
+        assert.equal(p.forJobId, 'mine');
+        assert.match(p.reason, /booking window w1/);
+      }
+    },
+  },
+  {
+    name: 'booking (lendIdle): eviction takes no more than the owner needs, and never a non-preemptible job',
+    config: policy({ bookings: { lendIdle: true } }),
+    snapshot: snap(
+      [makeNode('n1')],
+      [makeJob('mine', { tenant: 'owner', accelerators: 4, timeLimitMs: 3_600_000 })],
+      [
+        makeRunning(makeJob('lent-a', { tenant: 'other', accelerators: 4 }), devicesOn('n1', 4), { startTime: 950_000 }),
+        makeRunning(makeJob('lent-b', { tenant: 'other', accelerators: 2, preemptible: false }), devicesOn('n1', 2, 4), { startTime: 960_000 }),
+        makeRunning(makeJob('lent-c', { tenant: 'other', accelerators: 2 }), devicesOn('n1', 2, 6), { startTime: 990_000 }),
+      ],
+      { windows: [{ ...W_OPEN, accelerators: 4 }] },
+    ),
+    wantStarts: [],
+    wantPreempted: ['lent-a'],
   },
   {
     name: 'draining and unhealthy capacity is not used',

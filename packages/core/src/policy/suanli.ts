@@ -38,6 +38,7 @@ import type { AcceleratorType, ClusterNode, Placement } from '../model/resources
 import type {
   PendingDecision,
   PreemptDecision,
+  ReservedWindow,
   RunningSchedJob,
   ScheduleResult,
   SchedJob,
@@ -50,7 +51,7 @@ import { buildCapacity, FreeState, placementAccelerators, placementType, typesTh
 import type { PlacementAnswer, ProfileBounds, ProfileHold } from '../placement/profile.js';
 import { AvailabilityProfile, compareHolds, DEFAULT_PROFILE_BOUNDS } from '../placement/profile.js';
 import type { PolicyConfig } from './config.js';
-import { DEFAULT_POLICY } from './config.js';
+import { DEFAULT_BOOKINGS, DEFAULT_POLICY } from './config.js';
 import { byQueueOrder } from './fcfs.js';
 import { QuotaBook } from './quota.js';
 
@@ -297,12 +298,134 @@ class TenantHeap {
 }
 
 /**
+ * Bookings open at `now` (issue 4): per owner and type, the tenants' windows (maintenance belongs to
+ * nobody) whose [startTime, endTime) holds now, and the devices the owner's jobs use inside them.
+ *
+ * A booking is its owner's entitlement for the window, apart from quota: a job of the owner runs
+ * INSIDE it when it has a time limit that ends by the end of an open window of its type, and the
+ * owner's jobs inside use no more than the devices booked in the windows that last that long. Such
+ * jobs bypass quota (tenant and project limits alike) and do not count as quota use. Running jobs
+ * are sorted into "inside" once per cycle (earliest start first), pending ones as they start.
+ */
+export class OpenBookings {
+  private readonly byOwner = new Map<string, Map<AcceleratorType, ReservedWindow[]>>();
+  private readonly used = new Map<string, number>();
+  /** Running jobs inside their tenant's booking this cycle (never reclaimed, never evicted). */
+  readonly insideIds = new Set<string>();
+
+  constructor(windows: readonly ReservedWindow[], now: number) {
+    for (const w of windows) {
+      if (w.tenant === null || w.startTime > now || w.endTime <= now || w.accelerators <= 0) continue;
+      let byType = this.byOwner.get(w.tenant);
+      if (byType === undefined) this.byOwner.set(w.tenant, (byType = new Map()));
+      const l = byType.get(w.acceleratorType);
+      if (l) l.push(w);
+      else byType.set(w.acceleratorType, [w]);
+    }
+    // by id: reasons name the same window whatever the order of the snapshot's array
+    for (const byType of this.byOwner.values()) for (const l of byType.values()) l.sort((a, b) => cmpStr(a.id, b.id));
+  }
+
+  get empty(): boolean {
+    return this.byOwner.size === 0;
+  }
+  /** Tenants with an open booking, by name. */
+  owners(): string[] {
+    return [...this.byOwner.keys()].sort(cmpStr);
+  }
+  /** Devices of `type` booked by `tenant` in windows open now that last until `end`. */
+  entitlement(tenant: string, type: AcceleratorType, end: number): number {
+    let n = 0;
+    for (const w of this.byOwner.get(tenant)?.get(type) ?? []) if (w.endTime >= end) n += w.accelerators;
+    return n;
+  }
+  /** The open window that names the booking in reasons: the first by id that lasts until `end`. */
+  window(tenant: string, type: AcceleratorType, end: number): ReservedWindow | undefined {
+    const l = this.byOwner.get(tenant)?.get(type) ?? [];
+    return l.find((w) => w.endTime >= end) ?? l[0];
+  }
+  /** When the earliest open window of the tenant and type began (jobs started since may hold its lent devices). */
+  openedAt(tenant: string, type: AcceleratorType): number {
+    let t = Infinity;
+    for (const w of this.byOwner.get(tenant)?.get(type) ?? []) t = Math.min(t, w.startTime);
+    return t;
+  }
+  usedBy(tenant: string, type: AcceleratorType): number {
+    return this.used.get(`${tenant}\u0000${type}`) ?? 0;
+  }
+  use(tenant: string, type: AcceleratorType, devices: number): void {
+    this.used.set(`${tenant}\u0000${type}`, this.usedBy(tenant, type) + devices);
+  }
+  /** Would `devices` more of `type`, running until `end`, fit inside the tenant's open bookings? */
+  fits(tenant: string, type: AcceleratorType, devices: number, end: number): boolean {
+    if (devices <= 0 || !Number.isFinite(end) || !this.byOwner.has(tenant)) return false;
+    return this.usedBy(tenant, type) + devices <= this.entitlement(tenant, type, end);
+  }
+  /**
+   * Is a job of `tenant` short of free devices only because other tenants' open bookings keep them
+   * (all their devices; only those in use when idle ones are `lent` to it)? The type and the first
+   * such window (by id), or null.
+   */
+  keptFrom(
+    tenant: string,
+    types: readonly (AcceleratorType | null)[],
+    devices: number,
+    lent: boolean,
+    freeOf: (t: AcceleratorType) => number,
+  ): { type: AcceleratorType; window: ReservedWindow } | null {
+    for (const t of types) {
+      if (t === null) continue;
+      let keptN = 0;
+      let first: ReservedWindow | null = null;
+      for (const owner of this.owners()) {
+        if (owner === tenant) continue;
+        const ws = this.byOwner.get(owner)?.get(t) ?? [];
+        let booked = 0;
+        for (const w of ws) booked += w.accelerators;
+        const k = lent ? Math.min(booked, this.usedBy(owner, t)) : booked;
+        if (k <= 0) continue;
+        keptN += k;
+        const w0 = ws[0];
+        if (w0 !== undefined && (first === null || w0.id < first.id)) first = w0;
+      }
+      if (first !== null && freeOf(t) + keptN >= devices) return { type: t, window: first };
+    }
+    return null;
+  }
+  /** The types of `types` in which a pending job (`devices`, time limit `durationMs`) would run inside a booking now. */
+  insideTypes(tenant: string, types: readonly (AcceleratorType | null)[], devices: number, end: number): AcceleratorType[] {
+    if (!this.byOwner.has(tenant)) return [];
+    const out: AcceleratorType[] = [];
+    for (const t of types) if (t !== null && this.fits(tenant, t, devices, end)) out.push(t);
+    return out;
+  }
+}
+
+/**
+ * The tenant's next booking (a window not yet open) that could hold a job of `devices` of one of
+ * `types` for `durationMs`: earliest start, then id. Used to tell a job its quota does not allow
+ * that it will run inside its booking.
+ */
+function nextBookingFor(windows: readonly ReservedWindow[], now: number, tenant: string, types: readonly (AcceleratorType | null)[], devices: number, durationMs: number | null): ReservedWindow | null {
+  if (durationMs === null || devices <= 0) return null;
+  let best: ReservedWindow | null = null;
+  for (const w of windows) {
+    if (w.tenant !== tenant || w.startTime <= now || w.accelerators < devices || w.endTime - w.startTime < durationMs) continue;
+    if (!types.includes(w.acceleratorType)) continue;
+    if (best === null || w.startTime < best.startTime || (w.startTime === best.startTime && w.id < best.id)) best = w;
+  }
+  return best;
+}
+
+/**
  * A stateful scheduler: `schedule(snapshot)` returns exactly what a fresh one would, but reuses
  * what it derived in earlier cycles. Not safe to share between concurrent callers (the engine and
  * the simulator each own one).
  */
 export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: SchedulerOptions = {}): SuanliScheduler {
   const bounds = options.profileBounds ?? DEFAULT_PROFILE_BOUNDS;
+  /** Idle booked devices may go to other tenants' preemptible jobs (issue 4; `bookings.lendIdle`). */
+  const lendIdle = (config.bookings ?? DEFAULT_BOOKINGS).lendIdle;
 
   // --- caches (all derived; dropping them changes nothing but speed) ---
   let nodesRef: readonly ClusterNode[] | null = null;
@@ -403,7 +526,17 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     }
   }
 
+  /** Running jobs per tenant (an index, for bookings: which of the owner's jobs run inside them). */
+  const runningByTenant = new Map<string, Set<RunningSchedJob>>();
   function countUse(c: ClusterCapacity, j: RunningSchedJob, sign: 1 | -1): void {
+    let mine = runningByTenant.get(j.tenant);
+    if (sign === 1) {
+      if (mine === undefined) runningByTenant.set(j.tenant, (mine = new Set()));
+      mine.add(j);
+    } else if (mine !== undefined) {
+      mine.delete(j);
+      if (mine.size === 0) runningByTenant.delete(j.tenant);
+    }
     const i = info(c, j);
     if (i.type === null || i.devices === 0) return;
     if (j.preemptedAt !== null && j.preemptedAt !== undefined) {
@@ -426,6 +559,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       runningPrev = running.slice();
       runningById.clear();
       runUse.clear();
+      runningByTenant.clear();
       runStats = new Map();
       stoppingByType.clear();
       for (const j of running) {
@@ -753,7 +887,21 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         for (const type of [...byType.keys()].sort(cmpStr)) quota.add(tenant, project, type, byType.get(type) ?? 0);
       }
     }
-    const profile = new AvailabilityProfile(c, f, now, sortedHolds(), snapshot.windows ?? [], bounds, true);
+    // Step 3b: bookings open now (issue 4): the owner's running jobs inside them leave quota use
+    const windows = snapshot.windows ?? [];
+    const open = new OpenBookings(windows, now);
+    for (const tenant of open.owners()) {
+      const mine = [...(runningByTenant.get(tenant) ?? [])].sort((a, b) => a.startTime - b.startTime || cmpStr(a.id, b.id));
+      for (const j of mine) {
+        if ((j.preemptedAt !== null && j.preemptedAt !== undefined) || j.timeLimitMs === null) continue;
+        const i = info(c, j);
+        if (i.type === null || !open.fits(tenant, i.type, i.devices, expectedEnd(j))) continue;
+        open.use(tenant, i.type, i.devices);
+        open.insideIds.add(j.id);
+        quota.add(tenant, j.project, i.type, -i.devices);
+      }
+    }
+    const profile = new AvailabilityProfile(c, f, now, sortedHolds(), windows, bounds, true);
 
     const starts: StartDecision[] = [];
     const preemptions: PreemptDecision[] = [];
@@ -776,7 +924,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     // Step 5
     // jobs beyond the queue depth: a fixed verdict, one reused object per job (no work per cycle)
     const notExamined: PendingDecision[] = [];
-    const examined = order(snapshot, quota, (q, from) => {
+    let examined = order(snapshot, quota, (q, from) => {
       for (let i = from; i < q.jobs.length; i++) {
         let d = q.beyond[i];
         if (d === undefined) {
@@ -790,6 +938,15 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         notExamined.push(d);
       }
     });
+    // jobs that would run inside their tenant's open booking go first: the booking is theirs, so no
+    // job examined before them may take (or be promised) its devices in this cycle
+    const insideAtStart = (job: SchedJob): boolean =>
+      job.timeLimitMs !== null && open.insideTypes(job.tenant, everFor(c, job), job.replicas * job.perReplica.accelerators, now + job.timeLimitMs).length > 0;
+    if (!open.empty && examined.some(insideAtStart)) {
+      const first = examined.filter(insideAtStart);
+      const firstIds = new Set(first.map((j) => j.id));
+      examined = [...first, ...examined.filter((j) => !firstIds.has(j.id))];
+    }
     for (const job of examined) {
       const need = job.replicas * job.perReplica.accelerators;
       const durationMs = job.timeLimitMs;
@@ -799,34 +956,55 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, describeRequest(job)), estimatedStart: null });
         continue;
       }
-      // b. quota, per acceptable type (the common all-allowed case reuses the cached list); a job
-      // that asks more than its quota could ever give can never run as the policy stands
-      let capReason: string | null = null;
-      for (const t of ever) {
-        capReason = quota.everAllowed(job.tenant, job.project, t, need);
-        if (capReason === null) break;
-      }
-      if (capReason !== null) {
-        pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: capReason, estimatedStart: null });
-        continue;
-      }
+      // inside its tenant's open booking: the booked types, no quota (see OpenBookings)
+      const inside: readonly AcceleratorType[] = open.empty || durationMs === null ? [] : open.insideTypes(job.tenant, ever, need, now + durationMs);
       let allowed: readonly (AcceleratorType | null)[] = ever;
-      let quotaReason: string | null = null;
-      for (let i = 0; i < ever.length; i++) {
-        const t = ever[i] ?? null;
-        const q = quota.check(job.tenant, job.project, t, need);
-        if (q.ok) continue;
-        quotaReason ??= q.reason;
-        if (allowed === ever) allowed = ever.slice(0, i);
-        for (let k = i + 1; k < ever.length; k++) {
-          const t2 = ever[k] ?? null;
-          if (quota.check(job.tenant, job.project, t2, need).ok) (allowed as (AcceleratorType | null)[]).push(t2);
+      if (inside.length > 0) allowed = inside;
+      else {
+        // b. quota, per acceptable type (the common all-allowed case reuses the cached list); a job
+        // that asks more than its quota could ever give can never run as the policy stands, unless
+        // a booking of its tenant will hold it
+        let capReason: string | null = null;
+        for (const t of ever) {
+          capReason = quota.everAllowed(job.tenant, job.project, t, need);
+          if (capReason === null) break;
         }
-        break;
-      }
-      if (allowed.length === 0) {
-        pending.push({ jobId: job.id, verdict: 'waits-for-quota', reason: quotaReason ?? 'quota', estimatedStart: null });
-        continue;
+        let quotaReason: string | null = null;
+        if (capReason === null) {
+          for (let i = 0; i < ever.length; i++) {
+            const t = ever[i] ?? null;
+            const q = quota.check(job.tenant, job.project, t, need);
+            if (q.ok) continue;
+            quotaReason ??= q.reason;
+            if (allowed === ever) allowed = ever.slice(0, i);
+            for (let k = i + 1; k < ever.length; k++) {
+              const t2 = ever[k] ?? null;
+              if (quota.check(job.tenant, job.project, t2, need).ok) (allowed as (AcceleratorType | null)[]).push(t2);
+            }
+            break;
+          }
+        }
+        if (capReason !== null || allowed.length === 0) {
+          const roomy = durationMs === null ? undefined : ever.find((t) => t !== null && open.entitlement(job.tenant, t, now + durationMs) >= need);
+          const next = windows.length === 0 ? null : nextBookingFor(windows, now, job.tenant, ever, need, durationMs);
+          if (roomy !== undefined && roomy !== null && durationMs !== null)
+            pending.push({
+              jobId: job.id,
+              verdict: 'waits-for-quota',
+              reason: `${capReason ?? quotaReason ?? 'quota'}; it fits inside open booking window ${open.window(job.tenant, roomy, now + durationMs)?.id ?? '?'} of tenant ${job.tenant} once its jobs there leave room (${open.usedBy(job.tenant, roomy)} of ${open.entitlement(job.tenant, roomy, now + durationMs)} ${roomy} in use)`,
+              estimatedStart: null,
+            });
+          else if (next !== null)
+            pending.push({
+              jobId: job.id,
+              verdict: 'waits-for-quota',
+              reason: `${capReason ?? quotaReason ?? 'quota'}; it will run inside booking window ${next.id} of tenant ${job.tenant} from ${isoOrMs(next.startTime)}, where quota does not apply`,
+              estimatedStart: next.startTime,
+            });
+          else if (capReason !== null) pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: capReason, estimatedStart: null });
+          else pending.push({ jobId: job.id, verdict: 'waits-for-quota', reason: quotaReason ?? 'quota', estimatedStart: null });
+          continue;
+        }
       }
       if (!B.enabled && firstBlocked !== null) {
         waitTurn(job, `strict order (backfill off): waits behind job ${firstBlocked.id}`);
@@ -841,14 +1019,18 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
           continue;
         }
         tested++;
-        answer = profile.ask('run-now', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed });
+        answer = profile.ask('run-now', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed, preemptible: lendIdle && job.preemptible });
         if (answer.ok) {
           const end = durationMs === null ? Infinity : now + durationMs;
           profile.start(job.id, answer.placement, end);
           freeText.clear();
-          quota.add(job.tenant, job.project, answer.acceleratorType, need);
+          const t = answer.acceleratorType;
+          if (inside.length > 0 && t !== null) open.use(job.tenant, t, need);
+          else quota.add(job.tenant, job.project, t, need);
           const reason =
-            profile.reservationCount > 0
+            inside.length > 0 && t !== null
+              ? `inside booking window ${open.window(job.tenant, t, end)?.id ?? '?'} of tenant ${job.tenant}: the booked ${t} are its own for the window (quota does not apply)`
+              : profile.reservationCount > 0
               ? `backfilled: fits now and does not delay the ${profile.reservationCount} reserved job(s) ahead of it`
               : firstBlocked === null
                 ? 'fits now; first in queue order'
@@ -859,13 +1041,22 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       }
       // d. preemption: reclaim a guarantee, or priority within the tenant (never to jump a
       // reservation or a booking; bounded by the test budget; failures cached per shape)
+      // A job inside its booking evicts the jobs its booking lent devices to (not cached per shape:
+      // the booking's use changes with every start inside it)
       const blockedByPromise = answer !== null && !answer.ok && (answer.kind === 'reservation' || answer.kind === 'booking');
       let pre: ReturnType<typeof tryPreempt> = null;
-      const noVictimsKey = !blockedByPromise && (P.reclaim || P.withinTenant !== 'never') && tested < B.maxJobsTested ? `${job.tenant}\u0000${job.priority}\u0000${signature(job)}` : null;
-      if (noVictimsKey !== null && !noVictims.has(noVictimsKey)) {
-        tested++;
-        pre = tryPreempt(job, allowed, need, c, f, quota, profile, now, victimIds, preemptions.length, ranEnoughCache);
-        if (pre === null) noVictims.add(noVictimsKey);
+      if (inside.length > 0) {
+        if (!blockedByPromise && tested < B.maxJobsTested) {
+          tested++;
+          pre = tryEvictForBooking(job, inside, need, c, f, profile, now, victimIds, preemptions.length, open);
+        }
+      } else {
+        const noVictimsKey = !blockedByPromise && (P.reclaim || P.withinTenant !== 'never') && tested < B.maxJobsTested ? `${job.tenant}\u0000${job.priority}\u0000${signature(job)}` : null;
+        if (noVictimsKey !== null && !noVictims.has(noVictimsKey)) {
+          tested++;
+          pre = tryPreempt(job, allowed, need, c, f, quota, profile, now, victimIds, preemptions.length, ranEnoughCache, open.insideIds);
+          if (pre === null) noVictims.add(noVictimsKey);
+        }
       }
       if (pre !== null) {
         for (const v of pre.victims) {
@@ -877,7 +1068,8 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         }
         const startAt = pre.startTime;
         profile.reserve(job.id, pre.placement, startAt, durationMs === null ? Infinity : startAt + durationMs);
-        quota.add(job.tenant, job.project, pre.type, need);
+        if (inside.length > 0) open.use(job.tenant, pre.type, need);
+        else quota.add(job.tenant, job.project, pre.type, need);
         firstBlocked ??= job;
         pending.push({
           jobId: job.id,
@@ -896,7 +1088,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       let estimate: PlacementAnswer | null = null;
       if (estimates < B.estimateMaxJobs || (wantsReservation && estimates < B.estimateMaxJobs + B.reservationDepth)) {
         estimates++;
-        estimate = profile.ask('will-run', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed });
+        estimate = profile.ask('will-run', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed, preemptible: lendIdle && job.preemptible });
         if (estimate.ok && wantsReservation) {
           profile.reserve(job.id, estimate.placement, estimate.startTime, durationMs === null ? Infinity : estimate.startTime + durationMs);
           backfillReservations++;
@@ -911,6 +1103,12 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       }
       if (answer !== null && !answer.ok && answer.kind === 'reservation') {
         waitTurn(job, `${answer.reason}${estimatedStart !== null ? `; estimated start ${isoOrMs(estimatedStart)}` : ''}`, estimatedStart);
+        continue;
+      }
+      // the devices it lacks are kept by another tenant's open booking: say so
+      const kept = open.empty ? null : open.keptFrom(job.tenant, allowed, need, lendIdle && job.preemptible, (t) => f.freeOfType(t));
+      if (kept !== null) {
+        pending.push({ jobId: job.id, verdict: 'behind-booking', reason: `the ${kept.type} it needs are booked by window ${kept.window.id} of tenant ${kept.window.tenant ?? '?'}, open until ${isoOrMs(kept.window.endTime)}`, estimatedStart });
         continue;
       }
       let freeNow = freeText.get(allowed);
@@ -958,6 +1156,8 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     taken: ReadonlySet<string>,
     victimsSoFar: number,
     ranEnoughCache: Map<string, readonly RunningSchedJob[]>,
+    /** Jobs running inside their tenant's booking: reclaim never takes them (the booking is theirs). */
+    insideBooking: ReadonlySet<string>,
   ): { victims: Victim[]; placement: Placement; type: AcceleratorType; startTime: number; why: string } | null {
     const P = config.preemption;
     const withinTenant = P.withinTenant === 'lower-priority';
@@ -1005,7 +1205,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
           let found = 0;
           for (const r of ranEnough(tenant, reclaimMinRunMs)) {
             if (found >= scanMax) break;
-            if (taken.has(r.id)) continue;
+            if (taken.has(r.id) || insideBooking.has(r.id)) continue;
             eligible.push({ job: r, borrower: true });
             found++;
           }
@@ -1023,65 +1223,160 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       }
       if (stopping.length === 0 && eligible.length === 0) continue;
       eligible.sort((a, b) => Number(b.borrower) - Number(a.borrower) || compareVictims(a.job, b.job));
-      const m = f.mark();
-      try {
-        // RUN_NOW on the free state with the victims released: respects reservations and bookings
-        const fits = (): Placement | null => {
-          const a = profile.ask('run-now', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs: job.timeLimitMs, types: [type] });
-          return a.ok ? a.placement : null;
-        };
-        // stopping jobs: their devices are coming back anyway
-        let stopEnd = now;
-        for (const s of stopping) {
-          f.givePlacement(s.placement);
-          stopEnd = Math.max(stopEnd, (s.preemptedAt ?? now) + P.gracePeriodMs);
-        }
-        const viaStopping = stopping.length > 0 ? fits() : null;
-        if (viaStopping !== null) return { victims: [], placement: viaStopping, type, startTime: stopEnd, why: 'already stopping' };
-        const chosen: { job: RunningSchedJob; borrower: boolean }[] = [];
-        let fitTests = 0;
-        const removedByTenant = new Map<string, number>();
-        let placement: Placement | null = null;
-        for (const e of eligible.slice(0, P.maxCandidatesPerJob)) {
-          if (chosen.length >= budget) break;
-          const dev = info(c, e.job).devices;
-          if (e.borrower) {
-            // only while its tenant is still above its guarantee
-            const removed = removedByTenant.get(e.job.tenant) ?? 0;
-            if (quota.usage(e.job.tenant, type) - removed <= quota.guaranteed(e.job.tenant, type)) continue;
-            removedByTenant.set(e.job.tenant, removed + dev);
-          }
-          f.givePlacement(e.job.placement);
-          chosen.push(e);
-          if (f.freeOfType(type) < need) continue; // O(1): not enough devices yet
-          if (fitTests++ >= PREEMPTION_MAX_PLACEMENT_TESTS) break;
-          placement = fits();
-          if (placement !== null) break;
-        }
-        if (placement === null) continue;
-        // keep only the victims that are needed (last chosen first back)
-        for (let i = chosen.length - 2; i >= 0; i--) {
-          const e = chosen[i];
-          if (e === undefined) continue;
-          const mm = f.mark();
-          f.takePlacement(e.job.placement);
-          const p = fits();
-          if (p !== null) {
-            placement = p;
-            chosen.splice(i, 1);
-          } else f.rollback(mm);
-        }
-        const why = chosen.some((e) => e.borrower) ? `tenant ${job.tenant} reclaims its guaranteed ${type}` : `priority ${job.priority} outranks them within tenant ${job.tenant}`;
-        const victims = chosen.map((e) => ({
-          job: e.job,
-          reason: e.borrower
-            ? `reclaimed: tenant ${e.job.tenant} borrows ${type} above its guarantee (${quota.usage(e.job.tenant, type)} used, ${quota.guaranteed(e.job.tenant, type)} guaranteed) and tenant ${job.tenant} needs its guaranteed share back for job ${job.id}`
-            : `outranked: job ${job.id} of tenant ${job.tenant} has priority ${job.priority} > ${e.job.priority}`,
-        }));
-        return { victims, placement, type, startTime: now + P.gracePeriodMs, why };
-      } finally {
-        f.rollback(m);
+      const removedByTenant = new Map<string, number>();
+      const picked = pickVictims(job, type, need, f, profile, now, stopping, eligible, budget, (e) => {
+        if (!e.borrower) return true;
+        // only while its tenant is still above its guarantee
+        const removed = removedByTenant.get(e.job.tenant) ?? 0;
+        if (quota.usage(e.job.tenant, type) - removed <= quota.guaranteed(e.job.tenant, type)) return false;
+        removedByTenant.set(e.job.tenant, removed + info(c, e.job).devices);
+        return true;
+      });
+      if (picked === null) continue;
+      if (picked.chosen.length === 0) return { victims: [], placement: picked.placement, type, startTime: picked.startTime, why: 'already stopping' };
+      const chosen = picked.chosen;
+      const why = chosen.some((e) => e.borrower) ? `tenant ${job.tenant} reclaims its guaranteed ${type}` : `priority ${job.priority} outranks them within tenant ${job.tenant}`;
+      const victims = chosen.map((e) => ({
+        job: e.job,
+        reason: e.borrower
+          ? `reclaimed: tenant ${e.job.tenant} borrows ${type} above its guarantee (${quota.usage(e.job.tenant, type)} used, ${quota.guaranteed(e.job.tenant, type)} guaranteed) and tenant ${job.tenant} needs its guaranteed share back for job ${job.id}`
+          : `outranked: job ${job.id} of tenant ${job.tenant} has priority ${job.priority} > ${e.job.priority}`,
+      }));
+      return { victims, placement: picked.placement, type, startTime: picked.startTime, why };
+    }
+    return null;
+  }
+
+  /**
+   * The victim search shared by reclaim, priority and booking eviction. Jobs already stopping count
+   * as free first (their devices come back anyway: no victims then). Else candidates, in the given
+   * order, are released one by one (`admit` may skip one) until RUN_NOW fits, within the victim
+   * budget and PREEMPTION_MAX_PLACEMENT_TESTS; then the victims not needed are dropped again (last
+   * chosen first back). Returns null when no set is found; the free state is left as it was.
+   */
+  function pickVictims<E extends { readonly job: RunningSchedJob }>(
+    job: SchedJob,
+    type: AcceleratorType,
+    need: number,
+    f: FreeState,
+    profile: AvailabilityProfile,
+    now: number,
+    stopping: readonly RunningSchedJob[],
+    eligible: readonly E[],
+    budget: number,
+    admit: (e: E) => boolean,
+  ): { chosen: E[]; placement: Placement; startTime: number } | null {
+    const P = config.preemption;
+    const m = f.mark();
+    try {
+      // RUN_NOW on the free state with the victims released: respects reservations and bookings
+      const fits = (): Placement | null => {
+        const a = profile.ask('run-now', {
+          jobId: job.id,
+          tenant: job.tenant,
+          replicas: job.replicas,
+          perReplica: job.perReplica,
+          durationMs: job.timeLimitMs,
+          types: [type],
+          preemptible: lendIdle && job.preemptible,
+        });
+        return a.ok ? a.placement : null;
+      };
+      // stopping jobs: their devices are coming back anyway
+      let stopEnd = now;
+      for (const s of stopping) {
+        f.givePlacement(s.placement);
+        stopEnd = Math.max(stopEnd, (s.preemptedAt ?? now) + P.gracePeriodMs);
       }
+      const viaStopping = stopping.length > 0 ? fits() : null;
+      if (viaStopping !== null) return { chosen: [], placement: viaStopping, startTime: stopEnd };
+      const chosen: E[] = [];
+      let fitTests = 0;
+      let placement: Placement | null = null;
+      for (const e of eligible.slice(0, P.maxCandidatesPerJob)) {
+        if (chosen.length >= budget) break;
+        if (!admit(e)) continue;
+        f.givePlacement(e.job.placement);
+        chosen.push(e);
+        if (f.freeOfType(type) < need) continue; // O(1): not enough devices yet
+        if (fitTests++ >= PREEMPTION_MAX_PLACEMENT_TESTS) break;
+        placement = fits();
+        if (placement !== null) break;
+      }
+      if (placement === null) return null;
+      // keep only the victims that are needed (last chosen first back)
+      for (let i = chosen.length - 2; i >= 0; i--) {
+        const e = chosen[i];
+        if (e === undefined) continue;
+        const mm = f.mark();
+        f.takePlacement(e.job.placement);
+        const p = fits();
+        if (p !== null) {
+          placement = p;
+          chosen.splice(i, 1);
+        } else f.rollback(mm);
+      }
+      return { chosen, placement, startTime: now + P.gracePeriodMs };
+    } finally {
+      f.rollback(m);
+    }
+  }
+
+  /**
+   * Step 5d for a job inside its tenant's open booking (issue 4): the booking lent its idle devices
+   * to other tenants' preemptible jobs; evict those (whole, with the grace period) so the owner's
+   * job starts within the grace period and one cycle. Candidates: other tenants' preemptible jobs
+   * of the type that started since the booking opened (only they can hold its lent devices; before
+   * it opened nothing of theirs could run into it) and do not run inside bookings of their own, at
+   * most `preemption.maxCandidatesPerJob` per tenant, in victim order. Neither `minRuntime` nor the
+   * preemption switches apply: a lent job runs on borrowed time.
+   */
+  function tryEvictForBooking(
+    job: SchedJob,
+    inside: readonly AcceleratorType[],
+    need: number,
+    c: ClusterCapacity,
+    f: FreeState,
+    profile: AvailabilityProfile,
+    now: number,
+    taken: ReadonlySet<string>,
+    victimsSoFar: number,
+    open: OpenBookings,
+  ): { victims: Victim[]; placement: Placement; type: AcceleratorType; startTime: number; why: string } | null {
+    const P = config.preemption;
+    const budget = P.maxVictimsPerCycle - victimsSoFar;
+    const end = now + (job.timeLimitMs ?? 0);
+    for (const type of inside) {
+      const since = open.openedAt(job.tenant, type);
+      const w = open.window(job.tenant, type, end);
+      const idx = victimIndex(c, type);
+      const eligible: { job: RunningSchedJob }[] = [];
+      for (const [tenant, list] of idx.byTenant) {
+        if (tenant === job.tenant) continue;
+        let found = 0;
+        for (const r of list) {
+          if (found >= P.maxCandidatesPerJob) break;
+          if (r.startTime < since || taken.has(r.id) || open.insideIds.has(r.id)) continue;
+          eligible.push({ job: r });
+          found++;
+        }
+      }
+      if (idx.stopping.length === 0 && eligible.length === 0) continue;
+      eligible.sort((a, b) => compareVictims(a.job, b.job));
+      const picked = pickVictims(job, type, need, f, profile, now, idx.stopping, eligible, budget, () => true);
+      if (picked === null) continue;
+      const wid = w?.id ?? '?';
+      if (picked.chosen.length === 0) return { victims: [], placement: picked.placement, type, startTime: picked.startTime, why: 'already stopping' };
+      return {
+        victims: picked.chosen.map((e) => ({
+          job: e.job,
+          reason: `evicted: job ${e.job.id} of tenant ${e.job.tenant} was lent idle ${type} booked by tenant ${job.tenant} (booking window ${wid}); the owner needs it back for job ${job.id}`,
+        })),
+        placement: picked.placement,
+        type,
+        startTime: picked.startTime,
+        why: `booking window ${wid} of tenant ${job.tenant} takes back the ${type} it lent`,
+      };
     }
     return null;
   }

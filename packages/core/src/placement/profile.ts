@@ -150,6 +150,8 @@ export class AvailabilityProfile {
   private readonly current: ProfileHold[] = [];
   /** Future holds (reservations for blocked jobs), in the order made. Few: bounded by the caller. */
   private readonly reservations: ProfileHold[] = [];
+  /** Booked windows, by id. */
+  readonly windows: readonly ReservedWindow[];
 
   constructor(
     readonly cap: ClusterCapacity,
@@ -157,11 +159,13 @@ export class AvailabilityProfile {
     readonly free: FreeState,
     readonly now: number,
     running: readonly ProfileHold[],
-    readonly windows: readonly ReservedWindow[] = [],
+    windows: readonly ReservedWindow[] = [],
     readonly bounds: ProfileBounds = DEFAULT_PROFILE_BOUNDS,
     /** The caller promises `running` is already sorted by endTime (a cached list): skips the sort. */
     runningSortedByEnd = false,
   ) {
+    // by id: the window a reason names must not depend on the order of the snapshot's array
+    this.windows = windows.length <= 1 ? windows : [...windows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     // overdue holds end "any moment": they come back at the first release event after now
     this.current = running.slice();
     if (runningSortedByEnd) {

@@ -7,7 +7,10 @@
  *   - identical input gives identical decisions, whatever the order of the input arrays;
  *   - the stateful scheduler answers exactly as a fresh one, cycle after cycle;
  *   - no job waits forever (a virtual-clock simulation runs every job that can fit to its start);
- *   - a tenant below its guarantee gets it back within the grace period and one cycle.
+ *   - a tenant below its guarantee gets it back within the grace period and one cycle;
+ *   - with bookings (issue 4; random windows, lending on or off) all of the above still hold, and a
+ *     booking owner whose job fits its open window gets it started within the grace period and one
+ *     cycle, whatever other tenants were lent.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +23,7 @@ import { decayUsage, EMPTY_USAGE } from './fairshare.js';
 import type { TenantUsage } from './fairshare.js';
 import { makeJob, makeNode } from '../testing/builders.js';
 import type { ClusterNode } from '../model/resources.js';
-import type { RunningSchedJob, ScheduleResult, SchedJob, Snapshot } from '../model/scheduling.js';
+import type { ReservedWindow, RunningSchedJob, ScheduleResult, SchedJob, Snapshot } from '../model/scheduling.js';
 
 const TYPES = ['nvidia-h200', 'ascend-910b'] as const;
 
@@ -48,7 +51,17 @@ const TIGHT_POLICY = compiled({
   backfill: { reservationDepth: 1, maxJobsTested: 2, estimateMaxJobs: 1, maxJobsExamined: 3 },
   tenants: { a: { quotas: { 'nvidia-h200': { guaranteed: 4 } } }, b: { weight: 3 } },
 });
-const POLICIES: readonly PolicyConfig[] = [DEFAULT_POLICY, QUOTA_POLICY, TIGHT_POLICY];
+/** Bookings lend idle devices to preemptible jobs; tenant c has no quota of its own (only its bookings). */
+const LEND_POLICY = compiled({
+  fairShare: { halfLife: '1h' },
+  preemption: { reclaim: true, withinTenant: 'lower-priority', minRuntime: '5m', gracePeriod: '30s', boundedReclaimTime: '2m' },
+  bookings: { lendIdle: true },
+  tenants: {
+    a: { quotas: { 'nvidia-h200': { guaranteed: 4 } } },
+    c: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 }, 'ascend-910b': { guaranteed: 0, borrowingLimit: 0 } } },
+  },
+});
+const POLICIES: readonly PolicyConfig[] = [DEFAULT_POLICY, QUOTA_POLICY, TIGHT_POLICY, LEND_POLICY];
 
 // ---- generators ----
 
@@ -106,6 +119,30 @@ const jobArb = (i: number): fc.Arbitrary<GenJob> =>
         actualMs: Math.max(1000, Math.floor(limit * o.actualFrac)),
       };
     });
+
+/** Up to three booked windows (a maintenance window belongs to nobody), `base` + minutes. */
+const windowsArb = (base: number, fromMin: number): fc.Arbitrary<ReservedWindow[]> =>
+  fc
+    .array(
+      fc.record({
+        tenant: fc.constantFrom('a', 'b', 'c', 'c', null),
+        type: fc.constantFrom(...TYPES),
+        startMin: fc.integer({ min: fromMin, max: 120 }),
+        lenMin: fc.integer({ min: 10, max: 240 }),
+        accelerators: fc.integer({ min: 1, max: 16 }),
+      }),
+      { maxLength: 3 },
+    )
+    .map((ws) =>
+      ws.map((w, i) => ({
+        id: `w${i}`,
+        startTime: base + w.startMin * 60_000,
+        endTime: base + (w.startMin + w.lenMin) * 60_000,
+        acceleratorType: w.type,
+        accelerators: w.accelerators,
+        tenant: w.tenant,
+      })),
+    );
 
 const jobsArb = (max: number): fc.Arbitrary<GenJob[]> =>
   fc.integer({ min: 0, max }).chain((n) => (n === 0 ? fc.constant([]) : fc.tuple(...Array.from({ length: n }, (_, i) => jobArb(i)))));
@@ -199,7 +236,7 @@ interface SimOutcome {
 
 const CYCLE_MS = 60_000;
 
-function simulate(config: PolicyConfig, nodes: ClusterNode[], jobs: readonly GenJob[], maxCycles: number): SimOutcome {
+function simulate(config: PolicyConfig, nodes: ClusterNode[], jobs: readonly GenJob[], maxCycles: number, windows: readonly ReservedWindow[] = []): SimOutcome {
   const warm = createScheduler(config);
   const grace = config.preemption.gracePeriodMs;
   const arrivals = [...jobs].sort((x, y) => x.job.submitTime - y.job.submitTime);
@@ -231,8 +268,9 @@ function simulate(config: PolicyConfig, nodes: ClusterNode[], jobs: readonly Gen
     // every other cycle, rebuild every object as the engine does (equal values, new identities)
     const snap: Snapshot =
       cycles % 2 === 0
-        ? { now, nodes, pending, running, usage: usage.byTenant }
+        ? { now, nodes, pending, running, usage: usage.byTenant, windows }
         : {
+            windows: windows.map((w) => ({ ...w })),
             now,
             nodes: nodes.map((n) => ({ ...n, accelerators: n.accelerators.map((a) => ({ ...a })), topology: { ...n.topology } })),
             pending: pending.map((j) => ({ ...j, perReplica: { ...j.perReplica, acceleratorTypes: [...j.perReplica.acceleratorTypes] } })),
@@ -269,16 +307,16 @@ function simulate(config: PolicyConfig, nodes: ClusterNode[], jobs: readonly Gen
 
 void test('property: one cycle never over-allocates, starts gangs whole, and gives every job one outcome', () => {
   fc.assert(
-    fc.property(nodesArb(), jobsArb(25), fc.constantFrom(...POLICIES), (nodes, jobs, policy) => {
+    fc.property(nodesArb(), jobsArb(25), fc.constantFrom(...POLICIES), windowsArb(3_600_000, -60), (nodes, jobs, policy, windows) => {
       // cycle 1 from an empty hall, then cycle 2 with cycle 1's starts running
       const pending = jobs.map((g) => g.job);
-      const s1: Snapshot = { now: 3_600_000, nodes, pending, running: [] };
+      const s1: Snapshot = { now: 3_600_000, nodes, pending, running: [], windows };
       const r1 = scheduleOnce(policy, s1);
       checkCycle(s1, r1);
       const started = new Set(r1.starts.map((s) => s.jobId));
       const running = r1.starts.map((s) => ({ ...(pending.find((j) => j.id === s.jobId) as SchedJob), startTime: 3_600_000, placement: s.placement, lastCheckpointTime: null }));
       const more = jobs.map((g) => ({ ...g.job, id: `${g.job.id}-b`, priority: g.job.priority + 10 }));
-      const s2: Snapshot = { now: 3_600_000 + 20 * 60_000, nodes, pending: [...pending.filter((j) => !started.has(j.id)), ...more], running };
+      const s2: Snapshot = { now: 3_600_000 + 20 * 60_000, nodes, pending: [...pending.filter((j) => !started.has(j.id)), ...more], running, windows };
       checkCycle(s2, scheduleOnce(policy, s2));
     }),
     { numRuns: 150 },
@@ -287,15 +325,21 @@ void test('property: one cycle never over-allocates, starts gangs whole, and giv
 
 void test('property: identical input gives identical decisions, whatever the order of the input arrays', () => {
   fc.assert(
-    fc.property(nodesArb(), jobsArb(20), fc.constantFrom(...POLICIES), fc.integer(), (nodes, jobs, policy, seed) => {
+    fc.property(nodesArb(), jobsArb(20), fc.constantFrom(...POLICIES), fc.integer(), windowsArb(3_600_000, -60), (nodes, jobs, policy, seed, windows) => {
       const pending = jobs.map((g) => g.job);
-      const r0 = scheduleOnce(policy, { now: 3_600_000, nodes, pending, running: [] });
+      const r0 = scheduleOnce(policy, { now: 3_600_000, nodes, pending, running: [], windows });
       const running = r0.starts.slice(0, 3).map((s) => ({ ...(pending.find((j) => j.id === s.jobId) as SchedJob), startTime: 0, placement: s.placement, lastCheckpointTime: null }));
       const runIds = new Set(running.map((j) => j.id));
       const rest = pending.filter((j) => !runIds.has(j.id));
-      const snap: Snapshot = { now: 3_600_000, nodes, pending: rest, running, usage: { a: 100, b: 5000 } };
+      const snap: Snapshot = { now: 3_600_000, nodes, pending: rest, running, usage: { a: 100, b: 5000 }, windows };
       const a = scheduleOnce(policy, snap);
-      const b = scheduleOnce(policy, { ...snap, nodes: shuffled(nodes, seed), pending: shuffled(rest, seed + 1), running: shuffled(running, seed + 2) });
+      const b = scheduleOnce(policy, {
+        ...snap,
+        nodes: shuffled(nodes, seed),
+        pending: shuffled(rest, seed + 1),
+        running: shuffled(running, seed + 2),
+        windows: shuffled(windows, seed + 3),
+      });
       assert.deepEqual(b, a);
       assert.deepEqual(scheduleOnce(policy, snap), a);
     }),
@@ -357,6 +401,83 @@ void test('property: a tenant below its guarantee gets it back within the grace 
       assert.deepEqual(r2.starts.map((s) => s.jobId), ['owner-job']);
     }),
     { numRuns: 100 },
+  );
+});
+
+void test('property: with bookings, no job waits forever and the stateful scheduler answers as a fresh one', () => {
+  fc.assert(
+    fc.property(nodesArb(true), jobsArb(15), fc.constantFrom(...POLICIES), windowsArb(0, 0), (nodes, jobs, policy, windows) => {
+      const out = simulate(policy, nodes, jobs, 800, windows);
+      assert.deepEqual(out.unfinished, [], `jobs never started after ${out.cycles} cycles`);
+    }),
+    { numRuns: 60 },
+  );
+});
+
+void test('property: a booking owner whose job fits its open window starts it within the grace period and one cycle, whatever was lent', () => {
+  const others = fc.array(
+    fc.record({ tenant: fc.constantFrom('x', 'y'), accelerators: fc.integer({ min: 1, max: 8 }), preemptible: fc.boolean(), limitMin: fc.integer({ min: 1, max: 600 }), priority: fc.constantFrom(0, 10) }),
+    { maxLength: 10 },
+  );
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 24 }),
+      fc.integer({ min: 1, max: 24 }),
+      others,
+      fc.boolean(),
+      (nodeCount, bookedWanted, needWanted, otherJobs, fairShare) => {
+        const nodes = Array.from({ length: nodeCount }, (_, i) => makeNode(`n${i}`, { switch: `s${i % 2}` }));
+        const booked = Math.min(bookedWanted, nodeCount * 8);
+        const need = Math.min(needWanted, booked);
+        const policy = compiled({
+          ...(fairShare ? { fairShare: { halfLife: '1h' } } : {}),
+          preemption: { gracePeriod: '30s' },
+          bookings: { lendIdle: true },
+          // the owner has no quota at all: its booking is all it has
+          tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } },
+        });
+        const grace = policy.preemption.gracePeriodMs;
+        const t0 = 10 * 3_600_000;
+        const windows: ReservedWindow[] = [{ id: 'bk#0', startTime: t0 - 600_000, endTime: t0 + 4 * 3_600_000, acceleratorType: 'nvidia-h200', accelerators: booked, tenant: 'owner' }];
+        const warm = createScheduler(policy);
+        const cycle = (snap: Snapshot): ScheduleResult => {
+          const r = warm.schedule(snap);
+          assert.deepEqual(r, scheduleOnce(policy, snap), 'the stateful scheduler must answer as a fresh one');
+          checkCycle(snap, r);
+          return r;
+        };
+        // cycle 0: the owner is idle; the others take what they may (preemptible ones are lent the booking)
+        const otherPending = otherJobs.map((o, i) => makeJob(`o${i}`, { tenant: o.tenant, accelerators: o.accelerators, preemptible: o.preemptible, timeLimitMs: o.limitMin * 60_000, priority: o.priority, submitTime: i }));
+        const r0 = cycle({ now: t0, nodes, pending: otherPending, running: [], windows });
+        const byId = new Map(otherPending.map((j) => [j.id, j]));
+        const running: RunningSchedJob[] = r0.starts.map((s) => ({ ...(byId.get(s.jobId) as SchedJob), startTime: t0, placement: s.placement, lastCheckpointTime: null }));
+        // non-preemptible jobs never hold booked devices
+        const firm = running.filter((j) => !j.preemptible).reduce((n, j) => n + j.replicas * j.perReplica.accelerators, 0);
+        assert.ok(firm <= nodeCount * 8 - booked, `non-preemptible jobs hold ${firm} of the ${booked} booked devices`);
+        // the owner submits one device per replica (bookings are aggregate, not tied to nodes)
+        const mine = makeJob('mine', { tenant: 'owner', replicas: need, accelerators: 1, timeLimitMs: 3_600_000, submitTime: t0 + 60_000 });
+        const startedIds = new Set(r0.starts.map((s) => s.jobId));
+        const waiting = otherPending.filter((j) => !startedIds.has(j.id));
+        const t1 = t0 + 60_000;
+        const r1 = cycle({ now: t1, nodes, pending: [...waiting, mine], running, windows });
+        if (r1.starts.some((s) => s.jobId === 'mine')) return;
+        const v = r1.pending.find((p) => p.jobId === 'mine');
+        assert.equal(v?.estimatedStart, t1 + grace, JSON.stringify(v));
+        for (const p of r1.preemptions) assert.ok(byId.get(p.jobId)?.preemptible === true, `${p.jobId} is not preemptible`);
+        // the engine stops the victims within the grace period; the next cycle starts the owner's job
+        const victims = new Set(r1.preemptions.map((p) => p.jobId));
+        const started1 = new Set(r1.starts.map((s) => s.jobId));
+        const running2 = [
+          ...running.filter((j) => !victims.has(j.id)),
+          ...r1.starts.map((s) => ({ ...(byId.get(s.jobId) as SchedJob), startTime: t1, placement: s.placement, lastCheckpointTime: null })),
+        ];
+        const requeued = running.filter((j) => victims.has(j.id)).map((j) => ({ ...(byId.get(j.id) as SchedJob), submitTime: t1 + grace }));
+        const r2 = cycle({ now: t1 + grace, nodes, pending: [...waiting.filter((j) => !started1.has(j.id)), ...requeued, mine], running: running2, windows });
+        assert.ok(r2.starts.some((s) => s.jobId === 'mine'), `owner not started: ${JSON.stringify(r2.pending.find((p) => p.jobId === 'mine'))}`);
+      },
+    ),
+    { numRuns: 150 },
   );
 });
 

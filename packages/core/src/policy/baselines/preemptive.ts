@@ -215,17 +215,36 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
   const starvation = options.starvationFactor ?? TIRESIAS_DEFAULTS.starvationFactor;
   /** Attained GPU-ms at the job's latest promotion: service counts from there. */
   const promotedAt = new Map<string, number>();
+  /**
+   * Cache of progress answers, valid while `now` and the running set (by array identity: a new
+   * array whenever a job starts, ends or is preempted) are unchanged, e.g. `schedule` then
+   * `nextWakeMs` at one instant. A job's progress cannot change otherwise.
+   */
+  let cacheNow = NaN;
+  let cacheRunning: readonly RunningSchedJob[] | null = null;
+  const validate = (snapshot: Snapshot): void => {
+    if (snapshot.now !== cacheNow || snapshot.running !== cacheRunning) {
+      cache.clear();
+      cacheNow = snapshot.now;
+      cacheRunning = snapshot.running;
+    }
+  };
+  const cache = new Map<string, { service: number; waitingSince: number; executed: number }>();
   const effective = (
     job: SchedJob,
     now: number,
   ): { service: number; waitingSince: number; executed: number } => {
-    const p = knowledge.progress(job.id, now);
-    const gpus = jobAccelerators(job);
-    return {
-      service: p.attainedMs * gpus - (promotedAt.get(job.id) ?? 0),
-      waitingSince: p.waitingSinceMs,
-      executed: p.attainedMs,
-    };
+    let e = now === cacheNow ? cache.get(job.id) : undefined;
+    if (e === undefined) {
+      const p = knowledge.progress(job.id, now);
+      e = {
+        service: p.attainedMs * jobAccelerators(job) - (promotedAt.get(job.id) ?? 0),
+        waitingSince: p.waitingSinceMs,
+        executed: p.attainedMs,
+      };
+      cache.set(job.id, e);
+    }
+    return e;
   };
   const queueOf = (service: number): number => {
     let q = 0;
@@ -236,6 +255,7 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
     name: 'tiresias',
     preempts: true,
     schedule(snapshot: Snapshot): ScheduleResult {
+      validate(snapshot);
       const now = snapshot.now;
       if (snapshot.pending.length === 0) return { starts: [], preemptions: [], pending: [] };
       for (const job of snapshot.pending) {
@@ -247,12 +267,14 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
           now - e.waitingSince >= starvation * e.executed
         ) {
           promotedAt.set(job.id, e.service + (promotedAt.get(job.id) ?? 0));
+          cache.delete(job.id);
         }
       }
       // Rank: queue first, then submission (the key is the queue; ties fall to bySubmit).
       return rankedCycle(snapshot, (job) => queueOf(effective(job, now).service), 'Tiresias');
     },
     nextWakeMs(snapshot: Snapshot): number | null {
+      validate(snapshot);
       if (snapshot.pending.length === 0) return null;
       const now = snapshot.now;
       let next = Infinity;

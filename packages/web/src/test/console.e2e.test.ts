@@ -2,7 +2,8 @@
  * The console end to end in headless Chromium, against a real suanli server (SQLite in a temp dir,
  * declared gpu:2, local executor): sign in, overview, submit (with field errors shown inline),
  * watch a job run and read its logs, cancel another, job list filters, drain/undrain a node,
- * placeholders, language switch (remembered), tablet layout, sign out.
+ * bookings (book through the form and see it in the calendar, a refusal with the server's reason,
+ * the capacity query, cancel), usage, language switch (remembered), tablet layout, sign out.
  * Screenshots go to test-artifacts/console/ (gitignored). Needs /usr/bin/chromium (CHROMIUM_BIN).
  */
 import { after, before, describe, test } from 'node:test';
@@ -208,11 +209,94 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.getByTestId('drain').waitFor();
   });
 
-  test('bookings say they are not available yet (no figures); usage shows the metered job', async () => {
+  let bookingId = '';
+  let bookingType = '';
+  /** Tomorrow (UTC) at `h`:00, as the form's wall clock in time zone UTC. */
+  const tomorrowAt = (h: number) => {
+    const d = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    return `${d}T${String(h).padStart(2, '0')}:00`;
+  };
+  const fillBooking = async (count: number) => {
+    await page.getByTestId('book-type').fill(bookingType);
+    await page.getByTestId('book-count').fill(String(count));
+    await page.getByTestId('book-start').fill(tomorrowAt(10));
+    await page.getByTestId('book-end').fill(tomorrowAt(14));
+    await page.getByTestId('book-zone').fill('UTC');
+  };
+
+  test('bookings: books a window through the form and sees it in the calendar', async () => {
+    bookingType = (await stack.client.listNodes()).nodes[0]?.accelerators[0]?.type ?? '';
+    assert.ok(bookingType, 'the inventory has an accelerator type');
     await page.getByRole('link', { name: '预约' }).click();
-    const b = page.getByTestId('unavailable-bookings');
-    await b.getByText('/api/v1/bookings').waitFor();
-    assert.doesNotMatch(await b.innerText(), /\d{2,}/);
+    await page.getByTestId('book-form').waitFor();
+    // The calendar shows the inventory's type with its 2 accelerators, nothing booked yet.
+    const row = page.locator(`[data-testid="calendar"] [data-type="${bookingType}"]`);
+    await row.waitFor();
+    assert.match(await row.locator('h3').innerText(), /2/);
+    assert.deepEqual([...new Set(await row.getByTestId('cal-unbooked').allInnerTexts())], ['2']);
+    await fillBooking(2);
+    await page.getByTestId('book-submit').click();
+    const done = page.getByTestId('book-done');
+    await page.locator('[data-testid="book-done"], [data-testid="book-error"]').first().waitFor();
+    if ((await done.count()) === 0)
+      assert.fail(`the booking was refused: ${await page.getByTestId('book-error').innerText()}`);
+    bookingId = (await done.getAttribute('data-booking')) ?? '';
+    assert.match(bookingId, /^bk-/);
+    await row.locator(`[data-booking="${bookingId}"]`).waitFor();
+    assert.ok((await row.getByTestId('cal-unbooked').allInnerTexts()).includes('0'), 'a day with 0 unbooked');
+    const listed = page.locator(`[data-booking-row="${bookingId}"]`);
+    await listed.locator('[data-state="approved"]').waitFor();
+    assert.match(await listed.innerText(), new RegExp(`2 × ${bookingType}`));
+    assert.match(await listed.innerText(), /\(UTC\)/);
+    await shot('09a-booking-calendar');
+  });
+
+  test('bookings: a refused booking shows the server code and reason inline; the capacity query answers', async () => {
+    await fillBooking(1);
+    await page.getByTestId('book-submit').click();
+    const err = page.getByTestId('book-error');
+    await err.waitFor();
+    assert.equal(await err.getAttribute('data-code'), 'BOOKING_NO_CAPACITY');
+    assert.match(await err.innerText(), /该时段空闲容量不足/);
+    // The reason on screen is the server's own.
+    let serverReason = '';
+    try {
+      await stack.client.createBooking({
+        acceleratorType: bookingType,
+        accelerators: 1,
+        start: tomorrowAt(10),
+        end: tomorrowAt(14),
+        timeZone: 'UTC',
+      });
+    } catch (e) {
+      serverReason = (e as Error).message;
+    }
+    assert.ok(serverReason.length > 0, 'the API refuses the same booking');
+    assert.equal(await page.getByTestId('book-error-reason').innerText(), serverReason);
+    await shot('09b-booking-refused');
+    await page.getByTestId('capacity-type').fill(bookingType);
+    await page.getByTestId('capacity-count').fill('2');
+    await page.getByTestId('capacity-hours').fill('2');
+    await page.getByTestId('capacity-ask').click();
+    const answer = page.getByTestId('capacity-answer');
+    await answer.waitFor();
+    assert.equal(await answer.getAttribute('data-available'), 'true');
+    assert.match(await answer.innerText(), new RegExp(`2 张 ${bookingType}`));
+  });
+
+  test('bookings: cancels the booking and its window leaves the calendar', async () => {
+    const listed = page.locator(`[data-booking-row="${bookingId}"]`);
+    await listed.getByTestId('booking-cancel').click();
+    await listed.getByTestId('booking-cancel-confirm').click();
+    await listed.locator('[data-state="cancelled"]').waitFor();
+    await page
+      .locator(`[data-testid="calendar"] [data-booking="${bookingId}"]`)
+      .waitFor({ state: 'detached' });
+    assert.equal(await listed.getByTestId('booking-cancel').count(), 0);
+    await shot('09c-booking-cancelled');
+  });
+
+  test('usage shows the metered job', async () => {
     await page.getByRole('link', { name: '租户与用量' }).click();
     const paths = new Set(
       Object.keys(
@@ -245,7 +329,7 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
 
   test('usable on a tablet (768×1024): no horizontal scrolling of the page', async () => {
     await page.setViewportSize({ width: 768, height: 1024 });
-    for (const path of ['/', '/jobs', `/jobs/${runId}`, '/nodes', '/submit']) {
+    for (const path of ['/', '/jobs', `/jobs/${runId}`, '/nodes', '/submit', '/bookings']) {
       await page.goto(stack.url + path);
       await page.locator('main h1').first().waitFor();
       await page.waitForTimeout(300);
@@ -281,7 +365,8 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.getByLabel('API token').waitFor();
     assert.equal(await page.evaluate("localStorage.getItem('suanli.token')"), null);
     assert.deepEqual(
-      consoleErrors.filter((e) => !/status of (400|401)/.test(e)),
+      // 409: the refused booking (BOOKING_NO_CAPACITY), shown inline on purpose
+      consoleErrors.filter((e) => !/status of (400|401|409)/.test(e)),
       [],
     );
   });
@@ -324,6 +409,21 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     });
     assert.equal(labJobRes.status, 201);
     const labJob = (await labJobRes.json()) as { id: string };
+    // A booking of tenant "lab" (two days ahead, UTC), made by its member through the API.
+    const day = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+    const labBookingRes = await fetch(stack.server.url + '/api/v1/bookings', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens['member'] ?? ''}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        acceleratorType: bookingType,
+        accelerators: 1,
+        start: `${day}T08:00`,
+        end: `${day}T09:00`,
+        timeZone: 'UTC',
+      }),
+    });
+    assert.equal(labBookingRes.status, 201, await labBookingRes.clone().text());
+    const labBooking = (await labBookingRes.json()) as { id: string };
     const signIn = async (token: string) => {
       await page.goto(stack.url + '/');
       await page.getByLabel('API token').fill(token);
@@ -351,6 +451,13 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.getByTestId('job-state').waitFor();
     await page.getByTestId('log').waitFor();
     assert.equal(await page.getByTestId('cancel').count(), 0);
+    // Bookings: the viewer sees the tenant's booking, but no form and no cancel.
+    await page.getByRole('link', { name: 'Bookings' }).click();
+    await page.locator(`[data-booking-row="${labBooking.id}"]`).waitFor();
+    await page.locator(`[data-testid="calendar"] [data-booking="${labBooking.id}"]`).waitFor();
+    assert.equal(await page.getByTestId('book-form').count(), 0);
+    assert.equal(await page.getByTestId('booking-cancel').count(), 0);
+    assert.equal(await page.getByTestId('booking-approve').count(), 0);
     await shot('12-viewer');
     await signOut();
 
@@ -362,6 +469,11 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.getByRole('link', { name: 'Nodes' }).click();
     await page.locator('section.node').first().waitFor();
     assert.equal(await page.getByTestId('drain').count(), 0);
+    // The member may book and cancel the tenant's booking; approval is for operators.
+    await page.getByRole('link', { name: 'Bookings' }).click();
+    await page.getByTestId('book-form').waitFor();
+    await page.locator(`[data-booking-row="${labBooking.id}"]`).getByTestId('booking-cancel').waitFor();
+    assert.equal(await page.getByTestId('booking-approve').count(), 0);
     // Revoking the token ends the session at the next poll, with a message on the sign-in page.
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.getByTestId('kpi-idle').waitFor();

@@ -26,7 +26,7 @@ import { JobPage } from './views/JobPage.js';
 // The YAML editor pulls in a YAML parser: load it only when someone opens it.
 const Submit = lazy(() => import('./views/Submit.js').then((m) => ({ default: m.Submit })));
 import { Nodes } from './views/Nodes.js';
-import { Bookings } from './views/Unavailable.js';
+import { Bookings } from './views/Bookings.js';
 import { Usage } from './views/Usage.js';
 
 const BASE_URL = window.location.origin;

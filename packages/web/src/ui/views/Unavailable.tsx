@@ -44,27 +44,3 @@ export function NotAvailable(props: { which: Capability; capability: MessageKey 
     </div>
   );
 }
-
-export function Bookings() {
-  const { t } = useI18n();
-  const present = useCapability('bookings');
-  return (
-    <section aria-labelledby="bookings-title">
-      <h1 id="bookings-title">{t('bookings.title')}</h1>
-      {present === null ? (
-        <p className="muted">{t('common.loading')}</p>
-      ) : present ? (
-        <div className="card notice" role="status" data-testid="unavailable-bookings">
-          <p>
-            {t('unavailable.present', {
-              capability: t('bookings.capability'),
-              path: CAPABILITY_PATHS.bookings,
-            })}
-          </p>
-        </div>
-      ) : (
-        <NotAvailable which="bookings" capability="bookings.capability" />
-      )}
-    </section>
-  );
-}

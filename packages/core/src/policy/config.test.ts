@@ -56,7 +56,19 @@ const errorCases: ErrCase[] = [
   { name: 'bad withinTenant', input: { preemption: { withinTenant: 'always' } }, path: 'preemption.withinTenant', message: /"never" or "lower-priority"/ },
   { name: 'reclaim faster than grace', input: { preemption: { gracePeriod: '10m', boundedReclaimTime: '5m' } }, path: 'preemption.boundedReclaimTime', message: /at least preemption.gracePeriod/ },
   { name: 'zero backfill bound', input: { backfill: { maxJobsTested: 0 } }, path: 'backfill.maxJobsTested', message: /whole number from 1/ },
+  { name: 'lendIdle not a boolean', input: { bookings: { lendIdle: 'yes' } }, path: 'bookings.lendIdle', message: /true or false/ },
+  { name: 'unknown bookings field', input: { bookings: { lend: true } }, path: 'bookings.lend', message: /unknown field "lend"; allowed fields here are: lendIdle/ },
 ];
+
+void test('bookings.lendIdle: absent without the section (lending off), as given with it', () => {
+  const on = compilePolicy({ bookings: { lendIdle: true } });
+  assert.ok(on.ok);
+  assert.deepEqual(on.value.bookings, { lendIdle: true });
+  const off = compilePolicy({ bookings: {} });
+  assert.ok(off.ok);
+  assert.deepEqual(off.value.bookings, { lendIdle: false });
+  assert.equal(DEFAULT_POLICY.bookings, undefined);
+});
 
 for (const c of errorCases) {
   void test(`compilePolicy rejects: ${c.name}`, () => {

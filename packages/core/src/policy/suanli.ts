@@ -307,7 +307,7 @@ class TenantHeap {
  * jobs bypass quota (tenant and project limits alike) and do not count as quota use. Running jobs
  * are sorted into "inside" once per cycle (earliest start first), pending ones as they start.
  */
-export class OpenBookings {
+class OpenBookings {
   private readonly byOwner = new Map<string, Map<AcceleratorType, ReservedWindow[]>>();
   private readonly used = new Map<string, number>();
   /** Running jobs inside their tenant's booking this cycle (never reclaimed, never evicted). */

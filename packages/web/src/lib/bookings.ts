@@ -145,3 +145,28 @@ export function localDayStarts(now: number, days: number): number[] {
   }
   return out;
 }
+
+/**
+ * Accelerators held at `now` by approved bookings inside one of their windows, and by maintenance
+ * windows, from the bookings the caller may see (GET /bookings: its tenant's, or all for platform
+ * roles, and every maintenance window).
+ */
+export function bookedNow(
+  bookings: readonly CalendarBooking[],
+  now: number,
+): { booked: number; bookings: number; maintenance: number } {
+  let booked = 0;
+  let count = 0;
+  let maintenance = 0;
+  for (const b of bookings) {
+    if (b.state !== 'approved' && b.state !== 'active') continue;
+    const inside = b.occurrences.some((o) => Date.parse(o.start) <= now && Date.parse(o.end) > now);
+    if (!inside) continue;
+    if (b.kind === 'maintenance') maintenance += b.accelerators;
+    else {
+      booked += b.accelerators;
+      count++;
+    }
+  }
+  return { booked, bookings: count, maintenance };
+}

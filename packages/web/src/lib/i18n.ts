@@ -61,6 +61,11 @@ export const en = {
   'overview.verdicts': 'Why jobs wait',
   'overview.noNodes': 'This server has no nodes yet.',
   'overview.booked': 'Booked accelerators appear here when bookings are available on this server.',
+  'overview.bookedNowAll':
+    'Booked now: {booked} accelerators in {bookings} bookings inside their windows (all tenants); {maintenance} in maintenance windows.',
+  'overview.bookedNowTenant':
+    'Booked now by tenant {tenant}: {booked} accelerators in {bookings} bookings inside their windows; {maintenance} in maintenance windows.',
+  'overview.bookingsLink': 'Bookings calendar',
   'overview.truncated': 'Showing the first {count} jobs of this kind.',
   'jobs.title': 'Jobs',
   'jobs.filterState': 'State',
@@ -332,6 +337,11 @@ export const zhCN: Messages = {
   'overview.verdicts': '作业等待原因',
   'overview.noNodes': '此服务器尚无节点。',
   'overview.booked': '服务器支持预约后，已预约的加速卡将显示在这里。',
+  'overview.bookedNowAll':
+    '当前已预约：{bookings} 个处于时段内的预约共占 {booked} 张加速卡（全部租户）；维护窗口占 {maintenance} 张。',
+  'overview.bookedNowTenant':
+    '租户 {tenant} 当前已预约：{bookings} 个处于时段内的预约共占 {booked} 张加速卡；维护窗口占 {maintenance} 张。',
+  'overview.bookingsLink': '预约日历',
   'overview.truncated': '仅显示此类作业的前 {count} 个。',
   'jobs.title': '作业',
   'jobs.filterState': '状态',

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCalendar, inventoryByType, maxHeldIn, type CalendarBooking } from '../lib/bookings.js';
+import {
+  bookedNow,
+  buildCalendar,
+  inventoryByType,
+  maxHeldIn,
+  type CalendarBooking,
+} from '../lib/bookings.js';
 
 const H = 3_600_000;
 const T0 = Date.parse('2026-03-10T00:00:00Z');
@@ -85,4 +91,17 @@ test('buildCalendar: held and unbooked per day, bars clipped to the period, canc
   assert.equal(gpu.bars[1]!.leftPct + gpu.bars[1]!.widthPct, 100); // clipped at the end
   assert.equal(rows[1]!.total, null);
   assert.equal(rows[1]!.days[0]!.minUnbooked, 0);
+});
+
+test('bookedNow: approved bookings and maintenance inside a window at that instant', () => {
+  const win = [{ start: iso(T0), end: iso(T0 + 2 * H) }];
+  const all = [
+    booking({ id: 'a', state: 'active', occurrences: win }),
+    booking({ id: 'b', state: 'requested', occurrences: win }),
+    booking({ id: 'c', state: 'cancelled', occurrences: win }),
+    booking({ id: 'm', kind: 'maintenance', accelerators: 1, occurrences: win }),
+    booking({ id: 'later', occurrences: [{ start: iso(T0 + 2 * H), end: iso(T0 + 3 * H) }] }),
+  ];
+  assert.deepEqual(bookedNow(all, T0 + H), { booked: 2, bookings: 1, maintenance: 1 });
+  assert.deepEqual(bookedNow(all, T0 + 2 * H), { booked: 2, bookings: 1, maintenance: 0 });
 });

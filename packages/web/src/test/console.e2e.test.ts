@@ -81,6 +81,11 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.locator('[data-testid="heatmap"] canvas').first().waitFor();
     await page.locator('[data-testid="util-chart"] canvas').first().waitFor();
     assert.match(await page.getByTestId('sampling-note').innerText(), /每 5 秒采样/);
+    // Nothing is booked yet (the server has the bookings API).
+    assert.match(
+      await page.getByTestId('overview-booked').innerText(),
+      /当前已预约：0 个.*0 张加速卡.*维护窗口占 0 张/,
+    );
     await shot('02-overview-zh');
   });
 
@@ -371,7 +376,7 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     );
   });
 
-  test('role-aware: a viewer gets no submit, cancel or drain; a member no drain; a revoked token ends the session', async (t) => {
+  test('role-aware: a viewer gets no submit, cancel, drain or booking form; a member books and cancels but does not approve or drain; a revoked token ends the session; an operator approves a requested booking', async (t) => {
     const api = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(stack.server.url + path, {
         method,
@@ -409,7 +414,9 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     });
     assert.equal(labJobRes.status, 201);
     const labJob = (await labJobRes.json()) as { id: string };
-    // A booking of tenant "lab" (two days ahead, UTC), made by its member through the API.
+    // Tenant "lab" needs an operator's approval for bookings.
+    await api('PUT', '/api/v1/booking-settings/lab', { requireApproval: true });
+    // A booking of tenant "lab" (two days ahead, UTC), made by its member through the API: requested.
     const day = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
     const labBookingRes = await fetch(stack.server.url + '/api/v1/bookings', {
       method: 'POST',
@@ -423,7 +430,8 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
       }),
     });
     assert.equal(labBookingRes.status, 201, await labBookingRes.clone().text());
-    const labBooking = (await labBookingRes.json()) as { id: string };
+    const labBooking = (await labBookingRes.json()) as { id: string; state: string };
+    assert.equal(labBooking.state, 'requested');
     const signIn = async (token: string) => {
       await page.goto(stack.url + '/');
       await page.getByLabel('API token').fill(token);
@@ -484,5 +492,16 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     assert.ok(revoked.ok, `revoke: ${revoked.status}`);
     await page.getByText('Your session ended').waitFor({ timeout: 15_000 });
     assert.equal(await page.evaluate("localStorage.getItem('suanli.token')"), null);
+
+    // An operator (here the admin) approves the requested booking from the list.
+    await signIn(stack.token);
+    await page.getByRole('link', { name: 'Bookings' }).click();
+    const requested = page.locator(`[data-booking-row="${labBooking.id}"]`);
+    await requested.locator('[data-state="requested"]').waitFor();
+    await requested.getByTestId('booking-reject').waitFor();
+    await requested.getByTestId('booking-approve').click();
+    await requested.locator('[data-state="approved"]').waitFor();
+    assert.equal(await requested.getByTestId('booking-approve').count(), 0);
+    await shot('13-booking-approved');
   });
 });

@@ -22,6 +22,8 @@ import {
   type UtilisationSample,
 } from '../../lib/overview.js';
 import { formatDuration, formatPercent } from '../../lib/format.js';
+import { bookedNow } from '../../lib/bookings.js';
+import { useCapability } from './Unavailable.js';
 import type { MessageKey } from '../../lib/i18n.js';
 
 export const OVERVIEW_POLL_MS = 5000;
@@ -231,7 +233,7 @@ export function Overview() {
               testId="kpi-running"
             />
           </div>
-          <p className="muted small">{t('overview.booked')}</p>
+          <BookedNow />
           {jobs && (jobs.waiting.truncated || jobs.running.truncated) ? (
             <p className="muted small">{t('overview.truncated', { count: OVERVIEW_JOBS_MAX })}</p>
           ) : null}
@@ -344,5 +346,35 @@ function Kpi(props: {
       <div className="kpi-label">{props.label}</div>
       {props.sub ? <div className="kpi-sub muted small">{props.sub}</div> : null}
     </div>
+  );
+}
+
+/** Accelerators booked right now (GET /bookings, read every 30 s), when the server has bookings. */
+function BookedNow() {
+  const { t } = useI18n();
+  const present = useCapability('bookings');
+  if (present === null) return null;
+  if (!present) return <p className="muted small">{t('overview.booked')}</p>;
+  return <BookedNowFigures />;
+}
+
+function BookedNowFigures() {
+  const { t } = useI18n();
+  const { client, me } = useSession();
+  const poll = usePoll(() => client.listBookings(), 30_000, [client]);
+  const now = useNow(30_000);
+  if (!poll.data) return null;
+  const b = bookedNow(poll.data.bookings, now);
+  const platform = me.role === 'admin' || me.role === 'operator';
+  return (
+    <p className="muted small" data-testid="overview-booked">
+      {t(platform ? 'overview.bookedNowAll' : 'overview.bookedNowTenant', {
+        booked: b.booked,
+        bookings: b.bookings,
+        maintenance: b.maintenance,
+        tenant: me.tenant,
+      })}{' '}
+      <Link href="/bookings">{t('overview.bookingsLink')}</Link>
+    </p>
   );
 }

@@ -79,20 +79,24 @@ function rankedCycle(
   let budget = 0;
   for (const n of snapshot.nodes)
     if (isSchedulable(n)) for (const a of n.accelerators) if (a.healthy) budget++;
-  const desired = new Set<string>();
+  const desired = new Set<string>(); // waiting jobs only
+  const undesiredRunning = new Set<string>();
   for (const r of all) {
     const need = jobAccelerators(r.job);
     if (need <= budget) {
-      desired.add(r.job.id);
+      if (r.running === null) desired.add(r.job.id);
       budget -= need;
-    }
+    } else if (r.running !== null) undesiredRunning.add(r.job.id);
   }
 
   // 2. Place desired waiting jobs, preempting undesired running jobs (worst-ranked first) only when needed.
   const cap = freeCapacity(snapshot);
-  const victims = snapshot.running
-    .filter((r) => !desired.has(r.id))
-    .sort((a, b) => rank.get(b.id)! - rank.get(a.id)!);
+  const victims =
+    undesiredRunning.size === 0
+      ? []
+      : snapshot.running
+          .filter((r) => undesiredRunning.has(r.id))
+          .sort((a, b) => rank.get(b.id)! - rank.get(a.id)!);
   const released: RunningSchedJob[] = [];
   let nextVictim = 0;
   const starts: StartDecision[] = [];
@@ -107,6 +111,7 @@ function rankedCycle(
     for (const r of placement) for (const id of r.acceleratorIds) startedFor.set(id, job.id);
   };
   const leftOver: SchedJob[] = [];
+  let hypoBase: FreeCapacity | null = null;
   for (const r of all) {
     if (r.running !== null) continue;
     const job = r.job;
@@ -116,8 +121,13 @@ function rankedCycle(
     }
     let placement = placeBestFit(job, cap);
     if (placement === null && nextVictim < victims.length) {
-      const hypothetical = cloneCapacity(cap);
-      for (let v = nextVictim; v < victims.length; v++) releasePlacement(hypothetical, victims[v]!.placement);
+      // "What is free once every remaining victim is gone", built once and reused until a start
+      // changes `cap` (jobs that cannot fit even then are common in a full hall).
+      if (hypoBase === null) {
+        hypoBase = cloneCapacity(cap);
+        for (let v = nextVictim; v < victims.length; v++) releasePlacement(hypoBase, victims[v]!.placement);
+      }
+      const hypothetical = cloneCapacity(hypoBase);
       if (placeBestFit(job, hypothetical) !== null) {
         while (placement === null && nextVictim < victims.length) {
           const v = victims[nextVictim++]!;
@@ -127,8 +137,10 @@ function rankedCycle(
         }
       }
     }
-    if (placement !== null) start(job, placement, `${label}: ranked among the jobs the cluster holds`);
-    else if (!canEverFit(job, snapshot.nodes))
+    if (placement !== null) {
+      start(job, placement, `${label}: ranked among the jobs the cluster holds`);
+      hypoBase = null; // cap changed (releasing victims into cap leaves cap ∪ remaining victims as it was)
+    } else if (!canEverFit(job, snapshot.nodes))
       pending.push({
         jobId: job.id,
         verdict: 'can-never-fit',
@@ -215,36 +227,18 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
   const starvation = options.starvationFactor ?? TIRESIAS_DEFAULTS.starvationFactor;
   /** Attained GPU-ms at the job's latest promotion: service counts from there. */
   const promotedAt = new Map<string, number>();
-  /**
-   * Cache of progress answers, valid while `now` and the running set (by array identity: a new
-   * array whenever a job starts, ends or is preempted) are unchanged, e.g. `schedule` then
-   * `nextWakeMs` at one instant. A job's progress cannot change otherwise.
-   */
-  let cacheNow = NaN;
-  let cacheRunning: readonly RunningSchedJob[] | null = null;
-  const validate = (snapshot: Snapshot): void => {
-    if (snapshot.now !== cacheNow || snapshot.running !== cacheRunning) {
-      cache.clear();
-      cacheNow = snapshot.now;
-      cacheRunning = snapshot.running;
-    }
-  };
-  const cache = new Map<string, { service: number; waitingSince: number; executed: number }>();
   const effective = (
     job: SchedJob,
     now: number,
   ): { service: number; waitingSince: number; executed: number } => {
-    let e = now === cacheNow ? cache.get(job.id) : undefined;
-    if (e === undefined) {
-      const p = knowledge.progress(job.id, now);
-      e = {
-        service: p.attainedMs * jobAccelerators(job) - (promotedAt.get(job.id) ?? 0),
-        waitingSince: p.waitingSinceMs,
-        executed: p.attainedMs,
-      };
-      cache.set(job.id, e);
-    }
-    return e;
+    // Not cached on purpose: a per-instant cache measured 2× slower (its entries outlive a
+    // young-generation GC and are promoted).
+    const p = knowledge.progress(job.id, now);
+    return {
+      service: p.attainedMs * jobAccelerators(job) - (promotedAt.get(job.id) ?? 0),
+      waitingSince: p.waitingSinceMs,
+      executed: p.attainedMs,
+    };
   };
   const queueOf = (service: number): number => {
     let q = 0;
@@ -255,7 +249,6 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
     name: 'tiresias',
     preempts: true,
     schedule(snapshot: Snapshot): ScheduleResult {
-      validate(snapshot);
       const now = snapshot.now;
       if (snapshot.pending.length === 0) return { starts: [], preemptions: [], pending: [] };
       for (const job of snapshot.pending) {
@@ -267,14 +260,12 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
           now - e.waitingSince >= starvation * e.executed
         ) {
           promotedAt.set(job.id, e.service + (promotedAt.get(job.id) ?? 0));
-          cache.delete(job.id);
         }
       }
       // Rank: queue first, then submission (the key is the queue; ties fall to bySubmit).
       return rankedCycle(snapshot, (job) => queueOf(effective(job, now).service), 'Tiresias');
     },
     nextWakeMs(snapshot: Snapshot): number | null {
-      validate(snapshot);
       if (snapshot.pending.length === 0) return null;
       const now = snapshot.now;
       let next = Infinity;

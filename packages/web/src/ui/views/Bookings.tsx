@@ -537,6 +537,11 @@ function CapacityQuery({ types }: { types: readonly string[] }) {
   );
 }
 
+/** "2026-03-10T09:00:00" → "2026-03-10 09:00" (seconds only when not zero). */
+function wallClock(w: string): string {
+  return w.replace('T', ' ').replace(/:00$/, '');
+}
+
 function BookingList({ bookings, onChanged }: { bookings: readonly BookingView[]; onChanged: () => void }) {
   const { t, lang } = useI18n();
   return (
@@ -574,8 +579,8 @@ function BookingList({ bookings, onChanged }: { bookings: readonly BookingView[]
                   <td>
                     {b.accelerators} × {b.acceleratorType}
                   </td>
-                  <td>
-                    {b.start} – {b.end} ({b.timeZone})
+                  <td className="wrap-cell">
+                    {wallClock(b.start)} – {wallClock(b.end)} ({b.timeZone})
                     {b.repeat ? (
                       <div className="muted small">
                         {t(`bookings.repeat.${b.repeat}` as MessageKey)}
@@ -584,7 +589,7 @@ function BookingList({ bookings, onChanged }: { bookings: readonly BookingView[]
                       </div>
                     ) : null}
                   </td>
-                  <td>
+                  <td className="wrap-cell">
                     {b.nextOccurrence
                       ? `${formatTime(b.nextOccurrence.start, lang)} – ${formatTime(b.nextOccurrence.end, lang)}`
                       : '—'}

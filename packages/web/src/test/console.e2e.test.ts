@@ -184,7 +184,7 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.getByTestId('filter-state').selectOption('');
     await page.getByTestId('filter-project').fill('vision');
     await page.locator(`[data-job="${cancelId}"]`).waitFor({ state: 'detached' });
-    assert.equal(await page.locator(`[data-job="${runId}"]`).count(), 1);
+    await page.locator(`[data-job="${runId}"]`).waitFor();
     assert.match(page.url(), /project=vision/);
     // A job submitted elsewhere appears without a reload.
     await page.getByTestId('filter-project').fill('');
@@ -305,6 +305,26 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
       .waitFor({ state: 'detached' });
     assert.equal(await listed.getByTestId('booking-cancel').count(), 0);
     await shot('09c-booking-cancelled');
+  });
+
+  test('bookings: a daily recurrence shows one bar per window', async () => {
+    const last = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByTestId('book-type').fill(bookingType);
+    await page.getByTestId('book-count').fill('1');
+    await page.getByTestId('book-start').fill(tomorrowAt(1));
+    await page.getByTestId('book-end').fill(tomorrowAt(2));
+    await page.getByTestId('book-zone').fill('UTC');
+    await page.getByTestId('book-repeat').selectOption('daily');
+    await page.getByTestId('book-until').fill(last);
+    await page.getByTestId('book-submit').click();
+    const done = page.locator(`[data-testid="book-done"]:not([data-booking="${bookingId}"])`);
+    await done.waitFor();
+    const id = (await done.getAttribute('data-booking')) ?? '';
+    const bars = page.locator(`[data-testid="calendar"] [data-booking="${id}"]`);
+    await bars.nth(2).waitFor();
+    assert.equal(await bars.count(), 3);
+    assert.match(await page.locator(`[data-booking-row="${id}"]`).innerText(), /每天 → .*共 3 个时段/s);
+    await stack.client.decideBooking(id, 'cancel');
   });
 
   test('usage shows the metered job', async () => {

@@ -22,6 +22,7 @@ export { reportJson, reportMarkdown } from './report.js';
 export { writePlots } from './plots.js';
 export {
   makePolicy,
+  derivedPolicyFile,
   expandPolicies,
   suanliAvailable,
   ALL_POLICIES,

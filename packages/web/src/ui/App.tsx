@@ -26,7 +26,8 @@ import { JobPage } from './views/JobPage.js';
 // The YAML editor pulls in a YAML parser: load it only when someone opens it.
 const Submit = lazy(() => import('./views/Submit.js').then((m) => ({ default: m.Submit })));
 import { Nodes } from './views/Nodes.js';
-import { Bookings } from './views/Bookings.js';
+// The bookings view (calendar, forms) is loaded when someone opens it.
+const Bookings = lazy(() => import('./views/Bookings.js').then((m) => ({ default: m.Bookings })));
 import { Usage } from './views/Usage.js';
 
 const BASE_URL = window.location.origin;
@@ -219,7 +220,12 @@ function Routes({ path }: { path: string }) {
       </Suspense>
     );
   if (path === '/nodes') return <Nodes />;
-  if (path === '/bookings') return <Bookings />;
+  if (path === '/bookings')
+    return (
+      <Suspense fallback={<p className="muted">{t('common.loading')}</p>}>
+        <Bookings />
+      </Suspense>
+    );
   if (path === '/usage') return <Usage />;
   if (path === '/login') {
     navigate('/', true);

@@ -72,8 +72,6 @@ function staticInfo(nodes: readonly ClusterNode[]): StaticInfo {
  * The answer is always the same as a full recount; this is a cache, not state the policy reads.
  */
 interface FreeMemo {
-  /** The running array last seen: the same array (the simulator reuses it) means no change. */
-  lastArray: readonly RunningSchedJob[] | null;
   running: Set<RunningSchedJob>;
   free: Map<string, Set<string>>;
   cpuMem: Map<string, { cpu: number; mem: number }>;
@@ -83,14 +81,13 @@ const freeMemo = new WeakMap<readonly ClusterNode[], FreeMemo>();
 function memoFor(nodes: readonly ClusterNode[], running: readonly RunningSchedJob[]): FreeMemo | null {
   let memo = freeMemo.get(nodes);
   if (memo === undefined) {
-    memo = { lastArray: null, running: new Set(), free: new Map(), cpuMem: new Map() };
+    memo = { running: new Set(), free: new Map(), cpuMem: new Map() };
     for (const n of nodes) {
       memo.free.set(n.name, new Set(n.accelerators.filter((a) => a.healthy).map((a) => a.id)));
       memo.cpuMem.set(n.name, { cpu: 0, mem: 0 });
     }
     freeMemo.set(nodes, memo);
   }
-  if (memo.lastArray === running) return memo;
   const now = new Set(running);
   const apply = (job: RunningSchedJob, sign: 1 | -1): boolean => {
     for (const r of job.placement) {
@@ -115,7 +112,6 @@ function memoFor(nodes: readonly ClusterNode[], running: readonly RunningSchedJo
     }
   }
   memo.running = now;
-  memo.lastArray = running;
   return memo;
 }
 

@@ -330,23 +330,25 @@ export class FreeState {
     let changed = 0;
     const moved: string[] = [];
     if (sign === 1) {
-      const drop = new Set(ids);
+      // a node's few devices: a scan, not a Set, below 16 ids
+      const drop = ids.length > 16 ? new Set(ids) : null;
       const kept: string[] = [];
       for (const id of list) {
-        if (drop.has(id)) moved.push(id);
+        if (drop !== null ? drop.has(id) : indexOfId(ids, id) >= 0) moved.push(id);
         else kept.push(id);
       }
       changed = moved.length;
       f.ids.set(type, kept);
     } else {
-      const have = new Set(list);
+      // `list` grows with what comes back, so membership in it covers both (a scan below 16 ids)
+      const have = list.length + ids.length > 16 ? new Set(list) : null;
       const healthy = nc.devicesByType.get(type) ?? [];
       const healthySet = healthy.length > 8 ? new Set(healthy) : null;
       for (const id of ids) {
-        if (have.has(id)) continue;
+        if (have !== null ? have.has(id) : indexOfId(list, id) >= 0) continue;
         if (healthySet ? !healthySet.has(id) : indexOfId(healthy, id) < 0) continue; // unhealthy devices never come back
         list.push(id);
-        have.add(id);
+        have?.add(id);
         moved.push(id);
         changed--;
       }

@@ -86,10 +86,21 @@ export function diffByIdentity<T>(prev: readonly T[], next: readonly T[], same: 
   const added: T[] = [];
   let i = 0;
   const match = (a: T | undefined, b: T): boolean => a !== undefined && (a === b || same(a, b));
-  for (const x of next) {
-    if (i < prev.length && match(prev[i], x)) {
-      i++;
-      continue;
+  const np = prev.length;
+  const nn = next.length;
+  for (let xi = 0; xi < nn; xi++) {
+    const x = next[xi] as T;
+    if (i < np) {
+      // the common case first: the same object at the same place (no call)
+      const p = prev[i];
+      if (p === x && p !== undefined) {
+        i++;
+        continue;
+      }
+      if (match(p, x)) {
+        i++;
+        continue;
+      }
     }
     let k = i + 1;
     const stop = Math.min(prev.length, i + 1 + DIFF_LOOKAHEAD);
@@ -227,13 +238,66 @@ export function sortHolds(all: ProfileHold[]): ProfileHold[] {
   return out;
 }
 
-/** Sorts jobs by byQueueOrder on typed keys (property reads once per job, not per comparison). */
+/**
+ * Sorts jobs by byQueueOrder. Fast path (integer priorities and submit times whose ranges fit):
+ * (priority desc, submitTime asc) and the index packed into one float key and sorted natively,
+ * then runs of equal keys by id. Otherwise a comparator sort on typed keys (property reads once
+ * per job, not per comparison).
+ */
 function sortQueue(jobs: readonly SchedJob[]): SchedJob[] {
-  const prio = Float64Array.from(jobs, (j) => j.priority);
-  const sub = Float64Array.from(jobs, (j) => j.submitTime);
-  const idx = jobs.map((_, i) => i);
+  const n = jobs.length;
+  const prio = new Float64Array(n);
+  const sub = new Float64Array(n);
+  let minP = Infinity;
+  let maxP = -Infinity;
+  let minS = Infinity;
+  let maxS = -Infinity;
+  let ints = true;
+  for (let i = 0; i < n; i++) {
+    const j = jobs[i] as SchedJob;
+    const p = j.priority;
+    const s = j.submitTime;
+    prio[i] = p;
+    sub[i] = s;
+    if (p < minP) minP = p;
+    if (p > maxP) maxP = p;
+    if (s < minS) minS = s;
+    if (s > maxS) maxS = s;
+    if (!Number.isInteger(p) || !Number.isInteger(s)) ints = false;
+  }
+  const bits = Math.max(1, Math.ceil(Math.log2(n + 1)));
+  const scale = 2 ** bits;
+  const spanS = maxS - minS + 1;
+  if (n > 1 && ints && (maxP - minP + 1) * spanS * scale < 2 ** 53) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = ((maxP - (prio[i] as number)) * spanS + ((sub[i] as number) - minS)) * scale + i;
+    keys.sort();
+    const out: SchedJob[] = [];
+    const key = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const k = keys[i] as number;
+      const idx = k % scale;
+      out.push(jobs[idx] as SchedJob);
+      key[i] = (k - idx) / scale;
+    }
+    // equal (priority, submitTime): by id (a stable sort: duplicates keep their input order)
+    for (let i = 0; i < n; ) {
+      let k = i + 1;
+      while (k < n && key[k] === key[i]) k++;
+      if (k - i > 1) {
+        const run = out.slice(i, k).sort(byQueueOrder);
+        for (let r = 0; r < run.length; r++) out[i + r] = run[r] as SchedJob;
+      }
+      i = k;
+    }
+    return out;
+  }
+  const idx: number[] = [];
+  for (let i = 0; i < n; i++) idx.push(i);
   idx.sort((a, b) => (prio[b] ?? 0) - (prio[a] ?? 0) || (sub[a] ?? 0) - (sub[b] ?? 0) || cmpStr(jobs[a]?.id ?? '', jobs[b]?.id ?? ''));
-  return idx.map((i) => jobs[i] as SchedJob);
+  const out: SchedJob[] = [];
+  for (let i = 0; i < n; i++) out.push(jobs[idx[i] as number] as SchedJob);
+  return out;
 }
 
 /** Binary insert into an array sorted by byQueueOrder; returns the index. */
@@ -447,28 +511,32 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   const queueKey = (job: SchedJob): string => (config.fairShare.enabled ? job.tenant : '*');
 
   /**
-   * TEST_ONLY answers per request shape (replicas → devices → CPU → memory → types), valid while the
-   * capacity is: nested maps keyed by the numbers themselves, so no key string is built per job.
+   * TEST_ONLY answers per request shape (replicas, devices, CPU, memory, types), valid while the
+   * capacity is: buckets keyed by one number mixed from the shape's numbers, each entry compared
+   * field by field (no key string is built per job, one map lookup).
    */
-  type Shape = Map<number, Map<number, Map<number, Map<number, Map<string, readonly (AcceleratorType | null)[]>>>>>;
-  let shapes: Shape = new Map();
+  type ShapeEntry = {
+    readonly replicas: number;
+    readonly accelerators: number;
+    readonly cpuMillis: number;
+    readonly memoryMiB: number;
+    readonly types: readonly string[];
+    readonly ever: readonly (AcceleratorType | null)[];
+  };
+  let shapes = new Map<number, ShapeEntry[]>();
+  const sameNum = (a: number, b: number): boolean => a === b || (a !== a && b !== b);
   function everFor(c: ClusterCapacity, job: SchedJob): readonly (AcceleratorType | null)[] {
     const r = job.perReplica;
     const ts = r.acceleratorTypes;
-    const tkey = ts.length === 0 ? '' : ts.length === 1 ? (ts[0] as string) : ts.join(',');
-    let m1 = shapes.get(job.replicas);
-    if (m1 === undefined) shapes.set(job.replicas, (m1 = new Map()));
-    let m2 = m1.get(r.accelerators);
-    if (m2 === undefined) m1.set(r.accelerators, (m2 = new Map()));
-    let m3 = m2.get(r.cpuMillis);
-    if (m3 === undefined) m2.set(r.cpuMillis, (m3 = new Map()));
-    let m4 = m3.get(r.memoryMiB);
-    if (m4 === undefined) m3.set(r.memoryMiB, (m4 = new Map()));
-    let ever = m4.get(tkey);
-    if (ever === undefined) {
-      ever = typesThatCouldEverFit(c, job.replicas, r);
-      m4.set(tkey, ever);
+    const key = (((job.replicas * 1021 + r.accelerators) * 1021 + r.cpuMillis) * 1021 + r.memoryMiB) * 8 + ts.length;
+    let bucket = shapes.get(key);
+    if (bucket === undefined) shapes.set(key, (bucket = []));
+    for (const e of bucket) {
+      if (!sameNum(e.replicas, job.replicas) || !sameNum(e.accelerators, r.accelerators) || !sameNum(e.cpuMillis, r.cpuMillis) || !sameNum(e.memoryMiB, r.memoryMiB)) continue;
+      if (e.types === ts || sameStrings(e.types, ts)) return e.ever;
     }
+    const ever = typesThatCouldEverFit(c, job.replicas, r);
+    bucket.push({ replicas: job.replicas, accelerators: r.accelerators, cpuMillis: r.cpuMillis, memoryMiB: r.memoryMiB, types: ts.slice(), ever });
     return ever;
   }
 
@@ -603,9 +671,28 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     return f;
   }
 
+  function rebuildQueues(pending: readonly SchedJob[]): void {
+    pendingById.clear();
+    const groups = new Map<string, SchedJob[]>();
+    for (const j of pending) {
+      pendingById.set(j.id, j);
+      const k = queueKey(j);
+      const g = groups.get(k);
+      if (g) g.push(j);
+      else groups.set(k, [j]);
+    }
+    queues = new Map();
+    for (const [k, g] of groups) queues.set(k, { jobs: sortQueue(g), beyond: new Array<PendingDecision | undefined>(g.length).fill(undefined) });
+  }
+
   function syncPending(pending: readonly SchedJob[]): void {
-    const diff = diffByIdentity(pendingPrev, pending, sameSchedJob);
+    // nothing queued yet (a fresh scheduler): every job is new, so the rebuild below, without a diff
+    const diff = pendingById.size === 0 && pendingPrev.length === 0 ? { removed: [], added: pending } : diffByIdentity(pendingPrev, pending, sameSchedJob);
     pendingPrev = pending.slice(); // a copy: callers may reuse and mutate their arrays
+    if (pendingById.size === 0 && diff.removed.length === 0 && diff.added.length === pending.length && pending.length > 0) {
+      rebuildQueues(pending);
+      return;
+    }
     const removed = new Set<string>();
     const touched = new Set<string>();
     for (const j of diff.removed) {
@@ -626,17 +713,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     }
     if (added.length > pending.length / 4) {
       // many changes: rebuild (cheaper than many inserts)
-      pendingById.clear();
-      const groups = new Map<string, SchedJob[]>();
-      for (const j of pending) {
-        pendingById.set(j.id, j);
-        const k = queueKey(j);
-        const g = groups.get(k);
-        if (g) g.push(j);
-        else groups.set(k, [j]);
-      }
-      queues = new Map();
-      for (const [k, g] of groups) queues.set(k, { jobs: sortQueue(g), beyond: new Array<PendingDecision | undefined>(g.length).fill(undefined) });
+      rebuildQueues(pending);
       return;
     }
     for (const k of touched) {
@@ -786,7 +863,24 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   function holdsUpdate(j: RunningSchedJob, sign: 1 | -1): void {
     if (holdsDirty) return;
     if (sign === -1) {
-      const i = holds.findIndex((h) => h.jobId === j.id && h.placement === j.placement);
+      // binary search by its end time (holds are sorted by end time), then the linear scan as before
+      const end = expectedEnd(j);
+      let lo = 0;
+      let hi = holds.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((holds[mid] as ProfileHold).endTime < end) lo = mid + 1;
+        else hi = mid;
+      }
+      let i = -1;
+      for (let k = lo; k < holds.length && (holds[k] as ProfileHold).endTime === end; k++) {
+        const h = holds[k] as ProfileHold;
+        if (h.jobId === j.id && h.placement === j.placement) {
+          i = k;
+          break;
+        }
+      }
+      if (i < 0) i = holds.findIndex((h) => h.jobId === j.id && h.placement === j.placement);
       if (i >= 0) holds.splice(i, 1);
       else holdsDirty = true;
       return;
@@ -923,20 +1017,24 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
 
     // Step 5
     // jobs beyond the queue depth: a fixed verdict, one reused object per job (no work per cycle)
-    const notExamined: PendingDecision[] = [];
+    // (the verdicts are filled where missing, then copied in slices: no push per job)
+    const notExamined: (readonly (PendingDecision | undefined)[])[] = [];
     let examined = order(snapshot, quota, (q, from) => {
-      for (let i = from; i < q.jobs.length; i++) {
-        let d = q.beyond[i];
-        if (d === undefined) {
-          const job = q.jobs[i] as SchedJob;
-          d =
+      const jobs = q.jobs;
+      const beyond = q.beyond;
+      const n = jobs.length;
+      // the first verdict not yet computed (the arrays hold no holes: created filled, then spliced)
+      const first = beyond.indexOf(undefined, from);
+      if (first >= 0)
+        for (let i = first; i < n; i++) {
+          if (beyond[i] !== undefined) continue;
+          const job = jobs[i] as SchedJob;
+          beyond[i] =
             everFor(c, job).length === 0
               ? { jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, describeRequest(job)), estimatedStart: null }
               : { jobId: job.id, verdict: 'waits-for-turn', reason: BEYOND_DEPTH_REASON, estimatedStart: null };
-          q.beyond[i] = d;
         }
-        notExamined.push(d);
-      }
+      notExamined.push(from === 0 ? beyond : beyond.slice(from, n));
     });
     // jobs that would run inside their tenant's open booking go first: the booking is theirs, so no
     // job examined before them may take (or be promised) its devices in this cycle
@@ -1129,8 +1227,8 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         estimatedStart,
       });
     }
-    for (const d of notExamined) pending.push(d);
-    return { starts, preemptions, pending };
+    // one copy of the cached verdicts of jobs beyond the depth (not one push each)
+    return { starts, preemptions, pending: notExamined.length === 0 ? pending : pending.concat(...(notExamined as PendingDecision[][])) };
   }
 
   interface Victim {

@@ -244,7 +244,7 @@ export function sortHolds(all: ProfileHold[]): ProfileHold[] {
  * then runs of equal keys by id. Otherwise a comparator sort on typed keys (property reads once
  * per job, not per comparison).
  */
-function sortQueue(jobs: readonly SchedJob[]): SchedJob[] {
+function sortQueueOrder(jobs: readonly SchedJob[]): number[] {
   const n = jobs.length;
   const prio = new Float64Array(n);
   const sub = new Float64Array(n);
@@ -272,12 +272,12 @@ function sortQueue(jobs: readonly SchedJob[]): SchedJob[] {
     const keys = new Float64Array(n);
     for (let i = 0; i < n; i++) keys[i] = ((maxP - (prio[i] as number)) * spanS + ((sub[i] as number) - minS)) * scale + i;
     keys.sort();
-    const out: SchedJob[] = [];
+    const out: number[] = [];
     const key = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const k = keys[i] as number;
       const idx = k % scale;
-      out.push(jobs[idx] as SchedJob);
+      out.push(idx);
       key[i] = (k - idx) / scale;
     }
     // equal (priority, submitTime): by id (a stable sort: duplicates keep their input order)
@@ -285,8 +285,8 @@ function sortQueue(jobs: readonly SchedJob[]): SchedJob[] {
       let k = i + 1;
       while (k < n && key[k] === key[i]) k++;
       if (k - i > 1) {
-        const run = out.slice(i, k).sort(byQueueOrder);
-        for (let r = 0; r < run.length; r++) out[i + r] = run[r] as SchedJob;
+        const run = out.slice(i, k).sort((a, b) => byQueueOrder(jobs[a] as SchedJob, jobs[b] as SchedJob));
+        for (let r = 0; r < run.length; r++) out[i + r] = run[r] as number;
       }
       i = k;
     }
@@ -295,9 +295,7 @@ function sortQueue(jobs: readonly SchedJob[]): SchedJob[] {
   const idx: number[] = [];
   for (let i = 0; i < n; i++) idx.push(i);
   idx.sort((a, b) => (prio[b] ?? 0) - (prio[a] ?? 0) || (sub[a] ?? 0) - (sub[b] ?? 0) || cmpStr(jobs[a]?.id ?? '', jobs[b]?.id ?? ''));
-  const out: SchedJob[] = [];
-  for (let i = 0; i < n; i++) out.push(jobs[idx[i] as number] as SchedJob);
-  return out;
+  return idx;
 }
 
 /** Binary insert into an array sorted by byQueueOrder; returns the index. */
@@ -630,11 +628,18 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       runningByTenant.clear();
       runStats = new Map();
       stoppingByType.clear();
+      // the holds too, while each job is at hand (sortedHolds would visit them all again)
+      const all: ProfileHold[] = [];
       for (const j of running) {
         runningById.set(j.id, j);
         countUse(c, j, 1);
+        all.push({ jobId: j.id, placement: j.placement, startTime: j.startTime, endTime: expectedEnd(j) });
       }
-      holdsDirty = true;
+      if (runningById.size === running.length) {
+        // distinct ids: the same holds sortedHolds builds from runningById (and sorted the same)
+        holds = sortHolds(all);
+        holdsDirty = false;
+      } else holdsDirty = true;
       victims = null;
       return free;
     }
@@ -671,26 +676,47 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     return f;
   }
 
-  function rebuildQueues(pending: readonly SchedJob[]): void {
+  /**
+   * Queues from scratch. The verdict each job gets beyond the depth is made here too, in input
+   * order, while the job's objects are at hand (in queue order they are scattered in memory).
+   */
+  function rebuildQueues(c: ClusterCapacity, pending: readonly SchedJob[]): void {
     pendingById.clear();
-    const groups = new Map<string, SchedJob[]>();
+    const groups = new Map<string, { jobs: SchedJob[]; beyond: PendingDecision[] }>();
     for (const j of pending) {
       pendingById.set(j.id, j);
       const k = queueKey(j);
-      const g = groups.get(k);
-      if (g) g.push(j);
-      else groups.set(k, [j]);
+      let g = groups.get(k);
+      if (g === undefined) groups.set(k, (g = { jobs: [], beyond: [] }));
+      g.jobs.push(j);
+      g.beyond.push(beyondVerdict(c, j));
     }
     queues = new Map();
-    for (const [k, g] of groups) queues.set(k, { jobs: sortQueue(g), beyond: new Array<PendingDecision | undefined>(g.length).fill(undefined) });
+    for (const [k, g] of groups) {
+      const order = sortQueueOrder(g.jobs);
+      const jobs: SchedJob[] = [];
+      const beyond: (PendingDecision | undefined)[] = [];
+      for (const i of order) {
+        jobs.push(g.jobs[i] as SchedJob);
+        beyond.push(g.beyond[i]);
+      }
+      queues.set(k, { jobs, beyond });
+    }
   }
 
-  function syncPending(pending: readonly SchedJob[]): void {
+  /** The verdict of a job further down its queue than the depth (it depends on the capacity only). */
+  function beyondVerdict(c: ClusterCapacity, job: SchedJob): PendingDecision {
+    return everFor(c, job).length === 0
+      ? { jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, describeRequest(job)), estimatedStart: null }
+      : { jobId: job.id, verdict: 'waits-for-turn', reason: BEYOND_DEPTH_REASON, estimatedStart: null };
+  }
+
+  function syncPending(c: ClusterCapacity, pending: readonly SchedJob[]): void {
     // nothing queued yet (a fresh scheduler): every job is new, so the rebuild below, without a diff
     const diff = pendingById.size === 0 && pendingPrev.length === 0 ? { removed: [], added: pending } : diffByIdentity(pendingPrev, pending, sameSchedJob);
     pendingPrev = pending.slice(); // a copy: callers may reuse and mutate their arrays
     if (pendingById.size === 0 && diff.removed.length === 0 && diff.added.length === pending.length && pending.length > 0) {
-      rebuildQueues(pending);
+      rebuildQueues(c, pending);
       return;
     }
     const removed = new Set<string>();
@@ -713,7 +739,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     }
     if (added.length > pending.length / 4) {
       // many changes: rebuild (cheaper than many inserts)
-      rebuildQueues(pending);
+      rebuildQueues(c, pending);
       return;
     }
     for (const k of touched) {
@@ -959,7 +985,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     syncCapacity(snapshot.nodes);
     const c = cap as ClusterCapacity;
     const f = syncRunning(c, snapshot.running);
-    syncPending(snapshot.pending);
+    syncPending(c, snapshot.pending);
     const base = f.mark();
     try {
       return cycle(snapshot, now, c, f);
@@ -1026,14 +1052,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       // the first verdict not yet computed (the arrays hold no holes: created filled, then spliced)
       const first = beyond.indexOf(undefined, from);
       if (first >= 0)
-        for (let i = first; i < n; i++) {
-          if (beyond[i] !== undefined) continue;
-          const job = jobs[i] as SchedJob;
-          beyond[i] =
-            everFor(c, job).length === 0
-              ? { jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, describeRequest(job)), estimatedStart: null }
-              : { jobId: job.id, verdict: 'waits-for-turn', reason: BEYOND_DEPTH_REASON, estimatedStart: null };
-        }
+        for (let i = first; i < n; i++) if (beyond[i] === undefined) beyond[i] = beyondVerdict(c, jobs[i] as SchedJob);
       notExamined.push(from === 0 ? beyond : beyond.slice(from, n));
     });
     // jobs that would run inside their tenant's open booking go first: the booking is theirs, so no

@@ -42,6 +42,30 @@ export interface ExecutorContractOptions {
 }
 
 /** Quotes a string for POSIX sh. */
+/** A minimal valid JobSpec for executor tests: no devices, no retries, defaults everywhere else. */
+export function testJobSpec(
+  name: string,
+  command: readonly string[],
+  overrides: Partial<JobSpec> = {},
+): JobSpec {
+  return {
+    name,
+    project: 'p',
+    command,
+    workingDir: null,
+    env: {},
+    replicas: 1,
+    perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
+    timeLimitSeconds: null,
+    priorityClass: null,
+    priority: null,
+    retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
+    preemptible: true,
+    checkpointIntervalSeconds: null,
+    ...overrides,
+  };
+}
+
 export function shQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }

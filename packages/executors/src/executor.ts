@@ -46,7 +46,13 @@ export type ExecutionEvent =
 
 export type RecoveryResult =
   | { readonly jobId: string; readonly status: 'running' }
-  | { readonly jobId: string; readonly status: 'exited'; readonly exitCode: number | null; readonly signal: string | null; readonly at: number }
+  | {
+      readonly jobId: string;
+      readonly status: 'exited';
+      readonly exitCode: number | null;
+      readonly signal: string | null;
+      readonly at: number;
+    }
   | { readonly jobId: string; readonly status: 'lost'; readonly reason: string };
 
 export interface LogPaths {
@@ -74,7 +80,9 @@ export interface Executor {
   externalUsage?(): Promise<ExternalAllocation[]>;
   launch(req: LaunchRequest): Promise<{ ref: string }>;
   cancel(jobId: string, ref: string, graceMs: number): Promise<void>;
-  recover(attempts: readonly { jobId: string; attempt: number; ref: string; logDir: string }[]): Promise<RecoveryResult[]>;
+  recover(
+    attempts: readonly { jobId: string; attempt: number; ref: string; logDir: string }[],
+  ): Promise<RecoveryResult[]>;
   /** Where an attempt's logs are (local paths; the Slurm executor copies or points at shared storage). */
   logPaths(jobId: string, attempt: number, logDir: string): LogPaths;
   onEvent(listener: (e: ExecutionEvent) => void): void;

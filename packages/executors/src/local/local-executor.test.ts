@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterNode } from '@suanli/core';
-import { defineExecutorContract } from '../contract.js';
+import { defineExecutorContract, testJobSpec } from '../contract.js';
 import { declaredAccelerators, parseAcceleratorsFlag } from '../discovery/declared.js';
 import { LocalExecutor, aggregateOutcomes, parseExitStatus, parseLocalRef } from './local-executor.js';
 import { readProcStat } from './procfs.js';
@@ -109,21 +109,7 @@ void test(
       const exited = new Promise<unknown>((resolve) => ex.onEvent((e) => e.kind === 'exited' && resolve(e)));
       const [node] = await inventory();
       assert.ok(node);
-      const spec = {
-        name: 'sig',
-        project: 'p',
-        command: ['/bin/sh', '-c', 'kill -TERM $$'],
-        workingDir: null,
-        env: {},
-        replicas: 1,
-        perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
-        timeLimitSeconds: null,
-        priorityClass: null,
-        priority: null,
-        retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
-        preemptible: true,
-        checkpointIntervalSeconds: null,
-      };
+      const spec = testJobSpec('sig', ['/bin/sh', '-c', 'kill -TERM $$']);
       await ex.launch({
         jobId: 'sig-1',
         jobName: 'sig',
@@ -157,21 +143,7 @@ void test('local: a placement on another node is refused before anything starts'
   try {
     const [node] = await inventory();
     assert.ok(node);
-    const spec = {
-      name: 'x',
-      project: 'p',
-      command: ['true'],
-      workingDir: null,
-      env: {},
-      replicas: 1,
-      perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
-      timeLimitSeconds: null,
-      priorityClass: null,
-      priority: null,
-      retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
-      preemptible: true,
-      checkpointIntervalSeconds: null,
-    };
+    const spec = testJobSpec('x', ['true']);
     await assert.rejects(
       ex.launch({
         jobId: 'x',
@@ -268,21 +240,7 @@ void test(
       ex.onEvent((e) => {
         if (e.kind === 'exited') exits.set(e.jobId, e);
       });
-      const base = {
-        name: 'wd',
-        project: 'p',
-        command: ['/bin/sh', '-c', 'pwd'],
-        workingDir: null as string | null,
-        env: {},
-        replicas: 1,
-        perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
-        timeLimitSeconds: null,
-        priorityClass: null,
-        priority: null,
-        retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
-        preemptible: true,
-        checkpointIntervalSeconds: null,
-      };
+      const base = testJobSpec('wd', ['/bin/sh', '-c', 'pwd']);
       const launch = (jobId: string, spec: typeof base) =>
         ex.launch({
           jobId,
@@ -330,21 +288,7 @@ void test(
     try {
       const [node] = await inventory();
       assert.ok(node);
-      const spec = {
-        name: 'reuse',
-        project: 'p',
-        command: ['/bin/sh', '-c', 'exit 9'],
-        workingDir: null,
-        env: {},
-        replicas: 1,
-        perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
-        timeLimitSeconds: null,
-        priorityClass: null,
-        priority: null,
-        retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
-        preemptible: true,
-        checkpointIntervalSeconds: null,
-      };
+      const spec = testJobSpec('reuse', ['/bin/sh', '-c', 'exit 9']);
       const exited = new Promise<void>((resolve) => ex.onEvent((e) => e.kind === 'exited' && resolve()));
       const { ref } = await ex.launch({
         jobId: 'reuse-1',

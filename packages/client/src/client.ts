@@ -3,14 +3,25 @@
  * from the API's schemas (type-only import), so client and server cannot drift apart silently.
  * Uses the global `fetch`, so it runs in Node 20 and in browsers alike.
  */
-import type { ErrorBody, Health, JobList, JobView, NodeList, NodeView, WhoAmI } from '@suanli/api/schemas';
 import type {
   AuditList,
+  BookingCreate,
+  BookingList,
+  BookingSettingsView,
+  BookingUsageReport,
+  BookingView,
   BudgetList,
   BudgetView,
+  CapacityAnswerView,
+  ErrorBody,
+  Health,
   Invoice,
+  JobList,
+  JobView,
   MemberList,
   MemberView,
+  NodeList,
+  NodeView,
   PriceList,
   PriceView,
   ProjectList,
@@ -21,44 +32,11 @@ import type {
   TokenList,
   TokenView,
   UsageReport,
+  WhoAmI,
 } from '@suanli/api/schemas';
 
-export type {
-  AuditEntryView,
-  AuditList,
-  BudgetList,
-  BudgetView,
-  Invoice,
-  MemberList,
-  MemberView,
-  PriceList,
-  PriceView,
-  ProjectList,
-  ProjectView,
-  TenantList,
-  TenantView,
-  TokenCreated,
-  TokenList,
-  TokenView,
-  UsageReport,
-  UsageRow,
-} from '@suanli/api/schemas';
-import type {
-  BookingCreate,
-  BookingList,
-  BookingSettingsView,
-  BookingUsageReport,
-  BookingView,
-  CapacityAnswerView,
-} from '@suanli/api/schemas';
-export type {
-  BookingCreate,
-  BookingList,
-  BookingSettingsView,
-  BookingUsageReport,
-  BookingView,
-  CapacityAnswerView,
-} from '@suanli/api/schemas';
+// Every wire type is part of the client's public surface.
+export type * from '@suanli/api/schemas';
 
 /** Time-window and scope of usage reports; times are ISO-8601 or epoch ms. */
 export interface UsageQuery {
@@ -83,17 +61,6 @@ function queryString(q: object): string {
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
   return parts.length ? `?${parts.join('&')}` : '';
 }
-
-export type {
-  ErrorBody,
-  Health,
-  JobList,
-  JobView,
-  NodeList,
-  NodeView,
-  WhoAmI,
-  TransitionView,
-} from '@suanli/api/schemas';
 
 export interface ClientOptions {
   /** Base URL, e.g. http://127.0.0.1:8470 */

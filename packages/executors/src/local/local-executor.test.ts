@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ClusterNode } from '@suanli/core';
+import type { ClusterNode, JobSpec, Placement } from '@suanli/core';
+import type { LaunchRequest } from '../executor.js';
 import { defineExecutorContract, testJobSpec } from '../contract.js';
 import { declaredAccelerators, parseAcceleratorsFlag } from '../discovery/declared.js';
 import { LocalExecutor, aggregateOutcomes, parseExitStatus, parseLocalRef } from './local-executor.js';
@@ -21,6 +22,27 @@ const inventory = async (): Promise<ClusterNode[]> => [
     labels: {},
   },
 ];
+
+/** A launch of `spec` on the test node (one replica, no devices unless `placement` says otherwise). */
+function launchRequest(
+  jobId: string,
+  spec: JobSpec,
+  node: ClusterNode,
+  logDir: string,
+  placement: Placement = [{ node: NODE, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }],
+): LaunchRequest {
+  return {
+    jobId,
+    jobName: spec.name,
+    tenant: 't',
+    project: 'p',
+    attempt: 1,
+    spec,
+    placement,
+    nodes: [node],
+    logDir,
+  };
+}
 
 /** A ref naming a LIVE process (the test runner itself) with a start time that is not its own. */
 function forgeRef(ref: string): string {
@@ -110,17 +132,7 @@ void test(
       const [node] = await inventory();
       assert.ok(node);
       const spec = testJobSpec('sig', ['/bin/sh', '-c', 'kill -TERM $$']);
-      await ex.launch({
-        jobId: 'sig-1',
-        jobName: 'sig',
-        tenant: 't',
-        project: 'p',
-        attempt: 1,
-        spec,
-        placement: [{ node: NODE, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }],
-        nodes: [node],
-        logDir: dir,
-      });
+      await ex.launch(launchRequest('sig-1', spec, node, dir));
       const e = (await exited) as { exitCode: number | null; signal: string | null };
       assert.equal(e.exitCode, null);
       assert.equal(e.signal, 'SIGTERM');
@@ -145,17 +157,11 @@ void test('local: a placement on another node is refused before anything starts'
     assert.ok(node);
     const spec = testJobSpec('x', ['true']);
     await assert.rejects(
-      ex.launch({
-        jobId: 'x',
-        jobName: 'x',
-        tenant: 't',
-        project: 'p',
-        attempt: 1,
-        spec,
-        placement: [{ node: 'elsewhere', acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }],
-        nodes: [node],
-        logDir: dir,
-      }),
+      ex.launch(
+        launchRequest('x', spec, node, dir, [
+          { node: 'elsewhere', acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 },
+        ]),
+      ),
       /runs on node "contract-node" only, placement names "elsewhere"/,
     );
   } finally {
@@ -190,17 +196,7 @@ void test(
         checkpointIntervalSeconds: null,
       };
       const empty = { node: NODE, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 };
-      const { ref } = await first.launch({
-        jobId: 'gang-1',
-        jobName: 'gang',
-        tenant: 't',
-        project: 'p',
-        attempt: 1,
-        spec,
-        placement: [empty, empty],
-        nodes: [node],
-        logDir: dir,
-      });
+      const { ref } = await first.launch(launchRequest('gang-1', spec, node, dir, [empty, empty]));
       await first.close(); // down before it could see rank 0 fail
       const deadline = Date.now() + 5000;
       while (!readdirSync(dir).includes('exit-status.0') && Date.now() < deadline)
@@ -290,17 +286,7 @@ void test(
       assert.ok(node);
       const spec = testJobSpec('reuse', ['/bin/sh', '-c', 'exit 9']);
       const exited = new Promise<void>((resolve) => ex.onEvent((e) => e.kind === 'exited' && resolve()));
-      const { ref } = await ex.launch({
-        jobId: 'reuse-1',
-        jobName: 'reuse',
-        tenant: 't',
-        project: 'p',
-        attempt: 1,
-        spec,
-        placement: [{ node: NODE, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }],
-        nodes: [node],
-        logDir: dir,
-      });
+      const { ref } = await ex.launch(launchRequest('reuse-1', spec, node, dir));
       await exited;
       // Pretend the kernel handed the pid to another process since: here, the test runner itself.
       const restarted = new LocalExecutor({ inventory });
@@ -328,31 +314,12 @@ void test(
       const [node] = await inventory();
       assert.ok(node);
       const gate = join(dir, 'gate');
-      await first.launch({
-        jobId: 'refless-1',
-        jobName: 'refless',
-        tenant: 't',
-        project: 'p',
-        attempt: 1,
-        spec: {
-          name: 'refless',
-          project: 'p',
-          command: ['/bin/sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done; exit 4`],
-          workingDir: null,
-          env: {},
-          replicas: 1,
-          perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
-          timeLimitSeconds: null,
-          priorityClass: null,
-          priority: null,
-          retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
-          preemptible: true,
-          checkpointIntervalSeconds: null,
-        },
-        placement: [{ node: NODE, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }],
-        nodes: [node],
-        logDir: dir,
-      });
+      const spec = testJobSpec('refless', [
+        '/bin/sh',
+        '-c',
+        `while [ ! -e ${gate} ]; do sleep 0.05; done; exit 4`,
+      ]);
+      await first.launch(launchRequest('refless-1', spec, node, dir));
       await first.close(); // the "server" died before it stored the ref
       const exited = new Promise<unknown>((resolve) =>
         second.onEvent((e) => e.kind === 'exited' && resolve(e)),

@@ -94,6 +94,11 @@ export interface JobOutcome {
   readonly preemptions: number;
   /** Device-ms spent in restart overhead. */
   readonly lostDeviceMs: number;
+  /**
+   * The longest single wait (ms) of this job during which it fit inside its tenant's guarantee
+   * (the tenant's devices in use + the job's ≤ guaranteed); 0 when it never did.
+   */
+  readonly maxGuaranteeWaitMs: number;
 }
 
 export interface RunOutcome {
@@ -112,7 +117,8 @@ export interface RunOutcome {
 
 interface SimJob {
   readonly trace: TraceJob;
-  readonly sched: SchedJob;
+  /** Replaced after a preemption (its attained service changed). */
+  sched: SchedJob;
   readonly gpus: number;
   readonly durationMs: number;
   remainingMs: number;
@@ -130,6 +136,9 @@ interface SimJob {
   lostDeviceMs: number;
   waitingSince: number;
   lastRunMs: number;
+  /** The tenant's guarantee clock for this job's size when its current wait began. */
+  guaranteeClockAtWait: number;
+  maxGuaranteeWaitMs: number;
 }
 
 /** Min-heap of (time, job, attempt). */
@@ -250,6 +259,8 @@ export function simulate(input: EngineInput): RunOutcome {
       lostDeviceMs: 0,
       waitingSince: sched.submitTime,
       lastRunMs: 0,
+      guaranteeClockAtWait: 0,
+      maxGuaranteeWaitMs: 0,
     };
   });
   const byId = new Map(jobs.map((j) => [j.sched.id, j]));
@@ -288,6 +299,31 @@ export function simulate(input: EngineInput): RunOutcome {
   const usedByTenant = new Map<string, number>();
   const pendingSizes = new Map<string, Map<number, number>>(); // tenant → size → count
   const violation = new Map<string, number>();
+  // Per tenant with a guarantee and per job size of that tenant (ascending): the total time during
+  // which a job of that size fit inside the guarantee. A job's within-guarantee wait is the clock's
+  // advance between the start and the end of its wait (no per-job work per event).
+  const guaranteeClocks = new Map<string, { sizes: number[]; clock: number[] }>();
+  for (const j of jobs) {
+    if (!input.guarantees.has(j.sched.tenant)) continue;
+    let e = guaranteeClocks.get(j.sched.tenant);
+    if (e === undefined) guaranteeClocks.set(j.sched.tenant, (e = { sizes: [], clock: [] }));
+    if (!e.sizes.includes(j.gpus)) e.sizes.push(j.gpus);
+  }
+  for (const e of guaranteeClocks.values()) {
+    e.sizes.sort((a, b) => a - b);
+    e.clock = e.sizes.map(() => 0);
+  }
+  const guaranteeClock = (j: SimJob): number => {
+    const e = guaranteeClocks.get(j.sched.tenant);
+    return e === undefined ? 0 : (e.clock[e.sizes.indexOf(j.gpus)] ?? 0);
+  };
+  const beginWait = (j: SimJob): void => {
+    j.guaranteeClockAtWait = guaranteeClock(j);
+  };
+  const endWait = (j: SimJob): void => {
+    const w = guaranteeClock(j) - j.guaranteeClockAtWait;
+    if (w > j.maxGuaranteeWaitMs) j.maxGuaranteeWaitMs = w;
+  };
   let calls = 0;
   let preemptionsTotal = 0;
   let wakeAt = Infinity;
@@ -323,6 +359,10 @@ export function simulate(input: EngineInput): RunOutcome {
       for (const s of sizes.keys()) if (s < min) min = s;
       if ((usedByTenant.get(tenant) ?? 0) + min <= g)
         violation.set(tenant, (violation.get(tenant) ?? 0) + dt);
+    }
+    for (const [tenant, e] of guaranteeClocks) {
+      const room = (input.guarantees.get(tenant) ?? 0) - (usedByTenant.get(tenant) ?? 0);
+      for (let i = 0; i < e.sizes.length && e.sizes[i]! <= room; i++) e.clock[i]! += dt;
     }
     now = to;
   };
@@ -371,9 +411,12 @@ export function simulate(input: EngineInput): RunOutcome {
     preemptionsTotal++;
     j.state = 'pending';
     j.running = null;
+    // the policy sees the service the job has had (device-ms over its attempts so far)
+    j.sched = { ...j.sched, attainedServiceMs: j.attainedMs * j.gpus };
     running.delete(j.sched.id);
     pending.set(j.sched.id, j);
     addPendingSize(j, 1);
+    beginWait(j);
   };
   const start = (j: SimJob, placement: Placement): void => {
     if (placement.length !== j.sched.replicas)
@@ -398,6 +441,7 @@ export function simulate(input: EngineInput): RunOutcome {
     }
     pending.delete(j.sched.id);
     addPendingSize(j, -1);
+    endWait(j);
     const restart =
       j.firstStart === null
         ? 0
@@ -499,6 +543,7 @@ export function simulate(input: EngineInput): RunOutcome {
       j.state = 'pending';
       pending.set(j.sched.id, j);
       addPendingSize(j, 1);
+      beginWait(j);
       changed = true;
     }
     while (heap.peekTime() <= now) {
@@ -532,6 +577,7 @@ export function simulate(input: EngineInput): RunOutcome {
       endMs: j.end,
       preemptions: j.preemptions,
       lostDeviceMs: j.lostDeviceMs,
+      maxGuaranteeWaitMs: j.maxGuaranteeWaitMs,
     })),
     totalAccelerators,
     busyByBucket,

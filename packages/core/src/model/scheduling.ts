@@ -22,6 +22,12 @@ export interface SchedJob {
   /** The job's time limit in ms; null means none (it cannot be backfilled). */
   readonly timeLimitMs: number | null;
   readonly preemptible: boolean;
+  /**
+   * Service the job has already had, in accelerator-ms (devices × time held), over its earlier
+   * attempts; absent: none. For a running job the current attempt is not included (it adds
+   * (now − startTime) × devices). The `suanli` policy's attained-service ordering reads it.
+   */
+  readonly attainedServiceMs?: number;
 }
 
 export interface RunningSchedJob extends SchedJob {

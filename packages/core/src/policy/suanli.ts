@@ -135,6 +135,7 @@ export function sameSchedJob(a: SchedJob, b: SchedJob): boolean {
     a.replicas === b.replicas &&
     a.timeLimitMs === b.timeLimitMs &&
     a.preemptible === b.preemptible &&
+    a.attainedServiceMs === b.attainedServiceMs &&
     r.accelerators === q.accelerators &&
     r.cpuMillis === q.cpuMillis &&
     r.memoryMiB === q.memoryMiB &&

@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from './cli.js';
+import { decodePng } from './testing-png.js';
 
 const SLICE = fileURLToPath(new URL('../fixtures/philly-2017-10-03.csv', import.meta.url));
 
@@ -52,7 +53,7 @@ test('--json prints one document with a result per policy', () => {
       assert.equal(typeof (x as Record<string, unknown>)[k], 'number', k);
 });
 
-test('markdown by default; --plots writes three SVGs; --bench reports time per policy on stderr', () => {
+test('markdown by default; --plots writes three SVGs and three PNGs; --bench reports time per policy on stderr', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sim-plots-'));
   const r = cli([
     '--trace',
@@ -71,8 +72,19 @@ test('markdown by default; --plots writes three SVGs; --bench reports time per p
   assert.match(r.out, /^Trace .* 339 jobs/);
   assert.match(r.out, /\| fifo \| /);
   assert.match(r.err, /bench fifo: \d+\.\d+ s/);
-  assert.deepEqual(readdirSync(dir).sort(), ['jct-cdf.svg', 'tenant-wait.svg', 'utilization.svg']);
+  assert.deepEqual(readdirSync(dir).sort(), [
+    'jct-cdf.png',
+    'jct-cdf.svg',
+    'tenant-wait.png',
+    'tenant-wait.svg',
+    'utilization.png',
+    'utilization.svg',
+  ]);
   assert.match(readFileSync(join(dir, 'jct-cdf.svg'), 'utf8'), /^<svg [^>]*>.*<polyline/s);
+  for (const name of ['jct-cdf.png', 'tenant-wait.png', 'utilization.png']) {
+    const png = decodePng(readFileSync(join(dir, name))); // signature, CRCs, chunks, inflate
+    assert.deepEqual([png.width, png.height], [1640, 840], name);
+  }
 });
 
 test('cluster file: groups of nodes; bad fields are named', () => {

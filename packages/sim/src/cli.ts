@@ -43,6 +43,7 @@ export const USAGE = `usage: sim --trace FILE --format generic|philly|openb|poll
            [--restart-cost S] [--restart-cost-large S] [--time-limit-factor F] [--json] [--plots DIR] [--bench]
        sim --packing openb --trace openb_pod_list_X.csv --node-list openb_node_list_all_node.csv [--seeds 42-51] [--json]
 policies: suanli (the core's), fifo, easy, sjf-oracle, srtf-oracle, tiresias, fcfs; all = every one available
+--plots DIR: writes jct-cdf, utilization and tenant-wait plots into DIR, each as SVG and PNG
 `;
 
 export function parseArgs(args: readonly string[]): { values: Map<string, string>; flags: Set<string> } {
@@ -150,7 +151,7 @@ export function main(args: readonly string[], out: (s: string) => void, err: (s:
     if (values.has('plots')) {
       const dir = values.get('plots')!;
       mkdirSync(dir, { recursive: true });
-      for (const [name, svg] of writePlots(report)) writeFileSync(join(dir, name), svg);
+      for (const [name, content] of writePlots(report)) writeFileSync(join(dir, name), content);
     }
     if (flags.has('json')) out(reportJson(report) + '\n');
     else out(reportMarkdown(report));

@@ -60,7 +60,7 @@ export interface EngineOptions {
 }
 
 /** Why the engine is ending an attempt; decides the terminal state when the exit arrives. */
-type StopIntent = { kind: 'cancel' } | { kind: 'timeout' } | { kind: 'preempt'; reason: string; at: number };
+type StopIntent = { kind: 'cancel' } | { kind: 'timeout' } | { kind: 'preempt'; reason: string; at: number; forJobId: string };
 
 const quietLogger: EngineLogger = { info() {}, warn() {}, error() {} };
 
@@ -99,6 +99,13 @@ export class Engine {
    * between cycles are charged from `endedSinceCycle`. Starts empty after a restart (see README).
    */
   private usage: TenantUsage = EMPTY_USAGE;
+  /**
+   * Per job in a working state: accelerator-ms held in its ended attempts (the policy's attained
+   * service), and when a preemption was last made for it (its claim on the freed devices). Like
+   * fair-share usage, both start empty after a restart.
+   */
+  private readonly attainedService = new Map<string, number>();
+  private readonly claims = new Map<string, number>();
   private endedSinceCycle: { tenant: string; devices: number; fromMs: number; toMs: number }[] = [];
 
   /** Approved bookings become the snapshot's windows (issue 4); null on a store without bookings. */
@@ -135,15 +142,24 @@ export class Engine {
       (c) => c.name === (j.spec.priorityClass ?? config.defaultPriorityClass),
     );
     const base = toSchedJob(j);
-    return cls && !cls.preemptible ? { ...base, preemptible: false } : base;
+    const service = this.attainedService.get(j.id);
+    const claimedAt = j.state === 'queued' ? this.claims.get(j.id) : undefined;
+    return {
+      ...base,
+      ...(cls && !cls.preemptible ? { preemptible: false } : {}),
+      ...(service !== undefined ? { attainedServiceMs: service } : {}),
+      ...(claimedAt !== undefined ? { claimedAt } : {}),
+    };
   }
 
   private runningSchedJob(j: JobRecord): RunningSchedJob {
     const intent = this.intents.get(j.id);
+    const { claimedAt: _claim, ...job } = this.schedJob(j);
     return {
       ...toRunningSchedJob(j),
-      preemptible: this.schedJob(j).preemptible,
+      ...job,
       preemptedAt: intent?.kind === 'preempt' ? intent.at : null,
+      preemptedFor: intent?.kind === 'preempt' ? intent.forJobId : null,
     };
   }
 
@@ -368,8 +384,17 @@ export class Engine {
     // 5b. Preemptions.
     for (const p of result.preemptions) {
       const job = byId.get(p.jobId);
-      if (job && ACTIVE_STATES.has(job.state))
-        this.requestStop(job, { kind: 'preempt', reason: p.reason, at: now });
+      if (job && ACTIVE_STATES.has(job.state)) {
+        this.requestStop(job, { kind: 'preempt', reason: p.reason, at: now, forJobId: p.forJobId });
+        this.claims.set(p.forJobId, now);
+      }
+    }
+    for (const s of result.starts) this.claims.delete(s.jobId);
+    // forget jobs that left the working set
+    if (this.attainedService.size + this.claims.size > 0) {
+      const working = new Set(jobs.map((j) => j.id));
+      for (const id of this.attainedService.keys()) if (!working.has(id)) this.attainedService.delete(id);
+      for (const id of this.claims.keys()) if (!working.has(id)) this.claims.delete(id);
     }
 
     // 6. Why pending: only verdicts that changed since the last cycle are written (most do not),
@@ -504,6 +529,7 @@ export class Engine {
     if (job.startedAt !== null && job.placement !== null) {
       const devices = job.placement.reduce((n, r) => n + r.acceleratorIds.length, 0);
       this.endedSinceCycle.push({ tenant: job.tenant, devices, fromMs: job.startedAt, toMs: at });
+      this.attainedService.set(job.id, (this.attainedService.get(job.id) ?? 0) + devices * Math.max(0, at - job.startedAt));
     }
     const intent =
       this.intents.get(job.id) ?? (job.cancelRequestedAt !== null ? { kind: 'cancel' as const } : undefined);

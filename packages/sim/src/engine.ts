@@ -418,6 +418,13 @@ export function simulate(input: EngineInput): RunOutcome {
     addPendingSize(j, 1);
     beginWait(j);
   };
+  /** The job a preemption was for learns when (`claimedAt`), while it waits. */
+  const claim = (jobId: string): void => {
+    const f = byId.get(jobId);
+    if (f === undefined || f.state !== 'pending' || f.sched.claimedAt === now) return;
+    f.sched = { ...f.sched, claimedAt: now };
+    pendingDirty = true;
+  };
   const start = (j: SimJob, placement: Placement): void => {
     if (placement.length !== j.sched.replicas)
       throw new SimError(
@@ -448,6 +455,10 @@ export function simulate(input: EngineInput): RunOutcome {
         : (j.gpus > model.largeJobAboveAccelerators ? model.restartCostLargeS : model.restartCostSmallS) *
           1000;
     j.firstStart ??= now;
+    if (j.sched.claimedAt !== undefined) {
+      const { claimedAt: _claimed, ...rest } = j.sched;
+      j.sched = rest;
+    }
     j.state = 'running';
     j.runStart = now;
     j.overheadUntil = now + restart;
@@ -512,10 +523,14 @@ export function simulate(input: EngineInput): RunOutcome {
         if (j.stopping) continue; // already stopping: a second request changes nothing
         if (grace > 0) {
           j.stopping = true;
-          j.running = { ...j.running!, preemptedAt: now };
+          j.running = { ...j.running!, preemptedAt: now, preemptedFor: p.forJobId };
+          claim(p.forJobId);
           runningDirty = true;
           heap.push(now + grace, j, -1 - j.attempt); // negative attempt: the stop event of this attempt
-        } else preempt(j);
+        } else {
+          preempt(j);
+          claim(p.forJobId);
+        }
       }
       for (const s of result.starts) {
         const j = byId.get(s.jobId);

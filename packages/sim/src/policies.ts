@@ -32,8 +32,11 @@ export class PolicyError extends Error {
 /**
  * The policy file the simulator derives from `--guarantees` when none is given, in the server's
  * format: one tenant per trace tenant, guaranteed its share of the simulated type, fair-share
- * weight equal to that guarantee (at least 1), fair share and reclaim on; everything else is the
- * core's default (borrowing unlimited, EASY backfill with one reservation, 30 s grace period).
+ * weight equal to that guarantee (at least 1), fair share, reclaim and least-attained-service on
+ * (bands at 1, 10 and 100 accelerator-hours), a 5 min minimum runtime before a job can be
+ * preempted, and no estimated starts beyond the reservation (users read them; the simulator does
+ * not); everything else is the core's default (borrowing unlimited, EASY backfill with one
+ * reservation, 30 s grace period).
  */
 export function derivedPolicyFile(
   guarantees: ReadonlyMap<string, number>,
@@ -42,7 +45,15 @@ export function derivedPolicyFile(
   const tenants: Record<string, unknown> = {};
   for (const [name, g] of guarantees)
     tenants[name] = { weight: Math.max(1, g), quotas: { [acceleratorType]: { guaranteed: g } } };
-  return { fairShare: { enabled: true }, preemption: { reclaim: true }, tenants };
+  return {
+    fairShare: { enabled: true },
+    // a job runs at least 10 restart costs (10 × 30 s) before it can be preempted again
+    preemption: { reclaim: true, minRuntime: '5m' },
+    attainedService: { enabled: true },
+    // estimated starts beyond the reservation are shown to users, not read by the simulator
+    backfill: { estimateMaxJobs: 0 },
+    tenants,
+  };
 }
 
 function makeSuanli(ctx: PolicyContext): DrivenPolicy {

@@ -28,6 +28,12 @@ export interface SchedJob {
    * (now − startTime) × devices). The `suanli` policy's attained-service ordering reads it.
    */
   readonly attainedServiceMs?: number;
+  /**
+   * Epoch ms of the latest preemption made for this job (a `PreemptDecision` whose `forJobId` it
+   * is), while it still waits; absent: none. The devices its victims free are its claim: the
+   * `suanli` policy considers it first for a grace period after they come back.
+   */
+  readonly claimedAt?: number | null;
 }
 
 export interface RunningSchedJob extends SchedJob {
@@ -41,6 +47,11 @@ export interface RunningSchedJob extends SchedJob {
    * job twice and expects its devices back by `preemptedAt + gracePeriod`.
    */
   readonly preemptedAt?: number | null;
+  /**
+   * The job it was preempted for (`PreemptDecision.forJobId`), while `preemptedAt` is set. Its
+   * devices are promised to that job: no other job is planned onto them while it still waits.
+   */
+  readonly preemptedFor?: string | null;
 }
 
 /**

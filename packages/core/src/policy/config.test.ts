@@ -58,7 +58,23 @@ const errorCases: ErrCase[] = [
   { name: 'zero backfill bound', input: { backfill: { maxJobsTested: 0 } }, path: 'backfill.maxJobsTested', message: /whole number from 1/ },
   { name: 'lendIdle not a boolean', input: { bookings: { lendIdle: 'yes' } }, path: 'bookings.lendIdle', message: /true or false/ },
   { name: 'unknown bookings field', input: { bookings: { lend: true } }, path: 'bookings.lend', message: /unknown field "lend"; allowed fields here are: lendIdle/ },
+  { name: 'bands not increasing', input: { attainedService: { bandsAcceleratorHours: [10, 1] } }, path: 'attainedService.bandsAcceleratorHours', message: /increasing positive numbers of accelerator-hours/ },
+  { name: 'bands empty', input: { attainedService: { bandsAcceleratorHours: [] } }, path: 'attainedService.bandsAcceleratorHours', message: /1 to 16 increasing/ },
+  { name: 'unknown attainedService field', input: { attainedService: { bands: [1] } }, path: 'attainedService.bands', message: /allowed fields here are: enabled, bandsAcceleratorHours/ },
 ];
+
+void test('attainedService: off without the section; a section turns it on with bands in accelerator-hours', () => {
+  assert.equal(DEFAULT_POLICY.attainedService, undefined);
+  const on = compilePolicy({ attainedService: { bandsAcceleratorHours: [0.5, 8] } });
+  assert.ok(on.ok);
+  assert.deepEqual(on.value.attainedService, { enabled: true, bandBoundariesMs: [1_800_000, 28_800_000] });
+  const dflt = compilePolicy({ attainedService: {} });
+  assert.ok(dflt.ok);
+  assert.deepEqual(dflt.value.attainedService, { enabled: true, bandBoundariesMs: [3_600_000, 36_000_000, 360_000_000] });
+  const off = compilePolicy({ attainedService: { enabled: false } });
+  assert.ok(off.ok);
+  assert.equal(off.value.attainedService?.enabled, false);
+});
 
 void test('bookings.lendIdle: absent without the section (lending off), as given with it', () => {
   const on = compilePolicy({ bookings: { lendIdle: true } });

@@ -103,6 +103,29 @@ export interface BookingsConfig {
 
 export const DEFAULT_BOOKINGS: BookingsConfig = { lendIdle: false };
 
+/**
+ * Least attained service (Tiresias' discretised LAS), applied only where it cannot break a
+ * guarantee. Jobs are put in bands by the service they have had (accelerator-time over their
+ * attempts so far, running time included): band k holds jobs with boundaries[k−1] ≤ service <
+ * boundaries[k]. With it on:
+ *  - within a tenant, jobs of equal priority are ordered by band, then first-come;
+ *  - across tenants, jobs that fit inside their tenant's guarantee come first (always, with fair
+ *    share on), then the others by band, then by fair share;
+ *  - a job may preempt, once they have run `preemption.minRuntime`, jobs of a higher band of its
+ *    own tenant (at most its priority) and of other tenants that borrow above their guarantee
+ *    (only while the victim's tenant stays at or above its guarantee after losing it).
+ * Heavy-tailed workloads (most jobs short, most device-time in a few long jobs) then finish short
+ * jobs first without knowing durations, and no tenant loses what it is guaranteed.
+ */
+export interface AttainedServiceConfig {
+  readonly enabled: boolean;
+  /** Band boundaries in accelerator-ms, ascending. */
+  readonly bandBoundariesMs: readonly number[];
+}
+
+const HOUR_MS = 3_600_000;
+export const DEFAULT_ATTAINED_SERVICE: AttainedServiceConfig = { enabled: false, bandBoundariesMs: [1, 10, 100].map((h) => h * HOUR_MS) };
+
 export interface PolicyConfig {
   readonly organisation: string;
   readonly fairShare: {
@@ -117,6 +140,8 @@ export interface PolicyConfig {
   readonly backfill: BackfillConfig;
   /** Bookings (issue 4); absent: as `DEFAULT_BOOKINGS`. */
   readonly bookings?: BookingsConfig;
+  /** Least-attained-service ordering and preemption; absent: as `DEFAULT_ATTAINED_SERVICE` (off). */
+  readonly attainedService?: AttainedServiceConfig;
   readonly cohorts: readonly string[];
   readonly tenants: Readonly<Record<string, TenantConfig>>;
   /** Settings for tenants not listed under `tenants` (no guarantees; they borrow what is idle). */
@@ -223,8 +248,9 @@ class Ctx {
   }
 }
 
-const TOP = ['organisation', 'fairShare', 'priorityClasses', 'preemption', 'backfill', 'bookings', 'cohorts', 'tenants', 'defaultTenant'] as const;
+const TOP = ['organisation', 'fairShare', 'priorityClasses', 'preemption', 'backfill', 'bookings', 'attainedService', 'cohorts', 'tenants', 'defaultTenant'] as const;
 const BOOKINGS = ['lendIdle'] as const;
+const SERVICE = ['enabled', 'bandsAcceleratorHours'] as const;
 const FAIR = ['enabled', 'halfLife'] as const;
 const CLASS = ['value', 'preemptible', 'default'] as const;
 const PREEMPT = ['reclaim', 'withinTenant', 'minRuntime', 'gracePeriod', 'boundedReclaimTime', 'maxVictimsPerCycle', 'maxCandidatesPerJob'] as const;
@@ -345,6 +371,27 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
     bookings = { lendIdle: c.bool(bk['lendIdle'], 'bookings.lendIdle', DEFAULT_BOOKINGS.lendIdle) };
   }
 
+  // attainedService
+  let attainedService: AttainedServiceConfig | undefined;
+  const as = c.record(input['attainedService'], 'attainedService', '{ enabled: true, bandsAcceleratorHours: [1, 10, 100] }');
+  if (as) {
+    c.known(as, SERVICE, 'attainedService.');
+    let bandBoundariesMs = DEFAULT_ATTAINED_SERVICE.bandBoundariesMs;
+    const b = as['bandsAcceleratorHours'];
+    if (b !== undefined) {
+      if (
+        !Array.isArray(b) ||
+        b.length === 0 ||
+        b.length > 16 ||
+        b.some((x, i) => typeof x !== 'number' || !Number.isFinite(x) || x <= 0 || x > BOUND_MAX || (i > 0 && x <= (b[i - 1] as number)))
+      )
+        c.err('attainedService.bandsAcceleratorHours', 'must be 1 to 16 increasing positive numbers of accelerator-hours, e.g. [1, 10, 100]');
+      else bandBoundariesMs = (b as number[]).map((h) => Math.round(h * HOUR_MS));
+    }
+    // an attainedService section turns it on unless it says otherwise
+    attainedService = { enabled: c.bool(as['enabled'], 'attainedService.enabled', true), bandBoundariesMs };
+  }
+
   // cohorts
   let cohorts: string[] = [];
   const co = input['cohorts'];
@@ -413,7 +460,7 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
   return {
     ok: true,
-    value: { organisation, fairShare, priorityClasses, defaultPriorityClass, preemption, backfill, ...(bookings !== undefined ? { bookings } : {}), cohorts, tenants, defaultTenant },
+    value: { organisation, fairShare, priorityClasses, defaultPriorityClass, preemption, backfill, ...(bookings !== undefined ? { bookings } : {}), ...(attainedService !== undefined ? { attainedService } : {}), cohorts, tenants, defaultTenant },
   };
 }
 

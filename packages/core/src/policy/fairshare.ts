@@ -50,9 +50,20 @@ export function decayUsage(prev: TenantUsage, now: number, running: readonly Run
     if (d > NEGLIGIBLE_ACCELERATOR_SECONDS) out[t] = d;
   }
   const from = Math.min(prev.asOf, now);
+  // every job that ran through the whole interval adds devices × the same integral: sum the
+  // devices per tenant first (one pow per call, not one per running job)
+  const wholeInterval = new Map<string, number>();
   for (const job of running) {
-    const add = decayedAcceleratorSeconds(devicesOf(job), Math.max(from, job.startTime), now, now, halfLifeMs);
+    if (job.startTime <= from) {
+      wholeInterval.set(job.tenant, (wholeInterval.get(job.tenant) ?? 0) + devicesOf(job));
+      continue;
+    }
+    const add = decayedAcceleratorSeconds(devicesOf(job), job.startTime, now, now, halfLifeMs);
     if (add > 0) out[job.tenant] = (out[job.tenant] ?? 0) + add;
+  }
+  for (const [tenant, devices] of wholeInterval) {
+    const add = decayedAcceleratorSeconds(devices, from, now, now, halfLifeMs);
+    if (add > 0) out[tenant] = (out[tenant] ?? 0) + add;
   }
   return { asOf: Math.max(prev.asOf, now), byTenant: out };
 }

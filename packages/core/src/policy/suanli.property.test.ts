@@ -61,7 +61,18 @@ const LEND_POLICY = compiled({
     c: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 }, 'ascend-910b': { guaranteed: 0, borrowingLimit: 0 } } },
   },
 });
-const POLICIES: readonly PolicyConfig[] = [DEFAULT_POLICY, QUOTA_POLICY, TIGHT_POLICY, LEND_POLICY];
+/** QUOTA_POLICY with least attained service (bands small enough to matter in these short runs). */
+const LAS_POLICY = compiled({
+  fairShare: { halfLife: '1h' },
+  cohorts: ['all'],
+  preemption: { reclaim: true, minRuntime: '2m', gracePeriod: '30s', boundedReclaimTime: '5m' },
+  attainedService: { bandsAcceleratorHours: [0.05, 0.5] },
+  tenants: {
+    a: { weight: 2, cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8 }, 'ascend-910b': { guaranteed: 4 } } },
+    b: { weight: 1, cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 4, lendingLimit: 2 } } },
+  },
+});
+const POLICIES: readonly PolicyConfig[] = [DEFAULT_POLICY, QUOTA_POLICY, TIGHT_POLICY, LEND_POLICY, LAS_POLICY];
 
 // ---- generators ----
 
@@ -257,8 +268,10 @@ function simulate(config: PolicyConfig, nodes: ClusterNode[], jobs: readonly Gen
     for (const j of running) {
       const end = j.startTime + Math.min(actual.get(j.id) ?? 0, j.timeLimitMs ?? Infinity);
       if (j.preemptedAt !== null && j.preemptedAt !== undefined && now >= j.preemptedAt + grace) {
-        const { startTime: _s, placement: _p, lastCheckpointTime: _c, preemptedAt: _a, ...job } = j;
-        pending.push({ ...job, submitTime: now });
+        const { startTime: _s, placement: _p, lastCheckpointTime: _c, preemptedAt: _a, preemptedFor: _f, ...job } = j;
+        // requeued with the service it has had (devices × time held), as the engine reports it
+        const devices = j.placement.reduce((n, p) => n + p.acceleratorIds.length, 0);
+        pending.push({ ...job, submitTime: now, attainedServiceMs: (j.attainedServiceMs ?? 0) + (now - j.startTime) * devices });
       } else if (now >= end) done.add(j.id);
       else keep.push(j);
     }
@@ -284,12 +297,14 @@ function simulate(config: PolicyConfig, nodes: ClusterNode[], jobs: readonly Gen
     for (const p of r.pending) if (p.verdict === 'can-never-fit') neverFit.add(p.jobId);
     for (const s of r.starts) {
       const job = pending.find((j) => j.id === s.jobId) as SchedJob;
-      running.push({ ...job, startTime: now, placement: s.placement, lastCheckpointTime: null });
+      const { claimedAt: _claimed, ...startedJob } = job;
+      running.push({ ...startedJob, startTime: now, placement: s.placement, lastCheckpointTime: null });
       if (!startedAt.has(s.jobId)) startedAt.set(s.jobId, now);
     }
-    const victims = new Set(r.preemptions.map((p) => p.jobId));
-    running = running.map((j) => (victims.has(j.id) ? { ...j, preemptedAt: now } : j));
-    pending = pending.filter((j) => !startIds.has(j.id) && !neverFit.has(j.id));
+    const victims = new Map(r.preemptions.map((p) => [p.jobId, p.forJobId]));
+    running = running.map((j) => (victims.has(j.id) ? { ...j, preemptedAt: now, preemptedFor: victims.get(j.id) ?? null } : j));
+    const claimants = new Set(victims.values());
+    pending = pending.filter((j) => !startIds.has(j.id) && !neverFit.has(j.id)).map((j) => (claimants.has(j.id) ? { ...j, claimedAt: now } : j));
     // next event: an arrival, a completion, a grace period's end, or the next periodic cycle
     let t = now + CYCLE_MS;
     if (next < arrivals.length) t = Math.min(t, arrivals[next]?.job.submitTime ?? t);

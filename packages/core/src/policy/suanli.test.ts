@@ -34,6 +34,10 @@ const TWO_TENANTS = {
   },
 };
 
+const HOUR = 3_600_000;
+/** TWO_TENANTS with least attained service on (bands at 1 and 10 accelerator-hours). */
+const LAS = { ...TWO_TENANTS, attainedService: { enabled: true, bandsAcceleratorHours: [1, 10] } };
+
 /** A booking of tenant `owner`: 8 H200 from 900 000 (open at `snap`'s now) for 4 h. */
 const W_OPEN = { id: 'w1', startTime: 900_000, endTime: 1_000_000 + 4 * 3_600_000, acceleratorType: 'nvidia-h200', accelerators: 8, tenant: 'owner' } as const;
 
@@ -416,6 +420,130 @@ const cases: Case[] = [
     ),
     wantStarts: [],
     wantPreempted: ['lent-a'],
+  },
+  {
+    name: 'guaranteed first: a job inside its tenant’s guarantee goes before a borrower’s, whatever their fair-share usage',
+    config: policy(TWO_TENANTS),
+    snapshot: snap([makeNode('n1')], [makeJob('c1', { tenant: 'c', accelerators: 8 }), makeJob('a1', { tenant: 'a', accelerators: 8 })], [], { usage: { a: 1e9, c: 0 } }),
+    wantStarts: ['a1'],
+  },
+  {
+    name: 'attained service: within a tenant, a fresh job goes before one that has already had service',
+    config: policy(LAS),
+    snapshot: snap([makeNode('n1')], [makeJob('old', { tenant: 'a', accelerators: 8, submitTime: 1, attainedServiceMs: 2 * HOUR }), makeJob('fresh', { tenant: 'a', accelerators: 8, submitTime: 2 })]),
+    wantStarts: ['fresh'],
+  },
+  {
+    name: 'attained service: a fresh job preempts its own tenant’s job of a higher band, never one inside another tenant’s guarantee',
+    config: policy(LAS),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [makeJob('a-new', { tenant: 'a', accelerators: 8 })],
+      [
+        makeRunning(makeJob('b-long', { tenant: 'b', accelerators: 8 }), devicesOn('n1', 8), { startTime: 0 }),
+        makeRunning(makeJob('a-long', { tenant: 'a', accelerators: 8 }), devicesOn('n2', 8), { startTime: 100_000 }),
+      ],
+    ),
+    wantStarts: [],
+    wantPreempted: ['a-long'],
+    check: (r) => assert.match(r.preemptions[0]?.reason ?? '', /least attained service: it has had at least 1 accelerator-hour/),
+  },
+  {
+    name: 'attained service: a fresh job takes a borrower’s most-served job only while that tenant keeps its guarantee',
+    config: policy(LAS),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2'), makeNode('n3')],
+      [makeJob('a-new', { tenant: 'a', accelerators: 8 })],
+      [
+        // a is at its guarantee with a young job (band 0, under the minimum runtime)
+        makeRunning(makeJob('a1', { tenant: 'a', accelerators: 8 }), devicesOn('n1', 8), { startTime: 990_000 }),
+        // b borrows 8 above its guarantee of 8
+        makeRunning(makeJob('b2', { tenant: 'b', accelerators: 8 }), devicesOn('n2', 8), { startTime: 0 }),
+        makeRunning(makeJob('b3', { tenant: 'b', accelerators: 8 }), devicesOn('n3', 8), { startTime: 300_000 }),
+      ],
+    ),
+    wantStarts: [],
+    wantPreempted: ['b3'],
+    check: (r) => assert.match(r.preemptions[0]?.reason ?? '', /tenant b keeps its guarantee of 8/),
+  },
+  {
+    name: 'attained service: no victim of the same band',
+    config: policy(LAS),
+    snapshot: snap(
+      [makeNode('n1')],
+      [makeJob('a-new', { tenant: 'a', accelerators: 8, attainedServiceMs: 2 * HOUR })],
+      [makeRunning(makeJob('a-long', { tenant: 'a', accelerators: 8 }), devicesOn('n1', 8), { startTime: 100_000 })],
+    ),
+    wantStarts: [],
+    wantPreempted: [],
+  },
+  {
+    name: 'victims: the node that needs the fewest of them, not the least work lost scattered over nodes',
+    config: policy(TWO_TENANTS),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [makeJob('a1', { tenant: 'a', accelerators: 8 })],
+      [
+        makeRunning(makeJob('b8', { tenant: 'b', accelerators: 8 }), devicesOn('n1', 8), { startTime: 0 }),
+        makeRunning(makeJob('c1', { tenant: 'b', accelerators: 4 }), devicesOn('n2', 4), { startTime: 300_000 }),
+        makeRunning(makeJob('c2', { tenant: 'b', accelerators: 4 }), devicesOn('n2', 4, 4), { startTime: 310_000 }),
+      ],
+    ),
+    wantStarts: [],
+    wantPreempted: ['b8'],
+  },
+  {
+    name: 'moves: to free a whole node inside a guarantee, a job inside its own guarantee is moved to free devices elsewhere',
+    config: policy({
+      fairShare: { halfLife: '1h' },
+      preemption: { reclaim: true, minRuntime: '10m', gracePeriod: '30s', boundedReclaimTime: '5m' },
+      tenants: { a: { quotas: { 'nvidia-h200': { guaranteed: 8 } } }, b: { quotas: { 'nvidia-h200': { guaranteed: 8 } } }, e: { quotas: { 'nvidia-h200': { guaranteed: 4 } } } },
+    }),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2'), makeNode('n3')],
+      [makeJob('a1', { tenant: 'a', accelerators: 8 })],
+      [
+        makeRunning(makeJob('b1', { tenant: 'b', accelerators: 4 }), devicesOn('n1', 4), { startTime: 0 }),
+        makeRunning(makeJob('c1', { tenant: 'c', accelerators: 4 }), devicesOn('n1', 4, 4), { startTime: 0 }),
+        makeRunning(makeJob('b2', { tenant: 'b', accelerators: 4 }), devicesOn('n2', 4), { startTime: 0 }),
+        makeRunning(makeJob('c2', { tenant: 'c', accelerators: 4 }), devicesOn('n2', 4, 4), { startTime: 0 }),
+        makeRunning(makeJob('e1', { tenant: 'e', accelerators: 4 }), devicesOn('n3', 4), { startTime: 0 }),
+      ],
+    ),
+    wantStarts: [],
+    wantPreempted: ['b1', 'c1'],
+    check: (r) => {
+      assert.match(r.preemptions.find((p) => p.jobId === 'b1')?.reason ?? '', /^moved: tenant a needs node n1 whole for job a1/);
+      assert.match(r.preemptions.find((p) => p.jobId === 'c1')?.reason ?? '', /^reclaimed: tenant c borrows/);
+    },
+  },
+  {
+    name: 'claims: devices stopping for one job are reserved for it and planned for no other',
+    config: policy(TWO_TENANTS),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [makeJob('a1', { tenant: 'a', accelerators: 8, submitTime: 5 }), makeJob('b9', { tenant: 'b', accelerators: 8, submitTime: 1 })],
+      [
+        { ...makeRunning(makeJob('c1', { tenant: 'c', accelerators: 8 }), devicesOn('n1', 8), { startTime: 0, preemptedAt: 990_000 }), preemptedFor: 'a1' },
+        makeRunning(makeJob('b1', { tenant: 'b', accelerators: 8 }), devicesOn('n2', 8), { startTime: 0 }),
+      ],
+      { usage: { a: 1e9, b: 0 } },
+    ),
+    wantStarts: [],
+    wantPreempted: [],
+    check: (r) => {
+      assert.match(verdictOf(r, 'a1')?.reason ?? '', /waiting for preempted job\(s\) c1 to stop; the capacity is reserved for it/);
+      assert.equal(verdictOf(r, 'a1')?.estimatedStart, 1_020_000);
+      assert.doesNotMatch(verdictOf(r, 'b9')?.reason ?? '', /preempted/);
+    },
+  },
+  {
+    name: 'claims: a job whose victims have just stopped is considered before jobs ahead of it in fair share',
+    config: policy(TWO_TENANTS),
+    snapshot: snap([makeNode('n1')], [makeJob('b1', { tenant: 'b', accelerators: 8, submitTime: 0 }), makeJob('a1', { tenant: 'a', accelerators: 8, submitTime: 0, claimedAt: 990_000 })], [], {
+      usage: { a: 1e9, b: 0 },
+    }),
+    wantStarts: ['a1'],
   },
   {
     name: 'draining and unhealthy capacity is not used',

@@ -47,11 +47,11 @@ import type {
   StartDecision,
 } from '../model/scheduling.js';
 import type { ClusterCapacity } from '../placement/capacity.js';
-import { buildCapacity, FreeState, placementAccelerators, placementType, typesThatCouldEverFit } from '../placement/capacity.js';
+import { buildCapacity, deviceTypeOn, FreeState, placementAccelerators, placementType, typesThatCouldEverFit } from '../placement/capacity.js';
 import type { PlacementAnswer, ProfileBounds, ProfileHold } from '../placement/profile.js';
 import { AvailabilityProfile, compareHolds, DEFAULT_PROFILE_BOUNDS } from '../placement/profile.js';
 import type { PolicyConfig } from './config.js';
-import { DEFAULT_BOOKINGS, DEFAULT_POLICY } from './config.js';
+import { DEFAULT_ATTAINED_SERVICE, DEFAULT_BOOKINGS, DEFAULT_POLICY } from './config.js';
 import { byQueueOrder } from './fcfs.js';
 import { QuotaBook } from './quota.js';
 
@@ -136,6 +136,7 @@ export function sameSchedJob(a: SchedJob, b: SchedJob): boolean {
     a.timeLimitMs === b.timeLimitMs &&
     a.preemptible === b.preemptible &&
     a.attainedServiceMs === b.attainedServiceMs &&
+    (a.claimedAt ?? null) === (b.claimedAt ?? null) &&
     r.accelerators === q.accelerators &&
     r.cpuMillis === q.cpuMillis &&
     r.memoryMiB === q.memoryMiB &&
@@ -144,7 +145,7 @@ export function sameSchedJob(a: SchedJob, b: SchedJob): boolean {
 }
 export function sameRunningJob(a: RunningSchedJob, b: RunningSchedJob): boolean {
   if (!sameSchedJob(a, b) || a.startTime !== b.startTime || a.lastCheckpointTime !== b.lastCheckpointTime) return false;
-  if ((a.preemptedAt ?? null) !== (b.preemptedAt ?? null) || a.placement.length !== b.placement.length) return false;
+  if ((a.preemptedAt ?? null) !== (b.preemptedAt ?? null) || (a.preemptedFor ?? null) !== (b.preemptedFor ?? null) || a.placement.length !== b.placement.length) return false;
   for (let i = 0; i < a.placement.length; i++) {
     const x = a.placement[i];
     const y = b.placement[i];
@@ -240,13 +241,23 @@ export function sortHolds(all: ProfileHold[]): ProfileHold[] {
 }
 
 /**
- * Sorts jobs by byQueueOrder. Fast path (integer priorities and submit times whose ranges fit):
- * (priority desc, submitTime asc) and the index packed into one float key and sorted natively,
- * then runs of equal keys by id. Otherwise a comparator sort on typed keys (property reads once
- * per job, not per comparison).
+ * Queue order inside a tenant: priority desc, then attained-service band asc (all 0 with LAS off),
+ * then first-come (submitTime asc, id asc) — `byQueueOrder` with the band between.
  */
-function sortQueueOrder(jobs: readonly SchedJob[]): number[] {
+type QueueCompare = (a: SchedJob, b: SchedJob) => number;
+function queueCompare(band: (j: SchedJob) => number): QueueCompare {
+  return (a, b) => b.priority - a.priority || band(a) - band(b) || byQueueOrder(a, b);
+}
+
+/**
+ * Sorts jobs in queue order (see `queueCompare`; `bands` = how many bands there are). Fast path
+ * (integer priorities and submit times whose ranges fit): (priority desc, band asc, submitTime
+ * asc) and the index packed into one float key and sorted natively, then runs of equal keys by id.
+ * Otherwise a comparator sort on typed keys (property reads once per job, not per comparison).
+ */
+function sortQueueOrder(jobs: readonly SchedJob[], band: (j: SchedJob) => number, bands: number): number[] {
   const n = jobs.length;
+  const bandOf = new Float64Array(n);
   const prio = new Float64Array(n);
   const sub = new Float64Array(n);
   let minP = Infinity;
@@ -260,6 +271,7 @@ function sortQueueOrder(jobs: readonly SchedJob[]): number[] {
     const s = j.submitTime;
     prio[i] = p;
     sub[i] = s;
+    bandOf[i] = bands > 1 ? band(j) : 0;
     if (p < minP) minP = p;
     if (p > maxP) maxP = p;
     if (s < minS) minS = s;
@@ -269,9 +281,9 @@ function sortQueueOrder(jobs: readonly SchedJob[]): number[] {
   const bits = Math.max(1, Math.ceil(Math.log2(n + 1)));
   const scale = 2 ** bits;
   const spanS = maxS - minS + 1;
-  if (n > 1 && ints && (maxP - minP + 1) * spanS * scale < 2 ** 53) {
+  if (n > 1 && ints && (maxP - minP + 1) * bands * spanS * scale < 2 ** 53) {
     const keys = new Float64Array(n);
-    for (let i = 0; i < n; i++) keys[i] = ((maxP - (prio[i] as number)) * spanS + ((sub[i] as number) - minS)) * scale + i;
+    for (let i = 0; i < n; i++) keys[i] = (((maxP - (prio[i] as number)) * bands + (bandOf[i] as number)) * spanS + ((sub[i] as number) - minS)) * scale + i;
     keys.sort();
     const out: number[] = [];
     const key = new Float64Array(n);
@@ -281,7 +293,7 @@ function sortQueueOrder(jobs: readonly SchedJob[]): number[] {
       out.push(idx);
       key[i] = (k - idx) / scale;
     }
-    // equal (priority, submitTime): by id (a stable sort: duplicates keep their input order)
+    // equal (priority, band, submitTime): by id (a stable sort: duplicates keep their input order)
     for (let i = 0; i < n; ) {
       let k = i + 1;
       while (k < n && key[k] === key[i]) k++;
@@ -295,34 +307,49 @@ function sortQueueOrder(jobs: readonly SchedJob[]): number[] {
   }
   const idx: number[] = [];
   for (let i = 0; i < n; i++) idx.push(i);
-  idx.sort((a, b) => (prio[b] ?? 0) - (prio[a] ?? 0) || (sub[a] ?? 0) - (sub[b] ?? 0) || cmpStr(jobs[a]?.id ?? '', jobs[b]?.id ?? ''));
+  idx.sort((a, b) => (prio[b] ?? 0) - (prio[a] ?? 0) || (bandOf[a] ?? 0) - (bandOf[b] ?? 0) || (sub[a] ?? 0) - (sub[b] ?? 0) || cmpStr(jobs[a]?.id ?? '', jobs[b]?.id ?? ''));
   return idx;
 }
 
-/** Binary insert into an array sorted by byQueueOrder; returns the index. */
-function insertSorted(arr: SchedJob[], job: SchedJob): number {
+/** Binary insert into an array sorted by `cmp`; returns the index. */
+function insertSorted(arr: SchedJob[], job: SchedJob, cmp: QueueCompare): number {
   let lo = 0;
   let hi = arr.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     const m = arr[mid];
-    if (m !== undefined && byQueueOrder(m, job) <= 0) lo = mid + 1;
+    if (m !== undefined && cmp(m, job) <= 0) lo = mid + 1;
     else hi = mid;
   }
   arr.splice(lo, 0, job);
   return lo;
 }
 
-/** Min-heap of tenants by fair-share key (key asc, name asc). */
+/**
+ * A tenant's place in the interleaving of tenant queues: `cls` 0 when its next job fits inside its
+ * guarantee (1 otherwise), `band` its next job's attained-service band (0 with LAS off), `key` its
+ * fair-share key (decayed usage per weight).
+ */
+interface TenantTurn {
+  readonly name: string;
+  readonly cls: number;
+  readonly band: number;
+  readonly key: number;
+}
+
+/** Min-heap of tenants by (cls, band, key, name). */
 class TenantHeap {
-  private readonly items: { name: string; key: number }[] = [];
-  private less(a: { name: string; key: number }, b: { name: string; key: number }): boolean {
-    return a.key < b.key || (a.key === b.key && a.name < b.name);
+  private readonly items: TenantTurn[] = [];
+  private less(a: TenantTurn, b: TenantTurn): boolean {
+    if (a.cls !== b.cls) return a.cls < b.cls;
+    if (a.band !== b.band) return a.band < b.band;
+    if (a.key !== b.key) return a.key < b.key;
+    return a.name < b.name;
   }
   get size(): number {
     return this.items.length;
   }
-  push(x: { name: string; key: number }): void {
+  push(x: TenantTurn): void {
     const a = this.items;
     a.push(x);
     let i = a.length - 1;
@@ -336,7 +363,7 @@ class TenantHeap {
       i = p;
     }
   }
-  pop(): { name: string; key: number } | undefined {
+  pop(): TenantTurn | undefined {
     const a = this.items;
     const top = a[0];
     const last = a.pop();
@@ -347,12 +374,11 @@ class TenantHeap {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      const am = (): { name: string; key: number } => a[m] as { name: string; key: number };
-      if (l < a.length && this.less(a[l] as { name: string; key: number }, am())) m = l;
-      if (r < a.length && this.less(a[r] as { name: string; key: number }, am())) m = r;
+      if (l < a.length && this.less(a[l] as TenantTurn, a[m] as TenantTurn)) m = l;
+      if (r < a.length && this.less(a[r] as TenantTurn, a[m] as TenantTurn)) m = r;
       if (m === i) break;
-      const t = a[i] as { name: string; key: number };
-      a[i] = a[m] as { name: string; key: number };
+      const t = a[i] as TenantTurn;
+      a[i] = a[m] as TenantTurn;
       a[m] = t;
       i = m;
     }
@@ -489,6 +515,17 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   const bounds = options.profileBounds ?? DEFAULT_PROFILE_BOUNDS;
   /** Idle booked devices may go to other tenants' preemptible jobs (issue 4; `bookings.lendIdle`). */
   const lendIdle = (config.bookings ?? DEFAULT_BOOKINGS).lendIdle;
+  /** Least attained service (see `AttainedServiceConfig`): bands of service, 0 for all with it off. */
+  const las = config.attainedService ?? DEFAULT_ATTAINED_SERVICE;
+  const bandLimits = las.bandBoundariesMs;
+  const bandCount = las.enabled ? bandLimits.length + 1 : 1;
+  const bandOfService = (serviceMs: number): number => {
+    let b = 0;
+    while (b < bandLimits.length && serviceMs >= (bandLimits[b] as number)) b++;
+    return b;
+  };
+  const pendingBand = (j: SchedJob): number => (las.enabled ? bandOfService(j.attainedServiceMs ?? 0) : 0);
+  const inQueueOrder = queueCompare(pendingBand);
 
   // --- caches (all derived; dropping them changes nothing but speed) ---
   let nodesRef: readonly ClusterNode[] | null = null;
@@ -579,6 +616,10 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
    */
   let runStats = new Map<AcceleratorType, Map<string, { minPriority: number; earliestStart: number }>>();
   const stoppingByType = new Map<AcceleratorType, number>();
+  /** One-replica running jobs per node, for moves (built at most once per cycle, see movableOn). */
+  let byNode: Map<number, RunningSchedJob[]> | null = null;
+  /** Running jobs being preempted (grace period running). */
+  const stoppingJobs = new Set<RunningSchedJob>();
   function statsAdd(type: AcceleratorType, j: RunningSchedJob): void {
     let m = runStats.get(type);
     if (m === undefined) {
@@ -608,6 +649,8 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     if (i.type === null || i.devices === 0) return;
     if (j.preemptedAt !== null && j.preemptedAt !== undefined) {
       stoppingByType.set(i.type, (stoppingByType.get(i.type) ?? 0) + sign);
+      if (sign === 1) stoppingJobs.add(j);
+      else stoppingJobs.delete(j);
       return;
     }
     if (sign === 1 && j.preemptible) statsAdd(i.type, j);
@@ -629,6 +672,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       runningByTenant.clear();
       runStats = new Map();
       stoppingByType.clear();
+      stoppingJobs.clear();
       // the holds too, while each job is at hand (sortedHolds would visit them all again)
       const all: ProfileHold[] = [];
       for (const j of running) {
@@ -694,7 +738,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     }
     queues = new Map();
     for (const [k, g] of groups) {
-      const order = sortQueueOrder(g.jobs);
+      const order = sortQueueOrder(g.jobs, pendingBand, bandCount);
       const jobs: SchedJob[] = [];
       const beyond: (PendingDecision | undefined)[] = [];
       for (const i of order) {
@@ -761,7 +805,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       pendingById.set(j.id, j);
       const k = queueKey(j);
       const q = queues.get(k);
-      if (q) q.beyond.splice(insertSorted(q.jobs, j), 0, undefined);
+      if (q) q.beyond.splice(insertSorted(q.jobs, j, inQueueOrder), 0, undefined);
       else queues.set(k, { jobs: [j], beyond: [undefined] });
     }
   }
@@ -819,6 +863,15 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     }
     byMin.set(minRunMs, { version, from: now, until, list: out });
     return out;
+  }
+
+  /**
+   * The stopping jobs whose devices `job` may plan with: those preempted for it, and those whose
+   * preemptor is unknown or no longer waiting. Devices freed for one job are not another's.
+   */
+  function stoppingFor(idx: VictimIndex, job: SchedJob): readonly RunningSchedJob[] {
+    if (idx.stopping.length === 0) return idx.stopping;
+    return idx.stopping.filter((s) => s.preemptedFor === undefined || s.preemptedFor === null || s.preemptedFor === job.id || !pendingById.has(s.preemptedFor));
   }
 
   /** Keeps the cached index in step with one running job arriving (+1) or leaving (−1). */
@@ -952,11 +1005,27 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     const usage = snapshot.usage ?? {};
     const heap = new TenantHeap();
     const charged = new Map<string, number>();
+    /** Devices of the jobs taken in order so far, per tenant (as if they all start). */
+    const takenDevices = new Map<string, number>();
     const pos = new Map<string, number>();
-    const keyOf = (t: string): number => ((usage[t] ?? 0) + (charged.get(t) ?? 0)) / quota.tenant(t).weight;
+    const c = cap as ClusterCapacity;
+    // Jobs that fit inside their tenant's guarantee go first (what Kueue does with nominal quota):
+    // a tenant that reclaimed devices then gets them before any borrower's job can take them.
+    const turn = (t: string, job: SchedJob): TenantTurn => {
+      const need = job.replicas * job.perReplica.accelerators;
+      const room = (type: AcceleratorType | null): boolean =>
+        type !== null && quota.guaranteed(t, type) - quota.usage(t, type) - (takenDevices.get(t) ?? 0) >= need;
+      return {
+        name: t,
+        cls: need > 0 && everFor(c, job).some(room) ? 0 : 1,
+        band: pendingBand(job),
+        key: ((usage[t] ?? 0) + (charged.get(t) ?? 0)) / quota.tenant(t).weight,
+      };
+    };
     for (const t of [...queues.keys()].sort(cmpStr)) {
       pos.set(t, 0);
-      heap.push({ name: t, key: keyOf(t) });
+      const head = queues.get(t)?.jobs[0];
+      if (head !== undefined) heap.push(turn(t, head));
     }
     const chargeCapS = config.fairShare.halfLifeMs / 1000;
     for (let guard = 0; guard < pendingById.size + queues.size && heap.size > 0 && out.length < depth; guard++) {
@@ -971,7 +1040,9 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       // charge the tenant for this job (devices × expected seconds, capped at one half-life)
       const secs = Math.min(job.timeLimitMs === null ? chargeCapS : job.timeLimitMs / 1000, chargeCapS);
       charged.set(top.name, (charged.get(top.name) ?? 0) + Math.max(1, job.replicas * job.perReplica.accelerators) * secs);
-      if (i + 1 < (q?.length ?? 0)) heap.push({ name: top.name, key: keyOf(top.name) });
+      takenDevices.set(top.name, (takenDevices.get(top.name) ?? 0) + job.replicas * job.perReplica.accelerators);
+      const next = q?.[i + 1];
+      if (next !== undefined) heap.push(turn(top.name, next));
     }
     for (const t of [...queues.keys()].sort(cmpStr)) {
       const q = queues.get(t);
@@ -987,6 +1058,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     const c = cap as ClusterCapacity;
     const f = syncRunning(c, snapshot.running);
     syncPending(c, snapshot.pending);
+    byNode = null; // per cycle (see movableOn)
     const base = f.mark();
     try {
       return cycle(snapshot, now, c, f);
@@ -1034,6 +1106,8 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     let firstBlocked: SchedJob | null = null;
     // (tenant, priority, request shape) for which preemption found nothing this cycle
     const noVictims = new Set<string>();
+    // the verdict of the last blocked job per identity (see the loop), and the state it was made in
+    const blockedLike = new Map<string, { version: number; decision: PendingDecision }>();
     const ranEnoughCache = new Map<string, readonly RunningSchedJob[]>();
     // "N nvidia-h200 free" per list of allowed types; cleared whenever something starts
     const freeText = new Map<readonly (AcceleratorType | null)[], string>();
@@ -1065,187 +1139,223 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       const firstIds = new Set(first.map((j) => j.id));
       examined = [...first, ...examined.filter((j) => !firstIds.has(j.id))];
     }
+    // Claims: a job whose victims are still stopping gets, before any other job is considered, the
+    // capacity they free (re-planned each cycle, earliest preemption first), so that no job
+    // examined before it can take the free devices its victims were chosen to complete
+    const claimed = claimCapacity(examined, c, f, quota, profile, now, open, pending);
+    // and a job whose victims have just stopped is considered first, so the capacity they freed
+    // for it is not taken by a job examined before it (its claim lasts two grace periods)
+    const claimWindow = 2 * P.gracePeriodMs;
+    const hasClaim = (j: SchedJob): boolean => j.claimedAt !== undefined && j.claimedAt !== null && now - j.claimedAt <= claimWindow && !claimed.has(j.id);
+    if (examined.some(hasClaim)) {
+      const first = examined.filter(hasClaim).sort((a, b) => (a.claimedAt ?? 0) - (b.claimedAt ?? 0) || cmpStr(a.id, b.id));
+      examined = [...first, ...examined.filter((j) => !hasClaim(j))];
+    }
     for (const job of examined) {
-      const need = job.replicas * job.perReplica.accelerators;
-      const durationMs = job.timeLimitMs;
-      // a. TEST_ONLY, cached per request shape
-      const ever = everFor(c, job);
-      if (ever.length === 0) {
-        pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, describeRequest(job)), estimatedStart: null });
+      if (claimed.has(job.id)) continue;
+      // a job identical in every respect the cycle reads to one just found blocked, with nothing
+      // started, reserved or preempted since, is blocked for the same reason (Slurm's backfill skips
+      // such jobs too): its verdict is copied, not recomputed (bursts of identical jobs are common)
+      const sameKey = `${job.tenant}\u0000${job.project}\u0000${job.priority}\u0000${pendingBand(job)}\u0000${signature(job)}\u0000${job.timeLimitMs}\u0000${job.preemptible}`;
+      const version = starts.length + preemptions.length + profile.reservationCount;
+      const same = blockedLike.get(sameKey);
+      if (same !== undefined && same.version === version) {
+        pending.push({ ...same.decision, jobId: job.id });
         continue;
       }
-      // inside its tenant's open booking: the booked types, no quota (see OpenBookings)
-      const inside: readonly AcceleratorType[] = open.empty || durationMs === null ? [] : open.insideTypes(job.tenant, ever, need, now + durationMs);
-      let allowed: readonly (AcceleratorType | null)[] = ever;
-      if (inside.length > 0) allowed = inside;
-      else {
-        // b. quota, per acceptable type (the common all-allowed case reuses the cached list); a job
-        // that asks more than its quota could ever give can never run as the policy stands, unless
-        // a booking of its tenant will hold it
-        let capReason: string | null = null;
-        for (const t of ever) {
-          capReason = quota.everAllowed(job.tenant, job.project, t, need);
-          if (capReason === null) break;
+      const decided = pending.length;
+      try {
+        const need = job.replicas * job.perReplica.accelerators;
+        const durationMs = job.timeLimitMs;
+        // a. TEST_ONLY, cached per request shape
+        const ever = everFor(c, job);
+        if (ever.length === 0) {
+          pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: neverFitReason(job, describeRequest(job)), estimatedStart: null });
+          continue;
         }
-        let quotaReason: string | null = null;
-        if (capReason === null) {
-          for (let i = 0; i < ever.length; i++) {
-            const t = ever[i] ?? null;
-            const q = quota.check(job.tenant, job.project, t, need);
-            if (q.ok) continue;
-            quotaReason ??= q.reason;
-            if (allowed === ever) allowed = ever.slice(0, i);
-            for (let k = i + 1; k < ever.length; k++) {
-              const t2 = ever[k] ?? null;
-              if (quota.check(job.tenant, job.project, t2, need).ok) (allowed as (AcceleratorType | null)[]).push(t2);
+        // inside its tenant's open booking: the booked types, no quota (see OpenBookings)
+        const inside: readonly AcceleratorType[] = open.empty || durationMs === null ? [] : open.insideTypes(job.tenant, ever, need, now + durationMs);
+        let allowed: readonly (AcceleratorType | null)[] = ever;
+        if (inside.length > 0) allowed = inside;
+        else {
+          // b. quota, per acceptable type (the common all-allowed case reuses the cached list); a job
+          // that asks more than its quota could ever give can never run as the policy stands, unless
+          // a booking of its tenant will hold it
+          let capReason: string | null = null;
+          for (const t of ever) {
+            capReason = quota.everAllowed(job.tenant, job.project, t, need);
+            if (capReason === null) break;
+          }
+          let quotaReason: string | null = null;
+          if (capReason === null) {
+            for (let i = 0; i < ever.length; i++) {
+              const t = ever[i] ?? null;
+              const q = quota.check(job.tenant, job.project, t, need);
+              if (q.ok) continue;
+              quotaReason ??= q.reason;
+              if (allowed === ever) allowed = ever.slice(0, i);
+              for (let k = i + 1; k < ever.length; k++) {
+                const t2 = ever[k] ?? null;
+                if (quota.check(job.tenant, job.project, t2, need).ok) (allowed as (AcceleratorType | null)[]).push(t2);
+              }
+              break;
             }
-            break;
+          }
+          if (capReason !== null || allowed.length === 0) {
+            const roomy = durationMs === null ? undefined : ever.find((t) => t !== null && open.entitlement(job.tenant, t, now + durationMs) >= need);
+            const next = windows.length === 0 ? null : nextBookingFor(windows, now, job.tenant, ever, need, durationMs);
+            if (roomy !== undefined && roomy !== null && durationMs !== null)
+              pending.push({
+                jobId: job.id,
+                verdict: 'waits-for-quota',
+                reason: `${capReason ?? quotaReason ?? 'quota'}; it fits inside open booking window ${open.window(job.tenant, roomy, now + durationMs)?.id ?? '?'} of tenant ${job.tenant} once its jobs there leave room (${open.usedBy(job.tenant, roomy)} of ${open.entitlement(job.tenant, roomy, now + durationMs)} ${roomy} in use)`,
+                estimatedStart: null,
+              });
+            else if (next !== null)
+              pending.push({
+                jobId: job.id,
+                verdict: 'waits-for-quota',
+                reason: `${capReason ?? quotaReason ?? 'quota'}; it will run inside booking window ${next.id} of tenant ${job.tenant} from ${isoOrMs(next.startTime)}, where quota does not apply`,
+                estimatedStart: next.startTime,
+              });
+            else if (capReason !== null) pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: capReason, estimatedStart: null });
+            else pending.push({ jobId: job.id, verdict: 'waits-for-quota', reason: quotaReason ?? 'quota', estimatedStart: null });
+            continue;
           }
         }
-        if (capReason !== null || allowed.length === 0) {
-          const roomy = durationMs === null ? undefined : ever.find((t) => t !== null && open.entitlement(job.tenant, t, now + durationMs) >= need);
-          const next = windows.length === 0 ? null : nextBookingFor(windows, now, job.tenant, ever, need, durationMs);
-          if (roomy !== undefined && roomy !== null && durationMs !== null)
-            pending.push({
-              jobId: job.id,
-              verdict: 'waits-for-quota',
-              reason: `${capReason ?? quotaReason ?? 'quota'}; it fits inside open booking window ${open.window(job.tenant, roomy, now + durationMs)?.id ?? '?'} of tenant ${job.tenant} once its jobs there leave room (${open.usedBy(job.tenant, roomy)} of ${open.entitlement(job.tenant, roomy, now + durationMs)} ${roomy} in use)`,
-              estimatedStart: null,
-            });
-          else if (next !== null)
-            pending.push({
-              jobId: job.id,
-              verdict: 'waits-for-quota',
-              reason: `${capReason ?? quotaReason ?? 'quota'}; it will run inside booking window ${next.id} of tenant ${job.tenant} from ${isoOrMs(next.startTime)}, where quota does not apply`,
-              estimatedStart: next.startTime,
-            });
-          else if (capReason !== null) pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: capReason, estimatedStart: null });
-          else pending.push({ jobId: job.id, verdict: 'waits-for-quota', reason: quotaReason ?? 'quota', estimatedStart: null });
+        if (!B.enabled && firstBlocked !== null) {
+          waitTurn(job, `strict order (backfill off): waits behind job ${firstBlocked.id}`);
           continue;
         }
-      }
-      if (!B.enabled && firstBlocked !== null) {
-        waitTurn(job, `strict order (backfill off): waits behind job ${firstBlocked.id}`);
-        continue;
-      }
-      // c. RUN_NOW, after an O(1) aggregate check that needs no test budget
-      const aggregateFits = allowed.some((t) => t === null || f.freeOfType(t) >= need);
-      let answer: PlacementAnswer | null = null;
-      if (aggregateFits) {
-        if (tested >= B.maxJobsTested) {
-          waitTurn(job, `not tested this cycle: the backfill test budget (backfill.maxJobsTested = ${B.maxJobsTested}) went to jobs ahead of it`);
-          continue;
-        }
-        tested++;
-        answer = profile.ask('run-now', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed, preemptible: lendIdle && job.preemptible });
-        if (answer.ok) {
-          const end = durationMs === null ? Infinity : now + durationMs;
-          profile.start(job.id, answer.placement, end);
-          freeText.clear();
-          const t = answer.acceleratorType;
-          if (inside.length > 0 && t !== null) open.use(job.tenant, t, need);
-          else quota.add(job.tenant, job.project, t, need);
-          const reason =
-            inside.length > 0 && t !== null
-              ? `inside booking window ${open.window(job.tenant, t, end)?.id ?? '?'} of tenant ${job.tenant}: the booked ${t} are its own for the window (quota does not apply)`
-              : profile.reservationCount > 0
-              ? `backfilled: fits now and does not delay the ${profile.reservationCount} reserved job(s) ahead of it`
-              : firstBlocked === null
-                ? 'fits now; first in queue order'
-                : `fits now (job ${firstBlocked.id} ahead of it needs capacity that is not free)`;
-          starts.push({ jobId: job.id, placement: answer.placement, reason });
-          continue;
-        }
-      }
-      // d. preemption: reclaim a guarantee, or priority within the tenant (never to jump a
-      // reservation or a booking; bounded by the test budget; failures cached per shape)
-      // A job inside its booking evicts the jobs its booking lent devices to (not cached per shape:
-      // the booking's use changes with every start inside it)
-      const blockedByPromise = answer !== null && !answer.ok && (answer.kind === 'reservation' || answer.kind === 'booking');
-      let pre: ReturnType<typeof tryPreempt> = null;
-      if (inside.length > 0) {
-        if (!blockedByPromise && tested < B.maxJobsTested) {
+        // c. RUN_NOW, after an O(1) aggregate check that needs no test budget
+        const aggregateFits = allowed.some((t) => t === null || f.freeOfType(t) >= need);
+        let answer: PlacementAnswer | null = null;
+        if (aggregateFits) {
+          if (tested >= B.maxJobsTested) {
+            waitTurn(job, `not tested this cycle: the backfill test budget (backfill.maxJobsTested = ${B.maxJobsTested}) went to jobs ahead of it`);
+            continue;
+          }
           tested++;
-          pre = tryEvictForBooking(job, inside, need, c, f, profile, now, victimIds, preemptions.length, open);
+          answer = profile.ask('run-now', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed, preemptible: lendIdle && job.preemptible });
+          if (answer.ok) {
+            const end = durationMs === null ? Infinity : now + durationMs;
+            profile.start(job.id, answer.placement, end);
+            freeText.clear();
+            const t = answer.acceleratorType;
+            if (inside.length > 0 && t !== null) open.use(job.tenant, t, need);
+            else quota.add(job.tenant, job.project, t, need);
+            const reason =
+              inside.length > 0 && t !== null
+                ? `inside booking window ${open.window(job.tenant, t, end)?.id ?? '?'} of tenant ${job.tenant}: the booked ${t} are its own for the window (quota does not apply)`
+                : profile.reservationCount > 0
+                ? `backfilled: fits now and does not delay the ${profile.reservationCount} reserved job(s) ahead of it`
+                : firstBlocked === null
+                  ? 'fits now; first in queue order'
+                  : `fits now (job ${firstBlocked.id} ahead of it needs capacity that is not free)`;
+            starts.push({ jobId: job.id, placement: answer.placement, reason });
+            continue;
+          }
         }
-      } else {
-        const noVictimsKey = !blockedByPromise && (P.reclaim || P.withinTenant !== 'never') && tested < B.maxJobsTested ? `${job.tenant}\u0000${job.priority}\u0000${signature(job)}` : null;
-        if (noVictimsKey !== null && !noVictims.has(noVictimsKey)) {
-          tested++;
-          pre = tryPreempt(job, allowed, need, c, f, quota, profile, now, victimIds, preemptions.length, ranEnoughCache, open.insideIds);
-          if (pre === null) noVictims.add(noVictimsKey);
+        // d. preemption: reclaim a guarantee, or priority within the tenant (never to jump a
+        // reservation or a booking; bounded by the test budget; failures cached per shape)
+        // A job inside its booking evicts the jobs its booking lent devices to (not cached per shape:
+        // the booking's use changes with every start inside it)
+        const blockedByPromise = answer !== null && !answer.ok && (answer.kind === 'reservation' || answer.kind === 'booking');
+        let pre: ReturnType<typeof tryPreempt> = null;
+        if (inside.length > 0) {
+          if (!blockedByPromise && tested < B.maxJobsTested) {
+            tested++;
+            pre = tryEvictForBooking(job, inside, need, c, f, profile, now, victimIds, preemptions.length, open);
+          }
+        } else {
+          // a job inside its guarantee reclaims even when a reservation stands where it would fit
+          // now (victims are only taken where starting it delays no reservation); others do not
+          const owed = P.reclaim && allowed.some((t) => t !== null && quota.withinGuarantee(job.tenant, t, need));
+          const noVictimsKey =
+            (!blockedByPromise || owed) && (P.reclaim || P.withinTenant !== 'never' || las.enabled) && tested < B.maxJobsTested
+              ? `${job.tenant}\u0000${job.priority}\u0000${pendingBand(job)}\u0000${signature(job)}`
+              : null;
+          if (noVictimsKey !== null && !noVictims.has(noVictimsKey)) {
+            tested++;
+            pre = tryPreempt(job, allowed, need, c, f, quota, profile, now, victimIds, preemptions.length, ranEnoughCache, open.insideIds);
+            if (pre === null) noVictims.add(noVictimsKey);
+          }
         }
-      }
-      if (pre !== null) {
-        for (const v of pre.victims) {
-          victimIds.add(v.job.id);
-          preemptions.push({ jobId: v.job.id, forJobId: job.id, reason: v.reason });
-          profile.shortenHold(v.job.id, now + P.gracePeriodMs);
-          const vi = info(c, v.job);
-          quota.add(v.job.tenant, v.job.project, vi.type, -vi.devices);
+        if (pre !== null) {
+          for (const v of pre.victims) {
+            victimIds.add(v.job.id);
+            preemptions.push({ jobId: v.job.id, forJobId: job.id, reason: v.reason });
+            profile.shortenHold(v.job.id, now + P.gracePeriodMs);
+            const vi = info(c, v.job);
+            quota.add(v.job.tenant, v.job.project, vi.type, -vi.devices);
+          }
+          const startAt = pre.startTime;
+          profile.reserve(job.id, pre.placement, startAt, durationMs === null ? Infinity : startAt + durationMs);
+          if (inside.length > 0) open.use(job.tenant, pre.type, need);
+          else quota.add(job.tenant, job.project, pre.type, need);
+          firstBlocked ??= job;
+          pending.push({
+            jobId: job.id,
+            verdict: 'waits-for-capacity',
+            reason:
+              pre.victims.length > 0
+                ? `preempting ${pre.victims.map((v) => v.job.id).join(', ')} for it (${pre.why}); starts when they stop (grace period ${P.gracePeriodMs / 1000} s)`
+                : `waiting for preempted job(s) to stop; the capacity is reserved for it`,
+            estimatedStart: startAt,
+          });
+          continue;
         }
-        const startAt = pre.startTime;
-        profile.reserve(job.id, pre.placement, startAt, durationMs === null ? Infinity : startAt + durationMs);
-        if (inside.length > 0) open.use(job.tenant, pre.type, need);
-        else quota.add(job.tenant, job.project, pre.type, need);
+        // e. WILL_RUN estimate and reservation
+        // (reservations made for preemptors do not use up the backfill reservation depth)
+        const wantsReservation = B.enabled && backfillReservations < B.reservationDepth;
+        let estimate: PlacementAnswer | null = null;
+        if (estimates < B.estimateMaxJobs || (wantsReservation && estimates < B.estimateMaxJobs + B.reservationDepth)) {
+          estimates++;
+          estimate = profile.ask('will-run', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed, preemptible: lendIdle && job.preemptible });
+          if (estimate.ok && wantsReservation) {
+            profile.reserve(job.id, estimate.placement, estimate.startTime, durationMs === null ? Infinity : estimate.startTime + durationMs);
+            backfillReservations++;
+          }
+        }
         firstBlocked ??= job;
+        const estimatedStart = estimate?.ok === true ? estimate.startTime : null;
+        if ((answer !== null && !answer.ok && answer.kind === 'booking') || (estimate !== null && !estimate.ok && estimate.kind === 'booking')) {
+          const w = answer !== null && !answer.ok && answer.kind === 'booking' ? answer.blockingWindowId : estimate !== null && !estimate.ok ? estimate.blockingWindowId : undefined;
+          pending.push({ jobId: job.id, verdict: 'behind-booking', reason: `it would use capacity booked by window ${w ?? '?'} for another tenant`, estimatedStart });
+          continue;
+        }
+        if (answer !== null && !answer.ok && answer.kind === 'reservation') {
+          waitTurn(job, `${answer.reason}${estimatedStart !== null ? `; estimated start ${isoOrMs(estimatedStart)}` : ''}`, estimatedStart);
+          continue;
+        }
+        // the devices it lacks are kept by another tenant's open booking: say so
+        const kept = open.empty ? null : open.keptFrom(job.tenant, allowed, need, lendIdle && job.preemptible, (t) => f.freeOfType(t));
+        if (kept !== null) {
+          pending.push({ jobId: job.id, verdict: 'behind-booking', reason: `the ${kept.type} it needs are booked by window ${kept.window.id} of tenant ${kept.window.tenant ?? '?'}, open until ${isoOrMs(kept.window.endTime)}`, estimatedStart });
+          continue;
+        }
+        let freeNow = freeText.get(allowed);
+        if (freeNow === undefined) {
+          freeNow = allowed.map((t) => (t === null ? 'CPU-only' : `${f.freeOfType(t)} ${t} free`)).join(', ');
+          freeText.set(allowed, freeNow);
+        }
         pending.push({
           jobId: job.id,
           verdict: 'waits-for-capacity',
-          reason:
-            pre.victims.length > 0
-              ? `preempting ${pre.victims.map((v) => v.job.id).join(', ')} for it (${pre.why}); starts when they stop (grace period ${P.gracePeriodMs / 1000} s)`
-              : `waiting for preempted job(s) to stop; the capacity is reserved for it`,
-          estimatedStart: startAt,
+          reason: `needs ${describeRequest(job)} (${need} devices in all); ${freeNow} now${
+            estimate === null
+              ? ''
+              : estimate.ok
+                ? `; expected to start ${isoOrMs(estimate.startTime)}${profile.reservationFor(job.id) ? ' (reserved)' : ''}`
+                : `; ${estimate.reason}`
+          }`,
+          estimatedStart,
         });
-        continue;
+      } finally {
+        const d = pending[decided];
+        if (pending.length === decided + 1 && d !== undefined && d.estimatedStart === null && starts.length + preemptions.length + profile.reservationCount === version)
+          blockedLike.set(sameKey, { version, decision: d });
       }
-      // e. WILL_RUN estimate and reservation
-      // (reservations made for preemptors do not use up the backfill reservation depth)
-      const wantsReservation = B.enabled && backfillReservations < B.reservationDepth;
-      let estimate: PlacementAnswer | null = null;
-      if (estimates < B.estimateMaxJobs || (wantsReservation && estimates < B.estimateMaxJobs + B.reservationDepth)) {
-        estimates++;
-        estimate = profile.ask('will-run', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed, preemptible: lendIdle && job.preemptible });
-        if (estimate.ok && wantsReservation) {
-          profile.reserve(job.id, estimate.placement, estimate.startTime, durationMs === null ? Infinity : estimate.startTime + durationMs);
-          backfillReservations++;
-        }
-      }
-      firstBlocked ??= job;
-      const estimatedStart = estimate?.ok === true ? estimate.startTime : null;
-      if ((answer !== null && !answer.ok && answer.kind === 'booking') || (estimate !== null && !estimate.ok && estimate.kind === 'booking')) {
-        const w = answer !== null && !answer.ok && answer.kind === 'booking' ? answer.blockingWindowId : estimate !== null && !estimate.ok ? estimate.blockingWindowId : undefined;
-        pending.push({ jobId: job.id, verdict: 'behind-booking', reason: `it would use capacity booked by window ${w ?? '?'} for another tenant`, estimatedStart });
-        continue;
-      }
-      if (answer !== null && !answer.ok && answer.kind === 'reservation') {
-        waitTurn(job, `${answer.reason}${estimatedStart !== null ? `; estimated start ${isoOrMs(estimatedStart)}` : ''}`, estimatedStart);
-        continue;
-      }
-      // the devices it lacks are kept by another tenant's open booking: say so
-      const kept = open.empty ? null : open.keptFrom(job.tenant, allowed, need, lendIdle && job.preemptible, (t) => f.freeOfType(t));
-      if (kept !== null) {
-        pending.push({ jobId: job.id, verdict: 'behind-booking', reason: `the ${kept.type} it needs are booked by window ${kept.window.id} of tenant ${kept.window.tenant ?? '?'}, open until ${isoOrMs(kept.window.endTime)}`, estimatedStart });
-        continue;
-      }
-      let freeNow = freeText.get(allowed);
-      if (freeNow === undefined) {
-        freeNow = allowed.map((t) => (t === null ? 'CPU-only' : `${f.freeOfType(t)} ${t} free`)).join(', ');
-        freeText.set(allowed, freeNow);
-      }
-      pending.push({
-        jobId: job.id,
-        verdict: 'waits-for-capacity',
-        reason: `needs ${describeRequest(job)} (${need} devices in all); ${freeNow} now${
-          estimate === null
-            ? ''
-            : estimate.ok
-              ? `; expected to start ${isoOrMs(estimate.startTime)}${profile.reservationFor(job.id) ? ' (reserved)' : ''}`
-              : `; ${estimate.reason}`
-        }`,
-        estimatedStart,
-      });
     }
     // one copy of the cached verdicts of jobs beyond the depth (not one push each)
     return { starts, preemptions, pending: notExamined.length === 0 ? pending : pending.concat(...(notExamined as PendingDecision[][])) };
@@ -1257,10 +1367,74 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   }
 
   /**
-   * Step 5d. Finds whole running jobs whose capacity would let `job` start, losing least work:
-   * borrowers first (reclaim), then lower priority, then least work since the last checkpoint.
-   * Already-stopping jobs count as free capacity (no second round of victims for the same need).
-   * Returns null when preemption is not allowed or does not help; changes nothing then.
+   * Step 5, first: each examined job that jobs are stopping for (`preemptedFor`) gets the capacity
+   * they free reserved from the end of their grace period (their devices, with what is free beside
+   * them); its quota is charged. Returns the ids of the jobs so handled (verdicts pushed).
+   */
+  function claimCapacity(
+    examined: readonly SchedJob[],
+    c: ClusterCapacity,
+    f: FreeState,
+    quota: QuotaBook,
+    profile: AvailabilityProfile,
+    now: number,
+    open: OpenBookings,
+    pending: PendingDecision[],
+  ): Set<string> {
+    const claimed = new Set<string>();
+    if (stoppingJobs.size === 0) return claimed;
+    const byClaimant = new Map<string, RunningSchedJob[]>();
+    for (const s of stoppingJobs) {
+      const p = s.preemptedFor;
+      if (p === undefined || p === null || !pendingById.has(p)) continue;
+      const l = byClaimant.get(p);
+      if (l === undefined) byClaimant.set(p, [s]);
+      else l.push(s);
+    }
+    if (byClaimant.size === 0) return claimed;
+    const firstAt = (l: readonly RunningSchedJob[]): number => Math.min(...l.map((s) => s.preemptedAt ?? now));
+    const claimants = examined.filter((j) => byClaimant.has(j.id) && !open.insideIds.has(j.id));
+    claimants.sort((a, b) => firstAt(byClaimant.get(a.id) ?? []) - firstAt(byClaimant.get(b.id) ?? []) || cmpStr(a.id, b.id));
+    for (const job of claimants) {
+      const victims = (byClaimant.get(job.id) ?? []).sort((a, b) => cmpStr(a.id, b.id));
+      const first = victims[0];
+      const type = first === undefined ? null : info(c, first).type;
+      if (type === null) continue;
+      const need = job.replicas * job.perReplica.accelerators;
+      const picked = pickVictims(job, type, need, c, f, profile, now, victims, [], 0, () => false);
+      if (picked === null) continue; // its victims no longer make room: it is considered as usual
+      profile.reserve(job.id, picked.placement, picked.startTime, job.timeLimitMs === null ? Infinity : picked.startTime + job.timeLimitMs);
+      quota.add(job.tenant, job.project, type, need);
+      claimed.add(job.id);
+      pending.push({
+        jobId: job.id,
+        verdict: 'waits-for-capacity',
+        reason: `waiting for preempted job(s) ${victims.map((v) => v.id).join(', ')} to stop; the capacity is reserved for it`,
+        estimatedStart: picked.startTime,
+      });
+    }
+    return claimed;
+  }
+  /** A possible victim, why it may be one, and its attained-service band. */
+  interface Candidate {
+    readonly job: RunningSchedJob;
+    readonly kind: 'reclaim' | 'priority' | 'service' | 'service-borrower' | 'move';
+    readonly band: number;
+  }
+
+  /**
+   * Step 5d. Finds whole running jobs whose capacity would let `job` start, losing least work.
+   * Candidates, each only once it has run long enough:
+   *  - reclaim: when the job fits inside its tenant's guarantee, other tenants' jobs while their
+   *    tenant borrows above its guarantee;
+   *  - priority (`withinTenant: lower-priority`): its own tenant's lower-priority jobs;
+   *  - attained service (LAS on): its own tenant's jobs of at most its priority and of a higher
+   *    band, and other tenants' jobs of a higher band while their tenant stays at or above its
+   *    guarantee without them (borrowed capacity goes to the least-served work; a guarantee is
+   *    never taken for it).
+   * Most-served band first, then `compareVictims`. Already-stopping jobs count as free capacity (no
+   * second round of victims for the same need). Returns null when preemption is not allowed or
+   * does not help; changes nothing then.
    */
   function tryPreempt(
     job: SchedJob,
@@ -1279,13 +1453,15 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   ): { victims: Victim[]; placement: Placement; type: AcceleratorType; startTime: number; why: string } | null {
     const P = config.preemption;
     const withinTenant = P.withinTenant === 'lower-priority';
-    if (!P.reclaim && !withinTenant) return null;
+    if (!P.reclaim && !withinTenant && !las.enabled) return null;
     const budget = P.maxVictimsPerCycle - victimsSoFar;
+    const myBand = pendingBand(job);
+    const reclaimMinRunMs = Math.min(P.minRuntimeMs, Math.max(0, P.boundedReclaimTimeMs - P.gracePeriodMs));
     for (const type of allowed) {
       if (type === null) continue;
       const reclaim = P.reclaim && quota.withinGuarantee(job.tenant, type, need);
-      if (!reclaim && !withinTenant) continue;
-      const reclaimMinRun = Math.min(P.minRuntimeMs, Math.max(0, P.boundedReclaimTimeMs - P.gracePeriodMs));
+      const service = las.enabled && myBand < bandCount - 1;
+      if (!reclaim && !withinTenant && !service) continue;
       // O(tenants) pre-check before touching the victim index
       let maybe = (stoppingByType.get(type) ?? 0) > 0;
       const stats = runStats.get(type);
@@ -1293,19 +1469,17 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         const st = stats?.get(job.tenant);
         maybe = st !== undefined && st.minPriority < job.priority && st.earliestStart + P.minRuntimeMs <= now;
       }
-      if (!maybe && reclaim && stats !== undefined) {
+      if (!maybe && stats !== undefined && (reclaim || service)) {
         for (const [tenant, st] of stats) {
-          if (tenant !== job.tenant && st.earliestStart + reclaimMinRun <= now && quota.isBorrowing(tenant, type)) {
-            maybe = true;
-            break;
-          }
+          if (service && (tenant === job.tenant || quota.isBorrowing(tenant, type)) && st.earliestStart + P.minRuntimeMs <= now) maybe = true;
+          else if (reclaim && tenant !== job.tenant && st.earliestStart + reclaimMinRunMs <= now && quota.isBorrowing(tenant, type)) maybe = true;
+          if (maybe) break;
         }
       }
       if (!maybe) continue;
       const idx = victimIndex(c, type);
-      const reclaimMinRunMs = Math.min(P.minRuntimeMs, Math.max(0, P.boundedReclaimTimeMs - P.gracePeriodMs));
-      const stopping = idx.stopping;
-      const eligible: { job: RunningSchedJob; borrower: boolean }[] = [];
+      const stopping = stoppingFor(idx, job);
+      const eligible: Candidate[] = [];
       const scanMax = P.maxCandidatesPerJob;
       // jobs that have run long enough, per (type, tenant, minimum runtime), filtered once per cycle
       const ranEnough = (tenant: string, minRunMs: number): readonly RunningSchedJob[] => {
@@ -1317,48 +1491,77 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         }
         return l;
       };
-      if (reclaim) {
-        for (const tenant of idx.byTenant.keys()) {
-          if (tenant === job.tenant || !quota.isBorrowing(tenant, type)) continue;
-          let found = 0;
+      const bandOfRunning = (r: RunningSchedJob): number =>
+        las.enabled ? bandOfService((r.attainedServiceMs ?? 0) + Math.max(0, now - r.startTime) * info(c, r).devices) : 0;
+      for (const tenant of idx.byTenant.keys()) {
+        const own = tenant === job.tenant;
+        const borrowing = !own && quota.isBorrowing(tenant, type);
+        let found = 0;
+        if (reclaim && borrowing) {
           for (const r of ranEnough(tenant, reclaimMinRunMs)) {
             if (found >= scanMax) break;
             if (taken.has(r.id) || insideBooking.has(r.id)) continue;
-            eligible.push({ job: r, borrower: true });
+            eligible.push({ job: r, kind: 'reclaim', band: bandOfRunning(r) });
+            found++;
+          }
+          continue;
+        }
+        if (own && withinTenant) {
+          // sorted by priority ascending: the lower-priority jobs are a prefix
+          for (const r of ranEnough(tenant, P.minRuntimeMs)) {
+            if (found >= scanMax || r.priority >= job.priority) break;
+            if (taken.has(r.id)) continue;
+            eligible.push({ job: r, kind: 'priority', band: bandOfRunning(r) });
+            found++;
+          }
+        }
+        if (service && (own || borrowing)) {
+          for (const r of ranEnough(tenant, P.minRuntimeMs)) {
+            if (found >= scanMax) break;
+            if (r.priority > job.priority || (own && withinTenant && r.priority < job.priority)) continue; // higher: never; lower: taken above
+            if (taken.has(r.id) || insideBooking.has(r.id)) continue;
+            const band = bandOfRunning(r);
+            if (band <= myBand) continue;
+            eligible.push({ job: r, kind: own ? 'service' : 'service-borrower', band });
             found++;
           }
         }
       }
-      if (withinTenant) {
-        let found = 0;
-        // sorted by priority ascending: the lower-priority jobs are a prefix
-        for (const r of ranEnough(job.tenant, P.minRuntimeMs)) {
-          if (found >= scanMax || r.priority >= job.priority) break;
-          if (taken.has(r.id)) continue;
-          eligible.push({ job: r, borrower: false });
-          found++;
-        }
-      }
       if (stopping.length === 0 && eligible.length === 0) continue;
-      eligible.sort((a, b) => Number(b.borrower) - Number(a.borrower) || compareVictims(a.job, b.job));
-      const removedByTenant = new Map<string, number>();
-      const picked = pickVictims(job, type, need, f, profile, now, stopping, eligible, budget, (e) => {
-        if (!e.borrower) return true;
-        // only while its tenant is still above its guarantee
+      eligible.sort((a, b) => b.band - a.band || compareVictims(a.job, b.job));
+      const picked = pickVictims(job, type, need, c, f, profile, now, stopping, eligible, budget, (e, removedByTenant) => {
+        if (e.kind === 'priority' || e.kind === 'service') return true;
+        // a borrower's job: reclaim takes it while its tenant is still above its guarantee; LAS
+        // only if its tenant stays at or above its guarantee without it
         const removed = removedByTenant.get(e.job.tenant) ?? 0;
-        if (quota.usage(e.job.tenant, type) - removed <= quota.guaranteed(e.job.tenant, type)) return false;
-        removedByTenant.set(e.job.tenant, removed + info(c, e.job).devices);
+        const devices = info(c, e.job).devices;
+        const left = quota.usage(e.job.tenant, type) - removed - (e.kind === 'reclaim' ? 0 : devices);
+        if (e.kind === 'reclaim' ? left <= quota.guaranteed(e.job.tenant, type) : left < quota.guaranteed(e.job.tenant, type)) return false;
+        removedByTenant.set(e.job.tenant, removed + devices);
         return true;
-      });
+      }, reclaim ? (node) => movableOn(c, node, type, now, reclaimMinRunMs, taken, insideBooking, quota) : undefined);
       if (picked === null) continue;
       if (picked.chosen.length === 0) return { victims: [], placement: picked.placement, type, startTime: picked.startTime, why: 'already stopping' };
       const chosen = picked.chosen;
-      const why = chosen.some((e) => e.borrower) ? `tenant ${job.tenant} reclaims its guaranteed ${type}` : `priority ${job.priority} outranks them within tenant ${job.tenant}`;
+      const kinds = new Set(chosen.map((e) => e.kind));
+      const why = [
+        kinds.has('reclaim') || kinds.has('move') ? `tenant ${job.tenant} reclaims its guaranteed ${type}` : null,
+        kinds.has('priority') ? `priority ${job.priority} outranks them within tenant ${job.tenant}` : null,
+        kinds.has('service') || kinds.has('service-borrower') ? `least attained service: job ${job.id} has had less than ${serviceText(myBand + 1)}` : null,
+      ]
+        .filter((x) => x !== null)
+        .join('; ');
       const victims = chosen.map((e) => ({
         job: e.job,
-        reason: e.borrower
-          ? `reclaimed: tenant ${e.job.tenant} borrows ${type} above its guarantee (${quota.usage(e.job.tenant, type)} used, ${quota.guaranteed(e.job.tenant, type)} guaranteed) and tenant ${job.tenant} needs its guaranteed share back for job ${job.id}`
-          : `outranked: job ${job.id} of tenant ${job.tenant} has priority ${job.priority} > ${e.job.priority}`,
+        reason:
+          e.kind === 'move'
+            ? `moved: tenant ${job.tenant} needs node ${e.job.placement[0]?.node ?? '?'} whole for job ${job.id} inside its guarantee; job ${e.job.id} of tenant ${e.job.tenant} (inside its own guarantee) restarts at once on free devices elsewhere`
+            : e.kind === 'reclaim'
+            ? `reclaimed: tenant ${e.job.tenant} borrows ${type} above its guarantee (${quota.usage(e.job.tenant, type)} used, ${quota.guaranteed(e.job.tenant, type)} guaranteed) and tenant ${job.tenant} needs its guaranteed share back for job ${job.id}`
+            : e.kind === 'priority'
+              ? `outranked: job ${job.id} of tenant ${job.tenant} has priority ${job.priority} > ${e.job.priority}`
+              : `least attained service: it has had at least ${serviceText(e.band)} of service; job ${job.id} of tenant ${job.tenant} has had less than ${serviceText(myBand + 1)}` +
+                (e.kind === 'service-borrower' ? ` (tenant ${e.job.tenant} keeps its guarantee of ${quota.guaranteed(e.job.tenant, type)} ${type})` : ''),
       }));
       return { victims, placement: picked.placement, type, startTime: picked.startTime, why };
     }
@@ -1366,23 +1569,79 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   }
 
   /**
-   * The victim search shared by reclaim, priority and booking eviction. Jobs already stopping count
-   * as free first (their devices come back anyway: no victims then). Else candidates, in the given
-   * order, are released one by one (`admit` may skip one) until RUN_NOW fits, within the victim
-   * budget and PREEMPTION_MAX_PLACEMENT_TESTS; then the victims not needed are dropped again (last
-   * chosen first back). Returns null when no set is found; the free state is left as it was.
+   * Jobs on `node` that a reclaim may move: one-replica, preemptible jobs of `type`, not stopping,
+   * of tenants inside their guarantee (a borrower's are reclaim candidates anyway), that have run
+   * long enough; least work lost first. Their tenant's guarantee holds: they restart on free
+   * devices elsewhere within the grace period and one cycle (they are considered first then, being
+   * inside it). Per-node index built once per cycle.
+   */
+  function movableOn(
+    c: ClusterCapacity,
+    node: number,
+    type: AcceleratorType,
+    now: number,
+    minRunMs: number,
+    taken: ReadonlySet<string>,
+    insideBooking: ReadonlySet<string>,
+    quota: QuotaBook,
+  ): Candidate[] {
+    if (byNode === null) {
+      byNode = new Map();
+      for (const r of runningById.values()) {
+        if (r.placement.length !== 1 || !r.preemptible || (r.preemptedAt !== null && r.preemptedAt !== undefined)) continue;
+        const nc = c.byName.get((r.placement[0] as Placement[number]).node);
+        if (nc === undefined) continue;
+        const l = byNode.get(nc.index);
+        if (l === undefined) byNode.set(nc.index, [r]);
+        else l.push(r);
+      }
+      for (const l of byNode.values()) l.sort(compareVictims);
+    }
+    const out: Candidate[] = [];
+    for (const r of byNode.get(node) ?? []) {
+      if (now - r.startTime < minRunMs || taken.has(r.id) || insideBooking.has(r.id) || info(c, r).type !== type || quota.isBorrowing(r.tenant, type)) continue;
+      out.push({ job: r, kind: 'move', band: 0 });
+    }
+    return out;
+  }
+
+  /** The lower bound of a band, as text ("0 accelerator-hours" for band 0). */
+  function serviceText(band: number): string {
+    const ms = band <= 0 ? 0 : (bandLimits[Math.min(band, bandLimits.length) - 1] ?? 0);
+    return `${ms / 3_600_000} accelerator-hour(s)`;
+  }
+
+  /**
+   * The victim search shared by reclaim, priority, attained service and booking eviction. Jobs
+   * already stopping count as free first (their devices come back anyway: no victims then). Then,
+   * for a one-replica job, node by node: on each node that could hold it, the fewest candidates (in
+   * the given order, `admit` may refuse one) whose devices there cover what the node lacks; nodes
+   * tried fewest victims first, each verified by RUN_NOW with its victims released, so the victims
+   * are the ones that make this job fit (not devices scattered over the hall that no replica can
+   * use). For gangs, and when no single node works: candidates released one by one until RUN_NOW
+   * fits, then the ones not needed dropped again (last chosen first back). Both within the victim
+   * budget and PREEMPTION_MAX_PLACEMENT_TESTS. Returns null when no set is found; the free state is
+   * left as it was.
    */
   function pickVictims<E extends { readonly job: RunningSchedJob }>(
     job: SchedJob,
     type: AcceleratorType,
     need: number,
+    c: ClusterCapacity,
     f: FreeState,
     profile: AvailabilityProfile,
     now: number,
     stopping: readonly RunningSchedJob[],
     eligible: readonly E[],
     budget: number,
-    admit: (e: E) => boolean,
+    /** May `e` be a victim, given the devices already taken per tenant (recorded by `admit`)? */
+    admit: (e: E, removedByTenant: Map<string, number>) => boolean,
+    /**
+     * One-replica jobs on a node that may be moved (stopped and restarted at once on free devices
+     * elsewhere) when the node's candidates alone do not free enough; each is taken only if such
+     * free devices exist for it.
+     */
+    movable?: (node: number) => readonly E[],
   ): { chosen: E[]; placement: Placement; startTime: number } | null {
     const P = config.preemption;
     const m = f.mark();
@@ -1408,12 +1667,125 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       }
       const viaStopping = stopping.length > 0 ? fits() : null;
       if (viaStopping !== null) return { chosen: [], placement: viaStopping, startTime: stopEnd };
-      const chosen: E[] = [];
+      const candidates = eligible.slice(0, P.maxCandidatesPerJob);
       let fitTests = 0;
+      if (job.perReplica.accelerators > 0) {
+        const per = job.perReplica.accelerators;
+        // candidates per node, in the given order (a gang victim is listed on each of its nodes)
+        const onNode = new Map<number, { e: E; rank: number; devices: number }[]>();
+        candidates.forEach((e, rank) => {
+          const here = new Map<number, number>(); // node → its devices of `type` there
+          for (const r of e.job.placement) {
+            const nc = c.byName.get(r.node);
+            if (nc === undefined) continue;
+            for (const id of r.acceleratorIds) if (deviceTypeOn(nc, id) === type) here.set(nc.index, (here.get(nc.index) ?? 0) + 1);
+          }
+          for (const [node, devices] of here) {
+            let l = onNode.get(node);
+            if (l === undefined) onNode.set(node, (l = []));
+            l.push({ e, rank, devices });
+          }
+        });
+        const plans: { node: number; chosen: E[]; moved: number; cost: number }[] = [];
+        const moves = new Set<E>();
+        const movedBy = (e: E): boolean => moves.has(e);
+        // free devices of `type` per node, for homes of moved jobs (read once)
+        let freeElsewhere: { node: number; free: number }[] | null = null;
+        for (const [node, list] of onNode) {
+          const nc = c.nodes[node];
+          if (nc === undefined || !nc.schedulable || (nc.devicesByType.get(type)?.length ?? 0) < per) continue;
+          const lacking = per - f.nodeFreeCount(node, type);
+          if (lacking <= 0) continue; // enough devices already: something else stops it (reservation, CPU)
+          const removed = new Map<string, number>();
+          const chosen: { e: E; rank: number; devices: number; moved: boolean }[] = [];
+          let freed = 0;
+          for (const x of list) {
+            if (chosen.length >= budget || freed >= lacking) break;
+            if (!admit(x.e, removed)) continue;
+            chosen.push({ ...x, moved: false });
+            freed += x.devices;
+          }
+          let moved = 0;
+          if (freed < lacking && movable !== undefined) {
+            // not enough from candidates: move jobs that have somewhere else to go right now
+            // (each to the fullest node it fits: best fit)
+            freeElsewhere ??= f.nodesWithFree(type).map((n) => ({ node: n, free: f.nodeFreeCount(n, type) }));
+            const room = new Map<number, number>();
+            for (const e of movable(node)) {
+              if (chosen.length >= budget || freed >= lacking) break;
+              if (chosen.some((x) => x.e.job === e.job)) continue;
+              const d = placementAccelerators(e.job.placement);
+              let home: { node: number; free: number } | undefined;
+              for (const h of freeElsewhere) {
+                const left = h.free - (room.get(h.node) ?? 0);
+                if (h.node !== node && left >= d && (home === undefined || left < home.free - (room.get(home.node) ?? 0))) home = h;
+              }
+              if (home === undefined) continue;
+              room.set(home.node, (room.get(home.node) ?? 0) + d);
+              chosen.push({ e, rank: candidates.length, devices: d, moved: true });
+              freed += d;
+              moved++;
+            }
+          }
+          if (freed < lacking) continue;
+          for (const x of chosen) if (x.moved) moves.add(x.e);
+          // drop the ones not needed (last chosen first back), as the search below does
+          for (let i = chosen.length - 2; i >= 0; i--) {
+            const x = chosen[i] as { devices: number; moved: boolean };
+            if (freed - x.devices >= lacking) {
+              freed -= x.devices;
+              if (x.moved) moved--;
+              chosen.splice(i, 1);
+            }
+          }
+          plans.push({ node, chosen: chosen.map((x) => x.e), moved, cost: chosen.reduce((sum, x) => sum + x.rank, 0) });
+        }
+        // fewest moved jobs, then fewest victims, then least work lost
+        plans.sort((a, b) => a.moved - b.moved || a.chosen.length - b.chosen.length || a.cost - b.cost || a.node - b.node);
+        if (job.replicas === 1) {
+          for (const plan of plans) {
+            if (fitTests++ >= PREEMPTION_MAX_PLACEMENT_TESTS) break;
+            const mm = f.mark();
+            for (const e of plan.chosen) f.givePlacement(e.job.placement);
+            const placement = fits();
+            if (placement !== null) return { chosen: plan.chosen, placement, startTime: now + P.gracePeriodMs };
+            f.rollback(mm);
+          }
+        } else {
+          // a gang: nodes that already have room, then the cheapest plans, one replica each, the
+          // victims admitted again all together; one RUN_NOW check of the whole gang
+          const union: E[] = [];
+          const removed = new Map<string, number>();
+          let nodesReady = 0;
+          for (const n of f.nodesWithFree(type)) {
+            if (nodesReady >= job.replicas) break;
+            if (f.nodeFreeCount(n, type) >= per && c.nodes[n]?.schedulable === true) nodesReady++;
+          }
+          for (const plan of plans) {
+            if (nodesReady >= job.replicas) break;
+            const fresh = plan.chosen.filter((e) => !union.includes(e));
+            if (union.length + fresh.length > budget) continue;
+            const mm = new Map(removed);
+            if (!fresh.every((e) => movedBy(e) || admit(e, mm))) continue;
+            for (const [k, v] of mm) removed.set(k, v);
+            union.push(...fresh);
+            nodesReady++;
+          }
+          if (nodesReady >= job.replicas && union.length > 0 && fitTests++ < PREEMPTION_MAX_PLACEMENT_TESTS) {
+            const mm = f.mark();
+            for (const e of union) f.givePlacement(e.job.placement);
+            const placement = fits();
+            if (placement !== null) return { chosen: union, placement, startTime: now + P.gracePeriodMs };
+            f.rollback(mm);
+          }
+        }
+      }
+      const chosen: E[] = [];
+      const removed = new Map<string, number>();
       let placement: Placement | null = null;
-      for (const e of eligible.slice(0, P.maxCandidatesPerJob)) {
+      for (const e of candidates) {
         if (chosen.length >= budget) break;
-        if (!admit(e)) continue;
+        if (!admit(e, removed)) continue;
         f.givePlacement(e.job.placement);
         chosen.push(e);
         if (f.freeOfType(type) < need) continue; // O(1): not enough devices yet
@@ -1479,9 +1851,10 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
           found++;
         }
       }
-      if (idx.stopping.length === 0 && eligible.length === 0) continue;
+      const stopping = stoppingFor(idx, job);
+      if (stopping.length === 0 && eligible.length === 0) continue;
       eligible.sort((a, b) => compareVictims(a.job, b.job));
-      const picked = pickVictims(job, type, need, f, profile, now, idx.stopping, eligible, budget, () => true);
+      const picked = pickVictims(job, type, need, c, f, profile, now, stopping, eligible, budget, () => true);
       if (picked === null) continue;
       const wid = w?.id ?? '?';
       if (picked.chosen.length === 0) return { victims: [], placement: picked.placement, type, startTime: picked.startTime, why: 'already stopping' };

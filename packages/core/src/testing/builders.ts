@@ -55,6 +55,8 @@ export interface JobOpts {
   memoryMiB?: number;
   timeLimitMs?: number | null;
   preemptible?: boolean;
+  attainedServiceMs?: number;
+  claimedAt?: number;
 }
 
 export function makeJob(id: string, o: JobOpts = {}): SchedJob {
@@ -73,6 +75,8 @@ export function makeJob(id: string, o: JobOpts = {}): SchedJob {
     },
     timeLimitMs: o.timeLimitMs === undefined ? 3_600_000 : o.timeLimitMs,
     preemptible: o.preemptible ?? true,
+    ...(o.attainedServiceMs !== undefined ? { attainedServiceMs: o.attainedServiceMs } : {}),
+    ...(o.claimedAt !== undefined ? { claimedAt: o.claimedAt } : {}),
   };
 }
 

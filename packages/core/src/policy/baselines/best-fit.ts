@@ -15,10 +15,17 @@
  * what the literature describes (plain best-fit), so that a comparison measures the policy, not a
  * better packer hidden inside a baseline.
  *
- * Pure: no I/O, no clock, no randomness. `FreeCapacity` is a mutable working copy built from one
- * snapshot and thrown away at the end of the cycle.
+ * Pure: no I/O, no clock, no randomness. `FreeCapacity` is a working copy built from one snapshot and
+ * thrown away at the end of the cycle. Its free-device arrays are never changed in place (a change
+ * replaces the array), so copies of it and the cache below share them.
+ *
+ * Speed (the simulator calls these hundreds of thousands of times per trace): what does not change
+ * between cycles is computed once per `snapshot.nodes` array (immutable data: the same array means
+ * the same nodes in the same state), the free devices are kept from one call to the next and only
+ * the running jobs that started or ended since are applied, and placement counts instead of
+ * building lists. Every answer is the same as the plain computation's.
  */
-import type { ClusterNode, Placement, ReplicaPlacement, ReplicaRequest } from '../../model/resources.js';
+import type { ClusterNode, Placement, ReplicaPlacement } from '../../model/resources.js';
 import { isSchedulable } from '../../model/resources.js';
 import type { RunningSchedJob, SchedJob, Snapshot } from '../../model/scheduling.js';
 
@@ -26,8 +33,8 @@ import type { RunningSchedJob, SchedJob, Snapshot } from '../../model/scheduling
 export interface FreeNode {
   readonly node: ClusterNode;
   readonly schedulable: boolean;
-  /** Free healthy device ids, in the node's device order. */
-  free: string[];
+  /** Free healthy device ids, in the node's device order. Replaced, never changed in place. */
+  free: readonly string[];
   freeCpuMillis: number;
   freeMemoryMiB: number;
 }
@@ -35,11 +42,12 @@ export interface FreeNode {
 /** A working copy of what is free, node by node. */
 export interface FreeCapacity {
   readonly nodes: FreeNode[];
-  readonly byName: Map<string, FreeNode>;
+  /** Node name → its position in `nodes` (the last node of that name). */
+  readonly index: ReadonlyMap<string, number>;
   /** Accelerator id → type, for type-constrained requests. */
-  readonly typeOf: Map<string, string>;
+  readonly typeOf: ReadonlyMap<string, string>;
   /** Accelerator id → index on its node. */
-  readonly order: Map<string, number>;
+  readonly order: ReadonlyMap<string, number>;
   /** Total free devices on schedulable nodes. */
   totalFree: number;
 }
@@ -49,6 +57,14 @@ interface StaticInfo {
   readonly typeOf: Map<string, string>;
   /** Device id → its position on its node, to keep free lists in device order. */
   readonly order: Map<string, number>;
+  readonly index: Map<string, number>;
+  /** Node names are unique (else the incremental free-device cache is not used). */
+  readonly uniqueNames: boolean;
+  readonly schedulable: readonly boolean[];
+  /** Healthy devices of schedulable nodes. */
+  readonly schedulableHealthy: number;
+  /** `canEverFit` answers by request shape. */
+  readonly everFits: Map<string, boolean>;
 }
 const staticCache = new WeakMap<readonly ClusterNode[], StaticInfo>();
 
@@ -57,61 +73,124 @@ function staticInfo(nodes: readonly ClusterNode[]): StaticInfo {
   if (info === undefined) {
     const typeOf = new Map<string, string>();
     const order = new Map<string, number>();
-    for (const n of nodes) n.accelerators.forEach((a, i) => (typeOf.set(a.id, a.type), order.set(a.id, i)));
-    info = { typeOf, order };
+    const index = new Map<string, number>();
+    let schedulableHealthy = 0;
+    nodes.forEach((n, i) => {
+      n.accelerators.forEach((a, k) => (typeOf.set(a.id, a.type), order.set(a.id, k)));
+      index.set(n.name, i);
+      if (isSchedulable(n)) for (const a of n.accelerators) if (a.healthy) schedulableHealthy++;
+    });
+    info = {
+      typeOf,
+      order,
+      index,
+      uniqueNames: index.size === nodes.length,
+      schedulable: nodes.map(isSchedulable),
+      schedulableHealthy,
+      everFits: new Map(),
+    };
     staticCache.set(nodes, info);
   }
   return info;
 }
 
+/** Devices on schedulable nodes that are healthy (whether held or not): the most a cycle can hand out. */
+export function schedulableDevices(nodes: readonly ClusterNode[]): number {
+  return staticInfo(nodes).schedulableHealthy;
+}
+
 /**
  * Free devices per node as of the previous call, kept to answer the next call incrementally: the
  * simulator (and the engine) call the policy with mostly the same running jobs, so only the jobs
- * that started or ended since are applied. Keyed by the identity of `snapshot.nodes` (immutable
- * data: the same array means the same nodes in the same state) and of the running-job objects.
- * The answer is always the same as a full recount; this is a cache, not state the policy reads.
+ * that started or ended since are applied. Keyed by the identity of `snapshot.nodes` and of the
+ * running-job objects (immutable data). The answer is always the same as a full recount; this is a
+ * cache, not state the policy reads.
  */
 interface FreeMemo {
-  running: Set<RunningSchedJob>;
-  free: Map<string, Set<string>>;
-  cpuMem: Map<string, { cpu: number; mem: number }>;
+  /** The running jobs applied, as the array last seen. */
+  running: readonly RunningSchedJob[];
+  /** Per node (by position): free healthy devices in device order, replaced on change. */
+  readonly free: (readonly string[])[];
+  readonly heldCpu: number[];
+  readonly heldMem: number[];
 }
 const freeMemo = new WeakMap<readonly ClusterNode[], FreeMemo>();
 
-function memoFor(nodes: readonly ClusterNode[], running: readonly RunningSchedJob[]): FreeMemo | null {
+/**
+ * `cur` as `prev` less `removed` plus `added` (as multisets), found by one walk that matches `prev`'s
+ * entries in order: exact for any two arrays, and short when `cur` is `prev` with some entries
+ * dropped and new ones appended (how the simulator's arrays change).
+ */
+export function arrayDelta<T>(prev: readonly T[], cur: readonly T[]): { removed: T[]; added: T[] } {
+  const removed: T[] = [];
+  const added: T[] = [];
+  if (prev === cur) return { removed, added };
+  let j = 0;
+  const n = cur.length;
+  for (let i = 0; i < prev.length; i++) {
+    const x = prev[i]!;
+    if (j < n && cur[j] === x) j++;
+    else removed.push(x);
+  }
+  for (; j < n; j++) added.push(cur[j]!);
+  return { removed, added };
+}
+
+function memoFor(
+  nodes: readonly ClusterNode[],
+  info: StaticInfo,
+  running: readonly RunningSchedJob[],
+): FreeMemo | null {
+  if (!info.uniqueNames) return null;
   let memo = freeMemo.get(nodes);
   if (memo === undefined) {
-    memo = { running: new Set(), free: new Map(), cpuMem: new Map() };
-    for (const n of nodes) {
-      memo.free.set(n.name, new Set(n.accelerators.filter((a) => a.healthy).map((a) => a.id)));
-      memo.cpuMem.set(n.name, { cpu: 0, mem: 0 });
-    }
+    memo = {
+      running: [],
+      free: nodes.map((n) => n.accelerators.filter((a) => a.healthy).map((a) => a.id)),
+      heldCpu: nodes.map(() => 0),
+      heldMem: nodes.map(() => 0),
+    };
     freeMemo.set(nodes, memo);
   }
-  const now = new Set(running);
-  const apply = (job: RunningSchedJob, sign: 1 | -1): boolean => {
+  if (memo.running === running) return memo;
+  const { removed, added } = arrayDelta(memo.running, running);
+  const order = info.order;
+  for (const job of removed) {
     for (const r of job.placement) {
-      const f = memo.free.get(r.node);
-      const cm = memo.cpuMem.get(r.node);
-      if (f === undefined || cm === undefined) return false;
-      for (const id of r.acceleratorIds) {
-        if (sign === 1) {
-          if (!f.delete(id)) return false;
-        } else f.add(id);
+      const i = info.index.get(r.node);
+      if (i === undefined) continue;
+      const f = memo.free[i]!;
+      const back = r.acceleratorIds.filter((id) => !f.includes(id));
+      if (back.length > 0) {
+        const merged = [...f, ...new Set(back)];
+        merged.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+        memo.free[i] = merged;
       }
-      cm.cpu += sign * r.cpuMillis;
-      cm.mem += sign * r.memoryMiB;
-    }
-    return true;
-  };
-  for (const old of memo.running) if (!now.has(old)) apply(old, -1);
-  for (const cur of now) {
-    if (!memo.running.has(cur) && !apply(cur, 1)) {
-      freeMemo.delete(nodes); // inconsistent input (two jobs on one device): recount from scratch
-      return null;
+      memo.heldCpu[i]! -= r.cpuMillis;
+      memo.heldMem[i]! -= r.memoryMiB;
     }
   }
-  memo.running = now;
+  for (const job of added) {
+    for (const r of job.placement) {
+      const i = info.index.get(r.node);
+      let ok = i !== undefined;
+      if (ok) {
+        const f = memo.free[i!]!;
+        const taken = new Set(r.acceleratorIds);
+        for (const id of taken) if (!f.includes(id)) ok = false;
+        if (ok) {
+          memo.free[i!] = f.filter((id) => !taken.has(id));
+          memo.heldCpu[i!]! += r.cpuMillis;
+          memo.heldMem[i!]! += r.memoryMiB;
+        }
+      }
+      if (!ok) {
+        freeMemo.delete(nodes); // inconsistent input (two jobs on one device): recount from scratch
+        return null;
+      }
+    }
+  }
+  memo.running = running;
   return memo;
 }
 
@@ -120,51 +199,63 @@ function memoFor(nodes: readonly ClusterNode[], running: readonly RunningSchedJo
  * `ignoreRunning` lets a preemptive policy ask "what if these were preempted?".
  */
 export function freeCapacity(snapshot: Snapshot, ignoreRunning?: ReadonlySet<string>): FreeCapacity {
-  const { typeOf, order } = staticInfo(snapshot.nodes);
-  const memo = ignoreRunning === undefined ? memoFor(snapshot.nodes, snapshot.running) : null;
+  const info = staticInfo(snapshot.nodes);
+  const memo = ignoreRunning === undefined ? memoFor(snapshot.nodes, info, snapshot.running) : null;
+  const nodes: FreeNode[] = [];
+  let totalFree = 0;
+  if (memo !== null) {
+    snapshot.nodes.forEach((node, i) => {
+      const free = memo.free[i]!;
+      const schedulable = info.schedulable[i]!;
+      if (schedulable) totalFree += free.length;
+      nodes.push({
+        node,
+        schedulable,
+        free,
+        freeCpuMillis: node.cpuMillis - memo.heldCpu[i]!,
+        freeMemoryMiB: node.memoryMiB - memo.heldMem[i]!,
+      });
+    });
+    return { nodes, index: info.index, typeOf: info.typeOf, order: info.order, totalFree };
+  }
   const heldIds = new Set<string>();
   const heldCpuMem = new Map<string, { cpu: number; mem: number }>();
-  if (memo === null) {
-    for (const job of snapshot.running) {
-      if (ignoreRunning?.has(job.id) === true) continue;
-      for (const r of job.placement) {
-        for (const id of r.acceleratorIds) heldIds.add(id);
-        const h = heldCpuMem.get(r.node) ?? { cpu: 0, mem: 0 };
-        h.cpu += r.cpuMillis;
-        h.mem += r.memoryMiB;
-        heldCpuMem.set(r.node, h);
-      }
+  for (const job of snapshot.running) {
+    if (ignoreRunning?.has(job.id) === true) continue;
+    for (const r of job.placement) {
+      for (const id of r.acceleratorIds) heldIds.add(id);
+      const h = heldCpuMem.get(r.node) ?? { cpu: 0, mem: 0 };
+      h.cpu += r.cpuMillis;
+      h.mem += r.memoryMiB;
+      heldCpuMem.set(r.node, h);
     }
   }
-  const nodes: FreeNode[] = [];
-  const byName = new Map<string, FreeNode>();
-  let totalFree = 0;
   for (const node of snapshot.nodes) {
-    let free: string[];
-    let h: { cpu: number; mem: number } | undefined;
-    if (memo !== null) {
-      const set = memo.free.get(node.name)!;
-      free = [];
-      if (set.size > 0) for (const a of node.accelerators) if (set.has(a.id)) free.push(a.id);
-      h = memo.cpuMem.get(node.name);
-    } else {
-      free = [];
-      for (const a of node.accelerators) if (a.healthy && !heldIds.has(a.id)) free.push(a.id);
-      h = heldCpuMem.get(node.name);
-    }
+    const free: string[] = [];
+    for (const a of node.accelerators) if (a.healthy && !heldIds.has(a.id)) free.push(a.id);
+    const h = heldCpuMem.get(node.name);
     const schedulable = isSchedulable(node);
     if (schedulable) totalFree += free.length;
-    const f: FreeNode = {
+    nodes.push({
       node,
       schedulable,
       free,
       freeCpuMillis: node.cpuMillis - (h?.cpu ?? 0),
       freeMemoryMiB: node.memoryMiB - (h?.mem ?? 0),
-    };
-    nodes.push(f);
-    byName.set(node.name, f);
+    });
   }
-  return { nodes, byName, typeOf, order, totalFree };
+  return { nodes, index: info.index, typeOf: info.typeOf, order: info.order, totalFree };
+}
+
+/** A copy of `cap` to plan on (the free arrays are shared: they are replaced, never changed). */
+export function cloneCapacity(cap: FreeCapacity): FreeCapacity {
+  return {
+    nodes: cap.nodes.map((f) => ({ ...f })),
+    index: cap.index,
+    typeOf: cap.typeOf,
+    order: cap.order,
+    totalFree: cap.totalFree,
+  };
 }
 
 /** Total devices a job holds (replicas × per-replica devices). */
@@ -172,16 +263,18 @@ export function jobAccelerators(job: SchedJob): number {
   return job.replicas * job.perReplica.accelerators;
 }
 
-function usable(
+/** Whether device `id` of `f` may serve `req` (type) outside `avoid` and `taken`. */
+function usableId(
   cap: FreeCapacity,
-  f: FreeNode,
-  req: ReplicaRequest,
+  id: string,
+  types: readonly string[],
   avoid: ReadonlySet<string> | undefined,
-): string[] {
-  const types = req.acceleratorTypes;
-  if (types.length === 0 && avoid === undefined) return f.free;
-  return f.free.filter(
-    (id) => (types.length === 0 || types.includes(cap.typeOf.get(id) ?? '')) && avoid?.has(id) !== true,
+  taken: ReadonlySet<string> | undefined,
+): boolean {
+  return (
+    (types.length === 0 || types.includes(cap.typeOf.get(id) ?? '')) &&
+    avoid?.has(id) !== true &&
+    taken?.has(id) !== true
   );
 }
 
@@ -196,30 +289,68 @@ export function placeBestFit(
   avoid?: ReadonlySet<string>,
 ): Placement | null {
   const req = job.perReplica;
-  if (jobAccelerators(job) > cap.totalFree) return null;
-  const taken = new Map<FreeNode, { ids: Set<string>; cpu: number; mem: number }>();
+  const need = req.accelerators;
+  if (job.replicas * need > cap.totalFree) return null;
+  const nodes = cap.nodes;
+  const types = req.acceleratorTypes;
+  if (job.replicas === 1 && types.length === 0 && avoid === undefined) {
+    // One replica on any device type: the node with the fewest free devices that holds it.
+    let best = -1;
+    let bestLen = Infinity;
+    for (let i = 0; i < nodes.length; i++) {
+      const f = nodes[i]!;
+      const len = f.free.length;
+      if (len < need || len >= bestLen || !f.schedulable) continue;
+      if (f.freeCpuMillis < req.cpuMillis || f.freeMemoryMiB < req.memoryMiB) continue;
+      best = i;
+      bestLen = len;
+      if (len === need) break; // a perfect fit cannot be beaten
+    }
+    if (best < 0) return null;
+    const f = nodes[best]!;
+    const chosen = f.free.slice(0, need);
+    f.free = f.free.slice(need);
+    f.freeCpuMillis -= req.cpuMillis;
+    f.freeMemoryMiB -= req.memoryMiB;
+    cap.totalFree -= chosen.length;
+    return [
+      { node: f.node.name, acceleratorIds: chosen, cpuMillis: req.cpuMillis, memoryMiB: req.memoryMiB },
+    ];
+  }
+  const plain = types.length === 0 && avoid === undefined;
+  const taken = new Map<number, { ids: Set<string>; cpu: number; mem: number }>();
   const placement: ReplicaPlacement[] = [];
   for (let r = 0; r < job.replicas; r++) {
-    let best: FreeNode | null = null;
-    let bestIds: string[] = [];
-    for (const f of cap.nodes) {
-      if (!f.schedulable || f.free.length < req.accelerators) continue;
-      const t = taken.get(f);
+    let best = -1;
+    let bestLen = Infinity;
+    for (let i = 0; i < nodes.length; i++) {
+      const f = nodes[i]!;
+      if (!f.schedulable || f.free.length < need) continue;
+      const t = taken.get(i);
       const cpu = f.freeCpuMillis - (t?.cpu ?? 0);
       const mem = f.freeMemoryMiB - (t?.mem ?? 0);
       if (cpu < req.cpuMillis || mem < req.memoryMiB) continue;
-      let ids = usable(cap, f, req, avoid);
-      if (t !== undefined) ids = ids.filter((id) => !t.ids.has(id));
-      if (ids.length < req.accelerators) continue;
-      if (best === null || ids.length < bestIds.length) {
-        best = f;
-        bestIds = ids;
-        if (ids.length === req.accelerators) break; // a perfect fit cannot be beaten
+      let len: number;
+      if (plain && t === undefined) len = f.free.length;
+      else {
+        len = 0;
+        for (const id of f.free) if (usableId(cap, id, types, avoid, t?.ids)) len++;
+      }
+      if (len < need) continue;
+      if (len < bestLen) {
+        best = i;
+        bestLen = len;
+        if (len === need) break; // a perfect fit cannot be beaten
       }
     }
-    if (best === null) return null;
-    const chosen = bestIds.slice(0, req.accelerators);
+    if (best < 0) return null;
+    const f = nodes[best]!;
     let t = taken.get(best);
+    const chosen: string[] = [];
+    for (const id of f.free) {
+      if (chosen.length === need) break;
+      if (usableId(cap, id, types, avoid, t?.ids)) chosen.push(id);
+    }
     if (t === undefined) {
       t = { ids: new Set<string>(), cpu: 0, mem: 0 };
       taken.set(best, t);
@@ -228,13 +359,14 @@ export function placeBestFit(
     t.cpu += req.cpuMillis;
     t.mem += req.memoryMiB;
     placement.push({
-      node: best.node.name,
+      node: f.node.name,
       acceleratorIds: chosen,
       cpuMillis: req.cpuMillis,
       memoryMiB: req.memoryMiB,
     });
   }
-  for (const [f, t] of taken) {
+  for (const [i, t] of taken) {
+    const f = nodes[i]!;
     f.free = f.free.filter((id) => !t.ids.has(id));
     f.freeCpuMillis -= t.cpu;
     f.freeMemoryMiB -= t.mem;
@@ -246,8 +378,9 @@ export function placeBestFit(
 /** Gives a placement's devices back to `cap` (used when planning "after these jobs end"). */
 export function releasePlacement(cap: FreeCapacity, placement: Placement): void {
   for (const r of placement) {
-    const f = cap.byName.get(r.node);
-    if (f === undefined) continue;
+    const i = cap.index.get(r.node);
+    if (i === undefined) continue;
+    const f = cap.nodes[i]!;
     const order = cap.order;
     const merged = [...f.free, ...r.acceleratorIds.filter((id) => !f.free.includes(id))];
     merged.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
@@ -261,19 +394,29 @@ export function releasePlacement(cap: FreeCapacity, placement: Placement): void 
 /** True if some set of nodes could hold the job if they were all empty (ignores current use). */
 export function canEverFit(job: SchedJob, nodes: readonly ClusterNode[]): boolean {
   const req = job.perReplica;
-  let fitting = 0;
-  for (const n of nodes) {
-    if (n.state === 'down') continue;
-    let devices = 0;
-    for (const a of n.accelerators) {
-      if (a.healthy && (req.acceleratorTypes.length === 0 || req.acceleratorTypes.includes(a.type)))
-        devices++;
+  const cache = staticInfo(nodes).everFits;
+  const key = `${job.replicas}|${req.accelerators}|${req.cpuMillis}|${req.memoryMiB}|${req.acceleratorTypes.length === 0 ? '' : JSON.stringify(req.acceleratorTypes)}`;
+  let fits = cache.get(key);
+  if (fits === undefined) {
+    fits = false;
+    let fitting = 0;
+    for (const n of nodes) {
+      if (n.state === 'down') continue;
+      let devices = 0;
+      for (const a of n.accelerators) {
+        if (a.healthy && (req.acceleratorTypes.length === 0 || req.acceleratorTypes.includes(a.type)))
+          devices++;
+      }
+      if (devices >= req.accelerators && n.cpuMillis >= req.cpuMillis && n.memoryMiB >= req.memoryMiB)
+        fitting++;
+      if (fitting >= job.replicas) {
+        fits = true;
+        break;
+      }
     }
-    if (devices >= req.accelerators && n.cpuMillis >= req.cpuMillis && n.memoryMiB >= req.memoryMiB)
-      fitting++;
-    if (fitting >= job.replicas) return true;
+    cache.set(key, fits);
   }
-  return false;
+  return fits;
 }
 
 /** Running jobs' placements as one set of device ids. */

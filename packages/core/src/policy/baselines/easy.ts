@@ -19,23 +19,12 @@ import type {
 } from '../../model/scheduling.js';
 import type { Placement } from '../../model/resources.js';
 import type { FreeCapacity } from './best-fit.js';
-import { canEverFit, freeCapacity, placeBestFit, releasePlacement } from './best-fit.js';
+import { canEverFit, cloneCapacity, freeCapacity, placeBestFit, releasePlacement } from './best-fit.js';
 import type { BaselinePolicy } from './common.js';
 import { bySubmit } from './common.js';
 
 /** Slurm's bf_max_job_test: how many queued jobs one cycle considers for backfill. */
 export const EASY_MAX_BACKFILL_CANDIDATES = 2000;
-
-function cloneCapacity(cap: FreeCapacity): FreeCapacity {
-  const nodes = cap.nodes.map((f) => ({ ...f, free: [...f.free] }));
-  return {
-    nodes,
-    byName: new Map(nodes.map((n) => [n.node.name, n])),
-    typeOf: cap.typeOf,
-    order: cap.order,
-    totalFree: cap.totalFree,
-  };
-}
 
 /** Earliest time (by time limits) and devices at which `head` fits, or null if never by the plan. */
 function reserve(

@@ -18,9 +18,16 @@ import type {
   Snapshot,
   StartDecision,
 } from '../../model/scheduling.js';
-import { isSchedulable } from '../../model/resources.js';
 import type { FreeCapacity } from './best-fit.js';
-import { canEverFit, freeCapacity, jobAccelerators, placeBestFit, releasePlacement } from './best-fit.js';
+import {
+  canEverFit,
+  cloneCapacity,
+  freeCapacity,
+  jobAccelerators,
+  placeBestFit,
+  releasePlacement,
+  schedulableDevices,
+} from './best-fit.js';
 import type { BaselinePolicy, JobKnowledge } from './common.js';
 import { bySubmit } from './common.js';
 
@@ -28,17 +35,6 @@ interface Ranked {
   readonly job: SchedJob;
   readonly running: RunningSchedJob | null;
   readonly key: number;
-}
-
-function cloneCapacity(cap: FreeCapacity): FreeCapacity {
-  const nodes = cap.nodes.map((f) => ({ ...f, free: [...f.free] }));
-  return {
-    nodes,
-    byName: new Map(nodes.map((n) => [n.node.name, n])),
-    typeOf: cap.typeOf,
-    order: cap.order,
-    totalFree: cap.totalFree,
-  };
 }
 
 /** One cycle of rank-then-preempt. `key`: lower runs first. */
@@ -76,9 +72,7 @@ function rankedCycle(
   const rank = runningFirst ? new Map<string, number>() : new Map(all.map((r, i) => [r.job.id, i]));
 
   // 1. The desired set: best-ranked jobs while the device count allows.
-  let budget = 0;
-  for (const n of snapshot.nodes)
-    if (isSchedulable(n)) for (const a of n.accelerators) if (a.healthy) budget++;
+  let budget = schedulableDevices(snapshot.nodes);
   const desired = new Set<string>(); // waiting jobs only
   const undesiredRunning = new Set<string>();
   for (const r of all) {

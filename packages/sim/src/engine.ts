@@ -329,7 +329,10 @@ export function simulate(input: EngineInput): RunOutcome {
   let wakeAt = Infinity;
 
   const addPendingSize = (j: SimJob, d: number): void => {
-    pendingDirty = true;
+    // the snapshot's list follows: a job that arrives (or is preempted) is appended, one that
+    // starts leaves its place
+    if (d > 0) pendingAdded.push(j.sched);
+    else pendingLeft.push(j.sched);
     countReplica(j, d);
     let m = pendingSizes.get(j.sched.tenant);
     if (m === undefined) pendingSizes.set(j.sched.tenant, (m = new Map()));
@@ -467,17 +470,34 @@ export function simulate(input: EngineInput): RunOutcome {
     hold(j, placement);
     heap.push(now + restart + j.remainingMs, j, j.attempt);
   };
-  // The snapshot's arrays are rebuilt only when the sets changed since the last snapshot.
+  // The snapshot's arrays are rebuilt only when the sets changed since the last snapshot. The
+  // pending list (thousands of jobs for days under FIFO) is the previous one with the jobs that
+  // arrived appended and those that started taken out, which is the map's (insertion) order,
+  // built by copying the previous array instead of walking the map.
   let pendingArr: SchedJob[] = [];
   let runningArr: RunningSchedJob[] = [];
+  /** The list must be rebuilt from `pending` (a job's `sched` was replaced while it waited). */
   let pendingDirty = true;
+  const pendingAdded: SchedJob[] = [];
+  const pendingLeft: SchedJob[] = [];
   let runningDirty = true;
   const snapshot = (): Snapshot => {
+    if (!pendingDirty && (pendingAdded.length > 0 || pendingLeft.length > 0)) {
+      const arr = pendingAdded.length > 0 ? pendingArr.concat(pendingAdded) : pendingArr.slice();
+      for (const s of pendingLeft) {
+        const i = arr.indexOf(s);
+        if (i < 0)
+          pendingDirty = true; // not where it was expected: rebuild
+        else arr.splice(i, 1);
+      }
+      pendingArr = arr;
+    }
     if (pendingDirty) {
-      pendingArr = [];
-      for (const j of pending.values()) pendingArr.push(j.sched);
+      pendingArr = Array.from(pending.values(), (j) => j.sched);
       pendingDirty = false;
     }
+    pendingAdded.length = 0;
+    pendingLeft.length = 0;
     if (runningDirty) {
       runningArr = [];
       for (const j of running.values()) runningArr.push(j.running!);

@@ -8,6 +8,11 @@
  * Jobs without a time limit cannot be backfilled ahead of the head (they might never end), and a
  * running job without a limit never frees its devices in the plan. In the simulator the time limit
  * is the job's actual duration × a stated factor (users over-ask), or the trace's own limit.
+ *
+ * Speed: the queue's order is kept between cycles (`SubmitOrder`); a backfill candidate that
+ * cannot fit (more devices than any node has free) is passed over without trying its placement;
+ * the head's plan tries a placement only once enough devices are back for it; the pending
+ * decisions are built only if read (`lazyResult`). The answer is the same as the plain computation.
  */
 import type {
   PendingDecision,
@@ -22,9 +27,21 @@ import type { FreeCapacity } from './best-fit.js';
 import { canEverFit, cloneCapacity, freeCapacity, placeBestFit, releasePlacement } from './best-fit.js';
 import type { BaselinePolicy } from './common.js';
 import { bySubmit } from './common.js';
+import { lazyResult, SubmitOrder } from './queue.js';
 
 /** Slurm's bf_max_job_test: how many queued jobs one cycle considers for backfill. */
 export const EASY_MAX_BACKFILL_CANDIDATES = 2000;
+
+/**
+ * Whether `need` replicas of `per` devices could be cut out of nodes with `free[i]` usable devices
+ * (a necessary condition of `placeBestFit`, which may still fail on CPU, memory or device type).
+ */
+function enoughSlots(free: readonly number[], per: number, need: number): boolean {
+  if (per === 0) return true;
+  let slots = 0;
+  for (const f of free) if ((slots += Math.floor(f / per)) >= need) return true;
+  return false;
+}
 
 /** Earliest time (by time limits) and devices at which `head` fits, or null if never by the plan. */
 function reserve(
@@ -33,13 +50,36 @@ function reserve(
   cap: FreeCapacity,
   holders: readonly { end: number; placement: Placement }[],
 ): { shadow: number; devices: Set<string> } | null {
-  const plan = cloneCapacity(cap);
   const need = head.replicas * head.perReplica.accelerators;
   const ordered = [...holders].sort((a, b) => a.end - b.end);
-  for (const h of ordered) {
+  // Free devices per schedulable node as holders are released, counted before any placement is
+  // tried: a placement cannot succeed while no `replicas` slots of the head's size are free.
+  const count = cap.nodes.map((f) => (f.schedulable ? f.free.length : 0));
+  let plan: FreeCapacity | null = null;
+  let released = 0;
+  let totalFree = cap.totalFree;
+  for (let k = 0; k < ordered.length; k++) {
+    const h = ordered[k]!;
     if (!Number.isFinite(h.end)) break;
-    releasePlacement(plan, h.placement);
-    if (plan.totalFree < need) continue;
+    if (plan === null) {
+      for (const r of h.placement) {
+        const i = cap.index.get(r.node);
+        if (i === undefined || !cap.nodes[i]!.schedulable) continue;
+        // at least as many as `releasePlacement` will give back (ids not free before the plan)
+        const f = cap.nodes[i]!.free;
+        let back = 0;
+        for (const id of r.acceleratorIds) if (!f.includes(id)) back++;
+        count[i]! += back;
+        totalFree += back;
+      }
+      if (totalFree < need || !enoughSlots(count, head.perReplica.accelerators, head.replicas)) continue;
+      // From here on, the plan as the plain computation builds it.
+      plan = cloneCapacity(cap);
+      for (; released <= k; released++) releasePlacement(plan, ordered[released]!.placement);
+    } else {
+      releasePlacement(plan, h.placement);
+      if (plan.totalFree < need) continue;
+    }
     const p = placeBestFit(head, plan);
     if (p !== null) {
       const devices = new Set<string>();
@@ -52,16 +92,16 @@ function reserve(
 
 export function createEasyBackfillPolicy(options: { maxBackfillCandidates?: number } = {}): BaselinePolicy {
   const maxCandidates = options.maxBackfillCandidates ?? EASY_MAX_BACKFILL_CANDIDATES;
+  const order = new SubmitOrder();
   return {
     name: 'easy',
     preempts: false,
     schedule(snapshot: Snapshot): ScheduleResult {
       const now = snapshot.now;
-      const queue = [...snapshot.pending].sort(bySubmit);
+      const queue = order.sync(snapshot.pending);
       const cap = freeCapacity(snapshot);
       const starts: StartDecision[] = [];
       const started: SchedJob[] = [];
-      const pending: PendingDecision[] = [];
       const endOf = (j: RunningSchedJob | SchedJob, start: number): number =>
         j.timeLimitMs === null ? Infinity : Math.max(start + j.timeLimitMs, now + 1);
       let i = 0;
@@ -73,28 +113,86 @@ export function createEasyBackfillPolicy(options: { maxBackfillCandidates?: numb
         if (placement !== null) {
           starts.push({ jobId: job.id, placement, reason: 'EASY: first in submission order and fits' });
           started.push(job);
-        } else if (!canEverFit(job, snapshot.nodes)) {
-          pending.push({
-            jobId: job.id,
-            verdict: 'can-never-fit',
-            reason: 'no set of nodes can hold this job',
-            estimatedStart: null,
-          });
-        } else {
+        } else if (canEverFit(job, snapshot.nodes)) {
           head = job;
           i++;
           break;
         }
       }
-      if (head === null) return { starts, preemptions: [], pending };
+      if (head === null) return lazyResult(starts, [], () => easyPending(snapshot, started, null, null));
       // 2. Reserve for the head at its shadow time, planning with time limits.
       const holders = [
         ...snapshot.running.map((r) => ({ end: endOf(r, r.startTime), placement: r.placement })),
         ...starts.map((s, k) => ({ end: endOf(started[k]!, now), placement: s.placement })),
       ];
       const res = reserve(head, now, cap, holders);
+      // 3. Backfill: later jobs that fit now without delaying the head. Once no device is free or
+      //    the candidates are used up, the rest wait; without a reservation nothing is backfilled.
+      if (res !== null) {
+        // Most free devices on one schedulable node, with and without the reserved ones: a
+        // candidate whose replica needs more cannot be placed (plain requests only).
+        let most = 0;
+        let mostOff = 0;
+        const measure = (): void => {
+          most = 0;
+          mostOff = 0;
+          for (const f of cap.nodes) {
+            if (!f.schedulable) continue;
+            let off = 0;
+            for (const id of f.free) if (!res.devices.has(id)) off++;
+            if (f.free.length > most) most = f.free.length;
+            if (off > mostOff) mostOff = off;
+          }
+        };
+        measure();
+        let tried = 0;
+        for (; i < queue.length && cap.totalFree > 0 && tried < maxCandidates; i++) {
+          const job = queue[i]!;
+          tried++;
+          const endsBeforeShadow = job.timeLimitMs !== null && now + job.timeLimitMs <= res.shadow;
+          const per = job.perReplica;
+          if (
+            per.acceleratorTypes.length === 0 &&
+            (job.replicas * per.accelerators > cap.totalFree ||
+              per.accelerators > (endsBeforeShadow ? most : mostOff))
+          )
+            continue;
+          const placement = placeBestFit(job, cap, endsBeforeShadow ? undefined : res.devices);
+          if (placement !== null) {
+            starts.push({
+              jobId: job.id,
+              placement,
+              reason: `EASY backfill: does not delay head job ${head.id}`,
+            });
+            started.push(job);
+            measure();
+          }
+        }
+      }
+      return lazyResult(starts, [], () => easyPending(snapshot, started, head, res));
+    },
+  };
+}
+
+/**
+ * The pending decisions of a cycle that started `started` and reserved `res` for `head`: every
+ * other job in submission order (the jobs before the head that were not started can never fit).
+ */
+function easyPending(
+  snapshot: Snapshot,
+  started: readonly SchedJob[],
+  head: SchedJob | null,
+  res: { shadow: number } | null,
+): PendingDecision[] {
+  const startedSet = new Set(started);
+  const pending: PendingDecision[] = [];
+  let afterHead = false;
+  for (const job of [...snapshot.pending].sort(bySubmit)) {
+    if (startedSet.has(job)) continue;
+    if (job === head) {
+      afterHead = true;
       pending.push({
-        jobId: head.id,
+        jobId: job.id,
         verdict: 'waits-for-capacity',
         reason:
           res === null
@@ -102,40 +200,20 @@ export function createEasyBackfillPolicy(options: { maxBackfillCandidates?: numb
             : 'EASY head: devices reserved at its shadow time',
         estimatedStart: res?.shadow ?? null,
       });
-      // 3. Backfill: later jobs that fit now without delaying the head.
-      let tried = 0;
-      for (; i < queue.length; i++) {
-        const job = queue[i]!;
-        if (cap.totalFree === 0 || tried >= maxCandidates) {
-          pending.push({
-            jobId: job.id,
-            verdict: 'waits-for-turn',
-            reason: `EASY: behind head job ${head.id}`,
-            estimatedStart: null,
-          });
-          continue;
-        }
-        tried++;
-        const endsBeforeShadow =
-          res !== null && job.timeLimitMs !== null && now + job.timeLimitMs <= res.shadow;
-        const placement =
-          res === null ? null : placeBestFit(job, cap, endsBeforeShadow ? undefined : res.devices);
-        if (placement !== null) {
-          starts.push({
-            jobId: job.id,
-            placement,
-            reason: `EASY backfill: does not delay head job ${head.id}`,
-          });
-        } else {
-          pending.push({
-            jobId: job.id,
-            verdict: 'waits-for-turn',
-            reason: `EASY: behind head job ${head.id}`,
-            estimatedStart: null,
-          });
-        }
-      }
-      return { starts, preemptions: [], pending };
-    },
-  };
+    } else if (afterHead)
+      pending.push({
+        jobId: job.id,
+        verdict: 'waits-for-turn',
+        reason: `EASY: behind head job ${head!.id}`,
+        estimatedStart: null,
+      });
+    else
+      pending.push({
+        jobId: job.id,
+        verdict: 'can-never-fit',
+        reason: 'no set of nodes can hold this job',
+        estimatedStart: null,
+      });
+  }
+  return pending;
 }

@@ -2,6 +2,10 @@
  * FIFO: jobs start strictly in submission order; the first job that does not fit blocks every job
  * behind it (no backfill, no preemption). The reference point of every scheduling paper and the
  * behaviour of a plain Slurm queue with backfill switched off.
+ *
+ * Speed: the queue's order is kept between cycles (`SubmitOrder`), a cycle only walks it up to the
+ * first job that does not fit, and the pending decisions for the jobs behind are built only if read
+ * (`lazyResult`). The answer is the same as sorting and walking the whole queue.
  */
 import type {
   PendingDecision,
@@ -13,6 +17,7 @@ import type {
 import { canEverFit, freeCapacity, placeBestFit } from './best-fit.js';
 import type { BaselinePolicy } from './common.js';
 import { bySubmit } from './common.js';
+import { lazyResult, SubmitOrder } from './queue.js';
 
 function behind(job: SchedJob): PendingDecision {
   return {
@@ -23,42 +28,52 @@ function behind(job: SchedJob): PendingDecision {
   };
 }
 
+/** The pending decisions of a cycle that started `started`: every other job, in submission order. */
+function fifoPending(snapshot: Snapshot, started: ReadonlySet<SchedJob>): PendingDecision[] {
+  const pending: PendingDecision[] = [];
+  let blocked = false;
+  for (const job of [...snapshot.pending].sort(bySubmit)) {
+    if (blocked) pending.push(behind(job));
+    else if (started.has(job)) continue;
+    else if (!canEverFit(job, snapshot.nodes)) {
+      pending.push({
+        jobId: job.id,
+        verdict: 'can-never-fit',
+        reason: 'no set of nodes can hold this job',
+        estimatedStart: null,
+      });
+    } else {
+      // the first job that can fit but was not started is the one that blocks the queue
+      blocked = true;
+      pending.push({
+        jobId: job.id,
+        verdict: 'waits-for-capacity',
+        reason: 'FIFO: waits for running jobs to finish',
+        estimatedStart: null,
+      });
+    }
+  }
+  return pending;
+}
+
 export function createFifoPolicy(): BaselinePolicy {
+  const order = new SubmitOrder();
   return {
     name: 'fifo',
     preempts: false,
     schedule(snapshot: Snapshot): ScheduleResult {
-      const queue = [...snapshot.pending].sort(bySubmit);
+      const queue = order.sync(snapshot.pending);
       const cap = freeCapacity(snapshot);
       const starts: StartDecision[] = [];
-      const pending: PendingDecision[] = [];
-      let blockedBy: SchedJob | null = null;
+      const started = new Set<SchedJob>();
       for (const job of queue) {
-        if (blockedBy !== null) {
-          pending.push(behind(job));
-          continue;
-        }
         const placement = placeBestFit(job, cap);
         if (placement !== null) {
           starts.push({ jobId: job.id, placement, reason: 'FIFO: first in submission order and fits' });
-        } else if (!canEverFit(job, snapshot.nodes)) {
-          pending.push({
-            jobId: job.id,
-            verdict: 'can-never-fit',
-            reason: 'no set of nodes can hold this job',
-            estimatedStart: null,
-          });
-        } else {
-          blockedBy = job;
-          pending.push({
-            jobId: job.id,
-            verdict: 'waits-for-capacity',
-            reason: 'FIFO: waits for running jobs to finish',
-            estimatedStart: null,
-          });
-        }
+          started.add(job);
+        } else if (canEverFit(job, snapshot.nodes)) break; // blocks every job behind it
       }
-      return { starts, preemptions: [], pending };
+      return lazyResult(starts, [], () => fifoPending(snapshot, started));
     },
   };
 }

@@ -166,6 +166,9 @@ export function sameNode(a: ClusterNode, b: ClusterNode): boolean {
   return true;
 }
 
+/** Bound: how far past its head a tenant's queue is searched for a job that fits its guarantee. */
+const GUARANTEE_LOOKAHEAD = 32;
+
 /** Bound: gang searches per job while choosing preemption victims. */
 const PREEMPTION_MAX_PLACEMENT_TESTS = 16;
 
@@ -526,6 +529,8 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   };
   const pendingBand = (j: SchedJob): number => (las.enabled ? bandOfService(j.attainedServiceMs ?? 0) : 0);
   const inQueueOrder = queueCompare(pendingBand);
+  /** Per pending job object: what makes two jobs identical to one cycle (see the examine loop). */
+  const identityKeys = new WeakMap<SchedJob, string>();
 
   // --- caches (all derived; dropping them changes nothing but speed) ---
   let nodesRef: readonly ClusterNode[] | null = null;
@@ -992,13 +997,13 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
    * Step 4. Returns the first `maxJobsExamined` jobs in order, and calls `rest` for every other
    * pending job (tenant queues in name order, each from where the examined part stopped).
    */
-  function order(snapshot: Snapshot, quota: QuotaBook, rest: (q: Queue, from: number) => void): readonly SchedJob[] {
+  function order(snapshot: Snapshot, quota: QuotaBook, rest: (q: Queue, from: number, skip: ReadonlySet<SchedJob> | null) => void): readonly SchedJob[] {
     const depth = config.backfill.maxJobsExamined;
     if (!config.fairShare.enabled) {
       const q = queues.get('*');
       if (q === undefined) return [];
       if (q.jobs.length <= depth) return q.jobs;
-      rest(q, depth);
+      rest(q, depth, null);
       return q.jobs.slice(0, depth);
     }
     const out: SchedJob[] = [];
@@ -1011,21 +1016,47 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     const c = cap as ClusterCapacity;
     // Jobs that fit inside their tenant's guarantee go first (what Kueue does with nominal quota):
     // a tenant that reclaimed devices then gets them before any borrower's job can take them.
-    const turn = (t: string, job: SchedJob): TenantTurn => {
+    // Jobs pulled ahead of their tenant's queue order (below), and the job each tenant's turn is for.
+    const ahead = new Set<SchedJob>();
+    const turnJob = new Map<string, SchedJob>();
+    const fitsGuarantee = (t: string, job: SchedJob): boolean => {
       const need = job.replicas * job.perReplica.accelerators;
-      const room = (type: AcceleratorType | null): boolean =>
-        type !== null && quota.guaranteed(t, type) - quota.usage(t, type) - (takenDevices.get(t) ?? 0) >= need;
-      return {
-        name: t,
-        cls: need > 0 && everFor(c, job).some(room) ? 0 : 1,
-        band: pendingBand(job),
-        key: ((usage[t] ?? 0) + (charged.get(t) ?? 0)) / quota.tenant(t).weight,
-      };
+      if (need === 0) return false;
+      for (const type of everFor(c, job))
+        if (type !== null && quota.guaranteed(t, type) - quota.usage(t, type) - (takenDevices.get(t) ?? 0) >= need) return true;
+      return false;
+    };
+    // A tenant's turn is for its next job in queue order, unless that job does not fit inside the
+    // tenant's guarantee and one of the next GUARANTEE_LOOKAHEAD jobs does: that one is pulled
+    // ahead, so a large job at the head does not make the tenant's small guaranteed jobs wait
+    // behind borrowers (or behind a borrower's reservation).
+    const turn = (t: string): TenantTurn | null => {
+      const q = queues.get(t)?.jobs ?? [];
+      let i = pos.get(t) ?? 0;
+      while (i < q.length && ahead.has(q[i] as SchedJob)) i++;
+      pos.set(t, i);
+      let job = q[i];
+      if (job === undefined) return null;
+      let cls = fitsGuarantee(t, job) ? 0 : 1;
+      if (cls === 1 && config.preemption.reclaim) {
+        for (let k = i + 1, seen = 0; k < q.length && seen < GUARANTEE_LOOKAHEAD; k++) {
+          const cand = q[k] as SchedJob;
+          if (ahead.has(cand)) continue;
+          seen++;
+          if (fitsGuarantee(t, cand)) {
+            job = cand;
+            cls = 0;
+            break;
+          }
+        }
+      }
+      turnJob.set(t, job);
+      return { name: t, cls, band: pendingBand(job), key: ((usage[t] ?? 0) + (charged.get(t) ?? 0)) / quota.tenant(t).weight };
     };
     for (const t of [...queues.keys()].sort(cmpStr)) {
       pos.set(t, 0);
-      const head = queues.get(t)?.jobs[0];
-      if (head !== undefined) heap.push(turn(t, head));
+      const first = turn(t);
+      if (first !== null) heap.push(first);
     }
     const chargeCapS = config.fairShare.halfLifeMs / 1000;
     for (let guard = 0; guard < pendingById.size + queues.size && heap.size > 0 && out.length < depth; guard++) {
@@ -1033,20 +1064,21 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       if (top === undefined) break;
       const q = queues.get(top.name)?.jobs;
       const i = pos.get(top.name) ?? 0;
-      const job = q?.[i];
+      const job = turnJob.get(top.name);
       if (job === undefined) continue;
       out.push(job);
-      pos.set(top.name, i + 1);
+      if (job === q?.[i]) pos.set(top.name, i + 1);
+      else ahead.add(job);
       // charge the tenant for this job (devices × expected seconds, capped at one half-life)
       const secs = Math.min(job.timeLimitMs === null ? chargeCapS : job.timeLimitMs / 1000, chargeCapS);
       charged.set(top.name, (charged.get(top.name) ?? 0) + Math.max(1, job.replicas * job.perReplica.accelerators) * secs);
       takenDevices.set(top.name, (takenDevices.get(top.name) ?? 0) + job.replicas * job.perReplica.accelerators);
-      const next = q?.[i + 1];
-      if (next !== undefined) heap.push(turn(top.name, next));
+      const next = turn(top.name);
+      if (next !== null) heap.push(next);
     }
     for (const t of [...queues.keys()].sort(cmpStr)) {
       const q = queues.get(t);
-      if (q !== undefined && (pos.get(t) ?? 0) < q.jobs.length) rest(q, pos.get(t) ?? 0);
+      if (q !== undefined && (pos.get(t) ?? 0) < q.jobs.length) rest(q, pos.get(t) ?? 0, ahead.size > 0 ? ahead : null);
     }
     return out;
   }
@@ -1120,7 +1152,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     // jobs beyond the queue depth: a fixed verdict, one reused object per job (no work per cycle)
     // (the verdicts are filled where missing, then copied in slices: no push per job)
     const notExamined: (readonly (PendingDecision | undefined)[])[] = [];
-    let examined = order(snapshot, quota, (q, from) => {
+    let examined = order(snapshot, quota, (q, from, skip) => {
       const jobs = q.jobs;
       const beyond = q.beyond;
       const n = jobs.length;
@@ -1128,7 +1160,9 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       const first = beyond.indexOf(undefined, from);
       if (first >= 0)
         for (let i = first; i < n; i++) if (beyond[i] === undefined) beyond[i] = beyondVerdict(c, jobs[i] as SchedJob);
-      notExamined.push(from === 0 ? beyond : beyond.slice(from, n));
+      if (skip === null) notExamined.push(from === 0 ? beyond : beyond.slice(from, n));
+      // jobs pulled ahead were examined: no second verdict for them
+      else notExamined.push(beyond.slice(from, n).filter((_, k) => !skip.has(jobs[from + k] as SchedJob)));
     });
     // jobs that would run inside their tenant's open booking go first: the booking is theirs, so no
     // job examined before them may take (or be promised) its devices in this cycle
@@ -1156,7 +1190,11 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       // a job identical in every respect the cycle reads to one just found blocked, with nothing
       // started, reserved or preempted since, is blocked for the same reason (Slurm's backfill skips
       // such jobs too): its verdict is copied, not recomputed (bursts of identical jobs are common)
-      const sameKey = `${job.tenant}\u0000${job.project}\u0000${job.priority}\u0000${pendingBand(job)}\u0000${signature(job)}\u0000${job.timeLimitMs}\u0000${job.preemptible}`;
+      let sameKey = identityKeys.get(job);
+      if (sameKey === undefined) {
+        sameKey = `${job.tenant}\u0000${job.project}\u0000${job.priority}\u0000${pendingBand(job)}\u0000${signature(job)}\u0000${job.timeLimitMs}\u0000${job.preemptible}`;
+        identityKeys.set(job, sameKey);
+      }
       const version = starts.length + preemptions.length + profile.reservationCount;
       const same = blockedLike.get(sameKey);
       if (same !== undefined && same.version === version) {

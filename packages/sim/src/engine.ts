@@ -139,6 +139,9 @@ interface SimJob {
   /** The tenant's guarantee clock for this job's size when its current wait began. */
   guaranteeClockAtWait: number;
   maxGuaranteeWaitMs: number;
+  /** Index of the job's tenant among the tenants with a guarantee (-1: none), of its size there. */
+  gi: number;
+  si: number;
 }
 
 /** Min-heap of (time, job, attempt). */
@@ -188,6 +191,50 @@ class EventHeap {
     [this.t[x], this.t[y]] = [this.t[y]!, this.t[x]!];
     [this.j[x], this.j[y]] = [this.j[y]!, this.j[x]!];
     [this.a[x], this.a[y]] = [this.a[y]!, this.a[x]!];
+  }
+}
+
+/**
+ * A list handed to policies in snapshots, kept in the order of a map that jobs are inserted into
+ * (appended), deleted from and replaced in (in place): each snapshot after a change gets a new
+ * array made by copying the previous one and applying the logged changes (native copies, not a
+ * walk of the map); an array once handed out is never changed, so policies may keep it.
+ */
+class SnapshotList<T> {
+  private arr: T[] = [];
+  private readonly added: T[] = [];
+  /** Removals (`news[k]` null) and replacements, in the order they happened. */
+  private readonly olds: T[] = [];
+  private readonly news: (T | null)[] = [];
+  /** `rebuild`: the list from the map, if a logged change cannot be found (a bug; never seen). */
+  constructor(private readonly rebuild: () => T[]) {}
+  add(x: T): void {
+    this.added.push(x);
+  }
+  remove(x: T): void {
+    this.olds.push(x);
+    this.news.push(null);
+  }
+  replace(old: T, x: T): void {
+    this.olds.push(old);
+    this.news.push(x);
+  }
+  current(): T[] {
+    if (this.added.length === 0 && this.olds.length === 0) return this.arr;
+    const arr = this.added.length > 0 ? this.arr.concat(this.added) : this.arr.slice();
+    let ok = true;
+    for (let k = 0; k < this.olds.length && ok; k++) {
+      const i = arr.indexOf(this.olds[k]!);
+      const x = this.news[k] ?? null;
+      if (i < 0) ok = false;
+      else if (x === null) arr.splice(i, 1);
+      else arr[i] = x;
+    }
+    this.arr = ok ? arr : this.rebuild();
+    this.added.length = 0;
+    this.olds.length = 0;
+    this.news.length = 0;
+    return this.arr;
   }
 }
 
@@ -261,12 +308,18 @@ export function simulate(input: EngineInput): RunOutcome {
       lastRunMs: 0,
       guaranteeClockAtWait: 0,
       maxGuaranteeWaitMs: 0,
+      gi: -1,
+      si: -1,
     };
   });
   const byId = new Map(jobs.map((j) => [j.sched.id, j]));
   if (byId.size !== jobs.length) throw new SimError('job ids must be unique');
 
   const knowledge: JobKnowledge = {
+    // A waiting job's fields change only when it starts (its snapshot object is then a running
+    // job) and a running job's only when it stops (a new object for the waiting job, or for the
+    // running job in its grace period); in between attainedMs grows with `now` (runStart fixed).
+    steady: true,
     progress(jobId: string, now: number): JobProgress {
       const j = byId.get(jobId);
       if (j === undefined) throw new SimError(`policy asked about unknown job ${jobId}`);
@@ -296,27 +349,32 @@ export function simulate(input: EngineInput): RunOutcome {
   let now = jobs.length > 0 ? jobs[0]!.sched.submitTime : 0;
   const startMs = now;
   const busyByBucket: number[] = [];
-  const usedByTenant = new Map<string, number>();
-  const pendingSizes = new Map<string, Map<number, number>>(); // tenant → size → count
-  const violation = new Map<string, number>();
-  // Per tenant with a guarantee and per job size of that tenant (ascending): the total time during
-  // which a job of that size fit inside the guarantee. A job's within-guarantee wait is the clock's
-  // advance between the start and the end of its wait (no per-job work per event).
-  const guaranteeClocks = new Map<string, { sizes: number[]; clock: number[] }>();
+  // Per tenant with a guarantee (arrays by position in `input.guarantees`): devices in use, waiting
+  // jobs per job size, time during which one of its waiting jobs fit inside the guarantee (and the
+  // order in which tenants first did), and per job size of that tenant (ascending) the total time
+  // during which a job of that size fit inside the guarantee. A job's within-guarantee wait is the
+  // clock's advance between the start and the end of its wait (no per-job work per event).
+  const gTenants = [...input.guarantees.keys()];
+  const gIndex = new Map(gTenants.map((t, i) => [t, i]));
+  const gValue = gTenants.map((t) => input.guarantees.get(t)!);
+  const gUsed = gTenants.map(() => 0);
+  const gSizes: number[][] = gTenants.map(() => []);
   for (const j of jobs) {
-    if (!input.guarantees.has(j.sched.tenant)) continue;
-    let e = guaranteeClocks.get(j.sched.tenant);
-    if (e === undefined) guaranteeClocks.set(j.sched.tenant, (e = { sizes: [], clock: [] }));
-    if (!e.sizes.includes(j.gpus)) e.sizes.push(j.gpus);
+    const gi = gIndex.get(j.sched.tenant);
+    if (gi !== undefined && !gSizes[gi]!.includes(j.gpus)) gSizes[gi]!.push(j.gpus);
   }
-  for (const e of guaranteeClocks.values()) {
-    e.sizes.sort((a, b) => a - b);
-    e.clock = e.sizes.map(() => 0);
+  for (const sizes of gSizes) sizes.sort((a, b) => a - b);
+  for (const j of jobs) {
+    const gi = gIndex.get(j.sched.tenant);
+    if (gi === undefined) continue;
+    j.gi = gi;
+    j.si = gSizes[gi]!.indexOf(j.gpus);
   }
-  const guaranteeClock = (j: SimJob): number => {
-    const e = guaranteeClocks.get(j.sched.tenant);
-    return e === undefined ? 0 : (e.clock[e.sizes.indexOf(j.gpus)] ?? 0);
-  };
+  const gClock = gSizes.map((sizes) => sizes.map(() => 0));
+  const gWaiting = gSizes.map((sizes) => sizes.map(() => 0));
+  const gViolation = gTenants.map(() => 0);
+  const gViolationOrder: number[] = [];
+  const guaranteeClock = (j: SimJob): number => (j.gi < 0 ? 0 : gClock[j.gi]![j.si]!);
   const beginWait = (j: SimJob): void => {
     j.guaranteeClockAtWait = guaranteeClock(j);
   };
@@ -329,16 +387,10 @@ export function simulate(input: EngineInput): RunOutcome {
   let wakeAt = Infinity;
 
   const addPendingSize = (j: SimJob, d: number): void => {
-    // the snapshot's list follows: a job that arrives (or is preempted) is appended, one that
-    // starts leaves its place
-    if (d > 0) pendingAdded.push(j.sched);
-    else pendingLeft.push(j.sched);
+    if (d > 0) pendingList.add(j.sched);
+    else pendingList.remove(j.sched);
     countReplica(j, d);
-    let m = pendingSizes.get(j.sched.tenant);
-    if (m === undefined) pendingSizes.set(j.sched.tenant, (m = new Map()));
-    const c = (m.get(j.gpus) ?? 0) + d;
-    if (c === 0) m.delete(j.gpus);
-    else m.set(j.gpus, c);
+    if (j.gi >= 0) gWaiting[j.gi]![j.si]! += d;
   };
   const advance = (to: number): void => {
     const dt = to - now;
@@ -355,26 +407,29 @@ export function simulate(input: EngineInput): RunOutcome {
         t += seg;
       }
     }
-    for (const [tenant, g] of input.guarantees) {
-      const sizes = pendingSizes.get(tenant);
-      if (sizes === undefined || sizes.size === 0) continue;
-      let min = Infinity;
-      for (const s of sizes.keys()) if (s < min) min = s;
-      if ((usedByTenant.get(tenant) ?? 0) + min <= g)
-        violation.set(tenant, (violation.get(tenant) ?? 0) + dt);
-    }
-    for (const [tenant, e] of guaranteeClocks) {
-      const room = (input.guarantees.get(tenant) ?? 0) - (usedByTenant.get(tenant) ?? 0);
-      for (let i = 0; i < e.sizes.length && e.sizes[i]! <= room; i++) e.clock[i]! += dt;
+    for (let t = 0; t < gTenants.length; t++) {
+      const sizes = gSizes[t]!;
+      const waiting = gWaiting[t]!;
+      let k = 0;
+      while (k < sizes.length && waiting[k] === 0) k++;
+      // the smallest waiting job fits inside the guarantee
+      if (k < sizes.length && gUsed[t]! + sizes[k]! <= gValue[t]!) {
+        if (gViolation[t] === 0 && !gViolationOrder.includes(t)) gViolationOrder.push(t);
+        gViolation[t]! += dt;
+      }
+      const room = gValue[t]! - gUsed[t]!;
+      const clock = gClock[t]!;
+      for (let i = 0; i < sizes.length && sizes[i]! <= room; i++) clock[i]! += dt;
     }
     now = to;
   };
   const hold = (j: SimJob, placement: Placement | null): void => {
     const d = placement === null ? -1 : 1;
-    runningDirty = true;
+    if (d > 0) runningList.add(j.running!);
+    else runningList.remove(j.running!);
     for (const r of placement ?? j.running!.placement)
       freeOnNode.set(r.node, (freeOnNode.get(r.node) ?? 0) - d * r.acceleratorIds.length);
-    usedByTenant.set(j.sched.tenant, (usedByTenant.get(j.sched.tenant) ?? 0) + d * j.gpus);
+    if (j.gi >= 0) gUsed[j.gi]! += d * j.gpus;
     free -= d * j.gpus;
   };
   // Fair-share usage (only for policies that ask for it): decayed at each cycle; attempts that
@@ -425,8 +480,9 @@ export function simulate(input: EngineInput): RunOutcome {
   const claim = (jobId: string): void => {
     const f = byId.get(jobId);
     if (f === undefined || f.state !== 'pending' || f.sched.claimedAt === now) return;
+    const old = f.sched;
     f.sched = { ...f.sched, claimedAt: now };
-    pendingDirty = true;
+    pendingList.replace(old, f.sched);
   };
   const start = (j: SimJob, placement: Placement): void => {
     if (placement.length !== j.sched.replicas)
@@ -470,39 +526,15 @@ export function simulate(input: EngineInput): RunOutcome {
     hold(j, placement);
     heap.push(now + restart + j.remainingMs, j, j.attempt);
   };
-  // The snapshot's arrays are rebuilt only when the sets changed since the last snapshot. The
-  // pending list (thousands of jobs for days under FIFO) is the previous one with the jobs that
-  // arrived appended and those that started taken out, which is the map's (insertion) order,
-  // built by copying the previous array instead of walking the map.
-  let pendingArr: SchedJob[] = [];
-  let runningArr: RunningSchedJob[] = [];
-  /** The list must be rebuilt from `pending` (a job's `sched` was replaced while it waited). */
-  let pendingDirty = true;
-  const pendingAdded: SchedJob[] = [];
-  const pendingLeft: SchedJob[] = [];
-  let runningDirty = true;
+  // The snapshot's lists, in the maps' (insertion) order, follow the changes logged since the last
+  // snapshot (see SnapshotList).
+  const pendingList = new SnapshotList<SchedJob>(() => Array.from(pending.values(), (j) => j.sched));
+  const runningList = new SnapshotList<RunningSchedJob>(() =>
+    Array.from(running.values(), (j) => j.running!),
+  );
   const snapshot = (): Snapshot => {
-    if (!pendingDirty && (pendingAdded.length > 0 || pendingLeft.length > 0)) {
-      const arr = pendingAdded.length > 0 ? pendingArr.concat(pendingAdded) : pendingArr.slice();
-      for (const s of pendingLeft) {
-        const i = arr.indexOf(s);
-        if (i < 0)
-          pendingDirty = true; // not where it was expected: rebuild
-        else arr.splice(i, 1);
-      }
-      pendingArr = arr;
-    }
-    if (pendingDirty) {
-      pendingArr = Array.from(pending.values(), (j) => j.sched);
-      pendingDirty = false;
-    }
-    pendingAdded.length = 0;
-    pendingLeft.length = 0;
-    if (runningDirty) {
-      runningArr = [];
-      for (const j of running.values()) runningArr.push(j.running!);
-      runningDirty = false;
-    }
+    const pendingArr = pendingList.current();
+    const runningArr = runningList.current();
     if (halfLife === undefined) return { now, nodes, pending: pendingArr, running: runningArr };
     if (usage.asOf !== now || ended.length > 0) {
       const prevAsOf = usage.asOf;
@@ -543,9 +575,10 @@ export function simulate(input: EngineInput): RunOutcome {
         if (j.stopping) continue; // already stopping: a second request changes nothing
         if (grace > 0) {
           j.stopping = true;
-          j.running = { ...j.running!, preemptedAt: now, preemptedFor: p.forJobId };
+          const old = j.running!;
+          j.running = { ...old, preemptedAt: now, preemptedFor: p.forJobId };
+          runningList.replace(old, j.running);
           claim(p.forJobId);
-          runningDirty = true;
           heap.push(now + grace, j, -1 - j.attempt); // negative attempt: the stop event of this attempt
         } else {
           preempt(j);
@@ -617,7 +650,7 @@ export function simulate(input: EngineInput): RunOutcome {
     totalAccelerators,
     busyByBucket,
     startMs,
-    guaranteeViolationMs: violation,
+    guaranteeViolationMs: new Map(gViolationOrder.map((t) => [gTenants[t]!, gViolation[t]!])),
     policyCalls: calls,
     preemptionsTotal,
     wallMs: (input.clock?.() ?? 0) - wallStart,

@@ -33,10 +33,18 @@ export interface JobProgress {
  * service, which a real deployment reads from its metering.
  *
  * Contract: answers must depend only on the job and `now`, so that a policy stays a deterministic
- * function of (snapshot, knowledge).
+ * function of (snapshot, knowledge); a policy may keep an answer for one job object and `now`.
  */
 export interface JobKnowledge {
   progress(jobId: string, now: number): JobProgress;
+  /**
+   * A promise that lets a policy ask less often (the simulator makes it; absent: ask every cycle).
+   * While one job OBJECT stays in the snapshot's `pending`, its progress does not change; while one
+   * running-job object stays in `running`, `attainedMs` grows by exactly the time elapsed and
+   * `waitingSinceMs`, `lastRunMs` do not change (`remainingMs` may change in any way). A job that
+   * starts, stops or changes is a new object.
+   */
+  readonly steady?: boolean;
 }
 
 /**

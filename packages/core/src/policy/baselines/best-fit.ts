@@ -162,9 +162,7 @@ function memoFor(
       const f = memo.free[i]!;
       const back = r.acceleratorIds.filter((id) => !f.includes(id));
       if (back.length > 0) {
-        const merged = [...f, ...new Set(back)];
-        merged.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
-        memo.free[i] = merged;
+        memo.free[i] = mergeByOrder(f, [...new Set(back)], order);
       }
       memo.heldCpu[i]! -= r.cpuMillis;
       memo.heldMem[i]! -= r.memoryMiB;
@@ -192,6 +190,28 @@ function memoFor(
   }
   memo.running = running;
   return memo;
+}
+
+/**
+ * `[...free, ...add]` stably sorted by device order (`free` is already in that order): a merge,
+ * without the sort (which allocates its work arrays every call).
+ */
+function mergeByOrder(
+  free: readonly string[],
+  add: readonly string[],
+  order: ReadonlyMap<string, number>,
+): string[] {
+  const at = (id: string): number => order.get(id) ?? 0;
+  let sorted = true;
+  for (let k = 1; k < add.length && sorted; k++) sorted = at(add[k - 1]!) <= at(add[k]!);
+  const b = sorted ? add : [...add].sort((x, y) => at(x) - at(y));
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < free.length && j < b.length) out.push(at(b[j]!) < at(free[i]!) ? b[j++]! : free[i++]!);
+  while (i < free.length) out.push(free[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
 }
 
 /**
@@ -382,13 +402,55 @@ export function releasePlacement(cap: FreeCapacity, placement: Placement): void 
     if (i === undefined) continue;
     const f = cap.nodes[i]!;
     const order = cap.order;
-    const merged = [...f.free, ...r.acceleratorIds.filter((id) => !f.free.includes(id))];
-    merged.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+    const merged = mergeByOrder(
+      f.free,
+      r.acceleratorIds.filter((id) => !f.free.includes(id)),
+      order,
+    );
     if (f.schedulable) cap.totalFree += merged.length - f.free.length;
     f.free = merged;
     f.freeCpuMillis += r.cpuMillis;
     f.freeMemoryMiB += r.memoryMiB;
   }
+}
+
+/**
+ * Free devices per node of `cap` (0 on nodes that are not schedulable), for counting what a plan
+ * could hold before building it (see `countReleased`, `enoughSlots`).
+ */
+export function freeCounts(cap: FreeCapacity): number[] {
+  return cap.nodes.map((f) => (f.schedulable ? f.free.length : 0));
+}
+
+/**
+ * Adds to `counts` (from `freeCounts(cap)`) the devices of `placement` that are not free in `cap`,
+ * and returns how many: at least what `releasePlacement` would give back to `cap` or to a plan
+ * made from it (an upper bound, so a placement that `enoughSlots` rules out cannot succeed).
+ */
+export function countReleased(cap: FreeCapacity, counts: number[], placement: Placement): number {
+  let added = 0;
+  for (const r of placement) {
+    const i = cap.index.get(r.node);
+    if (i === undefined || !cap.nodes[i]!.schedulable) continue;
+    const free = cap.nodes[i]!.free;
+    let back = 0;
+    for (const id of r.acceleratorIds) if (!free.includes(id)) back++;
+    counts[i]! += back;
+    added += back;
+  }
+  return added;
+}
+
+/**
+ * Whether `replicas` replicas of `per` devices could be cut out of nodes with `counts[i]` free
+ * devices: a necessary condition of `placeBestFit` (which may still fail on CPU, memory, device
+ * type or devices to avoid).
+ */
+export function enoughSlots(counts: readonly number[], per: number, replicas: number): boolean {
+  if (per === 0 || replicas === 0) return true;
+  let slots = 0;
+  for (const c of counts) if ((slots += Math.floor(c / per)) >= replicas) return true;
+  return false;
 }
 
 /** True if some set of nodes could hold the job if they were all empty (ignores current use). */

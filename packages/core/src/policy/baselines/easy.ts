@@ -24,7 +24,14 @@ import type {
 } from '../../model/scheduling.js';
 import type { Placement } from '../../model/resources.js';
 import type { FreeCapacity } from './best-fit.js';
-import { canEverFit, cloneCapacity, freeCapacity, placeBestFit, releasePlacement } from './best-fit.js';
+import {
+  canEverFit,
+  cloneCapacity,
+  freeCapacity,
+  freeCounts,
+  placeBestFit,
+  releasePlacement,
+} from './best-fit.js';
 import type { BaselinePolicy } from './common.js';
 import { bySubmit } from './common.js';
 import { lazyResult, SubmitOrder } from './queue.js';
@@ -33,58 +40,88 @@ import { lazyResult, SubmitOrder } from './queue.js';
 export const EASY_MAX_BACKFILL_CANDIDATES = 2000;
 
 /**
- * Whether `need` replicas of `per` devices could be cut out of nodes with `free[i]` usable devices
- * (a necessary condition of `placeBestFit`, which may still fail on CPU, memory or device type).
+ * The holders' positions in order of end time, ties in holder order (a stable sort by end), those
+ * that never end left out. Ends are whole milliseconds in practice: each is then packed with its
+ * position into one number and the numbers are sorted natively; otherwise a stable sort.
  */
-function enoughSlots(free: readonly number[], per: number, need: number): boolean {
-  if (per === 0) return true;
-  let slots = 0;
-  for (const f of free) if ((slots += Math.floor(f / per)) >= need) return true;
-  return false;
+function byEnd(ends: readonly number[]): number[] {
+  const n = ends.length;
+  let scale = 1;
+  while (scale < n) scale *= 2;
+  const keys = new Float64Array(n);
+  let m = 0;
+  let packable = true;
+  for (let i = 0; i < n; i++) {
+    const e = ends[i]!;
+    if (e === Infinity) continue;
+    if (!(Number.isInteger(e) && e >= 0 && e * scale + scale <= Number.MAX_SAFE_INTEGER)) {
+      packable = false;
+      break;
+    }
+    keys[m++] = e * scale + i;
+  }
+  if (!packable) {
+    const order = ends.map((_, i) => i).sort((a, b) => ends[a]! - ends[b]!);
+    const firstNever = order.findIndex((i) => !Number.isFinite(ends[i]!));
+    return firstNever < 0 ? order : order.slice(0, firstNever);
+  }
+  const sorted = keys.subarray(0, m).sort();
+  const order: number[] = new Array<number>(m);
+  for (let k = 0; k < m; k++) order[k] = sorted[k]! % scale;
+  return order;
 }
 
-/** Earliest time (by time limits) and devices at which `head` fits, or null if never by the plan. */
+/**
+ * Earliest time (by time limits) and devices at which `head` fits, or null if never by the plan.
+ * `ends[i]`, `placements[i]`: the holders (running jobs, then the jobs started this cycle).
+ */
 function reserve(
   head: SchedJob,
   now: number,
   cap: FreeCapacity,
-  holders: readonly { end: number; placement: Placement }[],
+  ends: readonly number[],
+  placements: readonly Placement[],
 ): { shadow: number; devices: Set<string> } | null {
   const need = head.replicas * head.perReplica.accelerators;
-  const ordered = [...holders].sort((a, b) => a.end - b.end);
-  // Free devices per schedulable node as holders are released, counted before any placement is
-  // tried: a placement cannot succeed while no `replicas` slots of the head's size are free.
-  const count = cap.nodes.map((f) => (f.schedulable ? f.free.length : 0));
+  const per = head.perReplica.accelerators;
+  const ordered = byEnd(ends);
+  // Free devices per schedulable node as holders are released, and how many replicas of the head
+  // they could hold, counted before any placement is tried: a placement cannot succeed before
+  // (the counts are an upper bound of what `releasePlacement` gives back).
+  const count = freeCounts(cap);
+  let slots = 0;
+  if (per > 0) for (const c of count) slots += Math.floor(c / per);
   let plan: FreeCapacity | null = null;
   let released = 0;
   let totalFree = cap.totalFree;
   for (let k = 0; k < ordered.length; k++) {
     const h = ordered[k]!;
-    if (!Number.isFinite(h.end)) break;
+    const end = ends[h]!;
+    if (!Number.isFinite(end)) break;
     if (plan === null) {
-      for (const r of h.placement) {
+      for (const r of placements[h]!) {
         const i = cap.index.get(r.node);
         if (i === undefined || !cap.nodes[i]!.schedulable) continue;
-        // at least as many as `releasePlacement` will give back (ids not free before the plan)
-        const f = cap.nodes[i]!.free;
+        const free = cap.nodes[i]!.free;
         let back = 0;
-        for (const id of r.acceleratorIds) if (!f.includes(id)) back++;
+        for (const id of r.acceleratorIds) if (!free.includes(id)) back++;
+        if (per > 0) slots += Math.floor((count[i]! + back) / per) - Math.floor(count[i]! / per);
         count[i]! += back;
         totalFree += back;
       }
-      if (totalFree < need || !enoughSlots(count, head.perReplica.accelerators, head.replicas)) continue;
+      if (totalFree < need || (per > 0 && head.replicas > 0 && slots < head.replicas)) continue;
       // From here on, the plan as the plain computation builds it.
       plan = cloneCapacity(cap);
-      for (; released <= k; released++) releasePlacement(plan, ordered[released]!.placement);
+      for (; released <= k; released++) releasePlacement(plan, placements[ordered[released]!]!);
     } else {
-      releasePlacement(plan, h.placement);
+      releasePlacement(plan, placements[h]!);
       if (plan.totalFree < need) continue;
     }
     const p = placeBestFit(head, plan);
     if (p !== null) {
       const devices = new Set<string>();
       for (const r of p) for (const id of r.acceleratorIds) devices.add(id);
-      return { shadow: Math.max(h.end, now), devices };
+      return { shadow: Math.max(end, now), devices };
     }
   }
   return null;
@@ -121,11 +158,17 @@ export function createEasyBackfillPolicy(options: { maxBackfillCandidates?: numb
       }
       if (head === null) return lazyResult(starts, [], () => easyPending(snapshot, started, null, null));
       // 2. Reserve for the head at its shadow time, planning with time limits.
-      const holders = [
-        ...snapshot.running.map((r) => ({ end: endOf(r, r.startTime), placement: r.placement })),
-        ...starts.map((s, k) => ({ end: endOf(started[k]!, now), placement: s.placement })),
-      ];
-      const res = reserve(head, now, cap, holders);
+      const ends: number[] = [];
+      const placements: Placement[] = [];
+      for (const r of snapshot.running) {
+        ends.push(endOf(r, r.startTime));
+        placements.push(r.placement);
+      }
+      starts.forEach((s, k) => {
+        ends.push(endOf(started[k]!, now));
+        placements.push(s.placement);
+      });
+      const res = reserve(head, now, cap, ends, placements);
       // 3. Backfill: later jobs that fit now without delaying the head. Once no device is free or
       //    the candidates are used up, the rest wait; without a reservation nothing is backfilled.
       if (res !== null) {

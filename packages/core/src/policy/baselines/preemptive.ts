@@ -8,6 +8,14 @@
  *
  * Preempted jobs keep their progress (checkpoint) and pay a restart cost when they run again;
  * the simulator models that cost, the policy only decides.
+ *
+ * Speed (the simulator calls Tiresias ~290,000 times on the Philly trace, with hundreds of jobs
+ * waiting and running): a policy keeps one entry per job object between cycles (`Ranking`), with
+ * the jobs' progress as of the latest `now` it asked for (answers depend only on the job and `now`,
+ * see `JobKnowledge`) and the previous cycle's order, which the next sort only repairs; a job that
+ * could not be placed even with every remaining victim gone is recognised by counting devices
+ * instead of copying the capacity; the pending decisions are built only if read. The answer is the
+ * same as ranking and sorting from scratch.
  */
 import type {
   PendingDecision,
@@ -22,154 +30,471 @@ import type { FreeCapacity } from './best-fit.js';
 import {
   canEverFit,
   cloneCapacity,
+  countReleased,
+  enoughSlots,
   freeCapacity,
+  freeCounts,
   jobAccelerators,
   placeBestFit,
   releasePlacement,
   schedulableDevices,
 } from './best-fit.js';
-import type { BaselinePolicy, JobKnowledge } from './common.js';
-import { bySubmit } from './common.js';
+import type { BaselinePolicy, JobKnowledge, JobProgress } from './common.js';
+import { lazyResult } from './queue.js';
 
+/** One job (one job object: a job that is started or preempted gets a new one) as a policy ranks it. */
 interface Ranked {
   readonly job: SchedJob;
   readonly running: RunningSchedJob | null;
-  readonly key: number;
+  /** Devices the job holds (replicas × per-replica devices). */
+  readonly devices: number;
+  readonly submitTime: number;
+  readonly id: string;
+  /** Rank key of the current cycle: lower runs first. */
+  key: number;
+  /** The key the entry is placed by in `Ranking.ordered` (while `inOrder`). */
+  rankKey: number;
+  inOrder: boolean;
+  /** The `sync` that last saw the job. */
+  seen: number;
+  /** Within the device budget this cycle (waiting: should run; running: keeps running). */
+  desired: boolean;
+  /** The latest `knowledge.progress` answer for the job, asked at `progressAt` (NaN: never). */
+  progress: JobProgress | null;
+  progressAt: number;
+  /** For the policy's own use (Tiresias: attained GPU-ms at the job's latest promotion). */
+  extra: number;
 }
 
-/** One cycle of rank-then-preempt. `key`: lower runs first. */
-function rankedCycle(
-  snapshot: Snapshot,
-  key: (job: SchedJob, running: RunningSchedJob | null) => number,
-  label: string,
-): ScheduleResult {
-  // 0. Fast path: if every waiting job, in rank order, fits what is free, nobody is preempted
-  //    (everything fits, so every job is in the desired set below) and the answer is just that.
-  const pendingRanked: Ranked[] = snapshot.pending.map((p) => ({ job: p, running: null, key: key(p, null) }));
-  pendingRanked.sort((a, b) => a.key - b.key || bySubmit(a.job, b.job));
-  {
-    const cap = freeCapacity(snapshot);
-    const starts: StartDecision[] = [];
-    let need = 0;
-    for (const r of pendingRanked) need += jobAccelerators(r.job);
-    if (need <= cap.totalFree) {
-      for (const r of pendingRanked) {
-        const placement = placeBestFit(r.job, cap);
-        if (placement === null) break;
-        starts.push({ jobId: r.job.id, placement, reason: `${label}: fits what is free` });
-      }
-      if (starts.length === pendingRanked.length) return { starts, preemptions: [], pending: [] };
+/** The rank order: key, then `bySubmit` (submission, then id). Keys are numbers, never NaN. */
+function cmp(a: Ranked, b: Ranked): number {
+  const d = a.key - b.key;
+  if (d < 0 || d > 0) return d;
+  const s = a.submitTime - b.submitTime;
+  if (s < 0 || s > 0) return s;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * The jobs of the latest snapshot as entries that outlive a cycle: `pending` and `running` in the
+ * snapshot's order; every entry in rank order (`ordered`), which `rank` brings up to date by
+ * moving only the entries that are new, gone or whose key changed; and the jobs' progress, asked
+ * once per job object and `now` (with `knowledge.steady`, once per job object: see `JobKnowledge`).
+ */
+class Ranking {
+  private stamp = 0;
+  private pendingSeen: readonly SchedJob[] = [];
+  private runningSeen: readonly RunningSchedJob[] = [];
+  /** Entries of `snapshot.pending` / `snapshot.running`, in the same order. */
+  pending: Ranked[] = [];
+  running: Ranked[] = [];
+  private spare: Ranked[] = [];
+  /** Entries in rank order by `rankKey` (after `rank`: every current entry, by `key`). */
+  private readonly ordered: Ranked[] = [];
+  /** Entries made, and entries dropped, since the last `rank`. */
+  private fresh: Ranked[] = [];
+  private gone: Ranked[] = [];
+  /** Current entries by device count (to know the smallest job). */
+  private readonly sizes = new Map<number, number>();
+  private readonly steady: boolean;
+
+  constructor(
+    private readonly knowledge: JobKnowledge,
+    private readonly init: (e: Ranked) => void = () => {},
+  ) {
+    this.steady = knowledge.steady === true;
+  }
+
+  /** Aligns the entries with `snapshot` (new job objects get new entries, `init`ed). */
+  sync(snapshot: Snapshot): void {
+    const stamp = ++this.stamp;
+    if (snapshot.pending !== this.pendingSeen) {
+      this.realign(this.pendingSeen, this.pending, snapshot.pending, false);
+      const t = this.pending;
+      this.pending = this.spare;
+      this.spare = t;
+      this.pendingSeen = snapshot.pending;
+    } else for (const e of this.pending) e.seen = stamp;
+    if (snapshot.running !== this.runningSeen) {
+      this.realign(this.runningSeen, this.running, snapshot.running, true);
+      const t = this.running;
+      this.running = this.spare;
+      this.spare = t;
+      this.runningSeen = snapshot.running;
+    } else for (const e of this.running) e.seen = stamp;
+    // While `rank` is not called (nextWakeMs only), keep the logs from piling up: start over.
+    if (this.fresh.length + this.gone.length > 2 * (this.pending.length + this.running.length) + 64) {
+      for (const e of this.ordered) e.inOrder = false;
+      this.ordered.length = 0;
+      this.gone = [];
+      this.fresh = [...this.pending, ...this.running];
     }
   }
-  const cmp = (a: Ranked, b: Ranked): number => a.key - b.key || bySubmit(a.job, b.job);
-  const all: Ranked[] = snapshot.running.map((r) => ({ job: r, running: r, key: key(r, r) }));
-  // When every running job ranks before the best waiting one, all of them stay (they come first and
-  // already fit), nobody is a victim, and the full sort can be skipped: same answer, less work.
-  const best = pendingRanked[0];
-  const runningFirst = best === undefined || all.every((r) => cmp(r, best) < 0);
-  for (const p of pendingRanked) all.push(p);
-  if (!runningFirst) all.sort(cmp);
-  const rank = runningFirst ? new Map<string, number>() : new Map(all.map((r, i) => [r.job.id, i]));
 
-  // 1. The desired set: best-ranked jobs while the device count allows.
-  let budget = schedulableDevices(snapshot.nodes);
-  const desired = new Set<string>(); // waiting jobs only
-  const undesiredRunning = new Set<string>();
-  for (const r of all) {
-    const need = jobAccelerators(r.job);
-    if (need <= budget) {
-      if (r.running === null) desired.add(r.job.id);
-      budget -= need;
-    } else if (r.running !== null) undesiredRunning.add(r.job.id);
+  /** The fewest devices a current job holds (Infinity: none). */
+  smallest(): number {
+    let min = Infinity;
+    for (const [d, c] of this.sizes) if (c > 0 && d < min) min = d;
+    return min;
   }
 
-  // 2. Place desired waiting jobs, preempting undesired running jobs (worst-ranked first) only when needed.
-  const cap = freeCapacity(snapshot);
-  const victims =
-    undesiredRunning.size === 0
-      ? []
-      : snapshot.running
-          .filter((r) => undesiredRunning.has(r.id))
-          .sort((a, b) => rank.get(b.id)! - rank.get(a.id)!);
+  /**
+   * Sets every current entry's key (with `key`; null: the caller has set them) and returns the
+   * entries sorted by `cmp`: the previous order without the entries that are gone or whose key
+   * changed, merged with those and the new ones (sorted apart: few), or, when many keys changed,
+   * repaired by an insertion sort (the order mostly holds), or sorted.
+   */
+  rank(key: ((e: Ranked) => number) | null): readonly Ranked[] {
+    const stamp = this.stamp;
+    const moved: Ranked[] = [];
+    for (const list of [this.pending, this.running]) {
+      for (const e of list) {
+        if (key !== null) e.key = key(e);
+        if (!e.inOrder || e.key !== e.rankKey) moved.push(e);
+      }
+    }
+    this.fresh = [];
+    if (moved.length === 0 && this.gone.length === 0) return this.ordered;
+    this.gone = [];
+    const a = this.ordered;
+    if (moved.length > 16 && moved.length * 4 > a.length) {
+      // Many moves (e.g. SRTF's running jobs, whose keys all shrink): keep the previous order of
+      // the entries still there, append the new ones and repair by an insertion sort (the order
+      // mostly holds), or sort if that costs too much.
+      let w = 0;
+      for (const e of a) {
+        if (e.seen === stamp) a[w++] = e;
+        else e.inOrder = false;
+      }
+      a.length = w;
+      for (const e of moved) {
+        if (!e.inOrder) a.push(e);
+        e.rankKey = e.key;
+        e.inOrder = true;
+      }
+      let moves = 0;
+      const limit = 8 * a.length + 64;
+      for (let i = 1; i < a.length; i++) {
+        const x = a[i]!;
+        let j = i - 1;
+        if (cmp(x, a[j]!) >= 0) continue;
+        do {
+          a[j + 1] = a[j]!;
+          j--;
+        } while (j >= 0 && cmp(x, a[j]!) < 0);
+        a[j + 1] = x;
+        moves += i - j;
+        if (moves > limit) {
+          a.sort(cmp);
+          break;
+        }
+      }
+      return a;
+    }
+    // keep the entries still there whose key did not change, in order
+    let w = 0;
+    for (const e of a) {
+      if (e.seen === stamp && e.key === e.rankKey) a[w++] = e;
+      else e.inOrder = false;
+    }
+    a.length = w;
+    for (const e of moved) {
+      e.rankKey = e.key;
+      e.inOrder = true;
+    }
+    moved.sort(cmp);
+    // merge `moved` into `a`, from the end (ties: the entry already placed first)
+    let i = a.length - 1;
+    let k = moved.length - 1;
+    a.length += moved.length;
+    for (let t = a.length - 1; k >= 0; t--) {
+      if (i >= 0 && cmp(a[i]!, moved[k]!) > 0) a[t] = a[i--]!;
+      else a[t] = moved[k--]!;
+    }
+    return a;
+  }
+
+  /** `knowledge.progress` of the entry's job at `now`. */
+  progress(e: Ranked, now: number): JobProgress {
+    if (e.progressAt !== now || e.progress === null) {
+      if (!(this.steady && e.running === null && e.progress !== null)) {
+        e.progress = this.knowledge.progress(e.job.id, now);
+        e.progressAt = now;
+      }
+    }
+    return e.progress;
+  }
+
+  /** `progress(e, now).attainedMs`, without asking again for a running job if knowledge is steady. */
+  attained(e: Ranked, now: number): number {
+    const p = e.progress;
+    if (p !== null && this.steady)
+      return e.running === null ? p.attainedMs : p.attainedMs + (now - e.progressAt);
+    return this.progress(e, now).attainedMs;
+  }
+
+  /** Fills `this.spare` with entries for `cur`, reusing those of `prev` (logging what is gone). */
+  private realign(
+    prev: readonly SchedJob[],
+    prevEntries: readonly Ranked[],
+    cur: readonly SchedJob[],
+    running: boolean,
+  ): void {
+    const stamp = this.stamp;
+    // written by index and cut to length at the end: `length = 0` would drop the storage
+    const out = this.spare;
+    let w = 0;
+    let j = 0;
+    const n = cur.length;
+    for (let i = 0; i < prev.length; i++) {
+      const e = prevEntries[i]!;
+      if (j < n && cur[j] === prev[i]) {
+        e.seen = stamp;
+        out[w++] = e;
+        j++;
+      } else {
+        this.gone.push(e);
+        this.sizes.set(e.devices, this.sizes.get(e.devices)! - 1);
+      }
+    }
+    for (; j < n; j++) {
+      const job = cur[j]!;
+      const e: Ranked = {
+        job,
+        running: running ? (job as RunningSchedJob) : null,
+        devices: jobAccelerators(job),
+        submitTime: job.submitTime,
+        id: job.id,
+        key: 0,
+        rankKey: 0,
+        inOrder: false,
+        seen: stamp,
+        desired: false,
+        progress: null,
+        progressAt: NaN,
+        extra: 0,
+      };
+      this.init(e);
+      out[w++] = e;
+      this.fresh.push(e);
+      this.sizes.set(e.devices, (this.sizes.get(e.devices) ?? 0) + 1);
+    }
+    out.length = w;
+  }
+}
+
+/**
+ * One cycle of rank-then-preempt over `ranking` (synced with `snapshot`). `key`: lower runs first;
+ * it is asked for every job.
+ */
+function rankedCycle(
+  snapshot: Snapshot,
+  ranking: Ranking,
+  key: (e: Ranked) => number,
+  label: string,
+): ScheduleResult {
+  const ordered = ranking.rank(key);
+  let need = 0;
+  for (const e of ranking.pending) need += e.devices;
+  // 0. Fast path: if every waiting job, in rank order, fits what is free, nobody is preempted
+  //    (everything fits, so every job is in the desired set below) and the answer is just that.
+  let cap = freeCapacity(snapshot);
+  if (need <= cap.totalFree) {
+    const starts: StartDecision[] = [];
+    let placed = true;
+    for (const r of ordered) {
+      if (r.running !== null) continue;
+      const placement = placeBestFit(r.job, cap);
+      if (placement === null) {
+        placed = false;
+        break;
+      }
+      starts.push({ jobId: r.job.id, placement, reason: `${label}: fits what is free` });
+    }
+    if (placed) return { starts, preemptions: [], pending: [] };
+    cap = freeCapacity(snapshot);
+  }
+  // When every running job ranks before the best waiting one, all of them stay (they come first and
+  // already fit), nobody is a victim: the rank then lists the running jobs in the snapshot's
+  // order (as before the sort was skipped in that case), then the waiting ones.
+  let runningBefore = 0;
+  for (const r of ordered) {
+    if (r.running === null) break;
+    runningBefore++;
+  }
+  const runningFirst = runningBefore === ranking.running.length;
+  // `at(i)`: the i-th job in that order
+  const running = ranking.running;
+  const n = ordered.length;
+  const at = (i: number): Ranked => (runningFirst && i < running.length ? running[i]! : ordered[i]!);
+
+  // 1. The desired set: best-ranked jobs while the device count allows. Once the budget is below
+  //    the smallest job, every job from there on (`cut`) is outside it.
+  let budget = schedulableDevices(snapshot.nodes);
+  const smallest = ranking.smallest();
+  let cut = n;
+  let undesiredRunning = false;
+  for (let i = 0; i < n; i++) {
+    if (budget < smallest) {
+      cut = i;
+      for (let k = i; k < n && !undesiredRunning; k++) undesiredRunning = at(k).running !== null;
+      break;
+    }
+    const r = at(i);
+    r.desired = r.devices <= budget;
+    if (r.desired) budget -= r.devices;
+    else if (r.running !== null) undesiredRunning = true;
+  }
+  const undesired = (i: number): RunningSchedJob | null => {
+    const r = at(i);
+    return r.running !== null && (i >= cut || !r.desired) ? r.running : null;
+  };
+
+  // 2. Place desired waiting jobs, preempting undesired running jobs (worst-ranked first) only when
+  //    needed.
+  let victims: RunningSchedJob[] | null = null;
+  const victimList = (): RunningSchedJob[] => {
+    if (victims === null) {
+      victims = [];
+      if (!undesiredRunning) return victims;
+      if (runningFirst) {
+        // no rank among them (the sort by an absent rank kept the snapshot's order)
+        for (let i = 0; i < n; i++) {
+          const v = undesired(i);
+          if (v !== null) victims.push(v);
+        }
+      } else {
+        for (let i = n - 1; i >= 0; i--) {
+          const v = undesired(i);
+          if (v !== null) victims.push(v);
+        }
+      }
+    }
+    return victims;
+  };
   const released: RunningSchedJob[] = [];
   let nextVictim = 0;
   const starts: StartDecision[] = [];
-  const pending: PendingDecision[] = [];
-  const startedFor = new Map<string, string>(); // device id → job started on it
+  const startedJobs: SchedJob[] = [];
   const start = (
     job: SchedJob,
     placement: NonNullable<ReturnType<typeof placeBestFit>>,
     reason: string,
   ): void => {
     starts.push({ jobId: job.id, placement, reason });
-    for (const r of placement) for (const id of r.acceleratorIds) startedFor.set(id, job.id);
+    startedJobs.push(job);
   };
+  const failed: SchedJob[] = [];
+  /** Waiting jobs outside the budget before `cut` (those after it are all outside). */
   const leftOver: SchedJob[] = [];
+  // "What is free once every remaining victim is gone": device counts per node (an upper bound,
+  // enough to rule most jobs out), and the capacity itself, built when a job passes the count.
+  // Both hold until a start changes `cap` (releasing victims into `cap` leaves cap ∪ remaining
+  // victims as it was).
+  let hypoCounts: number[] | null = null;
+  let hypoTotal = 0;
   let hypoBase: FreeCapacity | null = null;
-  for (const r of all) {
+  for (let i = 0; i < cut; i++) {
+    const r = at(i);
     if (r.running !== null) continue;
     const job = r.job;
-    if (!desired.has(job.id)) {
+    if (!r.desired) {
       leftOver.push(job);
       continue;
     }
     let placement = placeBestFit(job, cap);
-    if (placement === null && nextVictim < victims.length) {
-      // "What is free once every remaining victim is gone", built once and reused until a start
-      // changes `cap` (jobs that cannot fit even then are common in a full hall).
-      if (hypoBase === null) {
-        hypoBase = cloneCapacity(cap);
-        for (let v = nextVictim; v < victims.length; v++) releasePlacement(hypoBase, victims[v]!.placement);
+    if (placement === null && nextVictim < victimList().length) {
+      const victims = victimList();
+      if (hypoCounts === null) {
+        hypoCounts = freeCounts(cap);
+        hypoTotal = cap.totalFree;
+        for (let v = nextVictim; v < victims.length; v++)
+          hypoTotal += countReleased(cap, hypoCounts, victims[v]!.placement);
       }
-      const hypothetical = cloneCapacity(hypoBase);
-      if (placeBestFit(job, hypothetical) !== null) {
-        while (placement === null && nextVictim < victims.length) {
-          const v = victims[nextVictim++]!;
-          releasePlacement(cap, v.placement);
-          released.push(v);
-          if (cap.totalFree >= jobAccelerators(job)) placement = placeBestFit(job, cap);
+      if (hypoTotal >= r.devices && enoughSlots(hypoCounts, job.perReplica.accelerators, job.replicas)) {
+        if (hypoBase === null) {
+          hypoBase = cloneCapacity(cap);
+          for (let v = nextVictim; v < victims.length; v++) releasePlacement(hypoBase, victims[v]!.placement);
+        }
+        const hypothetical = cloneCapacity(hypoBase);
+        if (placeBestFit(job, hypothetical) !== null) {
+          while (placement === null && nextVictim < victims.length) {
+            const v = victims[nextVictim++]!;
+            releasePlacement(cap, v.placement);
+            released.push(v);
+            if (cap.totalFree >= r.devices) placement = placeBestFit(job, cap);
+          }
         }
       }
     }
     if (placement !== null) {
       start(job, placement, `${label}: ranked among the jobs the cluster holds`);
-      hypoBase = null; // cap changed (releasing victims into cap leaves cap ∪ remaining victims as it was)
-    } else if (!canEverFit(job, snapshot.nodes))
-      pending.push({
-        jobId: job.id,
-        verdict: 'can-never-fit',
-        reason: 'no set of nodes can hold this job',
-        estimatedStart: null,
-      });
-    else
-      pending.push({
-        jobId: job.id,
-        verdict: 'waits-for-capacity',
-        reason: `${label}: devices fragmented`,
-        estimatedStart: null,
-      });
+      hypoBase = null; // cap changed
+      hypoCounts = null;
+    } else failed.push(job);
   }
   // 3. Work conservation: lower-ranked waiting jobs take what is left.
-  for (const job of leftOver) {
-    const placement = cap.totalFree > 0 ? placeBestFit(job, cap) : null;
-    if (placement !== null) start(job, placement, `${label}: free devices left over`);
-    else
-      pending.push({
-        jobId: job.id,
-        verdict: 'waits-for-turn',
-        reason: `${label}: better-ranked jobs hold the devices`,
-        estimatedStart: null,
-      });
+  // the waiting jobs from `cut` on (copied: the ranking's list changes next cycle)
+  const tail = ordered.slice(runningFirst ? Math.max(cut, running.length) : cut);
+  let most = -1; // most free devices on one schedulable node (-1: to be measured)
+  for (let i = 0; i < leftOver.length + tail.length; i++) {
+    if (cap.totalFree === 0) break;
+    const job = i < leftOver.length ? leftOver[i]! : tail[i - leftOver.length]!.job;
+    if (i >= leftOver.length && tail[i - leftOver.length]!.running !== null) continue;
+    if (most < 0) for (const f of cap.nodes) if (f.schedulable && f.free.length > most) most = f.free.length;
+    if (job.perReplica.accelerators > most) continue; // no node holds one replica
+    const placement = placeBestFit(job, cap);
+    if (placement !== null) {
+      start(job, placement, `${label}: free devices left over`);
+      most = -1;
+    }
   }
   // 4. Only victims whose devices a new job took are preempted.
   const preemptions: PreemptDecision[] = [];
+  const startedFor = new Map<string, string>(); // device id → job started on it
+  if (released.length > 0)
+    starts.forEach((s) => {
+      for (const r of s.placement) for (const id of r.acceleratorIds) startedFor.set(id, s.jobId);
+    });
   for (const v of released) {
     let forJob: string | undefined;
     for (const rp of v.placement) for (const id of rp.acceleratorIds) forJob ??= startedFor.get(id);
     if (forJob !== undefined)
       preemptions.push({ jobId: v.id, forJobId: forJob, reason: `${label}: ranked below job ${forJob}` });
   }
-  return { starts, preemptions, pending };
+  const nodes = snapshot.nodes;
+  return lazyResult(starts, preemptions, () => {
+    const pending: PendingDecision[] = [];
+    for (const job of failed)
+      pending.push(
+        canEverFit(job, nodes)
+          ? {
+              jobId: job.id,
+              verdict: 'waits-for-capacity',
+              reason: `${label}: devices fragmented`,
+              estimatedStart: null,
+            }
+          : {
+              jobId: job.id,
+              verdict: 'can-never-fit',
+              reason: 'no set of nodes can hold this job',
+              estimatedStart: null,
+            },
+      );
+    const started = new Set(startedJobs);
+    const waitsForTurn = (job: SchedJob): void => {
+      if (!started.has(job))
+        pending.push({
+          jobId: job.id,
+          verdict: 'waits-for-turn',
+          reason: `${label}: better-ranked jobs hold the devices`,
+          estimatedStart: null,
+        });
+    };
+    for (const job of leftOver) waitsForTurn(job);
+    for (const r of tail) if (r.running === null) waitsForTurn(r.job);
+    return pending;
+  });
 }
 
 /**
@@ -177,16 +502,15 @@ function rankedCycle(
  * As Helios' SRTF baseline, the rank ignores the job's size.
  */
 export function createSrtfOraclePolicy(knowledge: JobKnowledge): BaselinePolicy {
+  const ranking = new Ranking(knowledge);
   return {
     name: 'srtf-oracle',
     preempts: true,
     schedule(snapshot: Snapshot): ScheduleResult {
       if (snapshot.pending.length === 0) return { starts: [], preemptions: [], pending: [] };
-      return rankedCycle(
-        snapshot,
-        (job) => knowledge.progress(job.id, snapshot.now).remainingMs ?? Infinity,
-        'SRTF',
-      );
+      const now = snapshot.now;
+      ranking.sync(snapshot);
+      return rankedCycle(snapshot, ranking, (e) => ranking.progress(e, now).remainingMs ?? Infinity, 'SRTF');
     },
   };
 }
@@ -219,21 +543,14 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
     (s) => s * 1000,
   );
   const starvation = options.starvationFactor ?? TIRESIAS_DEFAULTS.starvationFactor;
-  /** Attained GPU-ms at the job's latest promotion: service counts from there. */
+  /**
+   * Attained GPU-ms at the job's latest promotion: service counts from there. Each entry keeps its
+   * job's value in `extra` (read when the entry is made; a promotion, made while the job waits,
+   * updates both).
+   */
   const promotedAt = new Map<string, number>();
-  const effective = (
-    job: SchedJob,
-    now: number,
-  ): { service: number; waitingSince: number; executed: number } => {
-    // Not cached on purpose: a per-instant cache measured 2× slower (its entries outlive a
-    // young-generation GC and are promoted).
-    const p = knowledge.progress(job.id, now);
-    return {
-      service: p.attainedMs * jobAccelerators(job) - (promotedAt.get(job.id) ?? 0),
-      waitingSince: p.waitingSinceMs,
-      executed: p.attainedMs,
-    };
-  };
+  const ranking = new Ranking(knowledge, (e) => (e.extra = promotedAt.get(e.job.id) ?? 0));
+  const service = (e: Ranked, now: number): number => ranking.attained(e, now) * e.devices - e.extra;
   const queueOf = (service: number): number => {
     let q = 0;
     while (q < boundariesMs.length && service >= boundariesMs[q]!) q++;
@@ -245,47 +562,46 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
     schedule(snapshot: Snapshot): ScheduleResult {
       const now = snapshot.now;
       if (snapshot.pending.length === 0) return { starts: [], preemptions: [], pending: [] };
-      for (const job of snapshot.pending) {
-        const e = effective(job, now);
-        if (
-          starvation > 0 &&
-          e.executed > 0 &&
-          queueOf(e.service) > 0 &&
-          now - e.waitingSince >= starvation * e.executed
-        ) {
-          promotedAt.set(job.id, e.service + (promotedAt.get(job.id) ?? 0));
+      ranking.sync(snapshot);
+      if (starvation > 0) {
+        for (const e of ranking.pending) {
+          const p = ranking.progress(e, now);
+          if (!(p.attainedMs > 0)) continue;
+          const svc = p.attainedMs * e.devices - e.extra;
+          if (queueOf(svc) > 0 && now - p.waitingSinceMs >= starvation * p.attainedMs) {
+            e.extra = svc + e.extra;
+            promotedAt.set(e.job.id, e.extra);
+          }
         }
       }
       // Rank: queue first, then submission (the key is the queue; ties fall to bySubmit).
-      return rankedCycle(snapshot, (job) => queueOf(effective(job, now).service), 'Tiresias');
+      return rankedCycle(snapshot, ranking, (e) => queueOf(service(e, now)), 'Tiresias');
     },
     nextWakeMs(snapshot: Snapshot): number | null {
       if (snapshot.pending.length === 0) return null;
       const now = snapshot.now;
+      ranking.sync(snapshot);
       let next = Infinity;
       // The best-ranked waiting job: a running job's demotion matters only if it then ranks below it.
       let bestQ = Infinity;
       let bestSubmit = Infinity;
-      for (const p of snapshot.pending) {
-        const q = queueOf(effective(p, now).service);
-        if (q < bestQ || (q === bestQ && p.submitTime < bestSubmit)) {
+      for (const e of ranking.pending) {
+        const p = ranking.progress(e, now);
+        const q = queueOf(p.attainedMs * e.devices - e.extra);
+        if (q < bestQ || (q === bestQ && e.job.submitTime < bestSubmit)) {
           bestQ = q;
-          bestSubmit = p.submitTime;
+          bestSubmit = e.job.submitTime;
         }
+        // the starvation limit of a job that has run and was demoted
+        if (starvation > 0 && p.attainedMs > 0 && q > 0)
+          next = Math.min(next, p.waitingSinceMs + starvation * p.attainedMs);
       }
-      for (const r of snapshot.running) {
-        const e = effective(r, now);
-        const q = queueOf(e.service);
+      for (const e of ranking.running) {
+        const svc = service(e, now);
+        const q = queueOf(svc);
         if (q >= boundariesMs.length) continue;
-        if (bestQ > q + 1 || (bestQ === q + 1 && bestSubmit >= r.submitTime)) continue;
-        next = Math.min(next, now + Math.ceil((boundariesMs[q]! - e.service) / jobAccelerators(r)));
-      }
-      if (starvation > 0) {
-        for (const p of snapshot.pending) {
-          const e = effective(p, now);
-          if (e.executed > 0 && queueOf(e.service) > 0)
-            next = Math.min(next, e.waitingSince + starvation * e.executed);
-        }
+        if (bestQ > q + 1 || (bestQ === q + 1 && bestSubmit >= e.job.submitTime)) continue;
+        next = Math.min(next, now + Math.ceil((boundariesMs[q]! - svc) / e.devices));
       }
       return Number.isFinite(next) ? Math.max(next, now + 1) : null;
     },

@@ -35,7 +35,7 @@ import type {
   SchedulingPolicy,
   Snapshot,
 } from '@suanli/core';
-import { accrueUsage, decayUsage, EMPTY_USAGE } from '@suanli/core';
+import { accrueUsage, decayUsage, EMPTY_USAGE, noteDerivation } from '@suanli/core';
 import type { TraceJob } from './trace.js';
 
 export interface JobModel {
@@ -198,7 +198,9 @@ class EventHeap {
  * A list handed to policies in snapshots, kept in the order of a map that jobs are inserted into
  * (appended), deleted from and replaced in (in place): each snapshot after a change gets a new
  * array made by copying the previous one and applying the logged changes (native copies, not a
- * walk of the map); an array once handed out is never changed, so policies may keep it.
+ * walk of the map); an array once handed out is never changed, so policies may keep it. The log is
+ * noted with the array (`noteDerivation`): policies that keep state per job apply it instead of
+ * comparing the arrays.
  */
 class SnapshotList<T> {
   private arr: T[] = [];
@@ -230,7 +232,15 @@ class SnapshotList<T> {
       else if (x === null) arr.splice(i, 1);
       else arr[i] = x;
     }
-    this.arr = ok ? arr : this.rebuild();
+    if (ok) {
+      noteDerivation(arr, {
+        from: this.arr,
+        added: this.added.slice(),
+        olds: this.olds.slice(),
+        news: this.news.slice(),
+      });
+      this.arr = arr;
+    } else this.arr = this.rebuild();
     this.added.length = 0;
     this.olds.length = 0;
     this.news.length = 0;
@@ -318,7 +328,7 @@ export function simulate(input: EngineInput): RunOutcome {
   const knowledge: JobKnowledge = {
     // A waiting job's fields change only when it starts (its snapshot object is then a running
     // job) and a running job's only when it stops (a new object for the waiting job, or for the
-    // running job in its grace period); in between attainedMs grows with `now` (runStart fixed).
+    // running job in its grace period); in between they follow steadyRun (fixed per attempt).
     steady: true,
     progress(jobId: string, now: number): JobProgress {
       const j = byId.get(jobId);
@@ -329,6 +339,12 @@ export function simulate(input: EngineInput): RunOutcome {
           remainingMs: j.remainingMs - Math.max(0, now - j.overheadUntil),
           waitingSinceMs: j.waitingSince,
           lastRunMs: j.lastRunMs,
+          steadyRun: {
+            runStartMs: j.runStart,
+            attainedBeforeMs: j.attainedMs,
+            workStartMs: j.overheadUntil,
+            remainingBeforeMs: j.remainingMs,
+          },
         };
       }
       return {

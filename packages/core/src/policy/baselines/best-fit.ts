@@ -28,6 +28,7 @@
 import type { ClusterNode, Placement, ReplicaPlacement } from '../../model/resources.js';
 import { isSchedulable } from '../../model/resources.js';
 import type { RunningSchedJob, SchedJob, Snapshot } from '../../model/scheduling.js';
+import { arrayDelta } from './common.js';
 
 /** Free devices of one node during a cycle. */
 export interface FreeNode {
@@ -50,6 +51,12 @@ export interface FreeCapacity {
   readonly order: ReadonlyMap<string, number>;
   /** Total free devices on schedulable nodes. */
   totalFree: number;
+  /**
+   * The running jobs' placements were checked: every device is a healthy device of the node the
+   * replica names, held by one replica only. Then what releasing some of them gives back can be
+   * counted exactly (`countReleased`).
+   */
+  readonly consistent: boolean;
 }
 
 /** Per-cluster facts that do not change between cycles, cached by the identity of `snapshot.nodes`. */
@@ -116,26 +123,6 @@ interface FreeMemo {
 }
 const freeMemo = new WeakMap<readonly ClusterNode[], FreeMemo>();
 
-/**
- * `cur` as `prev` less `removed` plus `added` (as multisets), found by one walk that matches `prev`'s
- * entries in order: exact for any two arrays, and short when `cur` is `prev` with some entries
- * dropped and new ones appended (how the simulator's arrays change).
- */
-export function arrayDelta<T>(prev: readonly T[], cur: readonly T[]): { removed: T[]; added: T[] } {
-  const removed: T[] = [];
-  const added: T[] = [];
-  if (prev === cur) return { removed, added };
-  let j = 0;
-  const n = cur.length;
-  for (let i = 0; i < prev.length; i++) {
-    const x = prev[i]!;
-    if (j < n && cur[j] === x) j++;
-    else removed.push(x);
-  }
-  for (; j < n; j++) added.push(cur[j]!);
-  return { removed, added };
-}
-
 function memoFor(
   nodes: readonly ClusterNode[],
   info: StaticInfo,
@@ -175,6 +162,7 @@ function memoFor(
       if (ok) {
         const f = memo.free[i!]!;
         const taken = new Set(r.acceleratorIds);
+        if (taken.size !== r.acceleratorIds.length) ok = false;
         for (const id of taken) if (!f.includes(id)) ok = false;
         if (ok) {
           memo.free[i!] = f.filter((id) => !taken.has(id));
@@ -236,7 +224,7 @@ export function freeCapacity(snapshot: Snapshot, ignoreRunning?: ReadonlySet<str
         freeMemoryMiB: node.memoryMiB - memo.heldMem[i]!,
       });
     });
-    return { nodes, index: info.index, typeOf: info.typeOf, order: info.order, totalFree };
+    return { nodes, index: info.index, typeOf: info.typeOf, order: info.order, totalFree, consistent: true };
   }
   const heldIds = new Set<string>();
   const heldCpuMem = new Map<string, { cpu: number; mem: number }>();
@@ -264,7 +252,7 @@ export function freeCapacity(snapshot: Snapshot, ignoreRunning?: ReadonlySet<str
       freeMemoryMiB: node.memoryMiB - (h?.mem ?? 0),
     });
   }
-  return { nodes, index: info.index, typeOf: info.typeOf, order: info.order, totalFree };
+  return { nodes, index: info.index, typeOf: info.typeOf, order: info.order, totalFree, consistent: false };
 }
 
 /** A copy of `cap` to plan on (the free arrays are shared: they are replaced, never changed). */
@@ -275,6 +263,7 @@ export function cloneCapacity(cap: FreeCapacity): FreeCapacity {
     typeOf: cap.typeOf,
     order: cap.order,
     totalFree: cap.totalFree,
+    consistent: cap.consistent,
   };
 }
 

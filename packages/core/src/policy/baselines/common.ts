@@ -25,6 +25,18 @@ export interface JobProgress {
   readonly waitingSinceMs: number;
   /** Length of the job's latest attempt, ms; 0 if it never ran. */
   readonly lastRunMs: number;
+  /**
+   * For a running job, with `JobKnowledge.steady`: the answer at any time `t` of the attempt is
+   * attainedMs = attainedBeforeMs + (t − runStartMs) and
+   * remainingMs = remainingBeforeMs − max(0, t − workStartMs) (the restart overhead ends at
+   * workStartMs), so a policy can compute it without asking.
+   */
+  readonly steadyRun?: {
+    readonly runStartMs: number;
+    readonly attainedBeforeMs: number;
+    readonly workStartMs: number;
+    readonly remainingBeforeMs: number;
+  };
 }
 
 /**
@@ -40,9 +52,9 @@ export interface JobKnowledge {
   /**
    * A promise that lets a policy ask less often (the simulator makes it; absent: ask every cycle).
    * While one job OBJECT stays in the snapshot's `pending`, its progress does not change; while one
-   * running-job object stays in `running`, `attainedMs` grows by exactly the time elapsed and
-   * `waitingSinceMs`, `lastRunMs` do not change (`remainingMs` may change in any way). A job that
-   * starts, stops or changes is a new object.
+   * running-job object stays in `running`, its answers follow `JobProgress.steadyRun` (given with
+   * each of them) and `waitingSinceMs`, `lastRunMs` do not change. A job that starts, stops or
+   * changes is a new object.
    */
   readonly steady?: boolean;
 }
@@ -70,4 +82,62 @@ export function waiting(
   out: PendingDecision[],
 ): void {
   for (const j of jobs) out.push({ jobId: j.id, verdict, reason, estimatedStart: null });
+}
+
+/**
+ * How a snapshot array was made from the previous one, for whoever keeps state per job between
+ * cycles: `from` with `added` appended, then, in order, each `olds[k]` taken out (`news[k]` null)
+ * or replaced in place by `news[k]`. The simulator notes it for the arrays it builds; without it a
+ * policy compares the arrays (`arrayDelta`).
+ */
+export interface ArrayDerivation<T> {
+  readonly from: readonly T[];
+  readonly added: readonly T[];
+  readonly olds: readonly T[];
+  readonly news: readonly (T | null)[];
+}
+
+const derivations = new WeakMap<readonly unknown[], ArrayDerivation<unknown>>();
+
+/** Records how `arr` was made (only the latest step of a chain is kept: no old arrays pile up). */
+export function noteDerivation<T>(arr: readonly T[], d: ArrayDerivation<T>): void {
+  derivations.delete(d.from);
+  derivations.set(arr, d as ArrayDerivation<unknown>);
+}
+
+export function derivationOf<T>(arr: readonly T[]): ArrayDerivation<T> | undefined {
+  return derivations.get(arr) as ArrayDerivation<T> | undefined;
+}
+
+/**
+ * `cur` as `prev` less `removed` plus `added` (as multisets): from `cur`'s derivation when it was
+ * made from `prev`, else by one walk that matches `prev`'s entries in order (exact for any two
+ * arrays, short when `cur` is `prev` with entries dropped and new ones appended).
+ */
+export function arrayDelta<T>(prev: readonly T[], cur: readonly T[]): { removed: T[]; added: T[] } {
+  const removed: T[] = [];
+  const added: T[] = [];
+  if (prev === cur) return { removed, added };
+  const d = derivationOf(cur);
+  if (d !== undefined && d.from === prev) {
+    for (const x of d.added) added.push(x);
+    for (let k = 0; k < d.olds.length; k++) {
+      const old = d.olds[k]!;
+      const i = added.indexOf(old);
+      if (i >= 0) added.splice(i, 1);
+      else removed.push(old);
+      const x = d.news[k];
+      if (x !== undefined && x !== null) added.push(x);
+    }
+    return { removed, added };
+  }
+  let j = 0;
+  const n = cur.length;
+  for (let i = 0; i < prev.length; i++) {
+    const x = prev[i]!;
+    if (j < n && cur[j] === x) j++;
+    else removed.push(x);
+  }
+  for (; j < n; j++) added.push(cur[j]!);
+  return { removed, added };
 }

@@ -44,7 +44,7 @@ export const EASY_MAX_BACKFILL_CANDIDATES = 2000;
  * that never end left out. Ends are whole milliseconds in practice: each is then packed with its
  * position into one number and the numbers are sorted natively; otherwise a stable sort.
  */
-function byEnd(ends: readonly number[]): number[] {
+function byEnd(ends: readonly number[]): { readonly length: number; at(k: number): number } {
   const n = ends.length;
   let scale = 1;
   while (scale < n) scale *= 2;
@@ -63,12 +63,18 @@ function byEnd(ends: readonly number[]): number[] {
   if (!packable) {
     const order = ends.map((_, i) => i).sort((a, b) => ends[a]! - ends[b]!);
     const firstNever = order.findIndex((i) => !Number.isFinite(ends[i]!));
-    return firstNever < 0 ? order : order.slice(0, firstNever);
+    const kept = firstNever < 0 ? order : order.slice(0, firstNever);
+    return { length: kept.length, at: (k) => kept[k]! };
   }
   const sorted = keys.subarray(0, m).sort();
-  const order: number[] = new Array<number>(m);
-  for (let k = 0; k < m; k++) order[k] = sorted[k]! % scale;
-  return order;
+  // the position, decoded when asked (the plan usually stops early); exact: scale is a power of 2
+  return {
+    length: m,
+    at: (k) => {
+      const key = sorted[k]!;
+      return key - Math.floor(key / scale) * scale;
+    },
+  };
 }
 
 /**
@@ -95,7 +101,7 @@ function reserve(
   let released = 0;
   let totalFree = cap.totalFree;
   for (let k = 0; k < ordered.length; k++) {
-    const h = ordered[k]!;
+    const h = ordered.at(k);
     const end = ends[h]!;
     if (!Number.isFinite(end)) break;
     if (plan === null) {
@@ -112,7 +118,7 @@ function reserve(
       if (totalFree < need || (per > 0 && head.replicas > 0 && slots < head.replicas)) continue;
       // From here on, the plan as the plain computation builds it.
       plan = cloneCapacity(cap);
-      for (; released <= k; released++) releasePlacement(plan, placements[ordered[released]!]!);
+      for (; released <= k; released++) releasePlacement(plan, placements[ordered.at(released)]!);
     } else {
       releasePlacement(plan, placements[h]!);
       if (plan.totalFree < need) continue;

@@ -40,6 +40,7 @@ import {
   schedulableDevices,
 } from './best-fit.js';
 import type { BaselinePolicy, JobKnowledge, JobProgress } from './common.js';
+import { derivationOf } from './common.js';
 import { lazyResult } from './queue.js';
 
 /** One job (one job object: a job that is started or preempted gets a new one) as a policy ranks it. */
@@ -55,8 +56,8 @@ interface Ranked {
   /** The key the entry is placed by in `Ranking.ordered` (while `inOrder`). */
   rankKey: number;
   inOrder: boolean;
-  /** The `sync` that last saw the job. */
-  seen: number;
+  /** Still in the snapshot (false once the job object has left it). */
+  alive: boolean;
   /** Within the device budget this cycle (waiting: should run; running: keeps running). */
   desired: boolean;
   /** The latest `knowledge.progress` answer for the job, asked at `progressAt` (NaN: never). */
@@ -64,6 +65,11 @@ interface Ranked {
   progressAt: number;
   /** For the policy's own use (Tiresias: attained GPU-ms at the job's latest promotion). */
   extra: number;
+  /** Tiresias: the job's queue, valid from `queueFrom` until before `queueUntil` for this `extra`. */
+  queue: number;
+  queueFrom: number;
+  queueUntil: number;
+  queueExtra: number;
 }
 
 /** The rank order: key, then `bySubmit` (submission, then id). Keys are numbers, never NaN. */
@@ -82,7 +88,6 @@ function cmp(a: Ranked, b: Ranked): number {
  * once per job object and `now` (with `knowledge.steady`, once per job object: see `JobKnowledge`).
  */
 class Ranking {
-  private stamp = 0;
   private pendingSeen: readonly SchedJob[] = [];
   private runningSeen: readonly RunningSchedJob[] = [];
   /** Entries of `snapshot.pending` / `snapshot.running`, in the same order. */
@@ -107,21 +112,14 @@ class Ranking {
 
   /** Aligns the entries with `snapshot` (new job objects get new entries, `init`ed). */
   sync(snapshot: Snapshot): void {
-    const stamp = ++this.stamp;
     if (snapshot.pending !== this.pendingSeen) {
-      this.realign(this.pendingSeen, this.pending, snapshot.pending, false);
-      const t = this.pending;
-      this.pending = this.spare;
-      this.spare = t;
+      this.pending = this.realign(this.pendingSeen, this.pending, snapshot.pending, false);
       this.pendingSeen = snapshot.pending;
-    } else for (const e of this.pending) e.seen = stamp;
+    }
     if (snapshot.running !== this.runningSeen) {
-      this.realign(this.runningSeen, this.running, snapshot.running, true);
-      const t = this.running;
-      this.running = this.spare;
-      this.spare = t;
+      this.running = this.realign(this.runningSeen, this.running, snapshot.running, true);
       this.runningSeen = snapshot.running;
-    } else for (const e of this.running) e.seen = stamp;
+    }
     // While `rank` is not called (nextWakeMs only), keep the logs from piling up: start over.
     if (this.fresh.length + this.gone.length > 2 * (this.pending.length + this.running.length) + 64) {
       for (const e of this.ordered) e.inOrder = false;
@@ -145,7 +143,6 @@ class Ranking {
    * repaired by an insertion sort (the order mostly holds), or sorted.
    */
   rank(key: ((e: Ranked) => number) | null): readonly Ranked[] {
-    const stamp = this.stamp;
     const moved: Ranked[] = [];
     for (const list of [this.pending, this.running]) {
       for (const e of list) {
@@ -163,7 +160,7 @@ class Ranking {
       // mostly holds), or sort if that costs too much.
       let w = 0;
       for (const e of a) {
-        if (e.seen === stamp) a[w++] = e;
+        if (e.alive) a[w++] = e;
         else e.inOrder = false;
       }
       a.length = w;
@@ -194,7 +191,7 @@ class Ranking {
     // keep the entries still there whose key did not change, in order
     let w = 0;
     for (const e of a) {
-      if (e.seen === stamp && e.key === e.rankKey) a[w++] = e;
+      if (e.alive && e.key === e.rankKey) a[w++] = e;
       else e.inOrder = false;
     }
     a.length = w;
@@ -214,7 +211,7 @@ class Ranking {
     return a;
   }
 
-  /** `knowledge.progress` of the entry's job at `now`. */
+  /** `knowledge.progress` of the entry's job at `now` (a waiting job's, with steady knowledge, once). */
   progress(e: Ranked, now: number): JobProgress {
     if (e.progressAt !== now || e.progress === null) {
       if (!(this.steady && e.running === null && e.progress !== null)) {
@@ -225,22 +222,68 @@ class Ranking {
     return e.progress;
   }
 
-  /** `progress(e, now).attainedMs`, without asking again for a running job if knowledge is steady. */
+  get steadyKnowledge(): boolean {
+    return this.steady;
+  }
+
+  /** `progress(e, now).attainedMs`, computed from `steadyRun` when the knowledge is steady. */
   attained(e: Ranked, now: number): number {
-    const p = e.progress;
-    if (p !== null && this.steady)
-      return e.running === null ? p.attainedMs : p.attainedMs + (now - e.progressAt);
+    const run = this.steady ? e.progress?.steadyRun : undefined;
+    if (run !== undefined && e.running !== null) return run.attainedBeforeMs + (now - run.runStartMs);
     return this.progress(e, now).attainedMs;
   }
 
+  /** `progress(e, now).remainingMs`, computed from `steadyRun` when the knowledge is steady. */
+  remaining(e: Ranked, now: number): number | null {
+    const run = this.steady ? e.progress?.steadyRun : undefined;
+    if (run !== undefined && e.running !== null)
+      return run.remainingBeforeMs - Math.max(0, now - run.workStartMs);
+    return this.progress(e, now).remainingMs;
+  }
+
   /** Fills `this.spare` with entries for `cur`, reusing those of `prev` (logging what is gone). */
+  /**
+   * Entries for `cur`, reusing those of `prev` (`prevEntries`, in the same order) and logging
+   * those gone: by replaying `cur`'s derivation from `prev` when there is one (native copies),
+   * else by one identity walk.
+   */
   private realign(
     prev: readonly SchedJob[],
     prevEntries: readonly Ranked[],
     cur: readonly SchedJob[],
     running: boolean,
-  ): void {
-    const stamp = this.stamp;
+  ): Ranked[] {
+    const d = derivationOf(cur);
+    if (d !== undefined && d.from === prev) {
+      const jobs = prev.concat(d.added);
+      const made = d.added.map((job) => this.make(job, running));
+      const out = prevEntries.concat(made);
+      const dropped: Ranked[] = [];
+      let ok = true;
+      for (let k = 0; k < d.olds.length && ok; k++) {
+        const i = jobs.indexOf(d.olds[k]!);
+        if (i < 0) ok = false;
+        else {
+          dropped.push(out[i]!);
+          const x = d.news[k] ?? null;
+          if (x === null) {
+            jobs.splice(i, 1);
+            out.splice(i, 1);
+          } else {
+            jobs[i] = x;
+            const e = this.make(x, running);
+            made.push(e);
+            out[i] = e;
+          }
+        }
+      }
+      if (ok && jobs.length === cur.length) {
+        for (const e of made) if (!dropped.includes(e)) this.register(e);
+        for (const e of dropped) if (!made.includes(e)) this.drop(e);
+        return out;
+      }
+      // not as noted (cannot happen): fall back to the walk
+    }
     // written by index and cut to length at the end: `length = 0` would drop the storage
     const out = this.spare;
     let w = 0;
@@ -249,37 +292,51 @@ class Ranking {
     for (let i = 0; i < prev.length; i++) {
       const e = prevEntries[i]!;
       if (j < n && cur[j] === prev[i]) {
-        e.seen = stamp;
         out[w++] = e;
         j++;
-      } else {
-        this.gone.push(e);
-        this.sizes.set(e.devices, this.sizes.get(e.devices)! - 1);
-      }
+      } else this.drop(e);
     }
-    for (; j < n; j++) {
-      const job = cur[j]!;
-      const e: Ranked = {
-        job,
-        running: running ? (job as RunningSchedJob) : null,
-        devices: jobAccelerators(job),
-        submitTime: job.submitTime,
-        id: job.id,
-        key: 0,
-        rankKey: 0,
-        inOrder: false,
-        seen: stamp,
-        desired: false,
-        progress: null,
-        progressAt: NaN,
-        extra: 0,
-      };
-      this.init(e);
-      out[w++] = e;
-      this.fresh.push(e);
-      this.sizes.set(e.devices, (this.sizes.get(e.devices) ?? 0) + 1);
-    }
+    for (; j < n; j++) out[w++] = this.register(this.make(cur[j]!, running));
     out.length = w;
+    this.spare = prevEntries as Ranked[];
+    return out;
+  }
+
+  private drop(e: Ranked): void {
+    e.alive = false;
+    this.gone.push(e);
+    this.sizes.set(e.devices, this.sizes.get(e.devices)! - 1);
+  }
+
+  private make(job: SchedJob, running: boolean): Ranked {
+    const e: Ranked = {
+      job,
+      running: running ? (job as RunningSchedJob) : null,
+      devices: jobAccelerators(job),
+      submitTime: job.submitTime,
+      id: job.id,
+      key: 0,
+      rankKey: 0,
+      inOrder: false,
+      alive: true,
+      desired: false,
+      progress: null,
+      progressAt: NaN,
+      extra: 0,
+      queue: 0,
+      queueFrom: Infinity,
+      queueUntil: -Infinity,
+      queueExtra: 0,
+    };
+    this.init(e);
+    return e;
+  }
+
+  /** Counts a new entry in (entries are made first, counted in once the alignment holds). */
+  private register(e: Ranked): Ranked {
+    this.fresh.push(e);
+    this.sizes.set(e.devices, (this.sizes.get(e.devices) ?? 0) + 1);
+    return e;
   }
 }
 
@@ -323,51 +380,46 @@ function rankedCycle(
     runningBefore++;
   }
   const runningFirst = runningBefore === ranking.running.length;
-  // `at(i)`: the i-th job in that order
+  // The i-th job in that order: `i < rf ? running[i] : ordered[i]`.
   const running = ranking.running;
   const n = ordered.length;
-  const at = (i: number): Ranked => (runningFirst && i < running.length ? running[i]! : ordered[i]!);
+  const rf = runningFirst ? running.length : 0;
 
   // 1. The desired set: best-ranked jobs while the device count allows. Once the budget is below
   //    the smallest job, every job from there on (`cut`) is outside it.
   let budget = schedulableDevices(snapshot.nodes);
   const smallest = ranking.smallest();
   let cut = n;
-  let undesiredRunning = false;
+  /** Positions before `cut` of running jobs outside the budget. */
+  const undesiredBefore: number[] = [];
   for (let i = 0; i < n; i++) {
     if (budget < smallest) {
       cut = i;
-      for (let k = i; k < n && !undesiredRunning; k++) undesiredRunning = at(k).running !== null;
       break;
     }
-    const r = at(i);
+    const r = i < rf ? running[i]! : ordered[i]!;
     r.desired = r.devices <= budget;
     if (r.desired) budget -= r.devices;
-    else if (r.running !== null) undesiredRunning = true;
+    else if (r.running !== null) undesiredBefore.push(i);
   }
-  const undesired = (i: number): RunningSchedJob | null => {
-    const r = at(i);
-    return r.running !== null && (i >= cut || !r.desired) ? r.running : null;
-  };
 
   // 2. Place desired waiting jobs, preempting undesired running jobs (worst-ranked first) only when
-  //    needed.
+  //    needed. (With every running job first there is no rank among them: the victims keep the
+  //    snapshot's order, as the sort by an absent rank did.)
   let victims: RunningSchedJob[] | null = null;
   const victimList = (): RunningSchedJob[] => {
     if (victims === null) {
       victims = [];
-      if (!undesiredRunning) return victims;
       if (runningFirst) {
-        // no rank among them (the sort by an absent rank kept the snapshot's order)
-        for (let i = 0; i < n; i++) {
-          const v = undesired(i);
-          if (v !== null) victims.push(v);
-        }
+        for (const i of undesiredBefore) victims.push(running[i]!.running!);
+        for (let i = cut; i < running.length; i++) victims.push(running[i]!.running!);
       } else {
-        for (let i = n - 1; i >= 0; i--) {
-          const v = undesired(i);
+        for (let i = n - 1; i >= cut; i--) {
+          const v = ordered[i]!.running;
           if (v !== null) victims.push(v);
         }
+        for (let k = undesiredBefore.length - 1; k >= 0; k--)
+          victims.push(ordered[undesiredBefore[k]!]!.running!);
       }
     }
     return victims;
@@ -393,9 +445,11 @@ function rankedCycle(
   // victims as it was).
   let hypoCounts: number[] | null = null;
   let hypoTotal = 0;
+  /** Per node: can the hypothetical capacity take a replica asking no CPU and no memory? */
+  let hypoRoom: boolean[] = [];
   let hypoBase: FreeCapacity | null = null;
   for (let i = 0; i < cut; i++) {
-    const r = at(i);
+    const r = i < rf ? running[i]! : ordered[i]!;
     if (r.running !== null) continue;
     const job = r.job;
     if (!r.desired) {
@@ -408,22 +462,50 @@ function rankedCycle(
       if (hypoCounts === null) {
         hypoCounts = freeCounts(cap);
         hypoTotal = cap.totalFree;
-        for (let v = nextVictim; v < victims.length; v++)
-          hypoTotal += countReleased(cap, hypoCounts, victims[v]!.placement);
+        const cpu = cap.nodes.map((f) => f.freeCpuMillis);
+        const mem = cap.nodes.map((f) => f.freeMemoryMiB);
+        for (let v = nextVictim; v < victims.length; v++) {
+          const placement = victims[v]!.placement;
+          hypoTotal += countReleased(cap, hypoCounts, placement);
+          for (const rp of placement) {
+            const n = cap.index.get(rp.node);
+            if (n === undefined) continue;
+            cpu[n]! += rp.cpuMillis;
+            mem[n]! += rp.memoryMiB;
+          }
+        }
+        hypoRoom = cap.nodes.map((_, n) => !(cpu[n]! < 0) && !(mem[n]! < 0));
       }
-      if (hypoTotal >= r.devices && enoughSlots(hypoCounts, job.perReplica.accelerators, job.replicas)) {
+      const per = job.perReplica;
+      let fits: boolean;
+      if (!(hypoTotal >= r.devices && enoughSlots(hypoCounts, per.accelerators, job.replicas))) fits = false;
+      else if (
+        cap.consistent &&
+        per.accelerators > 0 &&
+        per.acceleratorTypes.length === 0 &&
+        per.cpuMillis === 0 &&
+        per.memoryMiB === 0
+      ) {
+        // Exact by counting: best-fit places a replica wherever a node has enough free devices
+        // (and no CPU or memory shortfall), each replica using up one such slot.
+        let slots = 0;
+        hypoCounts.forEach((c, n) => {
+          if (hypoRoom[n]) slots += Math.floor(c / per.accelerators);
+        });
+        fits = slots >= job.replicas;
+      } else {
         if (hypoBase === null) {
           hypoBase = cloneCapacity(cap);
           for (let v = nextVictim; v < victims.length; v++) releasePlacement(hypoBase, victims[v]!.placement);
         }
-        const hypothetical = cloneCapacity(hypoBase);
-        if (placeBestFit(job, hypothetical) !== null) {
-          while (placement === null && nextVictim < victims.length) {
-            const v = victims[nextVictim++]!;
-            releasePlacement(cap, v.placement);
-            released.push(v);
-            if (cap.totalFree >= r.devices) placement = placeBestFit(job, cap);
-          }
+        fits = placeBestFit(job, cloneCapacity(hypoBase)) !== null;
+      }
+      if (fits) {
+        while (placement === null && nextVictim < victims.length) {
+          const v = victims[nextVictim++]!;
+          releasePlacement(cap, v.placement);
+          released.push(v);
+          if (cap.totalFree >= r.devices) placement = placeBestFit(job, cap);
         }
       }
     }
@@ -510,7 +592,7 @@ export function createSrtfOraclePolicy(knowledge: JobKnowledge): BaselinePolicy 
       if (snapshot.pending.length === 0) return { starts: [], preemptions: [], pending: [] };
       const now = snapshot.now;
       ranking.sync(snapshot);
-      return rankedCycle(snapshot, ranking, (e) => ranking.progress(e, now).remainingMs ?? Infinity, 'SRTF');
+      return rankedCycle(snapshot, ranking, (e) => ranking.remaining(e, now) ?? Infinity, 'SRTF');
     },
   };
 }
@@ -556,6 +638,30 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
     while (q < boundariesMs.length && service >= boundariesMs[q]!) q++;
     return q;
   };
+  /**
+   * `queueOf(service(e, now))`, kept on the entry while it cannot change: with steady knowledge a
+   * waiting job's service is constant and a running job's grows by its devices per ms, so its
+   * queue holds until (a margin before) the time its service reaches the next boundary.
+   */
+  const queueAt = (e: Ranked, now: number): number => {
+    if (now >= e.queueFrom && now < e.queueUntil && e.queueExtra === e.extra) return e.queue;
+    const q = queueOf(service(e, now));
+    e.queue = q;
+    e.queueFrom = now;
+    e.queueExtra = e.extra;
+    if (!ranking.steadyKnowledge) e.queueUntil = -Infinity;
+    else if (e.running === null || q >= boundariesMs.length || !(e.devices > 0)) e.queueUntil = Infinity;
+    else {
+      // service(t) = (before + t - start) × devices - extra stays below boundary b while
+      // before + t - start < (b + extra) / devices; one ms less than the floor of that, for rounding
+      const run = e.progress?.steadyRun;
+      e.queueUntil =
+        run === undefined
+          ? -Infinity
+          : run.runStartMs - run.attainedBeforeMs + Math.floor((boundariesMs[q]! + e.extra) / e.devices) - 1;
+    }
+    return q;
+  };
   return {
     name: 'tiresias',
     preempts: true,
@@ -566,16 +672,16 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
       if (starvation > 0) {
         for (const e of ranking.pending) {
           const p = ranking.progress(e, now);
-          if (!(p.attainedMs > 0)) continue;
-          const svc = p.attainedMs * e.devices - e.extra;
-          if (queueOf(svc) > 0 && now - p.waitingSinceMs >= starvation * p.attainedMs) {
+          if (!(p.attainedMs > 0 && now - p.waitingSinceMs >= starvation * p.attainedMs)) continue;
+          if (queueAt(e, now) > 0) {
+            const svc = p.attainedMs * e.devices - e.extra;
             e.extra = svc + e.extra;
             promotedAt.set(e.job.id, e.extra);
           }
         }
       }
       // Rank: queue first, then submission (the key is the queue; ties fall to bySubmit).
-      return rankedCycle(snapshot, ranking, (e) => queueOf(service(e, now)), 'Tiresias');
+      return rankedCycle(snapshot, ranking, (e) => queueAt(e, now), 'Tiresias');
     },
     nextWakeMs(snapshot: Snapshot): number | null {
       if (snapshot.pending.length === 0) return null;
@@ -586,22 +692,22 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
       let bestQ = Infinity;
       let bestSubmit = Infinity;
       for (const e of ranking.pending) {
-        const p = ranking.progress(e, now);
-        const q = queueOf(p.attainedMs * e.devices - e.extra);
-        if (q < bestQ || (q === bestQ && e.job.submitTime < bestSubmit)) {
+        const q = queueAt(e, now);
+        if (q < bestQ || (q === bestQ && e.submitTime < bestSubmit)) {
           bestQ = q;
-          bestSubmit = e.job.submitTime;
+          bestSubmit = e.submitTime;
         }
         // the starvation limit of a job that has run and was demoted
-        if (starvation > 0 && p.attainedMs > 0 && q > 0)
-          next = Math.min(next, p.waitingSinceMs + starvation * p.attainedMs);
+        if (starvation > 0 && q > 0) {
+          const p = ranking.progress(e, now);
+          if (p.attainedMs > 0) next = Math.min(next, p.waitingSinceMs + starvation * p.attainedMs);
+        }
       }
       for (const e of ranking.running) {
-        const svc = service(e, now);
-        const q = queueOf(svc);
+        const q = queueAt(e, now);
         if (q >= boundariesMs.length) continue;
-        if (bestQ > q + 1 || (bestQ === q + 1 && bestSubmit >= e.job.submitTime)) continue;
-        next = Math.min(next, now + Math.ceil((boundariesMs[q]! - svc) / e.devices));
+        if (bestQ > q + 1 || (bestQ === q + 1 && bestSubmit >= e.submitTime)) continue;
+        next = Math.min(next, now + Math.ceil((boundariesMs[q]! - service(e, now)) / e.devices));
       }
       return Number.isFinite(next) ? Math.max(next, now + 1) : null;
     },

@@ -19,8 +19,7 @@ import type {
   SchedJob,
   StartDecision,
 } from '../../model/scheduling.js';
-import { arrayDelta } from './best-fit.js';
-import { bySubmit } from './common.js';
+import { arrayDelta, bySubmit } from './common.js';
 
 /** Above this many jobs arriving or leaving at once, a full sort is cheaper than inserting them. */
 const RESORT_ABOVE = 64;

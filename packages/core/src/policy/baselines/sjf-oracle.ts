@@ -15,9 +15,9 @@ import type {
   Snapshot,
   StartDecision,
 } from '../../model/scheduling.js';
-import { arrayDelta, canEverFit, freeCapacity, placeBestFit } from './best-fit.js';
+import { canEverFit, freeCapacity, placeBestFit } from './best-fit.js';
 import type { BaselinePolicy, JobKnowledge } from './common.js';
-import { bySubmit } from './common.js';
+import { arrayDelta, bySubmit } from './common.js';
 import { lazyResult } from './queue.js';
 
 interface Keyed {

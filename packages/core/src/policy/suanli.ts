@@ -566,7 +566,16 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   };
   let shapes = new Map<number, ShapeEntry[]>();
   const sameNum = (a: number, b: number): boolean => a === b || (a !== a && b !== b);
+  /** everFor per job object, valid while `shapes` is (the capacity): most calls are repeats. */
+  let everByJob = new WeakMap<SchedJob, readonly (AcceleratorType | null)[]>();
   function everFor(c: ClusterCapacity, job: SchedJob): readonly (AcceleratorType | null)[] {
+    const known = everByJob.get(job);
+    if (known !== undefined) return known;
+    const ever = everForShape(c, job);
+    everByJob.set(job, ever);
+    return ever;
+  }
+  function everForShape(c: ClusterCapacity, job: SchedJob): readonly (AcceleratorType | null)[] {
     const r = job.perReplica;
     const ts = r.acceleratorTypes;
     const key = (((job.replicas * 1021 + r.accelerators) * 1021 + r.cpuMillis) * 1021 + r.memoryMiB) * 8 + ts.length;
@@ -598,6 +607,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     cap = buildCapacity(nodes);
     free = null; // rebuilt from running below
     shapes = new Map();
+    everByJob = new WeakMap();
     for (const q of queues.values()) q.beyond.fill(undefined); // they depend on the capacity
   }
 
@@ -1019,9 +1029,16 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     // Jobs pulled ahead of their tenant's queue order (below), and the job each tenant's turn is for.
     const ahead = new Set<SchedJob>();
     const turnJob = new Map<string, SchedJob>();
-    const fitsGuarantee = (t: string, job: SchedJob): boolean => {
+    /** The most devices of any one type the tenant may still take inside its guarantee. */
+    const guaranteeRoom = (t: string): number => {
+      let room = 0;
+      const quotas = quota.tenant(t).quotas;
+      for (const type in quotas) room = Math.max(room, quota.guaranteed(t, type) - quota.usage(t, type));
+      return room - (takenDevices.get(t) ?? 0);
+    };
+    const fitsGuarantee = (t: string, job: SchedJob, room: number): boolean => {
       const need = job.replicas * job.perReplica.accelerators;
-      if (need === 0) return false;
+      if (need === 0 || need > room) return false;
       for (const type of everFor(c, job))
         if (type !== null && quota.guaranteed(t, type) - quota.usage(t, type) - (takenDevices.get(t) ?? 0) >= need) return true;
       return false;
@@ -1037,13 +1054,14 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       pos.set(t, i);
       let job = q[i];
       if (job === undefined) return null;
-      let cls = fitsGuarantee(t, job) ? 0 : 1;
-      if (cls === 1 && config.preemption.reclaim) {
+      const room = guaranteeRoom(t);
+      let cls = fitsGuarantee(t, job, room) ? 0 : 1;
+      if (cls === 1 && room > 0 && config.preemption.reclaim) {
         for (let k = i + 1, seen = 0; k < q.length && seen < GUARANTEE_LOOKAHEAD; k++) {
           const cand = q[k] as SchedJob;
           if (ahead.has(cand)) continue;
           seen++;
-          if (fitsGuarantee(t, cand)) {
+          if (fitsGuarantee(t, cand, room)) {
             job = cand;
             cls = 0;
             break;

@@ -531,6 +531,16 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   const inQueueOrder = queueCompare(pendingBand);
   /** Per pending job object: what makes two jobs identical to one cycle (see the examine loop). */
   const identityKeys = new WeakMap<SchedJob, string>();
+  /** Per pending job object: (tenant, priority, band, request shape), the preemption search's cache key. */
+  const preemptionKeys = new WeakMap<SchedJob, string>();
+  const preemptionKey = (job: SchedJob): string => {
+    let k = preemptionKeys.get(job);
+    if (k === undefined) {
+      k = `${job.tenant}\u0000${job.priority}\u0000${pendingBand(job)}\u0000${signature(job)}`;
+      preemptionKeys.set(job, k);
+    }
+    return k;
+  };
 
   // --- caches (all derived; dropping them changes nothing but speed) ---
   let nodesRef: readonly ClusterNode[] | null = null;
@@ -1329,7 +1339,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
           const owed = P.reclaim && allowed.some((t) => t !== null && quota.withinGuarantee(job.tenant, t, need));
           const noVictimsKey =
             (!blockedByPromise || owed) && (P.reclaim || P.withinTenant !== 'never' || las.enabled) && tested < B.maxJobsTested
-              ? `${job.tenant}\u0000${job.priority}\u0000${pendingBand(job)}\u0000${signature(job)}`
+              ? preemptionKey(job)
               : null;
           if (noVictimsKey !== null && !noVictims.has(noVictimsKey)) {
             tested++;

@@ -615,14 +615,16 @@ export function simulate(input: EngineInput): RunOutcome {
         : Infinity;
   };
 
+  // Submission times by position (read each loop; a job's sched object changes shape over its life).
+  const submitAt = Float64Array.from(jobs, (j) => j.sched.submitTime);
   let next = 0;
   while (next < jobs.length || heap.size > 0 || (wakeAt < Infinity && pending.size > 0)) {
-    const tSubmit = next < jobs.length ? jobs[next]!.sched.submitTime : Infinity;
+    const tSubmit = next < jobs.length ? submitAt[next]! : Infinity;
     const t = Math.min(tSubmit, heap.peekTime(), wakeAt);
     if (!Number.isFinite(t)) break; // only jobs that can never start are left
     advance(t);
     let changed = false;
-    while (next < jobs.length && jobs[next]!.sched.submitTime <= now) {
+    while (next < jobs.length && submitAt[next]! <= now) {
       const j = jobs[next++]!;
       j.state = 'pending';
       pending.set(j.sched.id, j);

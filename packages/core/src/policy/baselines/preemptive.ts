@@ -40,6 +40,7 @@ import {
   schedulableDevices,
 } from './best-fit.js';
 import type { BaselinePolicy, JobKnowledge, JobProgress } from './common.js';
+import type { ArrayDerivation } from './common.js';
 import { derivationOf } from './common.js';
 import { lazyResult } from './queue.js';
 
@@ -154,7 +155,9 @@ class Ranking {
     if (moved.length === 0 && this.gone.length === 0) return this.ordered;
     this.gone = [];
     const a = this.ordered;
-    if (moved.length > 16 && moved.length * 4 > a.length) {
+    let newcomers = 0;
+    for (const e of moved) if (!e.inOrder) newcomers++;
+    if (moved.length > 16 && moved.length * 4 > a.length && newcomers <= 16) {
       // Many moves (e.g. SRTF's running jobs, whose keys all shrink): keep the previous order of
       // the entries still there, append the new ones and repair by an insertion sort (the order
       // mostly holds), or sort if that costs too much.
@@ -254,36 +257,8 @@ class Ranking {
     running: boolean,
   ): Ranked[] {
     const d = derivationOf(cur);
-    if (d !== undefined && d.from === prev) {
-      const jobs = prev.concat(d.added);
-      const made = d.added.map((job) => this.make(job, running));
-      const out = prevEntries.concat(made);
-      const dropped: Ranked[] = [];
-      let ok = true;
-      for (let k = 0; k < d.olds.length && ok; k++) {
-        const i = jobs.indexOf(d.olds[k]!);
-        if (i < 0) ok = false;
-        else {
-          dropped.push(out[i]!);
-          const x = d.news[k] ?? null;
-          if (x === null) {
-            jobs.splice(i, 1);
-            out.splice(i, 1);
-          } else {
-            jobs[i] = x;
-            const e = this.make(x, running);
-            made.push(e);
-            out[i] = e;
-          }
-        }
-      }
-      if (ok && jobs.length === cur.length) {
-        for (const e of made) if (!dropped.includes(e)) this.register(e);
-        for (const e of dropped) if (!made.includes(e)) this.drop(e);
-        return out;
-      }
-      // not as noted (cannot happen): fall back to the walk
-    }
+    if (d !== undefined && d.from === prev && this.replay(prevEntries as Ranked[], d, running, cur.length))
+      return prevEntries as Ranked[];
     // written by index and cut to length at the end: `length = 0` would drop the storage
     const out = this.spare;
     let w = 0;
@@ -300,6 +275,52 @@ class Ranking {
     out.length = w;
     this.spare = prevEntries as Ranked[];
     return out;
+  }
+
+  /**
+   * Applies `d` (how `cur` was made from `prev`) to `entries` (aligned with `prev`) in place;
+   * false, with `entries` as they were, if it does not hold (cannot happen).
+   */
+  private replay(entries: Ranked[], d: ArrayDerivation<SchedJob>, running: boolean, length: number): boolean {
+    const n0 = entries.length;
+    const made = d.added.map((job) => this.make(job, running));
+    for (const e of made) entries.push(e);
+    const dropped: Ranked[] = [];
+    const undo: { i: number; e: Ranked; removed: boolean }[] = [];
+    let ok = true;
+    for (let k = 0; k < d.olds.length; k++) {
+      const old = d.olds[k]!;
+      let i = 0;
+      while (i < entries.length && entries[i]!.job !== old) i++;
+      if (i === entries.length) {
+        ok = false;
+        break;
+      }
+      const e = entries[i]!;
+      dropped.push(e);
+      const x = d.news[k] ?? null;
+      if (x === null) {
+        entries.splice(i, 1);
+        undo.push({ i, e, removed: true });
+      } else {
+        const f = this.make(x, running);
+        made.push(f);
+        entries[i] = f;
+        undo.push({ i, e, removed: false });
+      }
+    }
+    if (!ok || entries.length !== length) {
+      for (let u = undo.length - 1; u >= 0; u--) {
+        const { i, e, removed } = undo[u]!;
+        if (removed) entries.splice(i, 0, e);
+        else entries[i] = e;
+      }
+      entries.length = n0;
+      return false;
+    }
+    for (const e of made) if (!dropped.includes(e)) this.register(e);
+    for (const e of dropped) if (!made.includes(e)) this.drop(e);
+    return true;
   }
 
   private drop(e: Ranked): void {
@@ -669,19 +690,30 @@ export function createTiresiasPolicy(knowledge: JobKnowledge, options: TiresiasO
       const now = snapshot.now;
       if (snapshot.pending.length === 0) return { starts: [], preemptions: [], pending: [] };
       ranking.sync(snapshot);
-      if (starvation > 0) {
-        for (const e of ranking.pending) {
-          const p = ranking.progress(e, now);
-          if (!(p.attainedMs > 0 && now - p.waitingSinceMs >= starvation * p.attainedMs)) continue;
-          if (queueAt(e, now) > 0) {
-            const svc = p.attainedMs * e.devices - e.extra;
-            e.extra = svc + e.extra;
-            promotedAt.set(e.job.id, e.extra);
+      // Rank: queue first, then submission (the key is the queue; ties fall to bySubmit). A
+      // waiting job that has run and was demoted, and has waited `starvation` times its executed
+      // time, is first promoted back to the first queue (each job on its own: done as its key is
+      // asked, once per cycle).
+      return rankedCycle(
+        snapshot,
+        ranking,
+        (e) => {
+          if (e.running === null && starvation > 0) {
+            const p = ranking.progress(e, now);
+            if (
+              p.attainedMs > 0 &&
+              now - p.waitingSinceMs >= starvation * p.attainedMs &&
+              queueAt(e, now) > 0
+            ) {
+              const svc = p.attainedMs * e.devices - e.extra;
+              e.extra = svc + e.extra;
+              promotedAt.set(e.job.id, e.extra);
+            }
           }
-        }
-      }
-      // Rank: queue first, then submission (the key is the queue; ties fall to bySubmit).
-      return rankedCycle(snapshot, ranking, (e) => queueAt(e, now), 'Tiresias');
+          return queueAt(e, now);
+        },
+        'Tiresias',
+      );
     },
     nextWakeMs(snapshot: Snapshot): number | null {
       if (snapshot.pending.length === 0) return null;

@@ -1167,7 +1167,10 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     // (tenant, priority, request shape) for which preemption found nothing this cycle
     const noVictims = new Set<string>();
     // the verdict of the last blocked job per identity (see the loop), and the state it was made in
-    const blockedLike = new Map<string, { version: number; decision: PendingDecision }>();
+    // (a copy spends the same search budgets the original spent, so that copying changes no decision)
+    const blockedLike = new Map<string, { version: number; decision: PendingDecision; ranNowTest: boolean; reachedEstimate: boolean }>();
+    const mayEstimate = (): boolean =>
+      estimates < B.estimateMaxJobs || (B.enabled && backfillReservations < B.reservationDepth && estimates < B.estimateMaxJobs + B.reservationDepth);
     const ranEnoughCache = new Map<string, readonly RunningSchedJob[]>();
     // "N nvidia-h200 free" per list of allowed types; cleared whenever something starts
     const freeText = new Map<readonly (AcceleratorType | null)[], string>();
@@ -1225,11 +1228,17 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       }
       const version = starts.length + preemptions.length + profile.reservationCount;
       const same = blockedLike.get(sameKey);
-      if (same !== undefined && same.version === version) {
+      if (same !== undefined && same.version === version && !(same.ranNowTest && tested >= B.maxJobsTested)) {
         pending.push({ ...same.decision, jobId: job.id });
+        // the RUN_NOW test and the will-run estimate it would have made (same answers: nothing
+        // changed); its preemption search is cached as failed already
+        if (same.ranNowTest) tested++;
+        if (same.reachedEstimate && mayEstimate()) estimates++;
         continue;
       }
       const decided = pending.length;
+      let ranNowTest = false;
+      let reachedEstimate = false;
       try {
         const need = job.replicas * job.perReplica.accelerators;
         const durationMs = job.timeLimitMs;
@@ -1302,6 +1311,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
             continue;
           }
           tested++;
+          ranNowTest = true;
           answer = profile.ask('run-now', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed, preemptible: lendIdle && job.preemptible });
           if (answer.ok) {
             const end = durationMs === null ? Infinity : now + durationMs;
@@ -1375,7 +1385,8 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         // (reservations made for preemptors do not use up the backfill reservation depth)
         const wantsReservation = B.enabled && backfillReservations < B.reservationDepth;
         let estimate: PlacementAnswer | null = null;
-        if (estimates < B.estimateMaxJobs || (wantsReservation && estimates < B.estimateMaxJobs + B.reservationDepth)) {
+        reachedEstimate = true;
+        if (mayEstimate()) {
           estimates++;
           estimate = profile.ask('will-run', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed, preemptible: lendIdle && job.preemptible });
           if (estimate.ok && wantsReservation) {
@@ -1420,7 +1431,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       } finally {
         const d = pending[decided];
         if (pending.length === decided + 1 && d !== undefined && d.estimatedStart === null && starts.length + preemptions.length + profile.reservationCount === version)
-          blockedLike.set(sameKey, { version, decision: d });
+          blockedLike.set(sameKey, { version, decision: d, ranNowTest, reachedEstimate });
       }
     }
     // one copy of the cached verdicts of jobs beyond the depth (not one push each)

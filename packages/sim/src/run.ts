@@ -3,16 +3,18 @@
  * CLI's `suanli sim` and `bin/sim.ts` are thin shells around it.
  */
 import { readFileSync } from 'node:fs';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { parse as parseYaml } from 'yaml';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ClusterNode } from '@suanli/core';
 import { buildNodes, clusterAccelerators, compileClusterSpec, uniformCluster } from './cluster.js';
 import type { JobModel, RunOutcome } from './engine.js';
-import { DEFAULT_JOB_MODEL, simulate } from './engine.js';
+import { DEFAULT_JOB_MODEL, SimError, simulate } from './engine.js';
 import type { PolicyMetrics } from './metrics.js';
 import { computeMetrics } from './metrics.js';
-import { expandPolicies, makePolicy } from './policies.js';
+import { expandPolicies, makePolicy, PolicyError } from './policies.js';
+import type { WorkerInput } from './run-worker.js';
 import type { TraceFormat, TraceJob } from './trace.js';
 import {
   parseGenericTrace,
@@ -45,6 +47,12 @@ export interface SimOptions {
   readonly policyFile?: string;
   readonly guarantees?: GuaranteeMode;
   readonly model?: Partial<JobModel>;
+  /**
+   * Policies simulated at the same time, each in a worker thread (default 1: one after the other
+   * in this thread). The results are the same; each policy's `sim_seconds` is still its own run's
+   * time.
+   */
+  readonly parallel?: number;
 }
 
 export interface SimReport {
@@ -149,6 +157,83 @@ export function deriveGuarantees(
   return out;
 }
 
+/** Slots of the state shared with the workers (run-worker.ts reads the same positions). */
+const DONE = 1;
+const FAILED = 2;
+
+/** Rough relative cost of a policy on a large trace, to hand out the longest runs first. */
+const POLICY_WEIGHT: Readonly<Record<string, number>> = { suanli: 6, tiresias: 5, 'srtf-oracle': 3, easy: 2 };
+
+/**
+ * Simulates `names` in `workers` worker threads and returns the runs in the order of `names`.
+ * Synchronous like the rest of `runSim`: this thread waits on a shared counter (Atomics.wait) and
+ * then reads the workers' messages (receiveMessageOnPort).
+ */
+function runInWorkers(
+  workers: number,
+  names: readonly string[],
+  input: Omit<WorkerInput, 'names' | 'order' | 'state' | 'port'>,
+): { run: RunOutcome; metrics: PolicyMetrics }[] {
+  // an unknown policy name fails here, as in the serial run (the policy is built, not run)
+  const unused = {
+    progress(): never {
+      throw new SimError('not simulated here');
+    },
+  };
+  for (const name of names)
+    makePolicy(name, {
+      knowledge: unused,
+      guarantees: input.guarantees,
+      policyFile: input.policyFile,
+      acceleratorType: input.acceleratorType,
+    });
+  const order = names
+    .map((_, i) => i)
+    .sort((a, b) => (POLICY_WEIGHT[names[b]!] ?? 1) - (POLICY_WEIGHT[names[a]!] ?? 1));
+  const state = new SharedArrayBuffer(12);
+  const counters = new Int32Array(state);
+  const ports = [];
+  const threads: Worker[] = [];
+  for (let w = 0; w < workers; w++) {
+    const { port1, port2 } = new MessageChannel();
+    ports.push(port1);
+    const data: WorkerInput = { ...input, names, order, state, port: port2 };
+    threads.push(
+      new Worker(new URL('./run-worker.js', import.meta.url), { workerData: data, transferList: [port2] }),
+    );
+  }
+  while (Atomics.load(counters, DONE) < names.length && Atomics.load(counters, FAILED) === 0)
+    Atomics.wait(counters, DONE, Atomics.load(counters, DONE), 1000);
+  const out: ({ run: RunOutcome; metrics: PolicyMetrics } | undefined)[] = names.map(() => undefined);
+  let failure: Error | null = null;
+  for (const port of ports) {
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+      const msg = m.message as {
+        index: number;
+        run?: RunOutcome;
+        metrics?: PolicyMetrics;
+        error?: { name: string; message: string };
+      };
+      if (msg.error !== undefined) {
+        const { name, message } = msg.error;
+        failure ??=
+          name === 'SimError'
+            ? new SimError(message)
+            : name === 'PolicyError'
+              ? new PolicyError(message)
+              : new Error(message);
+      } else out[msg.index] = { run: msg.run!, metrics: msg.metrics! };
+    }
+    port.close();
+  }
+  for (const t of threads) void t.terminate();
+  if (failure !== null) throw failure;
+  return out.map((r, i) => {
+    if (r === undefined) throw new Error(`policy ${names[i]}: no result from its worker`);
+    return r;
+  });
+}
+
 export function runSim(options: SimOptions): SimReport {
   const format = options.format ?? 'generic';
   let jobs: TraceJob[];
@@ -179,17 +264,35 @@ export function runSim(options: SimOptions): SimReport {
 
   const runs: RunOutcome[] = [];
   const results: PolicyMetrics[] = [];
-  for (const name of expandPolicies(options.policy ?? 'all')) {
-    const run = simulate({
+  const names = expandPolicies(options.policy ?? 'all');
+  const parallel = Math.min(options.parallel ?? 1, names.length);
+  if (!Number.isInteger(parallel) || parallel < 1)
+    throw new SimOptionsError('parallel must be a whole number ≥ 1');
+  if (parallel > 1) {
+    for (const r of runInWorkers(parallel, names, {
       nodes,
       jobs,
       model,
       guarantees,
-      makePolicy: (knowledge) => makePolicy(name, { knowledge, guarantees, policyFile, acceleratorType }),
-      clock: () => performance.now(),
-    });
-    runs.push(run);
-    results.push(computeMetrics(run, guarantees));
+      policyFile,
+      acceleratorType,
+    })) {
+      runs.push(r.run);
+      results.push(r.metrics);
+    }
+  } else {
+    for (const name of names) {
+      const run = simulate({
+        nodes,
+        jobs,
+        model,
+        guarantees,
+        makePolicy: (knowledge) => makePolicy(name, { knowledge, guarantees, policyFile, acceleratorType }),
+        clock: () => performance.now(),
+      });
+      runs.push(run);
+      results.push(computeMetrics(run, guarantees));
+    }
   }
   const deviceS = jobs.reduce((s, j) => s + j.durationS * j.accelerators, 0);
   const spanS = Math.max(1, (to ?? jobs[jobs.length - 1]!.submitS) - (from ?? jobs[0]!.submitS));

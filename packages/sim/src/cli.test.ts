@@ -53,6 +53,19 @@ test('--json prints one document with a result per policy', () => {
       assert.equal(typeof (x as Record<string, unknown>)[k], 'number', k);
 });
 
+test('--parallel 2 runs the policies in worker threads with the same results', () => {
+  const args = ['--trace', SLICE, '--nodes', '4', '--accelerators-per-node', '8', '--policy', 'fifo,easy', '--json'];
+  const strip = (out: string): unknown => {
+    const doc = JSON.parse(out) as { results: Record<string, unknown>[] };
+    return doc.results.map(({ sim_seconds: _s, ...rest }) => rest);
+  };
+  const serial = cli(args);
+  const parallel = cli([...args, '--parallel', '2']);
+  assert.equal(parallel.code, 0, parallel.err);
+  assert.deepEqual(strip(parallel.out), strip(serial.out));
+  assert.match(cli([...args, '--parallel', '1.5']).err, /--parallel must be a whole number ≥ 1/);
+});
+
 test('markdown by default; --plots writes three SVGs and three PNGs; --bench reports time per policy on stderr', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sim-plots-'));
   const r = cli([

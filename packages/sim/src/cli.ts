@@ -34,6 +34,7 @@ const VALUE_FLAGS = [
   'node-list',
   'seeds',
   'arrived-pct',
+  'parallel',
 ] as const;
 const BOOL_FLAGS = ['json', 'bench', 'help'] as const;
 
@@ -41,6 +42,7 @@ export const USAGE = `usage: sim --trace FILE --format generic|philly|openb|poll
            (--nodes N --accelerators-per-node K [--accelerator-type T] | --cluster FILE.json|yaml)
            [--policy all|NAME[,NAME...]] [--policy-file FILE.json|yaml] [--guarantees proportional|equal|none]
            [--restart-cost S] [--restart-cost-large S] [--time-limit-factor F] [--json] [--plots DIR] [--bench]
+           [--parallel N]   (simulate N policies at once in worker threads; same results)
        sim --packing openb --trace openb_pod_list_X.csv --node-list openb_node_list_all_node.csv [--seeds 42-51] [--json]
 policies: suanli (the core's), fifo, easy, sjf-oracle, srtf-oracle, tiresias, fcfs; all = every one available
 --plots DIR: writes jct-cdf, utilization and tenant-wait plots into DIR, each as SVG and PNG
@@ -107,6 +109,10 @@ export function optionsFromArgs(values: Map<string, string>): SimOptions {
   set('acceleratorType', values.get('accelerator-type'));
   set('clusterFile', values.get('cluster'));
   set('policyFile', values.get('policy-file'));
+  const parallel = number(values, 'parallel', 1);
+  if (parallel !== undefined && !Number.isInteger(parallel))
+    throw new SimOptionsError(`--parallel must be a whole number ≥ 1, got "${values.get('parallel') ?? ''}"`);
+  set('parallel', parallel);
   return opt;
 }
 

@@ -30,7 +30,7 @@ import type {
 import { ACTIVE_STATES, accrueUsage, decayUsage, DEFAULT_POLICY, EMPTY_USAGE } from '@suanli/core';
 import { BOOKING_WINDOW_HORIZON_MS, windowsForSnapshot } from '@suanli/core';
 import { bookingStoreOf, type BookingStore } from '@suanli/store';
-import type { JobRecord, Store, StoredNode } from '@suanli/store';
+import type { JobRecord, Store, StoredNode, UsageRecord } from '@suanli/store';
 import type { ExecutionEvent, Executor } from '@suanli/executors';
 
 export interface EngineLogger {
@@ -96,13 +96,14 @@ export class Engine {
   private storedVerdicts = new Map<string, string>();
   /**
    * Decayed accelerator-seconds per tenant (fair share). Advanced every cycle; attempts that ended
-   * between cycles are charged from `endedSinceCycle`. Starts empty after a restart (see README).
+   * between cycles are charged from `endedSinceCycle`. Read back from the usage ledger at start (`seedFromLedger`).
    */
   private usage: TenantUsage = EMPTY_USAGE;
   /**
    * Per job in a working state: accelerator-ms held in its ended attempts (the policy's attained
-   * service), and when a preemption was last made for it (its claim on the freed devices). Like
-   * fair-share usage, both start empty after a restart.
+   * service), and when a preemption was last made for it (its claim on the freed devices). At start
+   * the attained service and the fair-share usage are read back from the usage ledger
+   * (`seedFromLedger`); claims last seconds and start empty.
    */
   private readonly attainedService = new Map<string, number>();
   private readonly claims = new Map<string, number>();
@@ -181,6 +182,7 @@ export class Engine {
   async start(): Promise<void> {
     await this.refreshInventory();
     await this.recover();
+    await this.seedFromLedger();
     this.stopped = false;
     this.inventoryTimer = setInterval(() => {
       this.refreshInventory().catch((err: unknown) => this.log.error({ err }, 'inventory refresh failed'));
@@ -270,6 +272,26 @@ export class Engine {
    * provably still runs, finished with its recorded exit code if it ended while we were down, or
    * marked lost (and requeued under its retry policy) when neither can be proven.
    */
+  /** Decayed fair-share usage per tenant (accelerator-seconds) as of the last cycle. */
+  fairShareUsage(): Readonly<Record<string, number>> {
+    return this.usage.byTenant;
+  }
+
+  /** Fair-share usage and attained service from the ledger, so that a restart forgets neither. */
+  private async seedFromLedger(): Promise<void> {
+    const now = this.clock();
+    const halfLifeMs = this.policyConfig.fairShare.halfLifeMs;
+    const [records, working] = await Promise.all([
+      this.store.listUsage({ from: now - LEDGER_HALF_LIVES * halfLifeMs, to: now }),
+      this.store.jobsInStates(WORKING_STATES),
+    ]);
+    const seeded = seedFromLedger(records, new Set(working.map((j) => j.id)), now, halfLifeMs);
+    // attempts that recovery just ended are in the ledger already (written with the attempt's end)
+    this.endedSinceCycle = [];
+    this.usage = seeded.usage;
+    for (const [id, ms] of seeded.attainedService) this.attainedService.set(id, ms);
+  }
+
   private async recover(): Promise<void> {
     // A crash between the two steps of an outcome (e.g. preempted → requeued → queued) leaves a
     // job in an intermediate state: finish the step it was in.
@@ -663,6 +685,29 @@ export class Engine {
     );
     this.nudge();
   }
+}
+
+/** Ledger older than this many fair-share half-lives weighs under 0.4 %: not read at start. */
+const LEDGER_HALF_LIVES = 8;
+
+/**
+ * What the engine keeps in memory, rebuilt from ended attempts in the usage ledger: fair-share
+ * usage decayed to `now`, and the accelerator-ms each job of `working` held in its ended attempts.
+ */
+export function seedFromLedger(
+  records: readonly UsageRecord[],
+  working: ReadonlySet<string>,
+  now: number,
+  halfLifeMs: number,
+): { usage: TenantUsage; attainedService: Map<string, number> } {
+  let usage: TenantUsage = { asOf: now, byTenant: {} };
+  const attainedService = new Map<string, number>();
+  for (const r of records) {
+    usage = accrueUsage(usage, r.tenant, r.accelerators, r.startedAt, r.finishedAt, halfLifeMs);
+    if (working.has(r.jobId))
+      attainedService.set(r.jobId, (attainedService.get(r.jobId) ?? 0) + r.accelerators * Math.max(0, r.finishedAt - r.startedAt));
+  }
+  return { usage, attainedService };
 }
 
 /** A node as the scheduler must see it: an operator's drain overrides the discovered state. */

@@ -352,7 +352,7 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.getByRole('link', { name: 'Jobs', exact: true }).waitFor();
     assert.equal(await page.evaluate('document.documentElement.lang'), 'en');
     await page.reload();
-    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('link', { name: 'Overview', exact: true }).click();
     await page.getByText('Busy accelerators and waiting jobs over time').waitFor();
     await page.getByTestId('kpi-idle').waitFor();
     await shot('10-overview-en');
@@ -473,7 +473,7 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     assert.match(await page.getByTestId('whoami').innerText(), /vera \(viewer, tenant lab\)/);
     assert.equal(await page.getByRole('link', { name: 'Submit job' }).count(), 0);
     await page.getByTestId('kpi-idle').waitFor(); // the inventory is readable
-    await page.getByRole('link', { name: 'Nodes' }).click();
+    await page.getByRole('link', { name: 'Nodes', exact: true }).click();
     await page.locator('section.node').first().waitFor();
     assert.equal((await page.getByTestId('drain').count()) + (await page.getByTestId('undrain').count()), 0);
     // The admin's job belongs to tenant "default": the viewer of "lab" does not see it.
@@ -486,7 +486,7 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await page.getByTestId('log').waitFor();
     assert.equal(await page.getByTestId('cancel').count(), 0);
     // Bookings: the viewer sees the tenant's booking, but no form and no cancel.
-    await page.getByRole('link', { name: 'Bookings' }).click();
+    await page.getByRole('link', { name: 'Bookings', exact: true }).click();
     await page.locator(`[data-booking-row="${labBooking.id}"]`).waitFor();
     await page.locator(`[data-testid="calendar"] [data-booking="${labBooking.id}"]`).waitFor();
     assert.equal(await page.getByTestId('book-form').count(), 0);
@@ -500,16 +500,16 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await submitViaEditor('name: lab-member-job\ncommand: ["sleep", "30"]\nresources:\n  accelerators: 0\n');
     await page.waitForURL(/\/jobs\/j-[0-9a-f]{16}$/);
     await page.getByTestId('cancel').waitFor();
-    await page.getByRole('link', { name: 'Nodes' }).click();
+    await page.getByRole('link', { name: 'Nodes', exact: true }).click();
     await page.locator('section.node').first().waitFor();
     assert.equal(await page.getByTestId('drain').count(), 0);
     // The member may book and cancel the tenant's booking; approval is for operators.
-    await page.getByRole('link', { name: 'Bookings' }).click();
+    await page.getByRole('link', { name: 'Bookings', exact: true }).click();
     await page.getByTestId('book-form').waitFor();
     await page.locator(`[data-booking-row="${labBooking.id}"]`).getByTestId('booking-cancel').waitFor();
     assert.equal(await page.getByTestId('booking-approve').count(), 0);
     // Revoking the token ends the session at the next poll, with a message on the sign-in page.
-    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('link', { name: 'Overview', exact: true }).click();
     await page.getByTestId('kpi-idle').waitFor();
     const revoked = await fetch(`${stack.server.url}/api/v1/tokens/${tokenIds['member'] ?? ''}`, {
       method: 'DELETE',
@@ -521,7 +521,7 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
 
     // An operator (here the admin) approves the requested booking from the list.
     await signIn(stack.token);
-    await page.getByRole('link', { name: 'Bookings' }).click();
+    await page.getByRole('link', { name: 'Bookings', exact: true }).click();
     const requested = page.locator(`[data-booking-row="${labBooking.id}"]`);
     await requested.locator('[data-state="requested"]').waitFor();
     await requested.getByTestId('booking-reject').waitFor();

@@ -40,8 +40,6 @@ export interface ClusterCapacity {
   readonly byName: ReadonlyMap<string, NodeCapacity>;
   /** Accelerator types present on up nodes, sorted by name. */
   readonly types: readonly AcceleratorType[];
-  /** Device id → type (built on first use; the core's hot paths use `deviceTypeOn` instead). */
-  readonly deviceType: ReadonlyMap<string, AcceleratorType>;
   /** Healthy devices per type on schedulable nodes. */
   readonly schedulableByType: ReadonlyMap<AcceleratorType, number>;
   /** Healthy devices per type on up (not down) nodes: the hall's size for quota purposes. */
@@ -103,18 +101,10 @@ export function buildCapacity(nodes: readonly ClusterNode[]): ClusterCapacity {
     out.push(nc);
     byName.set(node.name, nc);
   }
-  let deviceType: Map<string, AcceleratorType> | null = null;
   return {
     nodes: out,
     byName,
     types: [...types].sort(cmpStr),
-    get deviceType(): ReadonlyMap<string, AcceleratorType> {
-      if (deviceType === null) {
-        deviceType = new Map();
-        for (const nc of out) nc.deviceIds.forEach((id, i) => (deviceType as Map<string, AcceleratorType>).set(id, nc.deviceTypes[i] as AcceleratorType));
-      }
-      return deviceType;
-    },
     schedulableByType,
     upByType,
   };

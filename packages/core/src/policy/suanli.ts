@@ -314,6 +314,16 @@ function sortQueueOrder(jobs: readonly SchedJob[], band: (j: SchedJob) => number
   return idx;
 }
 
+/** The jobs matching `pred` first (in `order` if given, else as they were), then the rest as they were. */
+function moveToFront(jobs: readonly SchedJob[], pred: (j: SchedJob) => boolean, order?: QueueCompare): readonly SchedJob[] {
+  const first: SchedJob[] = [];
+  const rest: SchedJob[] = [];
+  for (const j of jobs) (pred(j) ? first : rest).push(j);
+  if (first.length === 0) return jobs;
+  if (order !== undefined) first.sort(order);
+  return first.concat(rest);
+}
+
 /** Binary insert into an array sorted by `cmp`; returns the index. */
 function insertSorted(arr: SchedJob[], job: SchedJob, cmp: QueueCompare): number {
   let lo = 0;
@@ -421,9 +431,11 @@ class OpenBookings {
   get empty(): boolean {
     return this.byOwner.size === 0;
   }
-  /** Tenants with an open booking, by name. */
-  owners(): string[] {
-    return [...this.byOwner.keys()].sort(cmpStr);
+  /** Tenants with an open booking, by name (sorted once: asked once per blocked job). */
+  private ownerList: string[] | null = null;
+  owners(): readonly string[] {
+    this.ownerList ??= [...this.byOwner.keys()].sort(cmpStr);
+    return this.ownerList;
   }
   /** Devices of `type` booked by `tenant` in windows open now that last until `end`. */
   entitlement(tenant: string, type: AcceleratorType, end: number): number {
@@ -1199,11 +1211,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     // job examined before them may take (or be promised) its devices in this cycle
     const insideAtStart = (job: SchedJob): boolean =>
       job.timeLimitMs !== null && open.insideTypes(job.tenant, everFor(c, job), job.replicas * job.perReplica.accelerators, now + job.timeLimitMs).length > 0;
-    if (!open.empty && examined.some(insideAtStart)) {
-      const first = examined.filter(insideAtStart);
-      const firstIds = new Set(first.map((j) => j.id));
-      examined = [...first, ...examined.filter((j) => !firstIds.has(j.id))];
-    }
+    if (!open.empty) examined = moveToFront(examined, insideAtStart);
     // Claims: a job whose victims are still stopping gets, before any other job is considered, the
     // capacity they free (re-planned each cycle, earliest preemption first), so that no job
     // examined before it can take the free devices its victims were chosen to complete
@@ -1212,10 +1220,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     // for it is not taken by a job examined before it (its claim lasts two grace periods)
     const claimWindow = 2 * P.gracePeriodMs;
     const hasClaim = (j: SchedJob): boolean => j.claimedAt !== undefined && j.claimedAt !== null && now - j.claimedAt <= claimWindow && !claimed.has(j.id);
-    if (examined.some(hasClaim)) {
-      const first = examined.filter(hasClaim).sort((a, b) => (a.claimedAt ?? 0) - (b.claimedAt ?? 0) || cmpStr(a.id, b.id));
-      examined = [...first, ...examined.filter((j) => !hasClaim(j))];
-    }
+    examined = moveToFront(examined, hasClaim, (a, b) => (a.claimedAt ?? 0) - (b.claimedAt ?? 0) || cmpStr(a.id, b.id));
     for (const job of examined) {
       if (claimed.has(job.id)) continue;
       // a job identical in every respect the cycle reads to one just found blocked, with nothing

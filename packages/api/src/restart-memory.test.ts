@@ -24,7 +24,15 @@ async function waitFor<T>(probe: () => Promise<T | null>, timeoutMs = 15_000): P
 
 test('fair-share usage is read back from the ledger after a restart', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'suanli-restart-'));
-  const opts = { dataDir: dir, port: 0, accelerators: 'gpu:2', nodeName: 'testnode', logLevel: false as const, cycleIntervalMs: 50, print: () => {} };
+  const opts = {
+    dataDir: dir,
+    port: 0,
+    accelerators: 'gpu:2',
+    nodeName: 'testnode',
+    logLevel: false as const,
+    cycleIntervalMs: 50,
+    print: () => {},
+  };
   process.env['SUANLI_ADMIN_TOKEN'] = TOKEN;
   let server = await startServer(opts);
   delete process.env['SUANLI_ADMIN_TOKEN'];
@@ -54,7 +62,10 @@ test('fair-share usage is read back from the ledger after a restart', async () =
     for (const [tenant, v] of Object.entries(before)) {
       // 2 devices × ~0.3 s, decayed by a few seconds of a 7-day half-life: equal to 0.1 %
       assert.ok(v > 0.4 && v < 5, `${tenant}: ${v}`);
-      assert.ok(Math.abs((after[tenant] ?? 0) - v) / v < 1e-3, `${tenant}: ${after[tenant]} after the restart, ${v} before`);
+      assert.ok(
+        Math.abs((after[tenant] ?? 0) - v) / v < 1e-3,
+        `${tenant}: ${after[tenant]} after the restart, ${v} before`,
+      );
     }
   } finally {
     await server.close();

@@ -267,11 +267,6 @@ export class Engine {
   // Recovery after a restart
   // ---------------------------------------------------------------------------------------------
 
-  /**
-   * Every job the store says is starting or running is checked with the executor: re-adopted if it
-   * provably still runs, finished with its recorded exit code if it ended while we were down, or
-   * marked lost (and requeued under its retry policy) when neither can be proven.
-   */
   /** Decayed fair-share usage per tenant (accelerator-seconds) as of the last cycle. */
   fairShareUsage(): Readonly<Record<string, number>> {
     return this.usage.byTenant;
@@ -281,17 +276,20 @@ export class Engine {
   private async seedFromLedger(): Promise<void> {
     const now = this.clock();
     const halfLifeMs = this.policyConfig.fairShare.halfLifeMs;
-    const [records, working] = await Promise.all([
-      this.store.listUsage({ from: now - LEDGER_HALF_LIVES * halfLifeMs, to: now }),
-      this.store.jobsInStates(WORKING_STATES),
-    ]);
-    const seeded = seedFromLedger(records, new Set(working.map((j) => j.id)), now, halfLifeMs);
+    const records = await this.store.listUsage({ from: now - LEDGER_HALF_LIVES * halfLifeMs, to: now });
+    // service is kept for every job in the ledger; the first cycle forgets those no longer working
+    const seeded = seedFromLedger(records, now, halfLifeMs);
     // attempts that recovery just ended are in the ledger already (written with the attempt's end)
     this.endedSinceCycle = [];
     this.usage = seeded.usage;
     for (const [id, ms] of seeded.attainedService) this.attainedService.set(id, ms);
   }
 
+  /**
+   * Every job the store says is starting or running is checked with the executor: re-adopted if it
+   * provably still runs, finished with its recorded exit code if it ended while we were down, or
+   * marked lost (and requeued under its retry policy) when neither can be proven.
+   */
   private async recover(): Promise<void> {
     // A crash between the two steps of an outcome (e.g. preempted → requeued → queued) leaves a
     // job in an intermediate state: finish the step it was in.
@@ -413,11 +411,8 @@ export class Engine {
     }
     for (const s of result.starts) this.claims.delete(s.jobId);
     // forget jobs that left the working set
-    if (this.attainedService.size + this.claims.size > 0) {
-      const working = new Set(jobs.map((j) => j.id));
-      for (const id of this.attainedService.keys()) if (!working.has(id)) this.attainedService.delete(id);
-      for (const id of this.claims.keys()) if (!working.has(id)) this.claims.delete(id);
-    }
+    for (const id of this.attainedService.keys()) if (!byId.has(id)) this.attainedService.delete(id);
+    for (const id of this.claims.keys()) if (!byId.has(id)) this.claims.delete(id);
 
     // 6. Why pending: only verdicts that changed since the last cycle are written (most do not),
     // so a long queue costs one write per change, not one per job per cycle.
@@ -692,11 +687,10 @@ const LEDGER_HALF_LIVES = 8;
 
 /**
  * What the engine keeps in memory, rebuilt from ended attempts in the usage ledger: fair-share
- * usage decayed to `now`, and the accelerator-ms each job of `working` held in its ended attempts.
+ * usage decayed to `now`, and the accelerator-ms each job held in its ended attempts.
  */
 export function seedFromLedger(
   records: readonly UsageRecord[],
-  working: ReadonlySet<string>,
   now: number,
   halfLifeMs: number,
 ): { usage: TenantUsage; attainedService: Map<string, number> } {
@@ -704,8 +698,7 @@ export function seedFromLedger(
   const attainedService = new Map<string, number>();
   for (const r of records) {
     usage = accrueUsage(usage, r.tenant, r.accelerators, r.startedAt, r.finishedAt, halfLifeMs);
-    if (working.has(r.jobId))
-      attainedService.set(r.jobId, (attainedService.get(r.jobId) ?? 0) + r.accelerators * Math.max(0, r.finishedAt - r.startedAt));
+    attainedService.set(r.jobId, (attainedService.get(r.jobId) ?? 0) + r.accelerators * Math.max(0, r.finishedAt - r.startedAt));
   }
   return { usage, attainedService };
 }

@@ -1,12 +1,17 @@
 /// <reference types="node" />
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accrueUsage, EMPTY_USAGE } from '@suanli/core';
 import type { UsageRecord } from '@suanli/store';
 import { seedFromLedger } from './engine.js';
 
 const HOUR = 3_600_000;
-const rec = (jobId: string, tenant: string, accelerators: number, startedAt: number, finishedAt: number): UsageRecord => ({
+const rec = (
+  jobId: string,
+  tenant: string,
+  accelerators: number,
+  startedAt: number,
+  finishedAt: number,
+): UsageRecord => ({
   jobId,
   attempt: 1,
   tenant,
@@ -20,16 +25,27 @@ const rec = (jobId: string, tenant: string, accelerators: number, startedAt: num
   endState: 'preempted',
 });
 
-test('seedFromLedger: fair-share usage decayed to now, attained service of jobs still working only', () => {
+test('seedFromLedger: usage decayed to now by the half-life; service summed over each job’s attempts', () => {
+  const halfLife = 10 * HOUR;
   const now = 100 * HOUR;
-  const halfLife = 24 * HOUR;
-  const records = [rec('a', 'lab', 2, 10 * HOUR, 12 * HOUR), rec('a', 'lab', 2, 50 * HOUR, 51 * HOUR), rec('b', 'other', 8, 90 * HOUR, 99 * HOUR)];
-  const seeded = seedFromLedger(records, new Set(['a']), now, halfLife);
-  // the same numbers the running engine would have accrued attempt by attempt
-  let expected = { ...EMPTY_USAGE, asOf: now };
-  for (const r of records) expected = accrueUsage(expected, r.tenant, r.accelerators, r.startedAt, r.finishedAt, halfLife);
-  assert.deepEqual(seeded.usage, expected);
-  assert.ok((seeded.usage.byTenant['lab'] ?? 0) > 0 && (seeded.usage.byTenant['other'] ?? 0) > (seeded.usage.byTenant['lab'] ?? 0));
-  // job a: 2 devices × (2 h + 1 h); job b has ended (not working): no entry
-  assert.deepEqual([...seeded.attainedService], [['a', 2 * 3 * HOUR]]);
+  // 'lab': 2 devices for a very short attempt (1 s) that ended exactly one half-life ago counts
+  // 2 × 1 s × ½ = 1 accelerator-second (to within the decay inside that second)
+  const short = rec('a', 'lab', 2, now - halfLife - 1000, now - halfLife);
+  // 'other': 4 devices for 1 s ending now and two half-lives ago: 4 × (1 + ¼) = 5
+  const recent = rec('b', 'other', 4, now - 1000, now);
+  const older = rec('b', 'other', 4, now - 2 * halfLife - 1000, now - 2 * halfLife);
+  const seeded = seedFromLedger([short, recent, older], now, halfLife);
+  assert.equal(seeded.usage.asOf, now);
+  assert.ok(Math.abs((seeded.usage.byTenant['lab'] ?? 0) - 1) < 1e-4, String(seeded.usage.byTenant['lab']));
+  assert.ok(
+    Math.abs((seeded.usage.byTenant['other'] ?? 0) - 5) < 1e-4,
+    String(seeded.usage.byTenant['other']),
+  );
+  assert.deepEqual(
+    [...seeded.attainedService],
+    [
+      ['a', 2 * 1000],
+      ['b', 4 * 1000 * 2],
+    ],
+  );
 });

@@ -41,7 +41,6 @@ export interface ExecutorContractOptions {
   readonly testTimeoutMs?: number;
 }
 
-/** Quotes a string for POSIX sh. */
 /** A minimal valid JobSpec for executor tests: no devices, no retries, defaults everywhere else. */
 export function testJobSpec(
   name: string,
@@ -66,6 +65,7 @@ export function testJobSpec(
   };
 }
 
+/** Quotes a string for POSIX sh. */
 export function shQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
 }

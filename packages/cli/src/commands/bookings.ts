@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import type { BookingView, SuanliClient } from '@suanli/client';
 import { table } from '../format.js';
-import { parseDurationSeconds } from './identity.js';
+import { durationSeconds } from './identity.js';
 
 /** Days a calendar shows by default, and at most (bounds the output). */
 const CALENDAR_DEFAULT_DAYS = 14;
@@ -111,7 +111,7 @@ export function renderCalendar(
 
 function duration(v: string): number {
   try {
-    return parseDurationSeconds(v);
+    return durationSeconds(v);
   } catch (err) {
     throw new BookingUsageError(`--duration: ${(err as Error).message}`);
   }

@@ -8,17 +8,17 @@ import { mkdir, rm, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { SuanliClient, type MemberView } from '@suanli/client';
+import { parseDurationSeconds } from '@suanli/core';
 import { configDir, resolveConnection } from '../config.js';
 import { table } from '../format.js';
 
 const ROLES = ['admin', 'operator', 'tenant-admin', 'member', 'viewer'] as const;
 
-/** "30d", "12h", "90m", "3600s" or plain seconds → seconds. */
-export function parseDurationSeconds(v: string): number {
-  const m = /^(\d+)\s*([smhd]?)$/.exec(v.trim());
-  if (!m) throw new Error(`"${v}" is not a duration (e.g. 30d, 12h, 90m, 3600)`);
-  const n = Number(m[1]);
-  return n * ({ '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[m[2] ?? ''] ?? 1);
+/** A duration flag ("30d", "12h", "1d12h", "90m" or seconds; the job spec's syntax) → seconds. */
+export function durationSeconds(v: string): number {
+  const s = parseDurationSeconds(v);
+  if (s === null) throw new Error(`"${v}" is not a duration (e.g. 30d, 12h, 1d12h, 90m, 3600)`);
+  return s;
 }
 
 async function ask(question: string): Promise<string> {
@@ -182,7 +182,7 @@ export function registerIdentityCommands(
           name,
           ...(opts.subject ? { subject: opts.subject } : {}),
           ...(opts.tenant ? { tenant: opts.tenant } : {}),
-          ...(opts.expires ? { expiresInSeconds: parseDurationSeconds(opts.expires) } : {}),
+          ...(opts.expires ? { expiresInSeconds: durationSeconds(opts.expires) } : {}),
         });
         if (opts.json) return json(r);
         print(r.token);

@@ -213,7 +213,10 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
         );
       // the project to charge must exist, as for jobs (a tenant without projects charges "default")
       const project = compiled.value.project;
-      const projects = await store.listProjects(p.tenant);
+      const [projects, budgets] = await Promise.all([
+        store.listProjects(p.tenant),
+        kind === 'booking' ? store.listBudgets(p.tenant) : [],
+      ]);
       if (
         kind === 'booking' &&
         projects.length > 0 &&
@@ -226,7 +229,6 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
           [{ path: 'project', message: `is not a project of tenant "${p.tenant}"` }],
         );
       const now = clock();
-      const budgets = kind === 'booking' ? await store.listBudgets(p.tenant) : [];
       const booking = {
         ...compiled.value,
         id: `bk-${randomUUID().slice(0, 13)}`,
@@ -310,10 +312,14 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
       const shown =
         tenant === undefined
           ? await bookings.list(since)
-          : [
-              ...(await bookings.list({ ...since, tenant, kinds: ['booking'] })),
-              ...(await bookings.list({ ...since, kinds: ['maintenance'] })),
-            ].sort((a, b) => a.firstStart - b.firstStart || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+          : (
+              await Promise.all([
+                bookings.list({ ...since, tenant, kinds: ['booking'] }),
+                bookings.list({ ...since, kinds: ['maintenance'] }),
+              ])
+            )
+              .flat()
+              .sort((a, b) => a.firstStart - b.firstStart || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       return { bookings: shown.map((b) => toBookingView(b, now)) };
     },
   );

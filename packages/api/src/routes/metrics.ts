@@ -8,41 +8,72 @@ import type { RouteContext } from './common.js';
 
 export function registerMetricsRoutes(app: FastifyInstance, { store, engine }: RouteContext): void {
   const registry = new Registry();
-  const jobs = new Gauge({ name: 'suanli_jobs', help: 'Jobs waiting or holding devices, by state', labelNames: ['state'], registers: [registry] });
+  const jobs = new Gauge({
+    name: 'suanli_jobs',
+    help: 'Jobs waiting or holding devices, by state',
+    labelNames: ['state'],
+    registers: [registry],
+  });
   const accelerators = new Gauge({
     name: 'suanli_accelerators',
     help: 'Accelerators by type and status (busy, idle, draining, unhealthy)',
     labelNames: ['type', 'status'],
     registers: [registry],
   });
-  const oldestWait = new Gauge({ name: 'suanli_queue_oldest_wait_seconds', help: 'How long the oldest queued job has waited', registers: [registry] });
-  const cycles = new Gauge({ name: 'suanli_scheduler_cycles_total', help: 'Scheduling cycles run since start', registers: [registry] });
-  const cycleSeconds = new Gauge({ name: 'suanli_scheduler_last_cycle_seconds', help: 'Duration of the last scheduling cycle', registers: [registry] });
-
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text format)', hide: false } }, async (_req, reply) => {
-    const [working, nodes] = await Promise.all([store.jobsInStates(['queued', 'starting', 'running']), store.listNodes()]);
-    jobs.reset();
-    for (const s of ['queued', 'starting', 'running']) jobs.set({ state: s }, 0);
-    let oldest = Infinity;
-    const busy = new Set<string>();
-    for (const j of working) {
-      jobs.inc({ state: j.state });
-      if (j.state === 'queued') oldest = Math.min(oldest, j.queuedAt);
-      for (const r of j.placement ?? []) for (const id of r.acceleratorIds) busy.add(id);
-    }
-    oldestWait.set(Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0);
-    accelerators.reset();
-    for (const s of nodes) {
-      const nodeState = s.adminState ?? s.node.state;
-      for (const a of s.node.accelerators) {
-        const status = !a.healthy || nodeState === 'down' || nodeState === 'unhealthy' ? 'unhealthy' : busy.has(a.id) ? 'busy' : nodeState === 'draining' ? 'draining' : 'idle';
-        accelerators.inc({ type: a.type, status });
-      }
-    }
-    const st = engine.stats();
-    cycles.set(st.cycles);
-    cycleSeconds.set(st.lastCycleMs / 1000);
-    void reply.header('content-type', registry.contentType);
-    return registry.metrics();
+  const oldestWait = new Gauge({
+    name: 'suanli_queue_oldest_wait_seconds',
+    help: 'How long the oldest queued job has waited',
+    registers: [registry],
   });
+  const cycles = new Gauge({
+    name: 'suanli_scheduler_cycles_total',
+    help: 'Scheduling cycles run since start',
+    registers: [registry],
+  });
+  const cycleSeconds = new Gauge({
+    name: 'suanli_scheduler_last_cycle_seconds',
+    help: 'Duration of the last scheduling cycle',
+    registers: [registry],
+  });
+
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics (text format)', hide: false } },
+    async (_req, reply) => {
+      const [working, nodes] = await Promise.all([
+        store.jobsInStates(['queued', 'starting', 'running']),
+        store.listNodes(),
+      ]);
+      jobs.reset();
+      for (const s of ['queued', 'starting', 'running']) jobs.set({ state: s }, 0);
+      let oldest = Infinity;
+      const busy = new Set<string>();
+      for (const j of working) {
+        jobs.inc({ state: j.state });
+        if (j.state === 'queued') oldest = Math.min(oldest, j.queuedAt);
+        for (const r of j.placement ?? []) for (const id of r.acceleratorIds) busy.add(id);
+      }
+      oldestWait.set(Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0);
+      accelerators.reset();
+      for (const s of nodes) {
+        const nodeState = s.adminState ?? s.node.state;
+        for (const a of s.node.accelerators) {
+          const status =
+            !a.healthy || nodeState === 'down' || nodeState === 'unhealthy'
+              ? 'unhealthy'
+              : busy.has(a.id)
+                ? 'busy'
+                : nodeState === 'draining'
+                  ? 'draining'
+                  : 'idle';
+          accelerators.inc({ type: a.type, status });
+        }
+      }
+      const st = engine.stats();
+      cycles.set(st.cycles);
+      cycleSeconds.set(st.lastCycleMs / 1000);
+      void reply.header('content-type', registry.contentType);
+      return registry.metrics();
+    },
+  );
 }

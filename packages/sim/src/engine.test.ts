@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SchedulingPolicy, Snapshot } from '@suanli/core';
 import { jobShape, SimError } from './engine.js';
+import { computeMetrics } from './metrics.js';
 import { job, run, times } from './testing.js';
 
 test('job shape: ≤ K devices on one node, larger jobs are gangs of whole divisors', () => {
@@ -113,6 +114,30 @@ test("guarantee violation: time a job that fits in its tenant's guarantee waits"
   });
   assert.equal(r.guaranteeViolationMs.get('g'), 99_000);
   assert.equal(r.guaranteeViolationMs.get('o') ?? 0, 0);
+});
+
+test('guarantee honoured: per job, the longest wait while it fit inside its tenant’s guarantee', () => {
+  // g is guaranteed 2 of 4 devices; o holds all 4 for 1,000 s. g1 (1 device) fits inside g's
+  // guarantee and waits 999 s; big (3 devices) waits as long but never fits inside it.
+  const guarantees = new Map([
+    ['g', 2],
+    ['o', 2],
+  ]);
+  const r = run('fifo', [job('o', 0, 1000, 4, 'o'), job('g1', 1, 10, 1, 'g'), job('big', 2, 10, 3, 'g')], {
+    perNode: 4,
+    guarantees,
+  });
+  const wait = (id: string): number | undefined => r.jobs.find((j) => j.id === id)?.maxGuaranteeWaitMs;
+  assert.equal(wait('g1'), 999_000);
+  assert.equal(wait('big'), 0);
+  assert.equal(wait('o'), 0);
+  const m = computeMetrics(r, guarantees);
+  const g = m.per_tenant.find((t) => t.tenant === 'g');
+  assert.equal(g?.max_guarantee_wait_s, 999);
+  assert.equal(g?.guarantee_waits_over_bound, 1); // 999 s > GUARANTEE_WAIT_BOUND_S
+  assert.equal(m.per_tenant.find((t) => t.tenant === 'o')?.guarantee_waits_over_bound, 0);
+  assert.equal(m.tenants_guarantee_not_honoured, 1);
+  assert.equal(m.max_guarantee_wait_s, 999);
 });
 
 test('deterministic: the same inputs give the same outcome', () => {

@@ -150,7 +150,7 @@ export function computeMetrics(run: RunOutcome, guarantees: ReadonlyMap<string, 
         guarantee_accelerators: g ?? null,
         guarantee_violation_h:
           g === undefined ? null : round((run.guaranteeViolationMs.get(tenant) ?? 0) / 3.6e6, 2),
-        max_guarantee_wait_s: g === undefined ? null : round(Math.max(0, ...js.map((j) => j.maxGuaranteeWaitMs)) / 1000),
+        max_guarantee_wait_s: g === undefined ? null : round(js.reduce((m, j) => Math.max(m, j.maxGuaranteeWaitMs), 0) / 1000),
         guarantee_waits_over_bound:
           g === undefined ? null : js.filter((j) => j.maxGuaranteeWaitMs > GUARANTEE_WAIT_BOUND_S * 1000).length,
       };

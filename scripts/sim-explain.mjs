@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// Explains one simulated run of a policy on Philly: who the slowest 1 % of starts are, which jobs
+// waited over 15 minutes inside their tenant's guarantee, which jobs were preempted most, and on
+// which days the policy spent its time. The figures quoted in docs/simulation-results.md beyond
+// the simulator's own table come from here.
+//
+//   npx tsc -b packages/sim && node scripts/sim-explain.mjs --from 2017-10-01 --to 2017-12-01 \
+//     [--nodes 72] [--policy suanli] [--trace ../shared/traces/philly_pollux/philly.csv]
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import {
+  buildNodes,
+  clusterAccelerators,
+  DEFAULT_JOB_MODEL,
+  deriveGuarantees,
+  GUARANTEE_WAIT_BOUND_S,
+  loadTrace,
+  makePolicy,
+  parseWindowBound,
+  simulate,
+  uniformCluster,
+  windowJobs,
+} from '../packages/sim/dist/index.js';
+
+const { values } = parseArgs({
+  options: {
+    trace: { type: 'string', default: '../shared/traces/philly_pollux/philly.csv' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    nodes: { type: 'string', default: '72' },
+    policy: { type: 'string', default: 'suanli' },
+  },
+});
+const jobs = windowJobs(
+  loadTrace(values.trace, 'philly'),
+  values.from === undefined ? null : parseWindowBound(values.from),
+  values.to === undefined ? null : parseWindowBound(values.to),
+);
+const nodes = buildNodes(uniformCluster(Number(values.nodes), 8, 'gpu'));
+const guarantees = deriveGuarantees(jobs, clusterAccelerators(nodes), 'proportional');
+const byDay = new Map();
+const run = simulate({
+  nodes,
+  jobs,
+  model: DEFAULT_JOB_MODEL,
+  guarantees,
+  makePolicy: (knowledge) => {
+    const p = makePolicy(values.policy, {
+      knowledge,
+      guarantees,
+      policyFile: undefined,
+      acceleratorType: 'gpu',
+    });
+    const inner = p.schedule.bind(p);
+    return Object.assign(p, {
+      schedule(s) {
+        const t0 = performance.now();
+        const r = inner(s);
+        const day = new Date(s.now).toISOString().slice(0, 10);
+        const e = byDay.get(day) ?? { ms: 0, calls: 0, pending: 0 };
+        e.ms += performance.now() - t0;
+        e.calls++;
+        e.pending += s.pending.length;
+        byDay.set(day, e);
+        return r;
+      },
+    });
+  },
+});
+
+const count = (xs, key) => {
+  const m = new Map();
+  for (const x of xs) m.set(key(x), (m.get(key(x)) ?? 0) + 1);
+  return [...m]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(', ');
+};
+const started = run.jobs
+  .filter((j) => j.firstStartMs !== null)
+  .sort((a, b) => b.firstStartMs - b.submitMs - (a.firstStartMs - a.submitMs));
+const top = started.slice(0, Math.ceil(started.length * 0.01));
+console.log(
+  `slowest 1 % of starts (${top.length} jobs, waits ≥ ${((top.at(-1).firstStartMs - top.at(-1).submitMs) / 3.6e6).toFixed(2)} h)`,
+);
+console.log(`  by tenant: ${count(top, (j) => j.tenant)}`);
+console.log(`  by size (GPUs): ${count(top, (j) => j.accelerators)}`);
+const over = run.jobs
+  .filter((j) => j.maxGuaranteeWaitMs > GUARANTEE_WAIT_BOUND_S * 1000)
+  .sort((a, b) => b.maxGuaranteeWaitMs - a.maxGuaranteeWaitMs);
+console.log(
+  `jobs that waited over ${GUARANTEE_WAIT_BOUND_S / 60} min inside their guarantee: ${over.length}`,
+);
+if (over.length > 0) {
+  console.log(`  by tenant: ${count(over, (j) => j.tenant)}`);
+  console.log(
+    `  longest: ${over
+      .slice(0, 5)
+      .map(
+        (j) =>
+          `job ${j.id} (${j.tenant}, ${j.accelerators} GPUs) ${(j.maxGuaranteeWaitMs / 60000).toFixed(1)} min`,
+      )
+      .join('; ')}`,
+  );
+}
+const preempted = [...run.jobs].sort((a, b) => b.preemptions - a.preemptions).slice(0, 5);
+console.log(
+  `most preempted: ${preempted.map((j) => `job ${j.id} (${j.accelerators} GPUs, ${(j.durationMs / 3.6e6).toFixed(0)} h) ${j.preemptions}×`).join('; ')}`,
+);
+const total = [...byDay.values()].reduce((s, e) => s + e.ms, 0);
+console.log(`policy time ${(total / 1000).toFixed(1)} s in ${run.policyCalls} calls; costliest days:`);
+for (const [day, e] of [...byDay].sort((a, b) => b[1].ms - a[1].ms).slice(0, 5))
+  console.log(
+    `  ${day}: ${(e.ms / 1000).toFixed(1)} s, ${e.calls} calls, ${(e.ms / e.calls).toFixed(2)} ms/call, ${Math.round(e.pending / e.calls)} jobs waiting on average`,
+  );

@@ -155,7 +155,19 @@ interface NodeFree {
   memoryMiB: number;
 }
 
-type UndoEntry = { readonly node: number; readonly ids: readonly string[]; readonly type: AcceleratorType | null; readonly cpu: number; readonly mem: number; readonly sign: 1 | -1 };
+type UndoEntry = {
+  readonly node: number;
+  readonly ids: readonly string[];
+  readonly type: AcceleratorType | null;
+  readonly cpu: number;
+  readonly mem: number;
+  readonly sign: 1 | -1;
+  /** `version` before this change (a rollback past it restores that version). */
+  readonly before: number;
+};
+
+/** Versions are unique across all free states, so no two different states ever share one. */
+let lastVersion = 0;
 
 /**
  * What is free now. `take` and `give` are the only mutators; `mark()` / `rollback(mark)` undo
@@ -168,6 +180,12 @@ export class FreeState {
   private readonly withFree = new Map<AcceleratorType, Set<number>>();
   private readonly withFreeSorted = new Map<AcceleratorType, number[]>();
   private readonly log: UndoEntry[] = [];
+  /**
+   * Names the current state: it changes with every take or give, and a rollback restores the
+   * version of the state it returns to. Equal versions mean equal free state (callers cache
+   * placement answers by it).
+   */
+  private ver = ++lastVersion;
 
   constructor(
     readonly cap: ClusterCapacity,
@@ -246,6 +264,10 @@ export class FreeState {
     return this.free[node]?.memoryMiB ?? 0;
   }
 
+  get version(): number {
+    return this.ver;
+  }
+
   mark(): number {
     return this.log.length;
   }
@@ -255,6 +277,7 @@ export class FreeState {
       const e = this.log.pop();
       if (e === undefined) break;
       this.apply(e.node, e.type, e.ids, e.cpu, e.mem, -e.sign as 1 | -1);
+      this.ver = e.before;
     }
   }
 
@@ -279,7 +302,7 @@ export class FreeState {
       const t0 = first === undefined ? undefined : deviceTypeOn(nc, first);
       if (t0 !== undefined && r.acceleratorIds.every((id) => deviceTypeOn(nc, id) === t0)) {
         const moved = this.apply(nc.index, t0, r.acceleratorIds, r.cpuMillis, r.memoryMiB, sign);
-        this.log.push({ node: nc.index, ids: moved, type: t0, cpu: r.cpuMillis, mem: r.memoryMiB, sign });
+        this.logChange(nc.index, moved, t0, r.cpuMillis, r.memoryMiB, sign);
         continue;
       }
       // group by type (a replica holds one type, but be tolerant)
@@ -293,7 +316,7 @@ export class FreeState {
       }
       if (byType.size === 0) {
         this.apply(nc.index, null, [], r.cpuMillis, r.memoryMiB, sign);
-        this.log.push({ node: nc.index, ids: [], type: null, cpu: r.cpuMillis, mem: r.memoryMiB, sign });
+        this.logChange(nc.index, [], null, r.cpuMillis, r.memoryMiB, sign);
       } else {
         let first = true;
         for (const [t, ids] of byType) {
@@ -302,10 +325,15 @@ export class FreeState {
           first = false;
           // log only the devices that actually moved, so a rollback restores exactly this state
           const moved = this.apply(nc.index, t, ids, cpu, mem, sign);
-          this.log.push({ node: nc.index, ids: moved, type: t, cpu, mem, sign });
+          this.logChange(nc.index, moved, t, cpu, mem, sign);
         }
       }
     }
+  }
+
+  private logChange(node: number, ids: readonly string[], type: AcceleratorType | null, cpu: number, mem: number, sign: 1 | -1): void {
+    this.log.push({ node, ids, type, cpu, mem, sign, before: this.ver });
+    this.ver = ++lastVersion;
   }
 
   /** sign 1 = take (make unavailable), -1 = give back. */

@@ -129,3 +129,46 @@ void test('free state: a rollback restores exactly the state at the mark', () =>
   assert.equal(free.freeOfType('nvidia-h200'), 6);
   assert.equal(placeGangOnView(cap, freeStateView(free), 'nvidia-h200', 1, { accelerators: 7, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 }), null);
 });
+
+void test('free-state versions name states: a change makes a new one, a rollback restores the old', () => {
+  const cap = buildCapacity([makeNode('a')]);
+  const f = new FreeState(cap, []);
+  const v0 = f.version;
+  const m = f.mark();
+  f.takePlacement(devicesOn('a', 2));
+  const v1 = f.version;
+  assert.notEqual(v1, v0);
+  f.takePlacement(devicesOn('a', 4));
+  assert.notEqual(f.version, v1);
+  f.rollback(m);
+  assert.equal(f.version, v0);
+  // the same take again is a new state name (names are never reused for different states)
+  f.takePlacement(devicesOn('a', 1));
+  assert.ok(f.version !== v0 && f.version !== v1);
+});
+
+void test('run-now answers stay right as starts, reservations and outside changes follow one another', () => {
+  const cap = buildCapacity([makeNode('a'), makeNode('b')]);
+  const free = new FreeState(cap, []);
+  const p = new AvailabilityProfile(cap, free, 0, []);
+  const first = p.ask('run-now', req(1, 8));
+  assert.ok(first.ok);
+  p.start('x', first.placement, 3_600_000);
+  // the same question after the start: the other node (a remembered answer would repeat the first)
+  const second = p.ask('run-now', req(1, 8));
+  assert.ok(second.ok);
+  assert.notDeepEqual(nodesOf(second.placement), nodesOf(first.placement));
+  // a reservation on that node blocks a long job but not one that ends before it starts
+  p.reserve('r', second.placement, 1_800_000, 5_400_000);
+  assert.equal(p.ask('run-now', req(1, 8)).ok, false);
+  assert.equal(p.ask('run-now', req(1, 8, { durationMs: 1_000_000 })).ok, true);
+  const blocked = p.ask('run-now', req(1, 8));
+  assert.ok(!blocked.ok && blocked.kind === 'reservation' && blocked.blockingJobId === 'r');
+  // the caller takes devices outside the profile, then gives them back
+  const m = free.mark();
+  free.takePlacement(devicesOn(nodesOf(second.placement)[0] ?? '', 1));
+  const short = p.ask('run-now', req(1, 8, { durationMs: 1_000_000 }));
+  assert.ok(!short.ok && short.kind === 'capacity');
+  free.rollback(m);
+  assert.equal(p.ask('run-now', req(1, 8, { durationMs: 1_000_000 })).ok, true);
+});

@@ -293,27 +293,60 @@ export class AvailabilityProfile {
     return null;
   }
 
+  /**
+   * RUN_NOW's gang searches, memoised while neither the free state nor the reservations change:
+   * a blocked queue asks the same question (same shape, same overlapping reservations) many times
+   * per cycle, and the answer is a function of those alone.
+   */
+  private readonly runNowMemo = new Map<string, { readonly placement: Placement | null; readonly blockedBy: string | null }>();
+  private runNowMemoFree = -1;
+  private runNowMemoReservations = -1;
+
+  private placeNow(type: AcceleratorType | null, req: PlacementRequest, overlapping: readonly ProfileHold[], overlapKey: string): { readonly placement: Placement | null; readonly blockedBy: string | null } {
+    if (this.runNowMemoFree !== this.free.version || this.runNowMemoReservations !== this.reservations.length) {
+      this.runNowMemo.clear();
+      this.runNowMemoFree = this.free.version;
+      this.runNowMemoReservations = this.reservations.length;
+    }
+    const r = req.perReplica;
+    const key = `${type}\u0000${req.replicas}\u0000${r.accelerators}\u0000${r.cpuMillis}\u0000${r.memoryMiB}\u0000${overlapKey}`;
+    let answer = this.runNowMemo.get(key);
+    if (answer !== undefined) return answer;
+    if (overlapping.length === 0) {
+      answer = { placement: placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, r), blockedBy: null };
+    } else {
+      const m = this.free.mark();
+      for (const h of overlapping) this.free.takePlacement(h.placement);
+      const placement = placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, r);
+      this.free.rollback(m);
+      let blockedBy: string | null = null;
+      if (placement === null) {
+        const unconstrained = placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, r);
+        if (unconstrained !== null) blockedBy = firstConflicting(overlapping, unconstrained) ?? overlapping[0]?.jobId ?? null;
+      }
+      answer = { placement, blockedBy };
+    }
+    this.runNowMemo.set(key, answer);
+    return answer;
+  }
+
   private runNow(req: PlacementRequest): PlacementAnswer {
     const end = req.durationMs === null ? Infinity : this.now + req.durationMs;
     const need = req.replicas * req.perReplica.accelerators;
-    const overlapping = this.reservations.filter((r) => r.startTime < end);
+    const overlapping: ProfileHold[] = [];
+    let overlapKey = '';
+    for (let i = 0; i < this.reservations.length; i++) {
+      const r = this.reservations[i] as ProfileHold;
+      if (r.startTime >= end) continue;
+      overlapping.push(r);
+      overlapKey += `${i},`;
+    }
     let blockedByReservation: string | null = null;
     let blockedByBooking: string | null = null;
     for (const type of this.types(req)) {
       if (type !== null && this.free.freeOfType(type) < need) continue; // O(1) rejection
-      let placement: Placement | null;
-      if (overlapping.length === 0) {
-        placement = placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, req.perReplica);
-      } else {
-        const m = this.free.mark();
-        for (const r of overlapping) this.free.takePlacement(r.placement);
-        placement = placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, req.perReplica);
-        this.free.rollback(m);
-        if (placement === null && blockedByReservation === null) {
-          const unconstrained = placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, req.perReplica);
-          if (unconstrained !== null) blockedByReservation = firstConflicting(overlapping, unconstrained) ?? overlapping[0]?.jobId ?? null;
-        }
-      }
+      const { placement, blockedBy } = this.placeNow(type, req, overlapping, overlapKey);
+      blockedByReservation ??= blockedBy;
       if (placement === null) continue;
       const w = this.bookingConflict(type, need, this.now, end, req.tenant, req.preemptible === true);
       if (w !== null) {

@@ -542,7 +542,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   const pendingBand = (j: SchedJob): number => (las.enabled ? bandOfService(j.attainedServiceMs ?? 0) : 0);
   const inQueueOrder = queueCompare(pendingBand);
   /** Per pending job object: what makes two jobs identical to one cycle (see the examine loop). */
-  const identityKeys = new WeakMap<SchedJob, string>();
+  const identityKeys = new WeakMap<SchedJob, { readonly loose: string; readonly exact: string }>();
   /** Per pending job object: (tenant, priority, band, request shape), the preemption search's cache key. */
   const preemptionKeys = new WeakMap<SchedJob, string>();
   const preemptionKey = (job: SchedJob): string => {
@@ -1226,15 +1226,21 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       // a job identical in every respect the cycle reads to one just found blocked, with nothing
       // started, reserved or preempted since, is blocked for the same reason (Slurm's backfill skips
       // such jobs too): its verdict is copied, not recomputed (bursts of identical jobs are common)
-      let sameKey = identityKeys.get(job);
-      if (sameKey === undefined) {
-        sameKey = `${job.tenant}\u0000${job.project}\u0000${job.priority}\u0000${pendingBand(job)}\u0000${signature(job)}\u0000${job.timeLimitMs}\u0000${job.preemptible}`;
-        identityKeys.set(job, sameKey);
+      // Two keys: without the time limit, for verdicts that did not depend on it (no RUN_NOW
+      // test, no will-run estimate, no booking: a job that cannot fit by device count alone), and
+      // with it for the rest; a time limit is seldom shared, so the first key does most copying
+      let keys = identityKeys.get(job);
+      if (keys === undefined) {
+        const loose = `${job.tenant}\u0000${job.project}\u0000${job.priority}\u0000${pendingBand(job)}\u0000${signature(job)}\u0000${job.preemptible}`;
+        keys = { loose, exact: `${loose}\u0000${job.timeLimitMs}` };
+        identityKeys.set(job, keys);
       }
       const version = starts.length + preemptions.length + profile.reservationCount;
-      const same = blockedLike.get(sameKey);
+      let same = blockedLike.get(keys.loose);
+      if (same === undefined || same.version !== version) same = blockedLike.get(keys.exact);
       if (same !== undefined && same.version === version && !(same.ranNowTest && tested >= B.maxJobsTested)) {
-        pending.push({ ...same.decision, jobId: job.id });
+        const d = same.decision;
+        pending.push({ jobId: job.id, verdict: d.verdict, reason: d.reason, estimatedStart: d.estimatedStart });
         // the RUN_NOW test and the will-run estimate it would have made (same answers: nothing
         // changed); its preemption search is cached as failed already
         if (same.ranNowTest) tested++;
@@ -1244,6 +1250,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       const decided = pending.length;
       let ranNowTest = false;
       let reachedEstimate = false;
+      let estimated = false;
       try {
         const need = job.replicas * job.perReplica.accelerators;
         const durationMs = job.timeLimitMs;
@@ -1393,6 +1400,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         reachedEstimate = true;
         if (mayEstimate()) {
           estimates++;
+          estimated = true;
           estimate = profile.ask('will-run', { jobId: job.id, tenant: job.tenant, replicas: job.replicas, perReplica: job.perReplica, durationMs, types: allowed, preemptible: lendIdle && job.preemptible });
           if (estimate.ok && wantsReservation) {
             profile.reserve(job.id, estimate.placement, estimate.startTime, durationMs === null ? Infinity : estimate.startTime + durationMs);
@@ -1436,7 +1444,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       } finally {
         const d = pending[decided];
         if (pending.length === decided + 1 && d !== undefined && d.estimatedStart === null && starts.length + preemptions.length + profile.reservationCount === version)
-          blockedLike.set(sameKey, { version, decision: d, ranNowTest, reachedEstimate });
+          blockedLike.set(windows.length === 0 && !ranNowTest && !estimated ? keys.loose : keys.exact, { version, decision: d, ranNowTest, reachedEstimate });
       }
     }
     // one copy of the cached verdicts of jobs beyond the depth (not one push each)

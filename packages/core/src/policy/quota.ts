@@ -61,8 +61,15 @@ export class QuotaBook {
     return t;
   }
 
+  private readonly cohortKeys = new Map<TenantConfig, string>();
   private cohortKey(t: TenantConfig): string {
-    return t.cohort ?? `\u0000tenant:${t.name}`;
+    if (t.cohort !== null && t.cohort !== undefined) return t.cohort;
+    let k = this.cohortKeys.get(t);
+    if (k === undefined) {
+      k = `\u0000tenant:${t.name}`;
+      this.cohortKeys.set(t, k);
+    }
+    return k;
   }
 
   guaranteed(tenant: string, type: AcceleratorType): number {
@@ -92,11 +99,16 @@ export class QuotaBook {
     return b;
   }
 
-  private contrib(t: TenantConfig, type: AcceleratorType, use: number): CohortAgg {
+  /** What the tenant lends to (supply) and borrows from (demand) its cohort at `use` devices. */
+  private static supply(g: number, lend: number, use: number): number {
+    return Math.min(lend, Math.max(0, g - use));
+  }
+  private static demand(g: number, use: number): number {
+    return Math.max(0, use - g);
+  }
+  private static lend(t: TenantConfig, type: AcceleratorType): number {
     const q = t.quotas[type];
-    const g = q?.guaranteed ?? 0;
-    const lend = q === undefined ? 0 : Math.min(q.lendingLimit ?? g, g);
-    return { supply: Math.min(lend, Math.max(0, g - use)), demand: Math.max(0, use - g) };
+    return q === undefined ? 0 : Math.min(q.lendingLimit ?? q.guaranteed, q.guaranteed);
   }
 
   usage(tenant: string, type: AcceleratorType): number {
@@ -132,10 +144,10 @@ export class QuotaBook {
     const agg = b.cohorts.get(key) ?? { supply: 0, demand: 0 };
     b.poolSupply -= Math.max(0, agg.supply - agg.demand);
     b.poolDemand -= Math.max(0, agg.demand - agg.supply);
-    const c0 = this.contrib(t, type, before);
-    const c1 = this.contrib(t, type, after);
-    agg.supply += c1.supply - c0.supply;
-    agg.demand += c1.demand - c0.demand;
+    const g = t.quotas[type]?.guaranteed ?? 0;
+    const lend = QuotaBook.lend(t, type);
+    agg.supply += QuotaBook.supply(g, lend, after) - QuotaBook.supply(g, lend, before);
+    agg.demand += QuotaBook.demand(g, after) - QuotaBook.demand(g, before);
     b.cohorts.set(key, agg);
     b.poolSupply += Math.max(0, agg.supply - agg.demand);
     b.poolDemand += Math.max(0, agg.demand - agg.supply);
@@ -189,13 +201,14 @@ export class QuotaBook {
     // borrowing: is there idle guaranteed or unassigned capacity to lend?
     const b = this.book(type);
     const key = this.cohortKey(t);
-    const agg = b.cohorts.get(key) ?? { supply: 0, demand: 0 };
-    const c0 = this.contrib(t, type, use);
-    const c1 = this.contrib(t, type, use + devices);
-    const s1 = agg.supply + c1.supply - c0.supply;
-    const d1 = agg.demand + c1.demand - c0.demand;
-    const poolSupply = b.poolSupply - Math.max(0, agg.supply - agg.demand) + Math.max(0, s1 - d1);
-    const poolDemand = b.poolDemand - Math.max(0, agg.demand - agg.supply) + Math.max(0, d1 - s1);
+    const agg = b.cohorts.get(key);
+    const supply = agg?.supply ?? 0;
+    const demand = agg?.demand ?? 0;
+    const lend = QuotaBook.lend(t, type);
+    const s1 = supply + QuotaBook.supply(g, lend, use + devices) - QuotaBook.supply(g, lend, use);
+    const d1 = demand + QuotaBook.demand(g, use + devices) - QuotaBook.demand(g, use);
+    const poolSupply = b.poolSupply - Math.max(0, supply - demand) + Math.max(0, s1 - d1);
+    const poolDemand = b.poolDemand - Math.max(0, demand - supply) + Math.max(0, d1 - s1);
     if (poolDemand <= poolSupply + b.unassigned) return OK;
     // the hall is simply full: that is a capacity wait, not a quota one (placement will say so)
     if (b.total + devices > b.hall) return OK;

@@ -339,15 +339,28 @@ function insertSorted(arr: SchedJob[], job: SchedJob, cmp: QueueCompare): number
 }
 
 /**
- * A tenant's place in the interleaving of tenant queues: `cls` 0 when its next job fits inside its
- * guarantee (1 otherwise), `band` its next job's attained-service band (0 with LAS off), `key` its
- * fair-share key (decayed usage per weight).
+ * A tenant's place in the interleaving of tenant queues (one cycle's ordering state): `cls` 0 when
+ * its next job fits inside its guarantee (1 otherwise), `band` that job's attained-service band (0
+ * with LAS off), `key` its fair-share key (decayed usage, plus what this cycle's order charged it,
+ * per weight). Mutated only while out of the heap.
  */
 interface TenantTurn {
   readonly name: string;
-  readonly cls: number;
-  readonly band: number;
-  readonly key: number;
+  /** Its queue, in queue order, and the first position not yet taken in order. */
+  readonly jobs: readonly SchedJob[];
+  pos: number;
+  /** Accelerator-seconds charged, and devices taken, for its jobs already placed in order. */
+  charged: number;
+  taken: number;
+  readonly weight: number;
+  /** Devices left inside its guarantee per type as the cycle starts, and their maximum. */
+  readonly room: ReadonlyMap<AcceleratorType, number>;
+  readonly maxRoom: number;
+  /** The job its next turn is for. */
+  job: SchedJob | undefined;
+  cls: number;
+  band: number;
+  key: number;
 }
 
 /** Min-heap of tenants by (cls, band, key, name). */
@@ -542,7 +555,22 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   const pendingBand = (j: SchedJob): number => (las.enabled ? bandOfService(j.attainedServiceMs ?? 0) : 0);
   const inQueueOrder = queueCompare(pendingBand);
   /** Per pending job object: what makes two jobs identical to one cycle (see the examine loop). */
-  const identityKeys = new WeakMap<SchedJob, { readonly loose: string; readonly exact: string }>();
+  /**
+   * Per pending job object: a number naming everything one cycle reads from a job except its id,
+   * submit time and time limit (interned: few distinct values, and a number is a cheap map key).
+   */
+  const identityOf = new WeakMap<SchedJob, number>();
+  const identityIds = new Map<string, number>();
+  const identity = (job: SchedJob): number => {
+    let id = identityOf.get(job);
+    if (id === undefined) {
+      const key = `${job.tenant}\u0000${job.project}\u0000${job.priority}\u0000${pendingBand(job)}\u0000${signature(job)}\u0000${job.preemptible}`;
+      id = identityIds.get(key);
+      if (id === undefined) identityIds.set(key, (id = identityIds.size));
+      identityOf.set(job, id);
+    }
+    return id;
+  };
   /** Per pending job object: (tenant, priority, band, request shape), the preemption search's cache key. */
   const preemptionKeys = new WeakMap<SchedJob, string>();
   const preemptionKey = (job: SchedJob): string => {
@@ -1041,84 +1069,83 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     const out: SchedJob[] = [];
     const usage = snapshot.usage ?? {};
     const heap = new TenantHeap();
-    const charged = new Map<string, number>();
-    /** Devices of the jobs taken in order so far, per tenant (as if they all start). */
-    const takenDevices = new Map<string, number>();
-    const pos = new Map<string, number>();
     const c = cap as ClusterCapacity;
     // Jobs that fit inside their tenant's guarantee go first (what Kueue does with nominal quota):
     // a tenant that reclaimed devices then gets them before any borrower's job can take them.
-    // Jobs pulled ahead of their tenant's queue order (below), and the job each tenant's turn is for.
+    // Jobs pulled ahead of their tenant's queue order (below).
     const ahead = new Set<SchedJob>();
-    const turnJob = new Map<string, SchedJob>();
-    /** The most devices of any one type the tenant may still take inside its guarantee. */
-    const guaranteeRoom = (t: string): number => {
-      let room = 0;
-      const quotas = quota.tenant(t).quotas;
-      for (const type in quotas) room = Math.max(room, quota.guaranteed(t, type) - quota.usage(t, type));
-      return room - (takenDevices.get(t) ?? 0);
-    };
-    const fitsGuarantee = (t: string, job: SchedJob, room: number): boolean => {
+    const reclaim = config.preemption.reclaim;
+    /** Room left inside the tenant's guarantee for `job`'s acceptable types, as if the jobs taken before it all start. */
+    const fitsGuarantee = (t: TenantTurn, job: SchedJob): boolean => {
       const need = job.replicas * job.perReplica.accelerators;
-      if (need === 0 || need > room) return false;
-      for (const type of everFor(c, job))
-        if (type !== null && quota.guaranteed(t, type) - quota.usage(t, type) - (takenDevices.get(t) ?? 0) >= need) return true;
+      if (need === 0 || need > t.maxRoom - t.taken) return false;
+      for (const type of everFor(c, job)) if (type !== null && (t.room.get(type) ?? 0) - t.taken >= need) return true;
       return false;
     };
     // A tenant's turn is for its next job in queue order, unless that job does not fit inside the
     // tenant's guarantee and one of the next GUARANTEE_LOOKAHEAD jobs does: that one is pulled
     // ahead, so a large job at the head does not make the tenant's small guaranteed jobs wait
     // behind borrowers (or behind a borrower's reservation).
-    const turn = (t: string): TenantTurn | null => {
-      const q = queues.get(t)?.jobs ?? [];
-      let i = pos.get(t) ?? 0;
+    const turn = (t: TenantTurn): boolean => {
+      const q = t.jobs;
+      let i = t.pos;
       while (i < q.length && ahead.has(q[i] as SchedJob)) i++;
-      pos.set(t, i);
+      t.pos = i;
       let job = q[i];
-      if (job === undefined) return null;
-      const room = guaranteeRoom(t);
-      let cls = fitsGuarantee(t, job, room) ? 0 : 1;
-      if (cls === 1 && room > 0 && config.preemption.reclaim) {
+      if (job === undefined) return false;
+      let cls = fitsGuarantee(t, job) ? 0 : 1;
+      if (cls === 1 && t.maxRoom - t.taken > 0 && reclaim) {
         for (let k = i + 1, seen = 0; k < q.length && seen < GUARANTEE_LOOKAHEAD; k++) {
           const cand = q[k] as SchedJob;
           if (ahead.has(cand)) continue;
           seen++;
-          if (fitsGuarantee(t, cand, room)) {
+          if (fitsGuarantee(t, cand)) {
             job = cand;
             cls = 0;
             break;
           }
         }
       }
-      turnJob.set(t, job);
-      return { name: t, cls, band: pendingBand(job), key: ((usage[t] ?? 0) + (charged.get(t) ?? 0)) / quota.tenant(t).weight };
+      t.job = job;
+      t.cls = cls;
+      t.band = pendingBand(job);
+      t.key = ((usage[t.name] ?? 0) + t.charged) / t.weight;
+      return true;
     };
-    for (const t of [...queues.keys()].sort(cmpStr)) {
-      pos.set(t, 0);
-      const first = turn(t);
-      if (first !== null) heap.push(first);
+    const turns: TenantTurn[] = [];
+    for (const name of [...queues.keys()].sort(cmpStr)) {
+      const quotas = quota.tenant(name).quotas;
+      // the tenant's room inside its guarantee per type, as the cycle starts (the book does not change while ordering)
+      const room = new Map<AcceleratorType, number>();
+      let maxRoom = 0;
+      for (const type in quotas) {
+        const r = quota.guaranteed(name, type) - quota.usage(name, type);
+        room.set(type, r);
+        maxRoom = Math.max(maxRoom, r);
+      }
+      const t: TenantTurn = { name, jobs: queues.get(name)?.jobs ?? [], pos: 0, charged: 0, taken: 0, weight: quota.tenant(name).weight, room, maxRoom, job: undefined, cls: 0, band: 0, key: 0 };
+      turns.push(t);
+      if (turn(t)) heap.push(t);
     }
     const chargeCapS = config.fairShare.halfLifeMs / 1000;
     for (let guard = 0; guard < pendingById.size + queues.size && heap.size > 0 && out.length < depth; guard++) {
       const top = heap.pop();
       if (top === undefined) break;
-      const q = queues.get(top.name)?.jobs;
-      const i = pos.get(top.name) ?? 0;
-      const job = turnJob.get(top.name);
+      const job = top.job;
       if (job === undefined) continue;
       out.push(job);
-      if (job === q?.[i]) pos.set(top.name, i + 1);
+      if (job === top.jobs[top.pos]) top.pos++;
       else ahead.add(job);
       // charge the tenant for this job (devices × expected seconds, capped at one half-life)
       const secs = Math.min(job.timeLimitMs === null ? chargeCapS : job.timeLimitMs / 1000, chargeCapS);
-      charged.set(top.name, (charged.get(top.name) ?? 0) + Math.max(1, job.replicas * job.perReplica.accelerators) * secs);
-      takenDevices.set(top.name, (takenDevices.get(top.name) ?? 0) + job.replicas * job.perReplica.accelerators);
-      const next = turn(top.name);
-      if (next !== null) heap.push(next);
+      const devices = job.replicas * job.perReplica.accelerators;
+      top.charged += Math.max(1, devices) * secs;
+      top.taken += devices;
+      if (turn(top)) heap.push(top);
     }
-    for (const t of [...queues.keys()].sort(cmpStr)) {
-      const q = queues.get(t);
-      if (q !== undefined && (pos.get(t) ?? 0) < q.jobs.length) rest(q, pos.get(t) ?? 0, ahead.size > 0 ? ahead : null);
+    for (const t of turns) {
+      const q = queues.get(t.name);
+      if (q !== undefined && t.pos < q.jobs.length) rest(q, t.pos, ahead.size > 0 ? ahead : null);
     }
     return out;
   }
@@ -1178,9 +1205,10 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     let firstBlocked: SchedJob | null = null;
     // (tenant, priority, request shape) for which preemption found nothing this cycle
     const noVictims = new Set<string>();
-    // the verdict of the last blocked job per identity (see the loop), and the state it was made in
-    // (a copy spends the same search budgets the original spent, so that copying changes no decision)
-    const blockedLike = new Map<string, { version: number; decision: PendingDecision; ranNowTest: boolean; reachedEstimate: boolean }>();
+    // the verdict of the last blocked job per identity (see the loop), the state it was made in, and
+    // the time limit it read (undefined: it read none); a copy spends the same search budgets the
+    // original spent, so that copying changes no decision
+    const blockedLike = new Map<number, { version: number; timeLimitMs: number | null | undefined; decision: PendingDecision; ranNowTest: boolean; reachedEstimate: boolean }>();
     const mayEstimate = (): boolean =>
       estimates < B.estimateMaxJobs || (B.enabled && backfillReservations < B.reservationDepth && estimates < B.estimateMaxJobs + B.reservationDepth);
     const ranEnoughCache = new Map<string, readonly RunningSchedJob[]>();
@@ -1222,23 +1250,16 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     const hasClaim = (j: SchedJob): boolean => j.claimedAt !== undefined && j.claimedAt !== null && now - j.claimedAt <= claimWindow && !claimed.has(j.id);
     examined = moveToFront(examined, hasClaim, (a, b) => (a.claimedAt ?? 0) - (b.claimedAt ?? 0) || cmpStr(a.id, b.id));
     for (const job of examined) {
-      if (claimed.has(job.id)) continue;
+      if (claimed.size > 0 && claimed.has(job.id)) continue;
       // a job identical in every respect the cycle reads to one just found blocked, with nothing
       // started, reserved or preempted since, is blocked for the same reason (Slurm's backfill skips
       // such jobs too): its verdict is copied, not recomputed (bursts of identical jobs are common)
-      // Two keys: without the time limit, for verdicts that did not depend on it (no RUN_NOW
-      // test, no will-run estimate, no booking: a job that cannot fit by device count alone), and
-      // with it for the rest; a time limit is seldom shared, so the first key does most copying
-      let keys = identityKeys.get(job);
-      if (keys === undefined) {
-        const loose = `${job.tenant}\u0000${job.project}\u0000${job.priority}\u0000${pendingBand(job)}\u0000${signature(job)}\u0000${job.preemptible}`;
-        keys = { loose, exact: `${loose}\u0000${job.timeLimitMs}` };
-        identityKeys.set(job, keys);
-      }
+      // The time limit counts only where the verdict read it: a job that cannot fit by device count
+      // alone asks no RUN_NOW or estimate (time limits are seldom shared, so this is most copying)
+      const identityId = identity(job);
       const version = starts.length + preemptions.length + profile.reservationCount;
-      let same = blockedLike.get(keys.loose);
-      if (same === undefined || same.version !== version) same = blockedLike.get(keys.exact);
-      if (same !== undefined && same.version === version && !(same.ranNowTest && tested >= B.maxJobsTested)) {
+      const same = blockedLike.get(identityId);
+      if (same !== undefined && same.version === version && (same.timeLimitMs === undefined || same.timeLimitMs === job.timeLimitMs) && !(same.ranNowTest && tested >= B.maxJobsTested)) {
         const d = same.decision;
         pending.push({ jobId: job.id, verdict: d.verdict, reason: d.reason, estimatedStart: d.estimatedStart });
         // the RUN_NOW test and the will-run estimate it would have made (same answers: nothing
@@ -1444,7 +1465,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
       } finally {
         const d = pending[decided];
         if (pending.length === decided + 1 && d !== undefined && d.estimatedStart === null && starts.length + preemptions.length + profile.reservationCount === version)
-          blockedLike.set(windows.length === 0 && !ranNowTest && !estimated ? keys.loose : keys.exact, { version, decision: d, ranNowTest, reachedEstimate });
+          blockedLike.set(identityId, { version, timeLimitMs: windows.length === 0 && !ranNowTest && !estimated ? undefined : job.timeLimitMs, decision: d, ranNowTest, reachedEstimate });
       }
     }
     // one copy of the cached verdicts of jobs beyond the depth (not one push each)

@@ -12,7 +12,7 @@ export * from './policy/baselines/index.js';
 export type { PolicyConfig, TenantConfig, TypeQuota, ProjectConfig, PriorityClass, PreemptionConfig, BackfillConfig, AttainedServiceConfig } from './policy/config.js';
 export { compilePolicy, DEFAULT_POLICY, DEFAULT_ATTAINED_SERVICE, resolvePriority, tenantConfig } from './policy/config.js';
 export type { TenantUsage } from './policy/fairshare.js';
-export { decayUsage, accrueUsage, decayedAcceleratorSeconds, EMPTY_USAGE } from './policy/fairshare.js';
+export { decayUsage, decayUsageOfDevices, accrueUsage, decayedAcceleratorSeconds, EMPTY_USAGE } from './policy/fairshare.js';
 export { QuotaBook } from './policy/quota.js';
 export type { QuotaCheck } from './policy/quota.js';
 export type { SuanliScheduler, SchedulerOptions } from './policy/suanli.js';

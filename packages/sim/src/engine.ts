@@ -35,7 +35,7 @@ import type {
   SchedulingPolicy,
   Snapshot,
 } from '@suanli/core';
-import { accrueUsage, decayUsage, EMPTY_USAGE, noteDerivation } from '@suanli/core';
+import { accrueUsage, decayUsage, decayUsageOfDevices, EMPTY_USAGE, noteDerivation } from '@suanli/core';
 import type { TraceJob } from './trace.js';
 
 export interface JobModel {
@@ -453,7 +453,17 @@ export function simulate(input: EngineInput): RunOutcome {
   const halfLife = policy.usageHalfLifeMs;
   let usage: TenantUsage = EMPTY_USAGE;
   let ended: { tenant: string; devices: number; from: number; to: number }[] = [];
+  // devices of the running jobs per tenant, and the latest start among them: while no running job
+  // started after the usage's asOf, decaying it needs only these (decayUsageOfDevices)
+  const runningDevices = new Map<string, number>();
+  let latestStart = -Infinity;
+  const countRunning = (j: SimJob, sign: 1 | -1): void => {
+    const n = (runningDevices.get(j.sched.tenant) ?? 0) + sign * j.gpus;
+    if (n === 0) runningDevices.delete(j.sched.tenant);
+    else runningDevices.set(j.sched.tenant, n);
+  };
   const noteEnded = (j: SimJob): void => {
+    countRunning(j, -1);
     if (halfLife !== undefined)
       ended.push({ tenant: j.sched.tenant, devices: j.gpus, from: j.runStart, to: now });
   };
@@ -539,6 +549,8 @@ export function simulate(input: EngineInput): RunOutcome {
     j.overheadUntil = now + restart;
     j.running = { ...j.sched, startTime: now, placement, lastCheckpointTime: null };
     running.set(j.sched.id, j);
+    countRunning(j, 1);
+    latestStart = Math.max(latestStart, now);
     hold(j, placement);
     heap.push(now + restart + j.remainingMs, j, j.attempt);
   };
@@ -554,7 +566,10 @@ export function simulate(input: EngineInput): RunOutcome {
     if (halfLife === undefined) return { now, nodes, pending: pendingArr, running: runningArr };
     if (usage.asOf !== now || ended.length > 0) {
       const prevAsOf = usage.asOf;
-      usage = decayUsage(usage, now, runningArr, halfLife);
+      usage =
+        latestStart <= prevAsOf
+          ? decayUsageOfDevices(usage, now, runningDevices, halfLife)
+          : decayUsage(usage, now, runningArr, halfLife);
       for (const e of ended)
         usage = accrueUsage(usage, e.tenant, e.devices, Math.max(e.from, prevAsOf), e.to, halfLife);
       ended = [];

@@ -1,7 +1,7 @@
 /// <reference types="node" />
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accrueUsage, decayedAcceleratorSeconds, decayUsage, EMPTY_USAGE } from './fairshare.js';
+import { accrueUsage, decayedAcceleratorSeconds, decayUsage, decayUsageOfDevices, EMPTY_USAGE } from './fairshare.js';
 import { devicesOn, makeJob, makeRunning } from '../testing/builders.js';
 
 const H = 3_600_000; // half-life 1 h
@@ -35,4 +35,17 @@ void test('accrueUsage charges a job that ended between cycles', () => {
   const u = accrueUsage({ asOf: 2 * H, byTenant: {} }, 'b', 4, 0, H, H);
   assert.ok(Math.abs((u.byTenant['b'] ?? 0) - decayedAcceleratorSeconds(4, 0, H, 2 * H, H)) < 1e-9);
   assert.ok(Math.abs((u.byTenant['b'] ?? 0) - (4 * 3600 * 0.25) / Math.LN2) < 1e-6);
+});
+
+void test('devices per tenant give the same numbers as the running jobs they sum', () => {
+  const jobs = [
+    makeRunning(makeJob('r1', { tenant: 'a' }), devicesOn('n', 2), { startTime: 0 }),
+    makeRunning(makeJob('r2', { tenant: 'a' }), devicesOn('m', 4), { startTime: H / 2 }),
+    makeRunning(makeJob('r3', { tenant: 'b' }), devicesOn('k', 8), { startTime: H }),
+  ];
+  const prev = { asOf: H, byTenant: { a: 700, c: 3 } };
+  const byJobs = decayUsage(prev, 3 * H, jobs, H);
+  const byDevices = decayUsageOfDevices(prev, 3 * H, new Map([['a', 6], ['b', 8]]), H);
+  assert.deepEqual(byDevices, byJobs);
+  assert.ok((byJobs.byTenant['b'] ?? 0) > 0 && (byJobs.byTenant['c'] ?? 0) === 3 / 4);
 });

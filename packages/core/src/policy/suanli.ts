@@ -316,6 +316,7 @@ function sortQueueOrder(jobs: readonly SchedJob[], band: (j: SchedJob) => number
 
 /** The jobs matching `pred` first (in `order` if given, else as they were), then the rest as they were. */
 function moveToFront(jobs: readonly SchedJob[], pred: (j: SchedJob) => boolean, order?: QueueCompare): readonly SchedJob[] {
+  if (!jobs.some(pred)) return jobs; // the common case: no copy
   const first: SchedJob[] = [];
   const rest: SchedJob[] = [];
   for (const j of jobs) (pred(j) ? first : rest).push(j);

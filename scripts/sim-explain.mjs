@@ -39,6 +39,9 @@ const jobs = windowJobs(
 const nodes = buildNodes(uniformCluster(Number(values.nodes), 8, 'gpu'));
 const guarantees = deriveGuarantees(jobs, clusterAccelerators(nodes), 'proportional');
 const byDay = new Map();
+// the hall every 10 simulated minutes: devices held per tenant, jobs waiting per tenant
+const samples = [];
+const SAMPLE_MS = 600_000;
 const run = simulate({
   nodes,
   jobs,
@@ -62,6 +65,16 @@ const run = simulate({
         e.calls++;
         e.pending += s.pending.length;
         byDay.set(day, e);
+        if (samples.length === 0 || s.now - samples.at(-1).now >= SAMPLE_MS) {
+          const held = new Map();
+          for (const j of s.running) {
+            const d = j.placement.reduce((n, p) => n + p.acceleratorIds.length, 0);
+            held.set(j.tenant, (held.get(j.tenant) ?? 0) + d);
+          }
+          const waiting = new Map();
+          for (const j of s.pending) waiting.set(j.tenant, (waiting.get(j.tenant) ?? 0) + 1);
+          samples.push({ now: s.now, held, waiting });
+        }
         return r;
       },
     });
@@ -85,6 +98,38 @@ console.log(
 );
 console.log(`  by tenant: ${count(top, (j) => j.tenant)}`);
 console.log(`  by size (GPUs): ${count(top, (j) => j.accelerators)}`);
+{
+  // the hall while the tenant with most of the slowest starts waited: could it have had more
+  // without taking devices other tenants hold inside their guarantees?
+  const byTenant = new Map();
+  for (const j of top) byTenant.set(j.tenant, (byTenant.get(j.tenant) ?? 0) + 1);
+  const tenant = [...byTenant].sort((a, b) => b[1] - a[1])[0][0];
+  const mine = top.filter((j) => j.tenant === tenant);
+  const from = Math.min(...mine.map((j) => j.submitMs));
+  const to = Math.max(...mine.map((j) => j.firstStartMs));
+  const total = clusterAccelerators(nodes);
+  const rows = samples
+    .filter((x) => x.now >= from && x.now <= to)
+    .map((x) => {
+      let others = 0;
+      let othersBorrowed = 0;
+      for (const [t, d] of x.held) {
+        if (t === tenant) continue;
+        others += d;
+        othersBorrowed += Math.max(0, d - (guarantees.get(t) ?? 0));
+      }
+      const used = [...x.held.values()].reduce((a, b) => a + b, 0);
+      return { mine: x.held.get(tenant) ?? 0, waiting: x.waiting.get(tenant) ?? 0, free: total - used, others, othersBorrowed };
+    });
+  const range = (k) => `${Math.min(...rows.map((r) => r[k]))}–${Math.max(...rows.map((r) => r[k]))}`;
+  const othersGuaranteed = [...guarantees].filter(([t]) => t !== tenant).reduce((a, [, g]) => a + g, 0);
+  console.log(
+    `  while ${tenant}'s slowest waited (${new Date(from).toISOString().slice(0, 16)} → ${new Date(to).toISOString().slice(0, 16)}, ${rows.length} samples 10 min apart):`,
+  );
+  console.log(
+    `    ${tenant} held ${range('mine')} GPUs (guarantee ${guarantees.get(tenant) ?? 0}) with ${range('waiting')} jobs waiting; ${range('free')} GPUs free; other tenants held ${range('others')} (guarantees ${othersGuaranteed} in all), ${range('othersBorrowed')} of it borrowed`,
+  );
+}
 const over = run.jobs
   .filter((j) => j.maxGuaranteeWaitMs > GUARANTEE_WAIT_BOUND_S * 1000)
   .sort((a, b) => b.maxGuaranteeWaitMs - a.maxGuaranteeWaitMs);

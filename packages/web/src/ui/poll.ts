@@ -10,7 +10,9 @@ export interface Polled<T> {
 
 /**
  * Calls `load` now and then every `intervalMs` (never two at once), until unmount or until `deps`
- * change. `load` receives the previous value so it can fetch only what changed.
+ * change. `load` receives the previous value so it can fetch only what changed. New `deps` start
+ * from nothing (the old data answered another question); `refresh()` asks again at once and keeps
+ * showing the last answer until the new one comes.
  */
 export function usePoll<T>(
   load: (prev: T | null) => Promise<T>,
@@ -24,11 +26,17 @@ export function usePoll<T>(
   });
   const [tick, setTick] = useState(0);
   const prev = useRef<T | null>(null);
+  const asked = useRef<readonly unknown[] | null>(null);
   useEffect(() => {
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    prev.current = null;
-    setState({ data: null, error: null, updatedAt: null });
+    const question = [...deps, intervalMs];
+    const last = asked.current;
+    asked.current = question;
+    if (last === null || last.length !== question.length || question.some((d, i) => !Object.is(d, last[i]))) {
+      prev.current = null;
+      setState({ data: null, error: null, updatedAt: null });
+    }
     const run = async () => {
       try {
         const data = await load(prev.current);

@@ -5,7 +5,7 @@
  * with cancel (writers, own tenant) and approve / reject (operators); "when can I get N for D
  * hours?" (GET /api/v1/capacity). Everything shown comes from the API; nothing is estimated here.
  */
-import { useMemo, useRef, useState, type FormEvent } from 'react';
+import { useMemo, useState, type FormEvent } from 'react';
 import {
   ApiClientError,
   type BookingCreate,
@@ -15,7 +15,7 @@ import {
 import { useI18n, useSession } from '../context.js';
 import { usePoll } from '../poll.js';
 import { errorMessage } from '../api.js';
-import { ErrorNote, Updated } from './common.js';
+import { ConfirmAction, ErrorNote, Field, Updated } from './common.js';
 import { NotAvailable, useCapability } from './Unavailable.js';
 import { can } from '../../lib/roles.js';
 import { formatTime } from '../../lib/format.js';
@@ -69,11 +69,7 @@ function BookingsView() {
     POLL_MS,
     [client],
   );
-  // A refresh (after booking or cancelling) starts from empty: keep showing the last answer meanwhile,
-  // so the forms (and what they say) stay mounted.
-  const last = useRef(poll.data);
-  if (poll.data) last.current = poll.data;
-  const data = poll.data ?? last.current;
+  const data = poll.data;
   const inventory = useMemo(() => inventoryByType(data?.nodes ?? []), [data]);
   const types = useMemo(() => {
     const s = new Set(inventory.keys());
@@ -305,69 +301,57 @@ function BookForm({ types, onBooked }: { types: readonly string[]; onBooked: () 
     <section className="card" aria-labelledby="book-title">
       <h2 id="book-title">{t('bookings.form.title')}</h2>
       <form className="stack-form" onSubmit={(e) => void submit(e)} data-testid="book-form" noValidate>
-        <label>
-          {t('bookings.form.type')}
-          <input
-            type="text"
-            list="booking-types"
-            required
-            value={chosenType}
-            onChange={(e) => setType(e.target.value)}
-            aria-invalid={invalid('acceleratorType') ? true : undefined}
-            data-testid="book-type"
-          />
-        </label>
+        <Field
+          label={t('bookings.form.type')}
+          list="booking-types"
+          required
+          value={chosenType}
+          onChange={setType}
+          invalid={invalid('acceleratorType')}
+          testId="book-type"
+        />
         <datalist id="booking-types">
           {types.map((x) => (
             <option key={x} value={x} />
           ))}
         </datalist>
-        <label>
-          {t('bookings.form.count')}
-          <input
-            type="number"
-            min={1}
-            step={1}
-            required
-            value={count}
-            onChange={(e) => setCount(e.target.value)}
-            aria-invalid={invalid('accelerators') ? true : undefined}
-            data-testid="book-count"
-          />
-        </label>
-        <label>
-          {t('bookings.form.start')}
-          <input
-            type="datetime-local"
-            required
-            value={start}
-            onChange={(e) => setStart(e.target.value)}
-            aria-invalid={invalid('start') ? true : undefined}
-            data-testid="book-start"
-          />
-        </label>
-        <label>
-          {t('bookings.form.end')}
-          <input
-            type="datetime-local"
-            required
-            value={end}
-            onChange={(e) => setEnd(e.target.value)}
-            aria-invalid={invalid('end') ? true : undefined}
-            data-testid="book-end"
-          />
-        </label>
-        <label>
-          {t('bookings.form.zone')}
-          <input
-            type="text"
-            list="booking-zones"
-            value={zone}
-            onChange={(e) => setZone(e.target.value)}
-            aria-invalid={invalid('timeZone') ? true : undefined}
-            data-testid="book-zone"
-          />
-        </label>
+        <Field
+          label={t('bookings.form.count')}
+          type="number"
+          min={1}
+          step={1}
+          required
+          value={count}
+          onChange={setCount}
+          invalid={invalid('accelerators')}
+          testId="book-count"
+        />
+        <Field
+          label={t('bookings.form.start')}
+          type="datetime-local"
+          required
+          value={start}
+          onChange={setStart}
+          invalid={invalid('start')}
+          testId="book-start"
+        />
+        <Field
+          label={t('bookings.form.end')}
+          type="datetime-local"
+          required
+          value={end}
+          onChange={setEnd}
+          invalid={invalid('end')}
+          testId="book-end"
+        />
+        <Field
+          label={t('bookings.form.zone')}
+          list="booking-zones"
+          value={zone}
+          onChange={setZone}
+          invalid={invalid('timeZone')}
+          testId="book-zone"
+        />
         <datalist id="booking-zones">
           {zones.map((z) => (
             <option key={z} value={z} />
@@ -385,28 +369,23 @@ function BookForm({ types, onBooked }: { types: readonly string[]; onBooked: () 
           </select>
         </label>
         {repeat ? (
-          <label>
-            {t('bookings.form.until')}
-            <input
-              type="date"
-              value={until}
-              onChange={(e) => setUntil(e.target.value)}
-              aria-invalid={invalid('until') ? true : undefined}
-              data-testid="book-until"
-            />
-          </label>
-        ) : null}
-        <label>
-          {t('bookings.form.project')}
-          <input
-            type="text"
-            value={project}
-            placeholder="default"
-            onChange={(e) => setProject(e.target.value)}
-            aria-invalid={invalid('project') ? true : undefined}
-            data-testid="book-project"
+          <Field
+            label={t('bookings.form.until')}
+            type="date"
+            value={until}
+            onChange={setUntil}
+            invalid={invalid('until')}
+            testId="book-until"
           />
-        </label>
+        ) : null}
+        <Field
+          label={t('bookings.form.project')}
+          placeholder="default"
+          value={project}
+          onChange={setProject}
+          invalid={invalid('project')}
+          testId="book-project"
+        />
         {mayMaintain ? (
           <label className="check">
             <input
@@ -610,7 +589,6 @@ function BookingList({ bookings, onChanged }: { bookings: readonly BookingView[]
 function Actions({ booking: b, onChanged }: { booking: BookingView; onChanged: () => void }) {
   const { t } = useI18n();
   const { client, me } = useSession();
-  const [confirm, setConfirm] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const platform = me.role === 'admin' || me.role === 'operator';
@@ -626,7 +604,6 @@ function Actions({ booking: b, onChanged }: { booking: BookingView; onChanged: (
     setError(null);
     try {
       await client.decideBooking(b.id, action);
-      setConfirm(false);
       onChanged();
     } catch (err) {
       setError(errorMessage(err));
@@ -661,34 +638,17 @@ function Actions({ booking: b, onChanged }: { booking: BookingView; onChanged: (
         </>
       ) : null}
       {mayCancel ? (
-        confirm ? (
-          <>
-            <button
-              type="button"
-              className="danger"
-              disabled={busy}
-              onClick={() => void act('cancel')}
-              aria-label={t('bookings.cancelConfirmLabel', { id: b.id })}
-              data-testid="booking-cancel-confirm"
-            >
-              {t('bookings.cancelConfirm')}
-            </button>
-            <button type="button" className="secondary" onClick={() => setConfirm(false)}>
-              {t('bookings.cancelAbort')}
-            </button>
-          </>
-        ) : (
-          <button
-            type="button"
-            className="secondary"
-            disabled={busy}
-            onClick={() => setConfirm(true)}
-            aria-label={t('bookings.cancelLabel', { id: b.id })}
-            data-testid="booking-cancel"
-          >
-            {t('bookings.cancel')}
-          </button>
-        )
+        <ConfirmAction
+          label={t('bookings.cancel')}
+          confirmLabel={t('bookings.cancelConfirm')}
+          abortLabel={t('bookings.cancelAbort')}
+          testId="booking-cancel"
+          busy={busy}
+          onConfirm={() => act('cancel')}
+          ariaLabel={t('bookings.cancelLabel', { id: b.id })}
+          confirmAriaLabel={t('bookings.cancelConfirmLabel', { id: b.id })}
+          className="secondary"
+        />
       ) : null}
       {error ? <ErrorNote error={error} /> : null}
     </div>

@@ -5,7 +5,7 @@ import { useI18n, useSession } from '../context.js';
 import { usePoll, useNow } from '../poll.js';
 import { errorMessage } from '../api.js';
 import { Link } from '../router.js';
-import { ErrorNote, StateBadge, Updated } from './common.js';
+import { ConfirmAction, ErrorNote, StateBadge, Updated } from './common.js';
 import { isActive } from '../../lib/overview.js';
 import { formatDuration, formatRelative, formatTime } from '../../lib/format.js';
 import { can } from '../../lib/roles.js';
@@ -149,7 +149,6 @@ export function JobPage({ id }: { id: string }) {
 
 function CancelButton({ client, job, onDone }: { client: SuanliClient; job: JobView; onDone: () => void }) {
   const { t } = useI18n();
-  const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   if (job.cancelRequested) return <p role="status">{t('job.cancelRequested')}</p>;
@@ -163,31 +162,18 @@ function CancelButton({ client, job, onDone }: { client: SuanliClient; job: JobV
       setError(errorMessage(err));
     } finally {
       setBusy(false);
-      setConfirming(false);
     }
   };
   return (
     <div className="actions">
-      {confirming ? (
-        <>
-          <button
-            type="button"
-            className="danger"
-            disabled={busy}
-            onClick={() => void cancel()}
-            data-testid="cancel-confirm"
-          >
-            {t('job.cancelConfirm')}
-          </button>
-          <button type="button" className="secondary" onClick={() => setConfirming(false)}>
-            {t('job.cancelAbort')}
-          </button>
-        </>
-      ) : (
-        <button type="button" className="danger" onClick={() => setConfirming(true)} data-testid="cancel">
-          {t('job.cancel')}
-        </button>
-      )}
+      <ConfirmAction
+        label={t('job.cancel')}
+        confirmLabel={t('job.cancelConfirm')}
+        abortLabel={t('job.cancelAbort')}
+        testId="cancel"
+        busy={busy}
+        onConfirm={cancel}
+      />
       {error ? <ErrorNote error={error} /> : null}
     </div>
   );

@@ -6,15 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseGenericTrace } from '@suanli/sim';
+import { BIN, startServerProcess } from './testing/server-process.js';
 
-const BIN = fileURLToPath(new URL('../bin/suanli.js', import.meta.url));
 const execFileP = promisify(execFile);
 
 interface CliResult {
@@ -23,54 +22,13 @@ interface CliResult {
   stderr: string;
 }
 
-async function startServerProcess(dataDir: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(
-    process.execPath,
-    [
-      BIN,
-      'server',
-      '--data-dir',
-      dataDir,
-      '--port',
-      '0',
-      '--accelerators',
-      'gpu:2',
-      '--node-name',
-      'box',
-      '--grace',
-      '1',
-      '--log-level',
-      'warn',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SUANLI_ADMIN_TOKEN: '' },
-    },
-  );
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m && out.includes('authenticate:')) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.on('exit', (c) => reject(new Error(`server exited with ${c}: ${out}`)));
-  });
-  return { proc, url };
-}
-
 test(
   'three jobs on gpu:2, logs, cancel, kill -9 and restart, malformed specs',
   { timeout: 90_000 },
   async () => {
     const dir = await mkdtemp(join(tmpdir(), 'suanli-cli-'));
     const dataDir = join(dir, 'data');
-    let server = await startServerProcess(dataDir);
+    let server = await startServerProcess(dataDir, { env: { SUANLI_ADMIN_TOKEN: '' } });
     const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
     const cli = async (...args: string[]): Promise<CliResult> => {
       try {
@@ -163,7 +121,7 @@ test(
       const statusFile = join(dataDir, 'logs', shortId, 'attempt-1', 'exit-status.0');
       for (let i = 0; i < 200 && !(await readFile(statusFile, 'utf8').catch(() => '')); i++)
         await new Promise((r) => setTimeout(r, 100));
-      server = await startServerProcess(dataDir);
+      server = await startServerProcess(dataDir, { env: { SUANLI_ADMIN_TOKEN: '' } });
 
       const s = await waitState(shortId, ['succeeded', 'failed', 'lost', 'queued']);
       assert.equal(s.state, 'succeeded');

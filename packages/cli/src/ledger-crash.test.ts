@@ -11,66 +11,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startServerProcess } from './testing/server-process.js';
 
-const BIN = fileURLToPath(new URL('../bin/suanli.js', import.meta.url));
 const ADMIN = 'sl_ledger-admin-token-abcdefghijklmnop';
-
-interface Server {
-  proc: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-async function startServerProcess(dataDir: string, sink: string[]): Promise<Server> {
-  const proc = spawn(
-    process.execPath,
-    [
-      BIN,
-      'server',
-      '--data-dir',
-      dataDir,
-      '--port',
-      '0',
-      '--accelerators',
-      'gpu:2',
-      '--node-name',
-      'box',
-      '--grace',
-      '1',
-      '--log-level',
-      'trace',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SUANLI_ADMIN_TOKEN: ADMIN, SUANLI_RATE_LIMIT: 'off' },
-    },
-  );
-  let out = '';
-  const collect = (d: Buffer) => {
-    out += d.toString();
-    sink.push(d.toString());
-  };
-  proc.stdout!.on('data', collect);
-  proc.stderr!.on('data', collect);
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
-    const check = () => {
-      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m && out.includes('authenticate:')) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    proc.stdout!.on('data', check);
-    proc.on('exit', (c) => reject(new Error(`server exited with ${c}: ${out}`)));
-  });
-  return { proc, url, output: () => out };
-}
+const SERVER_ENV = { SUANLI_ADMIN_TOKEN: ADMIN, SUANLI_RATE_LIMIT: 'off' };
 
 async function api<T = Record<string, unknown>>(
   url: string,
@@ -105,7 +52,7 @@ test(
     const dir = await mkdtemp(join(tmpdir(), 'suanli-ledger-'));
     const dataDir = join(dir, 'data');
     const logs: string[] = [];
-    let server = await startServerProcess(dataDir, logs);
+    let server = await startServerProcess(dataDir, { logLevel: 'trace', env: SERVER_ENV, sink: logs });
     try {
       const t0 = Date.now();
       // An issued tenant token (not the admin one) submits the work.
@@ -165,7 +112,7 @@ test(
       server.proc.kill('SIGKILL');
       await new Promise((r) => server.proc.once('exit', r));
       await new Promise((r) => setTimeout(r, 1500));
-      server = await startServerProcess(dataDir, logs);
+      server = await startServerProcess(dataDir, { logLevel: 'trace', env: SERVER_ENV, sink: logs });
 
       // Cancel the long one once it runs (after the restart), then let everything finish.
       await waitFor(

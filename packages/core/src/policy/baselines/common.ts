@@ -14,6 +14,7 @@ import type {
   SchedulingPolicy,
   Snapshot,
 } from '../../model/scheduling.js';
+import { diffByIdentity } from '../diff.js';
 
 /** How much a job has run so far, as the platform's accounting (or the simulator) knows it. */
 export interface JobProgress {
@@ -111,8 +112,8 @@ export function derivationOf<T>(arr: readonly T[]): ArrayDerivation<T> | undefin
 
 /**
  * `cur` as `prev` less `removed` plus `added` (as multisets): from `cur`'s derivation when it was
- * made from `prev`, else by one walk that matches `prev`'s entries in order (exact for any two
- * arrays, short when `cur` is `prev` with entries dropped and new ones appended).
+ * made from `prev`, else by the identity diff (exact for any two arrays, linear when `cur` is
+ * `prev` with entries dropped, replaced or appended).
  */
 export function arrayDelta<T>(prev: readonly T[], cur: readonly T[]): { removed: T[]; added: T[] } {
   const removed: T[] = [];
@@ -131,13 +132,5 @@ export function arrayDelta<T>(prev: readonly T[], cur: readonly T[]): { removed:
     }
     return { removed, added };
   }
-  let j = 0;
-  const n = cur.length;
-  for (let i = 0; i < prev.length; i++) {
-    const x = prev[i]!;
-    if (j < n && cur[j] === x) j++;
-    else removed.push(x);
-  }
-  for (; j < n; j++) added.push(cur[j]!);
-  return { removed, added };
+  return diffByIdentity(prev, cur);
 }

@@ -7,17 +7,9 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { workerData } from 'node:worker_threads';
-import type { ClusterNode } from '@suanli/core';
-import type { JobModel } from './engine.js';
-import type { TraceJob } from './trace.js';
+import type { PolicyRunInput } from './simulate-policy.js';
 
-export interface WorkerInput {
-  readonly nodes: readonly ClusterNode[];
-  readonly jobs: readonly TraceJob[];
-  readonly model: JobModel;
-  readonly guarantees: ReadonlyMap<string, number>;
-  readonly policyFile: unknown;
-  readonly acceleratorType: string;
+export interface WorkerInput extends PolicyRunInput {
   readonly names: readonly string[];
   /** Positions in `names`, in the order to take them. */
   readonly order: readonly number[];
@@ -32,31 +24,14 @@ const DONE = 1;
 const FAILED = 2;
 
 async function work(input: WorkerInput, state: Int32Array): Promise<void> {
-  const { performance } = await import('node:perf_hooks');
-  const { simulate } = await import('./engine.js');
-  const { computeMetrics } = await import('./metrics.js');
-  const { makePolicy } = await import('./policies.js');
+  const { simulatePolicy } = await import('./simulate-policy.js');
   for (;;) {
     const k = Atomics.add(state, NEXT, 1);
     if (k >= input.order.length) break;
     const index = input.order[k]!;
     const name = input.names[index]!;
     try {
-      const run = simulate({
-        nodes: input.nodes,
-        jobs: input.jobs,
-        model: input.model,
-        guarantees: input.guarantees,
-        makePolicy: (knowledge) =>
-          makePolicy(name, {
-            knowledge,
-            guarantees: input.guarantees,
-            policyFile: input.policyFile,
-            acceleratorType: input.acceleratorType,
-          }),
-        clock: () => performance.now(),
-      });
-      input.port.postMessage({ index, run, metrics: computeMetrics(run, input.guarantees) });
+      input.port.postMessage({ index, ...simulatePolicy(name, input) });
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       input.port.postMessage({ index, error: { name: err.name, message: err.message } });

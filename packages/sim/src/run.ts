@@ -6,15 +6,14 @@ import { readFileSync } from 'node:fs';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { parse as parseYaml } from 'yaml';
 import { basename, dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { ClusterNode } from '@suanli/core';
 import { buildNodes, clusterAccelerators, compileClusterSpec, uniformCluster } from './cluster.js';
 import type { JobModel, RunOutcome } from './engine.js';
-import { DEFAULT_JOB_MODEL, SimError, simulate } from './engine.js';
+import { DEFAULT_JOB_MODEL, SimError } from './engine.js';
 import type { PolicyMetrics } from './metrics.js';
-import { computeMetrics } from './metrics.js';
 import { expandPolicies, makePolicy, PolicyError } from './policies.js';
 import type { WorkerInput } from './run-worker.js';
+import { simulatePolicy } from './simulate-policy.js';
 import type { TraceFormat, TraceJob } from './trace.js';
 import {
   parseGenericTrace,
@@ -282,16 +281,9 @@ export function runSim(options: SimOptions): SimReport {
     }
   } else {
     for (const name of names) {
-      const run = simulate({
-        nodes,
-        jobs,
-        model,
-        guarantees,
-        makePolicy: (knowledge) => makePolicy(name, { knowledge, guarantees, policyFile, acceleratorType }),
-        clock: () => performance.now(),
-      });
-      runs.push(run);
-      results.push(computeMetrics(run, guarantees));
+      const r = simulatePolicy(name, { nodes, jobs, model, guarantees, policyFile, acceleratorType });
+      runs.push(r.run);
+      results.push(r.metrics);
     }
   }
   const deviceS = jobs.reduce((s, j) => s + j.durationS * j.accelerators, 0);

@@ -2,12 +2,12 @@
  * A tiny raster back end for the plots (no dependency, no native code): an RGB canvas with
  * aliased but clean primitives (filled rectangles, lines and polylines of any width, text in a
  * built-in 5×7 bitmap font scaled by an integer factor, horizontal or rotated to read upwards) and
- * a PNG encoder (colour type 2, 8 bits, filter 0 on every row, `node:zlib` deflate, CRC-32 here).
+ * a PNG encoder (colour type 2, 8 bits, filter 0 on every row, `node:zlib` deflate and CRC-32).
  *
  * Coordinates are in pixels with (0, 0) the top-left corner of the top-left pixel; a pixel is
  * painted when its centre (x + 0.5, y + 0.5) falls inside the shape.
  */
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 
 export type Rgb = readonly [number, number, number];
 
@@ -276,23 +276,6 @@ export class Canvas {
   }
 }
 
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as PNG chunks use it. */
-export function crc32(bytes: Uint8Array, crc = 0): number {
-  if (crcTable === undefined) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = ~crc >>> 0;
-  for (const b of bytes) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
-}
-
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
 function chunk(type: string, data: Uint8Array): Buffer {
@@ -300,7 +283,7 @@ function chunk(type: string, data: Uint8Array): Buffer {
   out.writeUInt32BE(data.length, 0);
   out.write(type, 4, 'latin1');
   out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length); // zlib's CRC-32, as PNG uses it
   return out;
 }
 

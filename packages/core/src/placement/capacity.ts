@@ -370,8 +370,9 @@ export class FreeState {
         moved.push(id);
         changed--;
       }
-      list.sort((a, b) => indexOfId(healthy, a) - indexOfId(healthy, b));
-      f.ids.set(type, list);
+      // back into capacity order: the healthy devices (in that order) that are now free
+      const free = have ?? (list.length > 16 ? new Set(list) : null);
+      f.ids.set(type, moved.length === 0 ? list : healthy.filter((id) => (free !== null ? free.has(id) : indexOfId(list, id) >= 0)));
     }
     if (nc.schedulable && changed !== 0) {
       this.freeByType.set(type, (this.freeByType.get(type) ?? 0) - changed);

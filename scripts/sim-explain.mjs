@@ -5,10 +5,15 @@
 // the simulator's own table come from here.
 //
 //   npx tsc -b packages/sim && node scripts/sim-explain.mjs --from 2017-10-01 --to 2017-12-01 \
-//     [--nodes 72] [--policy suanli] [--trace ../shared/traces/philly_pollux/philly.csv]
+//     [--nodes 72] [--policy suanli] [--trace ../shared/traces/philly_pollux/philly.csv] \
+//     [--compare srtf-oracle]
+//
+// --compare P also runs policy P and splits the difference in mean JCT by job class (size ×
+// duration): which jobs the gap comes from, and whether they waited to start or after preemption.
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import {
+  simulatePolicy,
   buildNodes,
   clusterAccelerators,
   DEFAULT_JOB_MODEL,
@@ -29,6 +34,7 @@ const { values } = parseArgs({
     to: { type: 'string' },
     nodes: { type: 'string', default: '72' },
     policy: { type: 'string', default: 'suanli' },
+    compare: { type: 'string' },
   },
 });
 const jobs = windowJobs(
@@ -158,3 +164,40 @@ for (const [day, e] of [...byDay].sort((a, b) => b[1].ms - a[1].ms).slice(0, 5))
   console.log(
     `  ${day}: ${(e.ms / 1000).toFixed(1)} s, ${e.calls} calls, ${(e.ms / e.calls).toFixed(2)} ms/call, ${Math.round(e.pending / e.calls)} jobs waiting on average`,
   );
+
+if (values.compare !== undefined) {
+  const other = simulatePolicy(values.compare, {
+    nodes,
+    jobs,
+    model: DEFAULT_JOB_MODEL,
+    guarantees,
+    policyFile: undefined,
+    acceleratorType: 'gpu',
+  }).run;
+  const theirs = new Map(other.jobs.map((j) => [j.id, j]));
+  const sizeClass = (g) => (g <= 1 ? '1 GPU' : g <= 8 ? '2–8 GPUs' : '> 8 GPUs');
+  const lengthClass = (ms) => (ms < 3.6e6 ? '< 1 h' : ms < 36e6 ? '1–10 h' : ms < 360e6 ? '10–100 h' : '> 100 h');
+  const byClass = new Map();
+  for (const j of run.jobs) {
+    const k = theirs.get(j.id);
+    if (k === undefined || j.endMs === null || k.endMs === null) continue;
+    const c = `${sizeClass(j.accelerators)}, ${lengthClass(j.durationMs)}`;
+    const e = byClass.get(c) ?? { n: 0, jct: 0, theirJct: 0, wait: 0, theirWait: 0, preemptions: 0 };
+    e.n++;
+    e.jct += j.endMs - j.submitMs;
+    e.theirJct += k.endMs - k.submitMs;
+    e.wait += j.firstStartMs - j.submitMs;
+    e.theirWait += k.firstStartMs - k.submitMs;
+    e.preemptions += j.preemptions;
+    byClass.set(c, e);
+  }
+  const h = (ms) => (ms / 3.6e6).toFixed(1);
+  console.log(
+    `mean JCT by job class, ${values.policy} vs ${values.compare} (h); "share" is the class's part of the difference in mean JCT over all ${run.jobs.length} jobs:`,
+  );
+  console.log('  class                 jobs  JCT (mine / theirs)  share  first wait (mine / theirs)  preemptions/job (mine)');
+  for (const [c, e] of [...byClass].sort((a, b) => b[1].jct - b[1].theirJct - (a[1].jct - a[1].theirJct)))
+    console.log(
+      `  ${c.padEnd(20)} ${String(e.n).padStart(5)}  ${h(e.jct / e.n).padStart(7)} / ${h(e.theirJct / e.n).padEnd(7)}  ${h((e.jct - e.theirJct) / run.jobs.length).padStart(5)}  ${h(e.wait / e.n).padStart(7)} / ${h(e.theirWait / e.n).padEnd(7)}            ${(e.preemptions / e.n).toFixed(2)}`,
+    );
+}

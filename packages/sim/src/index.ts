@@ -17,6 +17,8 @@ export {
 export type { JobModel, DrivenPolicy, JobOutcome, RunOutcome, EngineInput } from './engine.js';
 export * from './metrics.js';
 export { runSim, loadTrace, deriveGuarantees, SimOptionsError } from './run.js';
+export { simulatePolicy } from './simulate-policy.js';
+export type { PolicyRunInput } from './simulate-policy.js';
 export type { SimOptions, SimReport, GuaranteeMode } from './run.js';
 export { reportJson, reportMarkdown } from './report.js';
 export { writePlots } from './plots.js';

@@ -596,3 +596,50 @@ void test('the stateful scheduler answers as a fresh one even when the caller mu
   pending.splice(0, 1);
   same({ now: 3000, nodes, pending, running });
 });
+
+void test('copying a blocked verdict to a job alike changes no decision: the same queue with nothing alike decides the same', () => {
+  // each job in a project of its own makes every job unlike every other (projects carry no limits
+  // here, so they change nothing else); the answers must be the same as with copying
+  for (const config of [policy(LAS), policy({ ...LAS, backfill: { maxJobsTested: 3, estimateMaxJobs: 2 } })]) {
+    const nodes = [makeNode('a'), makeNode('b'), makeNode('c')];
+    const running = [
+      makeRunning(makeJob('ra', { tenant: 'b', accelerators: 8, attainedServiceMs: 20 * HOUR }), devicesOn('a', 8), { startTime: 0 }),
+      makeRunning(makeJob('rb', { tenant: 'b', accelerators: 7 }), devicesOn('b', 7), { startTime: 0 }),
+      makeRunning(makeJob('rc', { tenant: 'a', accelerators: 6 }), devicesOn('c', 6), { startTime: 900_000 }),
+    ];
+    const shapes = [1, 2, 8, 1, 4, 2, 1, 8];
+    const pending = (ownProjects: boolean): SchedJob[] =>
+      Array.from({ length: 40 }, (_, i) =>
+        makeJob(`p${i}`, {
+          tenant: i % 3 === 0 ? 'a' : 'b',
+          accelerators: shapes[i % shapes.length],
+          submitTime: i,
+          timeLimitMs: (1 + (i % 7)) * HOUR,
+          ...(ownProjects ? { project: `own-${i}` } : {}),
+        }),
+      );
+    const copying = scheduleOnce(config, snap(nodes, pending(false), running));
+    const alone = scheduleOnce(config, snap(nodes, pending(true), running));
+    assert.deepEqual(copying, alone);
+    assert.ok(copying.pending.length > 30, 'most jobs wait');
+  }
+  // where the time limit decides: 4 devices free on b until a reservation there in 1 h, so of
+  // jobs alike in all but time limit the short ones backfill and the long ones wait (a verdict read
+  // with RUN_NOW is copied only to a job with the same time limit)
+  const now = 1_000_000;
+  const running = [
+    makeRunning(makeJob('long', { accelerators: 8, timeLimitMs: 10 * HOUR }), devicesOn('a', 8), { startTime: now }),
+    makeRunning(makeJob('short', { accelerators: 4, timeLimitMs: HOUR }), devicesOn('b', 4), { startTime: now }),
+  ];
+  const queue = (ownProjects: boolean): SchedJob[] => [
+    makeJob('head', { accelerators: 8, submitTime: 0 }),
+    ...[2, 0.5, 2, 0.5, 3, 0.25].map((h, i) =>
+      makeJob(`q${i}`, { accelerators: 1, submitTime: 1 + i, timeLimitMs: h * HOUR, ...(ownProjects ? { project: `own-${i}` } : {}) }),
+    ),
+  ];
+  // (no estimates beyond the reservation, as in the simulator: verdicts without an estimated start are copied)
+  const config = policy({ backfill: { estimateMaxJobs: 0 } });
+  const copying = scheduleOnce(config, snap([makeNode('a'), makeNode('b')], queue(false), running));
+  assert.deepEqual(copying, scheduleOnce(config, snap([makeNode('a'), makeNode('b')], queue(true), running)));
+  assert.deepEqual(started(copying), ['q1', 'q3', 'q5']);
+});

@@ -514,7 +514,6 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
   };
   const pendingBand = (j: SchedJob): number => (las.enabled ? bandOfService(j.attainedServiceMs ?? 0) : 0);
   const inQueueOrder = queueCompare(pendingBand);
-  /** Per pending job object: what makes two jobs identical to one cycle (see the examine loop). */
   /**
    * Per pending job object: a number naming everything one cycle reads from a job except its id,
    * submit time and time limit (interned: few distinct values, and a number is a cheap map key).
@@ -1035,7 +1034,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     // Jobs pulled ahead of their tenant's queue order (below).
     const ahead = new Set<SchedJob>();
     const reclaim = config.preemption.reclaim;
-    /** Room left inside the tenant's guarantee for `job`'s acceptable types, as if the jobs taken before it all start. */
+    /** Does `job` fit inside its tenant's guarantee (some acceptable type), as if the jobs taken in order before it all start? */
     const fitsGuarantee = (t: TenantTurn, job: SchedJob): boolean => {
       const need = job.replicas * job.perReplica.accelerators;
       if (need === 0 || need > t.maxRoom - t.taken) return false;

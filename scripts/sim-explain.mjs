@@ -6,8 +6,10 @@
 //
 //   npx tsc -b packages/sim && node scripts/sim-explain.mjs --from 2017-10-01 --to 2017-12-01 \
 //     [--nodes 72] [--policy suanli] [--trace ../shared/traces/philly_pollux/philly.csv] \
-//     [--compare srtf-oracle]
+//     [--compare srtf-oracle] [--job ID]
 //
+// --job ID prints, for every cycle in which job ID waited, its tenant's devices in use against its
+// guarantee and the policy's verdict on the job (why it waited).
 // --compare P also runs policy P and splits the difference in mean JCT by job class (size ×
 // duration): which jobs the gap comes from, and whether they waited to start or after preemption.
 import { parseArgs } from 'node:util';
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '72' },
     policy: { type: 'string', default: 'suanli' },
     compare: { type: 'string' },
+    job: { type: 'string' },
   },
 });
 const jobs = windowJobs(
@@ -48,6 +51,7 @@ const byDay = new Map();
 // the hall every 10 simulated minutes: devices held per tenant, jobs waiting per tenant
 const samples = [];
 const SAMPLE_MS = 600_000;
+const jobTrace = [];
 const run = simulate({
   nodes,
   jobs,
@@ -71,6 +75,17 @@ const run = simulate({
         e.calls++;
         e.pending += s.pending.length;
         byDay.set(day, e);
+        const traced = values.job === undefined ? undefined : s.pending.find((j) => j.id === values.job);
+        if (traced !== undefined) {
+          let used = 0;
+          for (const j of s.running)
+            if (j.tenant === traced.tenant) used += j.placement.reduce((n, p) => n + p.acceleratorIds.length, 0);
+          const started = r.starts.some((x) => x.jobId === traced.id);
+          const v = r.pending.find((x) => x.jobId === traced.id);
+          jobTrace.push(
+            `  ${new Date(s.now).toISOString().slice(0, 19)} ${traced.tenant} uses ${used}/${guarantees.get(traced.tenant) ?? 0}: ${started ? 'starts' : `${v?.verdict}: ${v?.reason}`}`,
+          );
+        }
         if (samples.length === 0 || s.now - samples.at(-1).now >= SAMPLE_MS) {
           const held = new Map();
           for (const j of s.running) {
@@ -165,6 +180,10 @@ for (const [day, e] of [...byDay].sort((a, b) => b[1].ms - a[1].ms).slice(0, 5))
     `  ${day}: ${(e.ms / 1000).toFixed(1)} s, ${e.calls} calls, ${(e.ms / e.calls).toFixed(2)} ms/call, ${Math.round(e.pending / e.calls)} jobs waiting on average`,
   );
 
+if (values.job !== undefined) {
+  console.log(`job ${values.job}, each cycle it waited (its tenant's devices in use / guarantee):`);
+  for (const line of jobTrace) console.log(line);
+}
 if (values.compare !== undefined) {
   const other = simulatePolicy(values.compare, {
     nodes,

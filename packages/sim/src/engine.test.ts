@@ -140,6 +140,41 @@ test('guarantee honoured: per job, the longest wait while it fit inside its tena
   assert.equal(m.max_guarantee_wait_s, 999);
 });
 
+test('guarantee gap: the longest stretch a tenant stayed below its guarantee with a job that fit waiting', () => {
+  // 4 devices; o is guaranteed 3 and holds them throughout, g is guaranteed 1. Under FIFO g's
+  // device goes twice to a job of o submitted earlier (100–130 s and 200–230 s): g3 waits through
+  // both spells (60 s inside the guarantee in all), but g never went 30 s without its guarantee.
+  const guarantees = new Map([
+    ['g', 1],
+    ['o', 3],
+  ]);
+  const r = run(
+    'fifo',
+    [
+      job('o1', 0, 10_000, 3, 'o'),
+      job('g1', 0, 100, 1, 'g'),
+      job('o2', 1, 30, 1, 'o'),
+      job('g2', 2, 70, 1, 'g'),
+      job('o3', 3, 30, 1, 'o'),
+      job('g3', 4, 10, 1, 'g'),
+    ],
+    { perNode: 4, guarantees },
+  );
+  const outcome = (id: string) => r.jobs.find((j) => j.id === id);
+  assert.deepEqual(
+    ['o2', 'g2', 'o3', 'g3'].map((id) => (outcome(id)?.firstStartMs ?? 0) / 1000),
+    [100, 130, 200, 230],
+  );
+  assert.equal(outcome('g3')?.maxGuaranteeWaitMs, 60_000);
+  assert.equal(outcome('g2')?.maxGuaranteeWaitMs, 30_000);
+  assert.equal(r.guaranteeGapMs.get('g'), 30_000);
+  assert.equal(r.guaranteeGapMs.get('o'), 0);
+  const m = computeMetrics(r, guarantees);
+  assert.equal(m.per_tenant.find((t) => t.tenant === 'g')?.max_guarantee_gap_s, 30);
+  assert.equal(m.max_guarantee_gap_s, 30);
+  assert.equal(m.tenants_guarantee_gap_over_bound, 0);
+});
+
 test('deterministic: the same inputs give the same outcome', () => {
   const jobs = Array.from({ length: 60 }, (_, i) =>
     job(`j${i}`, (i * 37) % 500, 20 + ((i * 91) % 300), [1, 2, 4, 8][i % 4]!, `t${i % 3}`),

@@ -110,6 +110,12 @@ export interface RunOutcome {
   readonly startMs: number;
   /** Per tenant: ms during which a job of the tenant that fit in its guarantee waited. */
   readonly guaranteeViolationMs: ReadonlyMap<string, number>;
+  /**
+   * Per tenant with a guarantee: the longest stretch (ms) during which it stayed below its
+   * guarantee while one of its waiting jobs fit into the room left — how long the guarantee went
+   * unmet at once, whichever of its jobs was next (the measure of the bounded-reclaim promise).
+   */
+  readonly guaranteeGapMs: ReadonlyMap<string, number>;
   readonly policyCalls: number;
   readonly preemptionsTotal: number;
   readonly wallMs: number;
@@ -390,6 +396,9 @@ export function simulate(input: EngineInput): RunOutcome {
   const gWaiting = gSizes.map((sizes) => sizes.map(() => 0));
   const gViolation = gTenants.map(() => 0);
   const gViolationOrder: number[] = [];
+  // the current and the longest stretch of such time per tenant
+  const gGap = gTenants.map(() => 0);
+  const gGapMax = gTenants.map(() => 0);
   const guaranteeClock = (j: SimJob): number => (j.gi < 0 ? 0 : gClock[j.gi]![j.si]!);
   const beginWait = (j: SimJob): void => {
     j.guaranteeClockAtWait = guaranteeClock(j);
@@ -432,7 +441,9 @@ export function simulate(input: EngineInput): RunOutcome {
       if (k < sizes.length && gUsed[t]! + sizes[k]! <= gValue[t]!) {
         if (gViolation[t] === 0 && !gViolationOrder.includes(t)) gViolationOrder.push(t);
         gViolation[t]! += dt;
-      }
+        gGap[t]! += dt;
+        if (gGap[t]! > gGapMax[t]!) gGapMax[t] = gGap[t]!;
+      } else gGap[t] = 0;
       const room = gValue[t]! - gUsed[t]!;
       const clock = gClock[t]!;
       for (let i = 0; i < sizes.length && sizes[i]! <= room; i++) clock[i]! += dt;
@@ -684,6 +695,7 @@ export function simulate(input: EngineInput): RunOutcome {
     busyByBucket,
     startMs,
     guaranteeViolationMs: new Map(gViolationOrder.map((t) => [gTenants[t]!, gViolation[t]!])),
+    guaranteeGapMs: new Map(gTenants.map((t, i) => [t, gGapMax[i]!])),
     policyCalls: calls,
     preemptionsTotal,
     wallMs: (input.clock?.() ?? 0) - wallStart,

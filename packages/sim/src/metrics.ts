@@ -13,7 +13,9 @@
  *  - per tenant: jobs, mean JCT, mean/p99 queueing delay, mean slowdown, device-hours, guarantee
  *    and how long a job of the tenant that fit within its guarantee waited (`guarantee_violation_h`:
  *    hours during which any such job waited; `max_guarantee_wait_s`: the longest single wait of one
- *    job inside the guarantee; honoured when no job's exceeds `GUARANTEE_WAIT_BOUND_S`).
+ *    job inside the guarantee; honoured when no job's exceeds `GUARANTEE_WAIT_BOUND_S`;
+ *    `max_guarantee_gap_s`: the longest stretch in which the tenant stayed below its guarantee
+ *    while one of its waiting jobs fit into the room left, whichever job that was).
  *  - fairness = max / min of the tenants' mean slowdowns (1 is perfectly even).
  * Jobs that never started (they fit no node of the cluster) are counted apart and left out.
  */
@@ -42,6 +44,12 @@ export interface TenantMetrics {
   readonly max_guarantee_wait_s: number | null;
   /** The tenant's jobs whose wait inside the guarantee exceeded `GUARANTEE_WAIT_BOUND_S`. */
   readonly guarantee_waits_over_bound: number | null;
+  /**
+   * The longest stretch (s) during which the tenant stayed below its guarantee while one of its
+   * waiting jobs fit into the room left. Unlike `max_guarantee_wait_s` it does not add up short
+   * spells over one job's long wait: it is how long the tenant went without what it is guaranteed.
+   */
+  readonly max_guarantee_gap_s: number | null;
 }
 
 export interface PolicyMetrics {
@@ -72,6 +80,10 @@ export interface PolicyMetrics {
   readonly tenants_guarantee_not_honoured: number;
   /** The longest wait of any job inside its tenant's guarantee (s). */
   readonly max_guarantee_wait_s: number;
+  /** Tenants that stayed below their guarantee, with a job that fit waiting, over `GUARANTEE_WAIT_BOUND_S` at once. */
+  readonly tenants_guarantee_gap_over_bound: number;
+  /** The longest such stretch of any tenant (s). */
+  readonly max_guarantee_gap_s: number;
   readonly policy_calls: number;
   readonly sim_seconds: number;
   readonly per_tenant: readonly TenantMetrics[];
@@ -153,6 +165,7 @@ export function computeMetrics(run: RunOutcome, guarantees: ReadonlyMap<string, 
         max_guarantee_wait_s: g === undefined ? null : round(js.reduce((m, j) => Math.max(m, j.maxGuaranteeWaitMs), 0) / 1000),
         guarantee_waits_over_bound:
           g === undefined ? null : js.filter((j) => j.maxGuaranteeWaitMs > GUARANTEE_WAIT_BOUND_S * 1000).length,
+        max_guarantee_gap_s: g === undefined ? null : round((run.guaranteeGapMs.get(tenant) ?? 0) / 1000),
       };
     });
   const slowdowns = perTenant.map((t) => t.mean_slowdown).filter((x) => Number.isFinite(x) && x > 0);
@@ -183,6 +196,8 @@ export function computeMetrics(run: RunOutcome, guarantees: ReadonlyMap<string, 
     guarantee_violation_h_max: round(Math.max(0, ...violations), 2),
     tenants_guarantee_not_honoured: perTenant.filter((t) => (t.guarantee_waits_over_bound ?? 0) > 0).length,
     max_guarantee_wait_s: round(Math.max(0, ...perTenant.map((t) => t.max_guarantee_wait_s ?? 0))),
+    tenants_guarantee_gap_over_bound: perTenant.filter((t) => (t.max_guarantee_gap_s ?? 0) > GUARANTEE_WAIT_BOUND_S).length,
+    max_guarantee_gap_s: round(Math.max(0, ...perTenant.map((t) => t.max_guarantee_gap_s ?? 0))),
     policy_calls: run.policyCalls,
     sim_seconds: round(run.wallMs / 1000, 2),
     per_tenant: perTenant,

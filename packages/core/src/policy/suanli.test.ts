@@ -518,6 +518,40 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'moves that chain: where no node has room for a moved job, a borrower elsewhere is reclaimed to make it',
+    config: policy({
+      fairShare: { halfLife: '1h' },
+      preemption: { reclaim: true, minRuntime: '10m', gracePeriod: '30s', boundedReclaimTime: '5m' },
+      tenants: {
+        a: { quotas: { 'nvidia-h200': { guaranteed: 8 } } },
+        b: { quotas: { 'nvidia-h200': { guaranteed: 4 } } },
+        d: { quotas: { 'nvidia-h200': { guaranteed: 8 } } },
+        e: { quotas: { 'nvidia-h200': { guaranteed: 4 } } },
+      },
+    }),
+    // a1 needs a whole node inside a's guarantee; nothing is free. n1: b1 (inside b's guarantee,
+    // movable) and c1 (c borrows); n2: d1 (8 devices, nowhere to go); n3: e1 (inside e's guarantee,
+    // too young to move) and c3 (c borrows). Clearing n1 moves b1 to n3 in place of c3.
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2'), makeNode('n3')],
+      [makeJob('a1', { tenant: 'a', accelerators: 8 })],
+      [
+        makeRunning(makeJob('b1', { tenant: 'b', accelerators: 4 }), devicesOn('n1', 4), { startTime: 0 }),
+        makeRunning(makeJob('c1', { tenant: 'c', accelerators: 4 }), devicesOn('n1', 4, 4), { startTime: 0 }),
+        makeRunning(makeJob('d1', { tenant: 'd', accelerators: 8 }), devicesOn('n2', 8), { startTime: 0 }),
+        makeRunning(makeJob('e1', { tenant: 'e', accelerators: 4 }), devicesOn('n3', 4), { startTime: 940_000 }),
+        makeRunning(makeJob('c3', { tenant: 'c', accelerators: 4 }), devicesOn('n3', 4, 4), { startTime: 0 }),
+      ],
+    ),
+    wantStarts: [],
+    wantPreempted: ['b1', 'c1', 'c3'],
+    check: (r) => {
+      assert.match(r.preemptions.find((p) => p.jobId === 'b1')?.reason ?? '', /^moved: tenant a needs node n1 whole for job a1/);
+      assert.match(r.preemptions.find((p) => p.jobId === 'c3')?.reason ?? '', /^reclaimed: tenant c borrows/);
+      assert.deepEqual(verdictOf(r, 'a1')?.verdict, 'waits-for-capacity');
+    },
+  },
+  {
     name: 'claims: devices stopping for one job are reserved for it and planned for no other',
     config: policy(TWO_TENANTS),
     snapshot: snap(

@@ -1761,45 +1761,87 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
         const movedBy = (e: E): boolean => moves.has(e);
         // free devices of `type` per node, for homes of moved jobs (read once)
         let freeElsewhere: { node: number; free: number }[] | null = null;
+        /**
+         * A home for a moved job of `d` devices on a node other than `away`, made by reclaiming
+         * candidates there (fewest first, within `budget`): the node whose free devices, less what
+         * moved jobs already claimed, plus those of its admitted candidates reach `d`.
+         */
+        const makeHome = (
+          away: number,
+          d: number,
+          claimed: ReadonlyMap<number, number>,
+          taken: (x: E) => boolean,
+          removed: Map<string, number>,
+          budgetLeft: number,
+        ): { node: number; victims: E[] } | null => {
+          let best: { node: number; victims: E[]; removed: Map<string, number> } | null = null;
+          for (const [n, l] of onNode) {
+            if (n === away || c.nodes[n]?.schedulable !== true) continue;
+            let have = f.nodeFreeCount(n, type) - (claimed.get(n) ?? 0);
+            const victims: E[] = [];
+            const trial = new Map(removed);
+            for (const x of l) {
+              if (have >= d || victims.length >= budgetLeft) break;
+              // whole jobs on this node only (a gang's devices elsewhere would not help here)
+              if (x.devices !== placementAccelerators(x.e.job.placement) || taken(x.e) || !admit(x.e, trial)) continue;
+              victims.push(x.e);
+              have += x.devices;
+            }
+            if (have >= d && victims.length > 0 && (best === null || victims.length < best.victims.length)) best = { node: n, victims, removed: trial };
+          }
+          if (best === null) return null;
+          for (const [k, v] of best.removed) removed.set(k, v);
+          return { node: best.node, victims: best.victims };
+        };
         for (const [node, list] of onNode) {
           const nc = c.nodes[node];
           if (nc === undefined || !nc.schedulable || (nc.devicesByType.get(type)?.length ?? 0) < per) continue;
           const lacking = per - f.nodeFreeCount(node, type);
           if (lacking <= 0) continue; // enough devices already: something else stops it (reservation, CPU)
           const removed = new Map<string, number>();
-          const chosen: { e: E; rank: number; devices: number; moved: boolean }[] = [];
+          /** `homeFrom`: the victims on another node whose devices a moved job restarts on. */
+          const chosen: { e: E; rank: number; devices: number; moved: boolean; homeFrom: E[] }[] = [];
           let freed = 0;
           for (const x of list) {
             if (chosen.length >= budget || freed >= lacking) break;
             if (!admit(x.e, removed)) continue;
-            chosen.push({ ...x, moved: false });
+            chosen.push({ ...x, moved: false, homeFrom: [] });
             freed += x.devices;
           }
           let moved = 0;
           if (freed < lacking && movable !== undefined) {
-            // not enough from candidates: move jobs that have somewhere else to go right now
-            // (each to the fullest node it fits: best fit)
+            // not enough from candidates: move jobs that have somewhere else to go right now (each
+            // to the fullest node it fits: best fit), or, where no node has room, to a node whose
+            // candidates (borrowers) are reclaimed to make it: a move that chains
             freeElsewhere ??= f.nodesWithFree(type).map((n) => ({ node: n, free: f.nodeFreeCount(n, type) }));
             const room = new Map<number, number>();
+            const taken = (x: E): boolean => chosen.some((y) => y.e.job === x.job || y.homeFrom.includes(x));
             for (const e of movable(node)) {
               if (chosen.length >= budget || freed >= lacking) break;
-              if (chosen.some((x) => x.e.job === e.job)) continue;
+              if (taken(e)) continue;
               const d = placementAccelerators(e.job.placement);
               let home: { node: number; free: number } | undefined;
               for (const h of freeElsewhere) {
                 const left = h.free - (room.get(h.node) ?? 0);
                 if (h.node !== node && left >= d && (home === undefined || left < home.free - (room.get(home.node) ?? 0))) home = h;
               }
-              if (home === undefined) continue;
+              const homeFrom: E[] = [];
+              if (home === undefined) {
+                const made = makeHome(node, d, room, taken, removed, budget - chosen.length - 1);
+                if (made === null) continue;
+                home = { node: made.node, free: d + (room.get(made.node) ?? 0) };
+                homeFrom.push(...made.victims);
+              }
               room.set(home.node, (room.get(home.node) ?? 0) + d);
-              chosen.push({ e, rank: candidates.length, devices: d, moved: true });
+              chosen.push({ e, rank: candidates.length, devices: d, moved: true, homeFrom });
               freed += d;
               moved++;
             }
           }
           if (freed < lacking) continue;
           for (const x of chosen) if (x.moved) moves.add(x.e);
-          // drop the ones not needed (last chosen first back), as the search below does
+          // drop the ones not needed (last chosen first back), as the search below does; a moved
+          // job's home victims go with it
           for (let i = chosen.length - 2; i >= 0; i--) {
             const x = chosen[i] as { devices: number; moved: boolean };
             if (freed - x.devices >= lacking) {
@@ -1808,7 +1850,8 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
               chosen.splice(i, 1);
             }
           }
-          plans.push({ node, chosen: chosen.map((x) => x.e), moved, cost: chosen.reduce((sum, x) => sum + x.rank, 0) });
+          const all = chosen.flatMap((x) => [x.e, ...x.homeFrom]);
+          plans.push({ node, chosen: all, moved, cost: chosen.reduce((sum, x) => sum + x.rank + x.homeFrom.length * candidates.length, 0) });
         }
         // fewest moved jobs, then fewest victims, then least work lost
         plans.sort((a, b) => a.moved - b.moved || a.chosen.length - b.chosen.length || a.cost - b.cost || a.node - b.node);

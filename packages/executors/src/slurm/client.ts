@@ -243,28 +243,34 @@ export class SlurmRestClient {
             agent: this.agent,
           };
     const mod = this.base?.protocol === 'https:' ? https : http;
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = mod.request(reqOpts, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      });
-      req.setTimeout(this.opts.requestTimeoutMs, () =>
-        req.destroy(
-          new Error(
-            `slurmrestd did not answer ${method} ${fullPath} within ${this.opts.requestTimeoutMs} ms`,
+    // A kept-alive socket that slurmrestd closed while idle fails the next request on it with
+    // ECONNRESET before the request was read: that request is sent once more on a new socket (as
+    // Node's http documentation advises; nothing reached slurmrestd, so nothing is done twice).
+    const send = (retried: boolean): Promise<{ status: number; text: string }> =>
+      new Promise((resolve, reject) => {
+        const req = mod.request(reqOpts, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
+          res.on('error', reject);
+        });
+        req.setTimeout(this.opts.requestTimeoutMs, () =>
+          req.destroy(
+            new Error(
+              `slurmrestd did not answer ${method} ${fullPath} within ${this.opts.requestTimeoutMs} ms`,
+            ),
           ),
-        ),
-      );
-      req.on('error', (e) =>
-        reject(new SlurmApiError(`cannot reach slurmrestd at ${this.opts.url}: ${e.message}`, 0, [])),
-      );
-      if (payload !== undefined) req.write(payload);
-      req.end();
-    });
+        );
+        req.on('error', (e: NodeJS.ErrnoException) => {
+          if (!retried && req.reusedSocket && e.code === 'ECONNRESET') resolve(send(true));
+          else reject(new SlurmApiError(`cannot reach slurmrestd at ${this.opts.url}: ${e.message}`, 0, []));
+        });
+        if (payload !== undefined) req.write(payload);
+        req.end();
+      });
+    const { status, text } = await send(false);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from './server.js';
+import { waitFor } from './test-fixture.js';
 
 const TOKEN = 'sl_test-admin-token-0123456789';
 
@@ -347,13 +348,3 @@ describe('API', () => {
     assert.equal(u.json().state, 'ready');
   });
 });
-
-async function waitFor<T>(probe: () => Promise<T | null>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -15,6 +15,7 @@ import {
   type Call,
   type TestServer,
   type Tokens,
+  waitFor,
 } from './test-fixture.js';
 
 let ts: TestServer;
@@ -278,16 +279,6 @@ test('capacity query: the earliest start for N accelerators for a duration, from
 });
 
 const round = (x: number): number => Math.round(x * 1e6) / 1e6;
-
-async function waitFor<T>(probe: () => Promise<T | null>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test('the engine keeps a booked window: another tenant waits behind-booking, the owner starts on time, booked vs used is reported, cancelling frees the capacity at once', async () => {
   const start = Date.now() + 5000;

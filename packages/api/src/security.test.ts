@@ -14,17 +14,8 @@ import {
   type Call,
   type TestServer,
   type Tokens,
+  waitFor,
 } from './test-fixture.js';
-
-async function waitFor<T>(what: string, fn: () => Promise<T | null>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('identity, audit, metering, hardening', () => {
   let ts: TestServer;
@@ -233,13 +224,13 @@ describe('identity, audit, metering, hardening', () => {
     });
     assert.equal(r.status, 201, r.body);
     const id = r.json()['id'] as string;
-    const job = await waitFor('the metered job to finish', async () => {
+    const job = await waitFor(async () => {
       const j = (await call('GET', `/api/v1/jobs/${id}`, tokens['lab-b']!['member'])).json() as Record<
         string,
         unknown
       >;
       return j['state'] === 'succeeded' ? j : null;
-    });
+    }, 'the metered job to finish');
     const runMs = Date.parse(job['finishedAt'] as string) - Date.parse(job['startedAt'] as string);
     assert.ok(runMs > 0);
     const q = `from=${t0}&to=${Date.now() + 1000}`;

@@ -124,3 +124,18 @@ export const NEVER_FITS = {
   resources: { accelerators: 64 },
   timeLimit: '1h',
 };
+
+/** Polls `probe` every 50 ms until it returns a value (not null); fails after `timeoutMs`. */
+export async function waitFor<T>(
+  probe: () => Promise<T | null>,
+  what = 'the condition',
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

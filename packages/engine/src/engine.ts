@@ -153,12 +153,11 @@ export class Engine {
     };
   }
 
-  private runningSchedJob(j: JobRecord): RunningSchedJob {
+  private runningSchedJob(j: JobRecord, now: number): RunningSchedJob {
     const intent = this.intents.get(j.id);
     const { claimedAt: _claim, ...job } = this.schedJob(j);
     return {
-      ...toRunningSchedJob(j),
-      ...job,
+      ...toRunningSchedJob(j, now, job),
       preemptedAt: intent?.kind === 'preempt' ? intent.at : null,
       preemptedFor: intent?.kind === 'preempt' ? intent.forJobId : null,
     };
@@ -267,9 +266,9 @@ export class Engine {
   // Recovery after a restart
   // ---------------------------------------------------------------------------------------------
 
-  /** Decayed fair-share usage per tenant (accelerator-seconds) as of the last cycle. */
-  fairShareUsage(): Readonly<Record<string, number>> {
-    return this.usage.byTenant;
+  /** Decayed fair-share usage per tenant (accelerator-seconds), decayed to `asOf` (the last cycle). */
+  fairShareUsage(): TenantUsage {
+    return this.usage;
   }
 
   /** Fair-share usage and attained service from the ledger, so that a restart forgets neither. */
@@ -367,7 +366,7 @@ export class Engine {
     }
 
     // 2. Snapshot, with fair-share usage advanced to now.
-    const running = active.map((j) => this.runningSchedJob(j));
+    const running = active.map((j) => this.runningSchedJob(j, now));
     const halfLifeMs = this.policyConfig.fairShare.halfLifeMs;
     const prevAsOf = this.usage.asOf;
     this.usage = decayUsage(this.usage, now, running, halfLifeMs);
@@ -722,10 +721,15 @@ export function toSchedJob(j: JobRecord): SchedJob {
   };
 }
 
-export function toRunningSchedJob(j: JobRecord): RunningSchedJob {
+/**
+ * A job holding devices as the scheduler sees it at `now`. One still `starting` has not run yet:
+ * its start is `now` (not its queue time, which would count its wait as runtime: service for
+ * least attained service, the minimum runtime before preemption, fair-share usage).
+ */
+export function toRunningSchedJob(j: JobRecord, now: number, job: SchedJob = toSchedJob(j)): RunningSchedJob {
   return {
-    ...toSchedJob(j),
-    startTime: j.startedAt ?? j.queuedAt,
+    ...job,
+    startTime: j.startedAt ?? now,
     placement: j.placement ?? [],
     lastCheckpointTime: null,
   };

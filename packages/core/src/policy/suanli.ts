@@ -279,7 +279,6 @@ function moveToFront(jobs: readonly SchedJob[], pred: (j: SchedJob) => boolean, 
   const first: SchedJob[] = [];
   const rest: SchedJob[] = [];
   for (const j of jobs) (pred(j) ? first : rest).push(j);
-  if (first.length === 0) return jobs;
   if (order !== undefined) first.sort(order);
   return first.concat(rest);
 }

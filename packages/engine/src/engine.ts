@@ -27,7 +27,7 @@ import type {
   Snapshot,
   TenantUsage,
 } from '@suanli/core';
-import { ACTIVE_STATES, accrueUsage, decayUsage, DEFAULT_POLICY, EMPTY_USAGE } from '@suanli/core';
+import { ACTIVE_STATES, accrueUsage, decayedAcceleratorSeconds, decayUsage, DEFAULT_POLICY, EMPTY_USAGE } from '@suanli/core';
 import { BOOKING_WINDOW_HORIZON_MS, windowsForSnapshot } from '@suanli/core';
 import { bookingStoreOf, type BookingStore } from '@suanli/store';
 import type { JobRecord, Store, StoredNode, UsageRecord } from '@suanli/store';
@@ -693,13 +693,15 @@ export function seedFromLedger(
   now: number,
   halfLifeMs: number,
 ): { usage: TenantUsage; attainedService: Map<string, number> } {
-  let usage: TenantUsage = { asOf: now, byTenant: {} };
+  // accrueUsage's sum, in one record of totals (not a copy of it per ledger row)
+  const byTenant: Record<string, number> = {};
   const attainedService = new Map<string, number>();
   for (const r of records) {
-    usage = accrueUsage(usage, r.tenant, r.accelerators, r.startedAt, r.finishedAt, halfLifeMs);
+    const add = decayedAcceleratorSeconds(r.accelerators, r.startedAt, Math.min(r.finishedAt, now), now, halfLifeMs);
+    if (add > 0) byTenant[r.tenant] = (byTenant[r.tenant] ?? 0) + add;
     attainedService.set(r.jobId, (attainedService.get(r.jobId) ?? 0) + r.accelerators * Math.max(0, r.finishedAt - r.startedAt));
   }
-  return { usage, attainedService };
+  return { usage: { asOf: now, byTenant }, attainedService };
 }
 
 /** A node as the scheduler must see it: an operator's drain overrides the discovered state. */

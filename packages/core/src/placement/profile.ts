@@ -294,19 +294,18 @@ export class AvailabilityProfile {
   }
 
   /**
-   * RUN_NOW's gang searches, memoised while neither the free state nor the reservations change:
-   * a blocked queue asks the same question (same shape, same overlapping reservations) many times
-   * per cycle, and the answer is a function of those alone.
+   * RUN_NOW's gang searches, memoised while the free state stays the same: a blocked queue asks the
+   * same question many times per cycle, and the answer is a function of the free state, the shape
+   * and the reservations it overlaps (named in the key by position: reservations are only added,
+   * never changed).
    */
   private readonly runNowMemo = new Map<string, { readonly placement: Placement | null; readonly blockedBy: string | null }>();
   private runNowMemoFree = -1;
-  private runNowMemoReservations = -1;
 
   private placeNow(type: AcceleratorType | null, req: PlacementRequest, overlapping: readonly ProfileHold[], overlapKey: string): { readonly placement: Placement | null; readonly blockedBy: string | null } {
-    if (this.runNowMemoFree !== this.free.version || this.runNowMemoReservations !== this.reservations.length) {
+    if (this.runNowMemoFree !== this.free.version) {
       this.runNowMemo.clear();
       this.runNowMemoFree = this.free.version;
-      this.runNowMemoReservations = this.reservations.length;
     }
     const r = req.perReplica;
     const key = `${type}\u0000${req.replicas}\u0000${r.accelerators}\u0000${r.cpuMillis}\u0000${r.memoryMiB}\u0000${overlapKey}`;

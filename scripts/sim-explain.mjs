@@ -15,18 +15,12 @@
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import {
-  simulatePolicy,
-  buildNodes,
   clusterAccelerators,
-  DEFAULT_JOB_MODEL,
-  deriveGuarantees,
   GUARANTEE_WAIT_BOUND_S,
-  loadTrace,
   makePolicy,
-  parseWindowBound,
+  prepareRun,
   simulate,
-  uniformCluster,
-  windowJobs,
+  simulatePolicy,
 } from '../packages/sim/dist/index.js';
 
 const { values } = parseArgs({
@@ -40,30 +34,24 @@ const { values } = parseArgs({
     job: { type: 'string' },
   },
 });
-const jobs = windowJobs(
-  loadTrace(values.trace, 'philly'),
-  values.from === undefined ? null : parseWindowBound(values.from),
-  values.to === undefined ? null : parseWindowBound(values.to),
-);
-const nodes = buildNodes(uniformCluster(Number(values.nodes), 8, 'gpu'));
-const guarantees = deriveGuarantees(jobs, clusterAccelerators(nodes), 'proportional');
+const { input } = prepareRun({
+  trace: values.trace,
+  format: 'philly',
+  from: values.from,
+  to: values.to,
+  nodes: Number(values.nodes),
+  acceleratorsPerNode: 8,
+});
+const { nodes, guarantees } = input;
 const byDay = new Map();
 // the hall every 10 simulated minutes: devices held per tenant, jobs waiting per tenant
 const samples = [];
 const SAMPLE_MS = 600_000;
 const jobTrace = [];
 const run = simulate({
-  nodes,
-  jobs,
-  model: DEFAULT_JOB_MODEL,
-  guarantees,
+  ...input,
   makePolicy: (knowledge) => {
-    const p = makePolicy(values.policy, {
-      knowledge,
-      guarantees,
-      policyFile: undefined,
-      acceleratorType: 'gpu',
-    });
+    const p = makePolicy(values.policy, { ...input, knowledge });
     const inner = p.schedule.bind(p);
     return Object.assign(p, {
       schedule(s) {
@@ -185,14 +173,7 @@ if (values.job !== undefined) {
   for (const line of jobTrace) console.log(line);
 }
 if (values.compare !== undefined) {
-  const other = simulatePolicy(values.compare, {
-    nodes,
-    jobs,
-    model: DEFAULT_JOB_MODEL,
-    guarantees,
-    policyFile: undefined,
-    acceleratorType: 'gpu',
-  }).run;
+  const other = simulatePolicy(values.compare, input).run;
   const theirs = new Map(other.jobs.map((j) => [j.id, j]));
   const sizeClass = (g) => (g <= 1 ? '1 GPU' : g <= 8 ? '2–8 GPUs' : '> 8 GPUs');
   const lengthClass = (ms) => (ms < 3.6e6 ? '< 1 h' : ms < 36e6 ? '1–10 h' : ms < 360e6 ? '10–100 h' : '> 100 h');

@@ -9,17 +9,10 @@
 //     --nodes 72 --set 'attainedService.bandsAcceleratorHours=[0.25,1,10,100]'
 import { parseArgs } from 'node:util';
 import {
-  buildNodes,
-  clusterAccelerators,
-  DEFAULT_JOB_MODEL,
-  deriveGuarantees,
   derivedPolicyFile,
   GUARANTEE_WAIT_BOUND_S,
-  loadTrace,
-  parseWindowBound,
+  prepareRun,
   simulatePolicy,
-  uniformCluster,
-  windowJobs,
 } from '../packages/sim/dist/index.js';
 
 const { values } = parseArgs({
@@ -31,13 +24,14 @@ const { values } = parseArgs({
     set: { type: 'string', multiple: true, default: [] },
   },
 });
-const jobs = windowJobs(
-  loadTrace(values.trace, 'philly'),
-  values.from === undefined ? null : parseWindowBound(values.from),
-  values.to === undefined ? null : parseWindowBound(values.to),
-);
-const nodes = buildNodes(uniformCluster(Number(values.nodes), 8, 'gpu'));
-const guarantees = deriveGuarantees(jobs, clusterAccelerators(nodes), 'proportional');
+const { input } = prepareRun({
+  trace: values.trace,
+  format: 'philly',
+  from: values.from,
+  to: values.to,
+  nodes: Number(values.nodes),
+  acceleratorsPerNode: 8,
+});
 
 /** `a.b.c=JSON`: sets that path of the policy document (objects are created as needed). */
 function withSet(doc, assignment) {
@@ -52,21 +46,14 @@ function withSet(doc, assignment) {
   return out;
 }
 
-const base = derivedPolicyFile(guarantees, 'gpu');
+const base = derivedPolicyFile(input.guarantees, input.acceleratorType);
 const variant = values.set.reduce(withSet, base);
 const min = (s) => (s / 60).toFixed(1);
 for (const [label, policyFile] of [
   ['derived policy', base],
   [`with ${values.set.join(', ') || 'nothing changed'}`, variant],
 ]) {
-  const { metrics: m } = simulatePolicy('suanli', {
-    nodes,
-    jobs,
-    model: DEFAULT_JOB_MODEL,
-    guarantees,
-    policyFile,
-    acceleratorType: 'gpu',
-  });
+  const { metrics: m } = simulatePolicy('suanli', { ...input, policyFile });
   console.log(
     `${label}: mean JCT ${(m.mean_jct_s / 3600).toFixed(2)} h, p99 start delay ${(m.p99_queue_s / 3600).toFixed(2)} h, ` +
       `${m.preemptions_per_job.toFixed(3)} preemptions/job; tenants with a job over ${GUARANTEE_WAIT_BOUND_S / 60} min inside the guarantee ` +

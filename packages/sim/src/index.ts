@@ -16,7 +16,7 @@ export {
 } from './engine.js';
 export type { JobModel, DrivenPolicy, JobOutcome, RunOutcome, EngineInput } from './engine.js';
 export * from './metrics.js';
-export { runSim, loadTrace, deriveGuarantees, SimOptionsError } from './run.js';
+export { runSim, prepareRun, loadTrace, deriveGuarantees, SimOptionsError } from './run.js';
 export { simulatePolicy } from './simulate-policy.js';
 export type { PolicyRunInput } from './simulate-policy.js';
 export type { SimOptions, SimReport, GuaranteeMode } from './run.js';

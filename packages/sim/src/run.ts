@@ -13,7 +13,7 @@ import { DEFAULT_JOB_MODEL, SimError } from './engine.js';
 import type { PolicyMetrics } from './metrics.js';
 import { expandPolicies, makePolicy, PolicyError } from './policies.js';
 import type { WorkerInput } from './run-worker.js';
-import { simulatePolicy } from './simulate-policy.js';
+import { simulatePolicy, type PolicyRunInput } from './simulate-policy.js';
 import type { TraceFormat, TraceJob } from './trace.js';
 import {
   parseGenericTrace,
@@ -233,7 +233,12 @@ function runInWorkers(
   });
 }
 
-export function runSim(options: SimOptions): SimReport {
+/**
+ * What every policy of a run is simulated on, from the options: the trace window's jobs, the
+ * cluster, the job model, the tenants' guarantees and the policy file (`runSim` and the scripts
+ * that explain a run share it). `from`/`to`: the window in trace seconds, null when open.
+ */
+export function prepareRun(options: SimOptions): { input: PolicyRunInput; from: number | null; to: number | null } {
   const format = options.format ?? 'generic';
   let jobs: TraceJob[];
   if (options.jobs !== undefined) jobs = [...options.jobs];
@@ -254,12 +259,17 @@ export function runSim(options: SimOptions): SimReport {
       uniformCluster(options.nodes, options.acceleratorsPerNode, options.acceleratorType ?? 'gpu'),
     );
   }
-  const accelerators = clusterAccelerators(nodes);
   const model: JobModel = { ...DEFAULT_JOB_MODEL, ...options.model };
-  const guaranteeMode = options.guarantees ?? 'proportional';
-  const guarantees = deriveGuarantees(jobs, accelerators, guaranteeMode);
+  const guarantees = deriveGuarantees(jobs, clusterAccelerators(nodes), options.guarantees ?? 'proportional');
   const policyFile = options.policyFile === undefined ? undefined : readStructured(options.policyFile);
   const acceleratorType = nodes[0]?.accelerators[0]?.type ?? 'gpu';
+  return { input: { nodes, jobs, model, guarantees, policyFile, acceleratorType }, from, to };
+}
+
+export function runSim(options: SimOptions): SimReport {
+  const { input, from, to } = prepareRun(options);
+  const { nodes, jobs, model } = input;
+  const accelerators = clusterAccelerators(nodes);
 
   const runs: RunOutcome[] = [];
   const results: PolicyMetrics[] = [];
@@ -268,20 +278,13 @@ export function runSim(options: SimOptions): SimReport {
   if (!Number.isInteger(parallel) || parallel < 1)
     throw new SimOptionsError('parallel must be a whole number ≥ 1');
   if (parallel > 1) {
-    for (const r of runInWorkers(parallel, names, {
-      nodes,
-      jobs,
-      model,
-      guarantees,
-      policyFile,
-      acceleratorType,
-    })) {
+    for (const r of runInWorkers(parallel, names, input)) {
       runs.push(r.run);
       results.push(r.metrics);
     }
   } else {
     for (const name of names) {
-      const r = simulatePolicy(name, { nodes, jobs, model, guarantees, policyFile, acceleratorType });
+      const r = simulatePolicy(name, input);
       runs.push(r.run);
       results.push(r.metrics);
     }
@@ -291,7 +294,7 @@ export function runSim(options: SimOptions): SimReport {
   return {
     setup: {
       trace: options.trace ?? null,
-      format,
+      format: options.format ?? 'generic',
       window: { from: options.from ?? null, to: options.to ?? null },
       jobs: jobs.length,
       tenants: new Set(jobs.map((j) => j.tenant)).size,
@@ -299,7 +302,7 @@ export function runSim(options: SimOptions): SimReport {
       accelerators,
       offered_load: Math.round((deviceS / (accelerators * spanS)) * 1000) / 1000,
       device_hours: Math.round(deviceS / 3600),
-      guarantees: guaranteeMode,
+      guarantees: options.guarantees ?? 'proportional',
       model,
     },
     results,

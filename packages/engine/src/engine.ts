@@ -465,6 +465,7 @@ export class Engine {
     const logDir = this.logDir(job.id, attempt);
     try {
       await mkdir(logDir, { recursive: true });
+      const member = await this.store.getMembership(job.tenant, job.submittedBy);
       const { ref } = await this.executor.launch({
         jobId: job.id,
         jobName: job.name,
@@ -478,6 +479,7 @@ export class Engine {
           return node ? [node] : [];
         }),
         logDir,
+        unixUser: member?.unixUser ?? null,
       });
       const patched = await this.store.patchJob(job.id, 'starting', { executorRef: ref });
       if (!patched) {

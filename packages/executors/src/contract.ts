@@ -231,6 +231,7 @@ export function defineExecutorContract(
       placement,
       nodes: nodes.filter((n) => used.has(n.name)),
       logDir: join(root, jobId),
+      unixUser: null,
     };
   }
 

@@ -57,6 +57,7 @@ function request(
     attempt: 2,
     spec,
     logDir: '/tmp/x',
+    unixUser: null,
     ...o,
   };
 }

@@ -28,6 +28,31 @@ export interface LaunchRequest {
   readonly nodes: readonly ClusterNode[];
   /** Directory for this attempt's stdout/stderr logs (created by the executor). */
   readonly logDir: string;
+  /**
+   * The Unix account the operator mapped the submitting subject to (`suanli member set … --unix-user`),
+   * or null: the tenant's own account (`tenantAccountName`). An executor that confines jobs runs
+   * every replica as this account; one that cannot (a server not running as root) runs them as
+   * its own and says so through `confinement()`.
+   */
+  readonly unixUser: string | null;
+}
+
+/** What an attempt used, read from its cgroup (like `sacct`'s MaxRSS and TotalCPU); null: unknown. */
+export interface AttemptResources {
+  /** Peak memory of the attempt (the largest replica's, bytes). */
+  readonly peakMemoryBytes: number | null;
+  /** CPU time of all its processes together (user + system), ms. */
+  readonly cpuTimeMs: number | null;
+}
+
+/** A limit the backend enforced that ended the attempt. */
+export type LimitExceeded = 'out-of-memory';
+
+/** Whether the executor fences jobs (identity, files, processes, devices, resources), in words. */
+export interface Confinement {
+  readonly confined: boolean;
+  /** One line for operators: what is fenced, or why nothing is. */
+  readonly detail: string;
 }
 
 export type ExecutionEvent =
@@ -42,6 +67,9 @@ export type ExecutionEvent =
       readonly signal: string | null;
       /** Set when the backend itself ended the job (e.g. `node-failure`), otherwise null. */
       readonly backendReason: string | null;
+      /** Set when an enforced limit ended it (the job's fault: it fails, it is not lost). */
+      readonly limit?: LimitExceeded | null;
+      readonly resources?: AttemptResources | null;
     };
 
 export type RecoveryResult =
@@ -52,6 +80,8 @@ export type RecoveryResult =
       readonly exitCode: number | null;
       readonly signal: string | null;
       readonly at: number;
+      readonly limit?: LimitExceeded | null;
+      readonly resources?: AttemptResources | null;
     }
   | { readonly jobId: string; readonly status: 'lost'; readonly reason: string };
 
@@ -86,6 +116,8 @@ export interface Executor {
   /** Where an attempt's logs are (local paths; the Slurm executor copies or points at shared storage). */
   logPaths(jobId: string, attempt: number, logDir: string): LogPaths;
   onEvent(listener: (e: ExecutionEvent) => void): void;
+  /** Whether jobs are fenced; shown at start-up and in `suanli nodes`. Absent: not confined. */
+  confinement?(): Confinement;
   /** Stops watching; does NOT kill running jobs (they are recovered after a restart). */
   close(): Promise<void>;
 }

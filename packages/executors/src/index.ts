@@ -1,6 +1,7 @@
 export * from './executor.js';
 export * from './env.js';
 export * from './contract.js';
+export * from './confine/accounts.js';
 export * from './local/local-executor.js';
 export { readBootId, readProcStat, parseProcStat, liveProcessGroups, type ProcStat } from './local/procfs.js';
 export * from './discovery/telemetry.js';

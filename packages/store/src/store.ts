@@ -82,6 +82,11 @@ export interface JobPatch {
   readonly pendingVerdict?: PendingVerdict | null;
   readonly pendingReason?: string | null;
   readonly estimatedStart?: number | null;
+  /**
+   * What the ending attempt used (peak memory, CPU time), stored on the usage-ledger row that this
+   * transition writes. Only meaningful on a transition out of starting/running.
+   */
+  readonly attemptResources?: { readonly peakMemoryBytes: number | null; readonly cpuTimeMs: number | null } | null;
 }
 
 export interface JobFilter {
@@ -183,6 +188,11 @@ export interface MembershipRecord {
   readonly subject: string;
   readonly role: Role;
   readonly createdAt: number;
+  /**
+   * The existing Unix account this subject's jobs run as (the Slurm way: the user is the Unix
+   * user); null: the tenant's own account. Set by an operator only.
+   */
+  readonly unixUser?: string | null;
 }
 
 /** An API token as stored: only the salted hash of its secret, never the secret. */
@@ -248,6 +258,10 @@ export interface UsageRecord {
   readonly finishedAt: number;
   /** The state the attempt ended in (succeeded, failed, lost, preempted, …). */
   readonly endState: string;
+  /** Peak memory of the attempt in bytes (cgroup), null when the executor could not measure it. */
+  readonly peakMemoryBytes?: number | null;
+  /** CPU time of the attempt in ms (user + system), null when unknown. */
+  readonly cpuTimeMs?: number | null;
 }
 export interface UsageFilter {
   /** Intervals overlapping [from, to). */

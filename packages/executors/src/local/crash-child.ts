@@ -44,6 +44,7 @@ const { ref } = await ex.launch({
   placement: [{ node: node.name, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }],
   nodes: [node],
   logDir,
+  unixUser: null,
 });
 process.stdout.write(`${JSON.stringify({ ref })}\n`);
 // Stay alive (bounded: 60 s) until the test kills us.

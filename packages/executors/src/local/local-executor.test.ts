@@ -41,6 +41,7 @@ function launchRequest(
     placement,
     nodes: [node],
     logDir,
+    unixUser: null,
   };
 }
 
@@ -248,6 +249,7 @@ void test(
           placement: [{ node: NODE, acceleratorIds: [], cpuMillis: 0, memoryMiB: 0 }],
           nodes: [node],
           logDir: join(dir, jobId),
+          unixUser: null,
         });
       await launch('wd-default', base);
       await launch('wd-spec', { ...base, workingDir: tmpdir() });

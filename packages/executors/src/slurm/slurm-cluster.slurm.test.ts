@@ -79,6 +79,7 @@ function request(
     placement,
     nodes: nodes.filter((n) => onNodes.includes(n.name)),
     logDir: join(root, jobId),
+    unixUser: null,
   };
 }
 

@@ -118,7 +118,7 @@ test(
       await new Promise((r) => server.proc.once('exit', r));
       // Open the short job's gate while the server is down; wait until its shim recorded the exit.
       await writeFile(gate('short'), '');
-      const statusFile = join(dataDir, 'logs', shortId, 'attempt-1', 'exit-status.0');
+      const statusFile = join(dataDir, 'logs', shortId, 'attempt-1.state', 'exit-status.0');
       for (let i = 0; i < 200 && !(await readFile(statusFile, 'utf8').catch(() => '')); i++)
         await new Promise((r) => setTimeout(r, 100));
       server = await startServerProcess(dataDir, { env: { SUANLI_ADMIN_TOKEN: '' } });

@@ -31,7 +31,7 @@ import { ACTIVE_STATES, accrueUsage, decayedAcceleratorSeconds, decayUsage, DEFA
 import { BOOKING_WINDOW_HORIZON_MS, windowsForSnapshot } from '@suanli/core';
 import { bookingStoreOf, type BookingStore } from '@suanli/store';
 import type { JobRecord, Store, StoredNode, UsageRecord } from '@suanli/store';
-import type { ExecutionEvent, Executor } from '@suanli/executors';
+import type { AttemptResources, ExecutionEvent, Executor, LimitExceeded } from '@suanli/executors';
 
 export interface EngineLogger {
   info(obj: object, msg?: string): void;
@@ -329,7 +329,10 @@ export class Engine {
           );
         this.log.info({ jobId: job.id }, 're-adopted running job');
       } else if (r.status === 'exited') {
-        await this.finishAttempt(job, r.exitCode, r.signal, r.at, null, 'finished while the server was down');
+        await this.finishAttempt(job, r.exitCode, r.signal, r.at, null, 'finished while the server was down', {
+          limit: r.limit ?? null,
+          resources: r.resources ?? null,
+        });
       } else {
         await this.markLost(job, `lost: ${r.reason}`);
       }
@@ -527,7 +530,10 @@ export class Engine {
         });
       return;
     }
-    await this.finishAttempt(job, e.exitCode, e.signal, e.at, e.backendReason, null);
+    await this.finishAttempt(job, e.exitCode, e.signal, e.at, e.backendReason, null, {
+      limit: e.limit ?? null,
+      resources: e.resources ?? null,
+    });
     this.nudge();
   }
 
@@ -542,6 +548,7 @@ export class Engine {
     at: number,
     backendReason: string | null,
     note: string | null,
+    enforced: { limit: LimitExceeded | null; resources: AttemptResources | null } = { limit: null, resources: null },
   ): Promise<void> {
     if (!ACTIVE_STATES.has(job.state)) return;
     if (job.startedAt !== null && job.placement !== null) {
@@ -553,9 +560,11 @@ export class Engine {
       this.intents.get(job.id) ?? (job.cancelRequestedAt !== null ? { kind: 'cancel' as const } : undefined);
     this.intents.delete(job.id);
     this.stopping.delete(job.id);
-    const how = signal ? `killed by ${signal}` : `exit code ${exitCode ?? 'unknown'}`;
+    const killed = signal ? `killed by ${signal}` : `exit code ${exitCode ?? 'unknown'}`;
+    // An enforced limit is the job's fault (it fails, under its retry policy), said first.
+    const how = enforced.limit === 'out-of-memory' ? `${outOfMemory(job, enforced.resources)}; ${killed}` : killed;
     const suffix = note ? ` (${note})` : '';
-    const patch = { finishedAt: at, exitCode };
+    const patch = { finishedAt: at, exitCode, attemptResources: enforced.resources };
     const from = job.state;
 
     if (intent?.kind === 'cancel') {
@@ -737,4 +746,12 @@ export function toRunningSchedJob(j: JobRecord, now: number, job: SchedJob = toS
     placement: j.placement ?? [],
     lastCheckpointTime: null,
   };
+}
+
+/** `out-of-memory (limit 128 MiB, peak 128 MiB)`: the reason a job killed at its memory limit failed. */
+function outOfMemory(job: JobRecord, resources: AttemptResources | null): string {
+  const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+  const limit = job.spec.perReplica.memoryMiB > 0 ? `limit ${job.spec.perReplica.memoryMiB} MiB` : 'no limit set';
+  const peak = resources?.peakMemoryBytes != null ? `, peak ${mib(resources.peakMemoryBytes)}` : '';
+  return `out-of-memory (${limit}${peak})`;
 }

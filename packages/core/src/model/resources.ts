@@ -33,6 +33,12 @@ export interface Accelerator {
   /** Model name as the vendor tool reports it (`NVIDIA H200`), for display. */
   readonly model?: string;
   readonly memoryMiB?: number;
+  /**
+   * The minor number of the device node (`/dev/nvidia<minor>`, `/dev/davinci<minor>`), from
+   * discovery (`nvidia-smi --query-gpu=minor_number`); absent: the index. Confinement exposes
+   * exactly these nodes to the replica holding the device.
+   */
+  readonly deviceMinor?: number;
 }
 
 /** Topology labels: node → switch/rack → pod. Absent labels mean "unknown", not "same". */

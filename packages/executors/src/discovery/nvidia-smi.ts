@@ -30,6 +30,7 @@ export const NVIDIA_QUERY_FIELDS = [
   'clocks.current.sm',
   'clocks.max.sm',
   'ecc.errors.uncorrected.volatile.total',
+  'minor_number',
 ] as const;
 
 export const NVIDIA_SMI_ARGS = [`--query-gpu=${NVIDIA_QUERY_FIELDS.join(',')}`, '--format=csv'] as const;
@@ -54,6 +55,8 @@ export interface NvidiaGpu {
   readonly smClockMHz: number | null;
   readonly smClockMaxMHz: number | null;
   readonly eccUncorrected: number | null;
+  /** Minor number of `/dev/nvidia<minor>`; null when the output lacks the column (older captures). */
+  readonly minorNumber: number | null;
 }
 
 export class NvidiaSmiParseError extends Error {
@@ -116,6 +119,7 @@ export function parseNvidiaSmiCsv(text: string): NvidiaGpu[] {
       smClockMHz: parseNvidiaNumber(get('clocks.current.sm')),
       smClockMaxMHz: parseNvidiaNumber(get('clocks.max.sm')),
       eccUncorrected: parseNvidiaNumber(get('ecc.errors.uncorrected.volatile.total')),
+      minorNumber: parseNvidiaNumber(get('minor_number')),
     };
   });
 }
@@ -156,7 +160,11 @@ export function nvidiaAccelerators(gpus: readonly NvidiaGpu[]): Accelerator[] {
       healthy: !(g.eccUncorrected !== null && g.eccUncorrected > 0),
       model: g.name,
     };
-    return g.memoryTotalMiB === null ? acc : { ...acc, memoryMiB: g.memoryTotalMiB };
+    return {
+      ...acc,
+      ...(g.memoryTotalMiB !== null ? { memoryMiB: g.memoryTotalMiB } : {}),
+      ...(g.minorNumber !== null ? { deviceMinor: g.minorNumber } : {}),
+    };
   });
 }
 

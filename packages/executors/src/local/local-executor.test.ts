@@ -1,13 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterNode, JobSpec, Placement } from '@suanli/core';
 import type { LaunchRequest } from '../executor.js';
 import { defineExecutorContract, testJobSpec } from '../contract.js';
 import { declaredAccelerators, parseAcceleratorsFlag } from '../discovery/declared.js';
-import { LocalExecutor, aggregateOutcomes, parseExitStatus, parseLocalRef } from './local-executor.js';
+import {
+  LocalExecutor,
+  aggregateOutcomes,
+  attemptStateDir,
+  exitStatusPath,
+  parseExitStatus,
+  parseLocalRef,
+} from './local-executor.js';
 import { readProcStat } from './procfs.js';
 
 const NODE = 'contract-node';
@@ -137,9 +144,9 @@ void test(
       const e = (await exited) as { exitCode: number | null; signal: string | null };
       assert.equal(e.exitCode, null);
       assert.equal(e.signal, 'SIGTERM');
-      assert.equal(readFileSync(join(dir, 'exit-status.0'), 'utf8'), 'signal SIGTERM\n');
+      assert.equal(readFileSync(exitStatusPath(dir, 0), 'utf8'), 'signal SIGTERM\n');
       assert.deepEqual(
-        readdirSync(dir).filter((f) => f.includes('.tmp')),
+        readdirSync(attemptStateDir(dir)).filter((f) => f.includes('.tmp')),
         [],
         'no temporary record left behind',
       );
@@ -200,7 +207,7 @@ void test(
       const { ref } = await first.launch(launchRequest('gang-1', spec, node, dir, [empty, empty]));
       await first.close(); // down before it could see rank 0 fail
       const deadline = Date.now() + 5000;
-      while (!readdirSync(dir).includes('exit-status.0') && Date.now() < deadline)
+      while (!existsSync(exitStatusPath(dir, 0)) && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 20));
       const exited = new Promise<unknown>((resolve) =>
         second.onEvent((e) => e.kind === 'exited' && resolve(e)),

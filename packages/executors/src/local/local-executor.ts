@@ -21,11 +21,27 @@
  * killed by SIGINT). A replica SIGKILLed together with its shim leaves no record; the live watcher
  * then reports the signal Node observed, and recovery reports what it could not prove.
  *
- * Not here: time limits (the engine calls `cancel`), resource limits (cgroups, later).
+ * Confinement (`LocalExecutorOptions.confine`, on whenever the server runs as root): each replica
+ * runs as the job's Unix account (`Accounts`), in its own control group enforcing the spec's
+ * memory, CPU and a pids limit (`Cgroups`), inside PID and mount namespaces with a private /dev
+ * holding only its own accelerators' device nodes and a private /tmp (`sandbox.ts`). The shim and
+ * the namespace's init stay root, so the job can neither signal them nor forge its exit record,
+ * which lives in the attempt's state directory (`<logDir>.state`, the server's, mode 0700) and
+ * not in the log directory the job owns. The attempt's peak memory and CPU time are read from
+ * its control groups when it ends; a replica the kernel's OOM killer ended makes the attempt end
+ * with `limit: 'out-of-memory'`. Without confinement (a server that is not root) replicas run as
+ * the server's own account, and `confinement()` says so.
+ *
+ * Not here: time limits (the engine calls `cancel`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
+  chmodSync,
+  chownSync,
   closeSync,
+  constants as fsConstants,
+  existsSync,
+  fchownSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -36,10 +52,22 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ClusterNode } from '@suanli/core';
-import type { ExecutionEvent, Executor, LaunchRequest, LogPaths, RecoveryResult } from '../executor.js';
-import { buildReplicaEnv } from '../env.js';
+import type {
+  AttemptResources,
+  Confinement,
+  ExecutionEvent,
+  Executor,
+  LaunchRequest,
+  LimitExceeded,
+  LogPaths,
+  RecoveryResult,
+} from '../executor.js';
+import { buildReplicaEnv, resolveReplicaDevices } from '../env.js';
+import { Accounts, type AccountsOptions, type UnixAccount } from '../confine/accounts.js';
+import { detectCgroups, type Cgroups } from '../confine/cgroup.js';
+import { charDeviceIds, deviceNodesFor, findSandboxTools, sandboxArgv, type SandboxTools } from '../confine/sandbox.js';
 import { isEnded, liveProcessGroups, readBootId, readProcStat } from './procfs.js';
 
 /**
@@ -49,10 +77,15 @@ import { isEnded, liveProcessGroups, readBootId, readProcStat } from './procfs.j
  * default in the exec'ed command, unlike an ignored one, so the job still receives it normally.)
  */
 export const SHIM_SCRIPT = [
-  'f=$1; shift',
+  // `<status-file> <n> <cgroup.procs file>×n <command…>`: join the replica's control groups first
+  // (everything forked later stays inside); a group that cannot be joined fails the replica with 125.
+  'f=$1; n=$2; shift 2; s=',
+  'while [ "$n" -gt 0 ]; do',
+  '  if [ -z "$s" ] && ! echo $$ > "$1"; then echo "suanli: cannot join the control group $1" >&2; s=125; fi',
+  '  shift; n=$((n - 1))',
+  'done',
   'trap : TERM INT HUP',
-  '"$@"',
-  's=$?',
+  'if [ -z "$s" ]; then "$@"; s=$?; fi',
   'if [ "$s" -gt 128 ] && [ "$s" -lt 193 ]; then r="signal SIG$(kill -l "$s")"; else r="code $s"; fi',
   'printf "%s\\n" "$r" > "$f.tmp" && mv -f "$f.tmp" "$f"',
   'exit "$s"',
@@ -75,7 +108,25 @@ export interface LocalExecutorOptions {
   readonly masterAddr?: string;
   /** Clock for event timestamps (epoch ms). Default `Date.now`. */
   readonly now?: () => number;
+  /** Fence every replica (see the header); null or absent: replicas run as the server's account. */
+  readonly confine?: LocalConfinement | null;
 }
+
+/** What confining replicas needs; `detectLocalConfinement` builds it for this machine. */
+export interface LocalConfinement {
+  readonly accounts: Accounts;
+  readonly cgroups: Cgroups;
+  readonly tools: SandboxTools;
+  /** Where the host's device nodes are. Default `/dev` (tests use a directory of `mknod`ed nodes). */
+  readonly deviceDir?: string;
+  /** Most processes and threads a replica may have at once. Default 4096. */
+  readonly pidsLimit?: number;
+}
+
+export const DEFAULT_PIDS_LIMIT = 4096;
+
+/** Variables a confined replica inherits from the server; the rest of its environment (tokens, passwords) stays behind. */
+export const CONFINED_INHERITED_ENV = ['PATH', 'LANG', 'LANGUAGE', 'TZ', 'TERM'] as const;
 
 /** One replica's identity in the ref. */
 export interface LocalReplicaRef {
@@ -84,6 +135,8 @@ export interface LocalReplicaRef {
   readonly pid: number;
   /** /proc/<pid>/stat field 22 (clock ticks after boot), as text. */
   readonly startTime: string;
+  /** The replica's control group (`Cgroups` name) when confined. */
+  readonly cgroup?: string;
 }
 
 /** The `ref` of a local attempt, stored by the engine as JSON. */
@@ -101,10 +154,19 @@ export type ReplicaOutcome =
 
 const STATUS_PREFIX = 'exit-status.';
 const CANCEL_POLL_MS = 20;
+const CGROUP_NAME_RE = /^[A-Za-z0-9._-]{1,200}$/;
 
-/** `<logDir>/ref.json`: the attempt's ref, for recovery when the engine never stored it. */
+/**
+ * `<logDir>.state`: the executor's own files for the attempt (ref, exit records, sandbox staging),
+ * mode 0700 and the server's, beside the log directory that the job owns and could tamper with.
+ */
+export function attemptStateDir(logDir: string): string {
+  return `${logDir}.state`;
+}
+
+/** `<state>/ref.json`: the attempt's ref, for recovery when the engine never stored it. */
 export function refFilePath(logDir: string): string {
-  return join(logDir, 'ref.json');
+  return join(attemptStateDir(logDir), 'ref.json');
 }
 
 function writeRefFile(logDir: string, ref: string): void {
@@ -122,7 +184,7 @@ function readRefFile(logDir: string): string | null {
 }
 
 export function exitStatusPath(logDir: string, rank: number): string {
-  return join(logDir, `${STATUS_PREFIX}${rank}`);
+  return join(attemptStateDir(logDir), `${STATUS_PREFIX}${rank}`);
 }
 
 /** Parses an exit-status record written by the shim; null when absent or malformed. */
@@ -163,15 +225,21 @@ export function parseLocalRef(ref: string): LocalRef | null {
   const replicas: LocalReplicaRef[] = [];
   for (const r of o['replicas'] as unknown[]) {
     if (typeof r !== 'object' || r === null) return null;
-    const { rank, pid, startTime } = r as Record<string, unknown>;
+    const { rank, pid, startTime, cgroup } = r as Record<string, unknown>;
     if (
       !Number.isInteger(rank) ||
       !Number.isInteger(pid) ||
       (pid as number) <= 1 ||
-      typeof startTime !== 'string'
+      typeof startTime !== 'string' ||
+      (cgroup !== undefined && (typeof cgroup !== 'string' || !CGROUP_NAME_RE.test(cgroup)))
     )
       return null;
-    replicas.push({ rank: rank as number, pid: pid as number, startTime });
+    replicas.push({
+      rank: rank as number,
+      pid: pid as number,
+      startTime,
+      ...(typeof cgroup === 'string' ? { cgroup } : {}),
+    });
   }
   return { v: 1, bootId: o['bootId'], replicas };
 }
@@ -257,6 +325,50 @@ async function freeLoopbackPort(host: string): Promise<number> {
   });
 }
 
+/**
+ * Opens (creating) a log file for appending, handed to the replicas as their stdout/stderr. In a
+ * directory the job owns, so never through a link; the file then belongs to the job's account.
+ */
+function openLogFile(path: string, account: UnixAccount | null): number {
+  const fd = openSync(
+    path,
+    fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | fsConstants.O_NOFOLLOW,
+    account ? 0o600 : 0o644,
+  );
+  if (account) fchownSync(fd, account.uid, account.gid);
+  return fd;
+}
+
+/** A confined replica's inherited environment: the locale and PATH, and who and where it is. */
+function confinedBaseEnv(
+  base: Readonly<Record<string, string | undefined>>,
+  account: UnixAccount,
+  home: string,
+): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const k of Object.keys(base)) if ((CONFINED_INHERITED_ENV as readonly string[]).includes(k) || k.startsWith('LC_')) env[k] = base[k];
+  return { ...env, HOME: home, USER: account.name, LOGNAME: account.name, SHELL: '/bin/sh' };
+}
+
+/** The attempt's peak memory (largest replica) and CPU time (all replicas), and whether OOM struck. */
+function collectUsage(
+  cgroups: Cgroups,
+  names: readonly string[],
+): { resources: AttemptResources | null; limit: LimitExceeded | null } {
+  if (names.length === 0) return { resources: null, limit: null };
+  let peak: number | null = null;
+  let cpu: number | null = null;
+  let oom = 0;
+  for (const n of names) {
+    const u = cgroups.usage(n);
+    if (u === null) continue;
+    if (u.peakMemoryBytes !== null) peak = Math.max(peak ?? 0, u.peakMemoryBytes);
+    if (u.cpuTimeMs !== null) cpu = (cpu ?? 0) + u.cpuTimeMs;
+    oom += u.oomKills;
+  }
+  return { resources: { peakMemoryBytes: peak, cpuTimeMs: cpu }, limit: oom > 0 ? 'out-of-memory' : null };
+}
+
 export class LocalExecutor implements Executor {
   readonly name = 'local';
   private readonly opts: LocalExecutorOptions;
@@ -289,6 +401,19 @@ export class LocalExecutor implements Executor {
     return { stdout: join(logDir, 'stdout.log'), stderr: join(logDir, 'stderr.log') };
   }
 
+  confinement(): Confinement {
+    const c = this.opts.confine;
+    if (!c)
+      return {
+        confined: false,
+        detail: `jobs run as the server's own account (uid ${process.getuid?.() ?? '?'}); start the server as root to confine them`,
+      };
+    return {
+      confined: true,
+      detail: `each replica runs as its tenant's Unix account in ${String(c.cgroups)} (memory, CPU, pids ≤ ${c.pidsLimit ?? DEFAULT_PIDS_LIMIT}), with its own PID namespace, /tmp and a /dev holding only its devices`,
+    };
+  }
+
   async launch(req: LaunchRequest): Promise<{ ref: string }> {
     if (this.closed) throw new Error('local executor is closed');
     if (req.placement.length === 0) throw new Error(`job ${req.jobId}: placement is empty`);
@@ -301,6 +426,8 @@ export class LocalExecutor implements Executor {
           `job ${req.jobId}: the local executor runs on node "${nodeName}" only, placement names "${foreign.node}"`,
         );
     }
+    const confine = this.opts.confine ?? null;
+    const account = confine ? await confine.accounts.resolve(req.tenant, req.unixUser) : null;
     const cwd = req.spec.workingDir ?? req.logDir;
     mkdirSync(req.logDir, { recursive: true });
     if (req.spec.workingDir !== null) {
@@ -313,27 +440,51 @@ export class LocalExecutor implements Executor {
       if (!isDir)
         throw new Error(`job ${req.jobId}: working directory "${cwd}" does not exist or is not a directory`);
     }
-    // A reused log dir must not hand a stale exit record to this attempt.
-    for (const f of readdirSync(req.logDir))
-      if (f.startsWith(STATUS_PREFIX)) rmSync(join(req.logDir, f), { force: true });
+    const stateDir = attemptStateDir(req.logDir);
+    // A reused state dir must not hand a stale exit record to this attempt.
+    rmSync(stateDir, { recursive: true, force: true });
+    mkdirSync(stateDir, { mode: 0o700 });
+    if (account) {
+      // The job's directory: its account's alone. The job id's directory above it is the server's
+      // and only traversable, so no job lists or enters another's.
+      chownSync(req.logDir, account.uid, account.gid);
+      chmodSync(req.logDir, 0o700);
+      chmodSync(dirname(req.logDir), 0o711);
+    }
 
     const masterAddr = this.opts.masterAddr ?? '127.0.0.1';
     const rendezvous = { masterAddr, masterPort: await freeLoopbackPort(masterAddr) };
+    const baseEnv = account ? confinedBaseEnv(this.opts.baseEnv ?? process.env, account, req.logDir) : (this.opts.baseEnv ?? process.env);
     // Build every environment before starting anything: a bad placement fails the launch whole.
-    const envs = req.placement.map((_, rank) =>
-      buildReplicaEnv(req, rank, rendezvous, this.opts.baseEnv ?? process.env),
-    );
+    const envs = req.placement.map((_, rank) => buildReplicaEnv(req, rank, rendezvous, baseEnv));
     const paths = this.logPaths(req.jobId, req.attempt, req.logDir);
-    const outFd = openSync(paths.stdout, 'a');
-    const errFd = openSync(paths.stderr, 'a');
+    const outFd = openLogFile(paths.stdout, account);
+    const errFd = openLogFile(paths.stderr, account);
     const bootId = readBootId();
     const started: ReplicaWatch[] = [];
+    const cgroups: string[] = [];
     try {
       for (const [rank, env] of envs.entries()) {
-        const [program, ...args] = req.spec.command as [string, ...string[]];
+        let argv: string[] = [...req.spec.command];
+        let procs: string[] = [];
+        let cgroup: string | undefined;
+        if (confine && account) {
+          cgroup = `${req.jobId}.${req.attempt}.${rank}`;
+          const devices = deviceNodesFor(resolveReplicaDevices(req, rank), confine.deviceDir ?? '/dev', existsSync);
+          cgroups.push(cgroup);
+          procs = confine.cgroups.create(cgroup, {
+            memoryBytes: req.spec.perReplica.memoryMiB > 0 ? req.spec.perReplica.memoryMiB * 2 ** 20 : null,
+            cpuMillis: req.spec.perReplica.cpuMillis > 0 ? req.spec.perReplica.cpuMillis : null,
+            pids: confine.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+            allowedDevices: charDeviceIds(devices),
+          });
+          const stage = join(stateDir, `dev.${rank}`);
+          mkdirSync(stage, { mode: 0o700 });
+          argv = sandboxArgv(confine.tools, stage, devices, account, argv);
+        }
         const child = spawn(
           '/bin/sh',
-          ['-c', SHIM_SCRIPT, 'suanli-shim', exitStatusPath(req.logDir, rank), program, ...args],
+          ['-c', SHIM_SCRIPT, 'suanli-shim', exitStatusPath(req.logDir, rank), String(procs.length), ...procs, ...argv],
           {
             cwd,
             env,
@@ -350,10 +501,18 @@ export class LocalExecutor implements Executor {
           throw new Error(
             `job ${req.jobId}: replica ${rank} (pid ${child.pid}) vanished before its start time could be read`,
           );
-        started.push({ ref: { rank, pid: child.pid, startTime: stat.startTime }, child, outcome: null });
+        started.push({
+          ref: { rank, pid: child.pid, startTime: stat.startTime, ...(cgroup !== undefined ? { cgroup } : {}) },
+          child,
+          outcome: null,
+        });
       }
     } catch (e) {
       for (const r of started) signalGroup(r.ref.pid, 'SIGKILL');
+      for (const g of cgroups) {
+        confine?.cgroups.kill(g);
+        confine?.cgroups.remove(g);
+      }
       throw e;
     } finally {
       closeSync(outFd);
@@ -395,6 +554,8 @@ export class LocalExecutor implements Executor {
     for (const g of groups) signalGroup(g, 'SIGTERM');
     if (await this.waitGroupsGone(groups, graceMs)) return;
     for (const g of liveProcessGroups(groups)) signalGroup(g, 'SIGKILL');
+    // Whatever left the process group (setsid) is still in the replica's control group.
+    for (const r of parsed.replicas) if (r.cgroup !== undefined) this.opts.confine?.cgroups.kill(r.cgroup);
     if (await this.waitGroupsGone(groups, this.killWaitMs)) return;
     throw new Error(
       `job ${jobId}: processes still present ${this.killWaitMs} ms after SIGKILL (stuck in the kernel?): groups ${[...liveProcessGroups(groups)].join(', ')}`,
@@ -453,6 +614,7 @@ export class LocalExecutor implements Executor {
       if (problems.length > 0) {
         // What IS provably ours must not keep devices the engine will now give to someone else.
         for (const r of alive) signalGroup(r.pid, 'SIGKILL');
+        this.releaseCgroups(ref.replicas);
         results.push({ jobId: a.jobId, status: 'lost', reason: problems.join('; ') });
         continue;
       }
@@ -464,6 +626,7 @@ export class LocalExecutor implements Executor {
           exitCode: agg.exitCode,
           signal: agg.signal,
           at: Math.max(...ended.map((e) => e.mtimeMs)),
+          ...this.releaseCgroups(ref.replicas),
         });
         continue;
       }
@@ -554,11 +717,34 @@ export class LocalExecutor implements Executor {
     this.watches.delete(`${w.jobId}#${w.attempt}`);
     this.emitRunning(w);
     const agg = aggregateOutcomes(w.observed);
-    this.emit({ kind: 'exited', jobId: w.jobId, attempt: w.attempt, at: this.now(), ...agg });
+    const usage = this.releaseCgroups(w.replicas.map((x) => x.ref));
+    this.emit({ kind: 'exited', jobId: w.jobId, attempt: w.attempt, at: this.now(), ...agg, ...usage });
     if (![...this.watches.values()].some((x) => x.replicas.some((y) => y.child === null)) && this.pollTimer) {
       clearInterval(this.pollTimer);
       this.pollTimer = null;
     }
+  }
+
+  /**
+   * Reads what the replicas' control groups used, then removes them (killing any process still in
+   * one: the replica has ended, so it can only be a straggler that must not keep its devices).
+   */
+  private releaseCgroups(replicas: readonly LocalReplicaRef[]): {
+    resources: AttemptResources | null;
+    limit: LimitExceeded | null;
+  } {
+    const cg = this.opts.confine?.cgroups;
+    const names = replicas.flatMap((r) => (r.cgroup !== undefined ? [r.cgroup] : []));
+    if (!cg || names.length === 0) return { resources: null, limit: null };
+    const usage = collectUsage(cg, names);
+    for (const n of names) {
+      if (!cg.remove(n)) {
+        cg.kill(n);
+        // The kernel frees a group a moment after its last process is reaped; try again shortly.
+        setTimeout(() => cg.remove(n), 1000).unref();
+      }
+    }
+    return usage;
   }
 
   private ensurePolling(): void {
@@ -587,4 +773,40 @@ export class LocalExecutor implements Executor {
       await sleep(Math.min(CANCEL_POLL_MS, Math.max(1, deadline - Date.now())));
     }
   }
+}
+
+export interface DetectConfinementOptions {
+  readonly accounts?: AccountsOptions;
+  readonly deviceDir?: string;
+  readonly pidsLimit?: number;
+  /** Default `/sys/fs/cgroup`. */
+  readonly cgroupRoot?: string;
+}
+
+/**
+ * Confinement for this machine: on when the server runs as root and the cgroup controllers and the
+ * util-linux tools are there; otherwise null with the reason (shown at start-up and in `suanli nodes`).
+ */
+export function detectLocalConfinement(
+  opts: DetectConfinementOptions = {},
+): { confine: LocalConfinement; reason: null } | { confine: null; reason: string } {
+  if (process.getuid?.() !== 0)
+    return {
+      confine: null,
+      reason: `the server runs as uid ${process.getuid?.() ?? '?'}, not root: jobs run as its own account, unconfined`,
+    };
+  const cg = detectCgroups(opts.cgroupRoot);
+  if (cg.cgroups === null) return { confine: null, reason: `${cg.reason}: jobs cannot be confined` };
+  const t = findSandboxTools(existsSync);
+  if (t.tools === null) return { confine: null, reason: `${t.missing.join(', ')} not found: jobs cannot be confined` };
+  return {
+    confine: {
+      accounts: new Accounts(opts.accounts),
+      cgroups: cg.cgroups,
+      tools: t.tools,
+      ...(opts.deviceDir !== undefined ? { deviceDir: opts.deviceDir } : {}),
+      ...(opts.pidsLimit !== undefined ? { pidsLimit: opts.pidsLimit } : {}),
+    },
+    reason: null,
+  };
 }

@@ -46,7 +46,10 @@ if (selected.length === 0) {
 // one (root, Debian's postgresql-15 installed), the test setup starts a throwaway one and stops it
 // afterwards; otherwise those suites skip with a message (and fail under CI).
 let startedPg = false;
-const env = { ...process.env, SUANLI_TEST: '1' };
+// Servers started by tests run jobs unconfined unless a test asks for confinement itself (the
+// confinement suites do, and remove the Unix accounts they create): otherwise every test tenant
+// would leave an sl-<tenant> account behind on the machine.
+const env = { SUANLI_CONFINE: 'off', ...process.env, SUANLI_TEST: '1' };
 if (!env.SUANLI_TEST_PG_URL && !existsSync('/run/suanli-pg/url') && process.getuid?.() === 0 && existsSync('/usr/lib/postgresql/15/bin/pg_ctl')) {
   const up = spawnSync('bash', ['scripts/pg-ci.sh', 'up'], { encoding: 'utf8' });
   if (up.status === 0) {

@@ -51,6 +51,11 @@ export const ERRORS = {
   LOG_NOT_FOUND: { status: 404, summary: 'The job has no log for this attempt and stream yet.' },
   // 409: conflicts with the current state
   JOB_ALREADY_FINISHED: { status: 409, summary: 'The job has already finished; it cannot be cancelled.' },
+  LOG_UNSAFE: {
+    status: 409,
+    summary:
+      'The log file was replaced by something the server will not read (a link, not a regular file, another owner).',
+  },
   IDEMPOTENCY_KEY_REUSED: {
     status: 409,
     summary: 'This Idempotency-Key was used before with a different job spec.',

@@ -2,6 +2,7 @@
  * `suanli server`: API server, scheduling loop and executor in one process, storing everything in
  * a data directory (default `./.suanli`). Prints where it listens and how to authenticate.
  */
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import pino from 'pino';
@@ -30,6 +31,10 @@ export interface ServerOptions {
   /** A node inventory file (YAML/JSON) declaring nodes and devices. */
   readonly acceleratorsFile?: string;
   readonly nodeName?: string;
+  /** Job confinement for the local executor (see `LocalExecutorSettings`). */
+  readonly confine?: 'auto' | 'off';
+  readonly jobUidRange?: readonly [number, number];
+  readonly pidsLimit?: number;
   /** Executor built by the caller (tests, Slurm). Overrides `executor`. */
   readonly executorInstance?: Executor;
   /** A fixed policy (tests, benchmarks). Default: the `suanli` policy from the policy file. */
@@ -65,6 +70,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const dataDir = resolve(opts.dataDir ?? '.suanli');
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
+  const warnEarly = (msg: string) => print(`warning: ${msg}`);
   const logger =
     opts.logLevel === false ? undefined : pino({ level: opts.logLevel ?? 'info' }, pino.destination(2));
 
@@ -87,6 +93,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     ...(opts.cycleIntervalMs !== undefined ? { cycleIntervalMs: opts.cycleIntervalMs } : {}),
     ...(opts.cancelGraceMs !== undefined ? { cancelGraceMs: opts.cancelGraceMs } : {}),
   });
+  // Every start: the data directory is the server's alone (jobs' accounts may only pass through
+  // it to their own log directories), whatever modes an earlier version or an operator left.
+  const confinement = executor.confinement?.() ?? { confined: false, detail: 'this executor does not confine jobs' };
+  for (const fixed of secureDataDir(dataDir, confinement.confined)) warnEarly(fixed);
   await engine.start();
   const app = await buildApp({
     store,
@@ -111,6 +121,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     `  inventory: ${nodes.length} node(s), ${devices} accelerator(s)` +
       (nodes.some((s) => s.node.accelerators.some((a) => a.source === 'declared')) ? ' (declared)' : ''),
   );
+  print(`  jobs: ${confinement.confined ? 'confined' : 'NOT confined'} (${confinement.detail})`);
   if (token.file) print(`  authenticate: export SUANLI_URL=${url} SUANLI_TOKEN=$(cat ${token.file})`);
   else
     print(
@@ -134,6 +145,39 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       await store.close();
     },
   };
+}
+
+/**
+ * Sets the modes the data directory must have and returns a line per mode it had to tighten: the
+ * directory and `logs/` 0700 (0711 when jobs are confined: their accounts traverse them, without
+ * listing, to reach their own 0700 directories), and every file directly in it (database, WAL and
+ * shared-memory files, admin token, policy) 0600.
+ */
+export function secureDataDir(dataDir: string, confined: boolean): string[] {
+  const fixed: string[] = [];
+  const enforce = (path: string, mode: number) => {
+    let st;
+    try {
+      st = lstatSync(path);
+    } catch {
+      return;
+    }
+    if (st.isSymbolicLink()) return;
+    if ((st.mode & 0o777) !== mode) {
+      chmodSync(path, mode);
+      fixed.push(`${path} had mode 0${(st.mode & 0o777).toString(8)}; set to 0${mode.toString(8)}`);
+    }
+  };
+  const dirMode = confined ? 0o711 : 0o700;
+  enforce(dataDir, dirMode);
+  const logs = join(dataDir, 'logs');
+  if (!existsSync(logs)) mkdirSync(logs, { mode: dirMode });
+  enforce(logs, dirMode);
+  for (const f of readdirSync(dataDir)) {
+    const p = join(dataDir, f);
+    if (lstatSync(p).isFile()) enforce(p, 0o600);
+  }
+  return fixed;
 }
 
 export async function readTextFile(path: string): Promise<string> {

@@ -99,6 +99,33 @@ const serveConsole: NonNullable<ServerOptions['plugins']>[number] = async (app) 
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/** `--confine`, `--job-uid-range`, `--pids-limit`, checked: a typo is an error, not a silent default. */
+function confinementOptions(opts: Record<string, string | boolean | undefined>): {
+  confine?: 'auto' | 'off';
+  jobUidRange?: readonly [number, number];
+  pidsLimit?: number;
+} {
+  const out: { confine?: 'auto' | 'off'; jobUidRange?: readonly [number, number]; pidsLimit?: number } = {};
+  const confine = opts['confine'];
+  if (confine !== undefined) {
+    if (confine !== 'auto' && confine !== 'off') throw new UsageError(`--confine must be "auto" or "off", not "${String(confine)}"`);
+    out.confine = confine;
+  }
+  const range = opts['jobUidRange'];
+  if (typeof range === 'string') {
+    const m = /^(\d+)-(\d+)$/.exec(range);
+    if (!m || Number(m[1]) < 1000 || Number(m[2]) < Number(m[1]))
+      throw new UsageError(`--job-uid-range must be FROM-TO with 1000 <= FROM <= TO, not "${range}"`);
+    out.jobUidRange = [Number(m[1]), Number(m[2])];
+  }
+  const pids = opts['pidsLimit'];
+  if (typeof pids === 'string') {
+    if (!/^\d+$/.test(pids) || Number(pids) < 16) throw new UsageError(`--pids-limit must be a whole number of at least 16, not "${pids}"`);
+    out.pidsLimit = Number(pids);
+  }
+  return out;
+}
+
 async function runServer(opts: Record<string, string | boolean | undefined>): Promise<void> {
   const { startServer } = await import('@suanli/api');
   const server = await startServer({
@@ -112,6 +139,7 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
     ...(typeof opts['logLevel'] === 'string' ? { logLevel: opts['logLevel'] } : {}),
     ...(typeof opts['grace'] === 'string' ? { cancelGraceMs: Number(opts['grace']) * 1000 } : {}),
     ...(typeof opts['policy'] === 'string' ? { policyFile: opts['policy'] } : {}),
+    ...confinementOptions(opts),
     plugins: [serveConsole],
     ...(opts['executor'] === 'slurm' || opts['executor'] === 'local' ? { executor: opts['executor'] } : {}),
     slurm: {
@@ -206,6 +234,12 @@ export function buildProgram(): Command {
       '--policy <file>',
       'the scheduling policy file (YAML); default <data-dir>/policy.yaml; reloaded on SIGHUP',
     )
+    .option(
+      '--confine <mode>',
+      'auto: confine jobs (own account, cgroup, namespaces, private /dev) when run as root; off: never (or SUANLI_CONFINE)',
+    )
+    .option('--job-uid-range <from-to>', "uid range of the tenants' Unix accounts the server creates", '70000-79999')
+    .option('--pids-limit <n>', 'most processes and threads one replica may have', '4096')
     .option('--grace <seconds>', 'SIGTERM → SIGKILL grace period for cancels and time limits', '10')
     .option('--log-level <level>', 'pino log level (info, debug, warn)', 'info')
     .action(async (opts: Record<string, string | undefined>) => runServer(opts));

@@ -1,7 +1,7 @@
 /** Jobs: submit, list, read (with history and why pending), cancel, logs. */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { open, stat } from 'node:fs/promises';
+import { openJobFile, UnsafeJobFileError } from '@suanli/executors';
 import { ACTIVE_STATES } from '@suanli/core';
 import { ApiError } from '../errors.js';
 import { JobListSchema, JobSpecInputSchema, JobViewSchema, JOB_STATE_VALUES } from '../schemas/index.js';
@@ -202,10 +202,11 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
       let data = '';
       let nextOffset = offset;
       try {
-        size = (await stat(file)).size;
-        if (offset < size) {
-          const fh = await open(file, 'r');
-          try {
+        // The log directory is the job's own: never follow what it planted there (openJobFile).
+        const fh = await openJobFile(file);
+        try {
+          size = (await fh.stat()).size;
+          if (offset < size) {
             const buf = Buffer.alloc(Math.min(limit, size - offset));
             const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
             // Do not split a UTF-8 character: stop before an incomplete trailing sequence.
@@ -221,11 +222,13 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
             }
             data = buf.subarray(0, end).toString('utf8');
             nextOffset = offset + end;
-          } finally {
-            await fh.close();
           }
+        } finally {
+          await fh.close();
         }
       } catch (err) {
+        if (err instanceof UnsafeJobFileError)
+          throw new ApiError('LOG_UNSAFE', `the ${q.stream ?? 'stdout'} log of attempt ${attempt} of job ${id} cannot be served: ${err.message.replace(/^\S+ /, 'the file ')}`);
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         if (!(attempt === job.attempt && ACTIVE_STATES.has(job.state)))
           throw new ApiError(

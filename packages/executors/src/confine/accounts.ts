@@ -155,6 +155,9 @@ export class Accounts {
 
 /** Removes an account and its group (tests; an operator retiring a tenant). */
 export async function removeAccount(name: string): Promise<void> {
+  await run('pkill', ['-KILL', '-u', name]); // userdel refuses while the account has processes
+  for (let i = 0; i < 50 && (await run('pgrep', ['-u', name])).code === 0; i++)
+    await new Promise((r) => setTimeout(r, 20));
   await run('userdel', [name]);
   await run('groupdel', [name]);
 }

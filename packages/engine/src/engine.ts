@@ -467,7 +467,8 @@ export class Engine {
     if (!started) return; // cancelled or changed concurrently: nothing to launch
     const logDir = this.logDir(job.id, attempt);
     try {
-      await mkdir(logDir, { recursive: true });
+      // Traversable, not listable: a confined job's account passes through to its own directory.
+      await mkdir(logDir, { recursive: true, mode: 0o711 });
       const member = await this.store.getMembership(job.tenant, job.submittedBy);
       const { ref } = await this.executor.launch({
         jobId: job.id,

@@ -14,7 +14,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterNode, JobSpec, Placement } from '@suanli/core';
@@ -24,6 +24,8 @@ import { deviceVisibilityEnv, resolveReplicaDevices } from './env.js';
 export interface ExecutorContractOptions {
   /** Parent of each test's log directory; must be visible to every node (shared storage for Slurm). Default: the OS temp dir. */
   readonly logRoot?: string;
+  /** Jobs run as an account other than the test's (confinement): the shared test directory is made 1777. */
+  readonly jobsRunAsAnotherAccount?: boolean;
   /** Longest from `launch` to the `running` event. Default 10 000 ms. */
   readonly startTimeoutMs?: number;
   /** Longest from the job's end (or a cancel) to its `exited` event. Default 10 000 ms. */
@@ -188,6 +190,8 @@ export function defineExecutorContract(
 
   before(() => {
     root = mkdtempSync(join(options.logRoot ?? tmpdir(), `suanli-contract-${name}-`));
+    // Jobs write their dumps and read their gates here; a confined job runs as another account.
+    if (options.jobsRunAsAnotherAccount) chmodSync(root, 0o1777);
   });
   after(() => {
     if (root !== '') rmSync(root, { recursive: true, force: true });

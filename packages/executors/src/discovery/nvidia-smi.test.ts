@@ -33,6 +33,7 @@ void test('nvidia-smi: the real idle H200 capture parses into one healthy nvidia
     smClockMHz: 345,
     smClockMaxMHz: 1980,
     eccUncorrected: 0,
+    minorNumber: null, // this capture predates the minor_number column: the index stands in
   });
   assert.deepEqual(nvidiaAccelerators(gpus), [
     {
@@ -46,6 +47,13 @@ void test('nvidia-smi: the real idle H200 capture parses into one healthy nvidia
       memoryMiB: 143771,
     },
   ]);
+});
+
+void test('nvidia-smi: minor_number, when the output has it, names the device node', () => {
+  const [header, row] = readFixture('nvidia-smi-h200-query-gpu-idle.csv').trim().split('\n');
+  const gpus = parseNvidiaSmiCsv(`${header}, minor_number\n${row}, 3\n`);
+  assert.equal(gpus[0]?.minorNumber, 3);
+  assert.equal(nvidiaAccelerators(gpus)[0]?.deviceMinor, 3);
 });
 
 void test('nvidia-smi: the real busy capture yields telemetry with the load it shows', () => {

@@ -16,6 +16,8 @@ import type { ExecutionEvent, LaunchRequest } from '../executor.js';
 import { testJobSpec } from '../contract.js';
 import { discoverLocalNode } from '../discovery/discover.js';
 import { lookupAccount, removeAccount, tenantAccountName, type UnixAccount } from '../confine/accounts.js';
+import { defineExecutorContract } from '../contract.js';
+import { declaredAccelerators, parseAcceleratorsFlag } from '../discovery/declared.js';
 import { detectLocalConfinement, LocalExecutor, type LocalConfinement } from './local-executor.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -284,3 +286,38 @@ void describe('local executor, confined (root)', { skip: isRoot ? false : 'needs
     assert.deepEqual(left, []);
   });
 });
+
+// The executor contract, confined: every replica of the contract's tenant runs as one throwaway account.
+if (isRoot) {
+  const CONTRACT_TENANT = `cc${suffix}`;
+  const detected = detectLocalConfinement();
+  const contractConfine: LocalConfinement | null = detected.confine && {
+    ...detected.confine,
+    accounts: { resolve: (_tenant: string) => detected.confine.accounts.resolve(CONTRACT_TENANT, null) },
+  };
+  defineExecutorContract(
+    'local-confined',
+    () =>
+      new LocalExecutor({
+        inventory: async () => [
+          {
+            name: 'contract-node',
+            state: 'ready',
+            accelerators: declaredAccelerators('contract-node', parseAcceleratorsFlag('gpu:4')),
+            cpuMillis: 4000,
+            memoryMiB: 8192,
+            topology: {},
+            labels: {},
+          },
+        ],
+        nodeName: 'contract-node',
+        pollIntervalMs: 50,
+        gangGraceMs: 300,
+        killWaitMs: 2000,
+        confine: contractConfine,
+      }),
+    // Not under /tmp: a confined job has a private /tmp, and the contract shares files with its jobs.
+    { cancelGraceMs: 400, jobsRunAsAnotherAccount: true, logRoot: '/var/tmp' },
+  );
+  after(() => removeAccount(tenantAccountName(CONTRACT_TENANT)));
+}

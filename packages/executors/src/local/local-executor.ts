@@ -52,7 +52,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { ClusterNode } from '@suanli/core';
 import type {
   AttemptResources,
@@ -114,7 +114,8 @@ export interface LocalExecutorOptions {
 
 /** What confining replicas needs; `detectLocalConfinement` builds it for this machine. */
 export interface LocalConfinement {
-  readonly accounts: Accounts;
+  /** Who a replica runs as (`Accounts`; tests map every tenant to a throwaway account). */
+  readonly accounts: Pick<Accounts, 'resolve'>;
   readonly cgroups: Cgroups;
   readonly tools: SandboxTools;
   /** Where the host's device nodes are. Default `/dev` (tests use a directory of `mknod`ed nodes). */
@@ -445,11 +446,9 @@ export class LocalExecutor implements Executor {
     rmSync(stateDir, { recursive: true, force: true });
     mkdirSync(stateDir, { mode: 0o700 });
     if (account) {
-      // The job's directory: its account's alone. The job id's directory above it is the server's
-      // and only traversable, so no job lists or enters another's.
+      // The job's directory: its account's alone (the directories above it are the server's).
       chownSync(req.logDir, account.uid, account.gid);
       chmodSync(req.logDir, 0o700);
-      chmodSync(dirname(req.logDir), 0o711);
     }
 
     const masterAddr = this.opts.masterAddr ?? '127.0.0.1';

@@ -67,6 +67,8 @@ function emptyRow(u: UsageRecord | null, by: GroupBy | 'total'): UsageRow {
     acceleratorHours: 0,
     cpuMilliSeconds: 0,
     memoryMiBSeconds: 0,
+    cpuTimeSeconds: 0,
+    peakMemoryBytes: null,
   };
 }
 
@@ -77,6 +79,14 @@ function add(row: UsageRow, u: UsageRecord, from: number, to: number): void {
   row.acceleratorSeconds += clippedAcceleratorMs(u, from, to);
   row.cpuMilliSeconds += u.cpuMillis * ms;
   row.memoryMiBSeconds += u.memoryMiB * ms;
+  // Measured CPU time is spread evenly over the attempt, so consecutive windows still add up; a
+  // zero-length attempt that overlaps the window counts whole.
+  if (u.cpuTimeMs !== null && u.cpuTimeMs !== undefined) {
+    const length = u.finishedAt - u.startedAt;
+    row.cpuTimeSeconds += length > 0 ? (u.cpuTimeMs * ms) / length : u.cpuTimeMs;
+  }
+  if (u.peakMemoryBytes !== null && u.peakMemoryBytes !== undefined)
+    row.peakMemoryBytes = Math.max(row.peakMemoryBytes ?? 0, u.peakMemoryBytes);
 }
 function finish(row: UsageRow): UsageRow {
   const accMs = row.acceleratorSeconds;
@@ -86,6 +96,7 @@ function finish(row: UsageRow): UsageRow {
     acceleratorHours: accMs / 3_600_000,
     cpuMilliSeconds: row.cpuMilliSeconds / 1000,
     memoryMiBSeconds: row.memoryMiBSeconds / 1000,
+    cpuTimeSeconds: row.cpuTimeSeconds / 1000,
   };
 }
 
@@ -127,6 +138,8 @@ const USAGE_COLUMNS = [
   'acceleratorHours',
   'cpuMilliSeconds',
   'memoryMiBSeconds',
+  'cpuTimeSeconds',
+  'peakMemoryBytes',
 ] as const;
 
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;

@@ -389,6 +389,10 @@ export const InvoiceLineSchema = Type.Object({
   perAcceleratorHour: Nullable(Type.Number({ description: 'null: no price set for this type' })),
   currency: Nullable(Type.String()),
   amount: Type.Number(),
+  cpuTimeHours: Type.Number({
+    description:
+      'Measured CPU time (user + system) of these attempts in the window, for information: not priced',
+  }),
 });
 export const InvoiceSchema = Type.Object({
   from: Type.String({ format: 'date-time' }),

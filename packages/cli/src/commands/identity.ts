@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline/promises';
 import { SuanliClient, type MemberView } from '@suanli/client';
 import { parseDurationSeconds } from '@suanli/core';
 import { configDir, resolveConnection } from '../config.js';
-import { table } from '../format.js';
+import { memory, table } from '../format.js';
 
 const ROLES = ['admin', 'operator', 'tenant-admin', 'member', 'viewer'] as const;
 
@@ -304,7 +304,17 @@ export function registerIdentityCommands(
         print(`usage ${r.from} .. ${r.to} by ${r.groupBy}`);
         print(
           table(
-            ['TENANT', 'PROJECT', 'TYPE', 'JOB', 'ATTEMPTS', 'ACCEL-HOURS', 'ACCEL-SECONDS'],
+            [
+              'TENANT',
+              'PROJECT',
+              'TYPE',
+              'JOB',
+              'ATTEMPTS',
+              'ACCEL-HOURS',
+              'ACCEL-SECONDS',
+              'CPU-HOURS',
+              'PEAK MEM',
+            ],
             [...r.rows, { ...r.total, tenant: 'TOTAL' }].map((x) => [
               x.tenant ?? '',
               x.project ?? '',
@@ -313,6 +323,8 @@ export function registerIdentityCommands(
               String(x.attempts),
               fmt(x.acceleratorHours),
               fmt(x.acceleratorSeconds),
+              fmt(x.cpuTimeSeconds / 3600),
+              memory(x.peakMemoryBytes),
             ]),
           ),
         );

@@ -6,7 +6,8 @@
  * The model:
  * - admin: everything, every tenant.
  * - operator: runs the hall: reads every tenant's objects, manages nodes, tenants, projects,
- *   memberships (up to tenant-admin), budgets and prices, reads the audit log, cancels any job.
+ *   memberships (up to tenant-admin) and the Unix accounts members' jobs run as, budgets and
+ *   prices, reads the audit log, cancels any job.
  * - tenant-admin: everything inside their own tenant (jobs, projects, members up to tenant-admin,
  *   tokens of the tenant's members, usage), nothing outside it.
  * - member: submits, reads and cancels their tenant's jobs; reads the tenant's usage; manages
@@ -37,6 +38,8 @@ export type Action =
   | 'project.create'
   | 'member.read'
   | 'member.manage'
+  /** Choose the Unix account a member's jobs run as: platform roles only (privilege escalation otherwise). */
+  | 'member.unix-user'
   | 'token.read'
   | 'token.create'
   | 'token.revoke'

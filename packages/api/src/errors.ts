@@ -28,6 +28,10 @@ export const ERRORS = {
     status: 400,
     summary: 'The booking has errors (window, time zone, recurrence); `details` lists each field.',
   },
+  UNIX_USER_FORBIDDEN: {
+    status: 400,
+    summary: 'Jobs may not run as this Unix account: it is root or has uid 0 (a superuser).',
+  },
   // 401/402/403: identity, budget and permission
   UNAUTHENTICATED: {
     status: 401,
@@ -38,6 +42,10 @@ export const ERRORS = {
     summary: 'The job would take the tenant or project over its monthly accelerator-hour budget.',
   },
   FORBIDDEN: { status: 403, summary: 'The token is valid but its role may not perform this action.' },
+  UNIX_USER_OPERATOR_ONLY: {
+    status: 403,
+    summary: 'Only an operator or admin may choose the Unix account a member’s jobs run as.',
+  },
   // 404: not found (also used for other tenants' objects, so ids do not leak)
   ROUTE_NOT_FOUND: { status: 404, summary: 'No such API route.' },
   BOOKING_NOT_FOUND: { status: 404, summary: 'No booking with this id is visible to you.' },

@@ -262,7 +262,7 @@ describe('identity, audit, metering, hardening', () => {
     const csv = await call('GET', `/api/v1/usage?${q}&groupBy=tenant&format=csv`, tokens['lab-b']!['member']);
     assert.equal(
       csv.body.split('\r\n')[0],
-      'tenant,project,acceleratorType,jobId,attempts,acceleratorSeconds,acceleratorHours,cpuMilliSeconds,memoryMiBSeconds',
+      'tenant,project,acceleratorType,jobId,attempts,acceleratorSeconds,acceleratorHours,cpuMilliSeconds,memoryMiBSeconds,cpuTimeSeconds,peakMemoryBytes',
     );
     assert.match(csv.body, new RegExp(`^lab-b,,,,1,${(2 * runMs) / 1000},`, 'm'));
     const invoice = await call('GET', `/api/v1/usage/invoice?${q}&tenant=lab-b`, ADMIN_TOKEN);

@@ -1,6 +1,6 @@
 /** Store records → wire views. Times go out as ISO-8601 strings. */
-import type { JobRecord, StoredNode, TransitionRecord } from '@suanli/store';
-import type { JobView, NodeView, TransitionView } from './schemas/index.js';
+import type { JobRecord, StoredNode, TransitionRecord, UsageRecord } from '@suanli/store';
+import type { AttemptView, JobView, NodeView, TransitionView } from './schemas/index.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -8,7 +8,41 @@ export function toTransitionView(t: TransitionRecord): TransitionView {
   return { from: t.from, to: t.to, at: new Date(t.at).toISOString(), reason: t.reason, attempt: t.attempt };
 }
 
-export function toJobView(j: JobRecord, transitions?: readonly TransitionRecord[]): JobView {
+/**
+ * A job's attempts: the ended ones from its ledger rows, then the current one when it is starting or
+ * running (no ledger row yet: it has no end and nothing measured).
+ */
+export function toAttemptViews(j: JobRecord, ledger: readonly UsageRecord[]): AttemptView[] {
+  const out: AttemptView[] = ledger.map((u) => ({
+    attempt: u.attempt,
+    startedAt: new Date(u.startedAt).toISOString(),
+    finishedAt: new Date(u.finishedAt).toISOString(),
+    endState: u.endState,
+    acceleratorType: u.acceleratorType,
+    accelerators: u.accelerators,
+    peakMemoryBytes: u.peakMemoryBytes ?? null,
+    cpuTimeMs: u.cpuTimeMs ?? null,
+  }));
+  const ended = new Set(ledger.map((u) => u.attempt));
+  if ((j.state === 'starting' || j.state === 'running') && j.attempt > 0 && !ended.has(j.attempt))
+    out.push({
+      attempt: j.attempt,
+      startedAt: iso(j.startedAt),
+      finishedAt: null,
+      endState: null,
+      acceleratorType: null,
+      accelerators: (j.placement ?? []).reduce((n, r) => n + r.acceleratorIds.length, 0),
+      peakMemoryBytes: null,
+      cpuTimeMs: null,
+    });
+  return out;
+}
+
+export function toJobView(
+  j: JobRecord,
+  transitions?: readonly TransitionRecord[],
+  attempts?: readonly UsageRecord[],
+): JobView {
   return {
     id: j.id,
     name: j.name,
@@ -36,6 +70,7 @@ export function toJobView(j: JobRecord, transitions?: readonly TransitionRecord[
         : null,
     cancelRequested: j.cancelRequestedAt !== null,
     ...(transitions ? { transitions: transitions.map(toTransitionView) } : {}),
+    ...(attempts ? { attempts: toAttemptViews(j, attempts) } : {}),
   };
 }
 

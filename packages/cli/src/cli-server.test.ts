@@ -107,6 +107,7 @@ test(
       assert.match(list.stdout, /ID\s+NAME\s+STATE/);
       const nodes = await cli('nodes');
       assert.match(nodes.stdout, /\(declared\)/);
+      assert.match(nodes.stdout, /^jobs: (confined|NOT confined) \(.+\)$/m);
 
       // Cancel the waiting job.
       const c = await cli('cancel', thirdId);
@@ -140,6 +141,9 @@ test(
       const longLog = (await cli('logs', longId)).stdout;
       assert.equal(longLog.match(/start /g)?.length, 1, 'started exactly once');
       assert.match(longLog, /done/);
+      const shown = (await cli('job', longId)).stdout;
+      assert.match(shown, /attempts:\n\s+#\s+STARTED\s+ENDED\s+END STATE\s+DEVICES\s+PEAK MEM\s+CPU TIME/);
+      assert.match(shown, /^\s+1\s+\S+\s+\S+\s+succeeded\s+1 /m);
 
       // Malformed specs: the field is named, the exit code is non-zero, nothing is created.
       await writeFile(

@@ -24,3 +24,19 @@ export function duration(totalSeconds: number): string {
     return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600) ? `${Math.floor((s % 86400) / 3600)}h` : ''}`;
 }
+
+/** Bytes as people read memory: MiB below 1 GiB, GiB with one decimal above; '-' when unknown. */
+export function memory(bytes: number | null): string {
+  if (bytes === null) return '-';
+  const MiB = 1024 * 1024;
+  if (bytes < 1024 * MiB) return `${Math.round(bytes / MiB)} MiB`;
+  return `${(bytes / (1024 * MiB)).toFixed(1)} GiB`;
+}
+
+/** CPU time in ms: milliseconds below a second, then the duration form (1m30s, 2h5m); '-' when unknown. */
+export function cpuTime(ms: number | null): string {
+  if (ms === null) return '-';
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  return duration(ms / 1000);
+}

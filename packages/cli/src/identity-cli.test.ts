@@ -72,6 +72,28 @@ test(
       assert.equal((await cli(['member', 'set', 'lab-a', 'alice', 'member'])).code, 0);
       const bad = await cli(['member', 'set', 'lab-a', 'bob', 'root']);
       assert.notEqual(bad.code, 0);
+      // The Unix account alice's jobs run as: set, shown, refused for root, cleared.
+      const mapped = await cli(['member', 'set', 'lab-a', 'alice', 'member', '--unix-user', 'alice_w']);
+      assert.equal(mapped.code, 0, mapped.stderr);
+      assert.match(mapped.stdout, /their jobs run as alice_w/);
+      assert.match((await cli(['member', 'list', 'lab-a'])).stdout, /^alice\s+member\s+alice_w\s/m);
+      const kept = await cli(['member', 'set', 'lab-a', 'alice', 'member']);
+      assert.match(kept.stdout, /run as alice_w/, 'a role change without --unix-user keeps the mapping');
+      const asRoot = await cli(['member', 'set', 'lab-a', 'alice', 'member', '--unix-user', 'root']);
+      assert.equal(asRoot.code, 1);
+      assert.match(asRoot.stderr, /UNIX_USER_FORBIDDEN/);
+      const cleared = await cli(['member', 'set', 'lab-a', 'alice', 'member', '--no-unix-user']);
+      assert.equal(cleared.code, 0, cleared.stderr);
+      assert.match(cleared.stdout, /the tenant's account sl-lab-a/);
+      assert.match(
+        (await cli(['member', 'list', 'lab-a'])).stdout,
+        /^alice\s+member\s+sl-lab-a \(tenant account\)/m,
+      );
+      await cli(['member', 'set', 'lab-a', 'alice', 'member', '--unix-user', 'alice_w']);
+      assert.match(
+        (await cli(['member', 'set', 'lab-a', 'alice', 'member', '--unix-user', ''])).stdout,
+        /sl-lab-a/,
+      );
       const created = await cli([
         'token',
         'create',

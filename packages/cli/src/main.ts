@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { ApiClientError, SuanliClient, type JobView } from '@suanli/client';
 import { resolveConnection } from './config.js';
-import { ago, duration, table } from './format.js';
+import { ago, cpuTime, duration, memory, table } from './format.js';
 import type { ServerOptions } from '@suanli/api';
 import { registerExportTraceCommand } from './commands/export-trace.js';
 import { registerPolicyCommands } from './commands/policy.js';
@@ -74,6 +74,25 @@ function printJob(j: JobView): void {
       if (j.pending.estimatedStart)
         lines.push(`  est. start:  ${j.pending.estimatedStart} (${ago(j.pending.estimatedStart)})`);
     } else lines.push('  why pending: not yet considered by the scheduler (next cycle within a second)');
+  }
+  if (j.attempts?.length) {
+    lines.push('  attempts:');
+    lines.push(
+      table(
+        ['    #', 'STARTED', 'ENDED', 'END STATE', 'DEVICES', 'PEAK MEM', 'CPU TIME'],
+        j.attempts.map((a) => [
+          `    ${a.attempt}`,
+          a.startedAt ?? '-',
+          a.finishedAt ?? '-',
+          a.endState ?? '(running)',
+          a.accelerators === 0
+            ? 'none'
+            : `${a.accelerators}${a.acceleratorType ? ` ${a.acceleratorType}` : ''}`,
+          memory(a.peakMemoryBytes),
+          cpuTime(a.cpuTimeMs),
+        ]),
+      ),
+    );
   }
   if (j.transitions?.length) {
     lines.push('  history:');
@@ -351,9 +370,10 @@ export function buildProgram(): Command {
     .description('nodes and accelerators')
     .option('--json', 'one JSON document')
     .action(async (opts: { json?: boolean }) => {
-      const { nodes } = await client().listNodes();
-      if (opts.json) return json({ nodes });
-      if (nodes.length === 0) return out('no nodes');
+      const { nodes, confinement } = await client().listNodes();
+      if (opts.json) return json({ nodes, confinement });
+      const fence = `jobs: ${confinement.confined ? 'confined' : 'NOT confined'} (${confinement.detail})`;
+      if (nodes.length === 0) return out(`no nodes\n${fence}`);
       const rows: string[][] = [];
       for (const n of nodes) {
         const busy = n.accelerators.filter((a) => a.allocatedTo).length;
@@ -377,7 +397,7 @@ export function buildProgram(): Command {
             a.id,
           ]);
       }
-      out(table(['NODE', 'STATE', 'BUSY', 'CPU', 'MEM', 'TYPE', 'DEVICE'], rows));
+      out(table(['NODE', 'STATE', 'BUSY', 'CPU', 'MEM', 'TYPE', 'DEVICE'], rows) + '\n' + fence);
     });
 
   for (const action of ['drain', 'undrain'] as const) {

@@ -303,12 +303,22 @@ export class SuanliClient {
     return this.request('GET', `/api/v1/orgs/${encodeURIComponent(org)}/members`);
   }
 
-  setMember(org: string, subject: string, role: MemberView['role']): Promise<MemberView> {
+  /**
+   * Adds a member or changes their role. `unixUser` (operators and admins): a name maps the
+   * member's jobs to that Unix account, null returns them to the tenant's account, absent keeps
+   * whatever is set.
+   */
+  setMember(
+    org: string,
+    subject: string,
+    role: MemberView['role'],
+    options: { unixUser?: string | null } = {},
+  ): Promise<MemberView> {
     return this.request(
       'PUT',
       `/api/v1/orgs/${encodeURIComponent(org)}/members/${encodeURIComponent(subject)}`,
       {
-        body: { role },
+        body: { role, ...(options.unixUser !== undefined ? { unixUser: options.unixUser } : {}) },
       },
     );
   }

@@ -912,6 +912,7 @@ export function defineStoreContract(
           );
           await store.transitionJob(job.id, 'running', 'preempted', T0 + 5200, 'preempted', {
             finishedAt: T0 + 5200,
+            attemptResources: { peakMemoryBytes: 85_899_345_920, cpuTimeMs: 3_600_000 },
           });
           await store.transitionJob(job.id, 'preempted', 'requeued', T0 + 5200, 'requeue');
           await store.transitionJob(job.id, 'requeued', 'queued', T0 + 5200, 'back', {
@@ -942,6 +943,8 @@ export function defineStoreContract(
               startedAt: T0 + 200,
               finishedAt: T0 + 5200,
               endState: 'preempted',
+              peakMemoryBytes: 85_899_345_920,
+              cpuTimeMs: 3_600_000,
             },
             {
               jobId: job.id,
@@ -955,8 +958,15 @@ export function defineStoreContract(
               startedAt: T0 + 6100,
               finishedAt: T0 + 6100,
               endState: 'failed',
+              peakMemoryBytes: null,
+              cpuTimeMs: null,
             },
           ]);
+          assert.deepEqual(
+            await store.listJobAttempts(job.id),
+            rows,
+            "a job's attempts are its ledger rows in attempt order",
+          );
           assert.equal(
             (await store.listUsage({ from: T0 + 5300, to: T0 + 6000 })).length,
             0,
@@ -965,6 +975,127 @@ export function defineStoreContract(
           assert.equal(
             (await store.listUsage({ from: T0, to: T0 + 10_000_000, tenant: 'corp-b' })).length,
             0,
+          );
+        }),
+      );
+
+      void it(
+        "an attempt's measured resources go on its ledger row: a job's attempts in order, only that job's, unknown as null",
+        run(async (store) => {
+          const end = async (
+            id: string,
+            attempt: number,
+            to: 'failed' | 'lost' | 'preempted' | 'succeeded',
+            at: number,
+            attemptResources?: { peakMemoryBytes: number | null; cpuTimeMs: number | null } | null,
+          ) => {
+            await store.transitionJob(id, 'queued', 'starting', at - 20, 'placed', {
+              attempt,
+              placement: PLACEMENT,
+            });
+            await store.transitionJob(id, 'starting', 'running', at - 10, 'started', { startedAt: at - 10 });
+            await store.transitionJob(id, 'running', to, at, 'ended', {
+              finishedAt: at,
+              ...(attemptResources !== undefined ? { attemptResources } : {}),
+            });
+          };
+          const { job } = await store.createJob(makeNewJob());
+          const { job: other } = await store.createJob(makeNewJob());
+          assert.deepEqual(await store.listJobAttempts(job.id), [], 'no attempt ended yet');
+          await end(job.id, 1, 'lost', T0 + 100, { peakMemoryBytes: null, cpuTimeMs: 1234 });
+          await store.transitionJob(job.id, 'lost', 'requeued', T0 + 101, 'retry');
+          await store.transitionJob(job.id, 'requeued', 'queued', T0 + 102, 'back', { queuedAt: T0 + 102 });
+          // 3 GiB + 1 byte: past 32 bits, exact on both backends.
+          await end(job.id, 2, 'failed', T0 + 200, { peakMemoryBytes: 3 * 2 ** 30 + 1, cpuTimeMs: null });
+          await end(other.id, 1, 'succeeded', T0 + 150);
+          const attempts = await store.listJobAttempts(job.id);
+          assert.deepEqual(
+            attempts.map((a) => [a.attempt, a.endState, a.peakMemoryBytes, a.cpuTimeMs]),
+            [
+              [1, 'lost', null, 1234],
+              [2, 'failed', 3 * 2 ** 30 + 1, null],
+            ],
+          );
+          assert.deepEqual(
+            (await store.listJobAttempts(other.id)).map((a) => [a.attempt, a.peakMemoryBytes, a.cpuTimeMs]),
+            [[1, null, null]],
+            'no attemptResources in the patch: unknown',
+          );
+          assert.deepEqual(await store.listJobAttempts('no-such-job'), []);
+          const { job: bad } = await store.createJob(makeNewJob());
+          await store.transitionJob(bad.id, 'queued', 'starting', T0 + 1, 'placed', {
+            attempt: 1,
+            placement: PLACEMENT,
+          });
+          for (const v of [-1, 1.5, Number.NaN])
+            await assert.rejects(
+              store.transitionJob(bad.id, 'starting', 'failed', T0 + 2, 'x', {
+                attemptResources: { peakMemoryBytes: v, cpuTimeMs: 0 },
+              }),
+              TypeError,
+            );
+          assert.equal((await store.getJob(bad.id))?.state, 'starting', 'a refused patch changes nothing');
+        }),
+      );
+
+      void it(
+        "a member's Unix account: null when unset, kept by a role change that does not name it, replaced, cleared",
+        run(async (store) => {
+          await store.setMembership({ tenant: 'lab-a', subject: 'alice', role: 'member', createdAt: T0 });
+          assert.equal((await store.getMembership('lab-a', 'alice'))?.unixUser, null);
+          await store.setMembership({
+            tenant: 'lab-a',
+            subject: 'alice',
+            role: 'member',
+            createdAt: T0,
+            unixUser: 'alice_w',
+          });
+          await store.setMembership({ tenant: 'lab-a', subject: 'bob', role: 'viewer', createdAt: T0 });
+          await store.setMembership({
+            tenant: 'lab-a',
+            subject: 'alice',
+            role: 'tenant-admin',
+            createdAt: T0,
+          });
+          assert.deepEqual(await store.getMembership('lab-a', 'alice'), {
+            tenant: 'lab-a',
+            subject: 'alice',
+            role: 'tenant-admin',
+            createdAt: T0,
+            unixUser: 'alice_w',
+          });
+          assert.deepEqual(
+            (await store.listMemberships('lab-a')).map((m) => [m.subject, m.unixUser]),
+            [
+              ['alice', 'alice_w'],
+              ['bob', null],
+            ],
+          );
+          await store.setMembership({
+            tenant: 'lab-a',
+            subject: 'alice',
+            role: 'member',
+            createdAt: T0,
+            unixUser: 'awang',
+          });
+          assert.equal((await store.getMembership('lab-a', 'alice'))?.unixUser, 'awang');
+          await store.setMembership({
+            tenant: 'lab-a',
+            subject: 'alice',
+            role: 'member',
+            createdAt: T0,
+            unixUser: null,
+          });
+          assert.equal((await store.getMembership('lab-a', 'alice'))?.unixUser, null);
+          await assert.rejects(
+            store.setMembership({
+              tenant: 'lab-a',
+              subject: 'bob',
+              role: 'viewer',
+              createdAt: T0,
+              unixUser: '',
+            }),
+            TypeError,
           );
         }),
       );

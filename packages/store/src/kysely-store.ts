@@ -96,6 +96,18 @@ function assertPatchValues(patch: JobPatch): void {
   assertEpochMs('notBefore', patch.notBefore);
   assertEpochMs('cancelRequestedAt', patch.cancelRequestedAt);
   assertEpochMs('estimatedStart', patch.estimatedStart);
+  const r = patch.attemptResources;
+  if (r !== undefined && r !== null) {
+    assertCount('attemptResources.peakMemoryBytes', r.peakMemoryBytes);
+    assertCount('attemptResources.cpuTimeMs', r.cpuTimeMs);
+  }
+}
+
+/** Measured amounts (bytes, ms) are non-negative safe integers or null, identically on both backends. */
+function assertCount(field: string, v: number | null): void {
+  if (v === null) return;
+  if (!Number.isSafeInteger(v) || v < 0)
+    throw new TypeError(`${field} must be a non-negative integer or null, got ${String(v)}`);
 }
 
 /** Last update per job wins, as if applied one by one. */
@@ -445,7 +457,7 @@ export class KyselyStore implements Store {
           .execute();
         const job = toJobRecord(row);
         if ((from === 'starting' || from === 'running') && to !== 'starting' && to !== 'running')
-          await this.#writeUsage(trx, job, to, at);
+          await this.#writeUsage(trx, job, to, at, patch.attemptResources);
         return job;
       });
     });
@@ -458,7 +470,13 @@ export class KyselyStore implements Store {
    * so a clock change between the two cannot inflate it. The key (job_id, attempt) with DO NOTHING
    * makes a second write impossible even if the same attempt were somehow ended twice.
    */
-  async #writeUsage(trx: Kysely<Database>, job: JobRecord, to: JobState, at: number): Promise<void> {
+  async #writeUsage(
+    trx: Kysely<Database>,
+    job: JobRecord,
+    to: JobState,
+    at: number,
+    resources: JobPatch['attemptResources'],
+  ): Promise<void> {
     const end = job.finishedAt ?? at;
     const start = Math.min(job.startedAt ?? end, end);
     const placement = job.placement ?? [];
@@ -486,6 +504,8 @@ export class KyselyStore implements Store {
         started_at: start,
         finished_at: end,
         end_state: to,
+        peak_memory_bytes: resources?.peakMemoryBytes ?? null,
+        cpu_time_ms: resources?.cpuTimeMs ?? null,
       })
       .onConflict((oc) => oc.columns(['job_id', 'attempt']).doNothing())
       .execute();
@@ -671,10 +691,25 @@ export class KyselyStore implements Store {
       assertText('subject', m.subject);
       assertEpochMs('createdAt', m.createdAt);
       if (!ROLES.includes(m.role)) throw new TypeError(`unknown role ${String(m.role)}`);
+      assertText('unixUser', m.unixUser);
+      if (m.unixUser === '') throw new TypeError('unixUser must be a name or null, not empty');
+      // undefined keeps the stored account on an update (see MembershipRecord.unixUser).
       await this.#db
         .insertInto('memberships')
-        .values({ tenant: m.tenant, subject: m.subject, role: m.role, created_at: m.createdAt })
-        .onConflict((oc) => oc.columns(['tenant', 'subject']).doUpdateSet({ role: m.role }))
+        .values({
+          tenant: m.tenant,
+          subject: m.subject,
+          role: m.role,
+          created_at: m.createdAt,
+          unix_user: m.unixUser ?? null,
+        })
+        .onConflict((oc) =>
+          oc
+            .columns(['tenant', 'subject'])
+            .doUpdateSet(
+              m.unixUser === undefined ? { role: m.role } : { role: m.role, unix_user: m.unixUser },
+            ),
+        )
         .execute();
     });
   }
@@ -817,6 +852,19 @@ export class KyselyStore implements Store {
       if (filter.project !== undefined) q = q.where('project', '=', filter.project);
       return (await q.orderBy('finished_at').orderBy('job_id').orderBy('attempt').execute()).map(toUsage);
     });
+  }
+
+  listJobAttempts(jobId: string): Promise<UsageRecord[]> {
+    return this.#track(async () =>
+      (
+        await this.#db
+          .selectFrom('usage_ledger')
+          .selectAll()
+          .where('job_id', '=', jobId)
+          .orderBy('attempt')
+          .execute()
+      ).map(toUsage),
+    );
   }
 
   setBudget(b: BudgetRecord): Promise<void> {

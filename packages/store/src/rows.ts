@@ -109,7 +109,13 @@ export function toProject(r: Selectable<ProjectsTable>): ProjectRecord {
   return { tenant: r.tenant, name: r.name, createdAt: Number(r.created_at) };
 }
 export function toMembership(r: Selectable<MembershipsTable>): MembershipRecord {
-  return { tenant: r.tenant, subject: r.subject, role: r.role as Role, createdAt: Number(r.created_at) };
+  return {
+    tenant: r.tenant,
+    subject: r.subject,
+    role: r.role as Role,
+    createdAt: Number(r.created_at),
+    unixUser: r.unix_user,
+  };
 }
 export function toApiToken(r: Selectable<ApiTokensTable>): ApiTokenRecord {
   return {
@@ -153,5 +159,7 @@ export function toUsage(r: Selectable<UsageLedgerTable>): UsageRecord {
     startedAt: Number(r.started_at),
     finishedAt: Number(r.finished_at),
     endState: r.end_state,
+    peakMemoryBytes: numOrNull(r.peak_memory_bytes),
+    cpuTimeMs: numOrNull(r.cpu_time_ms),
   };
 }

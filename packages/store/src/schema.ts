@@ -82,6 +82,8 @@ export interface MembershipsTable {
   subject: string;
   role: string;
   created_at: number;
+  /** Added by migration 4; null: the tenant's own account. */
+  unix_user: string | null;
 }
 export interface ApiTokensTable {
   id: string;
@@ -120,6 +122,9 @@ export interface UsageLedgerTable {
   started_at: number;
   finished_at: number;
   end_state: string;
+  /** Added by migration 4; null: not measured. */
+  peak_memory_bytes: number | null;
+  cpu_time_ms: number | null;
 }
 export interface BudgetsTable {
   tenant: string;

@@ -86,7 +86,10 @@ export interface JobPatch {
    * What the ending attempt used (peak memory, CPU time), stored on the usage-ledger row that this
    * transition writes. Only meaningful on a transition out of starting/running.
    */
-  readonly attemptResources?: { readonly peakMemoryBytes: number | null; readonly cpuTimeMs: number | null } | null;
+  readonly attemptResources?: {
+    readonly peakMemoryBytes: number | null;
+    readonly cpuTimeMs: number | null;
+  } | null;
 }
 
 export interface JobFilter {
@@ -190,7 +193,11 @@ export interface MembershipRecord {
   readonly createdAt: number;
   /**
    * The existing Unix account this subject's jobs run as (the Slurm way: the user is the Unix
-   * user); null: the tenant's own account. Set by an operator only.
+   * user); null: the tenant's own account. Set by an operator only (the API enforces who).
+   *
+   * In `setMembership`: undefined keeps the stored account (so a role change by a tenant admin
+   * never drops an operator's mapping; a new membership starts with null), null clears it, a
+   * name replaces it. Reads always return it, null when unset.
    */
   readonly unixUser?: string | null;
 }
@@ -296,7 +303,7 @@ export interface AccountingStore {
   createProject(p: ProjectRecord): Promise<boolean>;
   getProject(tenant: string, name: string): Promise<ProjectRecord | null>;
   listProjects(tenant?: string): Promise<ProjectRecord[]>;
-  /** Creates or changes the subject's role in the tenant. */
+  /** Creates or changes the subject's role (and mapped Unix account, see `unixUser`) in the tenant. */
   setMembership(m: MembershipRecord): Promise<void>;
   getMembership(tenant: string, subject: string): Promise<MembershipRecord | null>;
   /** false when there was none. The subject's tokens in that tenant stop authenticating at once. */
@@ -314,6 +321,11 @@ export interface AccountingStore {
 
   /** Ledger rows whose interval overlaps [from, to), oldest end first. */
   listUsage(filter: UsageFilter): Promise<UsageRecord[]>;
+  /**
+   * One job's ledger rows (its ended attempts, with what each used), attempt order. An attempt
+   * still starting or running has no row yet.
+   */
+  listJobAttempts(jobId: string): Promise<UsageRecord[]>;
 
   setBudget(b: BudgetRecord): Promise<void>;
   deleteBudget(tenant: string, project: string | null): Promise<boolean>;

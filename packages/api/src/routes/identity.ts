@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import { tenantAccountName } from '@suanli/executors';
 import type { ApiTokenRecord, MembershipRecord, ProjectRecord, Role, TenantRecord } from '@suanli/store';
 import { ApiError } from '../errors.js';
 import { issueToken } from '../auth.js';
@@ -34,6 +35,7 @@ import {
   type TenantView,
   type TokenView,
 } from '../schemas/index.js';
+import { superuserReason } from '../unix-accounts.js';
 import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -52,6 +54,8 @@ const memberView = (m: MembershipRecord): MemberView => ({
   subject: m.subject,
   role: m.role,
   createdAt: new Date(m.createdAt).toISOString(),
+  unixUser: m.unixUser ?? null,
+  runsAs: m.unixUser ?? tenantAccountName(m.tenant),
 });
 export const tokenView = (t: ApiTokenRecord): TokenView => ({
   id: t.id,
@@ -176,7 +180,8 @@ export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: R
     '/api/v1/orgs/:tenant/members/:subject',
     {
       schema: {
-        summary: "Add a member or change a member's role (nobody grants more than they hold)",
+        summary:
+          "Add a member or change a member's role (nobody grants more than they hold); operators may map the member to a Unix account",
         params: memberParams,
         body: MemberSetSchema,
         response: { 200: MemberViewSchema, ...errorResponses },
@@ -184,16 +189,40 @@ export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: R
     },
     async (req) => {
       const { tenant, subject } = req.params as { tenant: string; subject: string };
-      const { role } = req.body as { role: Role };
+      const { role, unixUser } = req.body as { role: Role; unixUser?: string | null };
       await visibleTenant(tenant, 'tenant.read', req);
-      authorizeRequest(req, 'member.manage', { tenant, grantRole: role }, 'TENANT_NOT_FOUND');
+      const p = authorizeRequest(req, 'member.manage', { tenant, grantRole: role }, 'TENANT_NOT_FOUND');
       const existing = await store.getMembership(tenant, subject);
       // Changing an existing member's role needs the power to grant their current role too.
       if (existing)
         authorizeRequest(req, 'member.manage', { tenant, grantRole: existing.role }, 'TENANT_NOT_FOUND');
-      const m = { tenant, subject, role, createdAt: existing?.createdAt ?? clock() };
-      await store.setMembership(m);
-      return memberView(m);
+      // The account jobs run as is the operator's to choose: a member (or their tenant admin)
+      // picking it could run jobs as any user of the host. Absent: the stored mapping is kept.
+      if (unixUser !== undefined) {
+        const d = authorize(p, 'member.unix-user', { tenant });
+        if (!d.allow)
+          throw new ApiError(
+            'UNIX_USER_OPERATOR_ONLY',
+            `your role "${p.role}" may not choose the Unix account jobs run as; send the role alone, or ask an operator`,
+            [{ path: 'body.unixUser', message: 'settable by operators and admins only' }],
+          );
+        const why = unixUser === null ? null : await superuserReason(unixUser);
+        if (why !== null)
+          throw new ApiError('UNIX_USER_FORBIDDEN', `unixUser "${unixUser}" refused: ${why}`, [
+            { path: 'body.unixUser', message: why },
+          ]);
+      }
+      await store.setMembership({
+        tenant,
+        subject,
+        role,
+        createdAt: existing?.createdAt ?? clock(),
+        ...(unixUser !== undefined ? { unixUser } : {}),
+      });
+      const stored = await store.getMembership(tenant, subject);
+      if (!stored)
+        throw new ApiError('STATE_CONFLICT', `"${subject}" was removed from "${tenant}" meanwhile; retry`);
+      return memberView(stored);
     },
   );
 

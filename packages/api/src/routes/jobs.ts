@@ -109,7 +109,8 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
     '/api/v1/jobs/:id',
     {
       schema: {
-        summary: 'A job with its state history and pending reason',
+        summary:
+          'A job with its state history, its attempts (with measured peak memory and CPU time) and pending reason',
         params: jobIdParams,
         response: { 200: JobViewSchema, ...errorResponses },
       },
@@ -118,7 +119,11 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
       const p = principal(req);
       const { id } = req.params as { id: string };
       const job = await jobs.get(id, { subject: p.subject, tenant: p.tenant }, readable(p));
-      return toJobView(job, await store.listTransitions(job.id));
+      const [transitions, attempts] = await Promise.all([
+        store.listTransitions(job.id),
+        store.listJobAttempts(job.id),
+      ]);
+      return toJobView(job, transitions, attempts);
     },
   );
 

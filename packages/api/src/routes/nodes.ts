@@ -2,11 +2,20 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ApiError } from '../errors.js';
-import { NodeListSchema, NodeViewSchema } from '../schemas/index.js';
+import type { Executor } from '@suanli/executors';
+import { NodeListSchema, NodeViewSchema, type ConfinementView } from '../schemas/index.js';
 import { toNodeView } from '../views.js';
 import { authorizeRequest, errorResponses, type RouteContext } from './common.js';
 
 const NODE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$';
+
+/** What the executor says about fencing jobs; one without `confinement()` does not fence them. */
+export function confinementOf(executor: Pick<Executor, 'confinement'>): ConfinementView {
+  const c = executor.confinement?.();
+  return c
+    ? { confined: c.confined, detail: c.detail }
+    : { confined: false, detail: 'this executor does not confine jobs' };
+}
 
 export function registerNodeRoutes(app: FastifyInstance, { store, engine, clock }: RouteContext): void {
   async function allocations(): Promise<Map<string, string>> {
@@ -21,14 +30,14 @@ export function registerNodeRoutes(app: FastifyInstance, { store, engine, clock 
     '/api/v1/nodes',
     {
       schema: {
-        summary: 'Nodes and their accelerators',
+        summary: 'Nodes and their accelerators, and whether the executor confines jobs',
         response: { 200: NodeListSchema, ...errorResponses },
       },
     },
     async (req) => {
       authorizeRequest(req, 'node.read');
       const [nodes, alloc] = await Promise.all([store.listNodes(), allocations()]);
-      return { nodes: nodes.map((n) => toNodeView(n, alloc)) };
+      return { nodes: nodes.map((n) => toNodeView(n, alloc)), confinement: confinementOf(engine.executor) };
     },
   );
 

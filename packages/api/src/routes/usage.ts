@@ -6,6 +6,11 @@
  * A report over [from, to) clips each ledger interval to the window, so reports of consecutive
  * windows add up to the report of their union, and a month's report is exact to the millisecond.
  * The ledger holds ended attempts only: an attempt still running appears once it ends.
+ *
+ * Rows also carry what the attempts measurably used where the executor measured it (a confining
+ * executor reads the cgroup): `cpuTimeSeconds` (clipped like the rest) and `peakMemoryBytes` (the
+ * largest peak); the invoice lines carry `cpuTimeHours` for information. Charges stay on the
+ * reservation (accelerator-hours), as before.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
@@ -67,7 +72,21 @@ function emptyRow(u: UsageRecord | null, by: GroupBy | 'total'): UsageRow {
     acceleratorHours: 0,
     cpuMilliSeconds: 0,
     memoryMiBSeconds: 0,
+    cpuTimeSeconds: 0,
+    peakMemoryBytes: null,
   };
+}
+
+/**
+ * The attempt's measured CPU time that falls in [from, to): spread evenly over the attempt, so
+ * consecutive windows still add up; a zero-length attempt counts whole; unmeasured adds nothing.
+ */
+export function clippedCpuTimeMs(u: UsageRecord, from: number, to: number): number {
+  if (u.cpuTimeMs === null || u.cpuTimeMs === undefined) return 0;
+  const length = u.finishedAt - u.startedAt;
+  if (length <= 0) return u.cpuTimeMs;
+  const inside = Math.max(0, Math.min(u.finishedAt, to) - Math.max(u.startedAt, from));
+  return (u.cpuTimeMs * inside) / length;
 }
 
 /** Adds a clipped ledger interval to a row; sums are kept in ms and converted once at the end. */
@@ -77,6 +96,9 @@ function add(row: UsageRow, u: UsageRecord, from: number, to: number): void {
   row.acceleratorSeconds += clippedAcceleratorMs(u, from, to);
   row.cpuMilliSeconds += u.cpuMillis * ms;
   row.memoryMiBSeconds += u.memoryMiB * ms;
+  row.cpuTimeSeconds += clippedCpuTimeMs(u, from, to);
+  if (u.peakMemoryBytes !== null && u.peakMemoryBytes !== undefined)
+    row.peakMemoryBytes = Math.max(row.peakMemoryBytes ?? 0, u.peakMemoryBytes);
 }
 function finish(row: UsageRow): UsageRow {
   const accMs = row.acceleratorSeconds;
@@ -86,6 +108,7 @@ function finish(row: UsageRow): UsageRow {
     acceleratorHours: accMs / 3_600_000,
     cpuMilliSeconds: row.cpuMilliSeconds / 1000,
     memoryMiBSeconds: row.memoryMiBSeconds / 1000,
+    cpuTimeSeconds: row.cpuTimeSeconds / 1000,
   };
 }
 
@@ -127,6 +150,8 @@ const USAGE_COLUMNS = [
   'acceleratorHours',
   'cpuMilliSeconds',
   'memoryMiBSeconds',
+  'cpuTimeSeconds',
+  'peakMemoryBytes',
 ] as const;
 
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
@@ -230,11 +255,12 @@ export function registerUsageRoutes(app: FastifyInstance, { store, clock }: Rout
         store.listPrices(),
       ]);
       const priceOf = new Map(prices.map((p) => [p.acceleratorType, p]));
-      const ms = new Map<string, { tenant: string; type: string; accMs: number }>();
+      const ms = new Map<string, { tenant: string; type: string; accMs: number; cpuMs: number }>();
       for (const u of ledger) {
         const k = `${u.tenant}\u0000${u.acceleratorType}`;
-        const e = ms.get(k) ?? { tenant: u.tenant, type: u.acceleratorType, accMs: 0 };
+        const e = ms.get(k) ?? { tenant: u.tenant, type: u.acceleratorType, accMs: 0, cpuMs: 0 };
         e.accMs += clippedAcceleratorMs(u, from, to);
+        e.cpuMs += clippedCpuTimeMs(u, from, to);
         ms.set(k, e);
       }
       const lines: Invoice['lines'] = [...ms.values()]
@@ -250,6 +276,7 @@ export function registerUsageRoutes(app: FastifyInstance, { store, clock }: Rout
             perAcceleratorHour: price?.perAcceleratorHour ?? null,
             currency: price?.currency ?? null,
             amount: price ? Math.round(hours * price.perAcceleratorHour * 100) / 100 : 0,
+            cpuTimeHours: round6(e.cpuMs / 3_600_000),
           };
         });
       const totals = new Map<string, { tenant: string; currency: string | null; amount: number }>();
@@ -271,6 +298,7 @@ export function registerUsageRoutes(app: FastifyInstance, { store, clock }: Rout
           'perAcceleratorHour',
           'currency',
           'amount',
+          'cpuTimeHours',
         ] as const;
         return reply.send(
           toCsv(

@@ -106,6 +106,25 @@ export const TransitionSchema = Type.Object({
 });
 export type TransitionView = Static<typeof TransitionSchema>;
 
+/** One attempt of a job: an ended one from the usage ledger, or the one starting/running now. */
+export const AttemptSchema = Type.Object({
+  attempt: Type.Integer(),
+  startedAt: Nullable(Type.String({ format: 'date-time' })),
+  finishedAt: Nullable(Type.String({ format: 'date-time' })),
+  endState: Nullable(Type.String({ description: 'null: the attempt has not ended' })),
+  acceleratorType: Nullable(
+    Type.String({ description: "The devices' type (`a+b` for mixed, `none` for CPU-only)" }),
+  ),
+  accelerators: Type.Integer(),
+  peakMemoryBytes: Nullable(
+    Type.Integer({ description: 'Peak memory (largest replica); null: not measured' }),
+  ),
+  cpuTimeMs: Nullable(
+    Type.Integer({ description: 'CPU time of all processes, user + system; null: not measured' }),
+  ),
+});
+export type AttemptView = Static<typeof AttemptSchema>;
+
 export const JobViewSchema = Type.Object(
   {
     id: Type.String(),
@@ -136,6 +155,7 @@ export const JobViewSchema = Type.Object(
     ),
     cancelRequested: Type.Boolean(),
     transitions: Type.Optional(Type.Array(TransitionSchema)),
+    attempts: Type.Optional(Type.Array(AttemptSchema)),
   },
   { $id: 'JobView' },
 );
@@ -175,7 +195,17 @@ export const NodeViewSchema = Type.Object(
   { $id: 'NodeView' },
 );
 export type NodeView = Static<typeof NodeViewSchema>;
-export const NodeListSchema = Type.Object({ nodes: Type.Array(NodeViewSchema) });
+export const ConfinementSchema = Type.Object({
+  confined: Type.Boolean({
+    description: 'Whether the executor fences jobs (account, files, processes, devices, limits)',
+  }),
+  detail: Type.String({ description: 'One line: what is fenced, or why nothing is' }),
+});
+export type ConfinementView = Static<typeof ConfinementSchema>;
+export const NodeListSchema = Type.Object({
+  nodes: Type.Array(NodeViewSchema),
+  confinement: ConfinementSchema,
+});
 export type NodeList = Static<typeof NodeListSchema>;
 
 export const WhoAmISchema = Type.Object({
@@ -202,6 +232,12 @@ export const RoleSchema = Type.Union(ROLE_VALUES.map((r) => Type.Literal(r)));
 /** Tenant, project and subject names: what a path segment and a label can carry safely. */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$';
 export const SUBJECT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$';
+/**
+ * A Unix account name an operator maps a member to: `UNIX_USER_RE` of @suanli/executors, spelled
+ * out here so the schemas (which the console imports for types) need no runtime import; a test
+ * keeps the two equal.
+ */
+export const UNIX_USER_PATTERN = '^[a-z_][a-z0-9_-]{0,31}$';
 
 export const TenantViewSchema = Type.Object({
   name: Type.String(),
@@ -237,11 +273,34 @@ export const MemberViewSchema = Type.Object({
   subject: Type.String(),
   role: RoleSchema,
   createdAt: Type.String({ format: 'date-time' }),
+  unixUser: Nullable(
+    Type.String({
+      description: "The Unix account an operator mapped the member to; null: none (the tenant's account)",
+    }),
+  ),
+  runsAs: Type.String({
+    description:
+      "The account the member's jobs run as where the executor confines jobs: unixUser, else the tenant's sl-<tenant>",
+  }),
 });
 export type MemberView = Static<typeof MemberViewSchema>;
 export const MemberListSchema = Type.Object({ members: Type.Array(MemberViewSchema) });
 export type MemberList = Static<typeof MemberListSchema>;
-export const MemberSetSchema = Type.Object({ role: RoleSchema }, { additionalProperties: false });
+export const MemberSetSchema = Type.Object(
+  {
+    role: RoleSchema,
+    unixUser: Type.Optional(
+      Nullable(
+        Type.String({
+          pattern: UNIX_USER_PATTERN,
+          description:
+            "Operators and admins: the existing Unix account the member's jobs run as (never root or uid 0); null: back to the tenant's account; absent: unchanged",
+        }),
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const TokenViewSchema = Type.Object({
   id: Type.String({ description: 'Public id; the token text starts with sl_<id>.' }),
@@ -303,6 +362,15 @@ export const UsageRowSchema = Type.Object({
   acceleratorHours: Type.Number(),
   cpuMilliSeconds: Type.Number({ description: 'CPU millicores × seconds' }),
   memoryMiBSeconds: Type.Number(),
+  cpuTimeSeconds: Type.Number({
+    description:
+      'Measured CPU time (user + system) of the attempts, pro-rated to the window; attempts the executor could not measure add nothing',
+  }),
+  peakMemoryBytes: Nullable(
+    Type.Integer({
+      description: "The largest measured peak memory among the row's attempts; null: none measured",
+    }),
+  ),
 });
 export type UsageRow = Static<typeof UsageRowSchema>;
 export const UsageReportSchema = Type.Object({
@@ -321,6 +389,10 @@ export const InvoiceLineSchema = Type.Object({
   perAcceleratorHour: Nullable(Type.Number({ description: 'null: no price set for this type' })),
   currency: Nullable(Type.String()),
   amount: Type.Number(),
+  cpuTimeHours: Type.Number({
+    description:
+      'Measured CPU time (user + system) of these attempts in the window, for information: not priced',
+  }),
 });
 export const InvoiceSchema = Type.Object({
   from: Type.String({ format: 'date-time' }),

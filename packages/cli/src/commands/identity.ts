@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline/promises';
 import { SuanliClient, type MemberView } from '@suanli/client';
 import { parseDurationSeconds } from '@suanli/core';
 import { configDir, resolveConnection } from '../config.js';
-import { table } from '../format.js';
+import { memory, table } from '../format.js';
 
 const ROLES = ['admin', 'operator', 'tenant-admin', 'member', 'viewer'] as const;
 
@@ -134,19 +134,43 @@ export function registerIdentityCommands(
       if (opts.json) return json(r);
       print(
         table(
-          ['SUBJECT', 'ROLE', 'SINCE'],
-          r.members.map((m) => [m.subject, m.role, m.createdAt]),
+          ['SUBJECT', 'ROLE', 'RUNS AS', 'SINCE'],
+          r.members.map((m) => [
+            m.subject,
+            m.role,
+            m.unixUser ?? `${m.runsAs} (tenant account)`,
+            m.createdAt,
+          ]),
         ),
       );
     });
   member
     .command('set <org> <subject> <role>')
     .description(`add a member or change a role (${ROLES.join(', ')})`)
-    .action(async (o: string, subject: string, role: string) => {
+    .option(
+      '--unix-user <name>',
+      "operators: run the member's jobs as this existing Unix account ('' returns them to the tenant's account)",
+    )
+    .option('--no-unix-user', "operators: run the member's jobs as the tenant's account again")
+    .action(async (o: string, subject: string, role: string, opts: { unixUser?: string | false }) => {
       if (!(ROLES as readonly string[]).includes(role))
         throw new Error(`role must be one of ${ROLES.join(', ')}`);
-      const m = await client().setMember(o, subject, role as MemberView['role']);
-      print(`${m.subject} is ${m.role} in ${m.tenant}`);
+      // undefined: leave the mapping as it is; false or '': clear it.
+      const unixUser =
+        opts.unixUser === undefined
+          ? undefined
+          : opts.unixUser === false || opts.unixUser === ''
+            ? null
+            : opts.unixUser;
+      const m = await client().setMember(
+        o,
+        subject,
+        role as MemberView['role'],
+        unixUser !== undefined ? { unixUser } : {},
+      );
+      print(
+        `${m.subject} is ${m.role} in ${m.tenant}; their jobs run as ${m.unixUser ?? `the tenant's account ${m.runsAs}`}`,
+      );
     });
   member.command('remove <org> <subject>').action(async (o: string, subject: string) => {
     await client().removeMember(o, subject);
@@ -280,7 +304,17 @@ export function registerIdentityCommands(
         print(`usage ${r.from} .. ${r.to} by ${r.groupBy}`);
         print(
           table(
-            ['TENANT', 'PROJECT', 'TYPE', 'JOB', 'ATTEMPTS', 'ACCEL-HOURS', 'ACCEL-SECONDS'],
+            [
+              'TENANT',
+              'PROJECT',
+              'TYPE',
+              'JOB',
+              'ATTEMPTS',
+              'ACCEL-HOURS',
+              'ACCEL-SECONDS',
+              'CPU-HOURS',
+              'PEAK MEM',
+            ],
             [...r.rows, { ...r.total, tenant: 'TOTAL' }].map((x) => [
               x.tenant ?? '',
               x.project ?? '',
@@ -289,6 +323,8 @@ export function registerIdentityCommands(
               String(x.attempts),
               fmt(x.acceleratorHours),
               fmt(x.acceleratorSeconds),
+              fmt(x.cpuTimeSeconds / 3600),
+              memory(x.peakMemoryBytes),
             ]),
           ),
         );

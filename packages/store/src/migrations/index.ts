@@ -5,8 +5,14 @@ import type { Migration } from './migration.js';
 import { initial } from './0001-initial.js';
 import { identityAuditUsage } from './0002-identity-audit-usage.js';
 import { bookings } from './0050-bookings.js';
+import { accountsAttemptResources } from './0051-accounts-attempt-resources.js';
 
 export type { Migration, SqlDialect } from './migration.js';
 export { runMigrations, type MigrationResult } from './runner.js';
 
-export const MIGRATIONS: readonly Migration[] = [initial, identityAuditUsage, bookings];
+export const MIGRATIONS: readonly Migration[] = [
+  initial,
+  identityAuditUsage,
+  bookings,
+  accountsAttemptResources,
+];

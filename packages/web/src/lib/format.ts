@@ -12,6 +12,22 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
+/** Memory given in bytes (a measured peak): "1.5 GiB", "300 MiB"; null: "—". */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '—';
+  const mib = bytes / (1024 * 1024);
+  if (mib >= 1024) return `${(mib / 1024).toFixed(1)} GiB`;
+  return `${Math.round(mib)} MiB`;
+}
+
+/** CPU time in ms: "850 ms", "12.5 s", then formatDuration's form; null: "—". */
+export function formatCpuTime(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return formatDuration(ms);
+}
+
 /** Memory given in MiB: "80 GiB", "512 MiB". */
 export function formatMiB(mib: number | null | undefined): string {
   if (mib === null || mib === undefined || !Number.isFinite(mib)) return '—';

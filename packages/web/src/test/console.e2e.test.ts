@@ -126,6 +126,11 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     for (const s of ['排队中', '运行中', '成功'])
       assert.ok(timeline.includes(s), `timeline has ${s}: ${timeline}`);
     await page.getByTestId('log-status').filter({ hasText: '日志结束' }).waitFor();
+    // The ended attempt, from the ledger: peak memory and CPU time measured or marked so.
+    const attempt = page.locator('[data-testid="attempts"] tr[data-attempt="1"]');
+    await attempt.locator('[data-state="succeeded"]').waitFor();
+    assert.match(await attempt.getByTestId('peak-memory').innerText(), /MiB|GiB|未测量/);
+    assert.match(await attempt.getByTestId('cpu-time').innerText(), /ms|s|未测量/);
     await shot('05-job-succeeded');
   });
 
@@ -204,6 +209,7 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     await node.waitFor();
     assert.equal(await node.locator('tbody tr').count(), 2);
     assert.match(await node.locator('tbody').innerText(), /是/); // declared: yes
+    assert.match(await page.getByTestId('confinement').innerText(), /^作业(已隔离|未隔离)：.+/);
     await node.getByRole('textbox').fill('e2e maintenance');
     await node.getByTestId('drain').click();
     await node.getByTestId('undrain').waitFor();

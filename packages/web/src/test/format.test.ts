@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDuration, formatMiB, formatPercent, formatRelative, median } from '../lib/format.js';
+import {
+  formatBytes,
+  formatCpuTime,
+  formatDuration,
+  formatMiB,
+  formatPercent,
+  formatRelative,
+  median,
+} from '../lib/format.js';
 
 test('formatDuration picks two units', () => {
   assert.equal(formatDuration(-5), '0s');
@@ -47,4 +55,14 @@ test('formatHours, utcMonth and monthWindow', async () => {
   });
   assert.equal(monthWindow('2026-13'), null);
   assert.equal(monthWindow('bad'), null);
+});
+
+test('formatBytes and formatCpuTime: measured peaks and CPU time as people read them; unknown is a dash', () => {
+  assert.equal(formatBytes(300 * 2 ** 20), '300 MiB');
+  assert.equal(formatBytes(3 * 2 ** 30 + 1), '3.0 GiB');
+  assert.equal(formatBytes(null), '—');
+  assert.equal(formatCpuTime(850), '850 ms');
+  assert.equal(formatCpuTime(12_500), '12.5 s');
+  assert.equal(formatCpuTime(5_400_000), '1h 30m');
+  assert.equal(formatCpuTime(null), '—');
 });

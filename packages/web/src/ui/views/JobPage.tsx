@@ -7,7 +7,7 @@ import { errorMessage } from '../api.js';
 import { Link } from '../router.js';
 import { ConfirmAction, ErrorNote, StateBadge, Updated } from './common.js';
 import { isActive } from '../../lib/overview.js';
-import { formatDuration, formatRelative, formatTime } from '../../lib/format.js';
+import { formatBytes, formatCpuTime, formatDuration, formatRelative, formatTime } from '../../lib/format.js';
 import { can } from '../../lib/roles.js';
 import type { MessageKey } from '../../lib/i18n.js';
 
@@ -140,8 +140,71 @@ export function JobPage({ id }: { id: string }) {
               )}
             </section>
           </div>
+          <Attempts job={job} />
           <Logs client={client} job={job} />
         </>
+      )}
+    </section>
+  );
+}
+
+/** Each attempt with what it used (peak memory, CPU time: measured by a confining executor). */
+function Attempts({ job }: { job: JobView }) {
+  const { t, lang } = useI18n();
+  const attempts = job.attempts ?? [];
+  const unmeasured = <span className="muted">{t('job.attempts.unmeasured')}</span>;
+  return (
+    <section className="card" aria-labelledby="attempts-title">
+      <h2 id="attempts-title">{t('job.attempts')}</h2>
+      {attempts.length === 0 ? (
+        <p className="muted">{t('job.attempts.none')}</p>
+      ) : (
+        <div className="table-scroll">
+          <table
+            className="table compact"
+            aria-label={t('job.attempts.table', { id: job.id })}
+            data-testid="attempts"
+          >
+            <thead>
+              <tr>
+                <th scope="col">{t('job.attempts.number')}</th>
+                <th scope="col">{t('job.attempts.started')}</th>
+                <th scope="col">{t('job.attempts.ended')}</th>
+                <th scope="col">{t('job.attempts.endState')}</th>
+                <th scope="col">{t('job.attempts.devices')}</th>
+                <th scope="col">{t('job.attempts.peakMemory')}</th>
+                <th scope="col">{t('job.attempts.cpuTime')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {attempts.map((a) => (
+                <tr key={a.attempt} data-attempt={a.attempt}>
+                  <td>{a.attempt}</td>
+                  <td>{formatTime(a.startedAt, lang)}</td>
+                  <td>{formatTime(a.finishedAt, lang)}</td>
+                  <td>
+                    {a.endState ? (
+                      <StateBadge state={a.endState} />
+                    ) : (
+                      <span className="muted">{t('job.attempts.running')}</span>
+                    )}
+                  </td>
+                  <td>
+                    {a.accelerators === 0
+                      ? '—'
+                      : `${a.accelerators}${a.acceleratorType ? ` × ${a.acceleratorType}` : ''}`}
+                  </td>
+                  <td data-testid="peak-memory">
+                    {a.peakMemoryBytes === null ? unmeasured : formatBytes(a.peakMemoryBytes)}
+                  </td>
+                  <td data-testid="cpu-time">
+                    {a.cpuTimeMs === null ? unmeasured : formatCpuTime(a.cpuTimeMs)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </section>
   );

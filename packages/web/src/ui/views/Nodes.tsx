@@ -16,10 +16,20 @@ export function Nodes() {
   const { client, me } = useSession();
   const poll = usePoll(() => client.listNodes(), POLL_MS, [client]);
   const nodes = poll.data?.nodes;
+  const fence = poll.data?.confinement;
   return (
     <section aria-labelledby="nodes-title">
       <h1 id="nodes-title">{t('nodes.title')}</h1>
       <Updated at={poll.updatedAt} liveSeconds={POLL_MS / 1000} />
+      {fence ? (
+        <p
+          className={fence.confined ? 'confinement' : 'confinement warn-note'}
+          data-testid="confinement"
+          data-confined={fence.confined ? 'yes' : 'no'}
+        >
+          {t(fence.confined ? 'nodes.confined' : 'nodes.notConfined', { detail: fence.detail })}
+        </p>
+      ) : null}
       {poll.error ? <ErrorNote error={errorMessage(poll.error)} /> : null}
       {!nodes ? (
         <p className="muted" role="status">

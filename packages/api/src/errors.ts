@@ -78,6 +78,11 @@ export const ERRORS = {
     status: 429,
     summary: 'Too many requests for this token; retry after the time in Retry-After.',
   },
+  TOO_MANY_WAITING_JOBS: {
+    status: 429,
+    summary:
+      "The tenant has as many jobs waiting as it may (the policy's maxWaitingJobs, default 10,000); wait, cancel some, or ask an operator to raise it.",
+  },
   // 5xx: the platform's fault, never the user's
   INTERNAL: {
     status: 500,

@@ -565,6 +565,25 @@ export function defineStoreContract(
 
     void describe('pending reasons and listings', () => {
       void it(
+        'countJobsByState counts by state (all tenants or one) with the oldest queuedAt, reading no job',
+        run(async (store) => {
+          assert.deepEqual(await store.countJobsByState(), []);
+          const a1 = (await store.createJob(makeNewJob({ tenant: 'lab-a' }))).job;
+          const a2 = (await store.createJob(makeNewJob({ tenant: 'lab-a' }))).job;
+          const b1 = (await store.createJob(makeNewJob({ tenant: 'lab-b' }))).job;
+          await store.transitionJob(a2.id, 'queued', 'starting', T0 + 100, 'placed');
+          assert.deepEqual(await store.countJobsByState(), [
+            { state: 'queued', count: 2, oldestQueuedAt: Math.min(a1.queuedAt, b1.queuedAt) },
+            { state: 'starting', count: 1, oldestQueuedAt: a2.queuedAt },
+          ]);
+          assert.deepEqual(await store.countJobsByState({ tenant: 'lab-b' }), [
+            { state: 'queued', count: 1, oldestQueuedAt: b1.queuedAt },
+          ]);
+          assert.deepEqual(await store.countJobsByState({ tenant: 'nobody' }), []);
+        }),
+      );
+
+      void it(
         'setPendingReasons updates only jobs still queued and ignores unknown ids',
         run(async (store) => {
           const queued = (await store.createJob(makeNewJob())).job;

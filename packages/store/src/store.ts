@@ -69,6 +69,12 @@ export interface NewJob {
 }
 
 /** Fields a transition may set alongside the state change. `undefined` leaves a field unchanged. */
+export interface JobStateCount {
+  readonly state: JobState;
+  readonly count: number;
+  readonly oldestQueuedAt: number;
+}
+
 export interface JobPatch {
   readonly attempt?: number;
   readonly placement?: Placement | null;
@@ -133,6 +139,12 @@ export interface Store extends AccountingStore {
   listJobs(filter: JobFilter): Promise<JobRecord[]>;
   /** Jobs in any of the given states, oldest submission first (the engine's working set). */
   jobsInStates(states: readonly JobState[]): Promise<JobRecord[]>;
+  /**
+   * Job counts by state (one GROUP BY, no job read), optionally for one tenant, with the oldest
+   * `queuedAt` of each state: what `/metrics` and the waiting-jobs limit need, however long the
+   * queue is. States with no job are absent.
+   */
+  countJobsByState(filter?: { readonly tenant?: string }): Promise<JobStateCount[]>;
   /**
    * Compare-and-set state change with its transition record, in one transaction.
    * Returns the updated job, or null if the job was not in state `from`.

@@ -1,12 +1,14 @@
 /**
  * Security review #20: one tenant must not be able to exhaust the server (spec size, alias
- * expansion, waiting jobs, per-cycle and per-scrape cost).
- * Each test reproduces the attack against the real server in-process (real SQLite store,
+ * expansion, waiting jobs, per-cycle and per-scrape cost) nor talk past the rate limit by minting
+ * tokens. Each test reproduces the attack against the real server in-process (real SQLite store,
  * real engine) and would pass the attack through without the fix.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { JOB_SPEC_LIMITS } from '@suanli/core';
+import { TokenBuckets } from './hooks.js';
+import { MAX_LIVE_TOKENS_PER_SUBJECT } from './routes/identity.js';
 import { YAML_BODY_LIMITS } from './yaml-body.js';
 import {
   ADMIN_TOKEN,
@@ -211,4 +213,89 @@ describe('security review #20: bounded specs, queues and scrapes', () => {
     await cancelWaiting();
   });
 
+  test('live API tokens per subject are capped: 409 TOO_MANY_TOKENS, revoking makes room', async () => {
+    const subject = 'minter-a';
+    await call('PUT', `/api/v1/orgs/lab-a/members/${subject}`, ADMIN_TOKEN, { role: 'member' });
+    const first = await call('POST', '/api/v1/tokens', ADMIN_TOKEN, { name: 't0', tenant: 'lab-a', subject });
+    assert.equal(first.status, 201, first.body);
+    const own = first.json()['token'] as string;
+    const ids = [(first.json()['info'] as { id: string }).id];
+    for (let i = 1; i < MAX_LIVE_TOKENS_PER_SUBJECT; i++) {
+      const r = await call('POST', '/api/v1/tokens', own, { name: `t${i}` });
+      assert.equal(r.status, 201, r.body);
+      ids.push((r.json()['info'] as { id: string }).id);
+    }
+    const refused = await call('POST', '/api/v1/tokens', own, { name: 'one too many' });
+    assert.equal(refused.status, 409, refused.body);
+    assert.equal(refused.json().error?.code, 'TOO_MANY_TOKENS');
+    // Concurrent requests cannot race past the cap either.
+    await call('DELETE', `/api/v1/tokens/${ids[1]!}`, own);
+    const burst = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => call('POST', '/api/v1/tokens', own, { name: `race${i}` })),
+    );
+    assert.deepEqual(
+      burst.map((r) => r.status).sort(),
+      [201, 409, 409, 409, 409],
+      'exactly one takes the freed slot',
+    );
+  });
+});
+
+describe('security review #20: the rate limit is per subject and per tenant', () => {
+  test("tokens a member mints share one budget; a tenant's subjects share a larger one", async () => {
+    // Burst 40, practically no refill: what is served is what the buckets allow.
+    const ts = await startTestServer({ SUANLI_RATE_LIMIT: '0.001/40' });
+    try {
+      const call = caller(ts.server);
+      const tokens = await seedTenants(call); // 22 requests of the admin subject
+      const member = tokens['lab-a']!.member;
+      const minted = [member];
+      for (let i = 0; i < 4; i++) {
+        const r = await call('POST', '/api/v1/tokens', member, { name: `spread ${i}` });
+        assert.equal(r.status, 201, r.body);
+        minted.push(r.json()['token'] as string);
+      }
+      // 100 requests spread over 5 tokens: before the fix each token had its own 40.
+      const spread = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => call('GET', '/api/v1/whoami', minted[i % 5]!)),
+      );
+      const served = spread.filter((r) => r.status === 200).length;
+      assert.equal(served, 40 - 4, `one subject's budget in all (the 4 mints spent some): ${served}`);
+      const limited = spread.find((r) => r.status === 429);
+      assert.equal(limited?.json().error?.code, 'RATE_LIMITED');
+
+      // Every subject of lab-a at once: the tenant's budget (4 × 40) caps them together.
+      const roles = ['admin', 'operator', 'tenant-admin', 'viewer'] as const;
+      const others = await Promise.all(
+        roles.flatMap((role) =>
+          Array.from({ length: 40 }, () => call('GET', '/api/v1/whoami', tokens['lab-a']![role])),
+        ),
+      );
+      const total = served + 4 + others.filter((r) => r.status === 200).length;
+      assert.equal(total, 160, `the tenant's budget in all: ${total}`);
+      // Another tenant is not affected.
+      assert.equal((await call('GET', '/api/v1/whoami', tokens['lab-b']!.member)).status, 200);
+    } finally {
+      await ts.close();
+    }
+  });
+
+  test("the limiter's memory is bounded and never forgets a caller that is over its limit", () => {
+    let now = 0;
+    const b = new TokenBuckets({ perSecond: 1, burst: 2 }, () => now, 100);
+    assert.deepEqual([b.take('abuser'), b.take('abuser')], [0, 0]);
+    assert.ok(b.take('abuser') > 0, 'limited');
+    // Before the fix, enough new keys cleared the whole table (and the abuser with it).
+    for (let i = 0; i < 10_000; i++) b.take(`ip:${i}`);
+    assert.ok(b.size <= 100, `bounded: ${b.size}`);
+    assert.ok(b.take('abuser') > 0, 'still limited after 10,000 other callers');
+    // When every tracked caller is limited, a new one is refused rather than anyone forgotten.
+    const full = new TokenBuckets({ perSecond: 1, burst: 1 }, () => now, 10);
+    for (let i = 0; i < 10; i++) assert.equal(full.take(`k${i}`), 0);
+    assert.ok(full.take('newcomer') > 0);
+    for (let i = 0; i < 10; i++) assert.ok(full.take(`k${i}`) > 0, `k${i} is still limited`);
+    now = 2000; // everyone refilled: newcomers are tracked again, evicting idle keys
+    assert.equal(full.take('newcomer'), 0);
+    assert.ok(full.size <= 10);
+  });
 });

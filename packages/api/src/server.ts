@@ -11,7 +11,7 @@ import { createSlurmExecutor, parseSlurmOptions, type Executor } from '@suanli/e
 import { Engine, PolicyManager } from '@suanli/engine';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { initAdminToken, platformAuthenticator } from './auth.js';
+import { ADMIN_TENANT, initAdminToken, platformAuthenticator, type AdminTokenInit } from './auth.js';
 import { createLocalExecutor } from './executor-factory.js';
 
 export interface ServerOptions {
@@ -19,6 +19,10 @@ export interface ServerOptions {
   readonly dataDir?: string;
   /** `postgres://…` to use PostgreSQL; default: SQLite in the data directory. */
   readonly database?: string;
+  /** Replace the stored admin token hash with SUANLI_ADMIN_TOKEN's (or a generated token's). */
+  readonly rotateAdminToken?: boolean;
+  /** Revoke the bootstrap admin token: no SUANLI_ADMIN_TOKEN works until a rotation. */
+  readonly revokeAdminToken?: boolean;
   readonly host?: string;
   readonly port?: number;
   /** `local` (default) or `slurm`. */
@@ -69,8 +73,32 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     opts.logLevel === false ? undefined : pino({ level: opts.logLevel ?? 'info' }, pino.destination(2));
 
   const store = await openStore({ dataDir, ...(opts.database ? { database: opts.database } : {}) });
-  await store.migrate();
-  const token = await initAdminToken(store, dataDir, process.env['SUANLI_ADMIN_TOKEN']);
+  let token: AdminTokenInit;
+  try {
+    await store.migrate();
+    token = await initAdminToken(store, dataDir, process.env['SUANLI_ADMIN_TOKEN'], {
+      rotate: opts.rotateAdminToken ?? false,
+      revoke: opts.revokeAdminToken ?? false,
+    });
+    const change = opts.revokeAdminToken ? 'revoked' : opts.rotateAdminToken ? 'rotated' : null;
+    if (change !== null)
+      await store.appendAudit({
+        at: Date.now(),
+        subject: 'admin',
+        tenant: ADMIN_TENANT,
+        role: 'admin',
+        method: 'SERVER',
+        route: change === 'revoked' ? '--revoke-admin-token' : '--rotate-admin-token',
+        target: 'admin-token',
+        ip: 'local',
+        status: 200,
+        errorCode: null,
+        requestId: `start-${process.pid}`,
+      });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
 
   const policyManager = opts.policy
     ? null
@@ -111,7 +139,20 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     `  inventory: ${nodes.length} node(s), ${devices} accelerator(s)` +
       (nodes.some((s) => s.node.accelerators.some((a) => a.source === 'declared')) ? ' (declared)' : ''),
   );
-  if (token.file) print(`  authenticate: export SUANLI_URL=${url} SUANLI_TOKEN=$(cat ${token.file})`);
+  if (opts.revokeAdminToken)
+    print('  admin token: REVOKED (admins sign in with issued tokens; --rotate-admin-token sets a new one)');
+  else if (opts.rotateAdminToken)
+    print(
+      `  admin token: ROTATED; the previous one no longer works${token.file ? '' : ' (now SUANLI_ADMIN_TOKEN)'}`,
+    );
+  if (token.warning) {
+    print(`  warning: ${token.warning}`);
+    logger?.warn(token.warning);
+  }
+  // After a revocation there is no bootstrap token to authenticate with.
+  if (opts.revokeAdminToken) {
+    /* no authenticate line */
+  } else if (token.file) print(`  authenticate: export SUANLI_URL=${url} SUANLI_TOKEN=$(cat ${token.file})`);
   else
     print(
       `  authenticate: export SUANLI_URL=${url} SUANLI_TOKEN=<the SUANLI_ADMIN_TOKEN this data directory was initialised with>`,

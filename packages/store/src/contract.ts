@@ -193,6 +193,17 @@ export function defineStoreContract(
       );
 
       void it(
+        'setMeta replaces the value whatever it held (admin token rotation)',
+        run(async (store) => {
+          await store.setMeta('admin-token-hash', 'first');
+          assert.equal(await store.getMeta('admin-token-hash'), 'first');
+          await store.setMeta('admin-token-hash', 'rotated');
+          assert.equal(await store.getMeta('admin-token-hash'), 'rotated');
+          assert.equal(await store.initMeta('admin-token-hash', 'again'), 'rotated');
+        }),
+      );
+
+      void it(
         'concurrent initMeta calls all return the one value that was stored',
         run(async (store) => {
           const results = await Promise.all(

@@ -283,6 +283,18 @@ export class KyselyStore implements Store {
     });
   }
 
+  setMeta(key: string, value: string): Promise<void> {
+    return this.#track(async () => {
+      assertText('meta key', key);
+      assertText('meta value', value);
+      await this.#db
+        .insertInto('meta')
+        .values({ key, value })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+        .execute();
+    });
+  }
+
   // --- jobs ---
 
   createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {

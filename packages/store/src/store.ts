@@ -131,6 +131,8 @@ export interface Store extends AccountingStore {
   getMeta(key: string): Promise<string | null>;
   /** Sets the key only if it is absent; returns the value now stored. */
   initMeta(key: string, value: string): Promise<string>;
+  /** Sets the key whatever it held (rotating the admin token hash). */
+  setMeta(key: string, value: string): Promise<void>;
 
   // --- jobs ---
   /** Creates a job in state `queued` with its first transition. Idempotent per (tenant, idempotencyKey). */

@@ -6,7 +6,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import pino from 'pino';
 import type { SchedulingPolicy } from '@suanli/core';
-import { openStore, type Store } from '@suanli/store';
+import { openStore, redactDatabaseUrl, type Store } from '@suanli/store';
 import { createSlurmExecutor, parseSlurmOptions, type Executor } from '@suanli/executors';
 import { Engine, PolicyManager } from '@suanli/engine';
 import type { FastifyInstance } from 'fastify';
@@ -17,7 +17,11 @@ import { createLocalExecutor } from './executor-factory.js';
 export interface ServerOptions {
   /** Data directory; created with mode 0700. Default `./.suanli`. */
   readonly dataDir?: string;
-  /** `postgres://…` to use PostgreSQL; default: SQLite in the data directory. */
+  /**
+   * `postgres://…` to use PostgreSQL; default: `SUANLI_DATABASE_URL`, else SQLite in the data
+   * directory. The password may be left out of the URL: PGPASSWORD or a passfile (PGPASSFILE,
+   * `~/.pgpass`) supply it, so it need not appear on a command line.
+   */
   readonly database?: string;
   /** Replace the stored admin token hash with SUANLI_ADMIN_TOKEN's (or a generated token's). */
   readonly rotateAdminToken?: boolean;
@@ -72,7 +76,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const logger =
     opts.logLevel === false ? undefined : pino({ level: opts.logLevel ?? 'info' }, pino.destination(2));
 
-  const store = await openStore({ dataDir, ...(opts.database ? { database: opts.database } : {}) });
+  const database = opts.database ?? process.env['SUANLI_DATABASE_URL'] ?? '';
+  const store = await openStore({ dataDir, ...(database ? { database } : {}) });
   let token: AdminTokenInit;
   try {
     await store.migrate();
@@ -133,7 +138,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   if (app.hasRoute({ method: 'GET', url: '/index.html' }))
     print(`  console: ${url}/ (sign in with the token below)`);
   print(
-    `  store: ${store.dialect}${opts.database ? '' : ` (${join(dataDir, 'suanli.db')})`}; executor: ${executor.name}; policy: ${engine.policyName}`,
+    `  store: ${store.dialect} (${database ? redactDatabaseUrl(database) : join(dataDir, 'suanli.db')}); executor: ${executor.name}; policy: ${engine.policyName}`,
   );
   print(
     `  inventory: ${nodes.length} node(s), ${devices} accelerator(s)` +

@@ -169,7 +169,10 @@ export function buildProgram(): Command {
     .command('server')
     .description('run the API server, the scheduling loop and the local executor in one process')
     .option('--data-dir <dir>', 'data directory (SQLite database, logs, admin token)', '.suanli')
-    .option('--database <url>', 'postgres://user:pass@host:port/db to use PostgreSQL instead of SQLite')
+    .option(
+      '--database <url>',
+      'postgres://user@host:port/db to use PostgreSQL instead of SQLite (or SUANLI_DATABASE_URL); leave the password out: PGPASSWORD or PGPASSFILE/~/.pgpass supply it',
+    )
     .option(
       '--rotate-admin-token',
       "replace the stored admin token with SUANLI_ADMIN_TOKEN's (or a new one written to <data-dir>/admin-token); the old one stops working",

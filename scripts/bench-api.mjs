@@ -17,7 +17,7 @@ const arg = (name, dflt) => {
 const SECONDS = arg('seconds', 5);
 const CONCURRENCY = arg('concurrency', 32);
 const LATENCY_JOBS = arg('latency-jobs', 20);
-const TOKEN = 'sl_bench-token';
+const TOKEN = 'sl_bench-admin-token-0123456789';
 // The per-token rate limit would cap the figure at its own setting: measure the platform, not the limiter.
 process.env.SUANLI_RATE_LIMIT = 'off';
 const median = (xs) => {

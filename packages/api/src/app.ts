@@ -5,8 +5,8 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
-import { parse as parseYaml } from 'yaml';
 import type { Store } from '@suanli/store';
+import { maxWaitingJobsOf } from '@suanli/core';
 import { JobsError, JobService, type Engine, type PolicyManager } from '@suanli/engine';
 import { ApiError, type ErrorCode } from './errors.js';
 import type { Authenticator, Principal } from './auth.js';
@@ -20,6 +20,7 @@ import { registerIdentityRoutes } from './routes/identity.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerUsageRoutes } from './routes/usage.js';
 import { registerBookingRoutes } from './routes/bookings.js';
+import { parseBoundedYaml } from './yaml-body.js';
 import { LOG_REDACT_PATHS, registerSecurityHooks, trackRoutes, type RateLimit } from './hooks.js';
 
 export const API_VERSION = '0.1.0';
@@ -67,7 +68,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { store, engine, auth } = opts;
   const clock = opts.clock ?? Date.now;
   const policy = opts.policy ?? null;
-  const jobs = new JobService(store, engine, clock, policy ? () => policy.priorityClasses() : undefined);
+  const jobs = new JobService(
+    store,
+    engine,
+    clock,
+    policy ? () => policy.priorityClasses() : undefined,
+    policy ? (tenant) => maxWaitingJobsOf(policy.config, tenant) : undefined,
+  );
   const ctx: RouteContext = { store, engine, jobs, clock };
   const app = Fastify({
     // Secrets never reach the log: the Authorization header and token fields are redacted.
@@ -101,13 +108,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.decorateRequest('principal', null);
 
-  // YAML job specs are accepted as they are written in files.
+  // YAML job specs are accepted as they are written in files, with aliases bounded (yaml-body.ts).
   app.addContentTypeParser(
     ['application/yaml', 'application/x-yaml', 'text/yaml'],
     { parseAs: 'string' },
     (_req, body, done) => {
       try {
-        done(null, parseYaml(body as string, { maxAliasCount: 100 }));
+        done(null, parseBoundedYaml(body as string));
       } catch (err) {
         done(
           new ApiError('BODY_MALFORMED', `the YAML body does not parse: ${(err as Error).message}`),
@@ -178,7 +185,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const code = (err as { code?: string }).code;
       const status = (err as { statusCode?: number }).statusCode;
       if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-        e = new ApiError('PAYLOAD_TOO_LARGE', `the body is larger than ${app.initialConfig.bodyLimit} bytes`);
+        e = new ApiError('PAYLOAD_TOO_LARGE', `the body is larger than ${req.routeOptions.bodyLimit} bytes`);
       else if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
         e = new ApiError(
           'UNSUPPORTED_MEDIA_TYPE',

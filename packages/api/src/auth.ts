@@ -1,8 +1,11 @@
 /**
  * API tokens. Tokens are random 32-byte secrets shown once; only a salted SHA-256 hash is stored,
  * and comparison is constant-time. The admin token is created when a data directory is first
- * initialised: from `SUANLI_ADMIN_TOKEN` if set, otherwise generated and written to
- * `<dataDir>/admin-token` with mode 0600 (readable by its owner only).
+ * initialised: from `SUANLI_ADMIN_TOKEN` if set (refused when weak: `adminTokenWeakness`),
+ * otherwise generated and written to `<dataDir>/admin-token` with mode 0600 (readable by its owner
+ * only). It is rotated by `suanli server --rotate-admin-token` and revoked by
+ * `suanli server --revoke-admin-token` (admins with an issued token keep their access); both are
+ * written to the audit log.
  *
  * Issued tokens read `sl_<id>.<secret>`: the public id (12 hex digits, shown in listings and the
  * audit log) finds the one stored row, the secret is checked against its salted hash. A token
@@ -16,7 +19,7 @@
  * tries the admin token, API tokens and the OIDC verifier in turn.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { writeFile, chmod } from 'node:fs/promises';
+import { writeFile, chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Role, Store } from '@suanli/store';
 
@@ -52,29 +55,111 @@ export function verifyToken(token: string, stored: string): boolean {
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
+/** Shortest bootstrap admin token accepted: 24 characters of at least two kinds. */
+export const ADMIN_TOKEN_MIN_CHARS = 24;
+const ADMIN_TOKEN_MIN_DISTINCT_CHARS = 10;
+/** The stored value of a revoked bootstrap token: no token hashes to it (it has no `salt$hash`). */
+export const ADMIN_TOKEN_REVOKED = 'revoked';
+
+/** The configuration error a user can fix at start-up (a weak SUANLI_ADMIN_TOKEN, bad flags). */
+export class AdminTokenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AdminTokenError';
+  }
+}
+
 /**
- * Ensures the data directory has an admin token. Returns the plaintext token when this call created
- * it (so the server can print where it is), or null when one existed already.
+ * Why `token` is too weak to be the bootstrap admin token, or null when it is acceptable: at least
+ * ADMIN_TOKEN_MIN_CHARS characters, of at least two kinds (lower case, upper case, digits,
+ * others), with at least ten different characters. Generated tokens (`sl_` + 43 base64url) pass.
+ */
+export function adminTokenWeakness(token: string): string | null {
+  if (token.length < ADMIN_TOKEN_MIN_CHARS)
+    return `it has ${token.length} characters; use at least ${ADMIN_TOKEN_MIN_CHARS}`;
+  const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(token)).length;
+  if (kinds < 2) return 'it uses one kind of character only; mix letters, digits or symbols';
+  if (new Set(token).size < ADMIN_TOKEN_MIN_DISTINCT_CHARS)
+    return `it has fewer than ${ADMIN_TOKEN_MIN_DISTINCT_CHARS} different characters`;
+  return null;
+}
+
+function checkAdminToken(token: string): void {
+  const weak = adminTokenWeakness(token);
+  if (weak !== null)
+    throw new AdminTokenError(
+      `SUANLI_ADMIN_TOKEN is too weak: ${weak}. Generate one, e.g. with: openssl rand -base64 32`,
+    );
+}
+
+export interface AdminTokenInit {
+  /** This call stored the token (a new data directory, or a rotation). */
+  readonly created: boolean;
+  /** Where the token was written (a generated one), else null. */
+  readonly file: string | null;
+  /** A warning for the start-up banner: the environment's token is not the one in force. */
+  readonly warning: string | null;
+}
+
+/**
+ * Ensures the data directory has an admin token. A new directory stores the hash of
+ * SUANLI_ADMIN_TOKEN (refused when weak) or of a generated token written to `<dataDir>/admin-token`
+ * (mode 0600). An existing one keeps its token: a different SUANLI_ADMIN_TOKEN is NOT taken (it
+ * would let whoever sets the environment take over), but is reported in `warning`. With `rotate`
+ * (the server's --rotate-admin-token) the stored hash is replaced by the environment's token, or
+ * by a newly generated one written to the file; the old token stops working at once. With
+ * `revoke` (--revoke-admin-token) no bootstrap token works any more (admins keep their issued
+ * tokens) until a later --rotate-admin-token.
  */
 export async function initAdminToken(
   store: Store,
   dataDir: string,
   fromEnv: string | undefined,
-): Promise<{ created: boolean; file: string | null }> {
+  opts: { readonly rotate?: boolean; readonly revoke?: boolean } = {},
+): Promise<AdminTokenInit> {
+  const env = fromEnv !== undefined && fromEnv.length > 0 ? fromEnv : null;
+  if (opts.revoke) {
+    if (opts.rotate)
+      throw new AdminTokenError('--rotate-admin-token and --revoke-admin-token exclude each other');
+    await store.setMeta(ADMIN_TOKEN_META_KEY, ADMIN_TOKEN_REVOKED);
+    await rm(join(dataDir, ADMIN_TOKEN_FILE), { force: true });
+    return { created: false, file: null, warning: null };
+  }
+  if (env !== null) checkAdminToken(env);
   const existing = await store.getMeta(ADMIN_TOKEN_META_KEY);
-  if (existing !== null) return { created: false, file: fromEnv ? null : join(dataDir, ADMIN_TOKEN_FILE) };
-  const token = fromEnv && fromEnv.length > 0 ? fromEnv : generateToken();
+  if (opts.rotate) {
+    const token = env ?? generateToken();
+    await store.setMeta(ADMIN_TOKEN_META_KEY, hashToken(token));
+    return { created: true, file: env ? null : await writeTokenFile(dataDir, token), warning: null };
+  }
+  if (existing !== null) {
+    let warning: string | null = null;
+    if (existing === ADMIN_TOKEN_REVOKED)
+      warning =
+        'the bootstrap admin token of this data directory is revoked; start once with --rotate-admin-token to set a new one';
+    else if (env !== null && !verifyToken(env, existing))
+      warning =
+        'SUANLI_ADMIN_TOKEN differs from the admin token stored in this data directory, which stays in force; start once with --rotate-admin-token to replace it';
+    return { created: false, file: env ? null : join(dataDir, ADMIN_TOKEN_FILE), warning };
+  }
+  const token = env ?? generateToken();
   const stored = await store.initMeta(ADMIN_TOKEN_META_KEY, hashToken(token));
-  if (!verifyToken(token, stored)) return { created: false, file: null }; // another process won the race
-  if (fromEnv) return { created: true, file: null };
+  if (!verifyToken(token, stored)) return { created: false, file: null, warning: null }; // another process won the race
+  if (env) return { created: true, file: null, warning: null };
+  return { created: true, file: await writeTokenFile(dataDir, token), warning: null };
+}
+
+async function writeTokenFile(dataDir: string, token: string): Promise<string> {
   const file = join(dataDir, ADMIN_TOKEN_FILE);
   await writeFile(file, token + '\n', { mode: 0o600 });
   await chmod(file, 0o600);
-  return { created: true, file };
+  return file;
 }
 
 export interface Authenticator {
   authenticate(token: string): Promise<Principal | null>;
+  /** Forget anything cached (the admin token hash after a rotation or revocation). */
+  invalidate?(): void;
 }
 
 /** The admin token only; identity with users, tenants and roles builds on this interface. */
@@ -86,6 +171,9 @@ export function adminAuthenticator(store: Store): Authenticator {
       if (cached !== null && verifyToken(token, cached))
         return { subject: 'admin', role: 'admin', tenant: ADMIN_TENANT, tokenId: null };
       return null;
+    },
+    invalidate() {
+      cached = null;
     },
   };
 }
@@ -133,6 +221,9 @@ export function chainAuthenticators(...chain: readonly Authenticator[]): Authent
         if (p) return p;
       }
       return null;
+    },
+    invalidate() {
+      for (const a of chain) a.invalidate?.();
     },
   };
 }

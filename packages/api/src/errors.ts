@@ -89,7 +89,18 @@ export const ERRORS = {
   },
   RATE_LIMITED: {
     status: 429,
-    summary: 'Too many requests for this token; retry after the time in Retry-After.',
+    summary:
+      'Too many requests from this subject (or its tenant, or this address); retry after the time in Retry-After.',
+  },
+  TOO_MANY_WAITING_JOBS: {
+    status: 429,
+    summary:
+      "The tenant has as many jobs waiting as it may (the policy's maxWaitingJobs, default 10,000); wait, cancel some, or ask an operator to raise it.",
+  },
+  TOO_MANY_TOKENS: {
+    status: 409,
+    summary:
+      'The subject has as many live API tokens as it may (default 20); revoke unused ones (suanli token revoke) first.',
   },
   // 5xx: the platform's fault, never the user's
   INTERNAL: {

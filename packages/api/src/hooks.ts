@@ -1,7 +1,8 @@
 /**
  * The request hooks that make the API safe to share, in the order a request meets them:
  *   1. onRequest: authenticate the bearer token (→ `req.principal`), then charge the caller's
- *      token bucket (429 RATE_LIMITED with Retry-After when empty), then refuse anonymous requests
+ *      subject's and tenant's token buckets (429 RATE_LIMITED with Retry-After when either is
+ *      empty; anonymous callers: their address's), then refuse anonymous requests
  *      to anything but the open routes (401).
  *   2. onSend: append one audit entry for every mutating request (POST/PUT/PATCH/DELETE), whatever
  *      its outcome, BEFORE the answer leaves: a client that saw an answer can find its entry.
@@ -58,43 +59,97 @@ export function rateLimitFromEnv(v: string | undefined = process.env['SUANLI_RAT
   return { perSecond: Number(m[1]), burst: Number(m[2]) };
 }
 
-/** Callers tracked at once; past this the fullest buckets (idle callers) are forgotten first. */
-const RATE_LIMIT_MAX_KEYS = 50_000;
+/**
+ * A tenant's budget is this many times a subject's: several people of one tenant work at once, but
+ * a tenant cannot multiply its share of the server by adding subjects either.
+ */
+export const TENANT_RATE_MULTIPLIER = 4;
+
+/** Callers tracked at once (see `TokenBuckets`): a bound on the limiter's memory. */
+export const RATE_LIMIT_MAX_KEYS = 50_000;
+/** Oldest entries looked at per insertion when the table is full, so an insertion stays O(1). */
+const EVICT_SCAN_MAX = 64;
+
+export function tenantRateLimit(l: RateLimit): RateLimit {
+  return { perSecond: l.perSecond * TENANT_RATE_MULTIPLIER, burst: l.burst * TENANT_RATE_MULTIPLIER };
+}
 
 /**
  * An in-process token bucket per caller key. Time comes from `now` (ms, monotonic by default),
  * so tests drive it. One process serves the API, so in-process state is the whole truth.
+ *
+ * Memory is bounded (`maxKeys`) without forgetting who is over the limit: the table is kept in
+ * least-recently-seen order, and a new key, when it is full, evicts the least recently seen key
+ * that could send a request now (forgetting it only hands it back what it could spend anyway, up
+ * to the burst). Keys found limited are kept (moved to the back). If every key looked at is
+ * limited, the new caller is refused for a second rather than anyone being forgotten: the table
+ * is never cleared.
  */
 export class TokenBuckets {
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #buckets = new Map<string, { tokens: number; at: number; limit: RateLimit }>();
   constructor(
     readonly limit: RateLimit,
     private readonly now: () => number = () => performance.now(),
+    readonly maxKeys: number = RATE_LIMIT_MAX_KEYS,
   ) {}
 
-  /** Takes one token; returns 0 when allowed, else the seconds to wait. */
-  take(key: string): number {
-    const t = this.now();
-    let b = this.#buckets.get(key);
-    if (!b) {
-      if (this.#buckets.size >= RATE_LIMIT_MAX_KEYS) this.#evict(t);
-      b = { tokens: this.limit.burst, at: t };
-      this.#buckets.set(key, b);
-    }
-    b.tokens = Math.min(this.limit.burst, b.tokens + ((t - b.at) / 1000) * this.limit.perSecond);
-    b.at = t;
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((1 - b.tokens) / this.limit.perSecond));
+  get size(): number {
+    return this.#buckets.size;
   }
 
-  #evict(t: number): void {
-    for (const [k, b] of this.#buckets) {
-      if (b.tokens + ((t - b.at) / 1000) * this.limit.perSecond >= this.limit.burst) this.#buckets.delete(k);
+  /** Takes one token; returns 0 when allowed, else the seconds to wait. */
+  take(key: string, limit: RateLimit = this.limit): number {
+    return this.takeAll([[key, limit]]);
+  }
+
+  /**
+   * Takes one token from every bucket named, or from none: returns 0 when all allow, else the
+   * longest wait in seconds (a request refused by its tenant's bucket costs its subject nothing).
+   */
+  takeAll(keys: readonly (readonly [string, RateLimit])[]): number {
+    const t = this.now();
+    const buckets: { tokens: number; at: number; limit: RateLimit }[] = [];
+    for (const [key, limit] of keys) {
+      let b = this.#buckets.get(key);
+      if (b) {
+        this.#buckets.delete(key); // least recently seen first: re-insert at the back
+      } else {
+        if (this.#buckets.size >= this.maxKeys && !this.#evictOne(t)) return 1;
+        b = { tokens: limit.burst, at: t, limit };
+      }
+      this.#buckets.set(key, b);
+      b.tokens = Math.min(b.limit.burst, b.tokens + ((t - b.at) / 1000) * b.limit.perSecond);
+      b.at = t;
+      buckets.push(b);
     }
-    if (this.#buckets.size >= RATE_LIMIT_MAX_KEYS) this.#buckets.clear();
+    let wait = 0;
+    for (const b of buckets)
+      if (b.tokens < 1) wait = Math.max(wait, Math.max(1, Math.ceil((1 - b.tokens) / b.limit.perSecond)));
+    if (wait > 0) return wait;
+    for (const b of buckets) b.tokens -= 1;
+    return 0;
+  }
+
+  /** Forgets the least recently seen key that is not limited; false when none was found. */
+  #evictOne(t: number): boolean {
+    let scanned = 0;
+    const limited: [string, { tokens: number; at: number; limit: RateLimit }][] = [];
+    let evicted = false;
+    for (const [k, b] of this.#buckets) {
+      if (scanned++ >= EVICT_SCAN_MAX) break;
+      if (b.tokens + ((t - b.at) / 1000) * b.limit.perSecond >= 1) {
+        this.#buckets.delete(k);
+        evicted = true;
+        break;
+      }
+      limited.push([k, b]);
+    }
+    // Limited keys are kept, moved to the back so the next scan looks at others.
+    for (const [k, b] of limited) {
+      this.#buckets.delete(k);
+      this.#buckets.set(k, b);
+    }
+    return evicted;
   }
 }
 
@@ -151,6 +206,7 @@ export async function registerSecurityHooks(app: FastifyInstance, opts: Security
   const { store, auth, clock } = opts;
   const limit = opts.rateLimit === undefined ? rateLimitFromEnv() : opts.rateLimit;
   const buckets = limit ? new TokenBuckets(limit) : null;
+  const perTenant = limit ? tenantRateLimit(limit) : null;
 
   // The bootstrap admin's home tenant exists, so the admin can add members and issue tokens there.
   await store.createTenant({ name: ADMIN_TENANT, displayName: 'Default tenant', createdAt: clock() });
@@ -159,10 +215,16 @@ export async function registerSecurityHooks(app: FastifyInstance, opts: Security
     const h = req.headers.authorization;
     if (typeof h === 'string' && h.startsWith('Bearer ') && h.length <= 4096)
       req.principal = await auth.authenticate(h.slice(7).trim());
-    if (buckets) {
-      // Authenticated callers are limited per token, anonymous ones per address.
-      const key = req.principal ? `t:${req.principal.tokenId ?? req.principal.subject}` : `ip:${req.ip}`;
-      const wait = buckets.take(key);
+    if (buckets && limit && perTenant) {
+      // Authenticated callers are limited per subject AND per tenant (a larger budget), so minting
+      // more tokens or adding subjects does not raise either; anonymous callers per address.
+      const p = req.principal;
+      const wait = p
+        ? buckets.takeAll([
+            [`s:${p.subject}`, limit],
+            [`t:${p.tenant}`, perTenant],
+          ])
+        : buckets.take(`ip:${req.ip}`);
       if (wait > 0) {
         void reply.header('retry-after', String(wait));
         throw new ApiError('RATE_LIMITED', `too many requests; retry in ${wait} s`);

@@ -7,19 +7,27 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import pino from 'pino';
 import type { SchedulingPolicy } from '@suanli/core';
-import { openStore, type Store } from '@suanli/store';
+import { openStore, redactDatabaseUrl, type Store } from '@suanli/store';
 import { createSlurmExecutor, parseSlurmOptions, type Executor } from '@suanli/executors';
 import { Engine, PolicyManager } from '@suanli/engine';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { initAdminToken, platformAuthenticator } from './auth.js';
+import { ADMIN_TENANT, initAdminToken, platformAuthenticator, type AdminTokenInit } from './auth.js';
 import { createLocalExecutor } from './executor-factory.js';
 
 export interface ServerOptions {
   /** Data directory; created with mode 0700. Default `./.suanli`. */
   readonly dataDir?: string;
-  /** `postgres://…` to use PostgreSQL; default: SQLite in the data directory. */
+  /**
+   * `postgres://…` to use PostgreSQL; default: `SUANLI_DATABASE_URL`, else SQLite in the data
+   * directory. The password may be left out of the URL: PGPASSWORD or a passfile (PGPASSFILE,
+   * `~/.pgpass`) supply it, so it need not appear on a command line.
+   */
   readonly database?: string;
+  /** Replace the stored admin token hash with SUANLI_ADMIN_TOKEN's (or a generated token's). */
+  readonly rotateAdminToken?: boolean;
+  /** Revoke the bootstrap admin token: no SUANLI_ADMIN_TOKEN works until a rotation. */
+  readonly revokeAdminToken?: boolean;
   readonly host?: string;
   readonly port?: number;
   /** `local` (default) or `slurm`. */
@@ -74,9 +82,34 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const logger =
     opts.logLevel === false ? undefined : pino({ level: opts.logLevel ?? 'info' }, pino.destination(2));
 
-  const store = await openStore({ dataDir, ...(opts.database ? { database: opts.database } : {}) });
-  await store.migrate();
-  const token = await initAdminToken(store, dataDir, process.env['SUANLI_ADMIN_TOKEN']);
+  const database = opts.database ?? process.env['SUANLI_DATABASE_URL'] ?? '';
+  const store = await openStore({ dataDir, ...(database ? { database } : {}) });
+  let token: AdminTokenInit;
+  try {
+    await store.migrate();
+    token = await initAdminToken(store, dataDir, process.env['SUANLI_ADMIN_TOKEN'], {
+      rotate: opts.rotateAdminToken ?? false,
+      revoke: opts.revokeAdminToken ?? false,
+    });
+    const change = opts.revokeAdminToken ? 'revoked' : opts.rotateAdminToken ? 'rotated' : null;
+    if (change !== null)
+      await store.appendAudit({
+        at: Date.now(),
+        subject: 'admin',
+        tenant: ADMIN_TENANT,
+        role: 'admin',
+        method: 'SERVER',
+        route: change === 'revoked' ? '--revoke-admin-token' : '--rotate-admin-token',
+        target: 'admin-token',
+        ip: 'local',
+        status: 200,
+        errorCode: null,
+        requestId: `start-${process.pid}`,
+      });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
 
   const policyManager = opts.policy
     ? null
@@ -115,14 +148,27 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   if (app.hasRoute({ method: 'GET', url: '/index.html' }))
     print(`  console: ${url}/ (sign in with the token below)`);
   print(
-    `  store: ${store.dialect}${opts.database ? '' : ` (${join(dataDir, 'suanli.db')})`}; executor: ${executor.name}; policy: ${engine.policyName}`,
+    `  store: ${store.dialect} (${database ? redactDatabaseUrl(database) : join(dataDir, 'suanli.db')}); executor: ${executor.name}; policy: ${engine.policyName}`,
   );
   print(
     `  inventory: ${nodes.length} node(s), ${devices} accelerator(s)` +
       (nodes.some((s) => s.node.accelerators.some((a) => a.source === 'declared')) ? ' (declared)' : ''),
   );
   print(`  jobs: ${confinement.confined ? 'confined' : 'NOT confined'} (${confinement.detail})`);
-  if (token.file) print(`  authenticate: export SUANLI_URL=${url} SUANLI_TOKEN=$(cat ${token.file})`);
+  if (opts.revokeAdminToken)
+    print('  admin token: REVOKED (admins sign in with issued tokens; --rotate-admin-token sets a new one)');
+  else if (opts.rotateAdminToken)
+    print(
+      `  admin token: ROTATED; the previous one no longer works${token.file ? '' : ' (now SUANLI_ADMIN_TOKEN)'}`,
+    );
+  if (token.warning) {
+    print(`  warning: ${token.warning}`);
+    logger?.warn(token.warning);
+  }
+  // After a revocation there is no bootstrap token to authenticate with.
+  if (opts.revokeAdminToken) {
+    /* no authenticate line */
+  } else if (token.file) print(`  authenticate: export SUANLI_URL=${url} SUANLI_TOKEN=$(cat ${token.file})`);
   else
     print(
       `  authenticate: export SUANLI_URL=${url} SUANLI_TOKEN=<the SUANLI_ADMIN_TOKEN this data directory was initialised with>`,

@@ -150,6 +150,8 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
   const server = await startServer({
     ...(typeof opts['dataDir'] === 'string' ? { dataDir: opts['dataDir'] } : {}),
     ...(typeof opts['database'] === 'string' ? { database: opts['database'] } : {}),
+    ...(opts['rotateAdminToken'] === true ? { rotateAdminToken: true } : {}),
+    ...(opts['revokeAdminToken'] === true ? { revokeAdminToken: true } : {}),
     ...(typeof opts['host'] === 'string' ? { host: opts['host'] } : {}),
     ...(typeof opts['port'] === 'string' ? { port: Number(opts['port']) } : {}),
     ...(typeof opts['accelerators'] === 'string' ? { accelerators: opts['accelerators'] } : {}),
@@ -214,7 +216,18 @@ export function buildProgram(): Command {
     .command('server')
     .description('run the API server, the scheduling loop and the local executor in one process')
     .option('--data-dir <dir>', 'data directory (SQLite database, logs, admin token)', '.suanli')
-    .option('--database <url>', 'postgres://user:pass@host:port/db to use PostgreSQL instead of SQLite')
+    .option(
+      '--database <url>',
+      'postgres://user@host:port/db to use PostgreSQL instead of SQLite (or SUANLI_DATABASE_URL); leave the password out: PGPASSWORD or PGPASSFILE/~/.pgpass supply it',
+    )
+    .option(
+      '--rotate-admin-token',
+      "replace the stored admin token with SUANLI_ADMIN_TOKEN's (or a new one written to <data-dir>/admin-token); the old one stops working",
+    )
+    .option(
+      '--revoke-admin-token',
+      'revoke the bootstrap admin token (admins keep their issued tokens); --rotate-admin-token sets a new one',
+    )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on', '8470')
     .option(
@@ -482,7 +495,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof UsageError || (err instanceof Error && err.name === 'ServerConfigError')) {
+    if (
+      err instanceof UsageError ||
+      (err instanceof Error && (err.name === 'ServerConfigError' || err.name === 'AdminTokenError'))
+    ) {
       process.stderr.write(`error: ${err.message}\n`);
       process.exitCode = 2;
       return;

@@ -10,7 +10,7 @@ export { fcfsPolicy, byQueueOrder } from './policy/fcfs.js';
 export * from './placement/index.js';
 export * from './policy/baselines/index.js';
 export type { PolicyConfig, TenantConfig, TypeQuota, ProjectConfig, PriorityClass, PreemptionConfig, BackfillConfig, AttainedServiceConfig } from './policy/config.js';
-export { compilePolicy, DEFAULT_POLICY, DEFAULT_ATTAINED_SERVICE, resolvePriority, tenantConfig } from './policy/config.js';
+export { compilePolicy, DEFAULT_POLICY, DEFAULT_ATTAINED_SERVICE, resolvePriority, tenantConfig, maxWaitingJobsOf, DEFAULT_MAX_WAITING_JOBS } from './policy/config.js';
 export type { TenantUsage } from './policy/fairshare.js';
 export { decayUsage, decayUsageOfDevices, accrueUsage, decayedAcceleratorSeconds, EMPTY_USAGE } from './policy/fairshare.js';
 export { QuotaBook } from './policy/quota.js';

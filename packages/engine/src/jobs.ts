@@ -18,9 +18,21 @@
  * conservative: a job never overruns what was reserved for it, so the month cannot be overspent
  * by jobs accepted under the budget. Budgeted submissions are serialised in this process so two
  * at once cannot both take the last hours.
+ *
+ * Waiting jobs are bounded per tenant (`maxWaitingJobs`, from the policy file; default
+ * DEFAULT_MAX_WAITING_JOBS): every waiting job is read by each scheduling cycle, so one tenant must
+ * not be able to grow the queue without end. The count is one GROUP BY; submissions racing past it
+ * at once can overshoot by at most their number.
  */
 import { randomBytes } from 'node:crypto';
-import { compileJobSpec, isTerminal, type FieldError, type JobSpec } from '@suanli/core';
+import {
+  compileJobSpec,
+  DEFAULT_MAX_WAITING_JOBS,
+  isTerminal,
+  type FieldError,
+  type JobSpec,
+  type JobState,
+} from '@suanli/core';
 import type { JobRecord, Store, UsageRecord } from '@suanli/store';
 import type { Engine } from './engine.js';
 
@@ -35,7 +47,11 @@ export type JobsErrorCode =
   | 'STATE_CONFLICT'
   | 'PROJECT_NOT_FOUND'
   | 'BUDGET_EXCEEDED'
-  | 'BUDGET_NEEDS_TIME_LIMIT';
+  | 'BUDGET_NEEDS_TIME_LIMIT'
+  | 'TOO_MANY_WAITING_JOBS';
+
+/** The states of a job that waits for devices (counted against a tenant's maxWaitingJobs). */
+export const WAITING_STATES: readonly JobState[] = ['queued', 'requeued', 'preempted', 'lost'];
 
 export class JobsError extends Error {
   constructor(
@@ -63,6 +79,7 @@ export class JobService {
     private readonly engine: Pick<Engine, 'nudge'>,
     private readonly clock: () => number = Date.now,
     private readonly priorityClasses: () => Readonly<Record<string, number>> = () => DEFAULT_PRIORITY_CLASSES,
+    private readonly maxWaitingJobs: (tenant: string) => number = () => DEFAULT_MAX_WAITING_JOBS,
   ) {}
 
   /** Compiles a spec or throws JOB_SPEC_INVALID listing every field error. */
@@ -102,6 +119,7 @@ export class JobService {
     idempotencyKey: string | null,
   ): Promise<{ job: JobRecord; created: boolean }> {
     const spec = this.compile(input);
+    await this.checkWaitingJobs(who.tenant);
     const projects = await this.store.listProjects(who.tenant);
     if (projects.length > 0 && spec.project !== 'default' && !projects.some((p) => p.name === spec.project))
       throw new JobsError(
@@ -119,6 +137,17 @@ export class JobService {
     });
     this.budgetChain = run.catch(() => undefined);
     return run;
+  }
+
+  private async checkWaitingJobs(tenant: string): Promise<void> {
+    const limit = this.maxWaitingJobs(tenant);
+    const counts = await this.store.countJobsByState({ tenant });
+    const waiting = counts.filter((c) => WAITING_STATES.includes(c.state)).reduce((n, c) => n + c.count, 0);
+    if (waiting >= limit)
+      throw new JobsError(
+        'TOO_MANY_WAITING_JOBS',
+        `tenant "${tenant}" has ${waiting} jobs waiting, the most it may have is ${limit}; wait for some to start or cancel some, or ask an operator to raise maxWaitingJobs for the tenant in the policy file`,
+      );
   }
 
   private async checkBudgets(

@@ -129,6 +129,7 @@ preemption:
   boundedReclaimTime: 15m
 backfill:
   enabled: true
+# Per tenant (or under defaultTenant): maxWaitingJobs, jobs waiting at once (default 10000).
 tenants:
   default: { weight: 1 }
 `;

@@ -193,6 +193,17 @@ export function defineStoreContract(
       );
 
       void it(
+        'setMeta replaces the value whatever it held (admin token rotation)',
+        run(async (store) => {
+          await store.setMeta('admin-token-hash', 'first');
+          assert.equal(await store.getMeta('admin-token-hash'), 'first');
+          await store.setMeta('admin-token-hash', 'rotated');
+          assert.equal(await store.getMeta('admin-token-hash'), 'rotated');
+          assert.equal(await store.initMeta('admin-token-hash', 'again'), 'rotated');
+        }),
+      );
+
+      void it(
         'concurrent initMeta calls all return the one value that was stored',
         run(async (store) => {
           const results = await Promise.all(
@@ -564,6 +575,25 @@ export function defineStoreContract(
     });
 
     void describe('pending reasons and listings', () => {
+      void it(
+        'countJobsByState counts by state (all tenants or one) with the oldest queuedAt, reading no job',
+        run(async (store) => {
+          assert.deepEqual(await store.countJobsByState(), []);
+          const a1 = (await store.createJob(makeNewJob({ tenant: 'lab-a' }))).job;
+          const a2 = (await store.createJob(makeNewJob({ tenant: 'lab-a' }))).job;
+          const b1 = (await store.createJob(makeNewJob({ tenant: 'lab-b' }))).job;
+          await store.transitionJob(a2.id, 'queued', 'starting', T0 + 100, 'placed');
+          assert.deepEqual(await store.countJobsByState(), [
+            { state: 'queued', count: 2, oldestQueuedAt: Math.min(a1.queuedAt, b1.queuedAt) },
+            { state: 'starting', count: 1, oldestQueuedAt: a2.queuedAt },
+          ]);
+          assert.deepEqual(await store.countJobsByState({ tenant: 'lab-b' }), [
+            { state: 'queued', count: 1, oldestQueuedAt: b1.queuedAt },
+          ]);
+          assert.deepEqual(await store.countJobsByState({ tenant: 'nobody' }), []);
+        }),
+      );
+
       void it(
         'setPendingReasons updates only jobs still queued and ignores unknown ids',
         run(async (store) => {

@@ -1,7 +1,17 @@
 export * from './store.js';
-export { openStore, type OpenStoreOptions } from './open.js';
+export { openStore, redactDatabaseUrl, type OpenStoreOptions } from './open.js';
 export { openSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
-export { openPostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.js';
+export {
+  openPostgresStore,
+  adminPostgresSchema,
+  type PostgresStoreOptions,
+} from './postgres/postgres-store.js';
+export {
+  passwordFromPassfileText,
+  resolvePostgresPassword,
+  passfileTarget,
+  type PassfileTarget,
+} from './postgres/passfile.js';
 export {
   KyselyStore,
   LIST_JOBS_DEFAULT_LIMIT,

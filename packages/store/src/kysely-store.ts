@@ -10,6 +10,7 @@ import { assertTransition, type ClusterNode, type JobState, type NodeState } fro
 import { MIGRATIONS, runMigrations, type MigrationResult, type SqlDialect } from './migrations/index.js';
 import {
   patchColumns,
+  SpecCache,
   toApiToken,
   toAudit,
   toJobRecord,
@@ -37,6 +38,7 @@ import type {
   JobFilter,
   JobPatch,
   JobRecord,
+  JobStateCount,
   NewJob,
   PendingUpdate,
   Store,
@@ -218,6 +220,9 @@ export class KyselyStore implements Store {
   #open = true;
   /** Operations started and not yet settled: close() waits for them. */
   readonly #inflight = new Set<Promise<unknown>>();
+  /** Parsed job specs, so a cycle over the queue does not parse every spec again (rows.ts). */
+  readonly #specs = new SpecCache();
+  readonly #toJob = (row: Selectable<JobsTable>): JobRecord => toJobRecord(row, this.#specs);
 
   constructor(backend: Backend) {
     this.#backend = backend;
@@ -290,6 +295,18 @@ export class KyselyStore implements Store {
     });
   }
 
+  setMeta(key: string, value: string): Promise<void> {
+    return this.#track(async () => {
+      assertText('meta key', key);
+      assertText('meta value', value);
+      await this.#db
+        .insertInto('meta')
+        .values({ key, value })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+        .execute();
+    });
+  }
+
   // --- jobs ---
 
   createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
@@ -353,7 +370,7 @@ export class KyselyStore implements Store {
               }
               return first;
             });
-      if (inserted !== undefined) return { job: toJobRecord(inserted), created: true };
+      if (inserted !== undefined) return { job: this.#toJob(inserted), created: true };
       if (job.idempotencyKey === null) {
         throw new Error(`job ${job.id}: insert without an idempotency key returned no row`);
       }
@@ -365,14 +382,14 @@ export class KyselyStore implements Store {
         .where('tenant', '=', job.tenant)
         .where('idempotency_key', '=', job.idempotencyKey)
         .executeTakeFirstOrThrow();
-      return { job: toJobRecord(existing), created: false };
+      return { job: this.#toJob(existing), created: false };
     });
   }
 
   getJob(id: string): Promise<JobRecord | null> {
     return this.#track(async () => {
       const row = await this.#db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
-      return row === undefined ? null : toJobRecord(row);
+      return row === undefined ? null : this.#toJob(row);
     });
   }
 
@@ -394,7 +411,24 @@ export class KyselyStore implements Store {
       if (filter.project !== undefined) q = q.where('project', '=', filter.project);
       if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
       const rows = await q.orderBy('seq', 'desc').limit(limit).execute();
-      return rows.map(toJobRecord);
+      return rows.map(this.#toJob);
+    });
+  }
+
+  countJobsByState(filter: { readonly tenant?: string } = {}): Promise<JobStateCount[]> {
+    return this.#track(async () => {
+      let q = this.#db
+        .selectFrom('jobs')
+        .select((eb) => [
+          'state',
+          eb.fn.countAll<number | string>().as('n'),
+          eb.fn.min<number | string>('queued_at').as('oldest'),
+        ]);
+      if (filter.tenant !== undefined) q = q.where('tenant', '=', filter.tenant);
+      const rows = await q.groupBy('state').execute();
+      return rows
+        .map((r) => ({ state: r.state as JobState, count: Number(r.n), oldestQueuedAt: Number(r.oldest) }))
+        .sort((a, b) => a.state.localeCompare(b.state));
     });
   }
 
@@ -407,7 +441,7 @@ export class KyselyStore implements Store {
         .where('state', 'in', [...states])
         .orderBy('seq', 'asc')
         .execute();
-      return rows.map(toJobRecord);
+      return rows.map(this.#toJob);
     });
   }
 
@@ -455,7 +489,7 @@ export class KyselyStore implements Store {
               .where('job_id', '=', id),
           )
           .execute();
-        const job = toJobRecord(row);
+        const job = this.#toJob(row);
         if ((from === 'starting' || from === 'running') && to !== 'starting' && to !== 'running')
           await this.#writeUsage(trx, job, to, at, patch.attemptResources);
         return job;
@@ -522,7 +556,7 @@ export class KyselyStore implements Store {
           .where('id', '=', id)
           .where('state', '=', expectedState)
           .executeTakeFirst();
-        return row === undefined ? null : toJobRecord(row);
+        return row === undefined ? null : this.#toJob(row);
       }
       // One statement: the WHERE on state makes it a compare-and-set without an explicit transaction.
       const row = await this.#db
@@ -532,7 +566,7 @@ export class KyselyStore implements Store {
         .where('state', '=', expectedState)
         .returningAll()
         .executeTakeFirst();
-      return row === undefined ? null : toJobRecord(row);
+      return row === undefined ? null : this.#toJob(row);
     });
   }
 

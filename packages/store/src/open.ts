@@ -29,9 +29,19 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   if (/^postgres(ql)?:\/\//i.test(database)) {
     return openPostgresStore({ connectionString: database });
   }
-  const shown = database.replace(/\/\/[^@/]*@/, '//***@');
+  const shown = redactDatabaseUrl(database);
   throw new Error(
     `unsupported database "${shown}": leave it unset for the embedded SQLite file <dataDir>/${SQLITE_FILE_NAME}, ` +
       `or give a PostgreSQL URL such as postgresql://user:password@127.0.0.1:5432/suanli (postgres:// also accepted)`,
   );
+}
+
+/**
+ * The database URL fit to print or log: a password in it (`postgres://user:secret@host/db`)
+ * becomes `***`; a URL without one is shown as is.
+ */
+export function redactDatabaseUrl(database: string): string {
+  return database
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, '$1:***@')
+    .replace(/([?&]password=)[^&]*/i, '$1***');
 }

@@ -34,7 +34,47 @@ function numOrNull(v: number | string | null): number | null {
   return v === null ? null : Number(v);
 }
 
-export function toJobRecord(row: Selectable<JobsTable>): JobRecord {
+/**
+ * Parsed specs by job id. A spec never changes after submission, and the engine reads every
+ * waiting job each cycle, so parsing the JSON each time would cost O(queue × spec size) per cycle;
+ * the text is compared (a memcmp, far cheaper than JSON.parse) so a reused id can never return a
+ * stale spec. Bounded by the characters of spec text held (`maxChars`), least recently used first.
+ */
+export class SpecCache {
+  readonly #byId = new Map<string, { text: string; spec: JobSpec }>();
+  #chars = 0;
+  constructor(readonly maxChars: number = 64 * 1024 * 1024) {}
+
+  parse(id: string, text: string): JobSpec {
+    const hit = this.#byId.get(id);
+    if (hit !== undefined && hit.text === text) {
+      this.#byId.delete(id);
+      this.#byId.set(id, hit);
+      return hit.spec;
+    }
+    const spec = Object.freeze(JSON.parse(text) as JobSpec);
+    if (hit !== undefined) {
+      this.#byId.delete(id);
+      this.#chars -= hit.text.length;
+    }
+    if (text.length <= this.maxChars / 16) {
+      this.#byId.set(id, { text, spec });
+      this.#chars += text.length;
+      for (const [k, v] of this.#byId) {
+        if (this.#chars <= this.maxChars) break;
+        this.#byId.delete(k);
+        this.#chars -= v.text.length;
+      }
+    }
+    return spec;
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+}
+
+export function toJobRecord(row: Selectable<JobsTable>, specs?: SpecCache): JobRecord {
   return {
     id: row.id,
     seq: Number(row.seq),
@@ -42,7 +82,7 @@ export function toJobRecord(row: Selectable<JobsTable>): JobRecord {
     project: row.project,
     name: row.name,
     submittedBy: row.submitted_by,
-    spec: JSON.parse(row.spec) as JobSpec,
+    spec: specs ? specs.parse(row.id, row.spec) : (JSON.parse(row.spec) as JobSpec),
     state: row.state as JobState,
     priority: Number(row.priority),
     submittedAt: Number(row.submitted_at),

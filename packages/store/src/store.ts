@@ -69,6 +69,12 @@ export interface NewJob {
 }
 
 /** Fields a transition may set alongside the state change. `undefined` leaves a field unchanged. */
+export interface JobStateCount {
+  readonly state: JobState;
+  readonly count: number;
+  readonly oldestQueuedAt: number;
+}
+
 export interface JobPatch {
   readonly attempt?: number;
   readonly placement?: Placement | null;
@@ -128,6 +134,8 @@ export interface Store extends AccountingStore {
   getMeta(key: string): Promise<string | null>;
   /** Sets the key only if it is absent; returns the value now stored. */
   initMeta(key: string, value: string): Promise<string>;
+  /** Sets the key whatever it held (rotating the admin token hash). */
+  setMeta(key: string, value: string): Promise<void>;
 
   // --- jobs ---
   /** Creates a job in state `queued` with its first transition. Idempotent per (tenant, idempotencyKey). */
@@ -136,6 +144,12 @@ export interface Store extends AccountingStore {
   listJobs(filter: JobFilter): Promise<JobRecord[]>;
   /** Jobs in any of the given states, oldest submission first (the engine's working set). */
   jobsInStates(states: readonly JobState[]): Promise<JobRecord[]>;
+  /**
+   * Job counts by state (one GROUP BY, no job read), optionally for one tenant, with the oldest
+   * `queuedAt` of each state: what `/metrics` and the waiting-jobs limit need, however long the
+   * queue is. States with no job are absent.
+   */
+  countJobsByState(filter?: { readonly tenant?: string }): Promise<JobStateCount[]>;
   /**
    * Compare-and-set state change with its transition record, in one transaction.
    * Returns the updated job, or null if the job was not in state `from`.

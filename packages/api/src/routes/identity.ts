@@ -38,6 +38,12 @@ import {
 import { superuserReason } from '../unix-accounts.js';
 import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
 
+/**
+ * Live (not revoked, not expired) API tokens one subject may hold: enough for every machine and
+ * CI job a person runs, few enough that tokens cannot be minted to multiply anything keyed on them.
+ */
+export const MAX_LIVE_TOKENS_PER_SUBJECT = 20;
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const tenantView = (t: TenantRecord): TenantView => ({
   name: t.name,
@@ -277,6 +283,9 @@ export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: R
     },
   );
 
+  // Token creation is serialised in this process, so two at once cannot both take the last slot.
+  let tokenChain: Promise<unknown> = Promise.resolve();
+
   app.post(
     '/api/v1/tokens',
     {
@@ -304,20 +313,34 @@ export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: R
           'MEMBER_NOT_FOUND',
           `"${subject}" is not a member of tenant "${tenant}"; add them with PUT /api/v1/orgs/${tenant}/members/${subject}`,
         );
-      const now = clock();
-      const { token, id, hash } = issueToken();
-      const rec: ApiTokenRecord = {
-        id,
-        hash,
-        subject,
-        tenant,
-        name: b.name,
-        createdBy: p.subject,
-        createdAt: now,
-        expiresAt: b.expiresInSeconds !== undefined ? now + b.expiresInSeconds * 1000 : null,
-        revokedAt: null,
+      const create = async (): Promise<{ rec: ApiTokenRecord; token: string }> => {
+        const now = clock();
+        const live = (await store.listApiTokens({ subject })).filter(
+          (t) => t.revokedAt === null && (t.expiresAt === null || t.expiresAt > now),
+        ).length;
+        if (live >= MAX_LIVE_TOKENS_PER_SUBJECT)
+          throw new ApiError(
+            'TOO_MANY_TOKENS',
+            `"${subject}" has ${live} live API tokens, the most a subject may have is ${MAX_LIVE_TOKENS_PER_SUBJECT}; revoke unused ones first (suanli token list, suanli token revoke ID)`,
+          );
+        const { token: text, id, hash } = issueToken();
+        const r: ApiTokenRecord = {
+          id,
+          hash,
+          subject,
+          tenant,
+          name: b.name,
+          createdBy: p.subject,
+          createdAt: now,
+          expiresAt: b.expiresInSeconds !== undefined ? now + b.expiresInSeconds * 1000 : null,
+          revokedAt: null,
+        };
+        await store.createApiToken(r);
+        return { rec: r, token: text };
       };
-      await store.createApiToken(rec);
+      const run = tokenChain.then(create);
+      tokenChain = run.catch(() => undefined);
+      const { rec, token } = await run;
       void reply.status(201);
       return { token, info: tokenView(rec) };
     },

@@ -15,12 +15,18 @@ import { authorizeRequest, errorResponses, principal, type RouteContext } from '
 const readable = (p: Principal) => (j: JobRecord) => authorize(p, 'job.read', { tenant: j.tenant }).allow;
 
 const LOG_CHUNK_MAX_BYTES = 1024 * 1024;
+/**
+ * A job spec body: the compiled spec is bounded at JOB_SPEC_LIMITS.specMaxJsonChars (64 Ki
+ * characters); the body may be larger (YAML comments, indentation), but not without end.
+ */
+export const JOB_BODY_MAX_BYTES = 256 * 1024;
 const JOB_ID_PATTERN = '^j-[0-9a-f]{16}$';
 
 export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }: RouteContext): void {
   app.post(
     '/api/v1/jobs',
     {
+      bodyLimit: JOB_BODY_MAX_BYTES,
       schema: {
         summary: 'Submit a job',
         description:

@@ -1,6 +1,10 @@
 /**
  * Prometheus metrics at `/metrics` (text exposition format), computed at scrape time from the
  * store and the engine, so they are always consistent with what the API answers.
+ *
+ * A scrape is anonymous, so its cost must not grow with the queue: job counts and the oldest wait
+ * come from one GROUP BY over the jobs table (no job is read), and only jobs holding devices
+ * (bounded by the hall's size) are read, for their placements.
  */
 import type { FastifyInstance } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
@@ -40,20 +44,19 @@ export function registerMetricsRoutes(app: FastifyInstance, { store, engine }: R
     '/metrics',
     { schema: { summary: 'Prometheus metrics (text format)', hide: false } },
     async (_req, reply) => {
-      const [working, nodes] = await Promise.all([
-        store.jobsInStates(['queued', 'starting', 'running']),
+      const [counts, holding, nodes] = await Promise.all([
+        store.countJobsByState(),
+        store.jobsInStates(['starting', 'running']),
         store.listNodes(),
       ]);
       jobs.reset();
-      for (const s of ['queued', 'starting', 'running']) jobs.set({ state: s }, 0);
-      let oldest = Infinity;
+      for (const s of ['queued', 'starting', 'running'] as const)
+        jobs.set({ state: s }, counts.find((c) => c.state === s)?.count ?? 0);
+      const queued = counts.find((c) => c.state === 'queued');
       const busy = new Set<string>();
-      for (const j of working) {
-        jobs.inc({ state: j.state });
-        if (j.state === 'queued') oldest = Math.min(oldest, j.queuedAt);
+      for (const j of holding)
         for (const r of j.placement ?? []) for (const id of r.acceleratorIds) busy.add(id);
-      }
-      oldestWait.set(Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0);
+      oldestWait.set(queued ? Math.max(0, (Date.now() - queued.oldestQueuedAt) / 1000) : 0);
       accelerators.reset();
       for (const s of nodes) {
         const nodeState = s.adminState ?? s.node.state;

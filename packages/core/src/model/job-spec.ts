@@ -45,12 +45,27 @@ export interface JobSpec {
   readonly checkpointIntervalSeconds: number | null;
 }
 
+/**
+ * Every bound on a job spec, in one place (the README's "Job spec" section lists them). A spec is
+ * kept in memory and read by every scheduling cycle, so its size is bounded as a whole
+ * (`specMaxJsonChars`, the compiled spec as JSON) and per field; the per-field totals are chosen
+ * so that no field alone can reach the whole-spec bound with room to spare for the others.
+ */
 export const JOB_SPEC_LIMITS = {
   nameMaxChars: 63,
-  commandMaxArgs: 4096,
-  argMaxChars: 65_536,
-  envMaxVars: 512,
-  envValueMaxChars: 32_768,
+  /** The compiled spec serialised as JSON: what is stored, cached and read every cycle. */
+  specMaxJsonChars: 64 * 1024,
+  commandMaxArgs: 1024,
+  argMaxChars: 16 * 1024,
+  /** All arguments of `command` together. */
+  commandMaxTotalChars: 32 * 1024,
+  workingDirMaxChars: 4096,
+  envMaxVars: 256,
+  envNameMaxChars: 256,
+  envValueMaxChars: 16 * 1024,
+  /** All names and values of `env` together. */
+  envMaxTotalChars: 24 * 1024,
+  acceleratorTypesMax: 16,
   acceleratorsPerReplicaMax: 1024,
   replicasMax: 1024,
   cpuCoresMax: 4096,
@@ -171,17 +186,21 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
   else if (!Array.isArray(command) || command.length === 0)
     errors.push({ path: 'command', message: 'must be a non-empty list of strings, e.g. ["python", "train.py"] (a single string is not split for you)' });
   else if (command.length > L.commandMaxArgs) errors.push({ path: 'command', message: `must have at most ${L.commandMaxArgs} elements` });
-  else
+  else {
+    const total = command.reduce<number>((n, a) => n + (typeof a === 'string' ? a.length : 0), 0);
+    if (total > L.commandMaxTotalChars)
+      errors.push({ path: 'command', message: `must be at most ${L.commandMaxTotalChars} characters in all (it has ${total}); pass large inputs as files` });
     command.forEach((arg, i) => {
       if (typeof arg !== 'string') errors.push({ path: `command.${i}`, message: 'must be a string (quote numbers in YAML)' });
       else if (arg.length > L.argMaxChars) errors.push({ path: `command.${i}`, message: `must be at most ${L.argMaxChars} characters` });
       else if (arg.includes('\0')) errors.push({ path: `command.${i}`, message: 'must not contain NUL characters' });
     });
+  }
 
   // workingDir
   const workingDir = input['workingDir'];
-  if (workingDir !== undefined && (typeof workingDir !== 'string' || !workingDir.startsWith('/') || workingDir.includes('\0')))
-    errors.push({ path: 'workingDir', message: 'must be an absolute path, e.g. /home/alice/project' });
+  if (workingDir !== undefined && (typeof workingDir !== 'string' || !workingDir.startsWith('/') || workingDir.includes('\0') || workingDir.length > L.workingDirMaxChars))
+    errors.push({ path: 'workingDir', message: `must be an absolute path of at most ${L.workingDirMaxChars} characters, e.g. /home/alice/project` });
 
   // env
   const env: Record<string, string> = {};
@@ -191,9 +210,18 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
     else {
       const keys = Object.keys(envIn);
       if (keys.length > L.envMaxVars) errors.push({ path: 'env', message: `must have at most ${L.envMaxVars} variables` });
-      for (const k of keys) {
+      else {
+        const total = keys.reduce((n, k) => {
+          const v = envIn[k];
+          return n + k.length + (typeof v === 'string' ? v.length : String(v).length);
+        }, 0);
+        if (total > L.envMaxTotalChars)
+          errors.push({ path: 'env', message: `must be at most ${L.envMaxTotalChars} characters in all, names and values (it has ${total})` });
+      }
+      for (const k of keys.slice(0, L.envMaxVars)) {
         const v = envIn[k];
-        if (!ENV_NAME_RE.test(k)) errors.push({ path: `env.${k}`, message: 'variable names must match [A-Za-z_][A-Za-z0-9_]*' });
+        if (k.length > L.envNameMaxChars) errors.push({ path: `env.${k.slice(0, 64)}…`, message: `variable names must be at most ${L.envNameMaxChars} characters` });
+        else if (!ENV_NAME_RE.test(k)) errors.push({ path: `env.${k}`, message: 'variable names must match [A-Za-z_][A-Za-z0-9_]*' });
         else if (RESERVED_ENV_PREFIXES.some((p) => k.startsWith(p)) || (RESERVED_ENV_NAMES as readonly string[]).includes(k))
           errors.push({ path: `env.${k}`, message: 'is set by the platform (device pinning and SUANLI_* variables) and cannot be overridden' });
         else if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
@@ -223,8 +251,8 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
     const t = res['acceleratorType'];
     if (t !== undefined) {
       const list = typeof t === 'string' ? [t] : Array.isArray(t) ? t : null;
-      if (list === null || list.length === 0 || list.some((x) => typeof x !== 'string' || !TYPE_RE.test(x)))
-        errors.push({ path: 'resources.acceleratorType', message: 'must be a type such as "nvidia-h200" or a non-empty list of acceptable types, lower-case' });
+      if (list === null || list.length === 0 || list.length > L.acceleratorTypesMax || list.some((x) => typeof x !== 'string' || x.length > L.nameMaxChars || !TYPE_RE.test(x)))
+        errors.push({ path: 'resources.acceleratorType', message: `must be a type such as "nvidia-h200" or a non-empty list of at most ${L.acceleratorTypesMax} acceptable types, lower-case` });
       else acceleratorTypes = [...new Set(list as string[])];
     }
     const c = res['cpu'];
@@ -311,9 +339,7 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
   }
 
   if (errors.length > 0) return { ok: false, errors };
-  return {
-    ok: true,
-    value: {
+  const value: JobSpec = {
       name: name as string,
       project: (project as string | undefined) ?? 'default',
       command: command as string[],
@@ -327,6 +353,10 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
       retry,
       preemptible: (pre as boolean | undefined) ?? true,
       checkpointIntervalSeconds,
-    },
   };
+  // The whole-spec bound: what the platform stores and reads every cycle, whatever the input's form.
+  const jsonChars = JSON.stringify(value).length;
+  if (jsonChars > L.specMaxJsonChars)
+    return { ok: false, errors: [{ path: '', message: `the compiled spec is ${jsonChars} characters as JSON, more than the limit of ${L.specMaxJsonChars}; pass large inputs as files` }] };
+  return { ok: true, value };
 }

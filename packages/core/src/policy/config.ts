@@ -37,7 +37,15 @@ export interface TenantConfig {
   /** Per-type quota. A type not listed: guaranteed 0, borrowing unlimited, lends nothing. */
   readonly quotas: Readonly<Record<AcceleratorType, TypeQuota>>;
   readonly projects: Readonly<Record<string, ProjectConfig>>;
+  /** Jobs the tenant may have waiting (queued or requeued) at once; absent: `defaultTenant`'s. */
+  readonly maxWaitingJobs?: number;
 }
+
+/**
+ * Waiting jobs per tenant when the policy sets none: every waiting job is held and read by each
+ * scheduling cycle, so one tenant's queue must not grow without bound; far above a real backlog.
+ */
+export const DEFAULT_MAX_WAITING_JOBS = 10_000;
 
 export interface PriorityClass {
   readonly name: string;
@@ -145,7 +153,7 @@ export interface PolicyConfig {
   readonly cohorts: readonly string[];
   readonly tenants: Readonly<Record<string, TenantConfig>>;
   /** Settings for tenants not listed under `tenants` (no guarantees; they borrow what is idle). */
-  readonly defaultTenant: { readonly weight: number; readonly cohort: string | null };
+  readonly defaultTenant: { readonly weight: number; readonly cohort: string | null; readonly maxWaitingJobs?: number };
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -255,10 +263,10 @@ const FAIR = ['enabled', 'halfLife'] as const;
 const CLASS = ['value', 'preemptible', 'default'] as const;
 const PREEMPT = ['reclaim', 'withinTenant', 'minRuntime', 'gracePeriod', 'boundedReclaimTime', 'maxVictimsPerCycle', 'maxCandidatesPerJob'] as const;
 const BACKFILL = ['enabled', 'reservationDepth', 'maxJobsTested', 'estimateMaxJobs', 'maxJobsExamined', 'assumedTimeLimit'] as const;
-const TENANT = ['weight', 'cohort', 'quotas', 'projects'] as const;
+const TENANT = ['weight', 'cohort', 'quotas', 'projects', 'maxWaitingJobs'] as const;
 const QUOTA = ['guaranteed', 'borrowingLimit', 'lendingLimit'] as const;
 const PROJECT = ['limits'] as const;
-const DEFAULT_TENANT = ['weight', 'cohort'] as const;
+const DEFAULT_TENANT = ['weight', 'cohort', 'maxWaitingJobs'] as const;
 
 /**
  * Compiles a policy object (parsed YAML/JSON) into a `PolicyConfig`. Every field is optional and
@@ -446,7 +454,8 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
         }
         projects[pname] = { name: pname, limits };
       }
-      tenants[name] = { name, weight: c.weight(t['weight'], `${p}.weight`), cohort: c.cohort(t['cohort'], `${p}.cohort`, cohorts), quotas, projects };
+      const maxWaitingJobs = t['maxWaitingJobs'] === undefined ? undefined : c.int(t['maxWaitingJobs'], `${p}.maxWaitingJobs`, DEFAULT_MAX_WAITING_JOBS, 0, BOUND_MAX);
+      tenants[name] = { name, weight: c.weight(t['weight'], `${p}.weight`), cohort: c.cohort(t['cohort'], `${p}.cohort`, cohorts), quotas, projects, ...(maxWaitingJobs !== undefined ? { maxWaitingJobs } : {}) };
     }
   }
 
@@ -454,7 +463,8 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
   const dt = c.record(input['defaultTenant'], 'defaultTenant', '{ weight: 1 }');
   if (dt) {
     c.known(dt, DEFAULT_TENANT, 'defaultTenant.');
-    defaultTenant = { weight: c.weight(dt['weight'], 'defaultTenant.weight'), cohort: c.cohort(dt['cohort'], 'defaultTenant.cohort', cohorts) };
+    const maxWaitingJobs = dt['maxWaitingJobs'] === undefined ? undefined : c.int(dt['maxWaitingJobs'], 'defaultTenant.maxWaitingJobs', DEFAULT_MAX_WAITING_JOBS, 0, BOUND_MAX);
+    defaultTenant = { weight: c.weight(dt['weight'], 'defaultTenant.weight'), cohort: c.cohort(dt['cohort'], 'defaultTenant.cohort', cohorts), ...(maxWaitingJobs !== undefined ? { maxWaitingJobs } : {}) };
   }
 
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
@@ -485,4 +495,9 @@ export function resolvePriority(
 /** The settings of `tenant` (the `defaultTenant` ones for a tenant not listed). */
 export function tenantConfig(policy: PolicyConfig, tenant: string): TenantConfig {
   return policy.tenants[tenant] ?? { name: tenant, weight: policy.defaultTenant.weight, cohort: policy.defaultTenant.cohort, quotas: {}, projects: {} };
+}
+
+/** How many jobs `tenant` may have waiting at once: its own setting, else `defaultTenant`'s, else the default. */
+export function maxWaitingJobsOf(policy: PolicyConfig, tenant: string): number {
+  return policy.tenants[tenant]?.maxWaitingJobs ?? policy.defaultTenant.maxWaitingJobs ?? DEFAULT_MAX_WAITING_JOBS;
 }

@@ -4,6 +4,7 @@
  * into JS numbers, exact up to 2^53.
  */
 import pg from 'pg';
+import { resolvePostgresPassword } from './passfile.js';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { KyselyStore, type Backend } from '../kysely-store.js';
 import type { Database } from '../schema.js';
@@ -43,8 +44,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   if (options.schema !== undefined && !SCHEMA_RE.test(options.schema)) {
     throw new Error(`schema name "${options.schema}" must match ${String(SCHEMA_RE)}`);
   }
+  // A password left out of the URL comes from PGPASSWORD or the passfile (passfile.ts); it is put
+  // into the URL handed to the driver (which lets the URL's empty password win over any other).
+  const url = new URL(options.connectionString);
+  if (url.password === '') {
+    const password = resolvePostgresPassword(options.connectionString);
+    if (password !== undefined) url.password = encodeURIComponent(password);
+  }
   const pool = new pg.Pool({
-    connectionString: options.connectionString,
+    connectionString: url.toString(),
     max: options.poolMaxConnections ?? POSTGRES_POOL_MAX_CONNECTIONS,
     types,
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
@@ -77,4 +85,27 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
   };
   return new KyselyStore(backend);
+}
+
+/**
+ * Creates (`create`) or drops (`drop`, with its contents) a schema: for tests and tools that give
+ * each run its own schema (`?options=-c search_path=<schema>` in the URL, or `schema` above).
+ */
+export async function adminPostgresSchema(
+  connectionString: string,
+  action: 'create' | 'drop',
+  schema: string,
+): Promise<void> {
+  if (!SCHEMA_RE.test(schema)) throw new Error(`schema name "${schema}" must match ${String(SCHEMA_RE)}`);
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    await client.query(
+      action === 'create'
+        ? `create schema if not exists ${schema}`
+        : `drop schema if exists ${schema} cascade`,
+    );
+  } finally {
+    await client.end();
+  }
 }

@@ -263,7 +263,7 @@ export function detectCgroups(
     return { cgroups: null, reason: `cgroup v2 at ${root} lacks the ${lacking.join(', ')} controller(s)` };
   }
   const mounts = new Map<string, string>();
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = readdirSync(root);
   } catch {

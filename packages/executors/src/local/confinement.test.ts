@@ -40,7 +40,6 @@ void describe('local executor, confined (root)', { skip: isRoot ? false : 'needs
   let confine: LocalConfinement;
   let ex: LocalExecutor;
   let accountA: UnixAccount;
-  let accountB: UnixAccount;
   let seq = 0;
 
   before(async () => {
@@ -74,7 +73,7 @@ void describe('local executor, confined (root)', { skip: isRoot ? false : 'needs
       killWaitMs: 3000,
     });
     accountA = await confine.accounts.resolve(TENANT_A, null);
-    accountB = await confine.accounts.resolve(TENANT_B, null);
+    await confine.accounts.resolve(TENANT_B, null);
   });
 
   after(async () => {

@@ -141,8 +141,8 @@ export class JobService {
 
   private async checkWaitingJobs(tenant: string): Promise<void> {
     const limit = this.maxWaitingJobs(tenant);
-    const counts = await this.store.countJobsByState({ tenant });
-    const waiting = counts.filter((c) => WAITING_STATES.includes(c.state)).reduce((n, c) => n + c.count, 0);
+    const counts = await this.store.countJobsByState({ tenant, states: WAITING_STATES });
+    const waiting = counts.reduce((n, c) => n + c.count, 0);
     if (waiting >= limit)
       throw new JobsError(
         'TOO_MANY_WAITING_JOBS',

@@ -591,6 +591,11 @@ export function defineStoreContract(
             { state: 'queued', count: 1, oldestQueuedAt: b1.queuedAt },
           ]);
           assert.deepEqual(await store.countJobsByState({ tenant: 'nobody' }), []);
+          assert.deepEqual(
+            await store.countJobsByState({ tenant: 'lab-a', states: ['starting', 'running'] }),
+            [{ state: 'starting', count: 1, oldestQueuedAt: a2.queuedAt }],
+          );
+          assert.deepEqual(await store.countJobsByState({ states: [] }), []);
         }),
       );
 

@@ -145,11 +145,14 @@ export interface Store extends AccountingStore {
   /** Jobs in any of the given states, oldest submission first (the engine's working set). */
   jobsInStates(states: readonly JobState[]): Promise<JobRecord[]>;
   /**
-   * Job counts by state (one GROUP BY, no job read), optionally for one tenant, with the oldest
-   * `queuedAt` of each state: what `/metrics` and the waiting-jobs limit need, however long the
-   * queue is. States with no job are absent.
+   * Job counts by state (one GROUP BY, no job read), optionally for one tenant and some states,
+   * with the oldest `queuedAt` of each state: what `/metrics` and the waiting-jobs limit need,
+   * however long the queue is. States with no job are absent.
    */
-  countJobsByState(filter?: { readonly tenant?: string }): Promise<JobStateCount[]>;
+  countJobsByState(filter?: {
+    readonly tenant?: string;
+    readonly states?: readonly JobState[];
+  }): Promise<JobStateCount[]>;
   /**
    * Compare-and-set state change with its transition record, in one transaction.
    * Returns the updated job, or null if the job was not in state `from`.

@@ -2,9 +2,10 @@
  * Prometheus metrics at `/metrics` (text exposition format), computed at scrape time from the
  * store and the engine, so they are always consistent with what the API answers.
  *
- * A scrape is anonymous, so its cost must not grow with the queue: job counts and the oldest wait
- * come from one GROUP BY over the jobs table (no job is read), and only jobs holding devices
- * (bounded by the hall's size) are read, for their placements.
+ * A scrape is anonymous, so it must not read the queue: job counts and the oldest wait come from
+ * one GROUP BY over the jobs in those states (an index count: no row, no spec is read, and the
+ * state index keeps finished jobs out of it); only jobs holding devices (bounded by the hall's
+ * size) are read, for their placements.
  */
 import type { FastifyInstance } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
@@ -45,7 +46,7 @@ export function registerMetricsRoutes(app: FastifyInstance, { store, engine }: R
     { schema: { summary: 'Prometheus metrics (text format)', hide: false } },
     async (_req, reply) => {
       const [counts, holding, nodes] = await Promise.all([
-        store.countJobsByState(),
+        store.countJobsByState({ states: ['queued', 'starting', 'running'] }),
         store.jobsInStates(['starting', 'running']),
         store.listNodes(),
       ]);

@@ -4,7 +4,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from './server.js';
@@ -228,6 +228,19 @@ describe('API', () => {
       await server.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}/logs?stream=stderr`, headers: auth })
     ).json();
     assert.equal(err.data, 'oops\n');
+    // The job owns its log directory: a link it planted under a log's name is not followed.
+    const dir = server.engine.logDir(id, 1);
+    await writeFile(join(dir, '..', 'secret'), 'server-only');
+    await rm(join(dir, 'stderr.log'));
+    await symlink(join(dir, '..', 'secret'), join(dir, 'stderr.log'));
+    const planted = await server.app.inject({
+      method: 'GET',
+      url: `/api/v1/jobs/${id}/logs?stream=stderr`,
+      headers: auth,
+    });
+    assert.equal(planted.statusCode, 404);
+    assert.equal(planted.json().error.code, 'LOG_NOT_FOUND');
+    assert.doesNotMatch(planted.body, /server-only/);
     const again = await server.app.inject({
       method: 'POST',
       url: `/api/v1/jobs/${id}/cancel`,
@@ -296,24 +309,57 @@ describe('API', () => {
     assert.equal(d.statusCode, 200);
     assert.match(d.json().document, /built-in defaults/);
     const yamlHeaders = { ...auth, 'content-type': 'application/yaml' };
-    const bad = await server.app.inject({ method: 'PUT', url: '/api/v1/policy', headers: yamlHeaders, payload: 'tenants:\n  lab-a: { weight: 0, colour: red }\n' });
+    const bad = await server.app.inject({
+      method: 'PUT',
+      url: '/api/v1/policy',
+      headers: yamlHeaders,
+      payload: 'tenants:\n  lab-a: { weight: 0, colour: red }\n',
+    });
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().error.code, 'POLICY_INVALID');
-    const paths = bad.json().error.details.map((x: { path: string }) => x.path).join(' ');
+    const paths = bad
+      .json()
+      .error.details.map((x: { path: string }) => x.path)
+      .join(' ');
     assert.match(paths, /weight/);
     assert.match(paths, /colour/);
-    const doc = '# our hall\npriorityClasses:\n  normal: { value: 0, default: true }\n  urgent: { value: 50, preemptible: false }\ntenants:\n  default: { weight: 1, quotas: { gpu: { guaranteed: 1 } } }\n';
-    const ok = await server.app.inject({ method: 'PUT', url: '/api/v1/policy', headers: yamlHeaders, payload: doc });
+    const doc =
+      '# our hall\npriorityClasses:\n  normal: { value: 0, default: true }\n  urgent: { value: 50, preemptible: false }\ntenants:\n  default: { weight: 1, quotas: { gpu: { guaranteed: 1 } } }\n';
+    const ok = await server.app.inject({
+      method: 'PUT',
+      url: '/api/v1/policy',
+      headers: yamlHeaders,
+      payload: doc,
+    });
     assert.equal(ok.statusCode, 200, ok.body);
     assert.equal(ok.json().document, doc, 'the stored document keeps its comments');
-    const tenants = (await server.app.inject({ method: 'GET', url: '/api/v1/tenants', headers: auth })).json();
-    assert.deepEqual(tenants.tenants[0].quotas.gpu, { guaranteed: 1, borrowingLimit: null, lendingLimit: null });
-    const urgent = await submit({ name: 'urgent', command: ['true'], resources: { accelerators: 0 }, priority: 'urgent' });
+    const tenants = (
+      await server.app.inject({ method: 'GET', url: '/api/v1/tenants', headers: auth })
+    ).json();
+    assert.deepEqual(tenants.tenants[0].quotas.gpu, {
+      guaranteed: 1,
+      borrowingLimit: null,
+      lendingLimit: null,
+    });
+    const urgent = await submit({
+      name: 'urgent',
+      command: ['true'],
+      resources: { accelerators: 0 },
+      priority: 'urgent',
+    });
     assert.equal(urgent.statusCode, 201);
     assert.equal(urgent.json().priority, 50);
-    const unknown = await submit({ name: 'x', command: ['true'], resources: { accelerators: 0 }, priority: 'high' });
+    const unknown = await submit({
+      name: 'x',
+      command: ['true'],
+      resources: { accelerators: 0 },
+      priority: 'high',
+    });
     assert.equal(unknown.statusCode, 400);
-    assert.match(unknown.json().error.details[0].message, /unknown priority class "high"; defined classes: urgent, normal/);
+    assert.match(
+      unknown.json().error.details[0].message,
+      /unknown priority class "high"; defined classes: urgent, normal/,
+    );
   });
 
   test('Prometheus metrics count jobs by state and accelerators by status', async () => {

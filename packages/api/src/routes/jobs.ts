@@ -1,7 +1,8 @@
 /** Jobs: submit, list, read (with history and why pending), cancel, logs. */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { open, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { ACTIVE_STATES } from '@suanli/core';
 import { ApiError } from '../errors.js';
 import { JobListSchema, JobSpecInputSchema, JobViewSchema, JOB_STATE_VALUES } from '../schemas/index.js';
@@ -202,10 +203,19 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
       let data = '';
       let nextOffset = offset;
       try {
-        size = (await stat(file)).size;
-        if (offset < size) {
-          const fh = await open(file, 'r');
-          try {
+        // The job's account owns its log directory and could plant a link (to a file only the
+        // server may read) or a FIFO (to hang the read) under the log's name: open without
+        // following a final link and without blocking, then read only a regular file.
+        const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        try {
+          const st = await fh.stat();
+          if (!st.isFile())
+            throw new ApiError(
+              'LOG_NOT_FOUND',
+              `the ${q.stream ?? 'stdout'} log of job ${id} is not a regular file`,
+            );
+          size = st.size;
+          if (offset < size) {
             const buf = Buffer.alloc(Math.min(limit, size - offset));
             const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
             // Do not split a UTF-8 character: stop before an incomplete trailing sequence.
@@ -221,11 +231,16 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
             }
             data = buf.subarray(0, end).toString('utf8');
             nextOffset = offset + end;
-          } finally {
-            await fh.close();
           }
+        } finally {
+          await fh.close();
         }
       } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ELOOP')
+          throw new ApiError(
+            'LOG_NOT_FOUND',
+            `the ${q.stream ?? 'stdout'} log of job ${id} is a symbolic link`,
+          );
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         if (!(attempt === job.attempt && ACTIVE_STATES.has(job.state)))
           throw new ApiError(

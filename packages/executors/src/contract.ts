@@ -14,7 +14,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterNode, JobSpec, Placement } from '@suanli/core';
@@ -24,6 +24,11 @@ import { deviceVisibilityEnv, resolveReplicaDevices } from './env.js';
 export interface ExecutorContractOptions {
   /** Parent of each test's log directory; must be visible to every node (shared storage for Slurm). Default: the OS temp dir. */
   readonly logRoot?: string;
+  /**
+   * Mode of the suite's scratch directory (log directories and files the jobs write). An executor
+   * that runs jobs as other accounts needs 0o1777 (world-writable, sticky). Default: mkdtemp's 0o700.
+   */
+  readonly rootMode?: number;
   /** Longest from `launch` to the `running` event. Default 10 000 ms. */
   readonly startTimeoutMs?: number;
   /** Longest from the job's end (or a cancel) to its `exited` event. Default 10 000 ms. */
@@ -188,6 +193,7 @@ export function defineExecutorContract(
 
   before(() => {
     root = mkdtempSync(join(options.logRoot ?? tmpdir(), `suanli-contract-${name}-`));
+    if (options.rootMode !== undefined) chmodSync(root, options.rootMode);
   });
   after(() => {
     if (root !== '') rmSync(root, { recursive: true, force: true });

@@ -6,9 +6,9 @@
 //      of 1,000 watched jobs.
 // Usage: npm run build && node scripts/bench-slurm.mjs [--jobs 1000] [--launches 10]
 // Needs: bash scripts/slurm-ci.sh up (root). Cancels everything it submitted before it exits.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { createSlurmExecutor } from '../packages/executors/dist/slurm/index.js';
+import { createSlurmExecutor, parseSlurmRef } from '../packages/executors/dist/slurm/index.js';
 import { jobComment } from '../packages/executors/dist/slurm/script.js';
 import { TEST_SLURM, requireSlurmCluster } from '../packages/executors/dist/slurm/test-cluster.js';
 
@@ -27,6 +27,7 @@ const fmt = (xs) =>
 
 await requireSlurmCluster();
 const root = mkdtempSync('/tmp/suanli-slurm-bench-');
+chmodSync(root, 0o711); // jobs run as the tenant's account (sl-t) and must reach their log directory
 const ex = createSlurmExecutor({ ...TEST_SLURM, pollIntervalMs: 100 });
 const submitted = [];
 const results = {};
@@ -73,10 +74,10 @@ try {
       nodes: [node],
       logDir: `${root}/${jobId}`,
     });
-    submitted.push(Number(ref));
+    submitted.push(parseSlurmRef(ref).slurmId);
     await ran;
     toRunning.push(Date.now() - t0);
-    const j = await ex.client.job(Number(ref));
+    const j = await ex.client.job(parseSlurmRef(ref).slurmId);
     slurmStart.push((j.start_time - j.submit_time) * 1000);
   }
   results.launchToRunning = fmt(toRunning);

@@ -22,6 +22,9 @@
 #                                 SchedulerParameters. Slurm's default batch_sched_delay=3 made every REST
 #                                 job start ~3 s after submission (median 3.0 s); with these 1.0 s.
 #   SLURM_CI_REST_PORT=6820       slurmrestd on 127.0.0.1 (JWT auth, openapi/v0.0.38); empty = no slurmrestd
+#   SLURM_CI_ACCOUNTS="sl-t sl-u sl-tenant-c"   Unix accounts jobs run as (the suanli tests' tenants);
+#                                 `up` creates them with useradd (group of the same name), `down` removes
+#                                 them. On a real cluster they come from the site's directory (LDAP/sssd).
 #   SLURM_CI_REST_SOCKET=/run/slurmrestd/slurmrestd.sock   a second slurmrestd on a UNIX socket with
 #                                 rest_auth/local (no token; root and the slurmrestd user may call it;
 #                                 jobs run as slurmrestd); empty = none
@@ -30,8 +33,13 @@
 # node3,node4 -> switch_s2; every node: rack_r1. The suanli Slurm executor maps `switch_X` to the
 # topology label switch=X (docs/slurm.md).
 #
-# Files written: /etc/slurm/{slurm.conf,gres.conf}, /etc/slurm/jwt_hs256.key (kept between runs),
-# /run/slurm-ci/ (layout, slurmrestd pid), /var/lib/slurm/fakegpu/gpu* (symlinks to /dev/null).
+# Jobs are fenced by Slurm's cgroup plugins (cgroup v1 here: proctrack/cgroup, task/cgroup with
+# ConstrainRAMSpace, ConstrainDevices, ConstrainCores). The fake GPUs are character devices with
+# NVIDIA's major number 195 (opening one gives ENXIO: no driver), so the devices cgroup can tell them
+# apart: a job may open its own GPUs' nodes (ENXIO) but not the others' (EPERM).
+#
+# Files written: /etc/slurm/{slurm.conf,gres.conf,cgroup.conf}, /etc/slurm/jwt_hs256.key (kept between
+# runs), /run/slurm-ci/ (layout, slurmrestd pid, accounts created), /var/lib/slurm/fakegpu/gpu* (c 195:N).
 set -euo pipefail
 
 MODE=${SLURM_CI_MODE:-ports}
@@ -44,6 +52,7 @@ SLURMD_TIMEOUT=${SLURM_CI_SLURMD_TIMEOUT:-10}
 REST_PORT=${SLURM_CI_REST_PORT-6820}
 REST_SOCKET=${SLURM_CI_REST_SOCKET-/run/slurmrestd/slurmrestd.sock}
 SCHED_PARAMS=${SLURM_CI_SCHED_PARAMS:-batch_sched_delay=0,sched_min_interval=100000}
+ACCOUNTS=${SLURM_CI_ACCOUNTS-sl-t sl-u sl-tenant-c}
 STATE=/run/slurm-ci
 BR=slurmbr0
 NET=10.231.0            # private, exists only on this machine; namespaces get no default route
@@ -87,9 +96,9 @@ SlurmctldPidFile=/run/slurmctld.pid
 SlurmdPidFile=/run/slurmd-%n.pid
 SlurmctldLogFile=/var/log/slurm/slurmctld.log
 SlurmdLogFile=/var/log/slurm/slurmd-%n.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/linux
+ProctrackType=proctrack/cgroup
+TaskPlugin=task/cgroup,task/affinity
+JobAcctGatherType=jobacct_gather/cgroup
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=/var/log/slurm/jobcomp.log
@@ -115,6 +124,27 @@ CONF
     echo "NodeName=node$i Name=gpu Type=$GPU_TYPE File=$FAKEDEV/gpu[0-$((GPUS - 1))]" >> /etc/slurm/gres.conf
   done
   echo "PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP" >> /etc/slurm/slurm.conf
+  # What fences the jobs (docs/slurm.md, "Confinement"). ConstrainDevices fences only the device
+  # files gres.conf lists; ConstrainSwapSpace with AllowedSwapSpace=0 keeps a job from swapping past
+  # its memory (where the kernel has swap accounting).
+  cat > /etc/slurm/cgroup.conf <<CONF
+CgroupPlugin=cgroup/v1
+ConstrainCores=yes
+ConstrainRAMSpace=yes
+ConstrainSwapSpace=yes
+AllowedSwapSpace=0
+ConstrainDevices=yes
+CONF
+}
+
+add_accounts() {   # the Unix accounts jobs run as, recorded so that `down` removes only what `up` made
+  local a
+  : > "$STATE/accounts"
+  for a in $ACCOUNTS; do
+    id "$a" >/dev/null 2>&1 && continue
+    useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$a"
+    echo "$a" >> "$STATE/accounts"
+  done
 }
 
 start_slurmd() {   # start_slurmd I
@@ -143,10 +173,14 @@ up() {
   [ -s /etc/slurm/jwt_hs256.key ] || dd if=/dev/urandom of=/etc/slurm/jwt_hs256.key bs=32 count=1 status=none
   chown slurm:slurm /etc/slurm/jwt_hs256.key; chmod 0600 /etc/slurm/jwt_hs256.key
 
-  # fake accelerator "device files": gres/gpu drops GPUs without File=, and File= must be a char/block device
+  # fake accelerator "device files": gres/gpu drops GPUs without File=, and File= must be a char/block
+  # device. Distinct c 195:N nodes (not /dev/null) so that ConstrainDevices can fence each one.
   install -d "$FAKEDEV"
   local i
-  for i in $(seq 0 $((GPUS - 1))); do ln -sfn /dev/null "$FAKEDEV/gpu$i"; done
+  for i in $(seq 0 $((GPUS - 1))); do
+    rm -f "$FAKEDEV/gpu$i"; mknod -m 0666 "$FAKEDEV/gpu$i" c 195 "$i"
+  done
+  add_accounts
 
   local ctl_addr=127.0.0.1
   if [ "$MODE" = netns ]; then
@@ -227,7 +261,7 @@ leftover_stepds() {   # slurmstepd PIDs still listening on their sockets in our 
 }
 
 down() {
-  local mode=ports nodes=0 i f p c t
+  local mode=ports nodes=0 i f p c t a
   [ -s "$STATE/layout" ] && read -r mode nodes < "$STATE/layout"
   if [ -s /run/slurmctld.pid ] && ! gone "$(cat /run/slurmctld.pid)"; then
     squeue -h -o %i 2>/dev/null | xargs -r scancel 2>/dev/null || true   # let slurmd end the jobs
@@ -250,6 +284,13 @@ down() {
     done
     ip link del "$BR" 2>/dev/null || true
   fi
+  if [ -s "$STATE/accounts" ]; then
+    while read -r a; do
+      for p in $(ps -o pid= -u "$a" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done   # leftovers block userdel
+      userdel "$a" 2>/dev/null || true
+    done < "$STATE/accounts"
+  fi
+  rm -f "$FAKEDEV"/gpu*
   # slurmctld leaves its pid file behind; a stale /run/slurmctld.pid makes the slurmctld prerm run scancel
   rm -rf "$STATE" /run/slurmd-node*.pid /run/slurmctld.pid /run/munge/munged.pid
   [ -z "$REST_SOCKET" ] || rm -f "$REST_SOCKET"

@@ -4,7 +4,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from './server.js';
@@ -228,6 +228,19 @@ describe('API', () => {
       await server.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}/logs?stream=stderr`, headers: auth })
     ).json();
     assert.equal(err.data, 'oops\n');
+    // The job owns its log directory: a link it planted under a log's name is not followed.
+    const dir = server.engine.logDir(id, 1);
+    await writeFile(join(dir, '..', 'secret'), 'server-only');
+    await rm(join(dir, 'stderr.log'));
+    await symlink(join(dir, '..', 'secret'), join(dir, 'stderr.log'));
+    const planted = await server.app.inject({
+      method: 'GET',
+      url: `/api/v1/jobs/${id}/logs?stream=stderr`,
+      headers: auth,
+    });
+    assert.equal(planted.statusCode, 409);
+    assert.equal(planted.json().error.code, 'LOG_UNSAFE');
+    assert.doesNotMatch(planted.body, /server-only/);
     const again = await server.app.inject({
       method: 'POST',
       url: `/api/v1/jobs/${id}/cancel`,

@@ -24,8 +24,11 @@ import { deviceVisibilityEnv, resolveReplicaDevices } from './env.js';
 export interface ExecutorContractOptions {
   /** Parent of each test's log directory; must be visible to every node (shared storage for Slurm). Default: the OS temp dir. */
   readonly logRoot?: string;
-  /** Jobs run as an account other than the test's (confinement): the shared test directory is made 1777. */
-  readonly jobsRunAsAnotherAccount?: boolean;
+  /**
+   * Mode of the suite's scratch directory (log directories and files the jobs write). An executor
+   * that runs jobs as other accounts needs 0o1777 (world-writable, sticky). Default: mkdtemp's 0o700.
+   */
+  readonly rootMode?: number;
   /** Longest from `launch` to the `running` event. Default 10 000 ms. */
   readonly startTimeoutMs?: number;
   /** Longest from the job's end (or a cancel) to its `exited` event. Default 10 000 ms. */
@@ -190,8 +193,7 @@ export function defineExecutorContract(
 
   before(() => {
     root = mkdtempSync(join(options.logRoot ?? tmpdir(), `suanli-contract-${name}-`));
-    // Jobs write their dumps and read their gates here; a confined job runs as another account.
-    if (options.jobsRunAsAnotherAccount) chmodSync(root, 0o1777);
+    if (options.rootMode !== undefined) chmodSync(root, options.rootMode);
   });
   after(() => {
     if (root !== '') rmSync(root, { recursive: true, force: true });

@@ -316,7 +316,7 @@ if (isRoot) {
         confine: contractConfine,
       }),
     // Not under /tmp: a confined job has a private /tmp, and the contract shares files with its jobs.
-    { cancelGraceMs: 400, jobsRunAsAnotherAccount: true, logRoot: '/var/tmp' },
+    { cancelGraceMs: 400, rootMode: 0o1777, logRoot: '/var/tmp' },
   );
   after(() => removeAccount(tenantAccountName(CONTRACT_TENANT)));
 }

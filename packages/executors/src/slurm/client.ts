@@ -98,6 +98,10 @@ export interface SlurmJob {
   readonly state_reason?: string;
   /** The wait status of the batch script: exit code << 8 | signal. */
   readonly exit_code?: number;
+  /** The largest wait status of the job's steps; a step the cgroup OOM killer hit shows 253 (SIG_OOM). */
+  readonly derived_exit_code?: number;
+  /** Owner of the job (the user it runs as); the job's owner cannot change it, unlike comment and name. */
+  readonly user_id?: number;
   readonly nodes?: string;
   readonly batch_host?: string;
   readonly gres_detail?: readonly string[];
@@ -205,10 +209,15 @@ export class SlurmRestClient {
     }
   }
 
-  private authHeaders(): Record<string, string> {
+  /**
+   * `asUser`: act as this Slurm user (`X-SLURM-USER-NAME`) with the platform's own token. Slurm
+   * 22.05's auth/jwt accepts that only when the token belongs to root or SlurmUser (slurmctld logs
+   * "attempt to authenticate as alternate user" and fails the request otherwise).
+   */
+  private authHeaders(asUser?: string): Record<string, string> {
     const a = this.opts.auth;
     if (a.kind === 'local') return {};
-    if (a.kind === 'token') return { 'X-SLURM-USER-NAME': a.user, 'X-SLURM-USER-TOKEN': a.token };
+    if (a.kind === 'token') return { 'X-SLURM-USER-NAME': asUser ?? a.user, 'X-SLURM-USER-TOKEN': a.token };
     const now = this.now();
     if (this.token === null || now >= this.token.refreshAtMs) {
       this.key ??= readFileSync(a.keyFile);
@@ -218,14 +227,24 @@ export class SlurmRestClient {
         refreshAtMs: now + (a.lifespanSeconds * 1000) / 2,
       };
     }
-    return { 'X-SLURM-USER-NAME': a.user, 'X-SLURM-USER-TOKEN': this.token.value };
+    return { 'X-SLURM-USER-NAME': asUser ?? a.user, 'X-SLURM-USER-TOKEN': this.token.value };
+  }
+
+  /** Whether requests can name another user (JWT auth); rest_auth/local runs everything as slurmrestd's user. */
+  get canActAsUser(): boolean {
+    return this.opts.auth.kind !== 'local';
   }
 
   /** One request to `/slurm/v0.0.38<path>`; returns the parsed body or throws `SlurmApiError`. */
-  async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  async request<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+    asUser?: string,
+  ): Promise<T> {
     const fullPath = `/slurm/${SLURM_API_VERSION}${path}`;
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { Accept: 'application/json', ...this.authHeaders() };
+    const headers: Record<string, string> = { Accept: 'application/json', ...this.authHeaders(asUser) };
     if (payload !== undefined) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
@@ -317,10 +336,11 @@ export class SlurmRestClient {
       throw e;
     }
   }
-  async submit(script: string, job: SlurmJobDescription): Promise<number> {
+  /** Submits a batch job; `asUser`: the job's owner, the user it runs as (JWT auth only, see authHeaders). */
+  async submit(script: string, job: SlurmJobDescription, asUser?: string): Promise<number> {
     let r: { job_id?: number };
     try {
-      r = await this.request<{ job_id?: number }>('POST', '/job/submit', { script, job });
+      r = await this.request<{ job_id?: number }>('POST', '/job/submit', { script, job }, asUser);
     } catch (e) {
       // A held job is accepted with error 2042 "Job is in held state, pending scheduler release"
       // next to its job_id: an accepted submission, not a failure.

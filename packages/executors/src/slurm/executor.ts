@@ -7,21 +7,31 @@
  * number of jobs watched). Inventory comes from `GET /nodes` (mapping.ts). Jobs Slurm runs for
  * others show up in `externalUsage()` so the platform never double-books their devices.
  *
- * Identity: the `ref` is Slurm's job id; every job also carries the comment
- * `<tag> job=<id> attempt=<n>`. `recover` and the poller only accept a Slurm job whose comment
- * names the same attempt (Slurm job ids restart at 1 when slurmctld's state is wiped), and
- * `recover` finds an attempt by its comment when the stored id does not match.
+ * Identity: the `ref` is `<Slurm job id>@<submit time>` (epoch s), what slurmctld assigned and
+ * the job's owner cannot change. (Slurm job ids restart at 1 when slurmctld's state is wiped; the
+ * submit time tells such a new job from ours.) Every job also carries the comment
+ * `<tag> job=<id> attempt=<n>`, but only as a hint: the job runs as the tenant's account, and its
+ * owner may rewrite its comment and name (`scontrol update job … comment=…`). A watched job is
+ * followed by its id and submit time whatever its comment says, so it can neither hide from time
+ * limits, metering and cancel nor pass for capacity of someone else's (`externalUsage`). The
+ * comment is used only to find an attempt after a restart when the stored id is gone or the ref is
+ * of the older form (a bare job id), where it must name the same attempt.
+ *
+ * Accounts: every replica runs as the mapped Unix account (accounts.ts), submitted as that user
+ * with the platform's root/SlurmUser token, and is fenced by the cluster's cgroup plugins.
  */
-import { mkdirSync } from 'node:fs';
 import type { ClusterNode } from '@suanli/core';
 import type {
+  Confinement,
   ExecutionEvent,
   Executor,
   ExternalAllocation,
   LaunchRequest,
+  LimitExceeded,
   LogPaths,
   RecoveryResult,
 } from '../executor.js';
+import { prepareLogDir, resolveJobAccount, type JobAccount } from './accounts.js';
 import { SLURM_ERRNO, SlurmApiError, SlurmRestClient, type SlurmJob, type SlurmNode } from './client.js';
 import {
   clusterNodeOf,
@@ -38,6 +48,8 @@ interface Tracked {
   readonly jobId: string;
   readonly attempt: number;
   readonly slurmId: number;
+  /** Slurm's submit time (epoch s) of the job: with the id, its identity. Null until first seen. */
+  submitTime: number | null;
   runningSent: boolean;
   cancelRequested: boolean;
   /** Consecutive polls that did not find the job. */
@@ -51,6 +63,32 @@ interface Tracked {
 
 /** Polls in a row a watched job may be missing from `GET /jobs` before it is reported lost. */
 const MISSING_POLLS_BEFORE_LOST = 3;
+
+/** A Slurm job's identity as stored in a ref; `submitTime` null for refs of the older form (bare id). */
+export interface SlurmRef {
+  readonly slurmId: number;
+  readonly submitTime: number | null;
+}
+
+/**
+ * Whether `j` is the submission a ref recorded with `submitTime`. Slurm resets the submit time when
+ * it requeues a job (a node failure), so a requeued job (`restart_cnt` > 0) with the same id is
+ * still ours; the platform then ends it as a node failure (jobPhaseOf: `requeued`).
+ */
+export function sameSubmission(j: SlurmJob, submitTime: number): boolean {
+  return j.submit_time === submitTime || (j.restart_cnt ?? 0) > 0;
+}
+
+export function formatSlurmRef(r: SlurmRef): string {
+  return r.submitTime === null ? String(r.slurmId) : `${r.slurmId}@${r.submitTime}`;
+}
+
+/** `1234@1795882218` or `1234`; null when `ref` is neither. */
+export function parseSlurmRef(ref: string): SlurmRef | null {
+  const m = /^([1-9][0-9]{0,9})(?:@([0-9]{1,12}))?$/.exec(ref);
+  if (m === null || m[1] === undefined) return null;
+  return { slurmId: Number(m[1]), submitTime: m[2] === undefined ? null : Number(m[2]) };
+}
 
 export class SlurmExecutor implements Executor {
   readonly name = 'slurm';
@@ -101,12 +139,17 @@ export class SlurmExecutor implements Executor {
     return (await this.refreshNodes()).map((n) => clusterNodeOf(this.mapping, n));
   }
 
+  /**
+   * Running Slurm jobs the platform did not start. A job it watches is never one of them, whatever
+   * its comment now says (its owner can change that); a job carrying the platform's tag that it does
+   * not watch (yet: before `recover`) is not counted either.
+   */
   async externalUsage(): Promise<ExternalAllocation[]> {
     const jobs = await this.client.jobs();
     const out: ExternalAllocation[] = [];
     for (const j of jobs) {
       if (jobPhaseOf(j) !== 'running') continue;
-      if (parseJobComment(this.o.tag, j.comment) !== null || this.tracked.has(j.job_id)) continue;
+      if (this.isTracked(j) || parseJobComment(this.o.tag, j.comment) !== null) continue;
       const limited = typeof j.time_limit === 'number' && j.time_limit > 0 && j.time_limit < 0xfffffffe;
       out.push({
         ref: `slurm:${j.job_id}`,
@@ -117,8 +160,34 @@ export class SlurmExecutor implements Executor {
     return out;
   }
 
+  /** Whether `j` is a job this executor watches: same id, and the submit time it was seen with. */
+  private isTracked(j: SlurmJob): boolean {
+    const t = this.tracked.get(j.job_id);
+    return t !== undefined && (t.submitTime === null || sameSubmission(j, t.submitTime));
+  }
+
+  confinement(): Confinement {
+    if (!this.client.canActAsUser)
+      return {
+        confined: false,
+        detail:
+          "Slurm over rest_auth/local: every job runs as slurmrestd's own user, not the tenant's account; use JWT auth (--slurm-jwt-key) to run each job as its account",
+      };
+    return {
+      confined: true,
+      detail:
+        "Slurm's cgroup plugins fence each job (proctrack/cgroup, task/cgroup: memory, devices, cores, as the cluster's cgroup.conf sets them); " +
+        `every replica runs as its --unix-user mapping or the tenant's account sl-<tenant>, submitted as that user with ${this.o.auth.kind === 'local' ? '' : this.o.auth.user}'s token (X-SLURM-USER-NAME)`,
+    };
+  }
+
   async launch(req: LaunchRequest): Promise<{ ref: string }> {
     if (this.closed) throw new Error('slurm executor is closed');
+    const serverIsRoot = process.getuid?.() === 0;
+    // With rest_auth/local the job runs as slurmrestd's user whatever we ask (confinement says so).
+    const account: JobAccount | null = this.client.canActAsUser
+      ? await resolveJobAccount(req, undefined, serverIsRoot)
+      : null;
     const missing = req.placement.some((p) => !this.nodeCache.has(p.node));
     if (missing) await this.refreshNodes();
     const built = buildSlurmJob(req, {
@@ -132,19 +201,43 @@ export class SlurmExecutor implements Executor {
       addressOf: (node, name) => node?.labels['slurm.address'] ?? this.nodeCache.get(name)?.address ?? name,
     });
     // The log directory must be on storage the compute nodes share with the platform.
-    mkdirSync(req.logDir, { recursive: true });
+    prepareLogDir(req.logDir, account, serverIsRoot);
     const launchedAt = this.o.now();
-    const slurmId = await this.client.submit(built.script, built.job);
+    let slurmId: number;
+    try {
+      slurmId = await this.client.submit(built.script, built.job, account?.name);
+    } catch (e) {
+      if (
+        account !== null &&
+        e instanceof SlurmApiError &&
+        e.httpStatus >= 500 &&
+        e.codes.every((c) => c === -1)
+      )
+        throw new SlurmApiError(
+          `${e.message}; submitting as Unix account "${account.name}": the platform's Slurm user must be root or SlurmUser to submit as another user, and the account must exist on slurmctld's host and on every node`,
+          e.httpStatus,
+          e.errors,
+          e.body,
+        );
+      throw e;
+    }
+    // The submit time completes the job's identity (see the top of this file). Should slurmrestd
+    // fail to answer now, the ref is the bare id and the first poll records the submit time.
+    const submitTime = await this.client
+      .job(slurmId)
+      .then((j) => (j !== null && j.job_id === slurmId ? (j.submit_time ?? null) : null))
+      .catch(() => null);
     this.track({
       jobId: req.jobId,
       attempt: req.attempt,
       slurmId,
+      submitTime,
       runningSent: false,
       cancelRequested: false,
       misses: 0,
       notBefore: launchedAt,
     });
-    return { ref: String(slurmId) };
+    return { ref: formatSlurmRef({ slurmId, submitTime }) };
   }
 
   private track(t: Tracked): void {
@@ -172,8 +265,9 @@ export class SlurmExecutor implements Executor {
     const byId = new Map(jobs.map((j) => [j.job_id, j]));
     for (const t of [...this.tracked.values()]) {
       const j = byId.get(t.slurmId);
-      const c = j === undefined ? null : parseJobComment(this.o.tag, j.comment);
-      if (j === undefined || c === null || c.jobId !== t.jobId || c.attempt !== t.attempt) {
+      // By id and submit time only: the comment is the job owner's to change (top of this file).
+      if (j !== undefined && t.submitTime === null) t.submitTime = j.submit_time ?? null;
+      if (j === undefined || (t.submitTime !== null && !sameSubmission(j, t.submitTime))) {
         if (++t.misses >= MISSING_POLLS_BEFORE_LOST)
           this.finish(
             t,
@@ -218,7 +312,12 @@ export class SlurmExecutor implements Executor {
 
   private finish(
     t: Tracked,
-    o: { exitCode: number | null; signal: string | null; backendReason: string | null },
+    o: {
+      exitCode: number | null;
+      signal: string | null;
+      backendReason: string | null;
+      limit?: LimitExceeded | null;
+    },
     at: number,
   ): void {
     if (!this.tracked.delete(t.slurmId)) return;
@@ -230,19 +329,23 @@ export class SlurmExecutor implements Executor {
       exitCode: o.exitCode,
       signal: o.signal,
       backendReason: o.backendReason,
+      limit: o.limit ?? null,
+      // Peak memory and CPU time would come from Slurm's accounting (sacct/sstat through
+      // slurmdbd); slurmrestd's v0.0.38 job records do not carry them, so they stay unknown.
+      resources: null,
     });
   }
 
   async cancel(jobId: string, ref: string, graceMs: number): Promise<void> {
-    const id = Number(ref);
-    if (!Number.isInteger(id)) throw new Error(`job ${jobId}: "${ref}" is not a Slurm job id`);
+    const r = parseSlurmRef(ref);
+    if (r === null) throw new Error(`job ${jobId}: "${ref}" is not a Slurm job ref`);
+    const id = r.slurmId;
     const t = this.tracked.get(id);
     if (t !== undefined) t.cancelRequested = true;
     const j = await this.client.job(id);
     if (j === null || jobPhaseOf(j) === 'finished') return;
-    if (t === undefined) {
-      const c = parseJobComment(this.o.tag, j.comment);
-      if (c === null || c.jobId !== jobId)
+    if (t === undefined || !this.isTracked(j)) {
+      if (!this.refNames(r, j, jobId, null))
         throw new Error(`job ${jobId}: Slurm job ${id} belongs to someone else; not cancelling it`);
     }
     const ignoreGone = (e: unknown): void => {
@@ -268,6 +371,17 @@ export class SlurmExecutor implements Executor {
     }
   }
 
+  /**
+   * Whether Slurm job `j` is the one `r` was stored for: same id and submit time; for a bare-id ref
+   * (older form) the comment must name the attempt (`attempt` null: any attempt of `jobId`).
+   */
+  private refNames(r: SlurmRef, j: SlurmJob, jobId: string, attempt: number | null): boolean {
+    if (j.job_id !== r.slurmId) return false;
+    if (r.submitTime !== null) return sameSubmission(j, r.submitTime);
+    const c = parseJobComment(this.o.tag, j.comment);
+    return c !== null && c.jobId === jobId && (attempt === null || c.attempt === attempt);
+  }
+
   async recover(
     attempts: readonly { jobId: string; attempt: number; ref: string; logDir: string }[],
   ): Promise<RecoveryResult[]> {
@@ -284,9 +398,10 @@ export class SlurmExecutor implements Executor {
     }
     const out: RecoveryResult[] = [];
     for (const a of attempts) {
-      let j: SlurmJob | undefined = byId.get(Number(a.ref));
-      const c = j === undefined ? null : parseJobComment(this.o.tag, j.comment);
-      if (j === undefined || c === null || c.jobId !== a.jobId || c.attempt !== a.attempt)
+      const r = parseSlurmRef(a.ref);
+      let j: SlurmJob | undefined = r === null ? undefined : byId.get(r.slurmId);
+      // The stored id and submit time decide; the comment (a hint) only when they find nothing.
+      if (j === undefined || r === null || !this.refNames(r, j, a.jobId, a.attempt))
         j = byTag.get(`${a.jobId}#${a.attempt}`);
       if (j === undefined) {
         out.push({
@@ -312,6 +427,8 @@ export class SlurmExecutor implements Executor {
             exitCode: o.exitCode,
             signal: o.signal,
             at: (j.end_time ?? 0) * 1000 || this.o.now(),
+            limit: o.limit,
+            resources: null,
           });
       } else if (phase === 'requeued') {
         void this.client.signal(j.job_id).catch(() => undefined);
@@ -326,6 +443,7 @@ export class SlurmExecutor implements Executor {
           jobId: a.jobId,
           attempt: a.attempt,
           slurmId: j.job_id,
+          submitTime: j.submit_time ?? null,
           runningSent: true,
           cancelRequested: false,
           misses: 0,

@@ -1,4 +1,10 @@
-export { SlurmExecutor, createSlurmExecutor } from './executor.js';
+export {
+  SlurmExecutor,
+  createSlurmExecutor,
+  formatSlurmRef,
+  parseSlurmRef,
+  type SlurmRef,
+} from './executor.js';
 export {
   parseSlurmOptions,
   resolveSlurmOptions,

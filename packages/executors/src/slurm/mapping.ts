@@ -26,6 +26,7 @@ import type {
   ReplicaPlacement,
   Topology,
 } from '@suanli/core';
+import type { LimitExceeded } from '../executor.js';
 import type { SlurmJob, SlurmNode } from './client.js';
 import { expandHostlist, parseGresEntry, parseGresList } from './hostlist.js';
 
@@ -193,6 +194,22 @@ export interface JobOutcome {
   readonly backendReason: string | null;
   /** True for NODE_FAIL/BOOT_FAIL: the platform could not prove the job ran to an end. */
   readonly lost: boolean;
+  /** A limit Slurm enforced that ended the job (its memory: the cgroup's OOM killer). */
+  readonly limit: LimitExceeded | null;
+}
+
+/**
+ * Slurm's "signal" for a step the cgroup OOM killer hit (`SIG_OOM` in slurm.h). slurmstepd reports
+ * such a step with this code, and slurmctld folds it into the job's `derived_exit_code` (the
+ * largest step code). The batch job itself then usually ends FAILED (srun exits 1, our script with
+ * the task's 137), not OUT_OF_MEMORY: that state is only set when the batch step itself was hit.
+ */
+export const SLURM_SIG_OOM = 253;
+
+/** Whether the cgroup OOM killer ended the job (or one of its steps). */
+export function outOfMemory(j: SlurmJob): boolean {
+  if ((j.job_state ?? '').toUpperCase() === 'OUT_OF_MEMORY') return true;
+  return ((j.derived_exit_code ?? 0) & 0xff) === SLURM_SIG_OOM;
 }
 
 /**
@@ -216,6 +233,12 @@ export function decodeWaitStatus(status: number | undefined): {
  * this cancel.
  */
 export function jobOutcomeOf(j: SlurmJob, cancelledByUs: boolean): JobOutcome {
+  const o = outcomeOfState(j, cancelledByUs);
+  const oom = !o.lost && o.backendReason === null && outOfMemory(j);
+  return { ...o, limit: oom ? 'out-of-memory' : null };
+}
+
+function outcomeOfState(j: SlurmJob, cancelledByUs: boolean): Omit<JobOutcome, 'limit'> {
   const s = (j.job_state ?? '').toUpperCase();
   const w = decodeWaitStatus(j.exit_code);
   switch (s) {
@@ -231,7 +254,8 @@ export function jobOutcomeOf(j: SlurmJob, cancelledByUs: boolean): JobOutcome {
         lost: false,
       };
     // The job's own limits: an ordinary failure (killed), not a backend fault. The engine enforces
-    // time limits itself and reports `timed-out` when it was the one to stop the job.
+    // time limits itself and reports `timed-out` when it was the one to stop the job; memory is
+    // reported as `limit: 'out-of-memory'` (jobOutcomeOf).
     case 'TIMEOUT':
     case 'DEADLINE':
     case 'OUT_OF_MEMORY':

@@ -161,13 +161,15 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
       ? ['export ASCEND_RT_VISIBLE_DEVICES="$(IFS=,; echo "${__g[*]:__lo:__a}")"']
       : []),
     'unset __a __lo __g __c __i __ids',
-    // Run the command as a foreground child and record its code: srun itself only reports 143
-    // after --kill-on-bad-exit has terminated the other ranks. Slurm signals every process of
-    // the step (proctrack), so the command gets SIGTERM directly; the no-op trap keeps this shell
-    // alive to record the code (caught signals are reset on exec, so the command's own
-    // disposition is the default).
-    "trap ':' TERM",
-    '"$@"',
+    // Run the command as a child, forward SIGTERM to it, and record its code: srun itself only
+    // reports 143 after --kill-on-bad-exit has terminated the other ranks. With proctrack/cgroup
+    // Slurm delivers a signal other than SIGKILL only to the task's first process (this shell),
+    // not to everything in the step, so the shell passes it on. (Background children of a
+    // non-interactive shell ignore SIGINT and read /dev/null; a batch task's stdin is /dev/null.)
+    '"$@" &',
+    '__child=$!',
+    `trap 'kill -TERM "$__child" 2>/dev/null' TERM`,
+    'while kill -0 "$__child" 2>/dev/null; do wait "$__child"; done; wait "$__child"',
     '__rc=$?',
     `echo "$__rc" >> ${shq(exitFile)}`,
     'exit "$__rc"',

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClusterNode, JobSpec, Placement } from '@suanli/core';
 import type { ExecutionEvent, LaunchRequest } from '../executor.js';
 import { parseEnvDump, shQuote } from '../contract.js';
-import { createSlurmExecutor, type SlurmExecutor } from './executor.js';
+import { createSlurmExecutor, parseSlurmRef, type SlurmExecutor } from './executor.js';
 import { jobDeviceIndices } from './mapping.js';
 import { EXIT_FILE } from './script.js';
 import { TEST_SLURM, requireSlurmCluster } from './test-cluster.js';
@@ -26,7 +26,7 @@ let seq = 0;
 before(async () => {
   await requireSlurmCluster();
   root = mkdtempSync('/tmp/suanli-slurm-test-');
-  chmodSync(root, 0o755); // the rest_auth/local test's jobs run as another user
+  chmodSync(root, 0o1777); // jobs run as the tenant's account (and slurmrestd's) and write here
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -103,6 +103,8 @@ function events(ex: SlurmExecutor): {
     },
   };
 }
+
+const slurmIdOf = (ref: string): number => parseSlurmRef(ref)?.slurmId ?? NaN;
 
 const gate = (jobId: string): string => join(root, `${jobId}.gate`);
 const waitGate = (jobId: string): string =>
@@ -184,7 +186,7 @@ describe('slurm executor on a real cluster', () => {
       );
       const { ref } = await ex.launch(req);
       await ev.wait((e) => e.kind === 'running' && e.jobId === req.jobId, 20_000, 'running');
-      const job = await ex.client.job(Number(ref));
+      const job = await ex.client.job(slurmIdOf(ref));
       assert.ok(job);
       assert.equal(job.nodes, 'node[2-3]');
       assert.equal(job.comment, `suanli job=${req.jobId} attempt=1`);
@@ -211,7 +213,7 @@ describe('slurm executor on a real cluster', () => {
       );
       assert.deepEqual(
         envs.map((e) => e['SLURM_JOB_ID']),
-        [ref, ref],
+        [String(slurmIdOf(ref)), String(slurmIdOf(ref))],
         'one Slurm job',
       );
       const node3Addr = nodes.find((n) => n.name === 'node3')?.labels['slurm.address'];
@@ -232,7 +234,9 @@ describe('slurm executor on a real cluster', () => {
         const node = r === 0 ? 'node3' : 'node2';
         const idx = devices.get(node) ?? [];
         assert.equal(idx.length, 4);
-        assert.equal(e['CUDA_VISIBLE_DEVICES'], idx.join(','));
+        // ConstrainDevices: the job sees only its own device files, and Slurm numbers them from 0
+        // as CUDA will; SUANLI_ACCELERATOR_IDS keeps the node's own indices.
+        assert.equal(e['CUDA_VISIBLE_DEVICES'], idx.map((_, k) => k).join(','));
         assert.equal(e['SUANLI_ACCELERATOR_IDS'], idx.map((i) => `${node}/nvidia-h100/${i}`).join(','));
         assert.equal(e['SUANLI_NUM_ACCELERATORS'], '4');
       }
@@ -339,7 +343,7 @@ describe('slurm executor on a real cluster', () => {
       await ev.wait((e) => e.kind === 'running' && e.jobId === holder.jobId, 20_000, 'the holder running');
       const waiting = request(nodes, 'true', ['node3'], 8); // all of node3's devices are taken
       const { ref } = await ex.launch(waiting);
-      assert.equal((await ex.client.job(Number(ref)))?.job_state, 'PENDING');
+      assert.equal((await ex.client.job(slurmIdOf(ref)))?.job_state, 'PENDING');
       await ex.cancel(waiting.jobId, ref, 2_000);
       const e = await ev.wait((x) => x.kind === 'exited' && x.jobId === waiting.jobId, 20_000, 'exited');
       assert.ok(e.kind === 'exited' && e.exitCode !== 0 && e.backendReason === null, JSON.stringify(e));
@@ -491,7 +495,7 @@ describe('slurm executor on a real cluster', () => {
         assert.equal(
           e.kind === 'exited' && e.backendReason,
           'node-failure',
-          `event ${JSON.stringify(e)}, job ${JSON.stringify(await ex.client.job(Number(ref)))}, stderr: ${stderr}`,
+          `event ${JSON.stringify(e)}, job ${JSON.stringify(await ex.client.job(slurmIdOf(ref)))}, stderr: ${stderr}`,
         );
         const node4 = (await ex.discover()).find((n) => n.name === 'node4');
         assert.equal(node4?.state, 'down');

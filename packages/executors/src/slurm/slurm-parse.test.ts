@@ -139,18 +139,21 @@ test('job states map onto phases and outcomes; exit_code is a wait status', () =
     signal: null,
     backendReason: null,
     lost: false,
+    limit: null,
   });
   assert.deepEqual(jobOutcomeOf(j('FAILED', 768), false), {
     exitCode: 3,
     signal: null,
     backendReason: null,
     lost: false,
+    limit: null,
   });
   assert.deepEqual(jobOutcomeOf(j('CANCELLED', 15), true), {
     exitCode: null,
     signal: 'SIGTERM',
     backendReason: null,
     lost: false,
+    limit: null,
   });
   assert.equal(jobOutcomeOf(j('CANCELLED', 15), false).backendReason, 'cancelled-in-slurm');
   assert.deepEqual(jobOutcomeOf(j('TIMEOUT'), false), {
@@ -158,14 +161,26 @@ test('job states map onto phases and outcomes; exit_code is a wait status', () =
     signal: 'SIGKILL',
     backendReason: null,
     lost: false,
+    limit: null,
   });
   assert.equal(jobOutcomeOf(j('OUT_OF_MEMORY'), false).backendReason, null);
+  assert.equal(jobOutcomeOf(j('OUT_OF_MEMORY'), false).limit, 'out-of-memory');
+  // The usual shape on 22.05: srun's task step was OOM-killed, the batch script failed with 137.
+  assert.deepEqual(jobOutcomeOf({ ...j('FAILED', 137 << 8), derived_exit_code: 253 }, false), {
+    exitCode: 137,
+    signal: null,
+    backendReason: null,
+    lost: false,
+    limit: 'out-of-memory',
+  });
+  assert.equal(jobOutcomeOf({ ...j('FAILED', 253 << 8), derived_exit_code: 253 << 8 }, false).limit, null);
   assert.equal(jobOutcomeOf(j('PREEMPTED'), false).backendReason, 'preempted-by-slurm');
   assert.deepEqual(jobOutcomeOf(j('NODE_FAIL'), false), {
     exitCode: null,
     signal: null,
     backendReason: 'node-failure',
     lost: true,
+    limit: null,
   });
 });
 

@@ -12,12 +12,12 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterNode, JobSpec, Placement } from '@suanli/core';
-import type { ExecutionEvent, LaunchRequest } from '../executor.js';
+import type { LaunchRequest } from '../executor.js';
 import { parseEnvDump, shQuote } from '../contract.js';
-import { createSlurmExecutor, parseSlurmRef, type SlurmExecutor } from './executor.js';
+import { createSlurmExecutor, parseSlurmRef } from './executor.js';
 import { jobDeviceIndices } from './mapping.js';
 import { EXIT_FILE } from './script.js';
-import { TEST_SLURM, requireSlurmCluster } from './test-cluster.js';
+import { TEST_SLURM, events, requireSlurmCluster } from './test-cluster.js';
 
 const SLURM_CI = fileURLToPath(new URL('../../../../scripts/slurm-ci.sh', import.meta.url));
 let root = '';
@@ -83,26 +83,6 @@ function request(
   };
 }
 
-function events(ex: SlurmExecutor): {
-  log: ExecutionEvent[];
-  wait: (pred: (e: ExecutionEvent) => boolean, ms: number, what: string) => Promise<ExecutionEvent>;
-} {
-  const log: ExecutionEvent[] = [];
-  ex.onEvent((e) => log.push(e));
-  return {
-    log,
-    async wait(pred, ms, what) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const hit = log.find(pred);
-        if (hit) return hit;
-        if (Date.now() > deadline)
-          throw new Error(`timed out after ${ms} ms waiting for ${what}; events: ${JSON.stringify(log)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-  };
-}
 
 const slurmIdOf = (ref: string): number => parseSlurmRef(ref)?.slurmId ?? NaN;
 

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import type { ClusterNode } from '@suanli/core';
 import type { ExecutionEvent, LaunchRequest } from '../executor.js';
 import { shQuote, testJobSpec } from '../contract.js';
-import { createSlurmExecutor, parseSlurmRef, type SlurmExecutor } from './executor.js';
-import { TEST_SLURM, requireSlurmCluster } from './test-cluster.js';
+import { createSlurmExecutor, parseSlurmRef } from './executor.js';
+import { TEST_SLURM, events, requireSlurmCluster } from './test-cluster.js';
 
 /** Where slurm-ci.sh's gres.conf puts the fake GPUs (gpu0..gpu7, c 195:N). */
 const FAKE_GPUS = process.env['SUANLI_TEST_SLURM_GPU_DIR'] ?? '/var/lib/slurm/fakegpu';
@@ -67,26 +67,6 @@ function request(
   };
 }
 
-function events(ex: SlurmExecutor): {
-  log: ExecutionEvent[];
-  wait: (pred: (e: ExecutionEvent) => boolean, ms: number, what: string) => Promise<ExecutionEvent>;
-} {
-  const log: ExecutionEvent[] = [];
-  ex.onEvent((e) => log.push(e));
-  return {
-    log,
-    async wait(pred, ms, what) {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const hit = log.find(pred);
-        if (hit) return hit;
-        if (Date.now() > deadline)
-          throw new Error(`timed out after ${ms} ms waiting for ${what}; events: ${JSON.stringify(log)}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-  };
-}
 
 const exitedOf =
   (jobId: string) =>

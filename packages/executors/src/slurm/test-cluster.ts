@@ -3,7 +3,9 @@
  * makes them fail loudly (never pass silently) when it is not up.
  * Overrides: SUANLI_TEST_SLURM_URL, SUANLI_TEST_SLURM_JWT_KEY, SUANLI_TEST_SLURM_USER.
  */
+import type { ExecutionEvent } from '../executor.js';
 import { SlurmRestClient } from './client.js';
+import type { SlurmExecutor } from './executor.js';
 import type { SlurmExecutorOptions } from './options.js';
 
 export const TEST_SLURM: SlurmExecutorOptions = {
@@ -32,4 +34,26 @@ export async function requireSlurmCluster(): Promise<void> {
   } finally {
     c.close();
   }
+}
+
+/** Every event of `ex`, and a bounded wait for the first one matching `pred`. */
+export function events(ex: SlurmExecutor): {
+  log: ExecutionEvent[];
+  wait: (pred: (e: ExecutionEvent) => boolean, ms: number, what: string) => Promise<ExecutionEvent>;
+} {
+  const log: ExecutionEvent[] = [];
+  ex.onEvent((e) => log.push(e));
+  return {
+    log,
+    async wait(pred, ms, what) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const hit = log.find(pred);
+        if (hit) return hit;
+        if (Date.now() > deadline)
+          throw new Error(`timed out after ${ms} ms waiting for ${what}; events: ${JSON.stringify(log)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
 }

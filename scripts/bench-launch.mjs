@@ -47,7 +47,7 @@ async function measure(label, confine) {
 }
 
 try {
-  const d = detectLocalConfinement();
+  const d = detectLocalConfinement({ cgroupParent: 'suanli-bench' });
   if (!d.confine) throw new Error(d.reason);
   // Interleave two rounds of each, so a noisy machine affects both alike.
   const results = [];
@@ -61,5 +61,6 @@ try {
   console.log(JSON.stringify({ summary: 'launch → exit of /bin/true, median', unconfinedMs: plain, confinedMs: conf, overheadMs: +(conf - plain).toFixed(2), ratio: +(conf / plain).toFixed(2) }));
 } finally {
   await removeAccount(tenantAccountName('benchlaunch'));
+  detectLocalConfinement({ cgroupParent: 'suanli-bench' }).confine?.cgroups.removeParent();
   rmSync(root, { recursive: true, force: true });
 }

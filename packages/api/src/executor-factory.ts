@@ -24,6 +24,8 @@ export interface LocalExecutorSettings {
   readonly jobUidRange?: readonly [number, number];
   /** Most processes a replica may have. Default 4096. */
   readonly pidsLimit?: number;
+  /** Where the replicas' control groups are made. Default `suanli`. */
+  readonly cgroupParent?: string;
 }
 
 export async function createLocalExecutor(
@@ -44,6 +46,7 @@ export async function createLocalExecutor(
     const d = detectLocalConfinement({
       ...(opts.jobUidRange ? { accounts: { uidRange: opts.jobUidRange } } : {}),
       ...(opts.pidsLimit !== undefined ? { pidsLimit: opts.pidsLimit } : {}),
+      ...(opts.cgroupParent !== undefined ? { cgroupParent: opts.cgroupParent } : {}),
     });
     confine = d.confine;
     if (d.reason !== null) onWarning(`jobs are NOT confined: ${d.reason}`);

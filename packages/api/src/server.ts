@@ -8,7 +8,7 @@ import { resolve, join } from 'node:path';
 import pino from 'pino';
 import type { SchedulingPolicy } from '@suanli/core';
 import { openStore, redactDatabaseUrl, type Store } from '@suanli/store';
-import { createSlurmExecutor, parseSlurmOptions, type Executor } from '@suanli/executors';
+import { CGROUP_PARENT_RE, createSlurmExecutor, parseSlurmOptions, type Executor } from '@suanli/executors';
 import { Engine, PolicyManager } from '@suanli/engine';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
@@ -43,6 +43,7 @@ export interface ServerOptions {
   readonly confine?: 'auto' | 'off';
   readonly jobUidRange?: readonly [number, number];
   readonly pidsLimit?: number;
+  readonly cgroupParent?: string;
   /** Executor built by the caller (tests, Slurm). Overrides `executor`. */
   readonly executorInstance?: Executor;
   /** A fixed policy (tests, benchmarks). Default: the `suanli` policy from the policy file. */
@@ -240,7 +241,13 @@ export class ServerConfigError extends Error {
 
 async function buildExecutor(opts: ServerOptions, warn: (msg: string) => void): Promise<Executor> {
   const kind = opts.executor ?? 'local';
-  if (kind === 'local') return createLocalExecutor(opts, warn);
+  if (kind === 'local') {
+    if (opts.cgroupParent !== undefined && !CGROUP_PARENT_RE.test(opts.cgroupParent))
+      throw new ServerConfigError(
+        `--cgroup-parent must be a relative cgroup path such as suanli or system.slice/suanli, not "${opts.cgroupParent}"`,
+      );
+    return createLocalExecutor(opts, warn);
+  }
   if (kind === 'slurm') {
     const parsed = parseSlurmOptions(opts.slurm ?? {}, process.env);
     if (!parsed.ok)

@@ -118,13 +118,14 @@ const serveConsole: NonNullable<ServerOptions['plugins']>[number] = async (app) 
 
 const str = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 
-/** `--confine`, `--job-uid-range`, `--pids-limit`, checked: a typo is an error, not a silent default. */
+/** `--confine`, `--job-uid-range`, `--pids-limit`, `--cgroup-parent`, checked: a typo is an error, not a silent default. */
 function confinementOptions(opts: Record<string, string | boolean | undefined>): {
   confine?: 'auto' | 'off';
   jobUidRange?: readonly [number, number];
   pidsLimit?: number;
+  cgroupParent?: string;
 } {
-  const out: { confine?: 'auto' | 'off'; jobUidRange?: readonly [number, number]; pidsLimit?: number } = {};
+  const out: ReturnType<typeof confinementOptions> = {};
   const confine = opts['confine'];
   if (confine !== undefined) {
     if (confine !== 'auto' && confine !== 'off') throw new UsageError(`--confine must be "auto" or "off", not "${String(confine)}"`);
@@ -137,6 +138,8 @@ function confinementOptions(opts: Record<string, string | boolean | undefined>):
       throw new UsageError(`--job-uid-range must be FROM-TO with 1000 <= FROM <= TO, not "${range}"`);
     out.jobUidRange = [Number(m[1]), Number(m[2])];
   }
+  // Checked by the server (ServerConfigError), which knows what a cgroup path may be.
+  if (typeof opts['cgroupParent'] === 'string') out.cgroupParent = opts['cgroupParent'];
   const pids = opts['pidsLimit'];
   if (typeof pids === 'string') {
     if (!/^\d+$/.test(pids) || Number(pids) < 16) throw new UsageError(`--pids-limit must be a whole number of at least 16, not "${pids}"`);
@@ -272,6 +275,7 @@ export function buildProgram(): Command {
     )
     .option('--job-uid-range <from-to>', "uid range of the tenants' Unix accounts the server creates", '70000-79999')
     .option('--pids-limit <n>', 'most processes and threads one replica may have', '4096')
+    .option('--cgroup-parent <path>', "where the replicas' control groups are made, below each cgroup root", 'suanli')
     .option('--grace <seconds>', 'SIGTERM → SIGKILL grace period for cancels and time limits', '10')
     .option('--log-level <level>', 'pino log level (info, debug, warn)', 'info')
     .action(async (opts: Record<string, string | undefined>) => runServer(opts));

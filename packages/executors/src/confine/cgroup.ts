@@ -11,6 +11,7 @@
  *   until `remove(name)`. Null when the group does not exist.
  * - `kill(name)` SIGKILLs every process in the group (v2: `cgroup.kill`; v1: its `cgroup.procs`).
  * - `remove(name)` deletes the group; false while processes remain.
+ * - `removeParent()` deletes the (empty) parent the groups were made in; false while any remains.
  *
  * cgroup v1 (the hybrid layout of these machines: `memory`, `pids`, `cpu`, `cpuacct`, `devices`
  * mounted side by side under /sys/fs/cgroup) and v2 (production hosts: one tree, controllers
@@ -47,6 +48,7 @@ export interface Cgroups {
   usage(name: string): CgroupUsage | null;
   kill(name: string): void;
   remove(name: string): boolean;
+  removeParent(): boolean;
 }
 
 /** Devices every job may open: null, zero, full, random, urandom, tty, ptmx and pseudo-terminals. */
@@ -177,6 +179,10 @@ class CgroupsV1 implements Cgroups {
     return ok;
   }
 
+  removeParent(): boolean {
+    return this.remove('');
+  }
+
   toString(): string {
     return `cgroup v1 under ${this.root}`;
   }
@@ -240,10 +246,19 @@ class CgroupsV2 implements Cgroups {
     return tryRmdir(this.dir(name));
   }
 
+  removeParent(): boolean {
+    return tryRmdir(join(this.root, this.parent));
+  }
+
   toString(): string {
     return `cgroup v2 at ${this.root}`;
   }
 }
+
+/** Where the groups are made, below each hierarchy's root (`--cgroup-parent`). */
+export const DEFAULT_CGROUP_PARENT = 'suanli';
+/** A parent: one or more path segments of safe characters (`suanli`, `system.slice/suanli`). */
+export const CGROUP_PARENT_RE = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
 
 const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'devices'] as const;
 
@@ -253,7 +268,7 @@ const V1_CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'devices'] as const;
  */
 export function detectCgroups(
   root = '/sys/fs/cgroup',
-  parent = 'suanli',
+  parent = DEFAULT_CGROUP_PARENT,
 ): { cgroups: Cgroups; reason: null } | { cgroups: null; reason: string } {
   const controllers = readText(join(root, 'cgroup.controllers'));
   if (controllers !== null) {

@@ -155,6 +155,8 @@ export type ReplicaOutcome =
 const STATUS_PREFIX = 'exit-status.';
 const CANCEL_POLL_MS = 20;
 const CGROUP_NAME_RE = /^[A-Za-z0-9._-]{1,200}$/;
+const CGROUP_SWEEP_MS = 500;
+const CGROUP_CLOSE_WAIT_MS = 5000;
 
 /**
  * `<logDir>.state`: the executor's own files for the attempt (ref, exit records, sandbox staging),
@@ -379,6 +381,9 @@ export class LocalExecutor implements Executor {
   private readonly listeners: ((e: ExecutionEvent) => void)[] = [];
   private readonly watches = new Map<string, AttemptWatch>();
   private pollTimer: NodeJS.Timeout | null = null;
+  /** Control groups of ended replicas that still held a process when their attempt ended. */
+  private readonly unremovedCgroups = new Set<string>();
+  private sweepTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(opts: LocalExecutorOptions) {
@@ -647,6 +652,9 @@ export class LocalExecutor implements Executor {
     this.closed = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = null;
+    // Groups of ended attempts go with us, not later: give the kernel a bounded moment to free them.
+    const deadline = Date.now() + CGROUP_CLOSE_WAIT_MS;
+    while (!this.sweepCgroups() && Date.now() < deadline) await sleep(CGROUP_SWEEP_MS / 5);
     for (const w of this.watches.values()) {
       if (w.gangKillTimer) clearTimeout(w.gangKillTimer);
       for (const r of w.replicas) {
@@ -725,7 +733,9 @@ export class LocalExecutor implements Executor {
 
   /**
    * Reads what the replicas' control groups used, then removes them (killing any process still in
-   * one: the replica has ended, so it can only be a straggler that must not keep its devices).
+   * one: the replica has ended, so it can only be a straggler that must not keep its devices). A
+   * group still holds a process the kernel has not freed yet (a zombie the machine's init has
+   * still to reap, after a SIGKILL took the sandbox down at once) is removed by `sweepCgroups`.
    */
   private releaseCgroups(replicas: readonly LocalReplicaRef[]): {
     resources: AttemptResources | null;
@@ -736,13 +746,24 @@ export class LocalExecutor implements Executor {
     if (!cg || names.length === 0) return { resources: null, limit: null };
     const usage = collectUsage(cg, names);
     for (const n of names) {
-      if (!cg.remove(n)) {
-        cg.kill(n);
-        // The kernel frees a group a moment after its last process is reaped; try again shortly.
-        setTimeout(() => cg.remove(n), 1000).unref();
-      }
+      cg.kill(n);
+      if (!cg.remove(n)) this.unremovedCgroups.add(n);
+    }
+    if (this.unremovedCgroups.size > 0 && this.sweepTimer === null) {
+      this.sweepTimer = setInterval(() => this.sweepCgroups(), CGROUP_SWEEP_MS);
+      this.sweepTimer.unref();
     }
     return usage;
+  }
+
+  /** Removes the groups `releaseCgroups` could not; true when none is left. */
+  private sweepCgroups(): boolean {
+    const cg = this.opts.confine?.cgroups;
+    for (const n of this.unremovedCgroups) if (!cg || cg.remove(n)) this.unremovedCgroups.delete(n);
+    if (this.unremovedCgroups.size > 0) return false;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    return true;
   }
 
   private ensurePolling(): void {
@@ -779,6 +800,8 @@ export interface DetectConfinementOptions {
   readonly pidsLimit?: number;
   /** Default `/sys/fs/cgroup`. */
   readonly cgroupRoot?: string;
+  /** Below each hierarchy's root; default `suanli`. */
+  readonly cgroupParent?: string;
 }
 
 /**
@@ -793,7 +816,7 @@ export function detectLocalConfinement(
       confine: null,
       reason: `the server runs as uid ${process.getuid?.() ?? '?'}, not root: jobs run as its own account, unconfined`,
     };
-  const cg = detectCgroups(opts.cgroupRoot);
+  const cg = detectCgroups(opts.cgroupRoot, opts.cgroupParent);
   if (cg.cgroups === null) return { confine: null, reason: `${cg.reason}: jobs cannot be confined` };
   const t = findSandboxTools(existsSync);
   if (t.tools === null) return { confine: null, reason: `${t.missing.join(', ')} not found: jobs cannot be confined` };

@@ -17,6 +17,13 @@ import { BIN, startServerProcess } from './testing/server-process.js';
 const execFileP = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
 const ACCOUNT = tenantAccountName('default');
+const CGROUP_PARENT = `suanli-test-${process.pid}`;
+
+/** Removes `parent` (and any group left in it) from every cgroup hierarchy; fails if one stays. */
+async function removeCgroupTree(parent: string): Promise<void> {
+  const script = `for i in $(seq 50); do find /sys/fs/cgroup/*/${parent} /sys/fs/cgroup/${parent} -depth -type d -exec rmdir {} + 2>/dev/null; ls -d /sys/fs/cgroup/*/${parent} /sys/fs/cgroup/${parent} >/dev/null 2>&1 || exit 0; sleep 0.1; done; exit 1`;
+  await execFileP('sh', ['-c', script]);
+}
 
 test(
   'confined server: tenant account, out-of-memory, private data directory, kill -9 and re-adoption',
@@ -25,7 +32,9 @@ test(
     const dir = await mkdtemp(join(tmpdir(), 'suanli-confined-'));
     const dataDir = join(dir, 'data');
     const env = { SUANLI_ADMIN_TOKEN: '', SUANLI_CONFINE: 'auto' };
-    let server = await startServerProcess(dataDir, { env });
+    // Its own control-group parent, removed with everything in it at the end.
+    const args = ['--cgroup-parent', CGROUP_PARENT];
+    let server = await startServerProcess(dataDir, { env, args });
     const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
     const cli = async (...args: string[]) => {
       try {
@@ -79,7 +88,7 @@ test(
       assert.equal((await stat(logDir)).uid, account.uid, 'the attempt directory is the job account');
       server.proc.kill('SIGKILL');
       await new Promise((r) => server.proc.once('exit', r));
-      server = await startServerProcess(dataDir, { env });
+      server = await startServerProcess(dataDir, { env, args });
       const again = await waitState(long, ['running']);
       assert.equal(again.attempt, 1);
       await writeFile(join(logDir, 'gate'), '');
@@ -90,7 +99,8 @@ test(
       assert.equal(out, `${account.uid}\ndone\n`);
     } finally {
       server.proc.kill('SIGKILL');
-      await removeAccount(ACCOUNT);
+      await removeAccount(ACCOUNT); // also ends whatever of its jobs still runs
+      await removeCgroupTree(CGROUP_PARENT);
       await rm(dir, { recursive: true, force: true });
     }
   },

@@ -17,7 +17,7 @@ export interface ServerProcess {
 
 export async function startServerProcess(
   dataDir: string,
-  options: { logLevel?: string; env?: Record<string, string>; sink?: string[] } = {},
+  options: { logLevel?: string; env?: Record<string, string>; sink?: string[]; args?: readonly string[] } = {},
 ): Promise<ServerProcess> {
   const proc = spawn(
     process.execPath,
@@ -36,6 +36,7 @@ export async function startServerProcess(
       '1',
       '--log-level',
       options.logLevel ?? 'warn',
+      ...(options.args ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   );

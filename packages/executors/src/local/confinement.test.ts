@@ -8,7 +8,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterNode, JobSpec } from '@suanli/core';
@@ -43,8 +42,11 @@ void describe('local executor, confined (root)', { skip: isRoot ? false : 'needs
   let seq = 0;
 
   before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'suanli-confine-'));
+    // Not under /tmp: a confined job has a private /tmp, where every escape below would fail for
+    // want of its target rather than because of the fence.
+    root = mkdtempSync(join('/var/tmp', 'suanli-confine-'));
     chmodSync(root, 0o711);
+    mkdirSync(join(root, 'logs'), { mode: 0o711 }); // as the engine makes it: traversable, not listable
     // Eight GPUs' device nodes as the NVIDIA driver makes them (major 195, minor = index, 255 = ctl).
     devDir = join(root, 'dev');
     mkdirSync(devDir);
@@ -62,7 +64,7 @@ void describe('local executor, confined (root)', { skip: isRoot ? false : 'needs
     node = await discoverLocalNode({ nodeName: 'confined-node', nvidiaSmi: smi });
     assert.equal(node.accelerators.length, 8, 'the stand-in nvidia-smi reports 8 GPUs');
 
-    const d = detectLocalConfinement({ deviceDir: devDir, pidsLimit: 64 });
+    const d = detectLocalConfinement({ deviceDir: devDir, pidsLimit: 64, cgroupParent: `suanli-test-${suffix}` });
     assert.ok(d.confine, `confinement is available as root: ${d.reason}`);
     confine = d.confine;
     ex = new LocalExecutor({
@@ -78,6 +80,7 @@ void describe('local executor, confined (root)', { skip: isRoot ? false : 'needs
 
   after(async () => {
     await ex?.close();
+    assert.ok(confine.cgroups.removeParent(), 'every control group of the suite is gone');
     await removeAccount(tenantAccountName(TENANT_A));
     await removeAccount(tenantAccountName(TENANT_B));
     rmSync(root, { recursive: true, force: true });
@@ -174,9 +177,11 @@ void describe('local executor, confined (root)', { skip: isRoot ? false : 'needs
       await b.done();
     });
 
-    const refused = async (what: string, script: string) => {
+    /** Runs `script` as tenant A: it must fail with `why` (the fence), not for any other reason. */
+    const refused = async (what: string, script: string, why: RegExp = /Permission denied/) => {
       const r = await run(TENANT_A, `${script} && echo ESCAPED`);
       assert.doesNotMatch(r.out, /ESCAPED/, `${what} must be refused; stdout: ${r.out} stderr: ${r.err}`);
+      assert.match(r.err, why, `${what} is refused by the fence; stderr: ${r.err}`);
     };
 
     void test("reading the other tenant's working files is refused", () => refused('read', `cat ${b.req.logDir}/secret.txt`));
@@ -190,15 +195,16 @@ void describe('local executor, confined (root)', { skip: isRoot ? false : 'needs
     });
     void test('writing into /etc is refused', () => refused('write /etc', `echo x > /etc/suanli-escape-${suffix}`));
     void test("the other job's processes are invisible: no /proc entry, no environment", async () => {
-      await refused('see', `test -e /proc/${b.pid}`);
-      await refused('environ', `cat /proc/${b.pid}/environ`);
+      assert.ok(existsSync(`/proc/${b.pid}/environ`), 'the victim runs (seen from the host)');
+      await refused('see', `ls -d /proc/${b.pid}`, /No such file or directory/);
+      await refused('environ', `cat /proc/${b.pid}/environ`, /No such file or directory/);
       const r = await run(TENANT_A, 'ps -e -o pid= | wc -l; cat /proc/*/environ 2>/dev/null | tr "\\0" "\\n" | grep -c B_SECRET || true');
       assert.ok(Number(r.out.split('\n')[0]) <= 6, `only its own few processes are visible: ${r.out}`);
       assert.match(r.out, /\n0\n$/, 'no B_SECRET in any visible environment');
     });
     void test("signalling the other tenant's job is refused (SIGSTOP, SIGKILL)", async () => {
-      await refused('stop', `kill -STOP ${b.pid}`);
-      await refused('kill', `kill -KILL -${b.pid}`);
+      await refused('stop', `kill -STOP ${b.pid}`, /No such process/);
+      await refused('kill', `kill -KILL -${b.pid}`, /No such process/);
       assert.ok(existsSync(`/proc/${b.pid}`), 'the victim still runs');
       assert.doesNotMatch(readFileSync(`/proc/${b.pid}/stat`, 'utf8'), /\) T /, 'and is not stopped');
     });
@@ -223,7 +229,9 @@ void describe('local executor, confined (root)', { skip: isRoot ? false : 'needs
     assert.equal(none.out.trim(), '0', 'a job without GPUs sees no NVIDIA node');
     // The host's node of another GPU cannot be opened by path either (the v1 devices controller).
     const host = await run(TENANT_A, `cat ${join(devDir, 'nvidia3')} 2>&1; true`, { gpus: [2] });
-    assert.doesNotMatch(host.out, /No such device or address/, `opening another GPU is refused before the driver: ${host.out}`);
+    assert.match(host.out, /Operation not permitted/, `opening another GPU is refused before the driver: ${host.out}`);
+    const own = await run(TENANT_A, 'cat /dev/nvidia2 2>&1; true', { gpus: [2] });
+    assert.match(own.out, /No such device or address/, `its own GPU reaches the (absent) driver: ${own.out}`);
   });
 
   void test('a job over its memory limit fails with out-of-memory; the node and the server carry on', async () => {
@@ -289,7 +297,7 @@ void describe('local executor, confined (root)', { skip: isRoot ? false : 'needs
 // The executor contract, confined: every replica of the contract's tenant runs as one throwaway account.
 if (isRoot) {
   const CONTRACT_TENANT = `cc${suffix}`;
-  const detected = detectLocalConfinement();
+  const detected = detectLocalConfinement({ cgroupParent: `suanli-contract-${suffix}` });
   const contractConfine: LocalConfinement | null = detected.confine && {
     ...detected.confine,
     accounts: { resolve: (_tenant: string) => detected.confine.accounts.resolve(CONTRACT_TENANT, null) },
@@ -318,5 +326,8 @@ if (isRoot) {
     // Not under /tmp: a confined job has a private /tmp, and the contract shares files with its jobs.
     { cancelGraceMs: 400, rootMode: 0o1777, logRoot: '/var/tmp' },
   );
-  after(() => removeAccount(tenantAccountName(CONTRACT_TENANT)));
+  after(async () => {
+    await removeAccount(tenantAccountName(CONTRACT_TENANT));
+    assert.ok(detected.confine?.cgroups.removeParent() ?? true, 'every control group of the contract is gone');
+  });
 }

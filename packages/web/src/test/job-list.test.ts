@@ -153,5 +153,7 @@ test('polls pick up new jobs at the top, state changes, and jobs that ended, wit
     rows(running).map((j) => j.name),
     ['c'],
   );
+  // Leave nothing running: the server's close does not end its jobs (they are re-adopted at a restart).
   await client.cancelJob(c.id);
+  await pollUntil(running, undefined, 'live', (x) => x.byId.get(c.id)?.state === 'cancelled', 'c cancelled');
 });

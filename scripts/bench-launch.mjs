@@ -13,15 +13,35 @@ if (process.getuid?.() !== 0) {
   console.error('bench-launch: run as root (confinement needs it)');
   process.exit(2);
 }
-const node = { name: 'bench', state: 'ready', accelerators: [], cpuMillis: 2000, memoryMiB: 4096, topology: {}, labels: {} };
+const node = {
+  name: 'bench',
+  state: 'ready',
+  accelerators: [],
+  cpuMillis: 2000,
+  memoryMiB: 4096,
+  topology: {},
+  labels: {},
+};
 const spec = {
-  name: 'bench', project: 'p', command: ['/bin/true'], workingDir: null, env: {}, replicas: 1,
+  name: 'bench',
+  project: 'p',
+  command: ['/bin/true'],
+  workingDir: null,
+  env: {},
+  replicas: 1,
   perReplica: { accelerators: 0, acceleratorTypes: [], cpuMillis: 1000, memoryMiB: 256 },
-  timeLimitSeconds: null, priorityClass: null, priority: null,
-  retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 }, preemptible: true, checkpointIntervalSeconds: null,
+  timeLimitSeconds: null,
+  priorityClass: null,
+  priority: null,
+  retry: { maxAttempts: 1, retryOn: [], backoffSeconds: 0 },
+  preemptible: true,
+  checkpointIntervalSeconds: null,
 };
 const root = mkdtempSync(join(tmpdir(), 'suanli-bench-launch-'));
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
 
 async function measure(label, confine) {
   const ex = new LocalExecutor({ inventory: async () => [node], nodeName: 'bench', confine });
@@ -29,21 +49,38 @@ async function measure(label, confine) {
   const totalMs = [];
   for (let i = 0; i < runs + 3; i++) {
     const jobId = `j-${label}-${i}`;
-    const ended = new Promise((resolve) => ex.onEvent((e) => e.kind === 'exited' && e.jobId === jobId && resolve(e)));
+    const ended = new Promise((resolve) =>
+      ex.onEvent((e) => e.kind === 'exited' && e.jobId === jobId && resolve(e)),
+    );
     const t0 = performance.now();
     await ex.launch({
-      jobId, jobName: 'bench', tenant: 'benchlaunch', project: 'p', attempt: 1, spec,
+      jobId,
+      jobName: 'bench',
+      tenant: 'benchlaunch',
+      project: 'p',
+      attempt: 1,
+      spec,
       placement: [{ node: 'bench', acceleratorIds: [], cpuMillis: 1000, memoryMiB: 256 }],
-      nodes: [node], logDir: join(root, jobId, 'attempt-1'), unixUser: null,
+      nodes: [node],
+      logDir: join(root, jobId, 'attempt-1'),
+      unixUser: null,
     });
     const t1 = performance.now();
     const e = await ended;
     const t2 = performance.now();
     if (e.exitCode !== 0) throw new Error(`${label} launch ${i} exited ${e.exitCode} ${e.signal}`);
-    if (i >= 3) { launchMs.push(t1 - t0); totalMs.push(t2 - t0); } // 3 warm-up launches
+    if (i >= 3) {
+      launchMs.push(t1 - t0);
+      totalMs.push(t2 - t0);
+    } // 3 warm-up launches
   }
   await ex.close();
-  return { label, runs, launchMedianMs: +median(launchMs).toFixed(2), launchToExitMedianMs: +median(totalMs).toFixed(2) };
+  return {
+    label,
+    runs,
+    launchMedianMs: +median(launchMs).toFixed(2),
+    launchToExitMedianMs: +median(totalMs).toFixed(2),
+  };
 }
 
 try {
@@ -57,8 +94,18 @@ try {
   }
   for (const r of results) console.log(JSON.stringify(r));
   const plain = median(results.filter((r) => r.label.startsWith('plain')).map((r) => r.launchToExitMedianMs));
-  const conf = median(results.filter((r) => r.label.startsWith('confined')).map((r) => r.launchToExitMedianMs));
-  console.log(JSON.stringify({ summary: 'launch → exit of /bin/true, median', unconfinedMs: plain, confinedMs: conf, overheadMs: +(conf - plain).toFixed(2), ratio: +(conf / plain).toFixed(2) }));
+  const conf = median(
+    results.filter((r) => r.label.startsWith('confined')).map((r) => r.launchToExitMedianMs),
+  );
+  console.log(
+    JSON.stringify({
+      summary: 'launch → exit of /bin/true, median',
+      unconfinedMs: plain,
+      confinedMs: conf,
+      overheadMs: +(conf - plain).toFixed(2),
+      ratio: +(conf / plain).toFixed(2),
+    }),
+  );
 } finally {
   await removeAccount(tenantAccountName('benchlaunch'));
   detectLocalConfinement({ cgroupParent: 'suanli-bench' }).confine?.cgroups.removeParent();

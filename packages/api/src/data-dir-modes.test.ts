@@ -31,14 +31,25 @@ test('a pre-created 0755 data directory with 0644 files comes out 0700 / 0600, a
     try {
       assert.equal(await mode(dir), '700');
       assert.equal(await mode(join(dir, 'logs')), '700');
-      for (const f of ['suanli.db', 'policy.yaml', 'admin-token']) assert.equal(await mode(join(dir, f)), '600', f);
-      assert.ok(lines.some((l) => /suanli\.db had mode 0644; set to 0600/.test(l)), lines.join('\n'));
+      for (const f of ['suanli.db', 'policy.yaml', 'admin-token'])
+        assert.equal(await mode(join(dir, f)), '600', f);
+      assert.ok(
+        lines.some((l) => /suanli\.db had mode 0644; set to 0600/.test(l)),
+        lines.join('\n'),
+      );
       assert.ok(lines.some((l) => /jobs: NOT confined/.test(l)));
     } finally {
       await server.close();
     }
     // The WAL and shared-memory files SQLite made since are tightened on the next start too.
-    const again = await startServer({ dataDir: dir, port: 0, accelerators: 'gpu:1', logLevel: false, confine: 'off', print: () => {} });
+    const again = await startServer({
+      dataDir: dir,
+      port: 0,
+      accelerators: 'gpu:1',
+      logLevel: false,
+      confine: 'off',
+      print: () => {},
+    });
     await again.close();
     for (const f of ['suanli.db-wal', 'suanli.db-shm'])
       await stat(join(dir, f)).then(

@@ -4,7 +4,15 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { caller, seedTenants, startTestServer, waitFor, type Call, type TestServer, type Tokens } from './test-fixture.js';
+import {
+  caller,
+  seedTenants,
+  startTestServer,
+  waitFor,
+  type Call,
+  type TestServer,
+  type Tokens,
+} from './test-fixture.js';
 
 describe('job files are never followed', () => {
   let ts: TestServer;

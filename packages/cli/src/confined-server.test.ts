@@ -38,7 +38,13 @@ test(
     const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
     const cli = async (...args: string[]) => {
       try {
-        return { code: 0, ...(await execFileP(process.execPath, [BIN, ...args], { env: { ...process.env, SUANLI_URL: server.url, SUANLI_TOKEN: token }, cwd: dir })) };
+        return {
+          code: 0,
+          ...(await execFileP(process.execPath, [BIN, ...args], {
+            env: { ...process.env, SUANLI_URL: server.url, SUANLI_TOKEN: token },
+            cwd: dir,
+          })),
+        };
       } catch (e) {
         return e as { code: number; stdout: string; stderr: string };
       }

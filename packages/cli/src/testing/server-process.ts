@@ -17,7 +17,12 @@ export interface ServerProcess {
 
 export async function startServerProcess(
   dataDir: string,
-  options: { logLevel?: string; env?: Record<string, string>; sink?: string[]; args?: readonly string[] } = {},
+  options: {
+    logLevel?: string;
+    env?: Record<string, string>;
+    sink?: string[];
+    args?: readonly string[];
+  } = {},
 ): Promise<ServerProcess> {
   const proc = spawn(
     process.execPath,

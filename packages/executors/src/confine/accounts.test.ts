@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Accelerator } from '@suanli/core';
-import { Accounts, AccountError, DEFAULT_UID_RANGE, preferredUid, tenantAccountName, UNIX_USER_RE } from './accounts.js';
+import {
+  Accounts,
+  AccountError,
+  DEFAULT_UID_RANGE,
+  preferredUid,
+  tenantAccountName,
+  UNIX_USER_RE,
+} from './accounts.js';
 import { deviceNodesFor } from './sandbox.js';
 
 void test('a tenant name that is already an account name keeps it readable; others get a hash, never a shared account', () => {
@@ -35,15 +42,39 @@ void test('jobs never run as root: a mapping to root is refused', async () => {
 
 void test('device nodes: a GPU by its minor number plus the control nodes; declared devices have none', () => {
   const gpu = (index: number, minor?: number): Accelerator => ({
-    id: `GPU-${index}`, index, type: 'nvidia-h200', vendor: 'nvidia', source: 'nvidia-smi', healthy: true,
+    id: `GPU-${index}`,
+    index,
+    type: 'nvidia-h200',
+    vendor: 'nvidia',
+    source: 'nvidia-smi',
+    healthy: true,
     ...(minor !== undefined ? { deviceMinor: minor } : {}),
   });
   const all = () => true;
   assert.deepEqual(deviceNodesFor([gpu(2, 5)], '/dev', all), [
-    '/dev/nvidia5', '/dev/nvidiactl', '/dev/nvidia-uvm', '/dev/nvidia-uvm-tools', '/dev/nvidia-modeset',
+    '/dev/nvidia5',
+    '/dev/nvidiactl',
+    '/dev/nvidia-uvm',
+    '/dev/nvidia-uvm-tools',
+    '/dev/nvidia-modeset',
   ]);
-  assert.deepEqual(deviceNodesFor([gpu(3)], '/d', (p) => !p.includes('uvm') && !p.includes('modeset')), ['/d/nvidia3', '/d/nvidiactl']);
-  const npu: Accelerator = { id: 'n/ascend/1', index: 1, type: 'ascend-910b', vendor: 'ascend', source: 'npu-smi', healthy: true };
-  assert.deepEqual(deviceNodesFor([npu], '/dev', all), ['/dev/davinci1', '/dev/davinci_manager', '/dev/devmm_svm', '/dev/hisi_hdc']);
+  assert.deepEqual(
+    deviceNodesFor([gpu(3)], '/d', (p) => !p.includes('uvm') && !p.includes('modeset')),
+    ['/d/nvidia3', '/d/nvidiactl'],
+  );
+  const npu: Accelerator = {
+    id: 'n/ascend/1',
+    index: 1,
+    type: 'ascend-910b',
+    vendor: 'ascend',
+    source: 'npu-smi',
+    healthy: true,
+  };
+  assert.deepEqual(deviceNodesFor([npu], '/dev', all), [
+    '/dev/davinci1',
+    '/dev/davinci_manager',
+    '/dev/devmm_svm',
+    '/dev/hisi_hdc',
+  ]);
   assert.deepEqual(deviceNodesFor([{ ...gpu(0), source: 'declared' }], '/dev', all), []);
 });

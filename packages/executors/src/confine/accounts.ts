@@ -42,7 +42,10 @@ export class AccountError extends Error {
   override readonly name = 'AccountError';
 }
 
-function run(cmd: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: readonly string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, [...args], { timeout: 15_000 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
@@ -99,8 +102,15 @@ export class Accounts {
   constructor(opts: AccountsOptions = {}) {
     this.range = opts.uidRange ?? DEFAULT_UID_RANGE;
     this.create = opts.create ?? true;
-    if (!(Number.isInteger(this.range[0]) && Number.isInteger(this.range[1]) && this.range[0] >= 1000 && this.range[1] >= this.range[0]))
-      throw new AccountError(`the uid range ${this.range.join('-')} must be whole numbers, 1000 or above, low to high`);
+    if (!(
+      Number.isInteger(this.range[0]) &&
+      Number.isInteger(this.range[1]) &&
+      this.range[0] >= 1000 &&
+      this.range[1] >= this.range[0]
+    ))
+      throw new AccountError(
+        `the uid range ${this.range.join('-')} must be whole numbers, 1000 or above, low to high`,
+      );
   }
 
   async resolve(tenant: string, unixUser: string | null): Promise<UnixAccount> {
@@ -114,11 +124,15 @@ export class Accounts {
           `the Unix account "${unixUser}" that this subject is mapped to does not exist on this machine`,
         );
       if (!this.create)
-        throw new AccountError(`the tenant's Unix account "${name}" does not exist and creating accounts is off`);
+        throw new AccountError(
+          `the tenant's Unix account "${name}" does not exist and creating accounts is off`,
+        );
       account = await this.createOnce(name, tenant);
     }
     if (account.uid === 0 || account.gid === 0)
-      throw new AccountError(`jobs never run as root: the account "${name}" has uid ${account.uid}, gid ${account.gid}`);
+      throw new AccountError(
+        `jobs never run as root: the account "${name}" has uid ${account.uid}, gid ${account.gid}`,
+      );
     this.cache.set(name, { account, at: Date.now() });
     return account;
   }
@@ -142,8 +156,18 @@ export class Accounts {
       if (g.code !== 0 && !(await groupExists(name)))
         throw new AccountError(`could not create the group "${name}": ${g.stderr.trim()}`);
       const u = await run('useradd', [
-        '-u', String(id), '-g', name, '-M', '-d', '/nonexistent', '-s', '/usr/sbin/nologin',
-        '-c', `suanli tenant ${tenant}`, name,
+        '-u',
+        String(id),
+        '-g',
+        name,
+        '-M',
+        '-d',
+        '/nonexistent',
+        '-s',
+        '/usr/sbin/nologin',
+        '-c',
+        `suanli tenant ${tenant}`,
+        name,
       ]);
       const made = await lookupAccount(name);
       if (made !== null) return made;

@@ -14,7 +14,12 @@ function fakeRoot(): string {
   return mkdtempSync(join(tmpdir(), 'suanli-fakecg-'));
 }
 
-const LIMITS = { memoryBytes: 128 * 2 ** 20, cpuMillis: 1500, pids: 64, allowedDevices: ['195:2', '195:255'] };
+const LIMITS = {
+  memoryBytes: 128 * 2 ** 20,
+  cpuMillis: 1500,
+  pids: 64,
+  allowedDevices: ['195:2', '195:255'],
+};
 
 void test('v2: limits written as memory.max, memory.swap.max 0, pids.max, cpu.max; controllers enabled on both levels', () => {
   const root = fakeRoot();
@@ -41,7 +46,11 @@ void test('v2: limits written as memory.max, memory.swap.max 0, pids.max, cpu.ma
     writeFileSync(join(g, 'memory.peak'), '134213632\n');
     writeFileSync(join(g, 'cpu.stat'), 'usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n');
     writeFileSync(join(g, 'memory.events'), 'low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\n');
-    assert.deepEqual(d.cgroups.usage('j-1.1.0'), { peakMemoryBytes: 134213632, cpuTimeMs: 2500, oomKills: 1 });
+    assert.deepEqual(d.cgroups.usage('j-1.1.0'), {
+      peakMemoryBytes: 134213632,
+      cpuTimeMs: 2500,
+      oomKills: 1,
+    });
     assert.equal(d.cgroups.usage('j-none'), null);
     writeFileSync(join(g, 'cgroup.kill'), '');
     d.cgroups.kill('j-1.1.0');
@@ -78,16 +87,22 @@ void test('v1: one group per hierarchy (cpu,cpuacct combined too), memsw equal t
     writeFileSync(join(mem, 'memory.memsw.limit_in_bytes'), '9223372036854771712');
     // devices.allow is written once per rule; the fake keeps the last, so record them as appended.
     const procs = d.cgroups.create('j-2.1.0', LIMITS);
-    assert.deepEqual(procs.sort(), [
-      join(root, 'cpu,cpuacct', 'suanli', 'j-2.1.0', 'cgroup.procs'),
-      join(root, 'devices', 'suanli', 'j-2.1.0', 'cgroup.procs'),
-      join(mem, 'cgroup.procs'),
-      join(root, 'pids', 'suanli', 'j-2.1.0', 'cgroup.procs'),
-    ].sort());
+    assert.deepEqual(
+      procs.sort(),
+      [
+        join(root, 'cpu,cpuacct', 'suanli', 'j-2.1.0', 'cgroup.procs'),
+        join(root, 'devices', 'suanli', 'j-2.1.0', 'cgroup.procs'),
+        join(mem, 'cgroup.procs'),
+        join(root, 'pids', 'suanli', 'j-2.1.0', 'cgroup.procs'),
+      ].sort(),
+    );
     assert.equal(readFileSync(join(mem, 'memory.limit_in_bytes'), 'utf8'), String(128 * 2 ** 20));
     assert.equal(readFileSync(join(mem, 'memory.memsw.limit_in_bytes'), 'utf8'), String(128 * 2 ** 20));
     assert.equal(readFileSync(join(root, 'pids', 'suanli', 'j-2.1.0', 'pids.max'), 'utf8'), '64');
-    assert.equal(readFileSync(join(root, 'cpu,cpuacct', 'suanli', 'j-2.1.0', 'cpu.cfs_quota_us'), 'utf8'), '150000');
+    assert.equal(
+      readFileSync(join(root, 'cpu,cpuacct', 'suanli', 'j-2.1.0', 'cpu.cfs_quota_us'), 'utf8'),
+      '150000',
+    );
     const dev = join(root, 'devices', 'suanli', 'j-2.1.0');
     assert.equal(readFileSync(join(dev, 'devices.deny'), 'utf8'), 'a');
     assert.equal(readFileSync(join(dev, 'devices.allow'), 'utf8'), 'c 195:255 rwm', 'the last rule written');
@@ -96,7 +111,11 @@ void test('v1: one group per hierarchy (cpu,cpuacct combined too), memsw equal t
     writeFileSync(join(mem, 'memory.max_usage_in_bytes'), '134217728\n');
     writeFileSync(join(mem, 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n');
     writeFileSync(join(root, 'cpu,cpuacct', 'suanli', 'j-2.1.0', 'cpuacct.usage'), '1234567890\n');
-    assert.deepEqual(d.cgroups.usage('j-2.1.0'), { peakMemoryBytes: 134217728, cpuTimeMs: 1235, oomKills: 2 });
+    assert.deepEqual(d.cgroups.usage('j-2.1.0'), {
+      peakMemoryBytes: 134217728,
+      cpuTimeMs: 1235,
+      oomKills: 2,
+    });
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -35,7 +35,8 @@ export async function openJobFile(path: string): Promise<FileHandle> {
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new UnsafeJobFileError(`${path} is not a regular file`);
-    if (st.nlink !== 1) throw new UnsafeJobFileError(`${path} has ${st.nlink} hard links; a job file has one`);
+    if (st.nlink !== 1)
+      throw new UnsafeJobFileError(`${path} has ${st.nlink} hard links; a job file has one`);
     const dirOwner = (await lstat(dirname(path))).uid;
     const self = process.getuid?.() ?? st.uid;
     if (st.uid !== dirOwner && st.uid !== self)

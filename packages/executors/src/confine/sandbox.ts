@@ -17,7 +17,7 @@
  * namespace. The root processes (shim, unshare, init) cannot be signalled by the job's account.
  */
 import { statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { Accelerator } from '@suanli/core';
 import type { UnixAccount } from './accounts.js';
 
@@ -143,9 +143,4 @@ export function sandboxArgv(
     '--',
     ...command,
   ];
-}
-
-/** Host device node names a path list exposes, for messages. */
-export function describeDevices(paths: readonly string[]): string {
-  return paths.length === 0 ? 'no device nodes' : paths.map((p) => `/dev/${basename(p)}`).join(', ');
 }

@@ -83,7 +83,6 @@ function request(
   };
 }
 
-
 const slurmIdOf = (ref: string): number => parseSlurmRef(ref)?.slurmId ?? NaN;
 
 const gate = (jobId: string): string => join(root, `${jobId}.gate`);

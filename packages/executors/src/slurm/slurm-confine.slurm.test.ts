@@ -14,7 +14,7 @@ import type { ClusterNode } from '@suanli/core';
 import type { ExecutionEvent, LaunchRequest } from '../executor.js';
 import { shQuote, testJobSpec } from '../contract.js';
 import { createSlurmExecutor, parseSlurmRef } from './executor.js';
-import { TEST_SLURM, events, requireSlurmCluster } from './test-cluster.js';
+import { TEST_SLURM, requireSlurmCluster, withSlurmExecutor } from './test-cluster.js';
 
 /** Where slurm-ci.sh's gres.conf puts the fake GPUs (gpu0..gpu7, c 195:N). */
 const FAKE_GPUS = process.env['SUANLI_TEST_SLURM_GPU_DIR'] ?? '/var/lib/slurm/fakegpu';
@@ -67,7 +67,6 @@ function request(
   };
 }
 
-
 const exitedOf =
   (jobId: string) =>
   (e: ExecutionEvent): boolean =>
@@ -76,10 +75,8 @@ const gate = (jobId: string): string => join(root, `${jobId}.gate`);
 const stdoutOf = (req: LaunchRequest): string => readFileSync(join(req.logDir, 'stdout.log'), 'utf8');
 
 describe('slurm executor: jobs are confined', () => {
-  test('a job runs as its tenant account sl-<tenant> (or the mapped --unix-user), never as root', async () => {
-    const ex = createSlurmExecutor(TEST_SLURM);
-    const ev = events(ex);
-    try {
+  test('a job runs as its tenant account sl-<tenant> (or the mapped --unix-user), never as root', () =>
+    withSlurmExecutor(async (ex, ev) => {
       assert.equal(ex.confinement().confined, true);
       const nodes = await ex.discover();
       const own = request(nodes, 'id -u; id -un', { node: 'node2', tenant: 't' });
@@ -102,15 +99,10 @@ describe('slurm executor: jobs are confined', () => {
       const asRoot = request(nodes, 'true', { node: 'node2', unixUser: 'root' });
       await assert.rejects(ex.launch(asRoot), /refusing to run a job as root/);
       assert.equal(existsSync(asRoot.logDir), false);
-    } finally {
-      await ex.close();
-    }
-  });
+    }));
 
-  test('a job over its memory is killed by the cgroup and reported as limit out-of-memory', async () => {
-    const ex = createSlurmExecutor(TEST_SLURM);
-    const ev = events(ex);
-    try {
+  test('a job over its memory is killed by the cgroup and reported as limit out-of-memory', () =>
+    withSlurmExecutor(async (ex, ev) => {
       const nodes = await ex.discover();
       const req = request(nodes, 'exec node -e "const a = []; for (;;) a.push(Buffer.alloc(8 << 20, 1))"', {
         node: 'node2',
@@ -124,15 +116,10 @@ describe('slurm executor: jobs are confined', () => {
       assert.equal(e.limit, 'out-of-memory', JSON.stringify(e));
       assert.equal(e.backendReason, null);
       assert.notEqual(e.exitCode, 0);
-    } finally {
-      await ex.close();
-    }
-  });
+    }));
 
-  test("a job holding one GPU cannot open the other GPUs' device nodes (ConstrainDevices)", async () => {
-    const ex = createSlurmExecutor(TEST_SLURM);
-    const ev = events(ex);
-    try {
+  test("a job holding one GPU cannot open the other GPUs' device nodes (ConstrainDevices)", () =>
+    withSlurmExecutor(async (ex, ev) => {
       const nodes = await ex.discover();
       // Opening a c 195:N node without a driver fails with ENXIO when the cgroup allows it and
       // with EPERM when it does not.
@@ -151,15 +138,10 @@ describe('slurm executor: jobs are confined', () => {
         if (i === mine) assert.match(line, /No such device or address/, `own GPU ${i} is reachable`);
         else assert.match(line, /Operation not permitted/, `GPU ${i} is fenced off`);
       }
-    } finally {
-      await ex.close();
-    }
-  });
+    }));
 
-  test("a job cannot write (or read) another tenant's log directory", async () => {
-    const ex = createSlurmExecutor(TEST_SLURM);
-    const ev = events(ex);
-    try {
+  test("a job cannot write (or read) another tenant's log directory", () =>
+    withSlurmExecutor(async (ex, ev) => {
       const nodes = await ex.discover();
       const victim = request(nodes, 'echo secret', { node: 'node2', tenant: 't' });
       await ex.launch(victim);
@@ -178,15 +160,10 @@ describe('slurm executor: jobs are confined', () => {
       assert.equal(existsSync(join(victim.logDir, 'planted')), false);
       assert.equal(existsSync(join(victim.logDir, 'stdout2.log')), false);
       assert.equal(stdoutOf(victim), 'secret\n');
-    } finally {
-      await ex.close();
-    }
-  });
+    }));
 
-  test('a job that rewrites its own Slurm comment stays tracked, cancellable, and is not external usage', async () => {
-    const ex = createSlurmExecutor(TEST_SLURM);
-    const ev = events(ex);
-    try {
+  test('a job that rewrites its own Slurm comment stays tracked, cancellable, and is not external usage', () =>
+    withSlurmExecutor(async (ex, ev) => {
       const nodes = await ex.discover();
       // The job (running as sl-t, the owner) hides: a new comment and name, then it keeps running.
       const req = request(
@@ -226,8 +203,5 @@ describe('slurm executor: jobs are confined', () => {
       const e = await ev.wait(exitedOf(req.jobId), 20_000, 'exited after cancel');
       assert.ok(e.kind === 'exited' && e.backendReason === null, JSON.stringify(e));
       assert.equal((await ex.client.job(id))?.job_state, 'CANCELLED');
-    } finally {
-      await ex.close();
-    }
-  });
+    }));
 });

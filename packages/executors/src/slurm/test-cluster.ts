@@ -5,7 +5,7 @@
  */
 import type { ExecutionEvent } from '../executor.js';
 import { SlurmRestClient } from './client.js';
-import type { SlurmExecutor } from './executor.js';
+import { createSlurmExecutor, type SlurmExecutor } from './executor.js';
 import type { SlurmExecutorOptions } from './options.js';
 
 export const TEST_SLURM: SlurmExecutorOptions = {
@@ -56,4 +56,17 @@ export function events(ex: SlurmExecutor): {
       }
     },
   };
+}
+
+/** Runs `fn` with a fresh executor on the test cluster and its event log; closes it afterwards. */
+export async function withSlurmExecutor<T>(
+  fn: (ex: SlurmExecutor, ev: ReturnType<typeof events>) => Promise<T>,
+): Promise<T> {
+  const ex = createSlurmExecutor(TEST_SLURM);
+  const ev = events(ex);
+  try {
+    return await fn(ex, ev);
+  } finally {
+    await ex.close();
+  }
 }

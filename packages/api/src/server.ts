@@ -72,7 +72,12 @@ export interface RunningServer {
   readonly policy: PolicyManager | null;
   /** Re-reads the policy file (SIGHUP); throws PolicyError and keeps the old policy if invalid. */
   reloadPolicy(): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stops serving and scheduling. Running jobs keep running (they are re-adopted at the next start)
+   * unless `endJobs` is set: then each is ended first (SIGTERM, `graceMs`, SIGKILL), for an
+   * embedding that must leave nothing behind (tests).
+   */
+  close(opts?: { readonly endJobs?: boolean; readonly graceMs?: number }): Promise<void>;
 }
 
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
@@ -186,9 +191,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       if (!policyManager) return;
       engine.setPolicy(await policyManager.reload());
     },
-    async close() {
+    async close(closeOpts) {
       await app.close();
       await engine.stop();
+      if (closeOpts?.endJobs)
+        for (const j of await store.jobsInStates(['starting', 'running']))
+          if (j.executorRef !== null) await executor.cancel(j.id, j.executorRef, closeOpts.graceMs ?? 0);
       await store.close();
     },
   };

@@ -47,7 +47,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     server,
     dir,
     async close() {
-      await server.close();
+      await server.close({ endJobs: true });
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionEvent } from '../executor.js';
 import { shQuote } from '../contract.js';
-import { LocalExecutor, parseLocalRef } from './local-executor.js';
+import { LocalExecutor, attemptStateDir, parseLocalRef } from './local-executor.js';
 import { isEnded, readProcStat } from './procfs.js';
 
 const CHILD = fileURLToPath(new URL('./crash-child.js', import.meta.url));
@@ -85,7 +85,7 @@ void test(
       );
     } finally {
       await ex.close();
-      rmSync(dir, { recursive: true, force: true });
+      for (const d of [dir, attemptStateDir(dir)]) rmSync(d, { recursive: true, force: true }); // the state dir is its sibling
     }
   },
 );
@@ -111,7 +111,7 @@ void test(
       );
     } finally {
       await ex.close();
-      rmSync(dir, { recursive: true, force: true });
+      for (const d of [dir, attemptStateDir(dir)]) rmSync(d, { recursive: true, force: true }); // the state dir is its sibling
     }
   },
 );

@@ -152,7 +152,7 @@ void test(
       );
     } finally {
       await ex.close();
-      rmSync(dir, { recursive: true, force: true });
+      for (const d of [dir, attemptStateDir(dir)]) rmSync(d, { recursive: true, force: true }); // the state dir is its sibling
     }
   },
 );
@@ -174,7 +174,7 @@ void test('local: a placement on another node is refused before anything starts'
     );
   } finally {
     await ex.close();
-    rmSync(dir, { recursive: true, force: true });
+    for (const d of [dir, attemptStateDir(dir)]) rmSync(d, { recursive: true, force: true }); // the state dir is its sibling
   }
 });
 
@@ -226,7 +226,7 @@ void test(
     } finally {
       await first.close();
       await second.close();
-      rmSync(dir, { recursive: true, force: true });
+      for (const d of [dir, attemptStateDir(dir)]) rmSync(d, { recursive: true, force: true }); // the state dir is its sibling
     }
   },
 );
@@ -279,7 +279,7 @@ void test(
       );
     } finally {
       await ex.close();
-      rmSync(dir, { recursive: true, force: true });
+      for (const d of [dir, attemptStateDir(dir)]) rmSync(d, { recursive: true, force: true }); // the state dir is its sibling
     }
   },
 );
@@ -307,7 +307,7 @@ void test(
       await restarted.close();
     } finally {
       await ex.close();
-      rmSync(dir, { recursive: true, force: true });
+      for (const d of [dir, attemptStateDir(dir)]) rmSync(d, { recursive: true, force: true }); // the state dir is its sibling
     }
   },
 );
@@ -341,7 +341,7 @@ void test(
     } finally {
       await first.close();
       await second.close();
-      rmSync(dir, { recursive: true, force: true });
+      for (const d of [dir, attemptStateDir(dir)]) rmSync(d, { recursive: true, force: true }); // the state dir is its sibling
     }
   },
 );

@@ -95,7 +95,7 @@ export async function startConsoleStack(
     client: new SuanliClient({ url: server.url, token }),
     async close() {
       await consoleApp?.close();
-      await server.close();
+      await server.close({ endJobs: true });
       await rm(dataDir, { recursive: true, force: true });
     },
   };

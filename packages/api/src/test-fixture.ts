@@ -37,6 +37,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       cancelGraceMs: 300,
       print: () => {},
     });
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true }); // a refused start leaves nothing behind
+    throw e;
   } finally {
     for (const k of ['SUANLI_ADMIN_TOKEN', ...Object.keys(env)]) {
       if (saved[k] === undefined) delete process.env[k];
@@ -47,8 +50,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     server,
     dir,
     async close() {
-      await server.close({ endJobs: true });
-      await rm(dir, { recursive: true, force: true });
+      try {
+        await server.close({ endJobs: true });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   };
 }

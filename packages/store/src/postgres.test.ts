@@ -4,6 +4,7 @@
  * locally but FAILS under CI (process.env.CI), so CI can never pass by not testing PostgreSQL.
  * Every store opened here gets its own schema (search_path), all dropped when the file is done.
  */
+import { rmSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
@@ -75,7 +76,8 @@ void describe('PostgreSQL backend specifics', { skip: url === null ? missing : f
     for (const scheme of ['postgresql://', 'postgres://']) {
       const schema = await freshSchema();
       const withSchema = `${(url ?? '').replace(/^postgres(ql)?:\/\//, scheme)}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-      const store = await openStore({ dataDir: `/tmp/suanli-store-pg-${process.pid}`, database: withSchema });
+      const dataDir = `/tmp/suanli-store-pg-${process.pid}`;
+      const store = await openStore({ dataDir, database: withSchema });
       try {
         assert.equal(store.dialect, 'postgres');
         await store.migrate();
@@ -108,6 +110,7 @@ void describe('PostgreSQL backend specifics', { skip: url === null ? missing : f
         );
       } finally {
         await store.close();
+        rmSync(dataDir, { recursive: true, force: true });
       }
     }
   });

@@ -2,36 +2,38 @@
  * The engine: the control loop that joins the store, the scheduling core and an executor.
  *
  * One cycle, as numbered steps (I/O only at the edges, the decision in the pure core):
- *   1. Read the working set: nodes (with operator overrides) and every queued/active job.
- *   2. Build an immutable Snapshot (time = the injected clock).
- *   3. Ask the policy: `policy.schedule(snapshot)` → starts, preemptions, pending verdicts.
+ *   1. Take the working set from memory (`working-set.ts`: every queued and active job, fed by the
+ *      store's change feed) and the nodes (re-read only when the inventory changed).
+ *   2. Build the snapshot's changes since the last cycle (time = the injected clock).
+ *   3. Ask the policy (`policy-runner.ts`, in a worker thread for the built-in policy, so the API
+ *      is never held up by it) → starts, preemptions, and the pending verdicts that changed.
  *   4. Commit each start (queued → starting, CAS) BEFORE launching it, then launch it.
  *   5. Carry out preemptions, time limits and cancel requests (SIGTERM, grace, SIGKILL).
- *   6. Store the pending verdicts ("why is my job pending?").
+ *   6. Store the pending verdicts that changed ("why is my job pending?").
  *
  * Executor events (running / exited) are applied through the same serial queue, so a cycle and an
  * event never interleave. Every state change is a compare-and-set in the store, recorded with its
  * time and reason: an acknowledged job is never lost, and a job is never started twice for the
- * same attempt.
+ * same attempt. The store is the durable record; the working set is rebuilt from it at start.
  */
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type {
   ClusterNode,
-  JobState,
   Placement,
   RunningSchedJob,
   SchedJob,
   PolicyConfig,
   SchedulingPolicy,
-  Snapshot,
   TenantUsage,
 } from '@suanli/core';
 import { ACTIVE_STATES, accrueUsage, decayedAcceleratorSeconds, decayUsage, DEFAULT_POLICY, EMPTY_USAGE } from '@suanli/core';
 import { BOOKING_WINDOW_HORIZON_MS, windowsForSnapshot } from '@suanli/core';
 import { bookingStoreOf, type BookingStore } from '@suanli/store';
-import type { JobRecord, Store, StoredNode, UsageRecord } from '@suanli/store';
+import type { JobRecord, PendingUpdate, Store, StoredNode, UsageRecord } from '@suanli/store';
 import type { AttemptResources, ExecutionEvent, Executor, LimitExceeded } from '@suanli/executors';
+import { InlinePolicyRunner, WorkerPolicyRunner, type PolicyRunner } from './policy-runner.js';
+import { WorkingSet, WORKING_STATES } from './working-set.js';
 
 export interface EngineLogger {
   info(obj: object, msg?: string): void;
@@ -57,6 +59,12 @@ export interface EngineOptions {
   readonly cancelGraceMs?: number;
   /** How often the executor's inventory is re-read (telemetry, health). */
   readonly inventoryIntervalMs?: number;
+  /**
+   * Run the built-in policy in a worker thread (default: yes when the policy is the built-in one
+   * with its configuration, i.e. has `config` and is named "suanli"). A policy object of any other
+   * kind always runs inline.
+   */
+  readonly policyThread?: 'worker' | 'inline';
 }
 
 /** Why the engine is ending an attempt; decides the terminal state when the exit arrives. */
@@ -67,7 +75,10 @@ const quietLogger: EngineLogger = { info() {}, warn() {}, error() {} };
 /** Minimum time between the end of a cycle and a cycle started by a nudge. */
 export const NUDGE_MIN_GAP_MS = 20;
 
-export const WORKING_STATES: readonly JobState[] = ['queued', 'starting', 'running'];
+export { WORKING_STATES };
+
+/** Pending verdicts written per store call: a burst of changed verdicts never holds the store long. */
+export const VERDICT_WRITE_CHUNK = 1000;
 
 export class Engine {
   readonly store: Store;
@@ -91,9 +102,15 @@ export class Engine {
   private readonly stopping = new Set<string>();
   private cycles = 0;
   private lastCycleMs = 0;
+  private lastPolicyMs = 0;
   private lastCycleEndedAt = 0;
-  /** The pending verdict last written per queued job (verdict, reason, estimate), to write only changes. */
-  private storedVerdicts = new Map<string, string>();
+  /** Every job waiting or holding devices, fed by the store's change feed. */
+  private readonly working = new WorkingSet();
+  private readonly unsubscribe: () => void;
+  /** The nodes as the scheduler sees them; null when the inventory changed since they were read. */
+  private nodes: ClusterNode[] | null = null;
+  private runner: PolicyRunner;
+  private readonly policyThread: 'worker' | 'inline' | undefined;
   /**
    * Decayed accelerator-seconds per tenant (fair share). Advanced every cycle; attempts that ended
    * between cycles are charged from `endedSinceCycle`. Read back from the usage ledger at start (`seedFromLedger`).
@@ -123,6 +140,12 @@ export class Engine {
     this.cycleIntervalMs = opts.cycleIntervalMs ?? 1000;
     this.cancelGraceMs = opts.cancelGraceMs ?? 10_000;
     this.inventoryIntervalMs = opts.inventoryIntervalMs ?? 30_000;
+    this.policyThread = opts.policyThread;
+    this.runner = this.makeRunner(opts.policy);
+    this.unsubscribe = this.store.onChange((c) => {
+      if (c.kind === 'nodes') this.nodes = null;
+      else for (const j of c.jobs) this.working.apply(j);
+    });
     this.executor.onEvent((e) => {
       void this.enqueue(() => this.applyEvent(e)).catch(() => undefined); // errors are logged by enqueue
     });
@@ -163,14 +186,45 @@ export class Engine {
     };
   }
 
+  private makeRunner(policy: EnginePolicy): PolicyRunner {
+    const builtIn = policy.name === 'suanli' && policy.config !== undefined;
+    const where = this.policyThread ?? (builtIn ? 'worker' : 'inline');
+    if (where === 'worker' && !builtIn)
+      throw new Error(`policy "${policy.name}" cannot run in a worker thread: only the built-in policy can`);
+    return where === 'worker' && policy.config ? new WorkerPolicyRunner(policy.config) : new InlinePolicyRunner(policy);
+  }
+
   /** Replaces the policy (policy reload without a restart); takes effect at the next cycle. */
   setPolicy(policy: EnginePolicy): void {
-    this.policy = policy;
+    const runner = this.makeRunner(policy);
+    // Swapped between cycles, so no cycle is cut off; a job's view (preemptible by its class) may change.
+    void this.enqueue(async () => {
+      const old = this.runner;
+      this.policy = policy;
+      this.runner = runner;
+      this.working.resendAll();
+      await old.close();
+    });
     this.nudge();
   }
 
-  stats(): { cycles: number; lastCycleMs: number } {
-    return { cycles: this.cycles, lastCycleMs: this.lastCycleMs };
+  /**
+   * `lastCycleMs`: the last cycle end to end; `lastPolicyMs`: the policy's part of it (on the
+   * worker thread when `policyThread` is "worker"); `working`: jobs in the working set.
+   */
+  stats(): { cycles: number; lastCycleMs: number; lastPolicyMs: number; working: number; policyThread: 'worker' | 'inline' } {
+    return {
+      cycles: this.cycles,
+      lastCycleMs: this.lastCycleMs,
+      lastPolicyMs: this.lastPolicyMs,
+      working: this.working.size,
+      policyThread: this.runner.where,
+    };
+  }
+
+  /** Queued jobs of a tenant, from the working set (what `maxWaitingJobs` bounds); no store read. */
+  queuedJobsOf(tenant: string): number {
+    return this.working.queuedOf(tenant);
   }
 
   logDir(jobId: string, attempt: number): string {
@@ -182,9 +236,12 @@ export class Engine {
     await this.refreshInventory();
     await this.recover();
     await this.seedFromLedger();
+    this.working.replaceAll(await this.store.jobsInStates(WORKING_STATES));
     this.stopped = false;
     this.inventoryTimer = setInterval(() => {
-      this.refreshInventory().catch((err: unknown) => this.log.error({ err }, 'inventory refresh failed'));
+      this.refreshInventory()
+        .then(() => this.enqueue(() => this.resyncHolding()))
+        .catch((err: unknown) => this.log.error({ err }, 'inventory refresh failed'));
     }, this.inventoryIntervalMs);
     this.inventoryTimer.unref();
     this.scheduleNext(0);
@@ -197,6 +254,8 @@ export class Engine {
     if (this.inventoryTimer) clearInterval(this.inventoryTimer);
     this.timer = null;
     await this.chain.catch(() => undefined);
+    this.unsubscribe();
+    await this.runner.close();
     await this.executor.close();
   }
 
@@ -345,20 +404,18 @@ export class Engine {
 
   private async cycle(): Promise<void> {
     const t0 = performance.now();
-    // 1. Working set.
+    // 1. Working set: from memory; the nodes and bookings from the store (both small).
     const now = this.clock();
-    const [stored, jobs, booked] = await Promise.all([
-      this.store.listNodes(),
-      this.store.jobsInStates(WORKING_STATES),
+    const [nodes, booked] = await Promise.all([
+      this.currentNodes(),
       this.bookings?.list({ endAfter: now, states: ['approved'] }) ?? [],
     ]);
-    const nodes = stored.map(effectiveNode);
-    const queued = jobs.filter((j) => j.state === 'queued' && (j.notBefore === null || j.notBefore <= now));
-    const active = jobs.filter((j) => ACTIVE_STATES.has(j.state) && j.placement !== null);
+    const holding = this.working.holdingDevices();
+    const active = holding.filter((j) => j.placement !== null);
 
     // 5a. Cancel requests, time limits: carried out before scheduling so freed devices are not counted twice.
-    for (const j of jobs) {
-      if (j.cancelRequestedAt !== null && ACTIVE_STATES.has(j.state)) this.requestStop(j, { kind: 'cancel' });
+    for (const j of holding) {
+      if (j.cancelRequestedAt !== null) this.requestStop(j, { kind: 'cancel' });
       else if (
         j.state === 'running' &&
         j.spec.timeLimitSeconds !== null &&
@@ -368,7 +425,7 @@ export class Engine {
         this.requestStop(j, { kind: 'timeout' });
     }
 
-    // 2. Snapshot, with fair-share usage advanced to now.
+    // 2. The snapshot's changes, with fair-share usage advanced to now.
     const running = active.map((j) => this.runningSchedJob(j, now));
     const halfLifeMs = this.policyConfig.fairShare.halfLifeMs;
     const prevAsOf = this.usage.asOf;
@@ -382,60 +439,95 @@ export class Engine {
         e.toMs,
         halfLifeMs,
       );
-    const snapshot: Snapshot = {
+    const runner = this.runner;
+    const fresh = runner.fresh;
+    if (fresh) this.working.resendAll();
+    const delta = this.working.pendingDelta(now, (j) => ({ seq: j.seq, job: this.schedJob(j) }));
+
+    // 3. Decide (the API keeps answering meanwhile when the policy runs in its worker).
+    const result = await runner.cycle({
       now,
-      nodes,
-      pending: queued.map((j) => this.schedJob(j)),
+      ...(fresh || nodes.changed ? { nodes: nodes.nodes } : {}),
       running,
       usage: this.usage.byTenant,
       windows: windowsForSnapshot(booked, now, BOOKING_WINDOW_HORIZON_MS),
-    };
+      ...delta,
+    });
 
-    // 3. Decide.
-    const result = this.policy.schedule(snapshot);
-
-    // 4. Starts: commit, then launch.
-    const byId = new Map(jobs.map((j) => [j.id, j]));
-    const nodeByName = new Map(nodes.map((n) => [n.name, n]));
+    // 4. Starts: commit, then launch. A job that changed meanwhile (cancelled) fails the CAS.
+    const nodeByName = new Map(nodes.nodes.map((n) => [n.name, n]));
     for (const s of result.starts) {
-      const job = byId.get(s.jobId);
-      if (!job) continue;
+      const job = this.working.get(s.jobId);
+      if (job?.state !== 'queued') continue;
       await this.startJob(job, s.placement, s.reason, nodeByName);
     }
 
     // 5b. Preemptions.
     for (const p of result.preemptions) {
-      const job = byId.get(p.jobId);
+      const job = this.working.get(p.jobId);
       if (job && ACTIVE_STATES.has(job.state)) {
         this.requestStop(job, { kind: 'preempt', reason: p.reason, at: now, forJobId: p.forJobId });
         this.claims.set(p.forJobId, now);
+        this.working.touch(p.forJobId);
       }
     }
     for (const s of result.starts) this.claims.delete(s.jobId);
     // forget jobs that left the working set
-    for (const id of this.attainedService.keys()) if (!byId.has(id)) this.attainedService.delete(id);
-    for (const id of this.claims.keys()) if (!byId.has(id)) this.claims.delete(id);
+    for (const id of this.attainedService.keys()) if (!this.working.has(id)) this.attainedService.delete(id);
+    for (const id of this.claims.keys()) if (!this.working.has(id)) this.claims.delete(id);
 
-    // 6. Why pending: only verdicts that changed since the last cycle are written (most do not),
-    // so a long queue costs one write per change, not one per job per cycle.
-    const changed = [];
-    const seen = new Map<string, string>();
-    for (const p of result.pending) {
-      const key = `${p.verdict}\u0000${p.reason}\u0000${p.estimatedStart ?? ''}`;
-      seen.set(p.jobId, key);
-      if (this.storedVerdicts.get(p.jobId) !== key)
-        changed.push({
-          jobId: p.jobId,
-          verdict: p.verdict,
-          reason: p.reason,
-          estimatedStart: p.estimatedStart,
-        });
-    }
-    if (changed.length > 0) await this.store.setPendingReasons(changed);
-    this.storedVerdicts = seen;
+    // 6. Why pending: only verdicts that changed since the last cycle (most do not), in chunks, so a
+    // long queue costs one write per change and a burst of changes never holds the store long.
+    await this.writeVerdicts(result.verdicts);
     this.cycles++;
+    this.lastPolicyMs = result.policyMs;
     this.lastCycleEndedAt = performance.now();
     this.lastCycleMs = this.lastCycleEndedAt - t0;
+  }
+
+  private async writeVerdicts(verdicts: readonly PendingUpdate[]): Promise<void> {
+    for (let i = 0; i < verdicts.length; i += VERDICT_WRITE_CHUNK)
+      await this.store.setPendingReasons(verdicts.slice(i, i + VERDICT_WRITE_CHUNK));
+  }
+
+  /** The nodes with operator overrides applied, re-read only after the inventory changed. */
+  private async currentNodes(): Promise<{ nodes: ClusterNode[]; changed: boolean }> {
+    if (this.nodes !== null) return { nodes: this.nodes, changed: false };
+    const nodes = (await this.store.listNodes()).map(effectiveNode);
+    this.nodes = nodes;
+    return { nodes, changed: true };
+  }
+
+  /**
+   * The jobs holding devices, re-read from the store (few: bounded by the hall) and put right in
+   * the working set, should a change have reached it out of order.
+   */
+  private async resyncHolding(): Promise<void> {
+    const stored = await this.store.jobsInStates(['starting', 'running']);
+    const ids = new Set(stored.map((j) => j.id));
+    for (const j of stored) {
+      const known = this.working.get(j.id);
+      // Only what is missing or behind: a cancel request that landed after the read stays.
+      if (
+        known === undefined ||
+        known.state !== j.state ||
+        known.attempt !== j.attempt ||
+        known.executorRef !== j.executorRef ||
+        (known.cancelRequestedAt === null && j.cancelRequestedAt !== null)
+      )
+        this.working.apply(j);
+    }
+    for (const j of this.working.holdingDevices()) {
+      if (ids.has(j.id)) continue;
+      const now = await this.store.getJob(j.id);
+      if (now) this.working.apply(now);
+    }
+  }
+
+  /** Re-reads a job whose compare-and-set failed: the working set had an older row. */
+  private async reread(id: string): Promise<void> {
+    const job = await this.store.getJob(id);
+    if (job) this.working.apply(job);
   }
 
   private async startJob(
@@ -464,7 +556,10 @@ export class Engine {
         estimatedStart: null,
       },
     );
-    if (!started) return; // cancelled or changed concurrently: nothing to launch
+    if (!started) {
+      await this.reread(job.id); // cancelled or changed concurrently: nothing to launch
+      return;
+    }
     const logDir = this.logDir(job.id, attempt);
     try {
       // Traversable, not listable: a confined job's account passes through to its own directory.

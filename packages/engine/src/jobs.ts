@@ -20,9 +20,10 @@
  * at once cannot both take the last hours.
  *
  * Waiting jobs are bounded per tenant (`maxWaitingJobs`, from the policy file; default
- * DEFAULT_MAX_WAITING_JOBS): every waiting job is read by each scheduling cycle, so one tenant must
- * not be able to grow the queue without end. The count is one GROUP BY; submissions racing past it
- * at once can overshoot by at most their number.
+ * DEFAULT_MAX_WAITING_JOBS): every waiting job is held in the engine's working set and weighed by
+ * each scheduling cycle, so one tenant must not be able to grow the queue without end. The count
+ * is the working set's (no store read); submissions racing past it at once can overshoot by at
+ * most their number.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -31,7 +32,6 @@ import {
   isTerminal,
   type FieldError,
   type JobSpec,
-  type JobState,
 } from '@suanli/core';
 import type { JobRecord, Store, UsageRecord } from '@suanli/store';
 import type { Engine } from './engine.js';
@@ -49,9 +49,6 @@ export type JobsErrorCode =
   | 'BUDGET_EXCEEDED'
   | 'BUDGET_NEEDS_TIME_LIMIT'
   | 'TOO_MANY_WAITING_JOBS';
-
-/** The states of a job that waits for devices (counted against a tenant's maxWaitingJobs). */
-export const WAITING_STATES: readonly JobState[] = ['queued', 'requeued', 'preempted', 'lost'];
 
 export class JobsError extends Error {
   constructor(
@@ -76,7 +73,7 @@ export function newJobId(): string {
 export class JobService {
   constructor(
     private readonly store: Store,
-    private readonly engine: Pick<Engine, 'nudge'>,
+    private readonly engine: Pick<Engine, 'nudge' | 'queuedJobsOf'>,
     private readonly clock: () => number = Date.now,
     private readonly priorityClasses: () => Readonly<Record<string, number>> = () => DEFAULT_PRIORITY_CLASSES,
     private readonly maxWaitingJobs: (tenant: string) => number = () => DEFAULT_MAX_WAITING_JOBS,
@@ -119,7 +116,7 @@ export class JobService {
     idempotencyKey: string | null,
   ): Promise<{ job: JobRecord; created: boolean }> {
     const spec = this.compile(input);
-    await this.checkWaitingJobs(who.tenant);
+    this.checkWaitingJobs(who.tenant);
     const projects = await this.store.listProjects(who.tenant);
     if (projects.length > 0 && spec.project !== 'default' && !projects.some((p) => p.name === spec.project))
       throw new JobsError(
@@ -139,10 +136,9 @@ export class JobService {
     return run;
   }
 
-  private async checkWaitingJobs(tenant: string): Promise<void> {
+  private checkWaitingJobs(tenant: string): void {
     const limit = this.maxWaitingJobs(tenant);
-    const counts = await this.store.countJobsByState({ tenant, states: WAITING_STATES });
-    const waiting = counts.reduce((n, c) => n + c.count, 0);
+    const waiting = this.engine.queuedJobsOf(tenant);
     if (waiting >= limit)
       throw new JobsError(
         'TOO_MANY_WAITING_JOBS',

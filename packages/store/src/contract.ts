@@ -691,6 +691,38 @@ export function defineStoreContract(
       );
     });
 
+    void describe('change feed (onChange)', () => {
+      void it(
+        'reports each committed create, transition and patch with the row as committed, and nothing for a write that changed nothing',
+        run(async (store) => {
+          const seen: string[] = [];
+          const off = store.onChange((c) => {
+            if (c.kind === 'jobs') for (const j of c.jobs) seen.push(`${j.id}:${j.state}:${j.cancelRequestedAt ?? '-'}`);
+            else seen.push('nodes');
+          });
+          const { job } = await store.createJob(makeNewJob({ submittedAt: T0, idempotencyKey: 'k1' }));
+          const again = await store.createJob(makeNewJob({ submittedAt: T0, idempotencyKey: 'k1' }));
+          assert.equal(again.created, false);
+          assert.equal(await store.transitionJob(job.id, 'running', 'succeeded', T0 + 1, 'lost race'), null);
+          await store.transitionJob(job.id, 'queued', 'starting', T0 + 2, 'placed', { attempt: 1 });
+          assert.equal(await store.patchJob(job.id, 'queued', { cancelRequestedAt: T0 + 3 }), null);
+          await store.patchJob(job.id, 'starting', { cancelRequestedAt: T0 + 3 });
+          await store.upsertNodes([makeNode('gpu-01')], T0 + 4);
+          assert.equal(await store.setNodeAdminState('no-such-node', 'draining', 'x', T0 + 5), false);
+          await store.setNodeAdminState('gpu-01', 'draining', 'fan', T0 + 5);
+          off();
+          await store.transitionJob(job.id, 'starting', 'running', T0 + 6, 'started');
+          assert.deepEqual(seen, [
+            `${job.id}:queued:-`,
+            `${job.id}:starting:-`,
+            `${job.id}:starting:${T0 + 3}`,
+            'nodes',
+            'nodes',
+          ]);
+        }),
+      );
+    });
+
     void describe('nodes', () => {
       void it(
         'upsertNodes stores the inventory; node JSON round-trips; listNodes is by name',

@@ -42,6 +42,7 @@ import type {
   NewJob,
   PendingUpdate,
   Store,
+  StoreChange,
   StoredNode,
   TransitionRecord,
 } from './store.js';
@@ -223,12 +224,28 @@ export class KyselyStore implements Store {
   /** Parsed job specs, so a cycle over the queue does not parse every spec again (rows.ts). */
   readonly #specs = new SpecCache();
   readonly #toJob = (row: Selectable<JobsTable>): JobRecord => toJobRecord(row, this.#specs);
+  readonly #listeners = new Set<(change: StoreChange) => void>();
 
   constructor(backend: Backend) {
     this.#backend = backend;
     this.#db = backend.db;
     this.dialect = backend.dialect;
     this.#prepared = prepareCreate(backend.db, backend.dataModifyingCte);
+  }
+
+  onChange(listener: (change: StoreChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Tells the listeners what a commit changed (called after the commit, never inside it). */
+  #changed(change: StoreChange): void {
+    for (const l of this.#listeners) l(change);
+  }
+
+  #jobChanged(job: JobRecord | null): JobRecord | null {
+    if (job !== null) this.#changed({ kind: 'jobs', jobs: [job] });
+    return job;
   }
 
   /**
@@ -370,7 +387,11 @@ export class KyselyStore implements Store {
               }
               return first;
             });
-      if (inserted !== undefined) return { job: this.#toJob(inserted), created: true };
+      if (inserted !== undefined) {
+        const created = this.#toJob(inserted);
+        this.#jobChanged(created);
+        return { job: created, created: true };
+      }
       if (job.idempotencyKey === null) {
         throw new Error(`job ${job.id}: insert without an idempotency key returned no row`);
       }
@@ -464,7 +485,7 @@ export class KyselyStore implements Store {
       assertEpochMs('at', at);
       assertText('reason', reason);
       assertPatchValues(patch);
-      return this.#backend.write(async (trx) => {
+      const changed = await this.#backend.write(async (trx) => {
         const row = await trx
           .updateTable('jobs')
           .set({ ...patchColumns(patch), state: to })
@@ -499,6 +520,7 @@ export class KyselyStore implements Store {
           await this.#writeUsage(trx, job, to, at, patch.attemptResources);
         return job;
       });
+      return this.#jobChanged(changed);
     });
   }
 
@@ -571,7 +593,7 @@ export class KyselyStore implements Store {
         .where('state', '=', expectedState)
         .returningAll()
         .executeTakeFirst();
-      return row === undefined ? null : this.#toJob(row);
+      return row === undefined ? null : this.#jobChanged(this.#toJob(row));
     });
   }
 
@@ -633,6 +655,7 @@ export class KyselyStore implements Store {
             .execute();
         }
       });
+      this.#changed({ kind: 'nodes' });
     });
   }
 
@@ -657,7 +680,9 @@ export class KyselyStore implements Store {
         .set({ admin_state: state, admin_reason: reason, updated_at: at })
         .where('name', '=', name)
         .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
+      if (result.numUpdatedRows === 0n) return false;
+      this.#changed({ kind: 'nodes' });
+      return true;
     });
   }
 

@@ -122,9 +122,26 @@ export interface StoredNode {
   readonly updatedAt: number;
 }
 
+/**
+ * What a commit changed, as committed: the jobs a create, transition or patch wrote (their rows
+ * after the write), or that the inventory changed (node rows or an operator's override).
+ */
+export type StoreChange =
+  | { readonly kind: 'jobs'; readonly jobs: readonly JobRecord[] }
+  | { readonly kind: 'nodes' };
+
 export interface Store extends AccountingStore {
   /** `sqlite` or `postgres`: for logs and capability tables, never for branching in callers. */
   readonly dialect: 'sqlite' | 'postgres';
+
+  /**
+   * Subscribes to this store instance's committed changes (the engine's working set is fed by
+   * them). A listener is called after the commit, once per change, in the order the writers see
+   * their own results; never for a write that failed or changed nothing (a compare-and-set that
+   * lost, an idempotent create that found its job). Writes made through another store instance
+   * or process are not seen. Listeners must not throw; returns the unsubscribe function.
+   */
+  onChange(listener: (change: StoreChange) => void): () => void;
 
   /** Applies pending migrations. Safe to call on every start. */
   migrate(): Promise<void>;

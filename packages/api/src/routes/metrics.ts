@@ -40,6 +40,16 @@ export function registerMetricsRoutes(app: FastifyInstance, { store, engine }: R
     help: 'Duration of the last scheduling cycle',
     registers: [registry],
   });
+  const policySeconds = new Gauge({
+    name: 'suanli_scheduler_last_policy_seconds',
+    help: "The policy's part of the last cycle (on its worker thread when it runs in one)",
+    registers: [registry],
+  });
+  const workingJobs = new Gauge({
+    name: 'suanli_scheduler_working_jobs',
+    help: "Jobs in the engine's in-memory working set (queued, starting, running)",
+    registers: [registry],
+  });
 
   app.get(
     '/metrics',
@@ -76,6 +86,8 @@ export function registerMetricsRoutes(app: FastifyInstance, { store, engine }: R
       const st = engine.stats();
       cycles.set(st.cycles);
       cycleSeconds.set(st.lastCycleMs / 1000);
+      policySeconds.set(st.lastPolicyMs / 1000);
+      workingJobs.set(st.working);
       void reply.header('content-type', registry.contentType);
       return registry.metrics();
     },

@@ -222,6 +222,11 @@ export class Engine {
     };
   }
 
+  /** A tenant's queued and active jobs, from the working set (what budgets reserve); no store read. */
+  workingJobsOf(tenant: string): JobRecord[] {
+    return this.working.ofTenant(tenant);
+  }
+
   /** Queued jobs of a tenant, from the working set (what `maxWaitingJobs` bounds); no store read. */
   queuedJobsOf(tenant: string): number {
     return this.working.queuedOf(tenant);

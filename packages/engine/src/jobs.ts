@@ -73,7 +73,7 @@ export function newJobId(): string {
 export class JobService {
   constructor(
     private readonly store: Store,
-    private readonly engine: Pick<Engine, 'nudge' | 'queuedJobsOf'>,
+    private readonly engine: Pick<Engine, 'nudge' | 'queuedJobsOf' | 'workingJobsOf'>,
     private readonly clock: () => number = Date.now,
     private readonly priorityClasses: () => Readonly<Record<string, number>> = () => DEFAULT_PRIORITY_CLASSES,
     private readonly maxWaitingJobs: (tenant: string) => number = () => DEFAULT_MAX_WAITING_JOBS,
@@ -161,10 +161,8 @@ export class JobService {
       );
     const now = this.clock();
     const { from, to } = monthOf(now);
-    const [ledger, open] = await Promise.all([
-      this.store.listUsage({ from, to, tenant }),
-      this.store.jobsInStates(['queued', 'starting', 'running', 'requeued', 'preempted', 'lost']),
-    ]);
+    const ledger = await this.store.listUsage({ from, to, tenant });
+    const open = this.engine.workingJobsOf(tenant);
     const wantHours = (accelerators * spec.timeLimitSeconds) / 3600;
     for (const b of budgets) {
       const inScope = (t: string, p: string) => t === tenant && (b.project === null || p === b.project);

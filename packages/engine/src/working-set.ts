@@ -93,6 +93,13 @@ export class WorkingSet {
     return [...this.holding.values()];
   }
 
+  /** A tenant's jobs in a working state (what its budgets reserve). */
+  ofTenant(tenant: string): JobRecord[] {
+    const out: JobRecord[] = [];
+    for (const j of this.jobs.values()) if (j.tenant === tenant) out.push(j);
+    return out;
+  }
+
   /** Queued jobs of a tenant (what its `maxWaitingJobs` bounds). */
   queuedOf(tenant: string): number {
     return this.queuedByTenant.get(tenant) ?? 0;

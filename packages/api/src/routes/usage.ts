@@ -156,7 +156,7 @@ const USAGE_COLUMNS = [
 
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
-export function registerUsageRoutes(app: FastifyInstance, { store, clock }: RouteContext): void {
+export function registerUsageRoutes(app: FastifyInstance, { store, engine, clock }: RouteContext): void {
   const windowQuery = {
     from: Type.Optional(
       Type.String({ maxLength: 40, description: 'ISO-8601 or epoch ms; default: start of this UTC month' }),
@@ -321,10 +321,8 @@ export function registerUsageRoutes(app: FastifyInstance, { store, clock }: Rout
     const now = clock();
     const { from, to } = monthOf(now);
     const inScope = (t: string, p: string) => t === b.tenant && (b.project === null || p === b.project);
-    const [ledger, open] = await Promise.all([
-      store.listUsage({ from, to, tenant: b.tenant }),
-      store.jobsInStates(['queued', 'starting', 'running', 'requeued', 'preempted', 'lost']),
-    ]);
+    const ledger = await store.listUsage({ from, to, tenant: b.tenant });
+    const open = engine.workingJobsOf(b.tenant);
     const used = ledger
       .filter((u) => inScope(u.tenant, u.project))
       .reduce((n, u) => n + clippedAcceleratorMs(u, from, to), 0);

@@ -429,6 +429,7 @@ export class Engine {
           verdict: p.verdict,
           reason: p.reason,
           estimatedStart: p.estimatedStart,
+          detail: p.detail ?? null,
         });
     }
     if (changed.length > 0) await this.store.setPendingReasons(changed);

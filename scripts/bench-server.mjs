@@ -12,7 +12,8 @@
 //   submit_per_s, submit_p50_ms / submit_p99_ms, list_p50_ms / list_p99_ms, cycle_ms_median /
 //   cycle_ms_max (the engine's cycles during the window, end to end), rss_mib (resident memory of
 //   the server after the window), array_accept_ms (time to the array's 201; null where the server
-//   has no job arrays).
+//   has no job arrays). A last line per store: a restart with the whole queue waiting, the
+//   seconds until /healthz answers and until the first cycle has run, and the resident memory then.
 // `--root DIR` runs the server of another checkout (built), e.g. the last commit before a change,
 // so a baseline and a change are measured on the same machine in the same run. PostgreSQL is
 // measured when SUANLI_TEST_PG_URL is set or /run/suanli-pg/url exists (bash scripts/pg-ci.sh up),
@@ -213,9 +214,14 @@ async function measureDepth(url, child, depth) {
   };
 }
 
+async function stopServer(child) {
+  child.kill('SIGTERM');
+  await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+}
+
 async function bench(storeName, database) {
   const dir = await mkdtemp(join(tmpdir(), 'suanli-bench-server-'));
-  const { url, child } = await startServer(dir, database);
+  let { url, child } = await startServer(dir, database);
   let holder = null;
   try {
     const h = await post(url, '/api/v1/jobs', JSON.stringify({ name: 'holder', command: ['sleep', '100000'], resources: { accelerators: 8 } }));
@@ -226,11 +232,21 @@ async function bench(storeName, database) {
       const r = await measureDepth(url, child, depth);
       console.log(JSON.stringify({ store: storeName, root: ROOT, depth, ...r }));
     }
+    // Cold start: a restart with the whole queue waiting, until it answers and has run a cycle.
+    const waiting = await queuedCount(url);
+    await stopServer(child);
+    const t0 = performance.now();
+    ({ url, child } = await startServer(dir, database));
+    const healthzS = (performance.now() - t0) / 1000;
+    while (!((await metric(url, 'suanli_scheduler_cycles_total')) >= 1)) await sleep(50);
+    const firstCycleS = (performance.now() - t0) / 1000;
+    console.log(
+      JSON.stringify({ store: storeName, root: ROOT, restart_waiting: waiting, restart_healthz_s: round(healthzS), restart_first_cycle_s: round(firstCycleS), rss_mib: await rssMiB(child.pid) }),
+    );
   } finally {
     if (holder) await post(url, `/api/v1/jobs/${holder}/cancel`, '{}').catch(() => undefined);
     await sleep(500);
-    child.kill('SIGTERM');
-    await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+    await stopServer(child);
     await rm(dir, { recursive: true, force: true });
   }
 }

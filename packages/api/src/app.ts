@@ -3,12 +3,13 @@
  * boundary; every error has a stable code from `errors.ts`; every route is described in the
  * OpenAPI document served at `/api/v1/openapi.json`.
  */
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Store } from '@suanli/store';
 import { maxWaitingJobsOf } from '@suanli/core';
 import { JobsError, JobService, type Engine, type PolicyManager } from '@suanli/engine';
 import { ApiError, type ErrorCode } from './errors.js';
+import { isStorageFull, PlatformHealth, STORAGE_FULL_RETRY_AFTER_S } from './health.js';
 import type { Authenticator, Principal } from './auth.js';
 import { HealthSchema, WhoAmISchema, ErrorBodySchema } from './schemas/index.js';
 import { principal, type RouteContext } from './routes/common.js';
@@ -34,6 +35,13 @@ export interface AppOptions {
   readonly clock?: () => number;
   /** pino logger options or false (tests). */
   readonly logger?: boolean | object;
+  /**
+   * A logger to use instead (the server's, writing to its `LogSink`); it must redact
+   * `LOG_REDACT_PATHS` itself. Takes precedence over `logger`.
+   */
+  readonly loggerInstance?: FastifyBaseLogger;
+  /** Degraded-state tracking for `/healthz` and `/metrics`; default: a fresh one (no data directory). */
+  readonly health?: PlatformHealth;
   readonly bodyLimitBytes?: number;
   /** Per-token rate limit; null: none. Default: from SUANLI_RATE_LIMIT (see hooks.ts). */
   readonly rateLimit?: RateLimit | null;
@@ -75,13 +83,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     policy ? () => policy.priorityClasses() : undefined,
     policy ? (tenant) => maxWaitingJobsOf(policy.config, tenant) : undefined,
   );
-  const ctx: RouteContext = { store, engine, jobs, clock };
+  const health = opts.health ?? new PlatformHealth(null, clock);
+  const ctx: RouteContext = { store, engine, jobs, clock, health };
   const app = Fastify({
     // Secrets never reach the log: the Authorization header and token fields are redacted.
-    logger:
-      typeof opts.logger === 'object'
-        ? { ...opts.logger, redact: [...LOG_REDACT_PATHS] }
-        : (opts.logger ?? false),
+    ...(opts.loggerInstance
+      ? { loggerInstance: opts.loggerInstance }
+      : {
+          logger:
+            typeof opts.logger === 'object'
+              ? { ...opts.logger, redact: [...LOG_REDACT_PATHS] }
+              : (opts.logger ?? false),
+        }),
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
     return503OnClosing: true,
@@ -199,7 +212,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         e = new ApiError('BODY_MALFORMED', `the body is not valid JSON: ${err.message}`);
       else if (status !== undefined && status >= 400 && status < 500)
         e = new ApiError('REQUEST_INVALID', err.message);
-      else if (isStoreUnavailable(err)) {
+      else if (isStorageFull(err)) {
+        health.noteStorageFull(`${req.method} ${req.routeOptions.url ?? req.url}: ${err.message}`);
+        req.log.warn({ err }, 'storage full');
+        e = new ApiError(
+          'STORAGE_FULL',
+          `the platform cannot store this now: its disk is full (request id ${req.id}). Nothing was stored; retry in ${STORAGE_FULL_RETRY_AFTER_S} s`,
+        );
+        void reply.header('retry-after', String(STORAGE_FULL_RETRY_AFTER_S));
+      } else if (isStoreUnavailable(err)) {
         req.log.error({ err }, 'store unavailable');
         e = new ApiError(
           'STORE_UNAVAILABLE',
@@ -214,12 +235,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   // ---------------------------------------------------------------------------------------------
-  app.get('/healthz', { schema: { hide: false, response: { 200: HealthSchema } } }, async () => ({
-    status: 'ok' as const,
-    version: API_VERSION,
-    store: store.dialect,
-    executor: engine.executor.name,
-  }));
+  // A write that got through means the store has room again.
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && reply.statusCode < 400) health.noteStoreWriteOk();
+  });
+
+  app.get('/healthz', { schema: { hide: false, response: { 200: HealthSchema } } }, async () => {
+    const problems = health.problems();
+    return {
+      status: problems.length > 0 ? ('degraded' as const) : ('ok' as const),
+      version: API_VERSION,
+      store: store.dialect,
+      executor: engine.executor.name,
+      problems,
+    };
+  });
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -26,7 +26,7 @@ test('every documented error code exists in the registry', () => {
 
 test('user errors are 4xx and platform errors 5xx', () => {
   for (const [code, def] of Object.entries(ERRORS)) {
-    const platform = code === 'INTERNAL' || code === 'STORE_UNAVAILABLE';
+    const platform = code === 'INTERNAL' || code === 'STORE_UNAVAILABLE' || code === 'STORAGE_FULL';
     assert.equal(def.status >= 500, platform, `${code} has status ${def.status}`);
   }
 });

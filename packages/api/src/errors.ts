@@ -108,6 +108,11 @@ export const ERRORS = {
     summary: 'An unexpected platform error; the server log has the details under the request id.',
   },
   STORE_UNAVAILABLE: { status: 503, summary: 'The database cannot be reached; retry later.' },
+  STORAGE_FULL: {
+    status: 507,
+    summary:
+      'The platform cannot store the request now: the disk of its database (or data directory) is full. Nothing was stored; retry after the time in Retry-After.',
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -14,6 +14,10 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { ADMIN_TENANT, initAdminToken, platformAuthenticator, type AdminTokenInit } from './auth.js';
 import { createLocalExecutor } from './executor-factory.js';
+import { acquireServerLock, type ServerLock } from './server-lock.js';
+import { PlatformHealth } from './health.js';
+import { LOG_REDACT_PATHS } from './hooks.js';
+import { LogSink } from './log-sink.js';
 
 export interface ServerOptions {
   /** Data directory; created with mode 0700. Default `./.suanli`. */
@@ -59,6 +63,14 @@ export interface ServerOptions {
   readonly plugins?: readonly ((app: FastifyInstance) => Promise<void>)[];
   /** Log level (pino) or false to be quiet. */
   readonly logLevel?: string | false;
+  /**
+   * Append the server's log (requests and scheduling) to this file instead of standard output
+   * (requests) and standard error (scheduling). A log that cannot be written is dropped and counted
+   * (`LogSink`), never fatal.
+   */
+  readonly logFile?: string;
+  /** Told of every line lost on the log or on `print`'s target (the CLI counts banner lines here). */
+  readonly onLogSinks?: (sinks: { readonly out: LogSink; readonly err: LogSink }) => void;
   /** Where to print the banner (default stdout). */
   readonly print?: (line: string) => void;
 }
@@ -83,12 +95,56 @@ export interface RunningServer {
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir ?? '.suanli');
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const print = opts.print ?? ((l: string) => process.stdout.write(l + '\n'));
-  const warnEarly = (msg: string) => print(`warning: ${msg}`);
-  const logger =
-    opts.logLevel === false ? undefined : pino({ level: opts.logLevel ?? 'info' }, pino.destination(2));
+  // One server per data directory (server-lock.ts); released on close, on a failed start, at exit.
+  const lock = acquireServerLock(dataDir);
+  const releaseAtExit = () => lock.release();
+  process.once('exit', releaseAtExit);
+  const release = () => {
+    lock.release();
+    process.removeListener('exit', releaseAtExit);
+  };
+  try {
+    return await startLocked(opts, dataDir, lock, release);
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
 
+async function startLocked(
+  opts: ServerOptions,
+  dataDir: string,
+  lock: ServerLock,
+  release: () => void,
+): Promise<RunningServer> {
   const database = opts.database ?? process.env['SUANLI_DATABASE_URL'] ?? '';
+  const warnEarly = (msg: string) => print(`warning: ${msg}`);
+  const health = new PlatformHealth(database ? null : dataDir);
+  let logFile: LogSink | null = null;
+  try {
+    logFile = opts.logFile ? LogSink.ofFile(resolve(opts.logFile)) : null;
+  } catch (err) {
+    throw new ServerConfigError(`cannot open --log-file ${opts.logFile}: ${(err as Error).message}`);
+  }
+  const sinks = { out: logFile ?? LogSink.ofFd(1), err: logFile ?? LogSink.ofFd(2) };
+  health.addLogSink(sinks.out);
+  if (sinks.err !== sinks.out) health.addLogSink(sinks.err);
+  opts.onLogSinks?.(sinks);
+  const print =
+    opts.print ??
+    ((l: string) => {
+      try {
+        process.stdout.write(l + '\n');
+      } catch (err) {
+        sinks.out.noteDropped((err as NodeJS.ErrnoException).code ?? 'EIO');
+      }
+    });
+  const level = opts.logLevel || 'info';
+  const logger =
+    opts.logLevel === false ? undefined : pino({ level, redact: [...LOG_REDACT_PATHS] }, sinks.err);
+  const requestLogger =
+    opts.logLevel === false ? undefined : pino({ level, redact: [...LOG_REDACT_PATHS] }, sinks.out);
+
   const store = await openStore({ dataDir, ...(database ? { database } : {}) });
   let token: AdminTokenInit;
   try {
@@ -142,11 +198,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     engine,
     auth: platformAuthenticator(store),
     ...(policyManager ? { policy: policyManager } : {}),
-    logger: logger ? { level: opts.logLevel || 'info' } : false,
+    ...(requestLogger ? { loggerInstance: requestLogger } : { logger: false }),
+    health,
   });
   for (const plugin of opts.plugins ?? []) await plugin(app);
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8470 });
   const url = address.replace('[::1]', '127.0.0.1');
+  lock.setAddress(url);
 
   const nodes = await store.listNodes();
   const devices = nodes.reduce((n, s) => n + s.node.accelerators.length, 0);
@@ -197,7 +255,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       if (closeOpts?.endJobs)
         for (const j of await store.jobsInStates(['starting', 'running']))
           if (j.executorRef !== null) await executor.cancel(j.id, j.executorRef, closeOpts.graceMs ?? 0);
-      await store.close();
+      try {
+        await store.close();
+      } finally {
+        logFile?.close();
+        release();
+      }
     },
   };
 }

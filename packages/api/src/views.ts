@@ -1,6 +1,7 @@
 /** Store records → wire views. Times go out as ISO-8601 strings. */
 import type { JobRecord, StoredNode, TransitionRecord, UsageRecord } from '@suanli/store';
-import type { AttemptView, JobView, NodeView, TransitionView } from './schemas/index.js';
+import type { VerdictDetail } from '@suanli/core';
+import type { AttemptView, JobView, NodeView, TransitionView, VerdictDetailView } from './schemas/index.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -66,7 +67,12 @@ export function toJobView(
       j.placement === null ? null : j.placement.map((r) => ({ ...r, acceleratorIds: [...r.acceleratorIds] })),
     pending:
       j.state === 'queued' && j.pendingVerdict !== null
-        ? { verdict: j.pendingVerdict, reason: j.pendingReason ?? '', estimatedStart: iso(j.estimatedStart) }
+        ? {
+            verdict: j.pendingVerdict,
+            reason: j.pendingReason ?? '',
+            estimatedStart: iso(j.estimatedStart),
+            detail: j.pendingDetail === null ? null : toVerdictDetailView(j.pendingDetail),
+          }
         : null,
     cancelRequested: j.cancelRequestedAt !== null,
     ...(transitions ? { transitions: transitions.map(toTransitionView) } : {}),
@@ -100,4 +106,9 @@ export function toNodeView(s: StoredNode, allocations: ReadonlyMap<string, strin
     })),
     updatedAt: new Date(s.updatedAt).toISOString(),
   };
+}
+
+/** A verdict's detail with its time as ISO 8601, as every time in the API is. */
+export function toVerdictDetailView(d: VerdictDetail): VerdictDetailView {
+  return { ...d, at: new Date(d.at).toISOString() };
 }

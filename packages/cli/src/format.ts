@@ -1,3 +1,13 @@
+import {
+  describeVerdictDetail,
+  formatFromNow,
+  formatLocalTime,
+  langFromEnv,
+  type JobView,
+  type Reader,
+  type ReaderLang,
+} from '@suanli/client';
+
 /** Human output: aligned tables and relative times. Machine output is always `--json`. */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -39,4 +49,27 @@ export function cpuTime(ms: number | null): string {
   if (ms < 1000) return `${ms}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
   return duration(ms / 1000);
+}
+
+/**
+ * Who reads the output: the language from `--lang` or the locale variables (LC_ALL, LC_MESSAGES,
+ * LANG), the time zone from TZ (the runtime's own).
+ */
+export function cliReader(lang?: ReaderLang, now: number = Date.now()): Reader {
+  return { lang: lang ?? langFromEnv(process.env), now };
+}
+
+/**
+ * Why a job is pending, for the job list: the verdict and its detail rendered for the reader (the
+ * English reason when the verdict has no detail).
+ */
+export function pendingSummary(p: NonNullable<JobView['pending']>, reader: Reader): string {
+  return `${p.verdict}: ${p.detail ? describeVerdictDetail(p.detail, reader) : p.reason}`;
+}
+
+/** A time as the reader reads it: "Dec 14 19:45 (in ~7 days)" / "12月14日 19:45（约 7 天后）". */
+export function readableTime(iso: string, reader: Reader): string {
+  const ms = Date.parse(iso);
+  const rel = formatFromNow(ms, reader);
+  return reader.lang === 'zh-CN' ? `${formatLocalTime(ms, reader)}（${rel}）` : `${formatLocalTime(ms, reader)} (${rel})`;
 }

@@ -6,9 +6,16 @@
 import { Command, CommanderError } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
-import { ApiClientError, SuanliClient, type JobView } from '@suanli/client';
+import {
+  ApiClientError,
+  describeVerdictDetail,
+  parseLang,
+  SuanliClient,
+  type JobView,
+  type ReaderLang,
+} from '@suanli/client';
 import { resolveConnection } from './config.js';
-import { ago, cpuTime, duration, memory, table } from './format.js';
+import { ago, cliReader, cpuTime, duration, memory, pendingSummary, readableTime, table } from './format.js';
 import type { ServerOptions } from '@suanli/api';
 import { registerExportTraceCommand } from './commands/export-trace.js';
 import { registerPolicyCommands } from './commands/policy.js';
@@ -19,6 +26,9 @@ function client(): SuanliClient {
   const { url, token } = resolveConnection();
   return new SuanliClient({ url, ...(token ? { token } : {}) });
 }
+
+/** `--lang` when given (checked in a preAction hook); else the locale variables decide. */
+let langOption: ReaderLang | undefined;
 
 function out(s: string): void {
   process.stdout.write(s.endsWith('\n') ? s : s + '\n');
@@ -44,7 +54,7 @@ function jobRows(jobs: readonly JobView[]): string[][] {
     ago(j.submittedAt),
     j.state === 'queued'
       ? j.pending
-        ? `${j.pending.verdict}: ${j.pending.reason}`
+        ? pendingSummary(j.pending, cliReader(langOption))
         : 'waiting for the next cycle'
       : j.placement
         ? j.placement.map((r) => r.node).join(',')
@@ -70,9 +80,12 @@ function printJob(j: JobView): void {
       lines.push(`  replica ${rank}:   ${r.node} devices ${r.acceleratorIds.join(', ') || '(none)'}`);
   if (j.state === 'queued') {
     if (j.pending) {
-      lines.push(`  why pending: ${j.pending.verdict}`, `               ${j.pending.reason}`);
+      const reader = cliReader(langOption);
+      lines.push(`  why pending: ${j.pending.verdict}`);
+      if (j.pending.detail) lines.push(`               ${describeVerdictDetail(j.pending.detail, reader)}`);
+      lines.push(`               ${j.pending.reason}`);
       if (j.pending.estimatedStart)
-        lines.push(`  est. start:  ${j.pending.estimatedStart} (${ago(j.pending.estimatedStart)})`);
+        lines.push(`  est. start:  ${readableTime(j.pending.estimatedStart, reader)}`);
     } else lines.push('  why pending: not yet considered by the scheduler (next cycle within a second)');
   }
   if (j.attempts?.length) {
@@ -161,6 +174,13 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
     ...(typeof opts['acceleratorsFile'] === 'string' ? { acceleratorsFile: opts['acceleratorsFile'] } : {}),
     ...(typeof opts['nodeName'] === 'string' ? { nodeName: opts['nodeName'] } : {}),
     ...(typeof opts['logLevel'] === 'string' ? { logLevel: opts['logLevel'] } : {}),
+    ...(typeof opts['logFile'] === 'string' ? { logFile: opts['logFile'] } : {}),
+    // Standard output or error on a full disk or a closed pipe: the line is lost and counted, and
+    // the server goes on (an unhandled 'error' event would end the process).
+    onLogSinks: (sinks) => {
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => sinks.out.noteDropped(err.code ?? 'EIO'));
+      process.stderr.on('error', (err: NodeJS.ErrnoException) => sinks.err.noteDropped(err.code ?? 'EIO'));
+    },
     ...(typeof opts['grace'] === 'string' ? { cancelGraceMs: Number(opts['grace']) * 1000 } : {}),
     ...(typeof opts['policy'] === 'string' ? { policyFile: opts['policy'] } : {}),
     ...confinementOptions(opts),
@@ -213,7 +233,18 @@ export function buildProgram(): Command {
       'suanli (算力): run training jobs on a shared accelerator hall.\nServer and credentials: SUANLI_URL, SUANLI_TOKEN.',
     )
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .option(
+      '--lang <lang>',
+      'language of times and pending reasons: en or zh (default: from LC_ALL, LC_MESSAGES, LANG); times are in TZ',
+    )
+    .hook('preAction', () => {
+      const v = program.opts<{ lang?: string }>().lang;
+      if (v === undefined) return;
+      const lang = parseLang(v);
+      if (lang === null) throw new UsageError(`--lang must be en or zh, not "${v}"`);
+      langOption = lang;
+    });
 
   program
     .command('server')
@@ -278,6 +309,10 @@ export function buildProgram(): Command {
     .option('--cgroup-parent <path>', "where the replicas' control groups are made, below each cgroup root", 'suanli')
     .option('--grace <seconds>', 'SIGTERM → SIGKILL grace period for cancels and time limits', '10')
     .option('--log-level <level>', 'pino log level (info, debug, warn)', 'info')
+    .option(
+      '--log-file <file>',
+      'append the server log to this file (default: requests to stdout, scheduling to stderr); lines it cannot write are dropped and counted, never fatal',
+    )
     .action(async (opts: Record<string, string | undefined>) => runServer(opts));
 
   program
@@ -470,7 +505,7 @@ async function waitForStart(job: JobView): Promise<JobView> {
     if (job.state === 'running' || TERMINAL.has(job.state)) break;
     const line =
       job.state === 'queued' && job.pending
-        ? `${job.state}: ${job.pending.verdict} — ${job.pending.reason}`
+        ? `${job.state}: ${job.pending.verdict} — ${job.pending.detail ? describeVerdictDetail(job.pending.detail, cliReader(langOption)) : job.pending.reason}`
         : job.state;
     if (line !== last) process.stderr.write(`  ${job.id}: ${line}\n`);
     last = line;
@@ -501,7 +536,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     if (
       err instanceof UsageError ||
-      (err instanceof Error && (err.name === 'ServerConfigError' || err.name === 'AdminTokenError'))
+      (err instanceof Error && (err.name === 'ServerConfigError' ||
+          err.name === 'AdminTokenError' ||
+          err.name === 'ServerLockedError'))
     ) {
       process.stderr.write(`error: ${err.message}\n`);
       process.exitCode = 2;

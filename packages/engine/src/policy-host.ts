@@ -26,6 +26,7 @@ import type {
   ClusterNode,
   PendingVerdict,
   PreemptDecision,
+  VerdictDetail,
   RunningSchedJob,
   SchedJob,
   SchedulingPolicy,
@@ -59,6 +60,7 @@ export interface VerdictChange {
   readonly verdict: PendingVerdict;
   readonly reason: string;
   readonly estimatedStart: number | null;
+  readonly detail: VerdictDetail | null;
 }
 
 export interface CycleOutput {
@@ -130,6 +132,7 @@ export class PolicyHost {
           verdict: p.verdict,
           reason: p.reason,
           estimatedStart: p.estimatedStart,
+          detail: p.detail ?? null,
         });
     }
     this.reported = reported;

@@ -29,6 +29,7 @@ function record(state: 'starting' | 'running', startedAt: number | null): JobRec
     pendingVerdict: null,
     pendingReason: null,
     estimatedStart: null,
+    pendingDetail: null,
     notBefore: null,
     cancelRequestedAt: null,
     idempotencyKey: null,

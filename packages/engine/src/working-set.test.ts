@@ -43,6 +43,7 @@ function record(id: string, seq: number, over: Partial<JobRecord> = {}): JobReco
     pendingVerdict: null,
     pendingReason: null,
     estimatedStart: null,
+    pendingDetail: null,
     notBefore: null,
     cancelRequestedAt: null,
     idempotencyKey: null,

@@ -243,6 +243,7 @@ export function defineStoreContract(
             exitCode: null,
             pendingVerdict: null,
             pendingReason: null,
+            pendingDetail: null,
             estimatedStart: null,
             notBefore: null,
             cancelRequestedAt: null,
@@ -614,6 +615,7 @@ export function defineStoreContract(
               verdict: 'waits-for-capacity',
               reason: 'needs 16 nvidia-h200, 8 free',
               estimatedStart: T0 + 3_600_000,
+              detail: { code: 'expected-start', at: T0 + 3_600_000, reserved: true },
             },
             { jobId: starting.id, verdict: 'waits-for-capacity', reason: 'x', estimatedStart: null },
             { jobId: cancelled.id, verdict: 'can-never-fit', reason: 'x', estimatedStart: null },
@@ -623,10 +625,32 @@ export function defineStoreContract(
           assert.equal(q?.pendingVerdict, 'waits-for-capacity', 'the last update for a job wins');
           assert.equal(q?.pendingReason, 'needs 16 nvidia-h200, 8 free');
           assert.equal(q?.estimatedStart, T0 + 3_600_000);
+          assert.deepEqual(q?.pendingDetail, { code: 'expected-start', at: T0 + 3_600_000, reserved: true });
           assert.equal((await store.getJob(starting.id))?.pendingVerdict, null);
           assert.equal((await store.getJob(cancelled.id))?.pendingVerdict, null);
           await store.setPendingReasons([]);
           assert.equal((await store.getJob(queued.id))?.pendingVerdict, 'waits-for-capacity');
+          // A verdict without detail clears the previous one; so does a verdict set by a patch.
+          await store.setPendingReasons([{ jobId: queued.id, verdict: 'waits-for-turn', reason: 'behind', estimatedStart: null }]);
+          assert.equal((await store.getJob(queued.id))?.pendingDetail, null);
+          await store.setPendingReasons([
+            {
+              jobId: queued.id,
+              verdict: 'behind-booking',
+              reason: 'booked',
+              estimatedStart: null,
+              detail: { code: 'booked-until', at: T0 + 60_000, window: 'bk-1', tenant: null, acceleratorType: 'gpu' },
+            },
+          ]);
+          assert.deepEqual((await store.getJob(queued.id))?.pendingDetail, {
+            code: 'booked-until',
+            at: T0 + 60_000,
+            window: 'bk-1',
+            tenant: null,
+            acceleratorType: 'gpu',
+          });
+          await store.patchJob(queued.id, 'queued', { pendingVerdict: null });
+          assert.equal((await store.getJob(queued.id))?.pendingDetail, null);
         }),
       );
 

@@ -4,7 +4,7 @@
  * driver that hands back int8 as a string).
  */
 import type { Selectable, Updateable } from 'kysely';
-import type { ClusterNode, JobSpec, JobState, NodeState, PendingVerdict, Placement } from '@suanli/core';
+import type { ClusterNode, JobSpec, JobState, NodeState, PendingVerdict, Placement, VerdictDetail } from '@suanli/core';
 import type {
   ApiTokensTable,
   AuditLogTable,
@@ -95,6 +95,7 @@ export function toJobRecord(row: Selectable<JobsTable>, specs?: SpecCache): JobR
     exitCode: numOrNull(row.exit_code),
     pendingVerdict: row.pending_verdict as PendingVerdict | null,
     pendingReason: row.pending_reason,
+    pendingDetail: row.pending_detail ? (JSON.parse(row.pending_detail) as VerdictDetail) : null,
     estimatedStart: numOrNull(row.estimated_start),
     notBefore: numOrNull(row.not_before),
     cancelRequestedAt: numOrNull(row.cancel_requested_at),
@@ -137,6 +138,10 @@ export function patchColumns(patch: JobPatch): Updateable<JobsTable> {
   if (patch.notBefore !== undefined) c.not_before = patch.notBefore;
   if (patch.cancelRequestedAt !== undefined) c.cancel_requested_at = patch.cancelRequestedAt;
   if (patch.pendingVerdict !== undefined) c.pending_verdict = patch.pendingVerdict;
+  // A verdict set without its detail has none: a stale detail must not outlive its verdict.
+  if (patch.pendingDetail !== undefined)
+    c.pending_detail = patch.pendingDetail === null ? null : JSON.stringify(patch.pendingDetail);
+  else if (patch.pendingVerdict !== undefined) c.pending_detail = null;
   if (patch.pendingReason !== undefined) c.pending_reason = patch.pendingReason;
   if (patch.estimatedStart !== undefined) c.estimated_start = patch.estimatedStart;
   return c;

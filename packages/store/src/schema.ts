@@ -42,6 +42,8 @@ export interface JobsTable {
   pending_verdict: string | null;
   pending_reason: string | null;
   estimated_start: number | null;
+  /** The verdict's structured detail (`VerdictDetail`) as JSON text, or null. */
+  pending_detail: string | null;
   not_before: number | null;
   cancel_requested_at: number | null;
   idempotency_key: string | null;

@@ -12,7 +12,7 @@
  * - All times are epoch milliseconds supplied by the caller (the store never reads the clock), so
  *   tests and the engine control time.
  */
-import type { ClusterNode, JobSpec, JobState, NodeState, PendingVerdict, Placement } from '@suanli/core';
+import type { ClusterNode, JobSpec, JobState, NodeState, PendingVerdict, Placement, VerdictDetail } from '@suanli/core';
 
 export interface JobRecord {
   readonly id: string;
@@ -41,6 +41,8 @@ export interface JobRecord {
   readonly pendingVerdict: PendingVerdict | null;
   readonly pendingReason: string | null;
   readonly estimatedStart: number | null;
+  /** The verdict's times and names, structured for rendering in the reader's language. */
+  readonly pendingDetail: VerdictDetail | null;
   /** A requeued job may not start before this time (retry backoff). */
   readonly notBefore: number | null;
   /** Set when a cancel was requested while the job held devices; the engine carries it out. */
@@ -88,6 +90,7 @@ export interface JobPatch {
   readonly pendingVerdict?: PendingVerdict | null;
   readonly pendingReason?: string | null;
   readonly estimatedStart?: number | null;
+  readonly pendingDetail?: VerdictDetail | null;
   /**
    * What the ending attempt used (peak memory, CPU time), stored on the usage-ledger row that this
    * transition writes. Only meaningful on a transition out of starting/running.
@@ -112,6 +115,8 @@ export interface PendingUpdate {
   readonly verdict: PendingVerdict;
   readonly reason: string;
   readonly estimatedStart: number | null;
+  /** Absent or null: the verdict has no structured detail. */
+  readonly detail?: VerdictDetail | null;
 }
 
 export interface StoredNode {

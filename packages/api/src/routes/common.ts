@@ -4,6 +4,7 @@ import type { Store } from '@suanli/store';
 import type { Engine, JobService } from '@suanli/engine';
 import { ApiError, type ErrorCode } from '../errors.js';
 import type { Principal } from '../auth.js';
+import type { PlatformHealth } from '../health.js';
 import { authorize, type Action, type Resource } from '../authz.js';
 import { ErrorBodySchema } from '../schemas/index.js';
 
@@ -12,6 +13,7 @@ export interface RouteContext {
   readonly engine: Engine;
   readonly jobs: JobService;
   readonly clock: () => number;
+  readonly health: PlatformHealth;
 }
 
 export const errorResponses = {

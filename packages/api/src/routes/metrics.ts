@@ -8,11 +8,38 @@
  * size) are read, for their placements.
  */
 import type { FastifyInstance } from 'fastify';
-import { Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { RouteContext } from './common.js';
 
-export function registerMetricsRoutes(app: FastifyInstance, { store, engine }: RouteContext): void {
+export function registerMetricsRoutes(app: FastifyInstance, { store, engine, health }: RouteContext): void {
   const registry = new Registry();
+  // Read from `health` at scrape time: counters kept where the events happen, exposed as counters.
+  new Counter({
+    name: 'suanli_log_lines_dropped_total',
+    help: 'Server log lines that could not be written (full disk, closed pipe) and were dropped',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(health.logLinesDropped);
+    },
+  });
+  new Counter({
+    name: 'suanli_storage_full_errors_total',
+    help: 'Requests refused with STORAGE_FULL because the store had no space left',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(health.storageFullErrors);
+    },
+  });
+  new Gauge({
+    name: 'suanli_storage_full',
+    help: "1 while the store's disk is full (writes refused, or under 1 MiB free in the data directory), else 0",
+    registers: [registry],
+    collect() {
+      this.set(health.storageIsFull() ? 1 : 0);
+    },
+  });
   const jobs = new Gauge({
     name: 'suanli_jobs',
     help: 'Jobs waiting or holding devices, by state',

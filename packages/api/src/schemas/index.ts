@@ -125,6 +125,25 @@ export const AttemptSchema = Type.Object({
 });
 export type AttemptView = Static<typeof AttemptSchema>;
 
+/**
+ * The structured part of a pending verdict (`VerdictDetail` of @suanli/core, times as ISO 8601):
+ * what clients render in the reader's language and time zone. Clients switch on `code`.
+ */
+const At = Type.String({ format: 'date-time' });
+export const VerdictDetailSchema = Type.Union([
+  Type.Object({ code: Type.Literal('expected-start'), at: At, reserved: Type.Boolean() }),
+  Type.Object({ code: Type.Literal('estimated-start'), at: At }),
+  Type.Object({
+    code: Type.Literal('booked-until'),
+    at: At,
+    window: Type.String(),
+    tenant: Nullable(Type.String()),
+    acceleratorType: Type.String(),
+  }),
+  Type.Object({ code: Type.Literal('runs-in-booking'), at: At, window: Type.String(), tenant: Type.String() }),
+]);
+export type VerdictDetailView = Static<typeof VerdictDetailSchema>;
+
 export const JobViewSchema = Type.Object(
   {
     id: Type.String(),
@@ -151,6 +170,7 @@ export const JobViewSchema = Type.Object(
         verdict: PendingVerdictSchema,
         reason: Type.String(),
         estimatedStart: Nullable(Type.String({ format: 'date-time' })),
+        detail: Nullable(VerdictDetailSchema),
       }),
     ),
     cancelRequested: Type.Boolean(),
@@ -215,11 +235,18 @@ export const WhoAmISchema = Type.Object({
 });
 export type WhoAmI = Static<typeof WhoAmISchema>;
 
+export const HealthProblemSchema = Type.Object({
+  code: Type.Union([Type.Literal('storage-full'), Type.Literal('log-not-writable')]),
+  message: Type.String(),
+  since: Type.Integer({ description: 'epoch ms' }),
+});
+/** `degraded`: still serving and scheduling, but `problems` need an operator (a full disk, a log it cannot write). */
 export const HealthSchema = Type.Object({
-  status: Type.Literal('ok'),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
   version: Type.String(),
   store: Type.String(),
   executor: Type.String(),
+  problems: Type.Array(HealthProblemSchema),
 });
 export type Health = Static<typeof HealthSchema>;
 

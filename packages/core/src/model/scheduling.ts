@@ -6,6 +6,7 @@
  * the same result, which is what makes the simulator and golden tests trustworthy.
  */
 import type { ClusterNode, Placement, ReplicaRequest } from './resources.js';
+import type { VerdictDetail } from '../verdict.js';
 
 /** A job as the scheduler sees it. */
 export interface SchedJob {
@@ -113,6 +114,8 @@ export interface PendingDecision {
   readonly reason: string;
   /** Epoch ms when the job is expected to start, where computable. */
   readonly estimatedStart: number | null;
+  /** The reason's times and names, structured for rendering in the reader's language; absent: none. */
+  readonly detail?: VerdictDetail;
 }
 
 export interface ScheduleResult {

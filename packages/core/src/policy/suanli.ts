@@ -35,6 +35,7 @@
  * last one, by identity first and by value (`sameSchedJob`, `sameRunningJob`, `sameNode`) second.
  */
 import type { AcceleratorType, ClusterNode, Placement } from '../model/resources.js';
+import type { VerdictDetail } from '../verdict.js';
 import type {
   PendingDecision,
   PreemptDecision,
@@ -55,6 +56,7 @@ import { DEFAULT_ATTAINED_SERVICE, DEFAULT_BOOKINGS, DEFAULT_POLICY } from './co
 import { diffByIdentity } from './diff.js';
 import { byQueueOrder } from './fcfs.js';
 import { QuotaBook } from './quota.js';
+import { bookedUntilDetail, estimatedStartDetail, expectedStartDetail, reasonTime, runsInBookingDetail } from '../verdict.js';
 
 export interface SuanliScheduler extends SchedulingPolicy {
   readonly config: PolicyConfig;
@@ -162,9 +164,7 @@ function describeRequest(job: SchedJob): string {
   return job.replicas > 1 ? `${job.replicas} replicas × (${per})` : per;
 }
 
-function isoOrMs(ms: number): string {
-  return Number.isFinite(ms) ? `t=${ms}` : 'never';
-}
+const isoOrMs = reasonTime;
 
 /**
  * Sorts holds as `compareHolds` does (end time, then job id). Fast path: finite end times packed
@@ -1173,8 +1173,8 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
     // "N nvidia-h200 free" per list of allowed types; cleared whenever something starts
     const freeText = new Map<readonly (AcceleratorType | null)[], string>();
 
-    const waitTurn = (job: SchedJob, reason: string, estimatedStart: number | null = null): void => {
-      pending.push({ jobId: job.id, verdict: 'waits-for-turn', reason, estimatedStart });
+    const waitTurn = (job: SchedJob, reason: string, estimatedStart: number | null = null, detail?: VerdictDetail): void => {
+      pending.push({ jobId: job.id, verdict: 'waits-for-turn', reason, estimatedStart, ...(detail ? { detail } : {}) });
     };
 
     // Step 5
@@ -1283,6 +1283,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
                 verdict: 'waits-for-quota',
                 reason: `${capReason ?? quotaReason ?? 'quota'}; it will run inside booking window ${next.id} of tenant ${job.tenant} from ${isoOrMs(next.startTime)}, where quota does not apply`,
                 estimatedStart: next.startTime,
+                detail: runsInBookingDetail(next.startTime, next.id, job.tenant),
               });
             else if (capReason !== null) pending.push({ jobId: job.id, verdict: 'can-never-fit', reason: capReason, estimatedStart: null });
             else pending.push({ jobId: job.id, verdict: 'waits-for-quota', reason: quotaReason ?? 'quota', estimatedStart: null });
@@ -1394,13 +1395,13 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
           continue;
         }
         if (answer !== null && !answer.ok && answer.kind === 'reservation') {
-          waitTurn(job, `${answer.reason}${estimatedStart !== null ? `; estimated start ${isoOrMs(estimatedStart)}` : ''}`, estimatedStart);
+          waitTurn(job, `${answer.reason}${estimatedStart !== null ? `; estimated start ${isoOrMs(estimatedStart)}` : ''}`, estimatedStart, estimatedStart !== null ? estimatedStartDetail(estimatedStart) : undefined);
           continue;
         }
         // the devices it lacks are kept by another tenant's open booking: say so
         const kept = open.empty ? null : open.keptFrom(job.tenant, allowed, need, lendIdle && job.preemptible, (t) => f.freeOfType(t));
         if (kept !== null) {
-          pending.push({ jobId: job.id, verdict: 'behind-booking', reason: `the ${kept.type} it needs are booked by window ${kept.window.id} of tenant ${kept.window.tenant ?? '?'}, open until ${isoOrMs(kept.window.endTime)}`, estimatedStart });
+          pending.push({ jobId: job.id, verdict: 'behind-booking', reason: `the ${kept.type} it needs are booked by window ${kept.window.id} of tenant ${kept.window.tenant ?? '?'}, open until ${isoOrMs(kept.window.endTime)}`, estimatedStart, detail: bookedUntilDetail(kept.window.endTime, kept.window.id, kept.window.tenant ?? null, kept.type) });
           continue;
         }
         let freeNow = freeText.get(allowed);
@@ -1419,6 +1420,7 @@ export function createScheduler(config: PolicyConfig = DEFAULT_POLICY, options: 
                 : `; ${estimate.reason}`
           }`,
           estimatedStart,
+          ...(estimate?.ok === true ? { detail: expectedStartDetail(estimate.startTime, profile.reservationFor(job.id) !== undefined) } : {}),
         });
       } finally {
         const d = pending[decided];

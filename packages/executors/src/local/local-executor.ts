@@ -48,6 +48,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  statfsSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
@@ -328,6 +329,46 @@ async function freeLoopbackPort(host: string): Promise<number> {
 }
 
 /**
+ * Below this many free bytes on the file system of a job's log directory the job is not launched:
+ * its output (and its exit record) would be lost, and the job would fail for the platform's fault.
+ */
+export const LOG_DIR_MIN_FREE_BYTES = 1024 * 1024;
+
+/** The launch failure for a log directory the platform cannot write: `log directory not writable: ENOSPC …`. */
+export class LogDirNotWritableError extends Error {
+  constructor(
+    readonly code: string,
+    detail: string,
+  ) {
+    super(`log directory not writable: ${code} (${detail})`);
+    this.name = 'LogDirNotWritableError';
+  }
+}
+
+/** Runs a file operation in a job's log directory; a full, read-only or over-quota disk becomes `LogDirNotWritableError`. */
+function logDirWritable<T>(logDir: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS') throw new LogDirNotWritableError(code, logDir);
+    throw err;
+  }
+}
+
+function assertLogDirSpace(logDir: string): void {
+  let free: number;
+  try {
+    const st = statfsSync(logDir);
+    free = st.bavail * st.bsize;
+  } catch {
+    return; // unknown: the writes themselves will tell
+  }
+  if (free < LOG_DIR_MIN_FREE_BYTES)
+    throw new LogDirNotWritableError('ENOSPC', `${free} bytes free on the file system of ${logDir}`);
+}
+
+/**
  * Opens (creating) a log file for appending, handed to the replicas as their stdout/stderr. In a
  * directory the job owns, so never through a link; the file then belongs to the job's account.
  */
@@ -434,7 +475,8 @@ export class LocalExecutor implements Executor {
     const confine = this.opts.confine ?? null;
     const account = confine ? await confine.accounts.resolve(req.tenant, req.unixUser) : null;
     const cwd = req.spec.workingDir ?? req.logDir;
-    mkdirSync(req.logDir, { recursive: true });
+    logDirWritable(req.logDir, () => mkdirSync(req.logDir, { recursive: true }));
+    assertLogDirSpace(req.logDir);
     if (req.spec.workingDir !== null) {
       let isDir: boolean;
       try {
@@ -448,7 +490,7 @@ export class LocalExecutor implements Executor {
     const stateDir = attemptStateDir(req.logDir);
     // A reused state dir must not hand a stale exit record to this attempt.
     rmSync(stateDir, { recursive: true, force: true });
-    mkdirSync(stateDir, { mode: 0o700 });
+    logDirWritable(req.logDir, () => mkdirSync(stateDir, { mode: 0o700 }));
     if (account) {
       // The job's directory: its account's alone (the directories above it are the server's).
       chownSync(req.logDir, account.uid, account.gid);
@@ -461,8 +503,8 @@ export class LocalExecutor implements Executor {
     // Build every environment before starting anything: a bad placement fails the launch whole.
     const envs = req.placement.map((_, rank) => buildReplicaEnv(req, rank, rendezvous, baseEnv));
     const paths = this.logPaths(req.jobId, req.attempt, req.logDir);
-    const outFd = openLogFile(paths.stdout, account);
-    const errFd = openLogFile(paths.stderr, account);
+    const outFd = logDirWritable(req.logDir, () => openLogFile(paths.stdout, account));
+    const errFd = logDirWritable(req.logDir, () => openLogFile(paths.stderr, account));
     const bootId = readBootId();
     const started: ReplicaWatch[] = [];
     const cgroups: string[] = [];

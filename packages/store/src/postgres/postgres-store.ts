@@ -67,20 +67,22 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     db,
     write,
     dataModifyingCte: true,
-    // One statement for the whole cycle: the updates travel as four parallel arrays and are joined
+    // One statement for the whole cycle: the updates travel as five parallel arrays and are joined
     // in the database, instead of one round trip per job.
     setPendingReasons: async (updates: readonly PendingUpdate[]) => {
       await sql`
         update jobs set
           pending_verdict = u.verdict,
           pending_reason = u.reason,
-          estimated_start = u.estimated_start
+          estimated_start = u.estimated_start,
+          pending_detail = u.detail
         from unnest(
           ${updates.map((u) => u.jobId)}::text[],
           ${updates.map((u) => u.verdict)}::text[],
           ${updates.map((u) => u.reason)}::text[],
-          ${updates.map((u) => u.estimatedStart)}::bigint[]
-        ) as u(id, verdict, reason, estimated_start)
+          ${updates.map((u) => u.estimatedStart)}::bigint[],
+          ${updates.map((u) => (u.detail ? JSON.stringify(u.detail) : null))}::text[]
+        ) as u(id, verdict, reason, estimated_start, detail)
         where jobs.id = u.id and jobs.state = 'queued'`.execute(db);
     },
   };

@@ -85,7 +85,12 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
         for (const u of updates) {
           await trx
             .updateTable('jobs')
-            .set({ pending_verdict: u.verdict, pending_reason: u.reason, estimated_start: u.estimatedStart })
+            .set({
+              pending_verdict: u.verdict,
+              pending_reason: u.reason,
+              estimated_start: u.estimatedStart,
+              pending_detail: u.detail ? JSON.stringify(u.detail) : null,
+            })
             .where('id', '=', u.jobId)
             .where('state', '=', 'queued')
             .execute();

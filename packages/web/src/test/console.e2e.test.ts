@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { formatLocalTime } from '@suanli/client';
 import {
   artifactsDir,
   launchBrowser,
@@ -351,6 +352,54 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
       await page.getByTestId('unavailable-usage').getByText('/api/v1/usage').waitFor();
     }
     await shot('09-usage');
+  });
+
+  test("why pending: the expected start in the reader's language and time zone, in Chinese and in English", async () => {
+    // A 2-hour job holds both accelerators; the next job is expected to start when its limit ends.
+    const holder = await stack.client.submitJob({
+      name: 'e2e-holder',
+      command: ['sleep', '300'],
+      resources: { accelerators: 2 },
+      timeLimit: '2h',
+    });
+    const next = await stack.client.submitJob({
+      name: 'e2e-next',
+      command: ['true'],
+      resources: { accelerators: 1 },
+      timeLimit: '5m',
+    });
+    try {
+      let detail: { code: string; at: string; reserved?: boolean } | null = null;
+      for (let i = 0; i < 100 && detail === null; i++) {
+        const j = await stack.client.getJob(next.id);
+        if (j.pending?.detail?.code === 'expected-start') detail = j.pending.detail;
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(detail, 'the waiting job has an expected start');
+      const timeZone = (await page.evaluate('Intl.DateTimeFormat().resolvedOptions().timeZone')) as string;
+      const at = Date.parse(detail.at);
+      await page.goto(`${stack.url}/jobs/${next.id}`);
+      const line = page.getByTestId('pending-detail');
+      await line.waitFor();
+      const zh = await line.innerText();
+      const zhTime = formatLocalTime(at, { lang: 'zh-CN', timeZone, now: Date.now() });
+      assert.match(zhTime, /^\d+月\d+日 \d\d:\d\d$/);
+      assert.ok(zh.startsWith(`预计 ${zhTime} 开始（约 2 小时后`), zh);
+      assert.doesNotMatch(await page.getByTestId('pending').innerText(), /t=\d{10,}/);
+      await shot('06c-why-pending-zh');
+      await page.getByTestId('lang-switch').selectOption('en');
+      await line.filter({ hasText: 'expected to start' }).waitFor();
+      const en = await line.innerText();
+      const enTime = formatLocalTime(at, { lang: 'en', timeZone, now: Date.now() });
+      assert.match(enTime, /^[A-Z][a-z]{2} \d+ \d\d:\d\d$/);
+      assert.ok(en.startsWith(`expected to start ${enTime} (in ~2 h`), en);
+      await shot('06d-why-pending-en');
+      await page.getByTestId('lang-switch').selectOption('zh-CN');
+      await line.filter({ hasText: '预计' }).waitFor();
+    } finally {
+      await stack.client.cancelJob(next.id).catch(() => undefined);
+      await stack.client.cancelJob(holder.id).catch(() => undefined);
+    }
   });
 
   test('switches to English, and remembers it', async () => {

@@ -92,14 +92,14 @@ test('queue summary: length, waits, verdicts, requested accelerators', () => {
     [
       job('j1', {
         submittedAt: '2026-01-01T00:00:00Z',
-        pending: { verdict: 'waits-for-capacity', reason: 'r', estimatedStart: null },
+        pending: { verdict: 'waits-for-capacity', reason: 'r', estimatedStart: null, detail: null },
         replicas: 2,
         acceleratorsPerReplica: 4,
       }),
       job('j2', { submittedAt: '2026-01-01T00:08:00Z' }),
       job('j3', {
         submittedAt: '2026-01-01T00:09:00Z',
-        pending: { verdict: 'waits-for-capacity', reason: 'r', estimatedStart: null },
+        pending: { verdict: 'waits-for-capacity', reason: 'r', estimatedStart: null, detail: null },
       }),
     ],
     now,

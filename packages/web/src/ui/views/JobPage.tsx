@@ -1,6 +1,6 @@
 /** One job: facts, why it waits, its state timeline, its logs (followed by offset polling), cancel. */
 import { useEffect, useRef, useState } from 'react';
-import { ApiClientError, type JobView, type SuanliClient } from '@suanli/client';
+import { ApiClientError, describeVerdictDetail, type JobView, type SuanliClient } from '@suanli/client';
 import { useI18n, useSession } from '../context.js';
 import { usePoll, useNow } from '../poll.js';
 import { errorMessage } from '../api.js';
@@ -62,7 +62,13 @@ export function JobPage({ id }: { id: string }) {
                 <span className="mono">{job.pending.verdict}</span> —{' '}
                 {t(`verdict.${job.pending.verdict}` as MessageKey)}
               </p>
-              <p>{job.pending.reason}</p>
+              {job.pending.detail ? (
+                <p data-testid="pending-detail">{describeVerdictDetail(job.pending.detail, { lang, now })}</p>
+              ) : null}
+              <p className={lang === 'en' ? undefined : 'muted small'} data-testid="pending-reason">
+                {lang === 'en' ? null : `${t('job.schedulerReason')}: `}
+                {job.pending.reason}
+              </p>
               <p>
                 {t('job.estimatedStart')}:{' '}
                 {job.pending.estimatedStart

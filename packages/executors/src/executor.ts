@@ -35,6 +35,11 @@ export interface LaunchRequest {
    * its own and says so through `confinement()`.
    */
   readonly unixUser: string | null;
+  /**
+   * The job's checkpoint directory (`SUANLI_CHECKPOINT_DIR`): the same path for every replica and
+   * every attempt, created by the engine, kept after the job ends. Absent: none is offered.
+   */
+  readonly checkpointDir?: string | null;
 }
 
 /** What an attempt used, read from its cgroup (like `sacct`'s MaxRSS and TotalCPU); null: unknown. */
@@ -70,6 +75,8 @@ export type ExecutionEvent =
       /** Set when an enforced limit ended it (the job's fault: it fails, it is not lost). */
       readonly limit?: LimitExceeded | null;
       readonly resources?: AttemptResources | null;
+      /** The replica whose end decided the attempt's (the first to fail), where the backend knows it. */
+      readonly replica?: number | null;
     };
 
 export type RecoveryResult =

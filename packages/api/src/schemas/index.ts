@@ -79,13 +79,34 @@ export const JobSpecInputSchema = Type.Object(
       Type.Object({
         maxAttempts: Type.Optional(Type.Integer({ minimum: 1 })),
         retryOn: Type.Optional(
-          Type.Array(Type.Union([Type.Literal('lost'), Type.Literal('failed'), Type.Literal('timed-out')])),
+          Type.Array(
+            Type.Union([
+              Type.Literal('lost'),
+              Type.Literal('failed'),
+              Type.Literal('timed-out'),
+              Type.Literal('platform'),
+              Type.Literal('user'),
+            ]),
+            { description: 'user = failed (the job\'s error); platform = lost, node or device failure' },
+          ),
         ),
         backoff: Type.Optional(Type.Union([Type.String(), Type.Integer()])),
       }),
     ),
     preemptible: Type.Optional(Type.Boolean()),
     checkpointInterval: Type.Optional(Type.Union([Type.String(), Type.Integer()])),
+    framework: Type.Optional(
+      Type.Union(
+        ['pytorch', 'mpi', 'mindspore', 'tensorflow', 'none'].map((f) => Type.Literal(f)),
+        { description: "Launch contract: the framework's own variables and files (default pytorch)" },
+      ),
+    ),
+    checkpoint: Type.Optional(
+      Type.Object({
+        signal: Type.Optional(Type.String({ description: 'SIGTERM, SIGUSR1, SIGUSR2, SIGINT or SIGHUP' })),
+        grace: Type.Optional(Type.Union([Type.String(), Type.Integer()], { description: '"120s" or seconds' })),
+      }),
+    ),
   },
   { $id: 'JobSpecInput', additionalProperties: false },
 );

@@ -24,7 +24,7 @@
 import type { ClusterNode } from '@suanli/core';
 import type { LaunchRequest } from '../executor.js';
 import type { SlurmJobDescription } from './client.js';
-import { buildReplicaEnv, resolveReplicaDevices } from '../env.js';
+import { buildReplicaEnv, launcherOnly, launchFiles, resolveReplicaDevices } from '../env.js';
 
 export class SlurmLaunchError extends Error {
   override readonly name = 'SlurmLaunchError';
@@ -125,10 +125,20 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
   }
   // 3. Environment: what all ranks share goes into the job's environment; the rest per rank.
   const first = req.nodes.find((n) => n.name === req.placement[0]!.node);
+  const nodeAddrs = Object.fromEntries(
+    nodes.map((n) => [n, o.addressOf(req.nodes.find((x) => x.name === n), n)]),
+  );
   const rendezvous = {
     masterAddr: o.addressOf(first, req.placement[0]!.node),
     masterPort: rendezvousPort(o.rendezvousPortBase, o.rendezvousPortSpan, req.jobId, req.attempt),
+    nodeAddrs,
+    filesDir: req.logDir,
   };
+  // The framework's launch files, written by the batch shell before any task starts (the log
+  // directory is on storage every node sees, as the exit file already requires).
+  const files = Object.entries(launchFiles(req, rendezvous)).map(
+    ([name, content]) => `printf '%s' ${shq(content)} > ${shq(`${req.logDir}/${name}`)}`,
+  );
   const envs = req.placement.map((_, r) => buildReplicaEnv(req, r, rendezvous, o.baseEnv));
   const common: Record<string, string> = {};
   for (const [k, v] of Object.entries(envs[0]!)) {
@@ -181,8 +191,20 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
     '# scancel --signal=TERM reaches only this shell: forward it to the task step (see script.ts).',
     `trap 'scancel --signal=TERM "$SLURM_JOB_ID.0" 2>/dev/null || kill -TERM "$__srun" 2>/dev/null' TERM`,
     `rm -f ${shq(exitFile)}`,
-    '# One task per replica; when one fails, srun ends the others (--kill-on-bad-exit).',
-    `setsid srun --quiet --ntasks=${R} --ntasks-per-node=${perNode} --cpus-per-task=${cpus} --kill-on-bad-exit=1 /bin/bash -c ${shq(task)} suanli-task ${req.spec.command.map(shq).join(' ')} &`,
+    ...files,
+    ...(launcherOnly(req)
+      ? [
+          "# MPI: the command runs once, here, with replica 0's variables; mpirun starts its daemons on",
+          "# every node of the allocation through Slurm's own launch (srun), one process per slot.",
+          ...Object.entries(envs[0]!)
+            .filter(([k]) => !(k in common) && !DEVICE_VARS.has(k))
+            .map(([k, v]) => `export ${k}=${shq(v)}`),
+          `setsid ${req.spec.command.map(shq).join(' ')} &`,
+        ]
+      : [
+          '# One task per replica; when one fails, srun ends the others (--kill-on-bad-exit).',
+          `setsid srun --quiet --ntasks=${R} --ntasks-per-node=${perNode} --cpus-per-task=${cpus} --kill-on-bad-exit=1 /bin/bash -c ${shq(task)} suanli-task ${req.spec.command.map(shq).join(' ')} &`,
+        ]),
     '__srun=$!',
     'while kill -0 "$__srun" 2>/dev/null; do wait "$__srun"; done; wait "$__srun"; __rc=$?',
     '# The job ends with the code of the first replica that failed, as the local executor reports it.',

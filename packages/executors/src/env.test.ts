@@ -149,6 +149,7 @@ void test('env: a multi-node gang gets per-replica ranks, node list in rank orde
       SUANLI_MASTER_ADDR: 'n1',
       SUANLI_MASTER_PORT: '29500',
       SUANLI_FRAMEWORK: 'pytorch',
+      SUANLI_PROGRESS_FILE: '/tmp/x/progress.log',
     },
     'the inherited device variables and stale SUANLI_* are gone',
   );
@@ -358,6 +359,6 @@ void test('env: the checkpoint directory and progress file are offered when the 
   const req = { ...ascendGang('pytorch'), checkpointDir: '/ckpt/j1' };
   const env = buildReplicaEnv(req, 1, gangRdv);
   assert.equal(env['SUANLI_CHECKPOINT_DIR'], '/ckpt/j1');
-  assert.equal(env['SUANLI_PROGRESS_FILE'], '/ckpt/j1/progress.log');
+  assert.equal(env['SUANLI_PROGRESS_FILE'], '/tmp/x/progress.log', 'progress is per attempt, in its log directory');
   assert.equal(buildReplicaEnv(ascendGang('pytorch'), 1, gangRdv)['SUANLI_CHECKPOINT_DIR'], undefined);
 });

@@ -37,8 +37,8 @@
  * | `SUANLI_CHECKPOINT_DIR`      | per job: the same directory for every replica and attempt, kept  |
  * |                              | after the job ends until retention removes it (when the executor |
  * |                              | was given one)                                                   |
- * | `SUANLI_PROGRESS_FILE`       | where the job appends progress lines (`checkpoint.ts`), in the   |
- * |                              | checkpoint directory                                             |
+ * | `SUANLI_PROGRESS_FILE`       | where the job appends progress lines (`step=<n>`,                |
+ * |                              | `checkpoint=<n>`), one file per attempt in its log directory     |
  *
  * Framework launch contracts (`framework:` in the spec), set unless the spec set the same name:
  *
@@ -118,7 +118,7 @@ export const TORCHRUN_ENV_VARS = [
 export const MPI_HOSTFILE = 'hostfile';
 export const RANK_TABLE_FILE = 'rank_table.json';
 
-/** The progress file's name in the checkpoint directory (`checkpoint.ts` reads it). */
+/** The progress file's name in the attempt's log directory (the engine's training.ts reads it). */
 export const PROGRESS_FILE = 'progress.log';
 
 /** Device variables removed from the inherited (server) environment before anything else. */
@@ -393,9 +393,7 @@ export function buildReplicaEnv(
     SUANLI_FRAMEWORK: frameworkOf(req),
   });
   for (const [k, v] of Object.entries(fw)) if (k.startsWith('SUANLI_')) env[k] = v;
-  if (req.checkpointDir) {
-    env['SUANLI_CHECKPOINT_DIR'] = req.checkpointDir;
-    env['SUANLI_PROGRESS_FILE'] = join(req.checkpointDir, PROGRESS_FILE);
-  }
+  env['SUANLI_PROGRESS_FILE'] = join(req.logDir, PROGRESS_FILE);
+  if (req.checkpointDir) env['SUANLI_CHECKPOINT_DIR'] = req.checkpointDir;
   return env;
 }

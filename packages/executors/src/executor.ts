@@ -12,7 +12,8 @@
  *   whether the attempt still runs (and then keeps watching it), finished (with its exit code), or
  *   cannot be found (`lost`). It must never report `running` for an attempt it cannot prove is
  *   the one that was launched (PID reuse, a different Slurm job).
- * - `cancel` sends SIGTERM (or the backend's equivalent), waits up to `graceMs`, then kills.
+ * - `cancel` sends `signal` (default SIGTERM; a job's `checkpoint.signal` asks it to checkpoint) to
+ *   every replica, waits up to `graceMs`, then kills.
  */
 import type { ClusterNode, JobSpec, Placement } from '@suanli/core';
 
@@ -116,7 +117,7 @@ export interface Executor {
    */
   externalUsage?(): Promise<ExternalAllocation[]>;
   launch(req: LaunchRequest): Promise<{ ref: string }>;
-  cancel(jobId: string, ref: string, graceMs: number): Promise<void>;
+  cancel(jobId: string, ref: string, graceMs: number, signal?: NodeJS.Signals): Promise<void>;
   recover(
     attempts: readonly { jobId: string; attempt: number; ref: string; logDir: string }[],
   ): Promise<RecoveryResult[]>;

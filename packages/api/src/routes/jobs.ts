@@ -5,7 +5,7 @@ import { openJobFile, UnsafeJobFileError } from '@suanli/executors';
 import { ACTIVE_STATES } from '@suanli/core';
 import { ApiError } from '../errors.js';
 import { JobListSchema, JobSpecInputSchema, JobViewSchema, JOB_STATE_VALUES } from '../schemas/index.js';
-import { toJobView } from '../views.js';
+import { attemptProgress, toJobView } from '../views.js';
 import type { JobRecord } from '@suanli/store';
 import { authorize, isPlatformRole } from '../authz.js';
 import type { Principal } from '../auth.js';
@@ -125,11 +125,12 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
       const p = principal(req);
       const { id } = req.params as { id: string };
       const job = await jobs.get(id, { subject: p.subject, tenant: p.tenant }, readable(p));
-      const [transitions, attempts] = await Promise.all([
+      const [transitions, attempts, progress] = await Promise.all([
         store.listTransitions(job.id),
         store.listJobAttempts(job.id),
+        attemptProgress(job.attempt, (a) => engine.logDir(job.id, a)),
       ]);
-      return toJobView(job, transitions, attempts);
+      return toJobView(job, transitions, attempts, progress);
     },
   );
 

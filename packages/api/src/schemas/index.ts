@@ -143,6 +143,13 @@ export const AttemptSchema = Type.Object({
   cpuTimeMs: Nullable(
     Type.Integer({ description: 'CPU time of all processes, user + system; null: not measured' }),
   ),
+  step: Type.Optional(Nullable(Type.Integer({ description: 'Last `step=` the job reported (progress file)' }))),
+  checkpoint: Type.Optional(
+    Nullable(Type.Integer({ description: 'Last `checkpoint=` the job reported (progress file)' })),
+  ),
+  stepsLost: Type.Optional(
+    Nullable(Type.Integer({ description: 'Steps done after the last checkpoint: redone by the next attempt' })),
+  ),
 });
 export type AttemptView = Static<typeof AttemptSchema>;
 

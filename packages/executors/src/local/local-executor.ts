@@ -70,7 +70,7 @@ import { charDeviceIds, deviceNodesFor, findSandboxTools, sandboxArgv, type Sand
 import { isEnded, liveProcessGroups, readBootId, readProcStat } from './procfs.js';
 
 /**
- * The shim, run as `sh -c SHIM_SCRIPT suanli-shim <status-file> <command…>`. It traps TERM/INT/HUP
+ * The shim, run as `sh -c SHIM_SCRIPT suanli-shim <status-file> <command…>`. It traps TERM/INT/HUP/USR1/USR2
  * with a no-op so that a signal sent to the whole process group ends the JOB and not the shim,
  * which then lives long enough to record how the job ended. (A trapped signal is reset to its
  * default in the exec'ed command, unlike an ignored one, so the job still receives it normally.)
@@ -83,7 +83,7 @@ export const SHIM_SCRIPT = [
   '  if [ -z "$s" ] && ! echo $$ > "$1"; then echo "suanli: cannot join the control group $1" >&2; s=125; fi',
   '  shift; n=$((n - 1))',
   'done',
-  'trap : TERM INT HUP',
+  'trap : TERM INT HUP USR1 USR2',
   'if [ -z "$s" ]; then "$@"; s=$?; fi',
   'if [ "$s" -gt 128 ] && [ "$s" -lt 193 ]; then r="signal SIG$(kill -l "$s")"; else r="code $s"; fi',
   'printf "%s\\n" "$r" > "$f.tmp" && mv -f "$f.tmp" "$f"',
@@ -472,6 +472,12 @@ export class LocalExecutor implements Executor {
       // The job's directory: its account's alone (the directories above it are the server's).
       chownSync(req.logDir, account.uid, account.gid);
       chmodSync(req.logDir, 0o700);
+      // The checkpoint directory is the job's too, for every attempt (made by the engine).
+      if (req.checkpointDir) {
+        mkdirSync(req.checkpointDir, { recursive: true });
+        chownSync(req.checkpointDir, account.uid, account.gid);
+        chmodSync(req.checkpointDir, 0o700);
+      }
     }
 
     const masterAddr = this.opts.masterAddr ?? '127.0.0.1';
@@ -584,7 +590,7 @@ export class LocalExecutor implements Executor {
     return { ref: JSON.stringify(ref) };
   }
 
-  async cancel(jobId: string, ref: string, graceMs: number): Promise<void> {
+  async cancel(jobId: string, ref: string, graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const parsed = parseLocalRef(ref);
     if (parsed === null) throw new Error(`job ${jobId}: not a local executor ref: ${ref.slice(0, 200)}`);
     if (parsed.bootId !== readBootId()) return; // the machine rebooted: nothing of it can still run
@@ -593,7 +599,7 @@ export class LocalExecutor implements Executor {
     );
     if (watch) watch.gangKillStarted = true; // the cancel owns termination now
     const groups = new Set(parsed.replicas.filter(groupIsOurs).map((r) => r.pid));
-    for (const g of groups) signalGroup(g, 'SIGTERM');
+    for (const g of groups) signalGroup(g, signal);
     if (await this.waitGroupsGone(groups, graceMs)) return;
     for (const g of liveProcessGroups(groups)) signalGroup(g, 'SIGKILL');
     // Whatever left the process group (setsid) is still in the replica's control group.

@@ -360,22 +360,28 @@ export function buildProgram(): Command {
     .option('-f, --follow', 'keep printing as the job writes, until it ends')
     .option('--stderr', 'the standard error stream instead of standard output')
     .option('--attempt <n>', 'an earlier attempt (default: the latest)')
-    .action(async (id: string, opts: { follow?: boolean; stderr?: boolean; attempt?: string }) => {
+    .option('--replica <n>', "one replica's output (default: every replica's, each line prefixed [rank])")
+    .action(async (id: string, opts: { follow?: boolean; stderr?: boolean; attempt?: string; replica?: string }) => {
       const c = client();
+      if (opts.replica !== undefined && !/^\d+$/.test(opts.replica))
+        throw new UsageError(`--replica takes a replica rank (0, 1, …), not "${opts.replica}"`);
       const q = {
         stream: opts.stderr ? ('stderr' as const) : ('stdout' as const),
         ...(opts.attempt ? { attempt: Number(opts.attempt) } : {}),
+        ...(opts.replica !== undefined ? { replica: Number(opts.replica) } : {}),
       };
       if (opts.follow) {
         for await (const chunk of c.followLogs(id, q)) process.stdout.write(chunk);
         return;
       }
       let offset = 0;
+      let cursor: string | undefined;
       for (let i = 0; i < 100_000; i++) {
-        const chunk = await c.readLogs(id, { ...q, offset });
+        const chunk = await c.readLogs(id, { ...q, offset, ...(cursor !== undefined ? { cursor } : {}) });
         process.stdout.write(chunk.data);
         if (chunk.nextOffset >= chunk.size || chunk.nextOffset === offset) break;
         offset = chunk.nextOffset;
+        cursor = chunk.cursor;
       }
     });
 

@@ -98,6 +98,13 @@ export interface LogPaths {
   readonly stderr: string;
 }
 
+/** `stdout.log` for replica 0, `stdout.<r>.log` for replica r: the per-replica log naming of every executor. */
+export function replicaLogPaths(attemptPaths: LogPaths, rank: number): LogPaths {
+  if (rank === 0) return attemptPaths;
+  const at = (p: string): string => p.replace(/\.log$/, `.${rank}.log`);
+  return { stdout: at(attemptPaths.stdout), stderr: at(attemptPaths.stderr) };
+}
+
 /** Capacity held by work the platform did not start (e.g. Slurm jobs submitted outside suanli). */
 export interface ExternalAllocation {
   /** Backend identity of the foreign work, for display (`slurm:1234`). */
@@ -123,6 +130,11 @@ export interface Executor {
   ): Promise<RecoveryResult[]>;
   /** Where an attempt's logs are (local paths; the Slurm executor copies or points at shared storage). */
   logPaths(jobId: string, attempt: number, logDir: string): LogPaths;
+  /**
+   * Where replica `rank` writes, for executors that keep one log per replica (`replicaLogPaths`);
+   * absent: every replica writes to `logPaths`.
+   */
+  replicaLogPaths?(jobId: string, attempt: number, logDir: string, rank: number): LogPaths;
   onEvent(listener: (e: ExecutionEvent) => void): void;
   /** Whether jobs are fenced; shown at start-up and in `suanli nodes`. Absent: not confined. */
   confinement?(): Confinement;

@@ -53,6 +53,7 @@ import {
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { ClusterNode } from '@suanli/core';
+import { replicaLogPaths } from '../executor.js';
 import type {
   AttemptResources,
   Confinement,
@@ -425,6 +426,11 @@ export class LocalExecutor implements Executor {
     return { stdout: join(logDir, 'stdout.log'), stderr: join(logDir, 'stderr.log') };
   }
 
+  /** Replica 0 writes `stdout.log`/`stderr.log` (a one-replica job's whole log); replica r, `stdout.<r>.log`. */
+  replicaLogPaths(jobId: string, attempt: number, logDir: string, rank: number): LogPaths {
+    return replicaLogPaths(this.logPaths(jobId, attempt, logDir), rank);
+  }
+
   confinement(): Confinement {
     const c = this.opts.confine;
     if (!c)
@@ -500,9 +506,16 @@ export class LocalExecutor implements Executor {
     const baseEnv = account ? confinedBaseEnv(this.opts.baseEnv ?? process.env, account, req.logDir) : (this.opts.baseEnv ?? process.env);
     // Build every environment before starting anything: a bad placement fails the launch whole.
     const envs = req.placement.map((_, rank) => buildReplicaEnv(req, rank, rendezvous, baseEnv));
-    const paths = this.logPaths(req.jobId, req.attempt, req.logDir);
-    const outFd = openLogFile(paths.stdout, account);
-    const errFd = openLogFile(paths.stderr, account);
+    // One pair of log files per replica, so that replicas' lines never interleave mid-line.
+    const fds: number[] = [];
+    const logFds = req.placement.map((_, rank) => {
+      const paths = this.replicaLogPaths(req.jobId, req.attempt, req.logDir, rank);
+      const out = openLogFile(paths.stdout, account);
+      fds.push(out);
+      const err = openLogFile(paths.stderr, account);
+      fds.push(err);
+      return { out, err };
+    });
     const bootId = readBootId();
     const started: ReplicaWatch[] = [];
     const cgroups: string[] = [];
@@ -532,7 +545,7 @@ export class LocalExecutor implements Executor {
             cwd,
             env,
             detached: true,
-            stdio: ['ignore', outFd, errFd],
+            stdio: ['ignore', logFds[rank]!.out, logFds[rank]!.err],
           },
         );
         if (child.pid === undefined) {
@@ -558,8 +571,7 @@ export class LocalExecutor implements Executor {
       }
       throw e;
     } finally {
-      closeSync(outFd);
-      closeSync(errFd);
+      for (const fd of fds) closeSync(fd);
     }
 
     const ref: LocalRef = {

@@ -1,6 +1,7 @@
 /** Store records → wire views. Times go out as ISO-8601 strings. */
 import type { JobRecord, StoredNode, TransitionRecord, UsageRecord } from '@suanli/store';
 import type { VerdictDetail } from '@suanli/core';
+import { readProgress, stepsLost, type Progress } from '@suanli/engine';
 import type { AttemptView, JobView, NodeView, TransitionView, VerdictDetailView } from './schemas/index.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -13,7 +14,11 @@ export function toTransitionView(t: TransitionRecord): TransitionView {
  * A job's attempts: the ended ones from its ledger rows, then the current one when it is starting or
  * running (no ledger row yet: it has no end and nothing measured).
  */
-export function toAttemptViews(j: JobRecord, ledger: readonly UsageRecord[]): AttemptView[] {
+export function toAttemptViews(
+  j: JobRecord,
+  ledger: readonly UsageRecord[],
+  progress: ReadonlyMap<number, Progress> = new Map(),
+): AttemptView[] {
   const out: AttemptView[] = ledger.map((u) => ({
     attempt: u.attempt,
     startedAt: new Date(u.startedAt).toISOString(),
@@ -36,13 +41,17 @@ export function toAttemptViews(j: JobRecord, ledger: readonly UsageRecord[]): At
       peakMemoryBytes: null,
       cpuTimeMs: null,
     });
-  return out;
+  return out.map((a) => {
+    const p = progress.get(a.attempt);
+    return p ? { ...a, step: p.step, checkpoint: p.checkpoint, stepsLost: stepsLost(p) } : a;
+  });
 }
 
 export function toJobView(
   j: JobRecord,
   transitions?: readonly TransitionRecord[],
   attempts?: readonly UsageRecord[],
+  progress?: ReadonlyMap<number, Progress>,
 ): JobView {
   return {
     id: j.id,
@@ -76,7 +85,7 @@ export function toJobView(
         : null,
     cancelRequested: j.cancelRequestedAt !== null,
     ...(transitions ? { transitions: transitions.map(toTransitionView) } : {}),
-    ...(attempts ? { attempts: toAttemptViews(j, attempts) } : {}),
+    ...(attempts ? { attempts: toAttemptViews(j, attempts, progress) } : {}),
   };
 }
 
@@ -111,4 +120,21 @@ export function toNodeView(s: StoredNode, allocations: ReadonlyMap<string, strin
 /** A verdict's detail with its time as ISO 8601, as every time in the API is. */
 export function toVerdictDetailView(d: VerdictDetail): VerdictDetailView {
   return { ...d, at: new Date(d.at).toISOString() };
+}
+
+/** What each attempt of a job reported in its progress file (the engine's progress protocol). */
+export async function attemptProgress(
+  attempts: number,
+  logDirOf: (attempt: number) => string,
+): Promise<Map<number, Progress>> {
+  const out = new Map<number, Progress>();
+  // The latest 20 attempts at most: a job retried 100 times does not cost 100 reads per view.
+  const first = Math.max(1, attempts - 19);
+  await Promise.all(
+    Array.from({ length: Math.max(0, attempts - first + 1) }, async (_, i) => {
+      const p = await readProgress(logDirOf(first + i));
+      if (p !== null) out.set(first + i, p);
+    }),
+  );
+  return out;
 }

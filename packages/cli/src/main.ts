@@ -92,7 +92,7 @@ function printJob(j: JobView): void {
     lines.push('  attempts:');
     lines.push(
       table(
-        ['    #', 'STARTED', 'ENDED', 'END STATE', 'DEVICES', 'PEAK MEM', 'CPU TIME'],
+        ['    #', 'STARTED', 'ENDED', 'END STATE', 'DEVICES', 'PEAK MEM', 'CPU TIME', 'STEP', 'CKPT', 'LOST'],
         j.attempts.map((a) => [
           `    ${a.attempt}`,
           a.startedAt ?? '-',
@@ -103,6 +103,9 @@ function printJob(j: JobView): void {
             : `${a.accelerators}${a.acceleratorType ? ` ${a.acceleratorType}` : ''}`,
           memory(a.peakMemoryBytes),
           cpuTime(a.cpuTimeMs),
+          a.step == null ? '-' : String(a.step),
+          a.checkpoint == null ? '-' : String(a.checkpoint),
+          a.stepsLost == null ? '-' : `${a.stepsLost} steps`,
         ]),
       ),
     );
@@ -320,8 +323,13 @@ export function buildProgram(): Command {
     .description('submit a job from a YAML (or JSON) spec file; "-" reads standard input')
     .option('--json', 'print the new job as JSON (includes its id)')
     .option('--idempotency-key <key>', 'make retries of this submission safe')
-    .option('--wait', 'wait until the job starts running (or ends), showing progress')
-    .action(async (file: string, opts: { json?: boolean; idempotencyKey?: string; wait?: boolean }) => {
+    .option(
+      '--wait [until]',
+      'wait until the job ends and exit with its status (0 succeeded, its exit code when it failed, 124 timed out, 143 cancelled), showing progress; --wait=running: until it starts',
+    )
+    .action(async (file: string, opts: { json?: boolean; idempotencyKey?: string; wait?: boolean | string }) => {
+      if (opts.wait !== undefined && opts.wait !== true && opts.wait !== 'end' && opts.wait !== 'running')
+        throw new UsageError(`--wait takes "end" (the default) or "running", not "${String(opts.wait)}"`);
       const text =
         file === '-'
           ? await readStdin()
@@ -339,7 +347,11 @@ export function buildProgram(): Command {
         yaml: text,
         ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
       });
-      if (opts.wait) job = await waitForStart(job);
+      if (opts.wait === 'running') job = await waitForStart(job);
+      else if (opts.wait) {
+        job = await waitForEnd(job);
+        process.exitCode = waitExitCode(job);
+      }
       if (opts.json) json(job);
       else out(`submitted job ${job.id} (${job.name}): ${job.state}`);
     });
@@ -383,22 +395,28 @@ export function buildProgram(): Command {
     .option('-f, --follow', 'keep printing as the job writes, until it ends')
     .option('--stderr', 'the standard error stream instead of standard output')
     .option('--attempt <n>', 'an earlier attempt (default: the latest)')
-    .action(async (id: string, opts: { follow?: boolean; stderr?: boolean; attempt?: string }) => {
+    .option('--replica <n>', "one replica's output (default: every replica's, each line prefixed [rank])")
+    .action(async (id: string, opts: { follow?: boolean; stderr?: boolean; attempt?: string; replica?: string }) => {
       const c = client();
+      if (opts.replica !== undefined && !/^\d+$/.test(opts.replica))
+        throw new UsageError(`--replica takes a replica rank (0, 1, …), not "${opts.replica}"`);
       const q = {
         stream: opts.stderr ? ('stderr' as const) : ('stdout' as const),
         ...(opts.attempt ? { attempt: Number(opts.attempt) } : {}),
+        ...(opts.replica !== undefined ? { replica: Number(opts.replica) } : {}),
       };
       if (opts.follow) {
         for await (const chunk of c.followLogs(id, q)) process.stdout.write(chunk);
         return;
       }
       let offset = 0;
+      let cursor: string | undefined;
       for (let i = 0; i < 100_000; i++) {
-        const chunk = await c.readLogs(id, { ...q, offset });
+        const chunk = await c.readLogs(id, { ...q, offset, ...(cursor !== undefined ? { cursor } : {}) });
         process.stdout.write(chunk.data);
         if (chunk.nextOffset >= chunk.size || chunk.nextOffset === offset) break;
         offset = chunk.nextOffset;
+        cursor = chunk.cursor;
       }
     });
 
@@ -496,6 +514,35 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * `submit --wait`'s exit status, as `sbatch --wait` gives the job's: 0 when it succeeded, its exit
+ * code when it failed with one (1 when it had none: killed by a signal, lost), 124 when its time
+ * limit ended it, 143 (128 + SIGTERM) when it was cancelled.
+ */
+export function waitExitCode(job: Pick<JobView, 'state' | 'exitCode'>): number {
+  if (job.state === 'succeeded') return 0;
+  if (job.state === 'timed-out') return 124;
+  if (job.state === 'cancelled') return 143;
+  return job.exitCode !== null && job.exitCode > 0 && job.exitCode < 256 ? job.exitCode : 1;
+}
+
+/** Waits until the job reaches a terminal state (through every retry), showing each change. */
+async function waitForEnd(job: JobView): Promise<JobView> {
+  const c = client();
+  let last = '';
+  for (;;) {
+    const line =
+      job.state === 'queued' && job.pending
+        ? `${job.state}: ${job.pending.verdict} — ${job.pending.reason}`
+        : `${job.state}${job.attempt > 1 ? ` (attempt ${job.attempt})` : ''}`;
+    if (line !== last) process.stderr.write(`  ${job.id}: ${line}\n`);
+    last = line;
+    if (TERMINAL.has(job.state)) return job;
+    await new Promise((r) => setTimeout(r, 500));
+    job = await c.getJob(job.id);
+  }
 }
 
 async function waitForStart(job: JobView): Promise<JobView> {

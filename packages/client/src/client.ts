@@ -100,6 +100,8 @@ export interface LogChunk {
   size: number;
   attempt: number;
   finished: boolean;
+  /** The merged log of a gang (lines prefixed `[rank]`): pass back to go on. */
+  cursor?: string;
 }
 
 export interface ListJobsQuery {
@@ -209,11 +211,20 @@ export class SuanliClient {
 
   readLogs(
     id: string,
-    q: { stream?: 'stdout' | 'stderr'; attempt?: number; offset?: number; limit?: number } = {},
+    q: {
+      stream?: 'stdout' | 'stderr';
+      attempt?: number;
+      replica?: number;
+      cursor?: string;
+      offset?: number;
+      limit?: number;
+    } = {},
   ): Promise<LogChunk> {
     const p = new URLSearchParams();
     if (q.stream) p.set('stream', q.stream);
     if (q.attempt) p.set('attempt', String(q.attempt));
+    if (q.replica !== undefined) p.set('replica', String(q.replica));
+    if (q.cursor) p.set('cursor', q.cursor);
     if (q.offset) p.set('offset', String(q.offset));
     if (q.limit) p.set('limit', String(q.limit));
     const qs = p.toString();
@@ -226,9 +237,16 @@ export class SuanliClient {
    */
   async *followLogs(
     id: string,
-    q: { stream?: 'stdout' | 'stderr'; attempt?: number; intervalMs?: number; maxPolls?: number } = {},
+    q: {
+      stream?: 'stdout' | 'stderr';
+      attempt?: number;
+      replica?: number;
+      intervalMs?: number;
+      maxPolls?: number;
+    } = {},
   ): AsyncGenerator<string> {
     let offset = 0;
+    let cursor: string | undefined;
     const interval = q.intervalMs ?? 500;
     const maxPolls = q.maxPolls ?? 7 * 24 * 3600 * 2;
     for (let i = 0; i < maxPolls; i++) {
@@ -237,6 +255,8 @@ export class SuanliClient {
         chunk = await this.readLogs(id, {
           ...(q.stream ? { stream: q.stream } : {}),
           ...(q.attempt ? { attempt: q.attempt } : {}),
+          ...(q.replica !== undefined ? { replica: q.replica } : {}),
+          ...(cursor !== undefined ? { cursor } : {}),
           offset,
         });
       } catch (err) {
@@ -248,6 +268,7 @@ export class SuanliClient {
       }
       if (chunk.data) yield chunk.data;
       offset = chunk.nextOffset;
+      cursor = chunk.cursor;
       if (chunk.finished && offset >= chunk.size) return;
       if (chunk.nextOffset >= chunk.size) await new Promise((r) => setTimeout(r, interval));
     }

@@ -34,6 +34,7 @@ import type { JobRecord, PendingUpdate, Store, StoredNode, UsageRecord } from '@
 import type { AttemptResources, ExecutionEvent, Executor, LimitExceeded } from '@suanli/executors';
 import { InlinePolicyRunner, WorkerPolicyRunner, type PolicyRunner } from './policy-runner.js';
 import { WorkingSet, WORKING_STATES } from './working-set.js';
+import { ProgressTracker, checkpointDirOf, replicaPrefix, retryCovers, stopGraceMsOf, stopSignalOf } from './training.js';
 
 export interface EngineLogger {
   info(obj: object, msg?: string): void;
@@ -126,6 +127,9 @@ export class Engine {
   private readonly claims = new Map<string, number>();
   private endedSinceCycle: { tenant: string; devices: number; fromMs: number; toMs: number }[] = [];
 
+  /** What running jobs reported in their progress files (their last checkpoint feeds victim choice). */
+  private readonly progress = new ProgressTracker();
+
   /** Approved bookings become the snapshot's windows (issue 4); null on a store without bookings. */
   private readonly bookings: BookingStore | null;
 
@@ -181,6 +185,7 @@ export class Engine {
     const { claimedAt: _claim, ...job } = this.schedJob(j);
     return {
       ...toRunningSchedJob(j, now, job),
+      lastCheckpointTime: this.progress.lastCheckpointTime(j.id),
       preemptedAt: intent?.kind === 'preempt' ? intent.at : null,
       preemptedFor: intent?.kind === 'preempt' ? intent.forJobId : null,
     };
@@ -234,6 +239,11 @@ export class Engine {
 
   logDir(jobId: string, attempt: number): string {
     return join(this.logRoot, jobId, `attempt-${attempt}`);
+  }
+
+  /** The job's checkpoint directory: the same for every attempt, kept with its logs. */
+  checkpointDir(jobId: string): string {
+    return checkpointDirOf(this.logRoot, jobId);
   }
 
   /** Discovers inventory, re-adopts or resolves attempts left from a previous run, starts the loop. */
@@ -430,7 +440,8 @@ export class Engine {
         this.requestStop(j, { kind: 'timeout' });
     }
 
-    // 2. The snapshot's changes, with fair-share usage advanced to now.
+    // 2. The snapshot's changes, with fair-share usage advanced to now and the checkpoints running jobs reported.
+    await this.progress.poll(new Map(active.map((j) => [j.id, this.logDir(j.id, j.attempt)])), now);
     const running = active.map((j) => this.runningSchedJob(j, now));
     const halfLifeMs = this.policyConfig.fairShare.halfLifeMs;
     const prevAsOf = this.usage.asOf;
@@ -569,6 +580,7 @@ export class Engine {
     try {
       // Traversable, not listable: a confined job's account passes through to its own directory.
       await mkdir(logDir, { recursive: true, mode: 0o711 });
+      await mkdir(this.checkpointDir(job.id), { recursive: true, mode: 0o711 });
       const member = await this.store.getMembership(job.tenant, job.submittedBy);
       const { ref } = await this.executor.launch({
         jobId: job.id,
@@ -584,6 +596,7 @@ export class Engine {
         }),
         logDir,
         unixUser: member?.unixUser ?? null,
+        checkpointDir: this.checkpointDir(job.id),
       });
       const patched = await this.store.patchJob(job.id, 'starting', { executorRef: ref });
       if (!patched) {
@@ -609,9 +622,11 @@ export class Engine {
       this.stopping.delete(job.id);
       return;
     }
-    const graceMs =
-      intent.kind === 'preempt' ? this.policyConfig.preemption.gracePeriodMs : this.cancelGraceMs;
-    this.executor.cancel(job.id, ref, graceMs).catch((err: unknown) => {
+    const graceMs = stopGraceMsOf(
+      job.spec,
+      intent.kind === 'preempt' ? this.policyConfig.preemption.gracePeriodMs : this.cancelGraceMs,
+    );
+    this.executor.cancel(job.id, ref, graceMs, stopSignalOf(job.spec)).catch((err: unknown) => {
       this.log.error({ err, jobId: job.id }, 'cancel failed');
       this.stopping.delete(job.id);
     });
@@ -634,6 +649,7 @@ export class Engine {
     await this.finishAttempt(job, e.exitCode, e.signal, e.at, e.backendReason, null, {
       limit: e.limit ?? null,
       resources: e.resources ?? null,
+      replica: e.replica ?? null,
     });
     this.nudge();
   }
@@ -649,7 +665,10 @@ export class Engine {
     at: number,
     backendReason: string | null,
     note: string | null,
-    enforced: { limit: LimitExceeded | null; resources: AttemptResources | null } = { limit: null, resources: null },
+    enforced: { limit: LimitExceeded | null; resources: AttemptResources | null; replica?: number | null } = {
+      limit: null,
+      resources: null,
+    },
   ): Promise<void> {
     if (!ACTIVE_STATES.has(job.state)) return;
     if (job.startedAt !== null && job.placement !== null) {
@@ -661,7 +680,7 @@ export class Engine {
       this.intents.get(job.id) ?? (job.cancelRequestedAt !== null ? { kind: 'cancel' as const } : undefined);
     this.intents.delete(job.id);
     this.stopping.delete(job.id);
-    const killed = signal ? `killed by ${signal}` : `exit code ${exitCode ?? 'unknown'}`;
+    const killed = `${replicaPrefix(enforced.replica)}${signal ? `killed by ${signal}` : `exit code ${exitCode ?? 'unknown'}`}`;
     // An enforced limit is the job's fault (it fails, under its retry policy), said first.
     const how = enforced.limit === 'out-of-memory' ? `${outOfMemory(job, enforced.resources)}; ${killed}` : killed;
     const suffix = note ? ` (${note})` : '';
@@ -741,7 +760,7 @@ export class Engine {
 
   private async canRetry(job: JobRecord, outcome: 'lost' | 'failed' | 'timed-out'): Promise<boolean> {
     const { maxAttempts, retryOn } = job.spec.retry;
-    return retryOn.includes(outcome) && (await this.attemptsConsumed(job)) < maxAttempts;
+    return retryCovers(retryOn, outcome) && (await this.attemptsConsumed(job)) < maxAttempts;
   }
 
   private async retryOrFail(job: JobRecord, outcome: 'lost', reason: string): Promise<void> {

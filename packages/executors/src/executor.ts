@@ -12,7 +12,8 @@
  *   whether the attempt still runs (and then keeps watching it), finished (with its exit code), or
  *   cannot be found (`lost`). It must never report `running` for an attempt it cannot prove is
  *   the one that was launched (PID reuse, a different Slurm job).
- * - `cancel` sends SIGTERM (or the backend's equivalent), waits up to `graceMs`, then kills.
+ * - `cancel` sends `signal` (default SIGTERM; a job's `checkpoint.signal` asks it to checkpoint) to
+ *   every replica, waits up to `graceMs`, then kills.
  */
 import type { ClusterNode, JobSpec, Placement } from '@suanli/core';
 
@@ -35,6 +36,11 @@ export interface LaunchRequest {
    * its own and says so through `confinement()`.
    */
   readonly unixUser: string | null;
+  /**
+   * The job's checkpoint directory (`SUANLI_CHECKPOINT_DIR`): the same path for every replica and
+   * every attempt, created by the engine, kept after the job ends. Absent: none is offered.
+   */
+  readonly checkpointDir?: string | null;
 }
 
 /** What an attempt used, read from its cgroup (like `sacct`'s MaxRSS and TotalCPU); null: unknown. */
@@ -70,6 +76,8 @@ export type ExecutionEvent =
       /** Set when an enforced limit ended it (the job's fault: it fails, it is not lost). */
       readonly limit?: LimitExceeded | null;
       readonly resources?: AttemptResources | null;
+      /** The replica whose end decided the attempt's (the first to fail), where the backend knows it. */
+      readonly replica?: number | null;
     };
 
 export type RecoveryResult =
@@ -88,6 +96,13 @@ export type RecoveryResult =
 export interface LogPaths {
   readonly stdout: string;
   readonly stderr: string;
+}
+
+/** `stdout.log` for replica 0, `stdout.<r>.log` for replica r: the per-replica log naming of every executor. */
+export function replicaLogPaths(attemptPaths: LogPaths, rank: number): LogPaths {
+  if (rank === 0) return attemptPaths;
+  const at = (p: string): string => p.replace(/\.log$/, `.${rank}.log`);
+  return { stdout: at(attemptPaths.stdout), stderr: at(attemptPaths.stderr) };
 }
 
 /** Capacity held by work the platform did not start (e.g. Slurm jobs submitted outside suanli). */
@@ -109,12 +124,17 @@ export interface Executor {
    */
   externalUsage?(): Promise<ExternalAllocation[]>;
   launch(req: LaunchRequest): Promise<{ ref: string }>;
-  cancel(jobId: string, ref: string, graceMs: number): Promise<void>;
+  cancel(jobId: string, ref: string, graceMs: number, signal?: NodeJS.Signals): Promise<void>;
   recover(
     attempts: readonly { jobId: string; attempt: number; ref: string; logDir: string }[],
   ): Promise<RecoveryResult[]>;
   /** Where an attempt's logs are (local paths; the Slurm executor copies or points at shared storage). */
   logPaths(jobId: string, attempt: number, logDir: string): LogPaths;
+  /**
+   * Where replica `rank` writes, for executors that keep one log per replica (`replicaLogPaths`);
+   * absent: every replica writes to `logPaths`.
+   */
+  replicaLogPaths?(jobId: string, attempt: number, logDir: string, rank: number): LogPaths;
   onEvent(listener: (e: ExecutionEvent) => void): void;
   /** Whether jobs are fenced; shown at start-up and in `suanli nodes`. Absent: not confined. */
   confinement?(): Confinement;

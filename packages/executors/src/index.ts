@@ -13,3 +13,4 @@ export * from './discovery/npu-smi.js';
 export * from './discovery/declared.js';
 export * from './discovery/discover.js';
 export * from './slurm/index.js';
+export * from './training-scripts.js';

@@ -5,7 +5,8 @@ import { openJobFile, UnsafeJobFileError } from '@suanli/executors';
 import { ACTIVE_STATES } from '@suanli/core';
 import { ApiError } from '../errors.js';
 import { JobListSchema, JobSpecInputSchema, JobViewSchema, JOB_STATE_VALUES } from '../schemas/index.js';
-import { toJobView } from '../views.js';
+import { attemptProgress, toJobView } from '../views.js';
+import { parseCursor, readMergedLogs } from '../replica-logs.js';
 import type { JobRecord } from '@suanli/store';
 import { authorize, isPlatformRole } from '../authz.js';
 import type { Principal } from '../auth.js';
@@ -125,11 +126,12 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
       const p = principal(req);
       const { id } = req.params as { id: string };
       const job = await jobs.get(id, { subject: p.subject, tenant: p.tenant }, readable(p));
-      const [transitions, attempts] = await Promise.all([
+      const [transitions, attempts, progress] = await Promise.all([
         store.listTransitions(job.id),
         store.listJobAttempts(job.id),
+        attemptProgress(job.attempt, (a) => engine.logDir(job.id, a)),
       ]);
-      return toJobView(job, transitions, attempts);
+      return toJobView(job, transitions, attempts, progress);
     },
   );
 
@@ -166,6 +168,12 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
               Type.Union([Type.Literal('stdout'), Type.Literal('stderr')], { default: 'stdout' }),
             ),
             attempt: Type.Optional(Type.Integer({ minimum: 1 })),
+            replica: Type.Optional(
+              Type.Integer({ minimum: 0, description: "One replica's log; absent: every replica's, lines prefixed [rank]" }),
+            ),
+            cursor: Type.Optional(
+              Type.String({ maxLength: 16_384, description: 'Per-replica offsets `o0,o1,…` of the merged log (from the last chunk)' }),
+            ),
             offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
             limit: Type.Optional(
               Type.Integer({ minimum: 1, maximum: LOG_CHUNK_MAX_BYTES, default: 256 * 1024 }),
@@ -181,6 +189,7 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
             size: Type.Integer(),
             attempt: Type.Integer(),
             finished: Type.Boolean(),
+            cursor: Type.Optional(Type.String({ description: 'Merged log of a gang: pass back as `cursor` to go on' })),
           }),
           ...errorResponses,
         },
@@ -192,6 +201,8 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
       const q = req.query as {
         stream?: 'stdout' | 'stderr';
         attempt?: number;
+        replica?: number;
+        cursor?: string;
         offset?: number;
         limit?: number;
       };
@@ -205,8 +216,35 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
             : `job ${id} has attempts 1–${job.attempt}`,
         );
       // The path is built from the stored job id and a validated integer only: no user text reaches the filesystem.
-      const paths = engine.executor.logPaths(job.id, attempt, engine.logDir(job.id, attempt));
-      const file = (q.stream ?? 'stdout') === 'stdout' ? paths.stdout : paths.stderr;
+      const ex = engine.executor;
+      const replicas = job.spec.replicas;
+      if (q.replica !== undefined && q.replica >= replicas)
+        throw new ApiError('LOG_NOT_FOUND', `job ${id} has replicas 0–${replicas - 1}`);
+      const stream = q.stream ?? 'stdout';
+      const pathsOf = (rank: number) =>
+        ex.replicaLogPaths
+          ? ex.replicaLogPaths(job.id, attempt, engine.logDir(job.id, attempt), rank)
+          : ex.logPaths(job.id, attempt, engine.logDir(job.id, attempt));
+      if (q.replica === undefined && replicas > 1 && ex.replicaLogPaths) {
+        const offsets = parseCursor(q.cursor, replicas);
+        if (offsets === null)
+          throw new ApiError('REQUEST_INVALID', `cursor must be ${replicas} byte offsets "o0,o1,…" as a previous chunk returned it`);
+        const ended = !(attempt === job.attempt && (ACTIVE_STATES.has(job.state) || job.state === 'queued'));
+        try {
+          const m = await readMergedLogs(
+            Array.from({ length: replicas }, (_, r) => pathsOf(r)[stream]),
+            offsets,
+            q.limit ?? 256 * 1024,
+            ended,
+          );
+          return { ...m, attempt, finished: ended };
+        } catch (err) {
+          if (err instanceof UnsafeJobFileError)
+            throw new ApiError('LOG_UNSAFE', `a ${stream} log of attempt ${attempt} of job ${id} cannot be served: ${err.message.replace(/^\S+ /, 'the file ')}`);
+          throw err;
+        }
+      }
+      const file = pathsOf(q.replica ?? 0)[stream];
       const offset = q.offset ?? 0;
       const limit = q.limit ?? 256 * 1024;
       let size = 0;

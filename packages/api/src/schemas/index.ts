@@ -79,13 +79,34 @@ export const JobSpecInputSchema = Type.Object(
       Type.Object({
         maxAttempts: Type.Optional(Type.Integer({ minimum: 1 })),
         retryOn: Type.Optional(
-          Type.Array(Type.Union([Type.Literal('lost'), Type.Literal('failed'), Type.Literal('timed-out')])),
+          Type.Array(
+            Type.Union([
+              Type.Literal('lost'),
+              Type.Literal('failed'),
+              Type.Literal('timed-out'),
+              Type.Literal('platform'),
+              Type.Literal('user'),
+            ]),
+            { description: 'user = failed (the job\'s error); platform = lost, node or device failure' },
+          ),
         ),
         backoff: Type.Optional(Type.Union([Type.String(), Type.Integer()])),
       }),
     ),
     preemptible: Type.Optional(Type.Boolean()),
     checkpointInterval: Type.Optional(Type.Union([Type.String(), Type.Integer()])),
+    framework: Type.Optional(
+      Type.Union(
+        ['pytorch', 'mpi', 'mindspore', 'tensorflow', 'none'].map((f) => Type.Literal(f)),
+        { description: "Launch contract: the framework's own variables and files (default pytorch)" },
+      ),
+    ),
+    checkpoint: Type.Optional(
+      Type.Object({
+        signal: Type.Optional(Type.String({ description: 'SIGTERM, SIGUSR1, SIGUSR2, SIGINT or SIGHUP' })),
+        grace: Type.Optional(Type.Union([Type.String(), Type.Integer()], { description: '"120s" or seconds' })),
+      }),
+    ),
   },
   { $id: 'JobSpecInput', additionalProperties: false },
 );
@@ -121,6 +142,13 @@ export const AttemptSchema = Type.Object({
   ),
   cpuTimeMs: Nullable(
     Type.Integer({ description: 'CPU time of all processes, user + system; null: not measured' }),
+  ),
+  step: Type.Optional(Nullable(Type.Integer({ description: 'Last `step=` the job reported (progress file)' }))),
+  checkpoint: Type.Optional(
+    Nullable(Type.Integer({ description: 'Last `checkpoint=` the job reported (progress file)' })),
+  ),
+  stepsLost: Type.Optional(
+    Nullable(Type.Integer({ description: 'Steps done after the last checkpoint: redone by the next attempt' })),
   ),
 });
 export type AttemptView = Static<typeof AttemptSchema>;

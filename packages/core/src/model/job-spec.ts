@@ -14,8 +14,33 @@ export interface FieldError {
 
 export type Compiled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errors: readonly FieldError[] };
 
-/** What the platform retries automatically. `lost`: the platform could not prove the attempt ran to an end. */
-export type RetryableOutcome = 'lost' | 'failed' | 'timed-out';
+/**
+ * What the platform retries automatically. `lost`: the platform could not prove the attempt ran to
+ * an end. `failed`: the job itself failed (a non-zero exit, a signal it did not get from the
+ * platform, out of memory): the user's error. `platform`: the attempt ended because of the
+ * platform, not the job (its node was lost or failed a health check, a device fault, an exit the
+ * platform could not record); `lost` is one case of it. `user` is `failed`'s other name.
+ */
+export type RetryableOutcome = 'lost' | 'failed' | 'timed-out' | 'platform' | 'user';
+
+/**
+ * The launch contract a job is written against (`framework:`): which framework's own variables
+ * and files the platform sets so that the framework's usual command runs unchanged. `pytorch`
+ * (the default) also suits scripts that read MASTER_ADDR/RANK/WORLD_SIZE; `none` sets only the
+ * SUANLI_* variables and device pinning. The executors' env.ts lists every variable.
+ */
+export type Framework = 'pytorch' | 'mpi' | 'mindspore' | 'tensorflow' | 'none';
+export const FRAMEWORKS: readonly Framework[] = ['pytorch', 'mpi', 'mindspore', 'tensorflow', 'none'];
+
+/** How the platform asks a job to checkpoint before it stops it (`checkpoint:` in the spec). */
+export interface CheckpointPolicy {
+  /** Sent first to every replica (`SIGUSR1`, `SIGTERM`, …); SIGKILL follows after `graceSeconds`. */
+  readonly signal: string;
+  readonly graceSeconds: number;
+}
+
+/** Signals a spec may name for `checkpoint.signal`. */
+export const CHECKPOINT_SIGNALS = ['SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGINT', 'SIGHUP'] as const;
 
 export interface RetryPolicy {
   /** Total attempts including the first; preemptions do not count. */
@@ -43,6 +68,10 @@ export interface JobSpec {
   readonly preemptible: boolean;
   /** Seconds between the job's checkpoints, if it checkpoints: used to pick preemption victims losing least work. */
   readonly checkpointIntervalSeconds: number | null;
+  /** The launch contract; absent (specs stored before it existed): `pytorch`. */
+  readonly framework?: Framework;
+  /** Signal and grace before the platform stops the job; absent: SIGTERM and the server's grace. */
+  readonly checkpoint?: CheckpointPolicy | null;
 }
 
 /**
@@ -72,6 +101,7 @@ export const JOB_SPEC_LIMITS = {
   memoryMiBMax: 64 * 1024 * 1024,
   timeLimitSecondsMax: 365 * 24 * 3600,
   maxAttemptsMax: 100,
+  checkpointGraceSecondsMax: 3600,
   priorityAbsMax: 1_000_000,
 } as const;
 
@@ -137,10 +167,13 @@ const TOP_FIELDS = [
   'retry',
   'preemptible',
   'checkpointInterval',
+  'framework',
+  'checkpoint',
 ] as const;
+const CHECKPOINT_FIELDS = ['signal', 'grace'] as const;
 const RESOURCE_FIELDS = ['accelerators', 'acceleratorType', 'cpu', 'memory'] as const;
 const RETRY_FIELDS = ['maxAttempts', 'retryOn', 'backoff'] as const;
-const RETRY_ON: readonly RetryableOutcome[] = ['lost', 'failed', 'timed-out'];
+const RETRY_ON: readonly RetryableOutcome[] = ['lost', 'failed', 'timed-out', 'platform', 'user'];
 
 function unknownFields(obj: Record<string, Json>, known: readonly string[], prefix: string, errors: FieldError[]): void {
   for (const key of Object.keys(obj)) {
@@ -338,6 +371,40 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
     else checkpointIntervalSeconds = s;
   }
 
+  let framework: Framework = 'pytorch';
+  const fw = input['framework'];
+  if (fw !== undefined) {
+    if (typeof fw !== 'string' || !(FRAMEWORKS as readonly string[]).includes(fw))
+      errors.push({ path: 'framework', message: `must be one of: ${FRAMEWORKS.join(', ')}` });
+    else framework = fw as Framework;
+  }
+
+  let checkpoint: CheckpointPolicy | null = null;
+  const cp = input['checkpoint'];
+  if (cp !== undefined) {
+    if (!isRecord(cp)) errors.push({ path: 'checkpoint', message: 'must be a mapping, e.g. { signal: SIGUSR1, grace: 120s }' });
+    else {
+      unknownFields(cp, CHECKPOINT_FIELDS, 'checkpoint.', errors);
+      let signal = 'SIGTERM';
+      let graceSeconds = 30;
+      const sig = cp['signal'];
+      if (sig !== undefined) {
+        const name = typeof sig === 'string' ? (sig.startsWith('SIG') ? sig : `SIG${sig}`).toUpperCase() : '';
+        if (!(CHECKPOINT_SIGNALS as readonly string[]).includes(name))
+          errors.push({ path: 'checkpoint.signal', message: `must be one of: ${CHECKPOINT_SIGNALS.join(', ')}` });
+        else signal = name;
+      }
+      const g = cp['grace'];
+      if (g !== undefined) {
+        const s = g === 0 ? 0 : parseDurationSeconds(g);
+        if (s === null || s > L.checkpointGraceSecondsMax)
+          errors.push({ path: 'checkpoint.grace', message: `must be a duration such as "120s" or a number of seconds, at most ${L.checkpointGraceSecondsMax}` });
+        else graceSeconds = s;
+      }
+      checkpoint = { signal, graceSeconds };
+    }
+  }
+
   if (errors.length > 0) return { ok: false, errors };
   const value: JobSpec = {
       name: name as string,
@@ -353,6 +420,8 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
       retry,
       preemptible: (pre as boolean | undefined) ?? true,
       checkpointIntervalSeconds,
+      framework,
+      checkpoint,
   };
   // The whole-spec bound: what the platform stores and reads every cycle, whatever the input's form.
   const jsonChars = JSON.stringify(value).length;

@@ -39,6 +39,11 @@ export interface Accelerator {
    * exactly these nodes to the replica holding the device.
    */
   readonly deviceMinor?: number;
+  /**
+   * The device's own network address, where it has one (Ascend NPUs: `hccn_tool -i <n> -ip -g`),
+   * for collective rank tables (HCCL's `device_ip`).
+   */
+  readonly deviceIp?: string;
 }
 
 /** Topology labels: node → switch/rack → pod. Absent labels mean "unknown", not "same". */

@@ -99,33 +99,59 @@ void test('local: the exit-status record and ref parsers accept only what the sh
   );
 });
 
-void test('local: the first replica to fail decides the attempt result', () => {
+void test('local: the first replica to fail decides the attempt result, and is named', () => {
   assert.deepEqual(
-    aggregateOutcomes([
-      { kind: 'code', code: 0 },
-      { kind: 'code', code: 0 },
-    ]),
-    { exitCode: 0, signal: null, backendReason: null },
+    aggregateOutcomes(
+      [
+        { kind: 'code', code: 0 },
+        { kind: 'code', code: 0 },
+      ],
+      [1, 0],
+    ),
+    { exitCode: 0, signal: null, backendReason: null, replica: null },
   );
   assert.deepEqual(
-    aggregateOutcomes([
-      { kind: 'code', code: 0 },
-      { kind: 'code', code: 2 },
-      { kind: 'signal', signal: 'SIGTERM' },
-    ]),
-    { exitCode: 2, signal: null, backendReason: null },
+    aggregateOutcomes(
+      [
+        { kind: 'code', code: 0 },
+        { kind: 'code', code: 2 },
+        { kind: 'signal', signal: 'SIGTERM' },
+      ],
+      [0, 2, 1],
+    ),
+    { exitCode: 2, signal: null, backendReason: null, replica: 2 },
   );
   assert.deepEqual(
-    aggregateOutcomes([
-      { kind: 'signal', signal: 'SIGKILL' },
-      { kind: 'code', code: 1 },
-    ]),
-    { exitCode: null, signal: 'SIGKILL', backendReason: null },
+    aggregateOutcomes(
+      [
+        { kind: 'signal', signal: 'SIGKILL' },
+        { kind: 'code', code: 1 },
+      ],
+      [1, 0],
+    ),
+    { exitCode: null, signal: 'SIGKILL', backendReason: null, replica: 1 },
   );
-  assert.deepEqual(aggregateOutcomes([{ kind: 'unknown' }]), {
+  assert.deepEqual(aggregateOutcomes([{ kind: 'unknown' }], [0]), {
     exitCode: null,
     signal: null,
     backendReason: 'exit-status-unknown',
+    replica: 0,
+  });
+});
+
+void test('local: with a launcher, its end is the attempt\'s unless a holder failed first', () => {
+  const term = { kind: 'signal', signal: 'SIGTERM' } as const;
+  assert.deepEqual(aggregateOutcomes([{ kind: 'code', code: 0 }, term], [0, 1], 0), {
+    exitCode: 0,
+    signal: null,
+    backendReason: null,
+    replica: 0,
+  });
+  assert.deepEqual(aggregateOutcomes([{ kind: 'signal', signal: 'SIGKILL' }, { kind: 'code', code: 0 }], [1, 0], 0), {
+    exitCode: null,
+    signal: 'SIGKILL',
+    backendReason: null,
+    replica: 1,
   });
 });
 

@@ -54,6 +54,7 @@ import {
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { ClusterNode } from '@suanli/core';
+import { replicaLogPaths } from '../executor.js';
 import type {
   AttemptResources,
   Confinement,
@@ -64,14 +65,14 @@ import type {
   LogPaths,
   RecoveryResult,
 } from '../executor.js';
-import { buildReplicaEnv, resolveReplicaDevices } from '../env.js';
+import { buildReplicaEnv, launcherOnly, launchFiles, resolveReplicaDevices } from '../env.js';
 import { Accounts, type AccountsOptions, type UnixAccount } from '../confine/accounts.js';
 import { detectCgroups, type Cgroups } from '../confine/cgroup.js';
 import { charDeviceIds, deviceNodesFor, findSandboxTools, sandboxArgv, type SandboxTools } from '../confine/sandbox.js';
 import { isEnded, liveProcessGroups, readBootId, readProcStat } from './procfs.js';
 
 /**
- * The shim, run as `sh -c SHIM_SCRIPT suanli-shim <status-file> <command…>`. It traps TERM/INT/HUP
+ * The shim, run as `sh -c SHIM_SCRIPT suanli-shim <status-file> <command…>`. It traps TERM/INT/HUP/USR1/USR2
  * with a no-op so that a signal sent to the whole process group ends the JOB and not the shim,
  * which then lives long enough to record how the job ended. (A trapped signal is reset to its
  * default in the exec'ed command, unlike an ignored one, so the job still receives it normally.)
@@ -84,7 +85,7 @@ export const SHIM_SCRIPT = [
   '  if [ -z "$s" ] && ! echo $$ > "$1"; then echo "suanli: cannot join the control group $1" >&2; s=125; fi',
   '  shift; n=$((n - 1))',
   'done',
-  'trap : TERM INT HUP',
+  'trap : TERM INT HUP USR1 USR2',
   'if [ -z "$s" ]; then "$@"; s=$?; fi',
   'if [ "$s" -gt 128 ] && [ "$s" -lt 193 ]; then r="signal SIG$(kill -l "$s")"; else r="code $s"; fi',
   'printf "%s\\n" "$r" > "$f.tmp" && mv -f "$f.tmp" "$f"',
@@ -145,7 +146,12 @@ export interface LocalRef {
   readonly v: 1;
   readonly bootId: string;
   readonly replicas: readonly LocalReplicaRef[];
+  /** The rank whose end is the attempt's, the others only holding devices (`launcherOnly`); absent: none. */
+  readonly leader?: number;
 }
+
+/** What a replica that only holds its devices for the launcher runs (`launcherOnly`). */
+export const HOLDER_COMMAND = ['/bin/sh', '-c', 'exec sleep 2147483647'] as const;
 
 /** How one replica ended. `unknown`: it ended but left no exit record (killed with its shim). */
 export type ReplicaOutcome =
@@ -226,6 +232,8 @@ export function parseLocalRef(ref: string): LocalRef | null {
   )
     return null;
   const replicas: LocalReplicaRef[] = [];
+  const leader = o['leader'];
+  if (leader !== undefined && !Number.isInteger(leader)) return null;
   for (const r of o['replicas'] as unknown[]) {
     if (typeof r !== 'object' || r === null) return null;
     const { rank, pid, startTime, cgroup } = r as Record<string, unknown>;
@@ -244,7 +252,7 @@ export function parseLocalRef(ref: string): LocalRef | null {
       ...(typeof cgroup === 'string' ? { cgroup } : {}),
     });
   }
-  return { v: 1, bootId: o['bootId'], replicas };
+  return { v: 1, bootId: o['bootId'], replicas, ...(typeof leader === 'number' ? { leader } : {}) };
 }
 
 /**
@@ -252,17 +260,25 @@ export function parseLocalRef(ref: string): LocalRef | null {
  * replica to fail decides (the others were usually killed because of it, by gang semantics), so
  * its code or signal is the attempt's; when none failed, 0.
  */
-export function aggregateOutcomes(observed: readonly ReplicaOutcome[]): {
+export function aggregateOutcomes(
+  observed: readonly ReplicaOutcome[],
+  ranks: readonly number[] = [],
+  leader: number | null = null,
+): {
   exitCode: number | null;
   signal: string | null;
   backendReason: string | null;
+  replica: number | null;
 } {
-  for (const o of observed) {
-    if (o.kind === 'code' && o.code !== 0) return { exitCode: o.code, signal: null, backendReason: null };
-    if (o.kind === 'signal') return { exitCode: null, signal: o.signal, backendReason: null };
-    if (o.kind === 'unknown') return { exitCode: null, signal: null, backendReason: 'exit-status-unknown' };
+  for (const [i, o] of observed.entries()) {
+    const replica = ranks[i] ?? null;
+    // The launcher ended before any holder failed: its end is the attempt's (the holders were stopped for it).
+    if (leader !== null && replica === leader) return { ...aggregateOutcomes([o]), replica };
+    if (o.kind === 'code' && o.code !== 0) return { exitCode: o.code, signal: null, backendReason: null, replica };
+    if (o.kind === 'signal') return { exitCode: null, signal: o.signal, backendReason: null, replica };
+    if (o.kind === 'unknown') return { exitCode: null, signal: null, backendReason: 'exit-status-unknown', replica };
   }
-  return { exitCode: 0, signal: null, backendReason: null };
+  return { exitCode: 0, signal: null, backendReason: null, replica: null };
 }
 
 function isFailure(o: ReplicaOutcome): boolean {
@@ -302,6 +318,10 @@ interface AttemptWatch {
   readonly logDir: string;
   readonly replicas: ReplicaWatch[];
   readonly observed: ReplicaOutcome[];
+  /** The rank of each entry of `observed`. */
+  readonly observedRanks: number[];
+  /** See `LocalRef.leader`. */
+  readonly leader: number | null;
   runningEmitted: boolean;
   gangKillStarted: boolean;
   gangKillTimer: NodeJS.Timeout | null;
@@ -447,6 +467,11 @@ export class LocalExecutor implements Executor {
     return { stdout: join(logDir, 'stdout.log'), stderr: join(logDir, 'stderr.log') };
   }
 
+  /** Replica 0 writes `stdout.log`/`stderr.log` (a one-replica job's whole log); replica r, `stdout.<r>.log`. */
+  replicaLogPaths(jobId: string, attempt: number, logDir: string, rank: number): LogPaths {
+    return replicaLogPaths(this.logPaths(jobId, attempt, logDir), rank);
+  }
+
   confinement(): Confinement {
     const c = this.opts.confine;
     if (!c)
@@ -495,22 +520,50 @@ export class LocalExecutor implements Executor {
       // The job's directory: its account's alone (the directories above it are the server's).
       chownSync(req.logDir, account.uid, account.gid);
       chmodSync(req.logDir, 0o700);
+      // The checkpoint directory is the job's too, for every attempt (made by the engine).
+      if (req.checkpointDir) {
+        mkdirSync(req.checkpointDir, { recursive: true });
+        chownSync(req.checkpointDir, account.uid, account.gid);
+        chmodSync(req.checkpointDir, 0o700);
+      }
     }
 
     const masterAddr = this.opts.masterAddr ?? '127.0.0.1';
-    const rendezvous = { masterAddr, masterPort: await freeLoopbackPort(masterAddr) };
+    const rendezvous = { masterAddr, masterPort: await freeLoopbackPort(masterAddr), filesDir: req.logDir };
+    // The framework's launch files, before any replica starts; the job's own, like its logs.
+    for (const [name, content] of Object.entries(launchFiles(req, rendezvous))) {
+      const fd = openSync(
+        join(req.logDir, name),
+        fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_NOFOLLOW,
+        0o644,
+      );
+      try {
+        writeFileSync(fd, content);
+        if (account) fchownSync(fd, account.uid, account.gid);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    const leader = launcherOnly(req) && req.placement.length > 1 ? 0 : null;
     const baseEnv = account ? confinedBaseEnv(this.opts.baseEnv ?? process.env, account, req.logDir) : (this.opts.baseEnv ?? process.env);
     // Build every environment before starting anything: a bad placement fails the launch whole.
     const envs = req.placement.map((_, rank) => buildReplicaEnv(req, rank, rendezvous, baseEnv));
-    const paths = this.logPaths(req.jobId, req.attempt, req.logDir);
-    const outFd = logDirWritable(req.logDir, () => openLogFile(paths.stdout, account));
-    const errFd = logDirWritable(req.logDir, () => openLogFile(paths.stderr, account));
+    // One pair of log files per replica, so that replicas' lines never interleave mid-line.
+    const fds: number[] = [];
+    const logFds = req.placement.map((_, rank) => {
+      const paths = this.replicaLogPaths(req.jobId, req.attempt, req.logDir, rank);
+      const out = logDirWritable(req.logDir, () => openLogFile(paths.stdout, account));
+      fds.push(out);
+      const err = logDirWritable(req.logDir, () => openLogFile(paths.stderr, account));
+      fds.push(err);
+      return { out, err };
+    });
     const bootId = readBootId();
     const started: ReplicaWatch[] = [];
     const cgroups: string[] = [];
     try {
       for (const [rank, env] of envs.entries()) {
-        let argv: string[] = [...req.spec.command];
+        let argv: string[] = leader !== null && rank !== leader ? [...HOLDER_COMMAND] : [...req.spec.command];
         let procs: string[] = [];
         let cgroup: string | undefined;
         if (confine && account) {
@@ -534,7 +587,7 @@ export class LocalExecutor implements Executor {
             cwd,
             env,
             detached: true,
-            stdio: ['ignore', outFd, errFd],
+            stdio: ['ignore', logFds[rank]!.out, logFds[rank]!.err],
           },
         );
         if (child.pid === undefined) {
@@ -560,16 +613,20 @@ export class LocalExecutor implements Executor {
       }
       throw e;
     } finally {
-      closeSync(outFd);
-      closeSync(errFd);
+      for (const fd of fds) closeSync(fd);
     }
 
-    const ref: LocalRef = { v: 1, bootId, replicas: started.map((r) => r.ref) };
+    const ref: LocalRef = {
+      v: 1,
+      bootId,
+      replicas: started.map((r) => r.ref),
+      ...(leader !== null ? { leader } : {}),
+    };
     // Also kept beside the logs, written synchronously right after the spawns: if the server dies
     // before the engine stores the ref, recovery still finds and proves these processes instead of
     // declaring the attempt lost and running it a second time.
     writeRefFile(req.logDir, JSON.stringify(ref));
-    const watch = this.addWatch(req.jobId, req.attempt, req.logDir, started);
+    const watch = this.addWatch(req.jobId, req.attempt, req.logDir, started, leader);
     for (const r of started) {
       r.child?.once('exit', (code, signal) => {
         const recorded = readExitStatus(req.logDir, r.ref.rank)?.outcome;
@@ -587,7 +644,7 @@ export class LocalExecutor implements Executor {
     return { ref: JSON.stringify(ref) };
   }
 
-  async cancel(jobId: string, ref: string, graceMs: number): Promise<void> {
+  async cancel(jobId: string, ref: string, graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const parsed = parseLocalRef(ref);
     if (parsed === null) throw new Error(`job ${jobId}: not a local executor ref: ${ref.slice(0, 200)}`);
     if (parsed.bootId !== readBootId()) return; // the machine rebooted: nothing of it can still run
@@ -596,7 +653,7 @@ export class LocalExecutor implements Executor {
     );
     if (watch) watch.gangKillStarted = true; // the cancel owns termination now
     const groups = new Set(parsed.replicas.filter(groupIsOurs).map((r) => r.pid));
-    for (const g of groups) signalGroup(g, 'SIGTERM');
+    for (const g of groups) signalGroup(g, signal);
     if (await this.waitGroupsGone(groups, graceMs)) return;
     for (const g of liveProcessGroups(groups)) signalGroup(g, 'SIGKILL');
     // Whatever left the process group (setsid) is still in the replica's control group.
@@ -664,7 +721,11 @@ export class LocalExecutor implements Executor {
         continue;
       }
       if (alive.length === 0) {
-        const agg = aggregateOutcomes(ended.map((e) => e.outcome));
+        const agg = aggregateOutcomes(
+          ended.map((e) => e.outcome),
+          ended.map((e) => e.r.rank),
+          ref.leader ?? null,
+        );
         results.push({
           jobId: a.jobId,
           status: 'exited',
@@ -678,7 +739,7 @@ export class LocalExecutor implements Executor {
       // Some (or all) replicas still run: re-adopt. Replicas that ended while we were down count
       // as observed first, so a failure among them ends the gang as it would have live.
       const replicas: ReplicaWatch[] = ref.replicas.map((r) => ({ ref: r, child: null, outcome: null }));
-      const watch = this.addWatch(a.jobId, a.attempt, a.logDir, replicas);
+      const watch = this.addWatch(a.jobId, a.attempt, a.logDir, replicas, ref.leader ?? null);
       watch.runningEmitted = true; // the engine learns "running" from this result, not an event
       for (const e of ended) {
         const w = replicas.find((x) => x.ref.rank === e.r.rank);
@@ -710,13 +771,21 @@ export class LocalExecutor implements Executor {
 
   // --- internals -------------------------------------------------------------------------------
 
-  private addWatch(jobId: string, attempt: number, logDir: string, replicas: ReplicaWatch[]): AttemptWatch {
+  private addWatch(
+    jobId: string,
+    attempt: number,
+    logDir: string,
+    replicas: ReplicaWatch[],
+    leader: number | null,
+  ): AttemptWatch {
     const w: AttemptWatch = {
       jobId,
       attempt,
       logDir,
       replicas,
       observed: [],
+      observedRanks: [],
+      leader,
       runningEmitted: false,
       gangKillStarted: false,
       gangKillTimer: null,
@@ -746,13 +815,15 @@ export class LocalExecutor implements Executor {
     if (r.outcome !== null || this.watches.get(`${w.jobId}#${w.attempt}`) !== w) return;
     r.outcome = outcome;
     w.observed.push(outcome);
+    w.observedRanks.push(r.ref.rank);
     // Stragglers the job left in its group (daemons, dataloader workers) would keep its devices.
     // Safe: a pid that still names a process group is never reused; for a reaped leader with an
     // empty group the kill simply finds nothing.
     if (leaderReaped || groupIsOurs(r.ref)) signalGroup(r.ref.pid, 'SIGKILL');
     const running = w.replicas.filter((x) => x.outcome === null);
-    if (running.length > 0 && isFailure(outcome) && !w.gangKillStarted) {
-      // Gang semantics: a gang with a dead member cannot make progress; end the others.
+    if (running.length > 0 && (isFailure(outcome) || r.ref.rank === w.leader) && !w.gangKillStarted) {
+      // Gang semantics: a gang with a dead member cannot make progress; end the others. The
+      // launcher's end, whatever it is, ends the holders that only kept devices for it.
       w.gangKillStarted = true;
       for (const x of running) if (groupIsOurs(x.ref)) signalGroup(x.ref.pid, 'SIGTERM');
       w.gangKillTimer = setTimeout(() => {
@@ -764,7 +835,7 @@ export class LocalExecutor implements Executor {
     if (w.gangKillTimer) clearTimeout(w.gangKillTimer);
     this.watches.delete(`${w.jobId}#${w.attempt}`);
     this.emitRunning(w);
-    const agg = aggregateOutcomes(w.observed);
+    const agg = aggregateOutcomes(w.observed, w.observedRanks, w.leader);
     const usage = this.releaseCgroups(w.replicas.map((x) => x.ref));
     this.emit({ kind: 'exited', jobId: w.jobId, attempt: w.attempt, at: this.now(), ...agg, ...usage });
     if (![...this.watches.values()].some((x) => x.replicas.some((y) => y.child === null)) && this.pollTimer) {

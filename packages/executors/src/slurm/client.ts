@@ -360,7 +360,7 @@ export class SlurmRestClient {
    * every step, state CANCELLED). With a signal, v0.0.38 delivers it to the batch step only; the
    * executor's batch script forwards SIGTERM to the task step (see script.ts).
    */
-  async signal(id: number, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+  async signal(id: number, signal?: NodeJS.Signals): Promise<void> {
     await this.request('DELETE', signal === undefined ? `/job/${id}` : `/job/${id}?signal=${signal}`);
   }
   close(): void {

@@ -336,7 +336,7 @@ export class SlurmExecutor implements Executor {
     });
   }
 
-  async cancel(jobId: string, ref: string, graceMs: number): Promise<void> {
+  async cancel(jobId: string, ref: string, graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const r = parseSlurmRef(ref);
     if (r === null) throw new Error(`job ${jobId}: "${ref}" is not a Slurm job ref`);
     const id = r.slurmId;
@@ -354,7 +354,7 @@ export class SlurmExecutor implements Executor {
       throw e;
     };
     if (jobPhaseOf(j) === 'running' && graceMs > 0) {
-      await this.client.signal(id, 'SIGTERM').catch(ignoreGone);
+      await this.client.signal(id, signal).catch(ignoreGone);
       if (await this.waitFinished(id, graceMs)) return;
     }
     await this.client.signal(id).catch(ignoreGone);

@@ -32,6 +32,7 @@ import { BOOKING_WINDOW_HORIZON_MS, windowsForSnapshot } from '@suanli/core';
 import { bookingStoreOf, type BookingStore } from '@suanli/store';
 import type { JobRecord, Store, StoredNode, UsageRecord } from '@suanli/store';
 import type { AttemptResources, ExecutionEvent, Executor, LimitExceeded } from '@suanli/executors';
+import { activeTasksByArray, throttleArrays } from './arrays.js';
 
 export interface EngineLogger {
   info(obj: object, msg?: string): void;
@@ -353,7 +354,9 @@ export class Engine {
       this.bookings?.list({ endAfter: now, states: ['approved'] }) ?? [],
     ]);
     const nodes = stored.map(effectiveNode);
-    const queued = jobs.filter((j) => j.state === 'queued' && (j.notBefore === null || j.notBefore <= now));
+    const waiting = jobs.filter((j) => j.state === 'queued' && (j.notBefore === null || j.notBefore <= now));
+    // Job arrays' %N: throttled tasks are held out of the snapshot, with their own verdict (arrays.ts).
+    const { visible: queued, held } = throttleArrays(waiting, activeTasksByArray(jobs));
     const active = jobs.filter((j) => ACTIVE_STATES.has(j.state) && j.placement !== null);
 
     // 5a. Cancel requests, time limits: carried out before scheduling so freed devices are not counted twice.
@@ -420,7 +423,7 @@ export class Engine {
     // so a long queue costs one write per change, not one per job per cycle.
     const changed = [];
     const seen = new Map<string, string>();
-    for (const p of result.pending) {
+    for (const p of [...result.pending, ...held]) {
       const key = `${p.verdict}\u0000${p.reason}\u0000${p.estimatedStart ?? ''}`;
       seen.set(p.jobId, key);
       if (this.storedVerdicts.get(p.jobId) !== key)
@@ -484,6 +487,7 @@ export class Engine {
         }),
         logDir,
         unixUser: member?.unixUser ?? null,
+        array: job.arrayId === null ? null : { id: job.arrayId, index: job.arrayIndex ?? 0 },
       });
       const patched = await this.store.patchJob(job.id, 'starting', { executorRef: ref });
       if (!patched) {

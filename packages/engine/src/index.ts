@@ -1,3 +1,4 @@
 export * from './engine.js';
 export * from './jobs.js';
 export * from './policy.js';
+export * from './arrays.js';

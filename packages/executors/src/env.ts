@@ -33,6 +33,8 @@
  * | `CUDA_VISIBLE_DEVICES`       | see device pinning; ALWAYS set, `""` when the replica holds no   |
  * |                              | CUDA-visible device so it cannot grab a GPU                      |
  * | `ASCEND_RT_VISIBLE_DEVICES`  | see device pinning; set only when the replica holds Ascend NPUs  |
+ * | `SUANLI_ARRAY_ID`            | a job array's task only: the array's id (`j-…`)                  |
+ * | `SUANLI_ARRAY_INDEX`         | a job array's task only: its index (`--array 0-999` → 0 … 999)   |
  * | `MASTER_ADDR`, `MASTER_PORT` | = the SUANLI_ values, unless the spec set them                   |
  * | `RANK`, `WORLD_SIZE`         | = replica rank and N, unless the spec set them                   |
  * | `LOCAL_RANK`                 | rank among the job's replicas on the same node, unless spec set  |
@@ -69,6 +71,16 @@ export const PLATFORM_ENV_VARS = [
   'SUANLI_MASTER_PORT',
   'CUDA_VISIBLE_DEVICES',
 ] as const;
+
+/** Set only for the tasks of a job array (`LaunchRequest.array`), in addition to the above. */
+export const ARRAY_ENV_VARS = ['SUANLI_ARRAY_ID', 'SUANLI_ARRAY_INDEX'] as const;
+
+/**
+ * The Slurm executor also sets Slurm's own names for a task, so `sbatch --array` scripts run
+ * unchanged: `SLURM_ARRAY_TASK_ID` = the index, `SLURM_ARRAY_JOB_ID` = the Slurm job id of the
+ * task's batch job (each task is its own Slurm job, see docs/slurm.md). Not set by the local executor.
+ */
+export const SLURM_ARRAY_ENV_VARS = ['SLURM_ARRAY_TASK_ID', 'SLURM_ARRAY_JOB_ID'] as const;
 
 /** PyTorch's `env://` rendezvous variables; set by the platform unless the spec set them. */
 export const PYTORCH_ENV_VARS = ['MASTER_ADDR', 'MASTER_PORT', 'RANK', 'WORLD_SIZE', 'LOCAL_RANK'] as const;
@@ -180,5 +192,9 @@ export function buildReplicaEnv(
     SUANLI_MASTER_ADDR: rendezvous.masterAddr,
     SUANLI_MASTER_PORT: String(rendezvous.masterPort),
   });
+  if (req.array) {
+    env['SUANLI_ARRAY_ID'] = req.array.id;
+    env['SUANLI_ARRAY_INDEX'] = String(req.array.index);
+  }
   return env;
 }

@@ -181,6 +181,11 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
     '# scancel --signal=TERM reaches only this shell: forward it to the task step (see script.ts).',
     `trap 'scancel --signal=TERM "$SLURM_JOB_ID.0" 2>/dev/null || kill -TERM "$__srun" 2>/dev/null' TERM`,
     `rm -f ${shq(exitFile)}`,
+    // A job array's task is its own Slurm batch job (the core placed it): Slurm's array variables are
+    // set here so `sbatch --array` scripts run unchanged; the array job id is this batch job's id.
+    ...(req.array
+      ? [`export SLURM_ARRAY_TASK_ID=${req.array.index} SLURM_ARRAY_JOB_ID="$SLURM_JOB_ID"`]
+      : []),
     '# One task per replica; when one fails, srun ends the others (--kill-on-bad-exit).',
     `setsid srun --quiet --ntasks=${R} --ntasks-per-node=${perNode} --cpus-per-task=${cpus} --kill-on-bad-exit=1 /bin/bash -c ${shq(task)} suanli-task ${req.spec.command.map(shq).join(' ')} &`,
     '__srun=$!',

@@ -168,6 +168,8 @@ export const JobViewSchema = Type.Object(
   { $id: 'JobView' },
 );
 export type JobView = Static<typeof JobViewSchema>;
+/** JobView without its `$id`, for nesting in schemas that hold JobView once already (one `$id` per schema). */
+const JobViewInline = Type.Object(JobViewSchema.properties);
 
 /** A job array: what was submitted, task counts per state and (on its own page) a page of tasks. */
 export const JobArrayViewSchema = Type.Object(
@@ -190,7 +192,7 @@ export const JobArrayViewSchema = Type.Object(
     command: Type.Array(Type.String()),
     replicas: Type.Integer(),
     acceleratorsPerReplica: Type.Integer(),
-    tasks: Type.Optional(Type.Array(JobViewSchema, { description: 'A page of tasks, index order' })),
+    tasks: Type.Optional(Type.Array(JobViewInline, { description: 'A page of tasks, index order' })),
     nextCursor: Type.Optional(
       Nullable(Type.String({ description: 'Pass as ?cursor= for the next page of tasks' })),
     ),
@@ -204,7 +206,7 @@ export const JobArrayViewSchema = Type.Object(
 export type JobArrayView = Static<typeof JobArrayViewSchema>;
 
 export const JobListEntrySchema = Type.Object({
-  job: Type.Optional(JobViewSchema),
+  job: Type.Optional(JobViewInline),
   array: Type.Optional(JobArrayViewSchema),
 });
 export type JobListEntry = Static<typeof JobListEntrySchema>;

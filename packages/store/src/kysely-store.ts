@@ -81,6 +81,27 @@ async function mergeNewestFirst<K, R extends { seq: number | string }>(
     .slice(0, limit);
 }
 
+/**
+ * The equality columns of the index a listing reads (migration 0052), which the query also orders
+ * by, before seq. They are constant within the result, so the order is unchanged; but the ORDER BY
+ * then names the index, and PostgreSQL's planner no longer prefers a backward scan of the primary
+ * key filtered by state, which reads the whole history when a page deep in it holds no match
+ * (measured: 250 ms instead of 0.2 ms at 1,000,000 jobs).
+ */
+function indexPrefix(
+  filter: JobFilter,
+  state: JobState | undefined,
+): ('tenant' | 'project' | 'submitted_by' | 'array_id' | 'state')[] {
+  const s = state !== undefined ? (['state'] as const) : [];
+  if (filter.arrayId !== undefined) return ['array_id', ...s];
+  if (filter.tenant !== undefined) {
+    if (filter.project !== undefined) return ['tenant', 'project'];
+    if (filter.submittedBy !== undefined) return ['tenant', 'submitted_by'];
+    return ['tenant', ...s];
+  }
+  return [...s];
+}
+
 /** What a backend supplies; everything else is shared. */
 export interface Backend {
   readonly dialect: SqlDialect;
@@ -458,7 +479,9 @@ export class KyselyStore implements Store {
     if (filter.arrayId !== undefined) q = q.where('array_id', '=', filter.arrayId);
     if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
     if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
-    return q.orderBy('seq', filter.oldestFirst ? 'asc' : 'desc').limit(limit);
+    const dir = filter.oldestFirst ? 'asc' : 'desc';
+    for (const c of indexPrefix(filter, state)) q = q.orderBy(c, dir);
+    return q.orderBy('seq', dir).limit(limit);
   }
 
   /**
@@ -508,6 +531,7 @@ export class KyselyStore implements Store {
         if (filter.project !== undefined) q = q.where('project', '=', filter.project);
         if (filter.submittedBy !== undefined) q = q.where('submitted_by', '=', filter.submittedBy);
         if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
+        for (const c of indexPrefix(filter, state)) q = q.orderBy(c, 'desc');
         return q.orderBy('seq', 'desc').limit(limit).execute();
       };
       const jobs = await mergeNewestFirst(states ?? [undefined], plain, limit);

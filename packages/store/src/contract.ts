@@ -1446,7 +1446,7 @@ export function defineStoreContract(
               } else {
                 assert.doesNotMatch(plan, /Seq Scan/, where);
                 assert.doesNotMatch(plan, /\bSort\b/, where);
-                assert.match(plan, /Index Scan/, where);
+                assert.match(plan, /Index (Only )?Scan/, where);
               }
             }
         }),

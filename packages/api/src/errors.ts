@@ -16,6 +16,10 @@ export const ERRORS = {
     status: 400,
     summary: 'The job spec has errors; `details` lists each field and what to fix.',
   },
+  JOB_ARRAY_INVALID: {
+    status: 400,
+    summary: 'The array expression (`array:` or `--array`) is malformed or names too many tasks.',
+  },
   POLICY_INVALID: {
     status: 400,
     summary: 'The policy document has errors; `details` lists each field and what to fix.',

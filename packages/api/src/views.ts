@@ -1,8 +1,8 @@
 /** Store records → wire views. Times go out as ISO-8601 strings. */
-import type { JobRecord, StoredNode, TransitionRecord, UsageRecord } from '@suanli/store';
-import type { VerdictDetail } from '@suanli/core';
+import type { JobState, VerdictDetail } from '@suanli/core';
+import type { JobArrayRecord, JobRecord, StoredNode, TransitionRecord, UsageRecord } from '@suanli/store';
 import { readProgress, stepsLost, type Progress } from '@suanli/engine';
-import type { AttemptView, JobView, NodeView, TransitionView, VerdictDetailView } from './schemas/index.js';
+import type { AttemptView, JobArrayView, JobView, NodeView, TransitionView, VerdictDetailView } from './schemas/index.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -86,6 +86,7 @@ export function toJobView(
     cancelRequested: j.cancelRequestedAt !== null,
     ...(transitions ? { transitions: transitions.map(toTransitionView) } : {}),
     ...(attempts ? { attempts: toAttemptViews(j, attempts, progress) } : {}),
+    ...(j.arrayId !== null ? { arrayId: j.arrayId, arrayIndex: j.arrayIndex ?? 0 } : {}),
   };
 }
 
@@ -137,4 +138,31 @@ export async function attemptProgress(
     }),
   );
   return out;
+}
+
+export function toJobArrayView(
+  a: JobArrayRecord,
+  counts: readonly { state: JobState; count: number }[],
+): JobArrayView {
+  // The canonical expression is ascending: its first and last numbers are the first and last index.
+  const firstIndex = /^\d+/.exec(a.expression)?.[0] ?? '0';
+  const lastIndex = /\d+$/.exec(a.expression)?.[0] ?? firstIndex;
+  return {
+    kind: 'array',
+    id: a.id,
+    name: a.name,
+    tenant: a.tenant,
+    project: a.project,
+    submittedBy: a.submittedBy,
+    submittedAt: new Date(a.submittedAt).toISOString(),
+    array: a.expression + (a.throttle === null ? '' : `%${a.throttle}`),
+    throttle: a.throttle,
+    size: a.size,
+    firstTaskId: `${a.id}_${firstIndex}`,
+    lastTaskId: `${a.id}_${lastIndex}`,
+    counts: Object.fromEntries(counts.map((c) => [c.state, c.count])),
+    command: [...a.spec.command],
+    replicas: a.spec.replicas,
+    acceleratorsPerReplica: a.spec.perReplica.accelerators,
+  };
 }

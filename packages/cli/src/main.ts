@@ -11,6 +11,8 @@ import {
   describeVerdictDetail,
   parseLang,
   SuanliClient,
+  type JobArrayView,
+  type JobListEntry,
   type JobView,
   type ReaderLang,
 } from '@suanli/client';
@@ -60,6 +62,79 @@ function jobRows(jobs: readonly JobView[]): string[][] {
         ? j.placement.map((r) => r.node).join(',')
         : '',
   ]);
+}
+
+/** Task counts of an array as `3 running, 47 queued, 950 succeeded` (most interesting states first). */
+export function arrayCounts(a: Pick<JobArrayView, 'counts'>): string {
+  const order = [
+    'running',
+    'starting',
+    'queued',
+    'requeued',
+    'preempted',
+    'lost',
+    'succeeded',
+    'failed',
+    'timed-out',
+    'cancelled',
+  ];
+  return Object.entries(a.counts)
+    .sort(([x], [y]) => order.indexOf(x) - order.indexOf(y))
+    .map(([state, n]) => `${n} ${state}`)
+    .join(', ');
+}
+
+/** An array as one line of `suanli jobs`: id as Slurm shows it (`<id>_[0-999%50]`), counts per state. */
+function arrayRow(a: JobArrayView): string[] {
+  const accel = `${a.replicas > 1 ? `${a.replicas}×` : ''}${a.acceleratorsPerReplica}`;
+  return [
+    `${a.id}_[${a.array}]`,
+    a.name,
+    `array of ${a.size}`,
+    accel,
+    a.project,
+    ago(a.submittedAt),
+    arrayCounts(a),
+  ];
+}
+
+function printArray(a: JobArrayView): void {
+  const lines = [
+    `Job array ${a.id}  ${a.name}`,
+    `  tasks:       ${a.size} (${a.array}${a.throttle === null ? '' : `: at most ${a.throttle} at once`}), ids ${a.firstTaskId} … ${a.lastTaskId}`,
+    `  states:      ${arrayCounts(a) || 'none'}`,
+    `  tenant:      ${a.tenant} / project ${a.project} (submitted by ${a.submittedBy})`,
+    `  command:     ${a.command.map((c) => (/\s/.test(c) ? JSON.stringify(c) : c)).join(' ')}`,
+    `  submitted:   ${a.submittedAt} (${ago(a.submittedAt)})`,
+  ];
+  if (a.tasks?.length) {
+    lines.push('  tasks:');
+    lines.push(
+      table(
+        ['    ID', 'NAME', 'STATE', 'ACCEL', 'PROJECT', 'SUBMITTED', 'NODES / WHY PENDING'],
+        jobRows(a.tasks).map((r) => ['    ' + r[0], ...r.slice(1)]),
+      ),
+    );
+    if (a.nextCursor) lines.push(`  … more tasks: suanli job ${a.id} --all, or --json with the cursor`);
+  }
+  out(lines.join('\n'));
+}
+
+/** Runs `job` for a job id; an id that is no job but an array's runs `array` instead. */
+async function jobOrArray<T>(id: string, job: () => Promise<T>, array: () => Promise<T>): Promise<T> {
+  try {
+    return await job();
+  } catch (err) {
+    if (err instanceof ApiClientError && err.code === 'JOB_NOT_FOUND' && /^j-[0-9a-f]{16}$/.test(id)) {
+      try {
+        return await array();
+      } catch (e2) {
+        if (e2 instanceof ApiClientError && e2.code === 'JOB_NOT_FOUND') throw err;
+        throw e2;
+      }
+    }
+    throw err;
+  }
 }
 
 function printJob(j: JobView): void {
@@ -144,7 +219,8 @@ function confinementOptions(opts: Record<string, string | boolean | undefined>):
   const out: ReturnType<typeof confinementOptions> = {};
   const confine = opts['confine'];
   if (confine !== undefined) {
-    if (confine !== 'auto' && confine !== 'off') throw new UsageError(`--confine must be "auto" or "off", not "${String(confine)}"`);
+    if (confine !== 'auto' && confine !== 'off')
+      throw new UsageError(`--confine must be "auto" or "off", not "${String(confine)}"`);
     out.confine = confine;
   }
   const range = opts['jobUidRange'];
@@ -158,7 +234,8 @@ function confinementOptions(opts: Record<string, string | boolean | undefined>):
   if (typeof opts['cgroupParent'] === 'string') out.cgroupParent = opts['cgroupParent'];
   const pids = opts['pidsLimit'];
   if (typeof pids === 'string') {
-    if (!/^\d+$/.test(pids) || Number(pids) < 16) throw new UsageError(`--pids-limit must be a whole number of at least 16, not "${pids}"`);
+    if (!/^\d+$/.test(pids) || Number(pids) < 16)
+      throw new UsageError(`--pids-limit must be a whole number of at least 16, not "${pids}"`);
     out.pidsLimit = Number(pids);
   }
   return out;
@@ -307,9 +384,17 @@ export function buildProgram(): Command {
       '--confine <mode>',
       'auto: confine jobs (own account, cgroup, namespaces, private /dev) when run as root; off: never (or SUANLI_CONFINE)',
     )
-    .option('--job-uid-range <from-to>', "uid range of the tenants' Unix accounts the server creates", '70000-79999')
+    .option(
+      '--job-uid-range <from-to>',
+      "uid range of the tenants' Unix accounts the server creates",
+      '70000-79999',
+    )
     .option('--pids-limit <n>', 'most processes and threads one replica may have', '4096')
-    .option('--cgroup-parent <path>', "where the replicas' control groups are made, below each cgroup root", 'suanli')
+    .option(
+      '--cgroup-parent <path>',
+      "where the replicas' control groups are made, below each cgroup root",
+      'suanli',
+    )
     .option('--grace <seconds>', 'SIGTERM → SIGKILL grace period for cancels and time limits', '10')
     .option('--log-level <level>', 'pino log level (info, debug, warn)', 'info')
     .option(
@@ -327,66 +412,118 @@ export function buildProgram(): Command {
       '--wait [until]',
       'wait until the job ends and exit with its status (0 succeeded, its exit code when it failed, 124 timed out, 143 cancelled), showing progress; --wait=running: until it starts',
     )
-    .action(async (file: string, opts: { json?: boolean; idempotencyKey?: string; wait?: boolean | string }) => {
-      if (opts.wait !== undefined && opts.wait !== true && opts.wait !== 'end' && opts.wait !== 'running')
-        throw new UsageError(`--wait takes "end" (the default) or "running", not "${String(opts.wait)}"`);
-      const text =
-        file === '-'
-          ? await readStdin()
-          : await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-              throw new UsageError(
-                `cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`,
-              );
-            });
-      const doc = parseDocument(text);
-      if (doc.errors.length > 0)
-        throw new UsageError(
-          `${file} is not valid YAML:\n` + doc.errors.map((e) => `  ${e.message}`).join('\n'),
-        );
-      let job = await client().submitJob(undefined, {
-        yaml: text,
-        ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
-      });
-      if (opts.wait === 'running') job = await waitForStart(job);
-      else if (opts.wait) {
-        job = await waitForEnd(job);
-        process.exitCode = waitExitCode(job);
-      }
-      if (opts.json) json(job);
-      else out(`submitted job ${job.id} (${job.name}): ${job.state}`);
-    });
+    .option(
+      '--array <expr>',
+      "submit a job array (sbatch --array): 0-999, 0-15:4, 1,3,5-7; %N runs at most N at once; overrides the spec's array",
+    )
+    .action(
+      async (
+        file: string,
+        opts: { json?: boolean; idempotencyKey?: string; wait?: boolean | string; array?: string },
+      ) => {
+        if (opts.wait !== undefined && opts.wait !== true && opts.wait !== 'end' && opts.wait !== 'running')
+          throw new UsageError(`--wait takes "end" (the default) or "running", not "${String(opts.wait)}"`);
+        const text =
+          file === '-'
+            ? await readStdin()
+            : await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+                throw new UsageError(
+                  `cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`,
+                );
+              });
+        const doc = parseDocument(text);
+        if (doc.errors.length > 0)
+          throw new UsageError(
+            `${file} is not valid YAML:\n` + doc.errors.map((e) => `  ${e.message}`).join('\n'),
+          );
+        const submitted = await client().submit(undefined, {
+          yaml: text,
+          ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
+          ...(opts.array !== undefined ? { array: opts.array } : {}),
+        });
+        if ('kind' in submitted) {
+          if (opts.wait)
+            throw new UsageError('--wait waits for one job; follow an array with suanli job <array id>');
+          if (opts.json) return json(submitted);
+          return out(
+            `submitted job array ${submitted.id} (${submitted.name}): ${submitted.size} tasks ${submitted.firstTaskId} … ${submitted.lastTaskId}${submitted.throttle === null ? '' : `, at most ${submitted.throttle} at once`}`,
+          );
+        }
+        let job = submitted;
+        if (opts.wait === 'running') job = await waitForStart(job);
+        else if (opts.wait) {
+          job = await waitForEnd(job);
+          process.exitCode = waitExitCode(job);
+        }
+        if (opts.json) json(job);
+        else out(`submitted job ${job.id} (${job.name}): ${job.state}`);
+      },
+    );
 
   program
     .command('jobs')
-    .description('list jobs, newest first')
+    .description('list jobs, newest first; a job array is one line with its task counts per state')
     .option('--state <state...>', 'only jobs in these states')
     .option('--project <project>', 'only jobs of this project')
     .option('--limit <n>', 'how many', '50')
+    .option('--tasks', 'list the tasks of job arrays one by one instead of one line per array')
+    .option('--array <id>', 'only the tasks of this job array')
     .option('--json', 'one JSON document')
-    .action(async (opts: { state?: string[]; project?: string; limit: string; json?: boolean }) => {
-      const list = await client().listJobs({
-        ...(opts.state ? { state: opts.state } : {}),
-        ...(opts.project ? { project: opts.project } : {}),
-        limit: Number(opts.limit),
-      });
-      if (opts.json) return json(list);
-      if (list.jobs.length === 0) return out('no jobs');
-      out(
-        table(
-          ['ID', 'NAME', 'STATE', 'ACCEL', 'PROJECT', 'SUBMITTED', 'NODES / WHY PENDING'],
-          jobRows(list.jobs),
-        ),
-      );
-    });
+    .action(
+      async (opts: {
+        state?: string[];
+        project?: string;
+        limit: string;
+        json?: boolean;
+        tasks?: boolean;
+        array?: string;
+      }) => {
+        const fold = !opts.tasks && opts.array === undefined;
+        const list = await client().listJobs({
+          ...(opts.state ? { state: opts.state } : {}),
+          ...(opts.project ? { project: opts.project } : {}),
+          ...(opts.array !== undefined ? { array: opts.array } : {}),
+          ...(fold ? { fold: true } : {}),
+          limit: Number(opts.limit),
+        });
+        if (opts.json) return json(list);
+        const entries: JobListEntry[] = list.entries ?? list.jobs.map((job) => ({ job }));
+        if (entries.length === 0) return out('no jobs');
+        out(
+          table(
+            ['ID', 'NAME', 'STATE', 'ACCEL', 'PROJECT', 'SUBMITTED', 'NODES / WHY PENDING'],
+            entries.flatMap((e) => (e.array ? [arrayRow(e.array)] : e.job ? jobRows([e.job]) : [])),
+          ),
+        );
+      },
+    );
 
   program
     .command('job <id>')
-    .description('a job: state, placement, history, and why it is pending')
+    .description('a job: state, placement, history, and why it is pending; for a job array, its tasks')
     .option('--json', 'one JSON document')
-    .action(async (id: string, opts: { json?: boolean }) => {
-      const job = await client().getJob(id);
-      if (opts.json) json(job);
-      else printJob(job);
+    .option('--all', 'a job array: list all its tasks, not only the first page')
+    .action(async (id: string, opts: { json?: boolean; all?: boolean }) => {
+      const c = client();
+      const shown = await jobOrArray<JobView | JobArrayView>(
+        id,
+        () => c.getJob(id),
+        async () => {
+          const first = await c.getArray(id, { limit: 1000 });
+          if (!opts.all) return first;
+          const tasks = [...(first.tasks ?? [])];
+          let cursor = first.nextCursor ?? null;
+          while (cursor !== null) {
+            const next = await c.getArray(id, { limit: 1000, cursor });
+            tasks.push(...(next.tasks ?? []));
+            cursor = next.nextCursor ?? null;
+          }
+          return { ...first, tasks, nextCursor: null };
+        },
+      );
+      if (opts.json) json(shown);
+      else if ('kind' in shown) printArray(shown);
+      else printJob(shown);
     });
 
   program
@@ -422,10 +559,23 @@ export function buildProgram(): Command {
 
   program
     .command('cancel <id>')
-    .description('cancel a job (SIGTERM, then SIGKILL after the grace period)')
+    .description(
+      'cancel a job, a job array (all its unfinished tasks) or one task <array id>_<index> (SIGTERM, then SIGKILL after the grace period)',
+    )
     .option('--json', 'print the job as JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
-      const job = await client().cancelJob(id);
+      const c = client();
+      const done = await jobOrArray<JobView | JobArrayView>(
+        id,
+        () => c.cancelJob(id),
+        () => c.cancelArray(id),
+      );
+      if (opts.json) return json(done);
+      if ('kind' in done)
+        return out(
+          `job array ${id}: ${done.cancelled ?? 0} waiting task(s) cancelled, ${done.cancelRequested ?? 0} running task(s) asked to stop; now ${arrayCounts(done)}`,
+        );
+      const job = done;
       if (opts.json) json(job);
       else
         out(

@@ -16,6 +16,7 @@ import type {
   ErrorBody,
   Health,
   Invoice,
+  JobArrayView,
   JobList,
   JobView,
   MemberList,
@@ -107,7 +108,16 @@ export interface LogChunk {
 export interface ListJobsQuery {
   state?: string[];
   project?: string;
+  tenant?: string;
+  submittedBy?: string;
+  /** Only the tasks of this job array. */
+  array?: string;
+  /** Fold each job array into one entry (`entries`). */
+  fold?: boolean;
   limit?: number;
+  /** nextCursor of the previous page. */
+  cursor?: string;
+  /** Deprecated: use cursor. */
   before?: number;
 }
 
@@ -177,25 +187,58 @@ export class SuanliClient {
     return this.request('GET', '/api/v1/whoami');
   }
 
-  /** Submits a spec given as an object (JSON) or as YAML text. */
-  submitJob(spec: unknown, opts: { idempotencyKey?: string; yaml?: string } = {}): Promise<JobView> {
+  /**
+   * Submits a spec given as an object (JSON) or as YAML text: a job, or a job array when the spec
+   * has `array` or `opts.array` is given (which overrides it).
+   */
+  submit(
+    spec: unknown,
+    opts: { idempotencyKey?: string; yaml?: string; array?: string } = {},
+  ): Promise<JobView | JobArrayView> {
     const headers: Record<string, string> = opts.idempotencyKey
       ? { 'idempotency-key': opts.idempotencyKey }
       : {};
+    const path =
+      '/api/v1/jobs' + (opts.array !== undefined ? `?array=${encodeURIComponent(opts.array)}` : '');
     if (opts.yaml !== undefined)
-      return this.request('POST', '/api/v1/jobs', {
+      return this.request('POST', path, {
         rawBody: opts.yaml,
         contentType: 'application/yaml',
         headers,
       });
-    return this.request('POST', '/api/v1/jobs', { body: spec, headers });
+    return this.request('POST', path, { body: spec, headers });
+  }
+
+  /** Submits one job (a spec without `array`; use `submit` for arrays). */
+  async submitJob(spec: unknown, opts: { idempotencyKey?: string; yaml?: string } = {}): Promise<JobView> {
+    const r = await this.submit(spec, opts);
+    if ('kind' in r) throw new Error(`the spec made job array ${r.id}, not one job: submit it with submit()`);
+    return r;
+  }
+
+  getArray(id: string, q: { state?: string[]; limit?: number; cursor?: string } = {}): Promise<JobArrayView> {
+    const p = new URLSearchParams();
+    for (const s of q.state ?? []) p.append('state', s);
+    if (q.limit) p.set('limit', String(q.limit));
+    if (q.cursor) p.set('cursor', q.cursor);
+    const qs = p.toString();
+    return this.request('GET', `/api/v1/job-arrays/${encodeURIComponent(id)}` + (qs ? `?${qs}` : ''));
+  }
+
+  cancelArray(id: string): Promise<JobArrayView> {
+    return this.request('POST', `/api/v1/job-arrays/${encodeURIComponent(id)}/cancel`);
   }
 
   listJobs(q: ListJobsQuery = {}): Promise<JobList> {
     const p = new URLSearchParams();
     for (const s of q.state ?? []) p.append('state', s);
     if (q.project) p.set('project', q.project);
+    if (q.tenant) p.set('tenant', q.tenant);
+    if (q.submittedBy) p.set('submittedBy', q.submittedBy);
+    if (q.array) p.set('array', q.array);
+    if (q.fold) p.set('fold', 'true');
     if (q.limit) p.set('limit', String(q.limit));
+    if (q.cursor) p.set('cursor', q.cursor);
     if (q.before) p.set('before', String(q.before));
     const qs = p.toString();
     return this.request('GET', '/api/v1/jobs' + (qs ? `?${qs}` : ''));

@@ -7,6 +7,7 @@ export * from './model/lifecycle.js';
 export * from './model/job-spec.js';
 export * from './model/scheduling.js';
 export * from './verdict.js';
+export * from './model/job-array.js';
 export { fcfsPolicy, byQueueOrder } from './policy/fcfs.js';
 export * from './placement/index.js';
 export * from './policy/baselines/index.js';

@@ -494,7 +494,7 @@ export class Engine {
 
     // 6. Why pending: only verdicts that changed since the last cycle (most do not), in chunks, so a
     // long queue costs one write per change and a burst of changes never holds the store long.
-    await this.writeVerdicts(result.verdicts);
+    await this.writeVerdicts([...delta.held, ...result.verdicts]);
     this.cycles++;
     this.lastPolicyMs = result.policyMs;
     this.lastCycleEndedAt = performance.now();
@@ -597,6 +597,7 @@ export class Engine {
         logDir,
         unixUser: member?.unixUser ?? null,
         checkpointDir: this.checkpointDir(job.id),
+        array: job.arrayId === null ? null : { id: job.arrayId, index: job.arrayIndex ?? 0 },
       });
       const patched = await this.store.patchJob(job.id, 'starting', { executorRef: ref });
       if (!patched) {

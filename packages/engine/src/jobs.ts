@@ -24,16 +24,24 @@
  * each scheduling cycle, so one tenant must not be able to grow the queue without end. The count
  * is the working set's (no store read); submissions racing past it at once can overshoot by at
  * most their number.
+ *
+ * Job arrays (`array: "0-999%50"` in the spec, or the API's `?array=`): one submission, one store
+ * transaction, one job row per task. Every check above counts the tasks: the waiting-jobs limit
+ * admits an array only if all its tasks fit (so an array has at most maxWaitingJobs tasks, and at
+ * most ARRAY_LIMITS.maxTasks), and a budget reserves size × the job's accelerator-hours.
  */
 import { randomBytes } from 'node:crypto';
 import {
+  ARRAY_LIMITS,
   compileJobSpec,
   DEFAULT_MAX_WAITING_JOBS,
+  formatArrayExpression,
+  parseArrayExpression,
   isTerminal,
   type FieldError,
   type JobSpec,
 } from '@suanli/core';
-import type { JobRecord, Store, UsageRecord } from '@suanli/store';
+import type { JobArrayRecord, JobRecord, Store, UsageRecord } from '@suanli/store';
 import type { Engine } from './engine.js';
 
 /** Built-in priority classes, used until a policy defines its own. */
@@ -48,7 +56,8 @@ export type JobsErrorCode =
   | 'PROJECT_NOT_FOUND'
   | 'BUDGET_EXCEEDED'
   | 'BUDGET_NEEDS_TIME_LIMIT'
-  | 'TOO_MANY_WAITING_JOBS';
+  | 'TOO_MANY_WAITING_JOBS'
+  | 'JOB_ARRAY_INVALID';
 
 export class JobsError extends Error {
   constructor(
@@ -110,6 +119,115 @@ export class JobService {
   /** Serialises budgeted submissions (see the module comment). */
   private budgetChain: Promise<unknown> = Promise.resolve();
 
+  /**
+   * Splits a submitted document into the job spec and its array expression: `override` (the API's
+   * `?array=`, the CLI's `--array`) wins over the spec's `array` field. Null: not an array.
+   */
+  arrayOf(input: unknown, override?: string): { spec: unknown; array: unknown } | null {
+    const isObject = typeof input === 'object' && input !== null && !Array.isArray(input);
+    const has = isObject && Object.prototype.hasOwnProperty.call(input, 'array');
+    if (override === undefined && !has) return null;
+    if (!isObject) return { spec: input, array: override };
+    const { array, ...spec } = input as Record<string, unknown>;
+    return { spec, array: override ?? array };
+  }
+
+  /**
+   * Submits a job array: every task a job of `spec`, created in one transaction. Checks as for a
+   * job, each counting all tasks; a repeated Idempotency-Key returns the array it created.
+   */
+  async submitArray(
+    input: unknown,
+    arrayInput: unknown,
+    who: Principal,
+    idempotencyKey: string | null,
+  ): Promise<{ array: JobArrayRecord; created: boolean }> {
+    const spec = this.compile(input);
+    const limit = this.maxWaitingJobs(who.tenant);
+    const parsed = parseArrayExpression(arrayInput, 'array', ARRAY_LIMITS.maxTasks);
+    if (!parsed.ok)
+      throw new JobsError(
+        'JOB_ARRAY_INVALID',
+        `the array expression is invalid: ${parsed.errors.map((e) => e.message).join('; ')}`,
+        parsed.errors,
+      );
+    const { indices, throttle } = parsed.value;
+    this.checkWaitingJobs(who.tenant, indices.length, limit);
+    await this.checkProject(spec, who.tenant);
+    const create = () => this.createArray(spec, indices, throttle, who, idempotencyKey);
+    const budgets = (await this.store.listBudgets(who.tenant)).filter(
+      (b) => b.project === null || b.project === spec.project,
+    );
+    if (budgets.length === 0) return create();
+    const run = this.budgetChain.then(async () => {
+      await this.checkBudgets(spec, who.tenant, budgets, indices.length);
+      return create();
+    });
+    this.budgetChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async createArray(
+    spec: JobSpec,
+    indices: readonly number[],
+    throttle: number | null,
+    who: Principal,
+    idempotencyKey: string | null,
+  ): Promise<{ array: JobArrayRecord; created: boolean }> {
+    const expression = formatArrayExpression(indices);
+    const result = await this.store.createJobArray({
+      id: newJobId(),
+      tenant: who.tenant,
+      submittedBy: who.subject,
+      spec,
+      indices,
+      expression,
+      throttle,
+      priority: this.resolvePriority(spec),
+      submittedAt: this.clock(),
+      idempotencyKey,
+    });
+    const a = result.array;
+    if (
+      !result.created &&
+      (JSON.stringify(a.spec) !== JSON.stringify(spec) ||
+        a.expression !== expression ||
+        a.throttle !== throttle)
+    )
+      throw new JobsError(
+        'IDEMPOTENCY_KEY_REUSED',
+        `Idempotency-Key "${idempotencyKey}" was already used for job array ${a.id} with a different spec or array; use a new key for a new array`,
+      );
+    if (result.created) this.engine.nudge();
+    return result;
+  }
+
+  /** The array, when `visible` to the caller (else JOB_NOT_FOUND, like a missing one). */
+  async getArray(
+    id: string,
+    who: Principal,
+    visible: (a: { tenant: string }) => boolean = (a) => a.tenant === who.tenant,
+  ): Promise<JobArrayRecord> {
+    const a = await this.store.getJobArray(id);
+    if (!a || !visible(a)) throw new JobsError('JOB_NOT_FOUND', `no job array "${id}" is visible to you`);
+    return a;
+  }
+
+  /**
+   * Cancels every unfinished task of an array (waiting ones at once, the others through the
+   * engine, as `cancel` does for one job). Cancelling an array whose tasks all ended is fine.
+   */
+  async cancelArray(
+    id: string,
+    who: Principal,
+    visible?: (a: { tenant: string }) => boolean,
+  ): Promise<{ array: JobArrayRecord; cancelled: number; cancelRequested: number }> {
+    const array = await this.getArray(id, who, visible);
+    const r = await this.store.cancelArrayTasks(array.id, this.clock(), `array cancelled by ${who.subject}`);
+    if (r.cancelRequested > 0 || r.cancelled > 0) this.engine.nudge();
+    return { array, ...r };
+  }
+
   async submit(
     input: unknown,
     who: Principal,
@@ -117,13 +235,7 @@ export class JobService {
   ): Promise<{ job: JobRecord; created: boolean }> {
     const spec = this.compile(input);
     this.checkWaitingJobs(who.tenant);
-    const projects = await this.store.listProjects(who.tenant);
-    if (projects.length > 0 && spec.project !== 'default' && !projects.some((p) => p.name === spec.project))
-      throw new JobsError(
-        'PROJECT_NOT_FOUND',
-        `tenant "${who.tenant}" has no project "${spec.project}"; its projects: ${projects.map((p) => p.name).join(', ')}`,
-        [{ path: 'project', message: `is not a project of tenant "${who.tenant}"` }],
-      );
+    await this.checkProject(spec, who.tenant);
     const budgets = (await this.store.listBudgets(who.tenant)).filter(
       (b) => b.project === null || b.project === spec.project,
     );
@@ -136,13 +248,25 @@ export class JobService {
     return run;
   }
 
-  private checkWaitingJobs(tenant: string): void {
-    const limit = this.maxWaitingJobs(tenant);
+  private async checkProject(spec: JobSpec, tenant: string): Promise<void> {
+    const projects = await this.store.listProjects(tenant);
+    if (projects.length > 0 && spec.project !== 'default' && !projects.some((p) => p.name === spec.project))
+      throw new JobsError(
+        'PROJECT_NOT_FOUND',
+        `tenant "${tenant}" has no project "${spec.project}"; its projects: ${projects.map((p) => p.name).join(', ')}`,
+        [{ path: 'project', message: `is not a project of tenant "${tenant}"` }],
+      );
+  }
+
+  /** Refuses when `adding` more waiting jobs (an array's tasks) would take the tenant past its limit. */
+  private checkWaitingJobs(tenant: string, adding = 1, limit: number = this.maxWaitingJobs(tenant)): void {
     const waiting = this.engine.queuedJobsOf(tenant);
-    if (waiting >= limit)
+    if (waiting + adding > limit)
       throw new JobsError(
         'TOO_MANY_WAITING_JOBS',
-        `tenant "${tenant}" has ${waiting} jobs waiting, the most it may have is ${limit}; wait for some to start or cancel some, or ask an operator to raise maxWaitingJobs for the tenant in the policy file`,
+        adding === 1
+          ? `tenant "${tenant}" has ${waiting} jobs waiting, the most it may have is ${limit}; wait for some to start or cancel some, or ask an operator to raise maxWaitingJobs for the tenant in the policy file`
+          : `the array has ${adding} tasks and tenant "${tenant}" has ${waiting} jobs waiting; together they exceed the ${limit} it may have waiting (tasks count as jobs): submit a smaller array, wait for some to start or cancel some, or ask an operator to raise maxWaitingJobs for the tenant in the policy file`,
       );
   }
 
@@ -150,8 +274,9 @@ export class JobService {
     spec: JobSpec,
     tenant: string,
     budgets: readonly { project: string | null; acceleratorHours: number }[],
+    tasks = 1,
   ): Promise<void> {
-    const accelerators = spec.replicas * spec.perReplica.accelerators;
+    const accelerators = tasks * spec.replicas * spec.perReplica.accelerators;
     if (accelerators === 0) return; // costs no accelerator-hours
     if (spec.timeLimitSeconds === null)
       throw new JobsError(

@@ -33,6 +33,9 @@ function record(state: 'starting' | 'running', startedAt: number | null): JobRec
     notBefore: null,
     cancelRequestedAt: null,
     idempotencyKey: null,
+    arrayId: null,
+    arrayIndex: null,
+    arrayThrottle: null,
   };
 }
 

@@ -44,6 +44,9 @@ function record(id: string, seq: number, over: Partial<JobRecord> = {}): JobReco
     pendingReason: null,
     estimatedStart: null,
     pendingDetail: null,
+    arrayId: null,
+    arrayIndex: null,
+    arrayThrottle: null,
     notBefore: null,
     cancelRequestedAt: null,
     idempotencyKey: null,
@@ -61,7 +64,7 @@ void describe('WorkingSet', () => {
     let d = ws.pendingDelta(10, entry);
     assert.equal(d.reset, true);
     assert.deepEqual(ids(d.upserts), ['a', 'b']);
-    assert.deepEqual(ws.pendingDelta(10, entry), { reset: false, upserts: [], removals: [] });
+    assert.deepEqual(ws.pendingDelta(10, entry), { reset: false, upserts: [], removals: [], held: [] });
 
     ws.apply(record('c', 4));
     ws.apply(record('a', 1, { state: 'starting', attempt: 1 }));
@@ -99,6 +102,32 @@ void describe('WorkingSet', () => {
     ws.apply(record('c', 3, { state: 'cancelled' }));
     assert.equal(ws.queuedOf('t'), 0);
     assert.equal(ws.queuedOf('u'), 1);
+  });
+
+  it('holds back the tasks of a %2 array beyond its running ones, lowest first, and lets the next in as one ends', () => {
+    const task = (i: number, over: Partial<JobRecord> = {}) =>
+      record(`a_${i}`, 10 + i, { arrayId: 'a', arrayIndex: i, arrayThrottle: 2, ...over });
+    const ws = new WorkingSet();
+    ws.replaceAll([task(0), task(1), task(2), task(3), record('x', 1)]);
+    let d = ws.pendingDelta(0, entry);
+    assert.deepEqual(ids(d.upserts), ['x', 'a_0', 'a_1']);
+    assert.deepEqual(
+      d.held.map((h) => h.jobId),
+      ['a_2', 'a_3'],
+    );
+    assert.match(d.held[0]?.reason ?? '', /at most 2 tasks at once/);
+    // a_0 and a_1 start: still two active, nothing more shown
+    ws.apply(task(0, { state: 'running' }));
+    ws.apply(task(1, { state: 'running' }));
+    d = ws.pendingDelta(1, entry);
+    assert.deepEqual(ids(d.upserts), []);
+    assert.deepEqual(d.removals.sort(), ['a_0', 'a_1']);
+    assert.deepEqual(d.held, []);
+    // a_0 ends: a_2 is shown, a_3 stays held (and is not reported again)
+    ws.apply(task(0, { state: 'succeeded' }));
+    d = ws.pendingDelta(2, entry);
+    assert.deepEqual(ids(d.upserts), ['a_2']);
+    assert.deepEqual(d.held, []);
   });
 
   it('touch and resendAll hand a job (or every job) over again', () => {

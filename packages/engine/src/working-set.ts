@@ -12,9 +12,13 @@
  * It also tracks, for the policy host (`policy-host.ts`), which jobs became pending or stopped
  * being pending since the last cycle: `pendingDelta` hands those over. A queued job whose retry
  * backoff (`notBefore`) has not passed is not pending yet; it is handed over when it becomes due.
+ * A task of a job array with a `%N` throttle is held back while N of its array's tasks hold
+ * devices (`arrays.ts`: the lowest queued tasks are shown first); an array is weighed again only
+ * when one of its tasks changed, and a task newly held back is reported once with its verdict.
  */
 import type { JobState } from '@suanli/core';
 import type { JobRecord } from '@suanli/store';
+import { throttleArrays, type HeldTask } from './arrays.js';
 import type { PendingEntry } from './policy-host.js';
 
 export const WORKING_STATES: readonly JobState[] = ['queued', 'starting', 'running'];
@@ -31,6 +35,12 @@ export class WorkingSet {
   private readonly handedOver = new Set<string>();
   /** Queued jobs waiting out a retry backoff: id → notBefore. */
   private readonly deferred = new Map<string, number>();
+  /** Tasks in a working state of each job array with a `%N` throttle. */
+  private readonly throttled = new Map<string, Set<string>>();
+  /** Throttled arrays with a task that changed since they were last weighed. */
+  private readonly arraysToWeigh = new Set<string>();
+  /** Tasks the throttle holds back: never handed to the policy. */
+  private readonly held = new Set<string>();
   private needsReset = true;
 
   /** Replaces the whole set (start, or a resync); the next delta re-sends every pending job. */
@@ -40,6 +50,9 @@ export class WorkingSet {
     this.queuedByTenant.clear();
     this.deferred.clear();
     this.dirty.clear();
+    this.throttled.clear();
+    this.arraysToWeigh.clear();
+    this.held.clear();
     for (const j of jobs) this.apply(j);
     this.needsReset = true;
   }
@@ -59,6 +72,20 @@ export class WorkingSet {
       this.holding.delete(job.id);
     }
     this.dirty.add(job.id);
+    if (job.arrayId !== null && job.arrayThrottle !== null) this.trackTask(job, job.arrayId);
+  }
+
+  private trackTask(job: JobRecord, arrayId: string): void {
+    let tasks = this.throttled.get(arrayId);
+    if (WORKING.has(job.state)) {
+      if (tasks === undefined) this.throttled.set(arrayId, (tasks = new Set()));
+      tasks.add(job.id);
+    } else if (tasks !== undefined) {
+      tasks.delete(job.id);
+      this.held.delete(job.id);
+      if (tasks.size === 0) this.throttled.delete(arrayId);
+    }
+    this.arraysToWeigh.add(arrayId);
   }
 
   /** The job's pending view changed for a reason outside its record (its claim, its priority class). */
@@ -113,12 +140,15 @@ export class WorkingSet {
   pendingDelta(
     now: number,
     entry: (job: JobRecord) => PendingEntry,
-  ): { reset: boolean; upserts: PendingEntry[]; removals: string[] } {
+  ): { reset: boolean; upserts: PendingEntry[]; removals: string[]; held: HeldTask[] } {
     for (const [id, notBefore] of this.deferred)
       if (notBefore <= now) {
         this.deferred.delete(id);
         this.dirty.add(id);
+        const arrayId = this.jobs.get(id)?.arrayId;
+        if (arrayId != null && this.throttled.has(arrayId)) this.arraysToWeigh.add(arrayId);
       }
+    const held = this.weighArrays(now);
     const upserts: PendingEntry[] = [];
     const removals: string[] = [];
     if (this.needsReset) {
@@ -132,7 +162,7 @@ export class WorkingSet {
           this.handedOver.add(j.id);
         }
       upserts.sort((a, b) => a.seq - b.seq);
-      return { reset: true, upserts, removals };
+      return { reset: true, upserts, removals, held };
     }
     const dirty = this.dirty;
     this.dirty = new Set();
@@ -143,11 +173,43 @@ export class WorkingSet {
         this.handedOver.add(id);
       } else if (this.handedOver.delete(id)) removals.push(id);
     }
-    return { reset: false, upserts, removals };
+    return { reset: false, upserts, removals, held };
+  }
+
+  /** Applies each changed array's throttle; returns the verdicts of tasks newly held back. */
+  private weighArrays(now: number): HeldTask[] {
+    const newlyHeld: HeldTask[] = [];
+    for (const arrayId of this.arraysToWeigh) {
+      const ids = this.throttled.get(arrayId);
+      if (ids === undefined) continue;
+      let active = 0;
+      const queued: JobRecord[] = [];
+      for (const id of ids) {
+        const j = this.jobs.get(id);
+        if (j === undefined) continue;
+        if (j.state !== 'queued') active++;
+        else if (j.notBefore === null || j.notBefore <= now) queued.push(j);
+      }
+      queued.sort((a, b) => a.seq - b.seq);
+      const { held } = throttleArrays(queued, new Map([[arrayId, active]]));
+      const nowHeld = new Map(held.map((h) => [h.jobId, h]));
+      for (const j of queued) {
+        const verdict = nowHeld.get(j.id);
+        if (this.held.has(j.id) === (verdict !== undefined)) continue;
+        this.dirty.add(j.id);
+        if (verdict === undefined) this.held.delete(j.id);
+        else {
+          this.held.add(j.id);
+          newlyHeld.push(verdict);
+        }
+      }
+    }
+    this.arraysToWeigh.clear();
+    return newlyHeld;
   }
 
   private isPending(j: JobRecord, now: number): boolean {
-    if (j.state !== 'queued') return false;
+    if (j.state !== 'queued' || this.held.has(j.id)) return false;
     if (j.notBefore !== null && j.notBefore > now) {
       this.deferred.set(j.id, j.notBefore);
       return false;

@@ -39,6 +39,8 @@
  * |                              | was given one)                                                   |
  * | `SUANLI_PROGRESS_FILE`       | where the job appends progress lines (`step=<n>`,                |
  * |                              | `checkpoint=<n>`), one file per attempt in its log directory     |
+ * | `SUANLI_ARRAY_ID`            | a job array's task only: the array's id (`j-…`)                  |
+ * | `SUANLI_ARRAY_INDEX`         | a job array's task only: its index (`--array 0-999` → 0 … 999)   |
  *
  * Framework launch contracts (`framework:` in the spec), set unless the spec set the same name:
  *
@@ -101,6 +103,16 @@ export const PLATFORM_ENV_VARS = [
   'SUANLI_FRAMEWORK',
   'CUDA_VISIBLE_DEVICES',
 ] as const;
+
+/** Set only for the tasks of a job array (`LaunchRequest.array`), in addition to the above. */
+export const ARRAY_ENV_VARS = ['SUANLI_ARRAY_ID', 'SUANLI_ARRAY_INDEX'] as const;
+
+/**
+ * The Slurm executor also sets Slurm's own names for a task, so `sbatch --array` scripts run
+ * unchanged: `SLURM_ARRAY_TASK_ID` = the index, `SLURM_ARRAY_JOB_ID` = the Slurm job id of the
+ * task's batch job (each task is its own Slurm job, see docs/slurm.md). Not set by the local executor.
+ */
+export const SLURM_ARRAY_ENV_VARS = ['SLURM_ARRAY_TASK_ID', 'SLURM_ARRAY_JOB_ID'] as const;
 
 /** PyTorch's `env://` rendezvous variables; set by the platform unless the spec set them. */
 export const PYTORCH_ENV_VARS = ['MASTER_ADDR', 'MASTER_PORT', 'RANK', 'WORLD_SIZE', 'LOCAL_RANK'] as const;
@@ -395,5 +407,9 @@ export function buildReplicaEnv(
   for (const [k, v] of Object.entries(fw)) if (k.startsWith('SUANLI_')) env[k] = v;
   env['SUANLI_PROGRESS_FILE'] = join(req.logDir, PROGRESS_FILE);
   if (req.checkpointDir) env['SUANLI_CHECKPOINT_DIR'] = req.checkpointDir;
+  if (req.array) {
+    env['SUANLI_ARRAY_ID'] = req.array.id;
+    env['SUANLI_ARRAY_INDEX'] = String(req.array.index);
+  }
   return env;
 }

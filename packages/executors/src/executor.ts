@@ -41,6 +41,8 @@ export interface LaunchRequest {
    * every attempt, created by the engine, kept after the job ends. Absent: none is offered.
    */
   readonly checkpointDir?: string | null;
+  /** The job array this job is a task of (its id and this task's index); absent or null: none. */
+  readonly array?: { readonly id: string; readonly index: number } | null;
 }
 
 /** What an attempt used, read from its cgroup (like `sacct`'s MaxRSS and TotalCPU); null: unknown. */

@@ -14,7 +14,7 @@ import { describe, it } from 'node:test';
 import { IllegalTransitionError, type ClusterNode, type JobSpec, type Placement } from '@suanli/core';
 import { KyselyStore, LIST_JOBS_DEFAULT_LIMIT, LIST_JOBS_MAX_LIMIT } from './kysely-store.js';
 import { MIGRATIONS } from './migrations/index.js';
-import type { JobRecord, NewJob, Store } from './store.js';
+import type { JobRecord, NewJob, NewJobArray, Store } from './store.js';
 
 export interface StoreContractOptions {
   /** Opens another store on the same database as `store` (after `store` was closed, or beside it). */
@@ -248,6 +248,9 @@ export function defineStoreContract(
             notBefore: null,
             cancelRequestedAt: null,
             idempotencyKey: 'k-1',
+            arrayId: null,
+            arrayIndex: null,
+            arrayThrottle: null,
           });
           assert.equal(typeof job.seq, 'number');
           assert.deepEqual(await store.getJob(input.id), job);
@@ -631,7 +634,9 @@ export function defineStoreContract(
           await store.setPendingReasons([]);
           assert.equal((await store.getJob(queued.id))?.pendingVerdict, 'waits-for-capacity');
           // A verdict without detail clears the previous one; so does a verdict set by a patch.
-          await store.setPendingReasons([{ jobId: queued.id, verdict: 'waits-for-turn', reason: 'behind', estimatedStart: null }]);
+          await store.setPendingReasons([
+            { jobId: queued.id, verdict: 'waits-for-turn', reason: 'behind', estimatedStart: null },
+          ]);
           assert.equal((await store.getJob(queued.id))?.pendingDetail, null);
           await store.setPendingReasons([
             {
@@ -639,7 +644,13 @@ export function defineStoreContract(
               verdict: 'behind-booking',
               reason: 'booked',
               estimatedStart: null,
-              detail: { code: 'booked-until', at: T0 + 60_000, window: 'bk-1', tenant: null, acceleratorType: 'gpu' },
+              detail: {
+                code: 'booked-until',
+                at: T0 + 60_000,
+                window: 'bk-1',
+                tenant: null,
+                acceleratorType: 'gpu',
+              },
             },
           ]);
           assert.deepEqual((await store.getJob(queued.id))?.pendingDetail, {
@@ -721,7 +732,8 @@ export function defineStoreContract(
         run(async (store) => {
           const seen: string[] = [];
           const off = store.onChange((c) => {
-            if (c.kind === 'jobs') for (const j of c.jobs) seen.push(`${j.id}:${j.state}:${j.cancelRequestedAt ?? '-'}`);
+            if (c.kind === 'jobs')
+              for (const j of c.jobs) seen.push(`${j.id}:${j.state}:${j.cancelRequestedAt ?? '-'}`);
             else seen.push('nodes');
           });
           const { job } = await store.createJob(makeNewJob({ submittedAt: T0, idempotencyKey: 'k1' }));
@@ -1255,6 +1267,271 @@ export function defineStoreContract(
             { acceleratorType: 'ascend-910b', perAcceleratorHour: 1.25, currency: 'CNY', updatedAt: T0 },
             { acceleratorType: 'nvidia-h200', perAcceleratorHour: 3, currency: 'CNY', updatedAt: T0 + 1 },
           ]);
+        }),
+      );
+    });
+
+    void describe('job arrays and paged listings', () => {
+      const newArray = (overrides: Partial<NewJobArray> = {}): NewJobArray => {
+        jobCounter += 1;
+        return {
+          id: `arr-${process.pid}-${jobCounter}`,
+          tenant: 'lab-a',
+          submittedBy: 'alice',
+          spec: makeSpec({ name: 'sweep' }),
+          indices: [0, 1, 2, 3, 4],
+          expression: '0-4',
+          throttle: 2,
+          priority: 7,
+          submittedAt: T0 + jobCounter,
+          idempotencyKey: null,
+          ...overrides,
+        };
+      };
+
+      void it(
+        'createJobArray makes every task a queued job with its first transition, in one call; a repeated key returns the array',
+        run(async (store) => {
+          const before = await store.createJob(makeNewJob());
+          const { array, created } = await store.createJobArray(newArray({ idempotencyKey: 'k1' }));
+          assert.equal(created, true);
+          assert.equal(array.size, 5);
+          assert.equal(array.throttle, 2);
+          assert.equal(array.expression, '0-4');
+          assert.equal(array.name, 'sweep');
+          assert.ok(array.firstSeq > before.job.seq);
+          assert.deepEqual(await store.getJobArray(array.id), array);
+          const task = await store.getJob(`${array.id}_3`);
+          assert.ok(task);
+          assert.equal(task.state, 'queued');
+          assert.equal(task.arrayId, array.id);
+          assert.equal(task.arrayIndex, 3);
+          assert.equal(task.arrayThrottle, 2);
+          assert.equal(task.priority, 7);
+          assert.equal(task.seq, array.firstSeq + 3, 'tasks are numbered in index order');
+          assert.deepEqual(
+            (await store.listTransitions(task.id)).map((t) => [t.from, t.to, t.reason]),
+            [[null, 'queued', 'submitted']],
+          );
+          assert.equal((await store.getJob(before.job.id))?.arrayId, null);
+          const again = await store.createJobArray(newArray({ idempotencyKey: 'k1' }));
+          assert.equal(again.created, false);
+          assert.equal(again.array.id, array.id);
+          assert.deepEqual(await store.countArrayTasks(array.id), [{ state: 'queued', count: 5 }]);
+          // waiting-jobs limits count tasks as jobs
+          const waiting = await store.countJobsByState({ tenant: 'lab-a', states: ['queued'] });
+          assert.equal(waiting[0]?.count, 6);
+        }),
+      );
+
+      void it(
+        'a 10,000-task array is created in batches and its tasks page in index order by cursor',
+        run(async (store) => {
+          const indices = Array.from({ length: 10_000 }, (_, i) => i * 2);
+          const { array } = await store.createJobArray(
+            newArray({ indices, expression: '0-19998:2', throttle: null }),
+          );
+          assert.deepEqual(await store.countArrayTasks(array.id), [{ state: 'queued', count: 10_000 }]);
+          const seen: number[] = [];
+          let afterSeq: number | undefined;
+          for (;;) {
+            const page = await store.listJobs({
+              arrayId: array.id,
+              oldestFirst: true,
+              limit: LIST_JOBS_MAX_LIMIT,
+              ...(afterSeq !== undefined ? { afterSeq } : {}),
+            });
+            seen.push(...page.map((j) => j.arrayIndex ?? -1));
+            if (page.length < LIST_JOBS_MAX_LIMIT) break;
+            afterSeq = page[page.length - 1]!.seq;
+          }
+          assert.deepEqual(seen, indices);
+        }),
+      );
+
+      void it(
+        'listJobs with several states pages newest first by cursor, each job exactly once, across tenants and filters',
+        run(async (store) => {
+          const jobs = await createMany(store, 60, (i) => ({
+            tenant: i % 3 === 0 ? 'lab-b' : 'lab-a',
+            submittedBy: i % 2 === 0 ? 'bob' : 'alice',
+          }));
+          for (const j of jobs.filter((_, i) => i % 4 === 1))
+            await store.transitionJob(j.id, 'queued', 'starting', T0 + 100, 'placed', { attempt: 1 });
+          for (const j of jobs.filter((_, i) => i % 4 === 2))
+            await store.transitionJob(j.id, 'queued', 'cancelled', T0 + 100, 'cancelled');
+          const filters = [
+            { states: ['queued', 'starting'] as const },
+            { states: ['queued', 'starting', 'cancelled'] as const, tenant: 'lab-a' },
+            { tenant: 'lab-a', submittedBy: 'bob' },
+            { tenant: 'lab-b', project: 'nlp', states: ['cancelled'] as const },
+          ];
+          for (const f of filters) {
+            const current = (await Promise.all(jobs.map((j) => store.getJob(j.id)))).filter(
+              (j): j is JobRecord => j !== null,
+            );
+            const expected = current
+              .filter((j) => f.tenant === undefined || j.tenant === f.tenant)
+              .filter((j) => !('submittedBy' in f) || j.submittedBy === f.submittedBy)
+              .filter((j) => !('project' in f) || j.project === f.project)
+              .filter((j) => f.states === undefined || (f.states as readonly string[]).includes(j.state))
+              .sort((a, b) => b.seq - a.seq)
+              .map((j) => j.id);
+            const all = await store.listJobs({
+              ...f,
+              ...(f.states ? { states: [...f.states] } : {}),
+              limit: 1000,
+            });
+            assert.deepEqual(
+              all.map((j) => j.id),
+              expected,
+              JSON.stringify(f),
+            );
+            const paged: string[] = [];
+            let beforeSeq: number | undefined;
+            for (;;) {
+              const page = await store.listJobs({
+                ...(f as object),
+                ...(f.states ? { states: [...f.states] } : {}),
+                limit: 7,
+                ...(beforeSeq !== undefined ? { beforeSeq } : {}),
+              });
+              paged.push(...page.map((j) => j.id));
+              if (page.length < 7) break;
+              beforeSeq = page[page.length - 1]!.seq;
+            }
+            assert.deepEqual(
+              paged,
+              all.map((j) => j.id),
+              JSON.stringify(f),
+            );
+            assert.ok(all.length > 0, JSON.stringify(f));
+          }
+        }),
+      );
+
+      void it(
+        'listJobEntries folds each array into one entry at its first task, and matches states by any task',
+        run(async (store) => {
+          const a1 = await store.createJob(makeNewJob());
+          const { array: arr } = await store.createJobArray(newArray());
+          const a2 = await store.createJob(makeNewJob());
+          const other = await store.createJobArray(newArray({ tenant: 'lab-b' }));
+          const all = await store.listJobEntries({});
+          assert.deepEqual(
+            all.map((e) => (e.kind === 'job' ? e.job.id : e.array.id)),
+            [other.array.id, a2.job.id, arr.id, a1.job.id],
+          );
+          const mine = await store.listJobEntries({ tenant: 'lab-a', limit: 2 });
+          assert.deepEqual(
+            mine.map((e) => (e.kind === 'job' ? e.job.id : e.array.id)),
+            [a2.job.id, arr.id],
+          );
+          const older = await store.listJobEntries({ tenant: 'lab-a', limit: 2, beforeSeq: mine[1]!.seq });
+          assert.deepEqual(
+            older.map((e) => (e.kind === 'job' ? e.job.id : e.array.id)),
+            [a1.job.id],
+          );
+          // state filter: the array is listed while any task is running
+          assert.deepEqual(await store.listJobEntries({ tenant: 'lab-a', states: ['running'] }), []);
+          await store.transitionJob(`${arr.id}_4`, 'queued', 'starting', T0 + 9, 'placed', { attempt: 1 });
+          await store.transitionJob(`${arr.id}_4`, 'starting', 'running', T0 + 9, 'started');
+          const running = await store.listJobEntries({ tenant: 'lab-a', states: ['running'] });
+          assert.deepEqual(
+            running.map((e) => (e.kind === 'array' ? e.array.id : e.job.id)),
+            [arr.id],
+          );
+        }),
+      );
+
+      void it(
+        'cancelArrayTasks ends waiting tasks with a transition each and marks active ones, leaving ended ones alone',
+        run(async (store) => {
+          const { array } = await store.createJobArray(newArray());
+          await store.transitionJob(`${array.id}_0`, 'queued', 'starting', T0 + 5, 'placed', { attempt: 1 });
+          await store.transitionJob(`${array.id}_0`, 'starting', 'running', T0 + 5, 'started');
+          await store.transitionJob(`${array.id}_1`, 'queued', 'starting', T0 + 5, 'placed', { attempt: 1 });
+          await store.transitionJob(`${array.id}_1`, 'starting', 'running', T0 + 5, 'started');
+          await store.transitionJob(`${array.id}_1`, 'running', 'succeeded', T0 + 6, 'exit 0', {
+            finishedAt: T0 + 6,
+            exitCode: 0,
+          });
+          const r = await store.cancelArrayTasks(array.id, T0 + 10, 'array cancelled by alice');
+          assert.deepEqual(r, { cancelled: 3, cancelRequested: 1 });
+          assert.deepEqual(await store.countArrayTasks(array.id), [
+            { state: 'cancelled', count: 3 },
+            { state: 'running', count: 1 },
+            { state: 'succeeded', count: 1 },
+          ]);
+          const t2 = await store.getJob(`${array.id}_2`);
+          assert.equal(t2?.finishedAt, T0 + 10);
+          assert.deepEqual(
+            (await store.listTransitions(`${array.id}_2`)).map((t) => [t.seq, t.from, t.to, t.reason]),
+            [
+              [1, null, 'queued', 'submitted'],
+              [2, 'queued', 'cancelled', 'array cancelled by alice'],
+            ],
+          );
+          assert.equal((await store.getJob(`${array.id}_0`))?.cancelRequestedAt, T0 + 10);
+          assert.equal((await store.getJob(`${array.id}_1`))?.cancelRequestedAt, null);
+          // a second cancel changes nothing
+          assert.deepEqual(await store.cancelArrayTasks(array.id, T0 + 11, 'again'), {
+            cancelled: 0,
+            cancelRequested: 0,
+          });
+        }),
+      );
+
+      void it(
+        'the change feed reports the tasks of an array as created and as cancelled, with the rows as committed',
+        run(async (store) => {
+          const seen: string[] = [];
+          const off = store.onChange((c) => {
+            if (c.kind === 'jobs')
+              for (const j of c.jobs) seen.push(`${j.arrayIndex}:${j.state}:${j.cancelRequestedAt ?? '-'}`);
+          });
+          const { array } = await store.createJobArray(newArray({ indices: [0, 1, 2], expression: '0-2' }));
+          assert.deepEqual(seen.splice(0), ['0:queued:-', '1:queued:-', '2:queued:-']);
+          await store.transitionJob(`${array.id}_0`, 'queued', 'starting', T0 + 5, 'placed', { attempt: 1 });
+          seen.length = 0;
+          await store.cancelArrayTasks(array.id, T0 + 10, 'array cancelled');
+          off();
+          assert.deepEqual(seen.sort(), [`0:starting:${T0 + 10}`, '1:cancelled:-', '2:cancelled:-']);
+        }),
+      );
+
+      void it(
+        'every listing the API serves is an index range scan in seq order: no table scan, no sort',
+        run(async (store) => {
+          assert.ok(store instanceof KyselyStore);
+          await createMany(store, 20);
+          const filters = [
+            {},
+            { states: ['queued' as const] },
+            { states: ['queued' as const, 'running' as const, 'starting' as const] },
+            { tenant: 'lab-a' },
+            { tenant: 'lab-a', states: ['queued' as const, 'requeued' as const] },
+            { tenant: 'lab-a', project: 'nlp' },
+            { tenant: 'lab-a', submittedBy: 'alice' },
+            { arrayId: 'arr-x', oldestFirst: true },
+            { arrayId: 'arr-x', oldestFirst: true, states: ['queued' as const] },
+            { beforeSeq: 10, tenant: 'lab-a', states: ['running' as const] },
+          ];
+          for (const f of filters)
+            for (const plan of await store.explainListJobs(f)) {
+              const where = `${JSON.stringify(f)}:\n${plan}`;
+              if (store.dialect === 'sqlite') {
+                // Unfiltered, SQLite reads the rowid (= seq) table backwards and stops at the limit.
+                if (Object.keys(f).length > 0) assert.doesNotMatch(plan, /^SCAN jobs$/m, where);
+                assert.doesNotMatch(plan, /TEMP B-TREE/, where);
+                if (Object.keys(f).length > 0)
+                  assert.match(plan, /USING (INDEX|INTEGER PRIMARY KEY|COVERING INDEX)/, where);
+              } else {
+                assert.doesNotMatch(plan, /Seq Scan/, where);
+                assert.doesNotMatch(plan, /\bSort\b/, where);
+                assert.match(plan, /Index (Only )?Scan/, where);
+              }
+            }
         }),
       );
     });

@@ -13,6 +13,7 @@ import {
   SpecCache,
   toApiToken,
   toAudit,
+  toJobArrayRecord,
   toJobRecord,
   toMembership,
   toProject,
@@ -35,7 +36,10 @@ import type {
   TenantRecord,
   UsageFilter,
   UsageRecord,
+  JobArrayRecord,
   JobFilter,
+  JobListEntry,
+  NewJobArray,
   JobPatch,
   JobRecord,
   JobStateCount,
@@ -52,6 +56,52 @@ export const LIST_JOBS_DEFAULT_LIMIT = 100;
 export const LIST_JOBS_MAX_LIMIT = 1000;
 /** The most audit entries one `listAudit` call returns (exports page with afterSeq). */
 export const AUDIT_MAX_LIMIT = 10_000;
+
+function clampLimit(requested: number | undefined): number {
+  const r = requested ?? LIST_JOBS_DEFAULT_LIMIT;
+  return Math.min(
+    Math.max(Math.trunc(Number.isFinite(r) ? r : LIST_JOBS_DEFAULT_LIMIT), 1),
+    LIST_JOBS_MAX_LIMIT,
+  );
+}
+
+/**
+ * Runs `page` once per key (each a newest-first scan of at most `limit` rows) and merges the
+ * results newest first, keeping `limit`: the page a single ordered scan over their union would give.
+ */
+async function mergeNewestFirst<K, R extends { seq: number | string }>(
+  keys: readonly K[],
+  page: (key: K) => Promise<R[]>,
+  limit: number,
+): Promise<R[]> {
+  const parts = await Promise.all(keys.map(page));
+  if (parts.length === 1) return parts[0]!;
+  return parts
+    .flat()
+    .sort((a, b) => Number(b.seq) - Number(a.seq))
+    .slice(0, limit);
+}
+
+/**
+ * The equality columns of the index a listing reads (migration 0052), which the query also orders
+ * by, before seq. They are constant within the result, so the order is unchanged; but the ORDER BY
+ * then names the index, and PostgreSQL's planner no longer prefers a backward scan of the primary
+ * key filtered by state, which reads the whole history when a page deep in it holds no match
+ * (measured: 250 ms instead of 0.2 ms at 1,000,000 jobs).
+ */
+function indexPrefix(
+  filter: JobFilter,
+  state: JobState | undefined,
+): ('tenant' | 'project' | 'submitted_by' | 'array_id' | 'state')[] {
+  const s = state !== undefined ? (['state'] as const) : [];
+  if (filter.arrayId !== undefined) return ['array_id', ...s];
+  if (filter.tenant !== undefined) {
+    if (filter.project !== undefined) return ['tenant', 'project'];
+    if (filter.submittedBy !== undefined) return ['tenant', 'submitted_by'];
+    return ['tenant', ...s];
+  }
+  return [...s];
+}
 
 /** What a backend supplies; everything else is shared. */
 export interface Backend {
@@ -417,22 +467,342 @@ export class KyselyStore implements Store {
   /**
    * Newest first by seq. `limit` defaults to LIST_JOBS_DEFAULT_LIMIT and is clamped to
    * [1, LIST_JOBS_MAX_LIMIT]; an empty `states` list matches no job.
+   *
+   * Every filter combination is an index range scan read in seq order and stopped at `limit`: with
+   * several states, one such scan per state (on (state, seq) or (tenant, state, seq)), merged here,
+   * because a single `state IN (…) ORDER BY seq` cannot be read in order from one index and would
+   * sort every matching row (100,000 waiting jobs) for one page. The indexes are listed in
+   * migration 0052.
    */
   listJobs(filter: JobFilter): Promise<JobRecord[]> {
     return this.#track(async () => {
       if (filter.states !== undefined && filter.states.length === 0) return [];
-      const requested = filter.limit ?? LIST_JOBS_DEFAULT_LIMIT;
-      const limit = Math.min(
-        Math.max(Math.trunc(Number.isFinite(requested) ? requested : LIST_JOBS_DEFAULT_LIMIT), 1),
-        LIST_JOBS_MAX_LIMIT,
-      );
-      let q = this.#db.selectFrom('jobs').selectAll();
-      if (filter.states !== undefined) q = q.where('state', 'in', [...filter.states]);
-      if (filter.tenant !== undefined) q = q.where('tenant', '=', filter.tenant);
-      if (filter.project !== undefined) q = q.where('project', '=', filter.project);
-      if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
-      const rows = await q.orderBy('seq', 'desc').limit(limit).execute();
+      const limit = clampLimit(filter.limit);
+      // Keys first, then rows: the page's seqs come from the listing's index alone (an index-only
+      // scan where it covers the filter), then the rows by primary key. Asked for whole rows at once,
+      // PostgreSQL's planner prefers a backward primary-key scan that filters by state, which reads
+      // the entire history when a page deep in it holds no match (measured 170–600 ms at 1,000,000
+      // jobs, against under 1 ms this way).
+      const one = (state: JobState | undefined) =>
+        this.#db
+          .selectFrom('jobs')
+          .selectAll()
+          .where('seq', 'in', this.#listQuery(filter, state, limit))
+          .orderBy('seq', filter.oldestFirst ? 'asc' : 'desc')
+          .execute();
+      const states = filter.states ? [...new Set(filter.states)] : [undefined];
+      const rows = filter.oldestFirst
+        ? (await Promise.all(states.map(one)))
+            .flat()
+            .sort((a, b) => Number(a.seq) - Number(b.seq))
+            .slice(0, limit)
+        : await mergeNewestFirst(states, one, limit);
       return rows.map(this.#toJob);
+    });
+  }
+
+  /** One index range scan of `listJobs`: the seqs of the jobs matching `filter` in one state (or any), in order. */
+  #listQuery(filter: JobFilter, state: JobState | undefined, limit: number) {
+    let q = this.#db.selectFrom('jobs').select('seq');
+    if (state !== undefined) q = q.where('state', '=', state);
+    if (filter.tenant !== undefined) q = q.where('tenant', '=', filter.tenant);
+    if (filter.project !== undefined) q = q.where('project', '=', filter.project);
+    if (filter.submittedBy !== undefined) q = q.where('submitted_by', '=', filter.submittedBy);
+    if (filter.arrayId !== undefined) q = q.where('array_id', '=', filter.arrayId);
+    if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
+    if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
+    const dir = filter.oldestFirst ? 'asc' : 'desc';
+    for (const c of indexPrefix(filter, state)) q = q.orderBy(c, dir);
+    return q.orderBy('seq', dir).limit(limit);
+  }
+
+  /**
+   * The query plans of `listJobs(filter)`'s key scans (one per state; the rows are then read by
+   * primary key, at most `limit` of them), as the database explains them:
+   * for operators checking an index is used, and for the tests that assert none of the listings
+   * the API serves scans or sorts the table. PostgreSQL plans with sequential scans and sorts
+   * disabled, so a plan that still has one has no index to use.
+   */
+  explainListJobs(filter: JobFilter): Promise<string[]> {
+    return this.#track(async () => {
+      const states = filter.states ? [...new Set(filter.states)] : [undefined];
+      const plans: string[] = [];
+      for (const state of states) {
+        const compiled = this.#listQuery(filter, state, clampLimit(filter.limit)).compile();
+        if (this.dialect === 'sqlite') {
+          const r = await this.#db.executeQuery<{ detail: string }>(
+            CompiledQuery.raw(`explain query plan ${compiled.sql}`, [...compiled.parameters]),
+          );
+          plans.push(r.rows.map((x) => x.detail).join('\n'));
+        } else {
+          plans.push(
+            await this.#db.transaction().execute(async (trx) => {
+              await trx.executeQuery(CompiledQuery.raw('set local enable_seqscan = off'));
+              await trx.executeQuery(CompiledQuery.raw('set local enable_sort = off'));
+              const r = await trx.executeQuery<{ 'QUERY PLAN': string }>(
+                CompiledQuery.raw(`explain ${compiled.sql}`, [...compiled.parameters]),
+              );
+              return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+            }),
+          );
+        }
+      }
+      return plans;
+    });
+  }
+
+  listJobEntries(filter: Omit<JobFilter, 'arrayId'>): Promise<JobListEntry[]> {
+    return this.#track(async () => {
+      if (filter.states !== undefined && filter.states.length === 0) return [];
+      const limit = clampLimit(filter.limit);
+      const states = filter.states ? [...new Set(filter.states)] : undefined;
+      // Jobs outside arrays: the partial indexes WHERE array_id IS NULL (migration 0052).
+      const plain = async (state: JobState | undefined) => {
+        let q = this.#db.selectFrom('jobs').selectAll().where('array_id', 'is', null);
+        if (state !== undefined) q = q.where('state', '=', state);
+        if (filter.tenant !== undefined) q = q.where('tenant', '=', filter.tenant);
+        if (filter.project !== undefined) q = q.where('project', '=', filter.project);
+        if (filter.submittedBy !== undefined) q = q.where('submitted_by', '=', filter.submittedBy);
+        if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
+        for (const c of indexPrefix(filter, state)) q = q.orderBy(c, 'desc');
+        return q.orderBy('seq', 'desc').limit(limit).execute();
+      };
+      const jobs = await mergeNewestFirst(states ?? [undefined], plain, limit);
+      let aq = this.#db.selectFrom('job_arrays').selectAll();
+      if (filter.tenant !== undefined) aq = aq.where('tenant', '=', filter.tenant);
+      if (filter.project !== undefined) aq = aq.where('project', '=', filter.project);
+      if (filter.submittedBy !== undefined) aq = aq.where('submitted_by', '=', filter.submittedBy);
+      if (filter.beforeSeq !== undefined) aq = aq.where('first_seq', '<', filter.beforeSeq);
+      if (states !== undefined)
+        aq = aq.where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('jobs')
+              .select('jobs.seq')
+              .whereRef('jobs.array_id', '=', 'job_arrays.id')
+              .where('jobs.state', 'in', states),
+          ),
+        );
+      const arrays = await aq.orderBy('first_seq', 'desc').limit(limit).execute();
+      const entries: JobListEntry[] = [
+        ...jobs.map((r) => ({ kind: 'job' as const, seq: Number(r.seq), job: this.#toJob(r) })),
+        ...arrays.map((r) => ({
+          kind: 'array' as const,
+          seq: Number(r.first_seq),
+          array: toJobArrayRecord(r),
+        })),
+      ];
+      return entries.sort((a, b) => b.seq - a.seq).slice(0, limit);
+    });
+  }
+
+  /** Rows per multi-row INSERT of tasks: 25 parameters each, under SQLite's 32766 and PostgreSQL's 65535. */
+  static readonly ARRAY_INSERT_BATCH_ROWS = 1000;
+
+  createJobArray(a: NewJobArray): Promise<{ array: JobArrayRecord; created: boolean }> {
+    return this.#track(async () => {
+      assertEpochMs('submittedAt', a.submittedAt);
+      for (const [f, v] of [
+        ['id', a.id],
+        ['tenant', a.tenant],
+        ['submittedBy', a.submittedBy],
+        ['idempotencyKey', a.idempotencyKey],
+        ['spec.project', a.spec.project],
+        ['spec.name', a.spec.name],
+        ['expression', a.expression],
+      ] as const)
+        assertText(f, v);
+      if (a.indices.length === 0) throw new TypeError('a job array needs at least one index');
+      for (let i = 0; i < a.indices.length; i++) {
+        const x = a.indices[i]!;
+        if (!Number.isSafeInteger(x) || x < 0 || (i > 0 && x <= a.indices[i - 1]!))
+          throw new TypeError('array indices must be ascending, distinct, non-negative integers');
+      }
+      const spec = JSON.stringify(a.spec);
+      const tasks: JobRecord[] = [];
+      const created = await this.#backend.write(async (trx) => {
+        tasks.length = 0; // a retried transaction starts over
+        const head = await trx
+          .insertInto('job_arrays')
+          .values({
+            id: a.id,
+            tenant: a.tenant,
+            project: a.spec.project,
+            name: a.spec.name,
+            submitted_by: a.submittedBy,
+            spec,
+            expression: a.expression,
+            throttle: a.throttle,
+            size: a.indices.length,
+            first_seq: 0,
+            submitted_at: a.submittedAt,
+            idempotency_key: a.idempotencyKey,
+          })
+          .onConflict((oc) => oc.columns(['tenant', 'idempotency_key']).doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (head === undefined) return null;
+        const batch = KyselyStore.ARRAY_INSERT_BATCH_ROWS;
+        let firstSeq: number | null = null;
+        for (let from = 0; from < a.indices.length; from += batch) {
+          const rows = a.indices.slice(from, from + batch).map((index) => ({
+            id: `${a.id}_${index}`,
+            tenant: a.tenant,
+            project: a.spec.project,
+            name: a.spec.name,
+            submitted_by: a.submittedBy,
+            spec,
+            state: 'queued',
+            priority: a.priority,
+            submitted_at: a.submittedAt,
+            queued_at: a.submittedAt,
+            attempt: 0,
+            placement: null,
+            executor_ref: null,
+            started_at: null,
+            finished_at: null,
+            exit_code: null,
+            pending_verdict: null,
+            pending_reason: null,
+            estimated_start: null,
+            not_before: null,
+            cancel_requested_at: null,
+            idempotency_key: null,
+            array_id: a.id,
+            array_index: index,
+            array_throttle: a.throttle,
+          }));
+          const inserted = await trx.insertInto('jobs').values(rows).returningAll().execute();
+          for (const r of inserted) {
+            const seq = Number(r.seq);
+            if (firstSeq === null || seq < firstSeq) firstSeq = seq;
+            tasks.push(this.#toJob(r));
+          }
+          await trx
+            .insertInto('job_transitions')
+            .values(
+              rows.map((r) => ({
+                job_id: r.id,
+                seq: 1,
+                from_state: null,
+                to_state: 'queued',
+                at: a.submittedAt,
+                reason: 'submitted',
+                attempt: 0,
+              })),
+            )
+            .execute();
+        }
+        const row = await trx
+          .updateTable('job_arrays')
+          .set({ first_seq: firstSeq ?? 0 })
+          .where('id', '=', a.id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toJobArrayRecord(row);
+      });
+      if (created !== null) {
+        this.#changed({ kind: 'jobs', jobs: tasks });
+        return { array: created, created: true };
+      }
+      if (a.idempotencyKey === null)
+        throw new Error(`job array ${a.id}: insert without an idempotency key returned no row`);
+      const existing = await this.#db
+        .selectFrom('job_arrays')
+        .selectAll()
+        .where('tenant', '=', a.tenant)
+        .where('idempotency_key', '=', a.idempotencyKey)
+        .executeTakeFirstOrThrow();
+      return { array: toJobArrayRecord(existing), created: false };
+    });
+  }
+
+  getJobArray(id: string): Promise<JobArrayRecord | null> {
+    return this.#track(async () => {
+      const row = await this.#db.selectFrom('job_arrays').selectAll().where('id', '=', id).executeTakeFirst();
+      return row === undefined ? null : toJobArrayRecord(row);
+    });
+  }
+
+  countArrayTasks(arrayId: string): Promise<{ state: JobState; count: number }[]> {
+    return this.#track(async () => {
+      const rows = await this.#db
+        .selectFrom('jobs')
+        .select((eb) => ['state', eb.fn.countAll<number | string>().as('n')])
+        .where('array_id', '=', arrayId)
+        .groupBy('state')
+        .execute();
+      return rows
+        .map((r) => ({ state: r.state as JobState, count: Number(r.n) }))
+        .sort((x, y) => x.state.localeCompare(y.state));
+    });
+  }
+
+  cancelArrayTasks(
+    arrayId: string,
+    at: number,
+    reason: string,
+  ): Promise<{ cancelled: number; cancelRequested: number }> {
+    return this.#track(async () => {
+      assertEpochMs('at', at);
+      assertText('reason', reason);
+      const changed: JobRecord[] = [];
+      const counts = await this.#backend.write(async (trx) => {
+        changed.length = 0; // a retried transaction starts over
+        let cancelled = 0;
+        for (const from of ['queued', 'requeued'] as const) {
+          assertTransition(from, 'cancelled');
+          const ended = await trx
+            .updateTable('jobs')
+            .set({ state: 'cancelled', finished_at: at })
+            .where('array_id', '=', arrayId)
+            .where('state', '=', from)
+            .returningAll()
+            .execute();
+          for (const r of ended) changed.push(this.#toJob(r));
+          cancelled += ended.length;
+          const batch = KyselyStore.ARRAY_INSERT_BATCH_ROWS;
+          for (let i = 0; i < ended.length; i += batch) {
+            const chunk = ended.slice(i, i + batch);
+            const last = await trx
+              .selectFrom('job_transitions')
+              .select((eb) => ['job_id', eb.fn.max('seq').as('seq')])
+              .where(
+                'job_id',
+                'in',
+                chunk.map((r) => r.id),
+              )
+              .groupBy('job_id')
+              .execute();
+            const lastSeq = new Map(last.map((r) => [r.job_id, Number(r.seq)]));
+            await trx
+              .insertInto('job_transitions')
+              .values(
+                chunk.map((r) => ({
+                  job_id: r.id,
+                  seq: (lastSeq.get(r.id) ?? 0) + 1,
+                  from_state: from,
+                  to_state: 'cancelled',
+                  at,
+                  reason,
+                  attempt: Number(r.attempt),
+                })),
+              )
+              .execute();
+          }
+        }
+        const requested = await trx
+          .updateTable('jobs')
+          .set({ cancel_requested_at: at })
+          .where('array_id', '=', arrayId)
+          .where('state', 'in', ['starting', 'running', 'preempted', 'lost'])
+          .where('cancel_requested_at', 'is', null)
+          .returningAll()
+          .execute();
+        for (const r of requested) changed.push(this.#toJob(r));
+        return { cancelled, cancelRequested: requested.length };
+      });
+      this.#changed({ kind: 'jobs', jobs: changed });
+      return counts;
     });
   }
 

@@ -96,6 +96,7 @@ void describe('PostgreSQL backend specifics', { skip: url === null ? missing : f
             'booking_settings',
             'bookings',
             'budgets',
+            'job_arrays',
             'job_transitions',
             'jobs',
             'memberships',

@@ -8,6 +8,7 @@ import type { ClusterNode, JobSpec, JobState, NodeState, PendingVerdict, Placeme
 import type {
   ApiTokensTable,
   AuditLogTable,
+  JobArraysTable,
   JobsTable,
   JobTransitionsTable,
   MembershipsTable,
@@ -19,6 +20,7 @@ import type {
 import type {
   ApiTokenRecord,
   AuditRecord,
+  JobArrayRecord,
   JobPatch,
   JobRecord,
   MembershipRecord,
@@ -99,6 +101,26 @@ export function toJobRecord(row: Selectable<JobsTable>, specs?: SpecCache): JobR
     estimatedStart: numOrNull(row.estimated_start),
     notBefore: numOrNull(row.not_before),
     cancelRequestedAt: numOrNull(row.cancel_requested_at),
+    idempotencyKey: row.idempotency_key,
+    arrayId: row.array_id ?? null,
+    arrayIndex: numOrNull(row.array_index ?? null),
+    arrayThrottle: numOrNull(row.array_throttle ?? null),
+  };
+}
+
+export function toJobArrayRecord(row: Selectable<JobArraysTable>): JobArrayRecord {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    project: row.project,
+    name: row.name,
+    submittedBy: row.submitted_by,
+    spec: JSON.parse(row.spec) as JobSpec,
+    expression: row.expression,
+    throttle: numOrNull(row.throttle),
+    size: Number(row.size),
+    firstSeq: Number(row.first_seq),
+    submittedAt: Number(row.submitted_at),
     idempotencyKey: row.idempotency_key,
   };
 }

@@ -47,6 +47,28 @@ export interface JobsTable {
   not_before: number | null;
   cancel_requested_at: number | null;
   idempotency_key: string | null;
+  /** Added by migration 5: the task's array, index and the array's throttle; null outside arrays. */
+  array_id: string | null;
+  array_index: number | null;
+  array_throttle: number | null;
+}
+
+export interface JobArraysTable {
+  id: string;
+  tenant: string;
+  project: string;
+  name: string;
+  submitted_by: string;
+  /** The tasks' JobSpec as JSON text. */
+  spec: string;
+  /** Canonical array expression (`0-999%50`). */
+  expression: string;
+  throttle: number | null;
+  size: number;
+  /** seq of the first task: the array's place in a folded, newest-first list. */
+  first_seq: number;
+  submitted_at: number;
+  idempotency_key: string | null;
 }
 
 export interface JobTransitionsTable {
@@ -154,6 +176,7 @@ export interface Database {
   meta: MetaTable;
   schema_migrations: SchemaMigrationsTable;
   jobs: JobsTable;
+  job_arrays: JobArraysTable;
   job_transitions: JobTransitionsTable;
   nodes: NodesTable;
 }

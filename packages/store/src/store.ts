@@ -48,7 +48,49 @@ export interface JobRecord {
   /** Set when a cancel was requested while the job held devices; the engine carries it out. */
   readonly cancelRequestedAt: number | null;
   readonly idempotencyKey: string | null;
+  /** The array this job is a task of (`<arrayId>_<index>` is its id), or null. */
+  readonly arrayId: string | null;
+  readonly arrayIndex: number | null;
+  /** The array's `%N`: at most this many of its tasks active at once; null: no cap (or no array). */
+  readonly arrayThrottle: number | null;
 }
+
+/** A job array as submitted. Its tasks are ordinary jobs (`JobRecord.arrayId`). */
+export interface JobArrayRecord {
+  readonly id: string;
+  readonly tenant: string;
+  readonly project: string;
+  readonly name: string;
+  readonly submittedBy: string;
+  readonly spec: JobSpec;
+  /** Canonical index expression without the throttle (`0-999`, `1,3-5`). */
+  readonly expression: string;
+  readonly throttle: number | null;
+  readonly size: number;
+  /** seq of its first task: its place among jobs in a newest-first list. */
+  readonly firstSeq: number;
+  readonly submittedAt: number;
+  readonly idempotencyKey: string | null;
+}
+
+export interface NewJobArray {
+  readonly id: string;
+  readonly tenant: string;
+  readonly submittedBy: string;
+  readonly spec: JobSpec;
+  /** Ascending, distinct indices; task i gets id `<id>_<indices[i]>`. */
+  readonly indices: readonly number[];
+  readonly expression: string;
+  readonly throttle: number | null;
+  readonly priority: number;
+  readonly submittedAt: number;
+  readonly idempotencyKey: string | null;
+}
+
+/** One entry of a folded listing: a job outside any array, or an array. */
+export type JobListEntry =
+  | { readonly kind: 'job'; readonly seq: number; readonly job: JobRecord }
+  | { readonly kind: 'array'; readonly seq: number; readonly array: JobArrayRecord };
 
 export interface TransitionRecord {
   readonly jobId: string;
@@ -105,8 +147,15 @@ export interface JobFilter {
   readonly states?: readonly JobState[];
   readonly tenant?: string;
   readonly project?: string;
+  /** Jobs submitted by this subject. */
+  readonly submittedBy?: string;
+  /** Only the tasks of this array. */
+  readonly arrayId?: string;
   /** Page by submission sequence: jobs with seq < beforeSeq (newest first). */
   readonly beforeSeq?: number;
+  /** Oldest first instead (an array's tasks in index order), paged by seq > afterSeq. */
+  readonly oldestFirst?: boolean;
+  readonly afterSeq?: number;
   readonly limit?: number;
 }
 
@@ -164,6 +213,30 @@ export interface Store extends AccountingStore {
   createJob(job: NewJob): Promise<{ job: JobRecord; created: boolean }>;
   getJob(id: string): Promise<JobRecord | null>;
   listJobs(filter: JobFilter): Promise<JobRecord[]>;
+  /**
+   * The folded list: jobs outside arrays and arrays (each once, at its first task's seq), newest
+   * first, paged by seq like `listJobs`. With `states`, an array is listed when at least one of its
+   * tasks is in one of them. `arrayId` is not allowed here.
+   */
+  listJobEntries(filter: Omit<JobFilter, 'arrayId'>): Promise<JobListEntry[]>;
+  /**
+   * Creates an array and all its tasks (state `queued`, first transition each) in one transaction.
+   * Idempotent per (tenant, idempotencyKey) among arrays: a repeated key returns the existing array.
+   */
+  createJobArray(a: NewJobArray): Promise<{ array: JobArrayRecord; created: boolean }>;
+  getJobArray(id: string): Promise<JobArrayRecord | null>;
+  /** Task counts of an array by state (states with no task absent). */
+  countArrayTasks(arrayId: string): Promise<{ state: JobState; count: number }[]>;
+  /**
+   * Cancels an array's unfinished tasks in one transaction: waiting ones (queued, requeued) end
+   * `cancelled` at once, each with its transition; the others get `cancelRequestedAt` for the
+   * engine to carry out. Returns how many of each.
+   */
+  cancelArrayTasks(
+    arrayId: string,
+    at: number,
+    reason: string,
+  ): Promise<{ cancelled: number; cancelRequested: number }>;
   /** Jobs in any of the given states, oldest submission first (the engine's working set). */
   jobsInStates(states: readonly JobState[]): Promise<JobRecord[]>;
   /**

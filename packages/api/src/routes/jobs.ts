@@ -4,10 +4,17 @@ import { Type } from '@sinclair/typebox';
 import { openJobFile, UnsafeJobFileError } from '@suanli/executors';
 import { ACTIVE_STATES } from '@suanli/core';
 import { ApiError } from '../errors.js';
-import { JobListSchema, JobSpecInputSchema, JobViewSchema, JOB_STATE_VALUES } from '../schemas/index.js';
-import { attemptProgress, toJobView } from '../views.js';
+import {
+  JobArrayViewSchema,
+  JobListSchema,
+  JobSpecInputSchema,
+  JobViewSchema,
+  JOB_STATE_VALUES,
+  type JobListEntry,
+} from '../schemas/index.js';
+import { attemptProgress, toJobArrayView, toJobView } from '../views.js';
 import { parseCursor, readMergedLogs } from '../replica-logs.js';
-import type { JobRecord } from '@suanli/store';
+import type { JobArrayRecord, JobRecord, Store } from '@suanli/store';
 import { authorize, isPlatformRole } from '../authz.js';
 import type { Principal } from '../auth.js';
 import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
@@ -21,7 +28,33 @@ const LOG_CHUNK_MAX_BYTES = 1024 * 1024;
  * characters); the body may be larger (YAML comments, indentation), but not without end.
  */
 export const JOB_BODY_MAX_BYTES = 256 * 1024;
-const JOB_ID_PATTERN = '^j-[0-9a-f]{16}$';
+/** A job id: `j-<16 hex>`, or a job array task's `<array id>_<index>` (Slurm's convention). */
+const JOB_ID_PATTERN = '^j-[0-9a-f]{16}(_[0-9]{1,7})?$';
+const ARRAY_ID_PATTERN = '^j-[0-9a-f]{16}$';
+
+/**
+ * List cursors are opaque to clients: base64url of `s<seq>` (the last entry's submission sequence).
+ * A cursor from another server version or a hand-made one that does not decode is REQUEST_INVALID.
+ */
+export function encodeCursor(seq: number): string {
+  return Buffer.from(`s${seq}`).toString('base64url');
+}
+export function decodeCursor(cursor: string): number {
+  const m = /^s([1-9][0-9]{0,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m)
+    throw new ApiError('REQUEST_INVALID', 'cursor is not one this server gave out; start again without it', [
+      { path: 'querystring.cursor', message: 'is not a cursor from a previous page' },
+    ]);
+  return Number(m[1]);
+}
+
+/** Arrays with their task counts, one GROUP BY on (array_id, state) each. */
+async function arrayViews(store: Store, arrays: readonly JobArrayRecord[]) {
+  return Promise.all(arrays.map(async (a) => toJobArrayView(a, await store.countArrayTasks(a.id))));
+}
+
+const readableArray = (p: Principal) => (a: { tenant: string }) =>
+  authorize(p, 'job.read', { tenant: a.tenant }).allow;
 
 export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }: RouteContext): void {
   app.post(
@@ -33,12 +66,25 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
         description:
           'Body: a job spec as JSON (or YAML with Content-Type application/yaml). Send Idempotency-Key to make retries safe.',
         body: JobSpecInputSchema,
+        querystring: Type.Object({
+          array: Type.Optional(
+            Type.String({
+              maxLength: 4096,
+              description:
+                'Submit a job array (overrides the spec\'s `array`): `0-999`, `0-15:4`, `1,3,5-7`, with `%N` to run at most N at once',
+            }),
+          ),
+        }),
         headers: Type.Object({
           'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         }),
-        response: { 201: JobViewSchema, 200: JobViewSchema, ...errorResponses },
+        response: {
+          201: Type.Union([JobViewSchema, JobArrayViewSchema]),
+          200: Type.Union([JobViewSchema, JobArrayViewSchema]),
+          ...errorResponses,
+        },
       },
-      // The core's compileJobSpec is the validator: it names every field and says what to fix.
+      // The core's compileJobSpec (and for arrays parseArrayExpression) is the validator: it names every field and says what to fix.
       validatorCompiler: ({ httpPart }) =>
         httpPart === 'body' ? () => true : (v: unknown) => ({ value: v }),
     },
@@ -50,6 +96,22 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
         throw new ApiError('REQUEST_INVALID', 'Idempotency-Key must be 1–200 characters', [
           { path: 'headers.idempotency-key', message: 'must be 1–200 characters' },
         ]);
+      const override = (req.query as { array?: unknown }).array;
+      if (override !== undefined && typeof override !== 'string')
+        throw new ApiError('JOB_ARRAY_INVALID', 'give ?array= once, e.g. ?array=0-99%5', [
+          { path: 'querystring.array', message: 'must be one array expression' },
+        ]);
+      const split = jobs.arrayOf(req.body, override);
+      if (split !== null) {
+        const { array, created } = await jobs.submitArray(
+          split.spec,
+          split.array,
+          { subject: p.subject, tenant: p.tenant },
+          key ?? null,
+        );
+        void reply.status(created ? 201 : 200);
+        return toJobArrayView(array, await store.countArrayTasks(array.id));
+      }
       const { job, created } = await jobs.submit(
         req.body,
         { subject: p.subject, tenant: p.tenant },
@@ -72,8 +134,21 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
             tenant: Type.Optional(
               Type.String({ maxLength: 63, description: 'Operators and admins: one tenant (default: all)' }),
             ),
+            submittedBy: Type.Optional(Type.String({ maxLength: 200, description: 'Jobs of this subject' })),
+            array: Type.Optional(
+              Type.String({ pattern: ARRAY_ID_PATTERN, description: 'Only the tasks of this job array' }),
+            ),
+            fold: Type.Optional(
+              Type.Boolean({
+                description:
+                  'Fold each job array into one entry (in `entries`, with task counts per state); with `state`, an array is listed when any of its tasks is in one of the states',
+              }),
+            ),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-            before: Type.Optional(Type.Integer({ minimum: 1 })),
+            cursor: Type.Optional(
+              Type.String({ maxLength: 64, description: 'nextCursor of the previous page (opaque)' }),
+            ),
+            before: Type.Optional(Type.Integer({ minimum: 1, description: 'Deprecated: use cursor' })),
           },
           { additionalProperties: false },
         ),
@@ -85,7 +160,11 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
         state?: (typeof JOB_STATE_VALUES)[number][];
         tenant?: string;
         project?: string;
+        submittedBy?: string;
+        array?: string;
+        fold?: boolean;
         limit?: number;
+        cursor?: string;
         before?: number;
       };
       const who = principal(req);
@@ -93,17 +172,43 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
       const tenant = q.tenant ?? (isPlatformRole(who.role) ? undefined : who.tenant);
       authorizeRequest(req, 'job.list', { tenant: tenant ?? null }, 'TENANT_NOT_FOUND', `tenant "${tenant}"`);
       const limit = q.limit ?? 100;
-      const list = await store.listJobs({
+      if (q.fold && q.array !== undefined)
+        throw new ApiError('REQUEST_INVALID', 'fold and array do not go together: an array\'s tasks are not folded', [
+          { path: 'querystring.fold', message: 'leave it out when listing one array\'s tasks' },
+        ]);
+      const beforeSeq = q.cursor !== undefined ? decodeCursor(q.cursor) : q.before;
+      const filter = {
         ...(tenant !== undefined ? { tenant } : {}),
         ...(q.state ? { states: q.state } : {}),
         ...(q.project ? { project: q.project } : {}),
-        ...(q.before ? { beforeSeq: q.before } : {}),
+        ...(q.submittedBy ? { submittedBy: q.submittedBy } : {}),
+        ...(beforeSeq !== undefined ? { beforeSeq } : {}),
         limit,
-      });
+      };
+      if (q.fold) {
+        const page = await store.listJobEntries(filter);
+        const arrays = new Map(
+          (await arrayViews(store, page.flatMap((e) => (e.kind === 'array' ? [e.array] : [])))).map((v) => [v.id, v]),
+        );
+        const entries: JobListEntry[] = page.map((e) =>
+          e.kind === 'job' ? { job: toJobView(e.job) } : { array: arrays.get(e.array.id)! },
+        );
+        const last = page[page.length - 1];
+        const more = page.length === limit && last !== undefined;
+        return {
+          jobs: page.flatMap((e) => (e.kind === 'job' ? [toJobView(e.job)] : [])),
+          entries,
+          nextCursor: more ? encodeCursor(last.seq) : null,
+          nextBefore: more ? last.seq : null,
+        };
+      }
+      const list = await store.listJobs({ ...filter, ...(q.array !== undefined ? { arrayId: q.array } : {}) });
       const last = list[list.length - 1];
+      const more = list.length === limit && last !== undefined;
       return {
         jobs: list.map((j) => toJobView(j)),
-        nextBefore: list.length === limit && last ? last.seq : null,
+        nextCursor: more ? encodeCursor(last.seq) : null,
+        nextBefore: more ? last.seq : null,
       };
     },
   );
@@ -153,6 +258,75 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
       const job = await jobs.cancel(id, who, readable(p));
       void reply.status(202);
       return toJobView(job);
+    },
+  );
+
+  const arrayIdParams = Type.Object({
+    id: Type.String({ pattern: ARRAY_ID_PATTERN, description: 'Job array id, e.g. j-0123456789abcdef' }),
+  });
+
+  app.get(
+    '/api/v1/job-arrays/:id',
+    {
+      schema: {
+        summary: 'A job array: its expression, task counts per state, and a page of its tasks in index order',
+        params: arrayIdParams,
+        querystring: Type.Object(
+          {
+            state: Type.Optional(Type.Array(Type.Union(JOB_STATE_VALUES.map((st) => Type.Literal(st))))),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            cursor: Type.Optional(Type.String({ maxLength: 64 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: JobArrayViewSchema, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const p = principal(req);
+      const { id } = req.params as { id: string };
+      const q = req.query as { state?: (typeof JOB_STATE_VALUES)[number][]; limit?: number; cursor?: string };
+      const array = await jobs.getArray(id, { subject: p.subject, tenant: p.tenant }, readableArray(p));
+      const limit = q.limit ?? 100;
+      const afterSeq = q.cursor !== undefined ? decodeCursor(q.cursor) : undefined;
+      const [counts, tasks] = await Promise.all([
+        store.countArrayTasks(array.id),
+        store.listJobs({
+          arrayId: array.id,
+          oldestFirst: true,
+          ...(q.state ? { states: q.state } : {}),
+          ...(afterSeq !== undefined ? { afterSeq } : {}),
+          limit,
+        }),
+      ]);
+      const last = tasks[tasks.length - 1];
+      return {
+        ...toJobArrayView(array, counts),
+        tasks: tasks.map((t) => toJobView(t)),
+        nextCursor: tasks.length === limit && last ? encodeCursor(last.seq) : null,
+      };
+    },
+  );
+
+  app.post(
+    '/api/v1/job-arrays/:id/cancel',
+    {
+      schema: {
+        summary:
+          'Cancel every unfinished task of a job array (waiting ones at once, running ones with SIGTERM, grace period, SIGKILL)',
+        params: arrayIdParams,
+        response: { 202: JobArrayViewSchema, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const p = principal(req);
+      const { id } = req.params as { id: string };
+      const who = { subject: p.subject, tenant: p.tenant };
+      const seen = await jobs.getArray(id, who, readableArray(p));
+      authorizeRequest(req, 'job.cancel', { tenant: seen.tenant }, 'JOB_NOT_FOUND', `job array ${id}`);
+      const { array, cancelled, cancelRequested } = await jobs.cancelArray(id, who, readableArray(p));
+      void reply.status(202);
+      return { ...toJobArrayView(array, await store.countArrayTasks(array.id)), cancelled, cancelRequested };
     },
   );
 

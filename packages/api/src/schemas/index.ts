@@ -107,6 +107,12 @@ export const JobSpecInputSchema = Type.Object(
         grace: Type.Optional(Type.Union([Type.String(), Type.Integer()], { description: '"120s" or seconds' })),
       }),
     ),
+    array: Type.Optional(
+      Type.Union([Type.String(), Type.Integer()], {
+        description:
+          'Make this a job array (sbatch --array): `0-999`, `0-15:4`, `1,3,5-7`, `%N` to run at most N tasks at once. Each task gets SUANLI_ARRAY_INDEX.',
+      }),
+    ),
   },
   { $id: 'JobSpecInput', additionalProperties: false },
 );
@@ -204,14 +210,68 @@ export const JobViewSchema = Type.Object(
     cancelRequested: Type.Boolean(),
     transitions: Type.Optional(Type.Array(TransitionSchema)),
     attempts: Type.Optional(Type.Array(AttemptSchema)),
+    arrayId: Type.Optional(Type.String({ description: 'Set for a job array task: the array id' })),
+    arrayIndex: Type.Optional(Type.Integer({ description: 'Set for a job array task: its index' })),
   },
   { $id: 'JobView' },
 );
 export type JobView = Static<typeof JobViewSchema>;
+/** JobView without its `$id`, for nesting in schemas that hold JobView once already (one `$id` per schema). */
+const JobViewInline = Type.Object(JobViewSchema.properties);
+
+/** A job array: what was submitted, task counts per state and (on its own page) a page of tasks. */
+export const JobArrayViewSchema = Type.Object(
+  {
+    kind: Type.Literal('array'),
+    id: Type.String({ description: 'Array id; task ids are `<id>_<index>` (Slurm convention)' }),
+    name: Type.String(),
+    tenant: Type.String(),
+    project: Type.String(),
+    submittedBy: Type.String(),
+    submittedAt: Type.String({ format: 'date-time' }),
+    array: Type.String({ description: 'Canonical expression with its throttle, e.g. `0-999%50`' }),
+    throttle: Nullable(Type.Integer({ description: 'At most this many tasks active at once; null: no cap' })),
+    size: Type.Integer({ description: 'Number of tasks' }),
+    firstTaskId: Type.String(),
+    lastTaskId: Type.String(),
+    counts: Type.Record(Type.String(), Type.Integer(), {
+      description: 'Tasks per state (states with none absent)',
+    }),
+    command: Type.Array(Type.String()),
+    replicas: Type.Integer(),
+    acceleratorsPerReplica: Type.Integer(),
+    tasks: Type.Optional(Type.Array(JobViewInline, { description: 'A page of tasks, index order' })),
+    nextCursor: Type.Optional(
+      Nullable(Type.String({ description: 'Pass as ?cursor= for the next page of tasks' })),
+    ),
+    cancelled: Type.Optional(Type.Integer({ description: 'Cancel: tasks cancelled while waiting' })),
+    cancelRequested: Type.Optional(
+      Type.Integer({ description: 'Cancel: running tasks asked to stop (grace period, then killed)' }),
+    ),
+  },
+  { $id: 'JobArrayView' },
+);
+export type JobArrayView = Static<typeof JobArrayViewSchema>;
+
+export const JobListEntrySchema = Type.Object({
+  job: Type.Optional(JobViewInline),
+  array: Type.Optional(JobArrayViewSchema),
+});
+export type JobListEntry = Static<typeof JobListEntrySchema>;
 
 export const JobListSchema = Type.Object({
-  jobs: Type.Array(JobViewSchema),
-  nextBefore: Nullable(Type.Integer({ description: 'Pass as ?before= to get the next (older) page' })),
+  jobs: Type.Array(JobViewSchema, { description: 'The page; with fold=true only jobs outside arrays' }),
+  entries: Type.Optional(
+    Type.Array(JobListEntrySchema, {
+      description: 'With fold=true: the page as jobs and folded arrays (one entry each), newest first',
+    }),
+  ),
+  nextCursor: Nullable(
+    Type.String({ description: 'Pass as ?cursor= to get the next (older) page; null: no more' }),
+  ),
+  nextBefore: Nullable(
+    Type.Integer({ description: 'Deprecated form of nextCursor: pass as ?before= to get the next page' }),
+  ),
 });
 export type JobList = Static<typeof JobListSchema>;
 

@@ -197,6 +197,11 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
         `trap 'scancel --signal=${sig} "$SLURM_JOB_ID.0" 2>/dev/null || kill -${sig} "$__srun" 2>/dev/null' ${sig}`,
     ),
     `rm -f ${shq(exitFile)}`,
+    // A job array's task is its own Slurm batch job (the core placed it): Slurm's array variables are
+    // set here so `sbatch --array` scripts run unchanged; the array job id is this batch job's id.
+    ...(req.array
+      ? [`export SLURM_ARRAY_TASK_ID=${req.array.index} SLURM_ARRAY_JOB_ID="$SLURM_JOB_ID"`]
+      : []),
     ...files,
     ...(launcherOnly(req)
       ? [

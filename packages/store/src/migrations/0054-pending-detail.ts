@@ -7,7 +7,7 @@
 import type { Migration } from './migration.js';
 
 export const pendingDetail: Migration = {
-  version: 5,
+  version: 6,
   name: 'pending_detail',
   async up(db) {
     await db.schema.alterTable('jobs').addColumn('pending_detail', 'text').execute();

@@ -6,6 +6,7 @@ import { initial } from './0001-initial.js';
 import { identityAuditUsage } from './0002-identity-audit-usage.js';
 import { bookings } from './0050-bookings.js';
 import { accountsAttemptResources } from './0051-accounts-attempt-resources.js';
+import { jobArrays } from './0052-job-arrays.js';
 import { pendingDetail } from './0054-pending-detail.js';
 
 export type { Migration, SqlDialect } from './migration.js';
@@ -16,5 +17,6 @@ export const MIGRATIONS: readonly Migration[] = [
   identityAuditUsage,
   bookings,
   accountsAttemptResources,
+  jobArrays,
   pendingDetail,
 ];

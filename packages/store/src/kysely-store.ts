@@ -558,14 +558,21 @@ export class KyselyStore implements Store {
       const states = filter.states ? [...new Set(filter.states)] : undefined;
       // Jobs outside arrays: the partial indexes WHERE array_id IS NULL (migration 0052).
       const plain = async (state: JobState | undefined) => {
-        let q = this.#db.selectFrom('jobs').selectAll().where('array_id', 'is', null);
+        let q = this.#db.selectFrom('jobs').select('seq').where('array_id', 'is', null);
         if (state !== undefined) q = q.where('state', '=', state);
         if (filter.tenant !== undefined) q = q.where('tenant', '=', filter.tenant);
         if (filter.project !== undefined) q = q.where('project', '=', filter.project);
         if (filter.submittedBy !== undefined) q = q.where('submitted_by', '=', filter.submittedBy);
         if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
         for (const c of indexPrefix(filter, state)) q = q.orderBy(c, 'desc');
-        return q.orderBy('seq', 'desc').limit(limit).execute();
+        // keys first, then rows, as in listJobs
+        const keys = q.orderBy('seq', 'desc').limit(limit);
+        return this.#db
+          .selectFrom('jobs')
+          .selectAll()
+          .where('seq', 'in', keys)
+          .orderBy('seq', 'desc')
+          .execute();
       };
       const jobs = await mergeNewestFirst(states ?? [undefined], plain, limit);
       let aq = this.#db.selectFrom('job_arrays').selectAll();

@@ -10,7 +10,7 @@
  * Rows also carry what the attempts measurably used where the executor measured it (a confining
  * executor reads the cgroup): `cpuTimeSeconds` (clipped like the rest) and `peakMemoryBytes` (the
  * largest peak); the invoice lines carry `cpuTimeHours` for information. Charges stay on the
- * reservation (accelerator-hours), as before.
+ * reservation (accelerator-hours).
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';

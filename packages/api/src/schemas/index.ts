@@ -442,7 +442,7 @@ export const PriceSetSchema = Type.Object(
   { additionalProperties: false },
 );
 
-// --- bookings (issue 4: 算力预约) ---
+// --- bookings (算力预约) ---
 
 export const BOOKING_REPEAT_VALUES = ['daily', 'weekdays', 'weekly'] as const;
 export const BOOKING_PHASE_VALUES = [

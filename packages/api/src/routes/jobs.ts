@@ -10,6 +10,7 @@ import type { JobRecord } from '@suanli/store';
 import { authorize, isPlatformRole } from '../authz.js';
 import type { Principal } from '../auth.js';
 import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
+import { typed } from './typed.js';
 
 /** The job is visible to `p` when authorize() allows reading it (else it answers JOB_NOT_FOUND). */
 const readable = (p: Principal) => (j: JobRecord) => authorize(p, 'job.read', { tenant: j.tenant }).allow;
@@ -22,7 +23,8 @@ const LOG_CHUNK_MAX_BYTES = 1024 * 1024;
 export const JOB_BODY_MAX_BYTES = 256 * 1024;
 const JOB_ID_PATTERN = '^j-[0-9a-f]{16}$';
 
-export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }: RouteContext): void {
+export function registerJobRoutes(fastify: FastifyInstance, { store, engine, jobs }: RouteContext): void {
+  const app = typed(fastify);
   app.post(
     '/api/v1/jobs',
     {
@@ -80,13 +82,7 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
       },
     },
     async (req) => {
-      const q = req.query as {
-        state?: (typeof JOB_STATE_VALUES)[number][];
-        tenant?: string;
-        project?: string;
-        limit?: number;
-        before?: number;
-      };
+      const q = req.query;
       const who = principal(req);
       // Platform roles list every tenant unless they name one; tenant roles only their own.
       const tenant = q.tenant ?? (isPlatformRole(who.role) ? undefined : who.tenant);
@@ -123,7 +119,7 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
     },
     async (req) => {
       const p = principal(req);
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const job = await jobs.get(id, { subject: p.subject, tenant: p.tenant }, readable(p));
       const [transitions, attempts] = await Promise.all([
         store.listTransitions(job.id),
@@ -144,7 +140,7 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
     },
     async (req, reply) => {
       const p = principal(req);
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const who = { subject: p.subject, tenant: p.tenant };
       const seen = await jobs.get(id, who, readable(p));
       authorizeRequest(req, 'job.cancel', { tenant: seen.tenant }, 'JOB_NOT_FOUND', `job ${id}`);
@@ -188,13 +184,8 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
     },
     async (req) => {
       const p = principal(req);
-      const { id } = req.params as { id: string };
-      const q = req.query as {
-        stream?: 'stdout' | 'stderr';
-        attempt?: number;
-        offset?: number;
-        limit?: number;
-      };
+      const { id } = req.params;
+      const q = req.query;
       const job = await jobs.get(id, { subject: p.subject, tenant: p.tenant }, readable(p));
       const attempt = q.attempt ?? job.attempt;
       if (attempt < 1 || attempt > job.attempt)

@@ -35,6 +35,7 @@ import {
   type UsageRow,
 } from '../schemas/index.js';
 import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
+import { typed } from './typed.js';
 
 /** ISO-8601 or epoch ms → epoch ms; anything else is REQUEST_INVALID naming the field. */
 export function parseTime(field: string, v: string): number {
@@ -156,7 +157,8 @@ const USAGE_COLUMNS = [
 
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
-export function registerUsageRoutes(app: FastifyInstance, { store, clock }: RouteContext): void {
+export function registerUsageRoutes(fastify: FastifyInstance, { store, clock }: RouteContext): void {
+  const app = typed(fastify);
   const windowQuery = {
     from: Type.Optional(
       Type.String({ maxLength: 40, description: 'ISO-8601 or epoch ms; default: start of this UTC month' }),
@@ -206,13 +208,7 @@ export function registerUsageRoutes(app: FastifyInstance, { store, clock }: Rout
       },
     },
     async (req, reply) => {
-      const q = req.query as {
-        from?: string;
-        to?: string;
-        tenant?: string;
-        groupBy?: GroupBy;
-        format?: 'json' | 'csv';
-      };
+      const q = req.query;
       const { from, to, tenant } = scope(req, q);
       const by = q.groupBy ?? 'tenant';
       const ledger = await store.listUsage({ from, to, ...(tenant !== undefined ? { tenant } : {}) });
@@ -248,7 +244,7 @@ export function registerUsageRoutes(app: FastifyInstance, { store, clock }: Rout
       },
     },
     async (req, reply) => {
-      const q = req.query as { from?: string; to?: string; tenant?: string; format?: 'json' | 'csv' };
+      const q = req.query;
       const { from, to, tenant } = scope(req, q);
       const [ledger, prices] = await Promise.all([
         store.listUsage({ from, to, ...(tenant !== undefined ? { tenant } : {}) }),
@@ -355,7 +351,7 @@ export function registerUsageRoutes(app: FastifyInstance, { store, clock }: Rout
     },
     async (req) => {
       const p = principal(req);
-      const q = req.query as { tenant?: string };
+      const q = req.query;
       const tenant = q.tenant ?? (isPlatformRole(p.role) ? undefined : p.tenant);
       authorizeRequest(
         req,
@@ -379,7 +375,7 @@ export function registerUsageRoutes(app: FastifyInstance, { store, clock }: Rout
       },
     },
     async (req) => {
-      const b = req.body as { tenant: string; project?: string; acceleratorHours: number };
+      const b = req.body;
       authorizeRequest(req, 'budget.manage', { tenant: b.tenant }, 'TENANT_NOT_FOUND');
       if (!(await store.getTenant(b.tenant)))
         throw new ApiError('TENANT_NOT_FOUND', `no tenant "${b.tenant}"`);
@@ -410,7 +406,7 @@ export function registerUsageRoutes(app: FastifyInstance, { store, clock }: Rout
       },
     },
     async (req, reply) => {
-      const q = req.query as { tenant: string; project?: string };
+      const q = req.query;
       authorizeRequest(req, 'budget.manage', { tenant: q.tenant }, 'TENANT_NOT_FOUND');
       if (!(await store.deleteBudget(q.tenant, q.project ?? null)))
         throw new ApiError(
@@ -450,8 +446,8 @@ export function registerUsageRoutes(app: FastifyInstance, { store, clock }: Rout
     },
     async (req) => {
       authorizeRequest(req, 'price.manage');
-      const { type } = req.params as { type: string };
-      const b = req.body as { perAcceleratorHour: number; currency: string };
+      const { type } = req.params;
+      const b = req.body;
       const rec = {
         acceleratorType: type,
         perAcceleratorHour: b.perAcceleratorHour,

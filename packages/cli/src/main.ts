@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { ApiClientError, SuanliClient, type JobView } from '@suanli/client';
+import { TERMINAL_STATES } from '@suanli/core/lifecycle';
 import { resolveConnection } from './config.js';
 import { ago, cpuTime, duration, memory, table } from './format.js';
 import type { ServerOptions } from '@suanli/api';
@@ -203,7 +204,6 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed-out']);
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -467,7 +467,7 @@ async function waitForStart(job: JobView): Promise<JobView> {
   const c = client();
   let last = '';
   for (let i = 0; i < 24 * 3600 * 2; i++) {
-    if (job.state === 'running' || TERMINAL.has(job.state)) break;
+    if (job.state === 'running' || TERMINAL_STATES.has(job.state)) break;
     const line =
       job.state === 'queued' && job.pending
         ? `${job.state}: ${job.pending.verdict} — ${job.pending.reason}`

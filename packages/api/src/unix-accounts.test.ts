@@ -1,5 +1,5 @@
 /**
- * Confinement through the API (issue 13): who may map a member to a Unix account and which accounts
+ * Confinement through the API: who may map a member to a Unix account and which accounts
  * are refused, a job's attempts with what they used, and the executor's confinement on the nodes
  * route. Real server in-process (SQLite store, local executor with declared devices).
  */

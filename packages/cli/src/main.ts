@@ -16,6 +16,7 @@ import {
   type JobView,
   type ReaderLang,
 } from '@suanli/client';
+import { TERMINAL_STATES } from '@suanli/core/lifecycle';
 import { resolveConnection } from './config.js';
 import { ago, cliReader, cpuTime, duration, memory, pendingSummary, readableTime, table } from './format.js';
 import type { ServerOptions } from '@suanli/api';
@@ -303,7 +304,6 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed-out']);
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -689,7 +689,7 @@ async function waitForEnd(job: JobView): Promise<JobView> {
         : `${job.state}${job.attempt > 1 ? ` (attempt ${job.attempt})` : ''}`;
     if (line !== last) process.stderr.write(`  ${job.id}: ${line}\n`);
     last = line;
-    if (TERMINAL.has(job.state)) return job;
+    if (TERMINAL_STATES.has(job.state)) return job;
     await new Promise((r) => setTimeout(r, 500));
     job = await c.getJob(job.id);
   }
@@ -699,7 +699,7 @@ async function waitForStart(job: JobView): Promise<JobView> {
   const c = client();
   let last = '';
   for (let i = 0; i < 24 * 3600 * 2; i++) {
-    if (job.state === 'running' || TERMINAL.has(job.state)) break;
+    if (job.state === 'running' || TERMINAL_STATES.has(job.state)) break;
     const line =
       job.state === 'queued' && job.pending
         ? `${job.state}: ${job.pending.verdict} — ${job.pending.detail ? describeVerdictDetail(job.pending.detail, cliReader(langOption)) : job.pending.reason}`

@@ -496,7 +496,7 @@ export class SuanliClient {
     return text;
   }
 
-  // --- bookings (issue 4: 算力预约) ---
+  // --- bookings (算力预约) ---
 
   /** Books accelerators ahead; 201 with the booking (approved, or requested when approval is required). */
   createBooking(b: BookingCreate): Promise<BookingView> {

@@ -1,6 +1,5 @@
 export * from './executor.js';
 export * from './env.js';
-export * from './contract.js';
 export * from './confine/accounts.js';
 export * from './confine/job-files.js';
 export * from './confine/cgroup.js';

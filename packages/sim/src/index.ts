@@ -1,6 +1,6 @@
 /**
  * @suanli/sim: the trace-driven simulator. Replays a trace in virtual time through the real
- * scheduling core and compares policies (issue 6). Entry points: `runSim` (what `suanli sim`
+ * scheduling core and compares policies. Entry points: `runSim` (what `suanli sim`
  * calls), `main` (the command line), the trace loaders and `formatGenericTrace` (the server's job
  * history export), and the openb packing experiment.
  */

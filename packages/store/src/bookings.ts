@@ -1,5 +1,5 @@
 /**
- * The BookingStore: bookings and maintenance windows (issue 4), on the same database as the Store
+ * The BookingStore: bookings and maintenance windows, on the same database as the Store
  * (same Kysely instance, same write path, same migrations), for SQLite and PostgreSQL alike.
  *
  * Why a separate interface: bookings are one feature with their own life cycle; keeping them out

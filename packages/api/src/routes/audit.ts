@@ -9,13 +9,15 @@ import type { AuditRecord } from '@suanli/store';
 import { ApiError } from '../errors.js';
 import { AuditListSchema, NAME_PATTERN, SUBJECT_PATTERN, type AuditEntryView } from '../schemas/index.js';
 import { authorizeRequest, errorResponses, type RouteContext } from './common.js';
+import { typed } from './typed.js';
 import { parseTime, toCsv } from './usage.js';
 
 const AUDIT_PAGE_MAX = 10_000;
 
 const auditView = (a: AuditRecord): AuditEntryView => ({ ...a, at: new Date(a.at).toISOString() });
 
-export function registerAuditRoutes(app: FastifyInstance, { store }: RouteContext): void {
+export function registerAuditRoutes(fastify: FastifyInstance, { store }: RouteContext): void {
+  const app = typed(fastify);
   app.get(
     '/api/v1/audit',
     {
@@ -42,15 +44,7 @@ export function registerAuditRoutes(app: FastifyInstance, { store }: RouteContex
     },
     async (req, reply) => {
       authorizeRequest(req, 'audit.read');
-      const q = req.query as {
-        from?: string;
-        to?: string;
-        subject?: string;
-        tenant?: string;
-        after?: number;
-        limit?: number;
-        format?: 'json' | 'jsonl' | 'csv';
-      };
+      const q = req.query;
       const from = q.from !== undefined ? parseTime('from', q.from) : undefined;
       const to = q.to !== undefined ? parseTime('to', q.to) : undefined;
       if (from !== undefined && to !== undefined && to < from)

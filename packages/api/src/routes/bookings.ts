@@ -43,10 +43,10 @@ import {
   BookingViewSchema,
   CapacityAnswerSchema,
   NAME_PATTERN,
-  type BookingCreate,
   type BookingView,
 } from '../schemas/index.js';
 import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
+import { typed } from './typed.js';
 import { parseTime } from './usage.js';
 
 const HOUR_MS = 3_600_000;
@@ -133,7 +133,8 @@ function budgetProblem(
   return null;
 }
 
-export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): void {
+export function registerBookingRoutes(fastify: FastifyInstance, ctx: RouteContext): void {
+  const app = typed(fastify);
   const { store, engine, clock } = ctx;
   const bookings = openBookingStore(store);
 
@@ -186,7 +187,7 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
       },
     },
     async (req, reply) => {
-      const body = req.body as BookingCreate;
+      const body = req.body;
       const p = principal(req);
       const kind = body.kind ?? 'booking';
       if (kind === 'maintenance') authorizeRequest(req, 'node.manage');
@@ -302,7 +303,7 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
       },
     },
     async (req) => {
-      const q = req.query as { tenant?: string; past?: boolean };
+      const q = req.query;
       const p = principal(req);
       const tenant = q.tenant ?? (isPlatformRole(p.role) ? undefined : p.tenant);
       authorizeRequest(req, 'job.list', { tenant: tenant ?? null }, 'TENANT_NOT_FOUND', `tenant "${tenant}"`);
@@ -335,7 +336,7 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
         response: { 200: BookingViewSchema, ...errorResponses },
       },
     },
-    async (req) => toBookingView(await visible(req, (req.params as { id: string }).id, 'job.read'), clock()),
+    async (req) => toBookingView(await visible(req, req.params.id, 'job.read'), clock()),
   );
 
   app.post(
@@ -350,13 +351,13 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const b = await visible(req, id, 'job.cancel');
       const p = principal(req);
       const now = clock();
       const phase = bookingPhase(b, now);
       if (phase === 'completed') throw new ApiError('STATE_CONFLICT', `booking "${id}" has already ended`);
-      const reason = (req.body as { reason?: string } | undefined)?.reason ?? `cancelled by ${p.subject}`;
+      const reason = req.body?.reason ?? `cancelled by ${p.subject}`;
       const r = await bookings.transition(id, ['requested', 'approved'], 'cancelled', {
         at: now,
         by: p.subject,
@@ -389,11 +390,11 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
         },
       },
       async (req) => {
-        const { id } = req.params as { id: string };
+        const { id } = req.params;
         await visible(req, id, 'job.read');
         const p = authorizeRequest(req, 'node.manage');
         const now = clock();
-        const reason = (req.body as { reason?: string } | undefined)?.reason ?? null;
+        const reason = req.body?.reason ?? null;
         const r = await engine.exclusive(async () => {
           const { nodes, running } = decision === 'approve' ? await hall() : { nodes: [], running: [] };
           return bookings.transition(
@@ -457,7 +458,7 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
       },
     },
     async (req) => {
-      const q = req.query as { from?: string; to?: string; tenant?: string; charge?: 'booked' | 'used' };
+      const q = req.query;
       const p = principal(req);
       const tenant = q.tenant ?? (isPlatformRole(p.role) ? undefined : p.tenant);
       authorizeRequest(
@@ -532,12 +533,7 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
     },
     async (req) => {
       authorizeRequest(req, 'node.read');
-      const q = req.query as {
-        type: string;
-        accelerators: number;
-        durationSeconds: number;
-        notBefore?: string;
-      };
+      const q = req.query;
       const now = clock();
       const { nodes, running } = await hall();
       const live = await bookings.list({ endAfter: now, states: HOLDING_STATES });
@@ -574,14 +570,10 @@ export function registerBookingRoutes(app: FastifyInstance, ctx: RouteContext): 
       },
     },
     async (req) => {
-      const { tenant } = req.params as { tenant: string };
+      const { tenant } = req.params;
       authorizeRequest(req, 'job.read', { tenant }, 'TENANT_NOT_FOUND', `tenant "${tenant}"`);
       authorizeRequest(req, 'node.manage');
-      const body = req.body as {
-        requireApproval: boolean;
-        maxBookedAcceleratorHours?: number | null;
-        maxAcceleratorsPerBooking?: number | null;
-      };
+      const body = req.body;
       const s: BookingSettings = {
         tenant,
         requireApproval: body.requireApproval,

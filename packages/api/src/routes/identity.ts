@@ -10,7 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { tenantAccountName } from '@suanli/executors';
-import type { ApiTokenRecord, MembershipRecord, ProjectRecord, Role, TenantRecord } from '@suanli/store';
+import type { ApiTokenRecord, MembershipRecord, ProjectRecord, TenantRecord } from '@suanli/store';
 import { ApiError } from '../errors.js';
 import { issueToken } from '../auth.js';
 import { authorize, isPlatformRole } from '../authz.js';
@@ -37,6 +37,7 @@ import {
 } from '../schemas/index.js';
 import { superuserReason } from '../unix-accounts.js';
 import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
+import { typed } from './typed.js';
 
 /**
  * Live (not revoked, not expired) API tokens one subject may hold: enough for every machine and
@@ -81,7 +82,8 @@ const memberParams = Type.Object({
 });
 const tokenParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{12}$' }) });
 
-export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: RouteContext): void {
+export function registerIdentityRoutes(fastify: FastifyInstance, { store, clock }: RouteContext): void {
+  const app = typed(fastify);
   /** The tenant must exist and be visible to the caller (404 TENANT_NOT_FOUND otherwise). */
   async function visibleTenant(
     tenant: string,
@@ -117,7 +119,7 @@ export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: R
     },
     async (req, reply) => {
       authorizeRequest(req, 'tenant.create');
-      const b = req.body as { name: string; displayName?: string };
+      const b = req.body;
       const t = { name: b.name, displayName: b.displayName ?? b.name, createdAt: clock() };
       if (!(await store.createTenant(t)))
         throw new ApiError('ALREADY_EXISTS', `tenant "${b.name}" exists already`);
@@ -136,7 +138,7 @@ export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: R
       },
     },
     async (req) => {
-      const { tenant } = req.params as { tenant: string };
+      const { tenant } = req.params;
       await visibleTenant(tenant, 'project.read', req);
       return { projects: (await store.listProjects(tenant)).map(projectView) };
     },
@@ -153,10 +155,10 @@ export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: R
       },
     },
     async (req, reply) => {
-      const { tenant } = req.params as { tenant: string };
+      const { tenant } = req.params;
       await visibleTenant(tenant, 'project.read', req);
       authorizeRequest(req, 'project.create', { tenant }, 'TENANT_NOT_FOUND');
-      const { name } = req.body as { name: string };
+      const { name } = req.body;
       const p = { tenant, name, createdAt: clock() };
       if (!(await store.createProject(p)))
         throw new ApiError('ALREADY_EXISTS', `tenant "${tenant}" has a project "${name}" already`);
@@ -175,7 +177,7 @@ export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: R
       },
     },
     async (req) => {
-      const { tenant } = req.params as { tenant: string };
+      const { tenant } = req.params;
       await visibleTenant(tenant, 'tenant.read', req);
       authorizeRequest(req, 'member.read', { tenant }, 'TENANT_NOT_FOUND');
       return { members: (await store.listMemberships(tenant)).map(memberView) };
@@ -194,8 +196,8 @@ export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: R
       },
     },
     async (req) => {
-      const { tenant, subject } = req.params as { tenant: string; subject: string };
-      const { role, unixUser } = req.body as { role: Role; unixUser?: string | null };
+      const { tenant, subject } = req.params;
+      const { role, unixUser } = req.body;
       await visibleTenant(tenant, 'tenant.read', req);
       const p = authorizeRequest(req, 'member.manage', { tenant, grantRole: role }, 'TENANT_NOT_FOUND');
       const existing = await store.getMembership(tenant, subject);
@@ -242,7 +244,7 @@ export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: R
       },
     },
     async (req, reply) => {
-      const { tenant, subject } = req.params as { tenant: string; subject: string };
+      const { tenant, subject } = req.params;
       await visibleTenant(tenant, 'tenant.read', req);
       const existing = await store.getMembership(tenant, subject);
       authorizeRequest(
@@ -272,7 +274,7 @@ export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: R
     },
     async (req) => {
       const p = principal(req);
-      const q = req.query as { tenant?: string };
+      const q = req.query;
       const tenant = q.tenant ?? (isPlatformRole(p.role) ? undefined : p.tenant);
       const rows = await store.listApiTokens(tenant !== undefined ? { tenant } : {});
       return {
@@ -297,7 +299,7 @@ export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: R
     },
     async (req, reply) => {
       const p = principal(req);
-      const b = req.body as { name: string; subject?: string; tenant?: string; expiresInSeconds?: number };
+      const b = req.body;
       const tenant = b.tenant ?? p.tenant;
       const subject = b.subject ?? p.subject;
       const member = await store.getMembership(tenant, subject);
@@ -356,7 +358,7 @@ export function registerIdentityRoutes(app: FastifyInstance, { store, clock }: R
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const t = await store.getApiToken(id);
       if (!t) throw new ApiError('TOKEN_NOT_FOUND', `no token "${id}"`);
       authorizeRequest(

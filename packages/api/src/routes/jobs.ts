@@ -18,6 +18,7 @@ import type { JobArrayRecord, JobRecord, Store } from '@suanli/store';
 import { authorize, isPlatformRole } from '../authz.js';
 import type { Principal } from '../auth.js';
 import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
+import { typed } from './typed.js';
 
 /** The job is visible to `p` when authorize() allows reading it (else it answers JOB_NOT_FOUND). */
 const readable = (p: Principal) => (j: JobRecord) => authorize(p, 'job.read', { tenant: j.tenant }).allow;
@@ -56,7 +57,8 @@ async function arrayViews(store: Store, arrays: readonly JobArrayRecord[]) {
 const readableArray = (p: Principal) => (a: { tenant: string }) =>
   authorize(p, 'job.read', { tenant: a.tenant }).allow;
 
-export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }: RouteContext): void {
+export function registerJobRoutes(fastify: FastifyInstance, { store, engine, jobs }: RouteContext): void {
+  const app = typed(fastify);
   app.post(
     '/api/v1/jobs',
     {
@@ -156,17 +158,7 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
       },
     },
     async (req) => {
-      const q = req.query as {
-        state?: (typeof JOB_STATE_VALUES)[number][];
-        tenant?: string;
-        project?: string;
-        submittedBy?: string;
-        array?: string;
-        fold?: boolean;
-        limit?: number;
-        cursor?: string;
-        before?: number;
-      };
+      const q = req.query;
       const who = principal(req);
       // Platform roles list every tenant unless they name one; tenant roles only their own.
       const tenant = q.tenant ?? (isPlatformRole(who.role) ? undefined : who.tenant);
@@ -229,7 +221,7 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
     },
     async (req) => {
       const p = principal(req);
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const job = await jobs.get(id, { subject: p.subject, tenant: p.tenant }, readable(p));
       const [transitions, attempts, progress] = await Promise.all([
         store.listTransitions(job.id),
@@ -251,7 +243,7 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
     },
     async (req, reply) => {
       const p = principal(req);
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const who = { subject: p.subject, tenant: p.tenant };
       const seen = await jobs.get(id, who, readable(p));
       authorizeRequest(req, 'job.cancel', { tenant: seen.tenant }, 'JOB_NOT_FOUND', `job ${id}`);
@@ -371,15 +363,8 @@ export function registerJobRoutes(app: FastifyInstance, { store, engine, jobs }:
     },
     async (req) => {
       const p = principal(req);
-      const { id } = req.params as { id: string };
-      const q = req.query as {
-        stream?: 'stdout' | 'stderr';
-        attempt?: number;
-        replica?: number;
-        cursor?: string;
-        offset?: number;
-        limit?: number;
-      };
+      const { id } = req.params;
+      const q = req.query;
       const job = await jobs.get(id, { subject: p.subject, tenant: p.tenant }, readable(p));
       const attempt = q.attempt ?? job.attempt;
       if (attempt < 1 || attempt > job.attempt)

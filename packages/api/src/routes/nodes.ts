@@ -6,6 +6,7 @@ import type { Executor } from '@suanli/executors';
 import { NodeListSchema, NodeViewSchema, type ConfinementView } from '../schemas/index.js';
 import { toNodeView } from '../views.js';
 import { authorizeRequest, errorResponses, type RouteContext } from './common.js';
+import { typed } from './typed.js';
 
 const NODE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$';
 
@@ -17,7 +18,8 @@ export function confinementOf(executor: Pick<Executor, 'confinement'>): Confinem
     : { confined: false, detail: 'this executor does not confine jobs' };
 }
 
-export function registerNodeRoutes(app: FastifyInstance, { store, engine, clock }: RouteContext): void {
+export function registerNodeRoutes(fastify: FastifyInstance, { store, engine, clock }: RouteContext): void {
+  const app = typed(fastify);
   async function allocations(): Promise<Map<string, string>> {
     const active = await store.jobsInStates(['starting', 'running']);
     const m = new Map<string, string>();
@@ -63,8 +65,8 @@ export function registerNodeRoutes(app: FastifyInstance, { store, engine, clock 
       },
       async (req) => {
         authorizeRequest(req, 'node.manage');
-        const { name } = req.params as { name: string };
-        const reason = (req.body as { reason?: string } | undefined)?.reason ?? null;
+        const { name } = req.params;
+        const reason = req.body?.reason ?? null;
         const ok = await store.setNodeAdminState(
           name,
           action === 'drain' ? 'draining' : null,

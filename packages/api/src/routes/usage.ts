@@ -10,7 +10,7 @@
  * Rows also carry what the attempts measurably used where the executor measured it (a confining
  * executor reads the cgroup): `cpuTimeSeconds` (clipped like the rest) and `peakMemoryBytes` (the
  * largest peak); the invoice lines carry `cpuTimeHours` for information. Charges stay on the
- * reservation (accelerator-hours), as before.
+ * reservation (accelerator-hours).
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
@@ -35,6 +35,7 @@ import {
   type UsageRow,
 } from '../schemas/index.js';
 import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
+import { typed } from './typed.js';
 
 /** ISO-8601 or epoch ms → epoch ms; anything else is REQUEST_INVALID naming the field. */
 export function parseTime(field: string, v: string): number {
@@ -156,7 +157,8 @@ const USAGE_COLUMNS = [
 
 const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
-export function registerUsageRoutes(app: FastifyInstance, { store, engine, clock }: RouteContext): void {
+export function registerUsageRoutes(fastify: FastifyInstance, { store, engine, clock }: RouteContext): void {
+  const app = typed(fastify);
   const windowQuery = {
     from: Type.Optional(
       Type.String({ maxLength: 40, description: 'ISO-8601 or epoch ms; default: start of this UTC month' }),
@@ -206,13 +208,7 @@ export function registerUsageRoutes(app: FastifyInstance, { store, engine, clock
       },
     },
     async (req, reply) => {
-      const q = req.query as {
-        from?: string;
-        to?: string;
-        tenant?: string;
-        groupBy?: GroupBy;
-        format?: 'json' | 'csv';
-      };
+      const q = req.query;
       const { from, to, tenant } = scope(req, q);
       const by = q.groupBy ?? 'tenant';
       const ledger = await store.listUsage({ from, to, ...(tenant !== undefined ? { tenant } : {}) });
@@ -248,7 +244,7 @@ export function registerUsageRoutes(app: FastifyInstance, { store, engine, clock
       },
     },
     async (req, reply) => {
-      const q = req.query as { from?: string; to?: string; tenant?: string; format?: 'json' | 'csv' };
+      const q = req.query;
       const { from, to, tenant } = scope(req, q);
       const [ledger, prices] = await Promise.all([
         store.listUsage({ from, to, ...(tenant !== undefined ? { tenant } : {}) }),
@@ -353,7 +349,7 @@ export function registerUsageRoutes(app: FastifyInstance, { store, engine, clock
     },
     async (req) => {
       const p = principal(req);
-      const q = req.query as { tenant?: string };
+      const q = req.query;
       const tenant = q.tenant ?? (isPlatformRole(p.role) ? undefined : p.tenant);
       authorizeRequest(
         req,
@@ -377,7 +373,7 @@ export function registerUsageRoutes(app: FastifyInstance, { store, engine, clock
       },
     },
     async (req) => {
-      const b = req.body as { tenant: string; project?: string; acceleratorHours: number };
+      const b = req.body;
       authorizeRequest(req, 'budget.manage', { tenant: b.tenant }, 'TENANT_NOT_FOUND');
       if (!(await store.getTenant(b.tenant)))
         throw new ApiError('TENANT_NOT_FOUND', `no tenant "${b.tenant}"`);
@@ -408,7 +404,7 @@ export function registerUsageRoutes(app: FastifyInstance, { store, engine, clock
       },
     },
     async (req, reply) => {
-      const q = req.query as { tenant: string; project?: string };
+      const q = req.query;
       authorizeRequest(req, 'budget.manage', { tenant: q.tenant }, 'TENANT_NOT_FOUND');
       if (!(await store.deleteBudget(q.tenant, q.project ?? null)))
         throw new ApiError(
@@ -448,8 +444,8 @@ export function registerUsageRoutes(app: FastifyInstance, { store, engine, clock
     },
     async (req) => {
       authorizeRequest(req, 'price.manage');
-      const { type } = req.params as { type: string };
-      const b = req.body as { perAcceleratorHour: number; currency: string };
+      const { type } = req.params;
+      const b = req.body;
       const rec = {
         acceleratorType: type,
         perAcceleratorHour: b.perAcceleratorHour,

@@ -1,24 +1,15 @@
 /**
  * Wire schemas of the public API (TypeBox → JSON Schema → OpenAPI). The typed client imports
  * these types (type-only), so the CLI, the console and the server agree on every shape.
- * This module imports nothing but TypeBox, so it is cheap to depend on.
+ * This module imports nothing but TypeBox and the core's job lifecycle, so it is cheap to depend on.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { JOB_STATES } from '@suanli/core/lifecycle';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
-export const JOB_STATE_VALUES = [
-  'queued',
-  'starting',
-  'running',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'timed-out',
-  'preempted',
-  'lost',
-  'requeued',
-] as const;
+/** The job states: the core's lifecycle is their one source. */
+export const JOB_STATE_VALUES = JOB_STATES;
 export const JobStateSchema = Type.Union(JOB_STATE_VALUES.map((s) => Type.Literal(s)));
 
 export const PENDING_VERDICT_VALUES = [
@@ -557,7 +548,7 @@ export const PriceSetSchema = Type.Object(
   { additionalProperties: false },
 );
 
-// --- bookings (issue 4: 算力预约) ---
+// --- bookings (算力预约) ---
 
 export const BOOKING_REPEAT_VALUES = ['daily', 'weekdays', 'weekly'] as const;
 export const BOOKING_PHASE_VALUES = [

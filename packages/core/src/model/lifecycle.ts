@@ -31,11 +31,6 @@ export const JOB_STATES = [
 
 export type JobState = (typeof JOB_STATES)[number];
 
-export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'timed-out']);
-
-/** States in which the job holds devices. */
-export const ACTIVE_STATES: ReadonlySet<JobState> = new Set(['starting', 'running']);
-
 const ALLOWED: Readonly<Record<JobState, readonly JobState[]>> = {
   queued: ['starting', 'cancelled'],
   starting: ['running', 'failed', 'cancelled', 'lost', 'requeued', 'preempted', 'succeeded', 'timed-out'],
@@ -48,6 +43,25 @@ const ALLOWED: Readonly<Record<JobState, readonly JobState[]>> = {
   cancelled: [],
   'timed-out': [],
 };
+
+/**
+ * The classes of states, the one source the API, the console and the CLI use:
+ *  - terminal: no transition leaves them (derived from the state machine above): the job is
+ *    finished; `preempted` and `lost` are not terminal (the job is requeued, failed or cancelled next);
+ *  - unfinished: every other state (what the console calls "active");
+ *  - waiting: the job waits to be placed;
+ *  - active: the job holds devices.
+ */
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(JOB_STATES.filter((s) => ALLOWED[s].length === 0));
+
+/** Every state but the terminal ones, in `JOB_STATES` order. */
+export const UNFINISHED_STATES: readonly JobState[] = JOB_STATES.filter((s) => !TERMINAL_STATES.has(s));
+
+/** States in which the job waits to be placed. */
+export const WAITING_STATES: readonly JobState[] = ['queued', 'requeued'];
+
+/** States in which the job holds devices. */
+export const ACTIVE_STATES: ReadonlySet<JobState> = new Set(['starting', 'running']);
 
 export function isTerminal(state: JobState): boolean {
   return TERMINAL_STATES.has(state);

@@ -44,7 +44,7 @@ export interface PlacementRequest {
    */
   readonly types?: readonly (AcceleratorType | null)[];
   /**
-   * Lending (issue 4): a preemptible job may use the idle devices of another tenant's booking that
+   * Lending: a preemptible job may use the idle devices of another tenant's booking that
    * is already open when it starts (the owner's jobs evict it when they need them back). Windows
    * that open later, and maintenance windows, are kept from it as from any job. Omitted: false.
    */

@@ -146,7 +146,7 @@ export interface PolicyConfig {
   readonly defaultPriorityClass: string;
   readonly preemption: PreemptionConfig;
   readonly backfill: BackfillConfig;
-  /** Bookings (issue 4); absent: as `DEFAULT_BOOKINGS`. */
+  /** Bookings; absent: as `DEFAULT_BOOKINGS`. */
   readonly bookings?: BookingsConfig;
   /** Least-attained-service ordering and preemption; absent: as `DEFAULT_ATTAINED_SERVICE` (off). */
   readonly attainedService?: AttainedServiceConfig;

@@ -8,7 +8,7 @@
  *   - the stateful scheduler answers exactly as a fresh one, cycle after cycle;
  *   - no job waits forever (a virtual-clock simulation runs every job that can fit to its start);
  *   - a tenant below its guarantee gets it back within the grace period and one cycle;
- *   - with bookings (issue 4; random windows, lending on or off) all of the above still hold, and a
+ *   - with bookings (random windows, lending on or off) all of the above still hold, and a
  *     booking owner whose job fits its open window gets it started within the grace period and one
  *     cycle, whatever other tenants were lent.
  */

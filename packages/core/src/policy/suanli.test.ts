@@ -305,7 +305,7 @@ const cases: Case[] = [
     wantVerdicts: { j: 'behind-booking' },
     check: (r) => assert.equal(verdictOf(r, 'j')?.estimatedStart, 2_000_000),
   },
-  // bookings (issue 4): window W_OPEN of tenant `owner` is open now (opened at 900 000, 4 h left)
+  // bookings: window W_OPEN of tenant `owner` is open now (opened at 900 000, 4 h left)
   {
     name: 'booking: inside its open window the owner runs regardless of quota (guaranteed 0, borrowing limit 0)',
     config: policy({ tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } } }),

@@ -1,5 +1,5 @@
 /**
- * Bookings (算力预約, issue 4): booked windows and maintenance windows, and per-tenant booking
+ * Bookings (算力预約): booked windows and maintenance windows, and per-tenant booking
  * settings (approval required, booking quota). The file is numbered 0050 so that it sorts after
  * the identity migrations being written in parallel; its `version` is its position in MIGRATIONS
  * (the runner requires 1, 2, 3, … without gaps).

@@ -1,5 +1,5 @@
 /**
- * Confinement (issue 13): the Unix account an operator mapped a member to, and what each attempt
+ * Confinement: the Unix account an operator mapped a member to, and what each attempt
  * used. Numbered 0051 so the file sorts after 0050-bookings; its `version` is its position in
  * MIGRATIONS.
  *

@@ -15,7 +15,7 @@
  *   batch rejects, none is reported done;
  * - serial isolation: the writes of a batch run one after another, each seeing the previous ones,
  *   so compare-and-set semantics are unchanged.
- * A lone write (nothing queued behind it) runs without savepoints, so latency at low load is as before.
+ * A lone write (nothing queued behind it) runs without savepoints: no batching cost at low load.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from '../schema.js';

@@ -3,6 +3,13 @@
  * GET /api/v1/jobs). Pure: the caller passes the lists and the current time.
  */
 import type { JobView, NodeView } from '@suanli/client';
+import {
+  ACTIVE_STATES as CORE_ACTIVE_STATES,
+  JOB_STATES,
+  TERMINAL_STATES as CORE_TERMINAL_STATES,
+  UNFINISHED_STATES,
+  type JobState,
+} from '@suanli/core/lifecycle';
 import { median } from './format.js';
 
 /**
@@ -38,17 +45,12 @@ export function countAccelerators(nodes: readonly NodeView[]): AcceleratorCounts
   return c;
 }
 
-export const WAITING_STATES = ['queued', 'requeued'] as const;
-export const RUNNING_STATES = ['starting', 'running'] as const;
-export const ACTIVE_STATES = ['queued', 'requeued', 'starting', 'running'] as const;
-export const TERMINAL_STATES = [
-  'succeeded',
-  'failed',
-  'cancelled',
-  'timed-out',
-  'preempted',
-  'lost',
-] as const;
+// The classes of job states are the core's (see its lifecycle): "active" in the console means
+// unfinished (preempted and lost jobs go on), "running" means holding devices.
+export { WAITING_STATES } from '@suanli/core/lifecycle';
+export const RUNNING_STATES: readonly JobState[] = [...CORE_ACTIVE_STATES];
+export const ACTIVE_STATES: readonly JobState[] = UNFINISHED_STATES;
+export const TERMINAL_STATES: readonly JobState[] = JOB_STATES.filter((s) => CORE_TERMINAL_STATES.has(s));
 
 export function isActive(state: string): boolean {
   return (ACTIVE_STATES as readonly string[]).includes(state);

@@ -2,7 +2,7 @@
  * What the baseline policies share: the knowledge some of them are given about jobs (durations,
  * progress) and the shape of their decisions.
  *
- * The baselines are the policies suanli is compared against in the simulator (issue 6): FIFO,
+ * The baselines are the policies suanli is compared against in the simulator: FIFO,
  * EASY backfill, SJF and SRTF with known durations (bounds, not competitors) and Tiresias
  * (2D-LAS). Each is a `SchedulingPolicy` of the core, so the simulator runs them through the same
  * contract as the `suanli` policy.

@@ -1,5 +1,5 @@
 /**
- * The baseline policies suanli is measured against (issue 6). Each is a `SchedulingPolicy` of the
+ * The baseline policies suanli is measured against. Each is a `SchedulingPolicy` of the
  * core; the simulator runs them through the same contract as the `suanli` policy.
  */
 export * from './common.js';

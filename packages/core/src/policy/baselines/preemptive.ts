@@ -394,7 +394,7 @@ function rankedCycle(
   }
   // When every running job ranks before the best waiting one, all of them stay (they come first and
   // already fit), nobody is a victim: the rank then lists the running jobs in the snapshot's
-  // order (as before the sort was skipped in that case), then the waiting ones.
+  // order (the sort is skipped in that case), then the waiting ones.
   let runningBefore = 0;
   for (const r of ordered) {
     if (r.running === null) break;

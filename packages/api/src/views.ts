@@ -1,7 +1,7 @@
 /** Store records → wire views. Times go out as ISO-8601 strings. */
 import type { JobRecord, StoredNode, TransitionRecord, UsageRecord } from '@suanli/store';
 import type { VerdictDetail } from '@suanli/core';
-import { readProgress, stepsLost, type Progress } from '@suanli/engine';
+import { readProgress, stepsLost, type NodeHealthStatus, type Progress } from '@suanli/engine';
 import type { AttemptView, JobView, NodeView, TransitionView, VerdictDetailView } from './schemas/index.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -89,7 +89,12 @@ export function toJobView(
   };
 }
 
-export function toNodeView(s: StoredNode, allocations: ReadonlyMap<string, string>): NodeView {
+export function toNodeView(
+  s: StoredNode,
+  allocations: ReadonlyMap<string, string>,
+  health: NodeHealthStatus | null = null,
+): NodeView {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const n = s.node;
   const topology: Record<string, string> = {};
   for (const [k, v] of Object.entries(n.topology)) if (typeof v === 'string') topology[k] = v;
@@ -114,6 +119,13 @@ export function toNodeView(s: StoredNode, allocations: ReadonlyMap<string, strin
       allocatedTo: allocations.get(a.id) ?? null,
     })),
     updatedAt: new Date(s.updatedAt).toISOString(),
+    health: {
+      state: health?.state ?? 'unchecked',
+      reason: health?.reason ?? null,
+      since: iso(health?.since ?? null),
+      checkedAt: iso(health?.checkedAt ?? null),
+      drains: health?.drains ?? 0,
+    },
   };
 }
 

@@ -185,6 +185,14 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
       process.stderr.on('error', (err: NodeJS.ErrnoException) => sinks.err.noteDropped(err.code ?? 'EIO'));
     },
     ...(typeof opts['grace'] === 'string' ? { cancelGraceMs: Number(opts['grace']) * 1000 } : {}),
+    ...(typeof opts['healthCheckProgram'] === 'string' ? { healthCheckProgram: opts['healthCheckProgram'] } : {}),
+    ...(typeof opts['healthCheckInterval'] === 'string'
+      ? { healthCheckIntervalMs: Number(opts['healthCheckInterval']) * 1000 }
+      : {}),
+    ...(typeof opts['healthCheckTimeout'] === 'string'
+      ? { healthCheckTimeoutMs: Number(opts['healthCheckTimeout']) * 1000 }
+      : {}),
+    ...(typeof opts['healthReturn'] === 'string' ? { healthReturn: opts['healthReturn'] as 'manual' | 'auto' } : {}),
     ...(typeof opts['policy'] === 'string' ? { policyFile: opts['policy'] } : {}),
     ...confinementOptions(opts),
     plugins: [serveConsole],
@@ -311,6 +319,17 @@ export function buildProgram(): Command {
     .option('--pids-limit <n>', 'most processes and threads one replica may have', '4096')
     .option('--cgroup-parent <path>', "where the replicas' control groups are made, below each cgroup root", 'suanli')
     .option('--grace <seconds>', 'SIGTERM → SIGKILL grace period for cancels and time limits', '10')
+    .option(
+      '--health-check-program <file>',
+      'run FILE <node> every health check interval: exit 0 = healthy, else the node is drained with its first output line as the reason (as Slurm\'s HealthCheckProgram)',
+    )
+    .option('--health-check-interval <seconds>', 'time between node health checks (0: none)', '60')
+    .option('--health-check-timeout <seconds>', 'a check program still running after this fails the node', '60')
+    .option(
+      '--health-return <policy>',
+      'a node drained by a failed check: manual (stays drained until an operator undrains it) or auto (returns once its checks pass)',
+      'manual',
+    )
     .option('--log-level <level>', 'pino log level (info, debug, warn)', 'info')
     .option(
       '--log-file <file>',

@@ -2,3 +2,4 @@ export * from './engine.js';
 export * from './jobs.js';
 export * from './policy.js';
 export * from './training.js';
+export * from './health.js';

@@ -37,7 +37,7 @@ export function registerNodeRoutes(app: FastifyInstance, { store, engine, clock 
     async (req) => {
       authorizeRequest(req, 'node.read');
       const [nodes, alloc] = await Promise.all([store.listNodes(), allocations()]);
-      return { nodes: nodes.map((n) => toNodeView(n, alloc)), confinement: confinementOf(engine.executor) };
+      return { nodes: nodes.map((n) => toNodeView(n, alloc, engine.health?.statusOf(n.node.name) ?? null)), confinement: confinementOf(engine.executor) };
     },
   );
 
@@ -76,7 +76,7 @@ export function registerNodeRoutes(app: FastifyInstance, { store, engine, clock 
         const [nodes, alloc] = await Promise.all([store.listNodes(), allocations()]);
         const node = nodes.find((n) => n.node.name === name);
         if (!node) throw new ApiError('NODE_NOT_FOUND', `no node "${name}"`);
-        return toNodeView(node, alloc);
+        return toNodeView(node, alloc, engine.health?.statusOf(name) ?? null);
       },
     );
   }

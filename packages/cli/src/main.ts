@@ -468,7 +468,12 @@ export function buildProgram(): Command {
         const busy = n.accelerators.filter((a) => a.allocatedTo).length;
         rows.push([
           n.name,
-          n.state + (n.adminReason ? ` (${n.adminReason})` : ''),
+          n.state +
+            (n.adminReason ? ` (${n.adminReason})` : '') +
+            // failing while an operator's drain holds it: the check's reason is not in adminReason
+            (n.health.state === 'failing' && !(n.adminReason ?? '').startsWith('health: ')
+              ? ` [health: ${n.health.reason ?? 'failing'}]`
+              : ''),
           `${busy}/${n.accelerators.length}`,
           `${n.cpuMillis / 1000}`,
           `${Math.round(n.memoryMiB / 1024)}Gi`,

@@ -2,14 +2,20 @@
  * `suanli server`: API server, scheduling loop and executor in one process, storing everything in
  * a data directory (default `./.suanli`). Prints where it listens and how to authenticate.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { accessSync, chmodSync, constants as fsConstants, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import pino from 'pino';
 import type { SchedulingPolicy } from '@suanli/core';
 import { openStore, redactDatabaseUrl, type Store } from '@suanli/store';
-import { CGROUP_PARENT_RE, createSlurmExecutor, parseSlurmOptions, type Executor } from '@suanli/executors';
-import { Engine, PolicyManager } from '@suanli/engine';
+import {
+  CGROUP_PARENT_RE,
+  createSlurmExecutor,
+  parseSlurmOptions,
+  readDeviceHealth,
+  type Executor,
+} from '@suanli/executors';
+import { Engine, HEALTH_RETURN_POLICIES, PolicyManager, type HealthReturnPolicy, type NodeHealthOptions } from '@suanli/engine';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { ADMIN_TENANT, initAdminToken, platformAuthenticator, type AdminTokenInit } from './auth.js';
@@ -56,6 +62,17 @@ export interface ServerOptions {
   readonly policyFile?: string;
   readonly cycleIntervalMs?: number;
   readonly cancelGraceMs?: number;
+  /**
+   * Node health checks (`@suanli/engine`'s health.ts): the operator's check program (run as
+   * `PROGRAM <node>`, exit 0 = healthy, else the first output line is the reason), the time
+   * between rounds (default 60 s; 0 turns the checks off), the program's timeout (default 60 s),
+   * and whether a node the platform drained returns to service by itself once its checks pass
+   * (`auto`) or waits for an operator's undrain (`manual`, the default).
+   */
+  readonly healthCheckProgram?: string;
+  readonly healthCheckIntervalMs?: number;
+  readonly healthCheckTimeoutMs?: number;
+  readonly healthReturn?: HealthReturnPolicy;
   /**
    * Extra Fastify plugins registered before the server listens (the web console's static files,
    * registered by the CLI so the API package never depends on the console).
@@ -176,9 +193,15 @@ async function startLocked(
   const policyManager = opts.policy
     ? null
     : await PolicyManager.open(resolve(opts.policyFile ?? join(dataDir, 'policy.yaml')));
+  const healthChecks = healthOptions(opts);
   const executor =
     opts.executorInstance ??
     (await buildExecutor(opts, (msg) => (logger ? logger.warn(msg) : print(`warning: ${msg}`))));
+  // Device faults are read on this machine: the node of the local executor the server built.
+  const localNode =
+    opts.executorInstance === undefined && (opts.executor ?? 'local') === 'local'
+      ? ((await executor.discover())[0]?.name ?? null)
+      : null;
   const engine = new Engine({
     store,
     executor,
@@ -187,6 +210,9 @@ async function startLocked(
     ...(logger ? { logger } : {}),
     ...(opts.cycleIntervalMs !== undefined ? { cycleIntervalMs: opts.cycleIntervalMs } : {}),
     ...(opts.cancelGraceMs !== undefined ? { cancelGraceMs: opts.cancelGraceMs } : {}),
+    ...(healthChecks
+      ? { health: { ...healthChecks, devices: localNode !== null ? { node: localNode, read: () => readDeviceHealth() } : null } }
+      : {}),
   });
   // Every start: the data directory is the server's alone (jobs' accounts may only pass through
   // it to their own log directories), whatever modes an earlier version or an operator left.
@@ -308,6 +334,36 @@ export class ServerConfigError extends Error {
     super(message);
     this.name = 'ServerConfigError';
   }
+}
+
+/** The health check settings, checked: a program that is not an executable file is refused at start. */
+function healthOptions(opts: ServerOptions): NodeHealthOptions | null {
+  const intervalMs = opts.healthCheckIntervalMs ?? 60_000;
+  if (!Number.isFinite(intervalMs) || intervalMs < 0)
+    throw new ServerConfigError(`--health-check-interval must be a number of seconds (0: no checks), not "${intervalMs / 1000}"`);
+  const timeoutMs = opts.healthCheckTimeoutMs ?? 60_000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new ServerConfigError(`--health-check-timeout must be a positive number of seconds, not "${timeoutMs / 1000}"`);
+  const policy = opts.healthReturn ?? 'manual';
+  if (!HEALTH_RETURN_POLICIES.includes(policy))
+    throw new ServerConfigError(`--health-return must be manual or auto, not "${String(policy)}"`);
+  let program: string | null = null;
+  if (opts.healthCheckProgram !== undefined) {
+    program = resolve(opts.healthCheckProgram);
+    try {
+      if (!statSync(program).isFile()) throw new Error('not a regular file');
+      accessSync(program, fsConstants.X_OK);
+    } catch (err) {
+      throw new ServerConfigError(
+        `--health-check-program ${program} cannot be run (${(err as Error).message}): give an executable file`,
+      );
+    }
+  }
+  if (intervalMs === 0) {
+    if (program !== null) throw new ServerConfigError('--health-check-program needs a --health-check-interval above 0');
+    return null;
+  }
+  return { intervalMs, returnPolicy: policy, program, programTimeoutMs: timeoutMs };
 }
 
 async function buildExecutor(opts: ServerOptions, warn: (msg: string) => void): Promise<Executor> {

@@ -1,7 +1,7 @@
 /** Store records → wire views. Times go out as ISO-8601 strings. */
 import type { JobState, VerdictDetail } from '@suanli/core';
 import type { JobArrayRecord, JobRecord, StoredNode, TransitionRecord, UsageRecord } from '@suanli/store';
-import { readProgress, stepsLost, type Progress } from '@suanli/engine';
+import { readProgress, stepsLost, type NodeHealthStatus, type Progress } from '@suanli/engine';
 import type { AttemptView, JobArrayView, JobView, NodeView, TransitionView, VerdictDetailView } from './schemas/index.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -90,7 +90,12 @@ export function toJobView(
   };
 }
 
-export function toNodeView(s: StoredNode, allocations: ReadonlyMap<string, string>): NodeView {
+export function toNodeView(
+  s: StoredNode,
+  allocations: ReadonlyMap<string, string>,
+  health: NodeHealthStatus | null = null,
+): NodeView {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const n = s.node;
   const topology: Record<string, string> = {};
   for (const [k, v] of Object.entries(n.topology)) if (typeof v === 'string') topology[k] = v;
@@ -115,6 +120,13 @@ export function toNodeView(s: StoredNode, allocations: ReadonlyMap<string, strin
       allocatedTo: allocations.get(a.id) ?? null,
     })),
     updatedAt: new Date(s.updatedAt).toISOString(),
+    health: {
+      state: health?.state ?? 'unchecked',
+      reason: health?.reason ?? null,
+      since: iso(health?.since ?? null),
+      checkedAt: iso(health?.checkedAt ?? null),
+      drains: health?.drains ?? 0,
+    },
   };
 }
 

@@ -263,6 +263,14 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
       process.stderr.on('error', (err: NodeJS.ErrnoException) => sinks.err.noteDropped(err.code ?? 'EIO'));
     },
     ...(typeof opts['grace'] === 'string' ? { cancelGraceMs: Number(opts['grace']) * 1000 } : {}),
+    ...(typeof opts['healthCheckProgram'] === 'string' ? { healthCheckProgram: opts['healthCheckProgram'] } : {}),
+    ...(typeof opts['healthCheckInterval'] === 'string'
+      ? { healthCheckIntervalMs: Number(opts['healthCheckInterval']) * 1000 }
+      : {}),
+    ...(typeof opts['healthCheckTimeout'] === 'string'
+      ? { healthCheckTimeoutMs: Number(opts['healthCheckTimeout']) * 1000 }
+      : {}),
+    ...(typeof opts['healthReturn'] === 'string' ? { healthReturn: opts['healthReturn'] as 'manual' | 'auto' } : {}),
     ...(typeof opts['policy'] === 'string' ? { policyFile: opts['policy'] } : {}),
     ...confinementOptions(opts),
     plugins: [serveConsole],
@@ -396,6 +404,17 @@ export function buildProgram(): Command {
       'suanli',
     )
     .option('--grace <seconds>', 'SIGTERM → SIGKILL grace period for cancels and time limits', '10')
+    .option(
+      '--health-check-program <file>',
+      'run FILE <node> every health check interval: exit 0 = healthy, else the node is drained with its first output line as the reason (as Slurm\'s HealthCheckProgram)',
+    )
+    .option('--health-check-interval <seconds>', 'time between node health checks (0: none)', '60')
+    .option('--health-check-timeout <seconds>', 'a check program still running after this fails the node', '60')
+    .option(
+      '--health-return <policy>',
+      'a node drained by a failed check: manual (stays drained until an operator undrains it) or auto (returns once its checks pass)',
+      'manual',
+    )
     .option('--log-level <level>', 'pino log level (info, debug, warn)', 'info')
     .option(
       '--log-file <file>',
@@ -599,7 +618,12 @@ export function buildProgram(): Command {
         const busy = n.accelerators.filter((a) => a.allocatedTo).length;
         rows.push([
           n.name,
-          n.state + (n.adminReason ? ` (${n.adminReason})` : ''),
+          n.state +
+            (n.adminReason ? ` (${n.adminReason})` : '') +
+            // failing while an operator's drain holds it: the check's reason is not in adminReason
+            (n.health.state === 'failing' && !(n.adminReason ?? '').startsWith('health: ')
+              ? ` [health: ${n.health.reason ?? 'failing'}]`
+              : ''),
           `${busy}/${n.accelerators.length}`,
           `${n.cpuMillis / 1000}`,
           `${Math.round(n.memoryMiB / 1024)}Gi`,

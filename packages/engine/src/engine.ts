@@ -35,6 +35,7 @@ import type { AttemptResources, ExecutionEvent, Executor, LimitExceeded } from '
 import { InlinePolicyRunner, WorkerPolicyRunner, type PolicyRunner } from './policy-runner.js';
 import { WorkingSet, WORKING_STATES } from './working-set.js';
 import { ProgressTracker, checkpointDirOf, replicaPrefix, retryCovers, stopGraceMsOf, stopSignalOf } from './training.js';
+import { NodeHealth, type NodeHealthOptions } from './health.js';
 
 export interface EngineLogger {
   info(obj: object, msg?: string): void;
@@ -66,10 +67,16 @@ export interface EngineOptions {
    * kind always runs inline.
    */
   readonly policyThread?: 'worker' | 'inline';
+  /** Periodic node health checks (`health.ts`); none when absent. */
+  readonly health?: NodeHealthOptions;
 }
 
 /** Why the engine is ending an attempt; decides the terminal state when the exit arrives. */
-type StopIntent = { kind: 'cancel' } | { kind: 'timeout' } | { kind: 'preempt'; reason: string; at: number; forJobId: string };
+type StopIntent =
+  | { kind: 'cancel' }
+  | { kind: 'timeout' }
+  | { kind: 'preempt'; reason: string; at: number; forJobId: string }
+  | { kind: 'node-failed'; node: string; reason: string };
 
 const quietLogger: EngineLogger = { info() {}, warn() {}, error() {} };
 
@@ -133,6 +140,9 @@ export class Engine {
   /** Approved bookings become the snapshot's windows (issue 4); null on a store without bookings. */
   private readonly bookings: BookingStore | null;
 
+  /** The node health checks; null when the server runs none. */
+  readonly health: NodeHealth | null;
+
   constructor(opts: EngineOptions) {
     this.store = opts.store;
     this.bookings = bookingStoreOf(opts.store);
@@ -146,6 +156,17 @@ export class Engine {
     this.inventoryIntervalMs = opts.inventoryIntervalMs ?? 30_000;
     this.policyThread = opts.policyThread;
     this.runner = this.makeRunner(opts.policy);
+    this.health = opts.health
+      ? new NodeHealth(
+          {
+            store: this.store,
+            clock: this.clock,
+            log: this.log,
+            stopJobsOnNode: (node, reason) => void this.enqueue(async () => this.stopJobsOnNode(node, reason)),
+          },
+          opts.health,
+        )
+      : null;
     this.unsubscribe = this.store.onChange((c) => {
       if (c.kind === 'nodes') this.nodes = null;
       else for (const j of c.jobs) this.working.apply(j);
@@ -259,6 +280,7 @@ export class Engine {
         .catch((err: unknown) => this.log.error({ err }, 'inventory refresh failed'));
     }, this.inventoryIntervalMs);
     this.inventoryTimer.unref();
+    this.health?.start();
     this.scheduleNext(0);
   }
 
@@ -268,6 +290,7 @@ export class Engine {
     if (this.timer) clearTimeout(this.timer);
     if (this.inventoryTimer) clearInterval(this.inventoryTimer);
     this.timer = null;
+    await this.health?.stop();
     await this.chain.catch(() => undefined);
     this.unsubscribe();
     await this.runner.close();
@@ -314,6 +337,13 @@ export class Engine {
   async refreshInventory(): Promise<void> {
     const nodes = await this.executor.discover();
     await this.store.upsertNodes(nodes, this.clock());
+    this.health?.noteInventory(nodes, this.clock());
+  }
+
+  /** Stops every job holding devices on `node`, to be requeued as the platform's fault (`lost`). */
+  private stopJobsOnNode(node: string, reason: string): void {
+    for (const j of this.working.holdingDevices())
+      if (j.placement?.some((r) => r.node === node)) this.requestStop(j, { kind: 'node-failed', node, reason });
   }
 
   private scheduleNext(delayMs: number): void {
@@ -711,6 +741,14 @@ export class Engine {
       if (p) await this.requeue(p, 'requeued after preemption (does not count as an attempt)', 0);
       return;
     }
+    if (intent?.kind === 'node-failed') {
+      // The platform's fault: requeued at once under retryOn platform/lost (the node is drained,
+      // so the job does not land there again), or failed saying why when the policy does not cover it.
+      const why = `node ${intent.node} failed its health check (${intent.reason})`;
+      const lost = await this.store.transitionJob(job.id, from, 'lost', at, `lost: ${why}; ${how}`, patch);
+      if (lost) await this.retryOrFail(lost, 'lost', why, 0);
+      return;
+    }
     if (backendReason !== null) {
       const lost = await this.store.transitionJob(
         job.id,
@@ -764,8 +802,9 @@ export class Engine {
     return retryCovers(retryOn, outcome) && (await this.attemptsConsumed(job)) < maxAttempts;
   }
 
-  private async retryOrFail(job: JobRecord, outcome: 'lost', reason: string): Promise<void> {
-    const { maxAttempts, backoffSeconds, retryOn } = job.spec.retry;
+  private async retryOrFail(job: JobRecord, outcome: 'lost', reason: string, backoff?: number): Promise<void> {
+    const { maxAttempts, retryOn } = job.spec.retry;
+    const backoffSeconds = backoff ?? job.spec.retry.backoffSeconds;
     const now = this.clock();
     if (await this.canRetry(job, outcome)) {
       const r = await this.store.transitionJob(

@@ -13,3 +13,4 @@ export * from './discovery/declared.js';
 export * from './discovery/discover.js';
 export * from './slurm/index.js';
 export * from './training-scripts.js';
+export * from './discovery/device-health.js';

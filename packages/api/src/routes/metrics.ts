@@ -72,6 +72,22 @@ export function registerMetricsRoutes(app: FastifyInstance, { store, engine, hea
     help: "The policy's part of the last cycle (on its worker thread when it runs in one)",
     registers: [registry],
   });
+  const nodeHealth = new Gauge({
+    name: 'suanli_node_health',
+    help: 'Node health as the last checks saw it: 1 for the state the node is in (healthy, failing, unchecked), else 0',
+    labelNames: ['node', 'state'],
+    registers: [registry],
+  });
+  new Counter({
+    name: 'suanli_node_health_drains_total',
+    help: 'Times a node was drained by the platform because it failed a health check, since the server started',
+    labelNames: ['node'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of engine.health?.statuses() ?? []) this.inc({ node: s.node }, s.drains);
+    },
+  });
   const workingJobs = new Gauge({
     name: 'suanli_scheduler_working_jobs',
     help: "Jobs in the engine's in-memory working set (queued, starting, running)",
@@ -109,6 +125,12 @@ export function registerMetricsRoutes(app: FastifyInstance, { store, engine, hea
                   : 'idle';
           accelerators.inc({ type: a.type, status });
         }
+      }
+      nodeHealth.reset();
+      for (const s of nodes) {
+        const state = engine.health?.statusOf(s.node.name)?.state ?? 'unchecked';
+        for (const st of ['healthy', 'failing', 'unchecked'] as const)
+          nodeHealth.set({ node: s.node.name, state: st }, st === state ? 1 : 0);
       }
       const st = engine.stats();
       cycles.set(st.cycles);

@@ -39,7 +39,7 @@ export function registerNodeRoutes(fastify: FastifyInstance, { store, engine, cl
     async (req) => {
       authorizeRequest(req, 'node.read');
       const [nodes, alloc] = await Promise.all([store.listNodes(), allocations()]);
-      return { nodes: nodes.map((n) => toNodeView(n, alloc)), confinement: confinementOf(engine.executor) };
+      return { nodes: nodes.map((n) => toNodeView(n, alloc, engine.health?.statusOf(n.node.name) ?? null)), confinement: confinementOf(engine.executor) };
     },
   );
 
@@ -78,7 +78,7 @@ export function registerNodeRoutes(fastify: FastifyInstance, { store, engine, cl
         const [nodes, alloc] = await Promise.all([store.listNodes(), allocations()]);
         const node = nodes.find((n) => n.node.name === name);
         if (!node) throw new ApiError('NODE_NOT_FOUND', `no node "${name}"`);
-        return toNodeView(node, alloc);
+        return toNodeView(node, alloc, engine.health?.statusOf(name) ?? null);
       },
     );
   }

@@ -290,6 +290,18 @@ export const NodeViewSchema = Type.Object(
     topology: Type.Record(Type.String(), Type.String()),
     accelerators: Type.Array(AcceleratorViewSchema),
     updatedAt: Type.String({ format: 'date-time' }),
+    health: Type.Object(
+      {
+        state: Type.Union([Type.Literal('healthy'), Type.Literal('failing'), Type.Literal('unchecked')], {
+          description: 'What the last round of health checks said (unchecked: none gave a verdict yet)',
+        }),
+        reason: Nullable(Type.String({ description: 'The failing checks, e.g. "program: /scratch is read-only"' })),
+        since: Nullable(Type.String({ format: 'date-time' })),
+        checkedAt: Nullable(Type.String({ format: 'date-time' })),
+        drains: Type.Number({ description: 'Times the platform drained the node for a failed check since the server started' }),
+      },
+      { description: 'Node health checks; a node that fails one is drained with adminReason "health: …"' },
+    ),
   },
   { $id: 'NodeView' },
 );

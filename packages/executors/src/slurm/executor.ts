@@ -20,6 +20,8 @@
  * Accounts: every replica runs as the mapped Unix account (accounts.ts), submitted as that user
  * with the platform's root/SlurmUser token, and is fenced by the cluster's cgroup plugins.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ClusterNode } from '@suanli/core';
 import type {
   Confinement,
@@ -41,13 +43,15 @@ import {
   jobPlacementOf,
   type AcceleratorMapping,
 } from './mapping.js';
-import { buildSlurmJob, parseJobComment } from './script.js';
+import { REPLICA_EXIT_FILE, buildSlurmJob, firstFailedReplica, parseJobComment } from './script.js';
 import { resolveSlurmOptions, type SlurmExecutorOptions, type ResolvedSlurmOptions } from './options.js';
 
 interface Tracked {
   readonly jobId: string;
   readonly attempt: number;
   readonly slurmId: number;
+  /** The attempt's log directory (shared storage): where the replicas record how they ended. */
+  readonly logDir: string;
   /** Slurm's submit time (epoch s) of the job: with the id, its identity. Null until first seen. */
   submitTime: number | null;
   runningSent: boolean;
@@ -231,6 +235,7 @@ export class SlurmExecutor implements Executor {
       jobId: req.jobId,
       attempt: req.attempt,
       slurmId,
+      logDir: req.logDir,
       submitTime,
       runningSent: false,
       cancelRequested: false,
@@ -321,8 +326,11 @@ export class SlurmExecutor implements Executor {
     at: number,
   ): void {
     if (!this.tracked.delete(t.slurmId)) return;
+    const failed = o.backendReason === null && (o.exitCode !== 0 || o.signal !== null);
+    const replica = failed ? failedReplicaOf(t.logDir) : null;
     this.emit({
       kind: 'exited',
+      ...(replica !== null ? { replica } : {}),
       jobId: t.jobId,
       attempt: t.attempt,
       at,
@@ -443,6 +451,7 @@ export class SlurmExecutor implements Executor {
           jobId: a.jobId,
           attempt: a.attempt,
           slurmId: j.job_id,
+          logDir: a.logDir,
           submitTime: j.submit_time ?? null,
           runningSent: true,
           cancelRequested: false,
@@ -470,4 +479,13 @@ export class SlurmExecutor implements Executor {
 /** Builds the Slurm executor (what `suanli server --executor slurm` calls). */
 export function createSlurmExecutor(options: SlurmExecutorOptions): SlurmExecutor {
   return new SlurmExecutor(options);
+}
+
+/** The replica whose failure ended the gang, from the file its task wrote (null when unknown). */
+function failedReplicaOf(logDir: string): number | null {
+  try {
+    return firstFailedReplica(readFileSync(join(logDir, REPLICA_EXIT_FILE), 'utf8'));
+  } catch {
+    return null; // not written (killed too hard, or the job never started)
+  }
 }

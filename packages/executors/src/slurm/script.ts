@@ -85,6 +85,21 @@ const DEVICE_VARS = new Set(['CUDA_VISIBLE_DEVICES', 'ASCEND_RT_VISIBLE_DEVICES'
  */
 export const EXIT_FILE = '.suanli-exit-codes';
 
+/**
+ * Beside it, `<replica rank> <exit code>` per replica in the order they end: the executor reads the
+ * first non-zero line to name the replica whose failure ended the gang.
+ */
+export const REPLICA_EXIT_FILE = '.suanli-exit-replicas';
+
+/** The rank of the first replica that ended with a non-zero code, from REPLICA_EXIT_FILE's text; null when none did. */
+export function firstFailedReplica(text: string): number | null {
+  for (const line of text.split('\n')) {
+    const m = /^(\d+) (\d+)$/.exec(line.trim());
+    if (m && m[2] !== '0') return Number(m[1]);
+  }
+  return null;
+}
+
 export interface BuiltJob {
   readonly script: string;
   readonly job: SlurmJobDescription;
@@ -158,6 +173,7 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
     });
   }
   const exitFile = `${req.logDir}/${EXIT_FILE}`;
+  const replicaExitFile = `${req.logDir}/${REPLICA_EXIT_FILE}`;
   // 4. The task prologue: rank, then devices (this replica's slice of what Slurm gave the node).
   const task = [
     'case "$SLURMD_NODENAME:$SLURM_LOCALID" in',
@@ -185,6 +201,7 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
     'while kill -0 "$__child" 2>/dev/null; do wait "$__child"; done; wait "$__child"',
     '__rc=$?',
     `echo "$__rc" >> ${shq(exitFile)}`,
+    `echo "$SUANLI_REPLICA_RANK $__rc" >> ${shq(replicaExitFile)}`,
     'exit "$__rc"',
   ].join('\n');
   const cpus = Math.max(1, Math.ceil(req.spec.perReplica.cpuMillis / 1000));
@@ -196,7 +213,7 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
       (sig) =>
         `trap 'scancel --signal=${sig} "$SLURM_JOB_ID.0" 2>/dev/null || kill -${sig} "$__srun" 2>/dev/null' ${sig}`,
     ),
-    `rm -f ${shq(exitFile)}`,
+    `rm -f ${shq(exitFile)} ${shq(replicaExitFile)}`,
     // A job array's task is its own Slurm batch job (the core placed it): Slurm's array variables are
     // set here so `sbatch --array` scripts run unchanged; the array job id is this batch job's id.
     ...(req.array

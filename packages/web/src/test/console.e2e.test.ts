@@ -211,6 +211,9 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
     assert.equal(await node.locator('tbody tr').count(), 2);
     assert.match(await node.locator('tbody').innerText(), /是/); // declared: yes
     assert.match(await page.getByTestId('confinement').innerText(), /^作业(已隔离|未隔离)：.+/);
+    // the executor's heartbeat check passes: the node's health says so
+    await node.locator('[data-testid="node-health"][data-health="healthy"]').waitFor();
+    assert.match(await node.getByTestId('node-health').innerText(), /检查通过/);
     await node.getByRole('textbox').fill('e2e maintenance');
     await node.getByTestId('drain').click();
     await node.getByTestId('undrain').waitFor();

@@ -68,6 +68,8 @@ export async function startConsoleStack(
       logLevel: false,
       print: () => undefined,
       cancelGraceMs: 1000,
+      // the node health rounds run often enough for a page to show their verdict
+      healthCheckIntervalMs: 500,
       plugins: [(app) => registerConsole(app)],
       ...(opts.cycleIntervalMs !== undefined ? { cycleIntervalMs: opts.cycleIntervalMs } : {}),
     });

@@ -33,6 +33,7 @@ function node(name: string, accelerators: NodeView['accelerators'], over: Partia
     topology: {},
     accelerators,
     updatedAt: '2026-01-01T00:00:00Z',
+    health: { state: 'unchecked', reason: null, since: null, checkedAt: null, drains: 0 },
     ...over,
   };
 }

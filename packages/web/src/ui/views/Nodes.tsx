@@ -67,7 +67,9 @@ function NodeCard({
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const draining = n.adminState === 'draining' || n.state === 'draining';
+  // Drained by an operator or by a failed health check (adminState unhealthy): either way undrain returns it.
+  const draining = n.adminState !== null || n.state === 'draining';
+  const byHealth = n.adminReason?.startsWith('health: ') ?? false;
   const act = async () => {
     setBusy(true);
     setError(null);
@@ -123,6 +125,11 @@ function NodeCard({
         ) : null}
       </div>
       {error ? <ErrorNote error={error} /> : null}
+      {byHealth && n.adminState !== null ? (
+        <p className="warn-note" data-testid="health-drained">
+          {t('nodes.healthDrained')}
+        </p>
+      ) : null}
       <dl className="facts inline">
         {n.adminReason ? (
           <>
@@ -130,6 +137,21 @@ function NodeCard({
             <dd>{n.adminReason}</dd>
           </>
         ) : null}
+        <dt>{t('nodes.health')}</dt>
+        <dd data-testid="node-health" data-health={n.health.state}>
+          <span
+            className={
+              n.health.state === 'failing' ? 'badge bad' : n.health.state === 'healthy' ? 'badge ok' : 'badge'
+            }
+          >
+            {n.health.state === 'failing'
+              ? t('nodes.health.failing', { reason: n.health.reason ?? '' })
+              : t(`nodes.health.${n.health.state}`)}
+          </span>
+          {n.health.drains > 0 ? (
+            <span className="muted"> · {t('nodes.health.drains', { n: n.health.drains })}</span>
+          ) : null}
+        </dd>
         <dt>{t('nodes.cpu')}</dt>
         <dd>{n.cpuMillis / 1000}</dd>
         <dt>{t('nodes.memory')}</dt>

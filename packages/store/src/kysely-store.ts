@@ -5,7 +5,7 @@
  * every other query here is the same Kysely expression on both, so the two behave alike by
  * construction, and the contract suite (`contract.ts`) checks it.
  */
-import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
 import { assertTransition, type ClusterNode, type JobState, type NodeState } from '@suanli/core';
 import { MIGRATIONS, runMigrations, type MigrationResult, type SqlDialect } from './migrations/index.js';
 import {
@@ -101,6 +101,53 @@ function indexPrefix(
     return ['tenant', ...s];
   }
   return [...s];
+}
+
+/** A task of a new job array as committed (what its insert wrote), for the change feed. */
+function arrayTaskRecord(a: NewJobArray, index: number, seq: number): JobRecord {
+  return {
+    id: `${a.id}_${index}`,
+    seq,
+    tenant: a.tenant,
+    project: a.spec.project,
+    name: a.spec.name,
+    submittedBy: a.submittedBy,
+    spec: a.spec,
+    state: 'queued',
+    priority: a.priority,
+    submittedAt: a.submittedAt,
+    queuedAt: a.submittedAt,
+    attempt: 0,
+    placement: null,
+    executorRef: null,
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    pendingVerdict: null,
+    pendingReason: null,
+    pendingDetail: null,
+    estimatedStart: null,
+    notBefore: null,
+    cancelRequestedAt: null,
+    idempotencyKey: null,
+    arrayId: a.id,
+    arrayIndex: index,
+    arrayThrottle: a.throttle,
+  };
+}
+
+/** The equality filters of a listing, column by column. */
+function equalityFilters(
+  filter: JobFilter,
+  state: JobState | undefined,
+): [('tenant' | 'project' | 'submitted_by' | 'array_id' | 'state'), string][] {
+  const out: [('tenant' | 'project' | 'submitted_by' | 'array_id' | 'state'), string][] = [];
+  if (state !== undefined) out.push(['state', state]);
+  if (filter.tenant !== undefined) out.push(['tenant', filter.tenant]);
+  if (filter.project !== undefined) out.push(['project', filter.project]);
+  if (filter.submittedBy !== undefined) out.push(['submitted_by', filter.submittedBy]);
+  if (filter.arrayId !== undefined) out.push(['array_id', filter.arrayId]);
+  return out;
 }
 
 /** What a backend supplies; everything else is shared. */
@@ -501,14 +548,31 @@ export class KyselyStore implements Store {
     });
   }
 
+  /**
+   * A listing's equality filters. On PostgreSQL the index's last equality column is written as a
+   * closed range: an equality makes the planner drop that column from the ORDER BY, and a backward
+   * scan of the primary key filtering rows then looks as cheap as the listing's own index. It is not
+   * when the page lies in a stretch of history with no match (a deep cursor, the last page): 340 ms
+   * at 1,000,000 jobs, against 0.1 ms on the index, which the ORDER BY now requires.
+   */
+  #whereListing<Q extends SelectQueryBuilder<Database, 'jobs', { seq: number }>>(
+    q: Q,
+    filter: JobFilter,
+    state: JobState | undefined,
+  ): Q {
+    const prefix = indexPrefix(filter, state);
+    const pinned = this.dialect === 'postgres' ? prefix[prefix.length - 1] : undefined;
+    let out = q;
+    for (const [column, value] of equalityFilters(filter, state))
+      out = (
+        column === pinned ? out.where(column, '>=', value).where(column, '<=', value) : out.where(column, '=', value)
+      ) as Q;
+    return out;
+  }
+
   /** One index range scan of `listJobs`: the seqs of the jobs matching `filter` in one state (or any), in order. */
   #listQuery(filter: JobFilter, state: JobState | undefined, limit: number) {
-    let q = this.#db.selectFrom('jobs').select('seq');
-    if (state !== undefined) q = q.where('state', '=', state);
-    if (filter.tenant !== undefined) q = q.where('tenant', '=', filter.tenant);
-    if (filter.project !== undefined) q = q.where('project', '=', filter.project);
-    if (filter.submittedBy !== undefined) q = q.where('submitted_by', '=', filter.submittedBy);
-    if (filter.arrayId !== undefined) q = q.where('array_id', '=', filter.arrayId);
+    let q = this.#whereListing(this.#db.selectFrom('jobs').select('seq'), filter, state);
     if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
     if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
     const dir = filter.oldestFirst ? 'asc' : 'desc';
@@ -558,11 +622,11 @@ export class KyselyStore implements Store {
       const states = filter.states ? [...new Set(filter.states)] : undefined;
       // Jobs outside arrays: the partial indexes WHERE array_id IS NULL (migration 0052).
       const plain = async (state: JobState | undefined) => {
-        let q = this.#db.selectFrom('jobs').select('seq').where('array_id', 'is', null);
-        if (state !== undefined) q = q.where('state', '=', state);
-        if (filter.tenant !== undefined) q = q.where('tenant', '=', filter.tenant);
-        if (filter.project !== undefined) q = q.where('project', '=', filter.project);
-        if (filter.submittedBy !== undefined) q = q.where('submitted_by', '=', filter.submittedBy);
+        let q = this.#whereListing(
+          this.#db.selectFrom('jobs').select('seq').where('array_id', 'is', null),
+          filter,
+          state,
+        );
         if (filter.beforeSeq !== undefined) q = q.where('seq', '<', filter.beforeSeq);
         for (const c of indexPrefix(filter, state)) q = q.orderBy(c, 'desc');
         // keys first, then rows, as in listJobs
@@ -648,56 +712,14 @@ export class KyselyStore implements Store {
           .returning('id')
           .executeTakeFirst();
         if (head === undefined) return null;
-        const batch = KyselyStore.ARRAY_INSERT_BATCH_ROWS;
+        const inserted = this.#backend.dataModifyingCte
+          ? await this.#insertArrayTasksInOneStatement(trx, a, spec)
+          : await this.#insertArrayTasksInBatches(trx, a, spec);
         let firstSeq: number | null = null;
-        for (let from = 0; from < a.indices.length; from += batch) {
-          const rows = a.indices.slice(from, from + batch).map((index) => ({
-            id: `${a.id}_${index}`,
-            tenant: a.tenant,
-            project: a.spec.project,
-            name: a.spec.name,
-            submitted_by: a.submittedBy,
-            spec,
-            state: 'queued',
-            priority: a.priority,
-            submitted_at: a.submittedAt,
-            queued_at: a.submittedAt,
-            attempt: 0,
-            placement: null,
-            executor_ref: null,
-            started_at: null,
-            finished_at: null,
-            exit_code: null,
-            pending_verdict: null,
-            pending_reason: null,
-            estimated_start: null,
-            not_before: null,
-            cancel_requested_at: null,
-            idempotency_key: null,
-            array_id: a.id,
-            array_index: index,
-            array_throttle: a.throttle,
-          }));
-          const inserted = await trx.insertInto('jobs').values(rows).returningAll().execute();
-          for (const r of inserted) {
-            const seq = Number(r.seq);
-            if (firstSeq === null || seq < firstSeq) firstSeq = seq;
-            tasks.push(this.#toJob(r));
-          }
-          await trx
-            .insertInto('job_transitions')
-            .values(
-              rows.map((r) => ({
-                job_id: r.id,
-                seq: 1,
-                from_state: null,
-                to_state: 'queued',
-                at: a.submittedAt,
-                reason: 'submitted',
-                attempt: 0,
-              })),
-            )
-            .execute();
+        for (const r of inserted) {
+          const seq = Number(r.seq);
+          if (firstSeq === null || seq < firstSeq) firstSeq = seq;
+          tasks.push(arrayTaskRecord(a, r.index, seq));
         }
         const row = await trx
           .updateTable('job_arrays')
@@ -721,6 +743,78 @@ export class KyselyStore implements Store {
         .executeTakeFirstOrThrow();
       return { array: toJobArrayRecord(existing), created: false };
     });
+  }
+
+  /**
+   * PostgreSQL: every task and its first transition in one statement, the rows generated by the
+   * server from the index list, so the spec and the other shared values cross the wire once, not
+   * once per task (10,000 tasks: one statement instead of 20 of 1,000 rows each).
+   */
+  async #insertArrayTasksInOneStatement(
+    trx: Kysely<Database>,
+    a: NewJobArray,
+    spec: string,
+  ): Promise<{ index: number; seq: number | string }[]> {
+    const r = await sql<{ index: number; seq: number | string }>`
+      with ins as (
+        insert into jobs (id, tenant, project, name, submitted_by, spec, state, priority, submitted_at,
+                          queued_at, attempt, array_id, array_index, array_throttle)
+        select ${a.id}::text || '_' || i, ${a.tenant}::text, ${a.spec.project}::text, ${a.spec.name}::text,
+               ${a.submittedBy}::text, ${spec}::text, 'queued', ${a.priority}::integer,
+               ${a.submittedAt}::bigint, ${a.submittedAt}::bigint, 0, ${a.id}::text, i, ${a.throttle}::integer
+        from unnest(${a.indices}::integer[]) as t(i)
+        returning seq, array_index, submitted_at, id
+      ), tr as (
+        insert into job_transitions (job_id, seq, from_state, to_state, at, reason, attempt)
+        select id, 1, null, 'queued', submitted_at, 'submitted', 0 from ins
+      )
+      select array_index as index, seq from ins`.execute(trx);
+    return r.rows.map((x) => ({ index: Number(x.index), seq: x.seq }));
+  }
+
+  /** SQLite: the tasks and their first transitions in batches of rows (in-process: no wire to save). */
+  async #insertArrayTasksInBatches(
+    trx: Kysely<Database>,
+    a: NewJobArray,
+    spec: string,
+  ): Promise<{ index: number; seq: number | string }[]> {
+    const out: { index: number; seq: number | string }[] = [];
+    const batch = KyselyStore.ARRAY_INSERT_BATCH_ROWS;
+    for (let from = 0; from < a.indices.length; from += batch) {
+      const rows = a.indices.slice(from, from + batch).map((index) => ({
+        id: `${a.id}_${index}`,
+        tenant: a.tenant,
+        project: a.spec.project,
+        name: a.spec.name,
+        submitted_by: a.submittedBy,
+        spec,
+        state: 'queued',
+        priority: a.priority,
+        submitted_at: a.submittedAt,
+        queued_at: a.submittedAt,
+        attempt: 0,
+        array_id: a.id,
+        array_index: index,
+        array_throttle: a.throttle,
+      }));
+      const inserted = await trx.insertInto('jobs').values(rows).returning(['seq', 'array_index']).execute();
+      for (const r of inserted) out.push({ index: Number(r.array_index), seq: r.seq });
+      await trx
+        .insertInto('job_transitions')
+        .values(
+          rows.map((r) => ({
+            job_id: r.id,
+            seq: 1,
+            from_state: null,
+            to_state: 'queued',
+            at: a.submittedAt,
+            reason: 'submitted',
+            attempt: 0,
+          })),
+        )
+        .execute();
+    }
+    return out;
   }
 
   getJobArray(id: string): Promise<JobArrayRecord | null> {

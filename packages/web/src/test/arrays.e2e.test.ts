@@ -34,7 +34,7 @@ async function shot(name: string): Promise<void> {
 
 async function setLang(lang: 'en' | 'zh-CN'): Promise<void> {
   await page.getByTestId('lang-switch').selectOption(lang);
-  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+  await page.waitForFunction(`document.documentElement.lang === ${JSON.stringify(lang)}`);
 }
 
 describe('console: job arrays, cursor paging, replica logs', { timeout: 180_000 }, () => {

@@ -1,9 +1,9 @@
 /**
  * One job array: its expression and throttle, task counts per state, a page of its tasks in index
  * order (moved with the server's cursor, filtered by state on the server), and cancel of the whole
- * array. Polls while any task has not ended.
+ * array. Polls the page shown.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { ApiClientError, type JobArrayView } from '@suanli/client';
 import { useI18n, useSession } from '../context.js';
 import { usePoll } from '../poll.js';
@@ -34,7 +34,6 @@ export function ArrayPage({ id }: { id: string }) {
   const stateFilter = query.get('state') ?? '';
   const cursor = query.get('cursor') ?? '';
   const states = useMemo(() => statesFor(stateFilter), [stateFilter]);
-  const [live, setLive] = useState(true);
   const poll = usePoll(
     () =>
       client.getArray(id, {
@@ -42,15 +41,12 @@ export function ArrayPage({ id }: { id: string }) {
         limit: ARRAY_PAGE_SIZE,
         ...(cursor ? { cursor } : {}),
       }),
-    live ? POLL_MS : 0,
-    [client, id, stateFilter, cursor, live],
+    // Always polled (one small request): changing the interval would start the page from nothing.
+    POLL_MS,
+    [client, id, stateFilter, cursor],
   );
   const a = poll.data;
   const open = a ? unfinished(a.counts) : 0;
-  // Nothing left to follow once every task has ended (a cancel's result shows in the last answer).
-  useEffect(() => {
-    if (a) setLive(open > 0);
-  }, [a, open]);
 
   const go = (patch: { state?: string; cursor?: string }, replace: boolean) => {
     const p = new URLSearchParams();
@@ -78,7 +74,7 @@ export function ArrayPage({ id }: { id: string }) {
         <Link href="/jobs">← {t('job.back')}</Link>
       </p>
       <h1 id="array-title">{t('array.title', { id: a ? arrayLabel(a) : id })}</h1>
-      {live ? <Updated at={poll.updatedAt} liveSeconds={POLL_MS / 1000} /> : null}
+      <Updated at={poll.updatedAt} liveSeconds={POLL_MS / 1000} />
       {poll.error ? <ErrorNote error={errorMessage(poll.error)} /> : null}
       {!a ? (
         <p className="muted" role="status">

@@ -411,10 +411,16 @@ const ArrayRow = memo(function ArrayRow({
 
 /** Task counts per state as compact badges (`data-count` = the state, text = how many). */
 export function TaskCounts({ counts }: { counts: Readonly<Record<string, number>> }) {
+  const { t } = useI18n();
   return (
     <>
       {countEntries(counts).map(([s, n]) => (
-        <span key={s} className={`count-badge state-${s}`} data-count={s} title={s}>
+        <span
+          key={s}
+          className={`count-badge state-${s}`}
+          data-count={s}
+          title={`${t(`state.${s}` as MessageKey)} (${s})`}
+        >
           {n}
         </span>
       ))}

@@ -4,7 +4,9 @@ import type { Accelerator, ClusterNode, JobSpec } from '@suanli/core';
 import type { LaunchRequest } from './executor.js';
 import type { Framework } from '@suanli/core';
 import {
+  ARRAY_ENV_VARS,
   PLATFORM_ENV_VARS,
+  SLURM_ARRAY_ENV_VARS,
   PlacementResolutionError,
   TORCHRUN_ENV_VARS,
   buildReplicaEnv,
@@ -178,6 +180,31 @@ void test('env: spec variables pass through, platform variables win, PyTorch con
   assert.equal(env['CUDA_VISIBLE_DEVICES'], 'GPU-uuid-0');
   assert.equal(env['MASTER_PORT'], '1234');
   assert.equal(env['SUANLI_MASTER_PORT'], '29500');
+});
+
+void test('env: a job array task gets SUANLI_ARRAY_ID and SUANLI_ARRAY_INDEX (not forgeable), other jobs neither', () => {
+  const placement = [{ node: 'n1', acceleratorIds: ['GPU-uuid-0'], cpuMillis: 0, memoryMiB: 0 }];
+  const nodes = [node('n1', [gpu(0)])];
+  const task = request(
+    { jobId: 'j-0123456789abcdef_17', placement, nodes, array: { id: 'j-0123456789abcdef', index: 17 } },
+    { SUANLI_ARRAY_INDEX: '999', SUANLI_ARRAY_ID: 'forged' },
+  );
+  const env = buildReplicaEnv(task, 0, rdv);
+  assert.equal(env['SUANLI_ARRAY_ID'], 'j-0123456789abcdef');
+  assert.equal(env['SUANLI_ARRAY_INDEX'], '17');
+  assert.equal(env['SUANLI_JOB_ID'], 'j-0123456789abcdef_17');
+  for (const v of PLATFORM_ENV_VARS) assert.ok(v in env, `${v} is set for a task too`);
+  // Slurm's own names are the Slurm executor's (its batch script), never the common contract's.
+  for (const v of SLURM_ARRAY_ENV_VARS) assert.equal(env[v], undefined, v);
+
+  for (const array of [undefined, null]) {
+    const plain = request(
+      { placement, nodes, ...(array === null ? { array } : {}) },
+      { SUANLI_ARRAY_INDEX: '3', SUANLI_ARRAY_ID: 'forged' },
+    );
+    const e = buildReplicaEnv(plain, 0, rdv);
+    for (const v of ARRAY_ENV_VARS) assert.equal(e[v], undefined, `${v} is absent outside an array (spec's dropped)`);
+  }
 });
 
 void test('env: a placement naming an unknown node or device is refused with what is missing', () => {

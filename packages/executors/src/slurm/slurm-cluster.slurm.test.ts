@@ -253,6 +253,30 @@ describe('slurm executor on a real cluster', () => {
     }
   });
 
+  test('a job array task sees SLURM_ARRAY_TASK_ID = its index and SUANLI_ARRAY_ID / SUANLI_ARRAY_INDEX', async () => {
+    const ex = createSlurmExecutor(TEST_SLURM);
+    const ev = events(ex);
+    try {
+      const nodes = await ex.discover();
+      const base = request(nodes, `env > ${shQuote(root)}/$SUANLI_JOB_ID.env`, ['node2'], 1);
+      const arrayId = 'j-0123456789abcdef';
+      const req: LaunchRequest = { ...base, jobId: `${base.jobId}_7`, array: { id: arrayId, index: 7 } };
+      const { ref } = await ex.launch(req);
+      const exited = await ev.wait((e) => e.kind === 'exited' && e.jobId === req.jobId, 25_000, 'exited');
+      assert.equal(exited.kind === 'exited' && exited.exitCode, 0);
+      const env = parseEnvDump(readFileSync(join(root, `${req.jobId}.env`), 'utf8'));
+      assert.equal(env['SLURM_ARRAY_TASK_ID'], '7');
+      assert.equal(env['SUANLI_ARRAY_INDEX'], '7');
+      assert.equal(env['SUANLI_ARRAY_ID'], arrayId);
+      assert.equal(env['SUANLI_JOB_ID'], req.jobId);
+      // Each task is its own Slurm batch job: the array job id is that job's id.
+      assert.equal(env['SLURM_ARRAY_JOB_ID'], String(slurmIdOf(ref)));
+      assert.equal(env['SLURM_JOB_ID'], String(slurmIdOf(ref)));
+    } finally {
+      await ex.close();
+    }
+  });
+
   test('a placement Slurm cannot express (uneven replicas per node) is refused, not over-allocated', async () => {
     const ex = createSlurmExecutor(TEST_SLURM);
     try {

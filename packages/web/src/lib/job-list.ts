@@ -1,36 +1,14 @@
 /**
- * The job list's data: a first load of every page up to a bound, then bounded refreshes.
+ * The job list's data: one page at a time of GET /api/v1/jobs, newest first, with the server's
+ * filters (state, tenant, project, submittedBy) and job arrays folded into one row each
+ * (`fold=true`). The console never loads the whole list: it holds one page (at most
+ * PAGE_SIZES' largest) and moves with the server's opaque cursor, so 100,000 jobs cost what 50 do.
  *
- * Every poll fetches the newest page (new jobs) and `activePagesPerPoll` pages of the active jobs,
- * continuing where the previous poll stopped, so a poll costs the same however many jobs wait
- * (10,000 queued jobs are all refreshed within 5 polls with the defaults). When a sweep over the
- * active jobs completes, a job that was active here but was not seen in it has ended: it is fetched
- * alone (at most `staleRefreshMax` per poll) to learn how. A poll that changed nothing returns the
- * same `order` and `byId` objects, so the view re-renders nothing.
+ * Polling asks for the same page again; a poll that changed nothing returns the previous rows
+ * array (and each unchanged row object), so the view re-renders nothing.
  */
-import type { JobView, ListJobsQuery, SuanliClient } from '@suanli/client';
-import { ACTIVE_STATES, isActive } from './overview.js';
-
-/** What the list needs from the API (the typed client satisfies it). */
-export type JobsSource = Pick<SuanliClient, 'listJobs' | 'getJob'>;
-
-export interface JobListLimits {
-  /** The most jobs the list loads; beyond it the view says so and asks for a filter. */
-  readonly loadedMax: number;
-  /** GET /api/v1/jobs page size for the first load and the active sweep (the server's maximum is 1000). */
-  readonly pageSize: number;
-  readonly newestPage: number;
-  readonly activePagesPerPoll: number;
-  readonly staleRefreshMax: number;
-}
-
-export const JOB_LIST_LIMITS: JobListLimits = {
-  loadedMax: 20_000,
-  pageSize: 1000,
-  newestPage: 200,
-  activePagesPerPoll: 2,
-  staleRefreshMax: 25,
-};
+import type { JobArrayView, JobView, ListJobsQuery, SuanliClient } from '@suanli/client';
+import { ACTIVE_STATES } from './overview.js';
 
 export const STATE_FILTERS = [
   '',
@@ -47,6 +25,10 @@ export const STATE_FILTERS = [
   'requeued',
 ] as const;
 
+/** Rows per page the list offers (the server's maximum is 1000). */
+export const PAGE_SIZES = [25, 50, 100, 200] as const;
+export const DEFAULT_PAGE_SIZE = 50;
+
 /** A state filter from the URL ("" = all, "active" = the four active states) as API states. */
 export function statesFor(filter: string): string[] | undefined {
   if (!filter) return undefined;
@@ -54,35 +36,77 @@ export function statesFor(filter: string): string[] | undefined {
   return [filter];
 }
 
-/** Pages through GET /api/v1/jobs (newest first) until the end or `max` jobs. */
+/** Pages through GET /api/v1/jobs (newest first) with the cursor until the end or `max` jobs. */
 export async function loadJobs(
-  client: Pick<JobsSource, 'listJobs'>,
-  q: Omit<ListJobsQuery, 'limit' | 'before'>,
+  client: Pick<SuanliClient, 'listJobs'>,
+  q: Omit<ListJobsQuery, 'limit' | 'before' | 'cursor' | 'fold'>,
   max: number,
   pageSize = 1000,
 ): Promise<{ jobs: JobView[]; truncated: boolean }> {
   const jobs: JobView[] = [];
-  let before: number | undefined;
+  let cursor: string | undefined;
   while (jobs.length < max) {
     const res = await client.listJobs({
       ...q,
       limit: Math.min(pageSize, max - jobs.length),
-      ...(before ? { before } : {}),
+      ...(cursor ? { cursor } : {}),
     });
     jobs.push(...res.jobs);
-    if (res.nextBefore === null) return { jobs, truncated: false };
-    before = res.nextBefore;
+    if (res.nextCursor === null) return { jobs, truncated: false };
+    cursor = res.nextCursor;
   }
   return { jobs, truncated: true };
 }
 
-export interface ListState {
-  readonly order: readonly string[];
-  readonly byId: ReadonlyMap<string, JobView>;
-  readonly truncated: boolean;
-  /** The sweep over active jobs: where the next page starts (undefined: from the newest) and what it has seen. */
-  readonly sweepBefore: number | undefined;
-  readonly sweepSeen: ReadonlySet<string>;
+/** What the list page shows, as its URL says it (`/jobs?state=…&project=…&cursor=…`). */
+export interface JobListQuery {
+  readonly state: string;
+  readonly project: string;
+  readonly submittedBy: string;
+  readonly tenant: string;
+  /** Fold arrays into one row (the default); false lists their tasks one by one. */
+  readonly fold: boolean;
+  readonly limit: number;
+  /** Where the page starts (a nextCursor of the server); "" = the newest page. */
+  readonly cursor: string;
+}
+
+export function parseListQuery(q: URLSearchParams): JobListQuery {
+  const limit = Number(q.get('limit'));
+  return {
+    state: q.get('state') ?? '',
+    project: q.get('project') ?? '',
+    submittedBy: q.get('submittedBy') ?? '',
+    tenant: q.get('tenant') ?? '',
+    fold: q.get('tasks') !== '1',
+    limit: (PAGE_SIZES as readonly number[]).includes(limit) ? limit : DEFAULT_PAGE_SIZE,
+    cursor: q.get('cursor') ?? '',
+  };
+}
+
+/** The URL search string of a query (defaults left out), e.g. `?state=queued&cursor=…`. */
+export function listQueryString(q: JobListQuery): string {
+  const p = new URLSearchParams();
+  if (q.state) p.set('state', q.state);
+  if (q.project) p.set('project', q.project);
+  if (q.submittedBy) p.set('submittedBy', q.submittedBy);
+  if (q.tenant) p.set('tenant', q.tenant);
+  if (!q.fold) p.set('tasks', '1');
+  if (q.limit !== DEFAULT_PAGE_SIZE) p.set('limit', String(q.limit));
+  if (q.cursor) p.set('cursor', q.cursor);
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+/** One row of the list: a job (an array's task too, when not folded) or a folded job array. */
+export type ListRow =
+  | { readonly kind: 'job'; readonly id: string; readonly job: JobView }
+  | { readonly kind: 'array'; readonly id: string; readonly array: JobArrayView };
+
+export interface JobPage {
+  readonly rows: readonly ListRow[];
+  /** The next (older) page's cursor; null: this is the last page. */
+  readonly nextCursor: string | null;
 }
 
 /** Whether a polled job differs from the one shown in anything the list or its links depend on. */
@@ -98,95 +122,126 @@ export function changed(a: JobView, b: JobView): boolean {
   );
 }
 
-export async function refreshJobList(
-  client: JobsSource,
-  prev: ListState | null,
-  states: string[] | undefined,
-  project: string,
-  limits: JobListLimits = JOB_LIST_LIMITS,
-): Promise<ListState> {
-  const q = { ...(states ? { state: states } : {}), ...(project ? { project } : {}) };
-  if (!prev) {
-    const { jobs, truncated } = await loadJobs(client, q, limits.loadedMax, limits.pageSize);
-    return {
-      order: jobs.map((j) => j.id),
-      byId: new Map(jobs.map((j) => [j.id, j])),
-      truncated,
-      sweepBefore: undefined,
-      sweepSeen: new Set(),
-    };
-  }
-  const activeStates = (states ?? [...ACTIVE_STATES]).filter((s) => isActive(s));
-  const newest = await client.listJobs({ ...q, limit: limits.newestPage });
-  const swept: JobView[] = [];
-  let sweepBefore = prev.sweepBefore;
-  let sweepDone = activeStates.length === 0;
-  for (let i = 0; i < limits.activePagesPerPoll && !sweepDone; i++) {
-    const page = await client.listJobs({
-      ...q,
-      state: activeStates,
-      limit: limits.pageSize,
-      ...(sweepBefore ? { before: sweepBefore } : {}),
-    });
-    swept.push(...page.jobs);
-    if (page.nextBefore === null) sweepDone = true;
-    else sweepBefore = page.nextBefore;
-  }
-  // Copy the map only when something changed, so a quiet poll re-renders nothing (10,000 rows stay put).
-  let byId = prev.byId as Map<string, JobView>;
-  let copied = false;
-  const put = (j: JobView) => {
-    if (!copied) {
-      byId = new Map(prev.byId);
-      copied = true;
-    }
-    byId.set(j.id, j);
-  };
-  const added: string[] = [];
-  const addedSet = new Set<string>();
-  for (const j of newest.jobs)
-    if (!prev.byId.has(j.id)) {
-      added.push(j.id);
-      addedSet.add(j.id);
-    }
-  for (const j of [...newest.jobs, ...swept]) {
-    const old = byId.get(j.id);
-    if (old && !changed(old, j)) continue;
-    // Active jobs we have never seen are new ones beyond the newest page (unless the list was cut at its bound).
-    if (!old && !addedSet.has(j.id)) {
-      if (prev.truncated) continue;
-      added.push(j.id);
-      addedSet.add(j.id);
-    }
-    put(j);
-  }
-  const seen = new Set(prev.sweepSeen);
-  for (const j of swept) seen.add(j.id);
-  for (const j of newest.jobs) if (isActive(j.state)) seen.add(j.id);
-  const removed = new Set<string>();
-  if (sweepDone) {
-    // The sweep covered every active job: those active here but not seen have ended.
-    const stale = [...prev.byId.values()]
-      .filter((j) => isActive(j.state) && !seen.has(j.id) && !newest.jobs.some((n) => n.id === j.id))
-      .slice(0, limits.staleRefreshMax);
-    const ended = await Promise.all(stale.map((j) => client.getJob(j.id).catch(() => null)));
-    for (const j of ended) {
-      if (!j) continue;
-      if (states && !states.includes(j.state)) removed.add(j.id);
-      else put(j);
-    }
-    if (removed.size > 0) {
-      if (!copied) byId = new Map(prev.byId);
-      copied = true;
-      for (const id of removed) byId.delete(id);
-    }
-  }
-  const sweep = {
-    sweepBefore: sweepDone ? undefined : sweepBefore,
-    sweepSeen: sweepDone ? new Set<string>() : seen,
-  };
-  if (!copied && added.length === 0) return { ...prev, ...sweep, order: prev.order, byId: prev.byId };
-  const order =
-    added.length || removed.size ? [...added, ...prev.order.filter((id) => !removed.has(id))] : prev.order;
-  return { order, byId, truncated: prev.truncated, ...sweep };
+function sameCounts(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
+
+function sameRow(a: ListRow, b: ListRow): boolean {
+  if (a.kind === 'job' && b.kind === 'job') return a.id === b.id && !changed(a.job, b.job);
+  if (a.kind === 'array' && b.kind === 'array')
+    return a.id === b.id && sameCounts(a.array.counts, b.array.counts);
+  return false;
+}
+
+/** `next`, keeping `prev`'s row objects (and its array) where nothing the list shows changed. */
+export function reusePage(prev: JobPage | null, next: JobPage): JobPage {
+  if (!prev) return next;
+  const old = new Map(prev.rows.map((r) => [`${r.kind}:${r.id}`, r]));
+  let same = prev.rows.length === next.rows.length && prev.nextCursor === next.nextCursor;
+  const rows = next.rows.map((r, i) => {
+    const o = old.get(`${r.kind}:${r.id}`);
+    const keep = o !== undefined && sameRow(o, r) ? o : r;
+    if (keep !== prev.rows[i]) same = false;
+    return keep;
+  });
+  return same ? prev : { rows, nextCursor: next.nextCursor };
+}
+
+/** One page of GET /api/v1/jobs for `q` (arrays folded unless `q.fold` is false). */
+export async function loadJobPage(
+  client: Pick<SuanliClient, 'listJobs'>,
+  q: JobListQuery,
+  isOperator: boolean,
+): Promise<JobPage> {
+  const states = statesFor(q.state);
+  const res = await client.listJobs({
+    ...(states ? { state: states } : {}),
+    ...(q.project ? { project: q.project } : {}),
+    ...(q.submittedBy ? { submittedBy: q.submittedBy } : {}),
+    ...(q.tenant && isOperator ? { tenant: q.tenant } : {}),
+    ...(q.fold ? { fold: true } : {}),
+    ...(q.cursor ? { cursor: q.cursor } : {}),
+    limit: q.limit,
+  });
+  const rows: ListRow[] = q.fold
+    ? (res.entries ?? []).flatMap((e): ListRow[] =>
+        e.array
+          ? [{ kind: 'array', id: e.array.id, array: e.array }]
+          : e.job
+            ? [{ kind: 'job', id: e.job.id, job: e.job }]
+            : [],
+      )
+    : res.jobs.map((j) => ({ kind: 'job', id: j.id, job: j }));
+  return { rows, nextCursor: res.nextCursor };
+}
+
+/**
+ * The way back through pages: for each page start (a cursor; "" the newest page) the start of the
+ * page before it and its number. Built as the user moves forward; a page opened from a link or a
+ * reload has no known predecessor, and "previous" then goes to the newest page.
+ */
+export class PageTrail {
+  private readonly back = new Map<string, { prev: string; page: number }>();
+
+  /** Records that `next` was reached from `from` and returns `next`'s page number (1 = newest). */
+  forward(from: string, next: string): number {
+    const page = this.pageOf(from) + 1;
+    this.back.set(next, { prev: from, page });
+    return page;
+  }
+
+  /** The start of the page before `cursor` ("" when unknown or when it is the second page). */
+  previous(cursor: string): string {
+    return this.back.get(cursor)?.prev ?? '';
+  }
+
+  /** The page number of `cursor`; null when it was not reached through this trail. */
+  known(cursor: string): number | null {
+    return cursor === '' ? 1 : (this.back.get(cursor)?.page ?? null);
+  }
+
+  private pageOf(cursor: string): number {
+    return this.known(cursor) ?? 1;
+  }
+}
+
+/** An array's id as the CLI prints it: `j-…_[0-999%50]`. */
+export function arrayLabel(a: Pick<JobArrayView, 'id' | 'array'>): string {
+  return `${a.id}_[${a.array}]`;
+}
+
+/** The order states are shown in a count summary: active first, then how tasks ended. */
+const COUNT_ORDER = [
+  'running',
+  'starting',
+  'queued',
+  'requeued',
+  'succeeded',
+  'failed',
+  'timed-out',
+  'cancelled',
+  'preempted',
+  'lost',
+];
+
+/** The non-zero task counts of an array, in COUNT_ORDER (unknown states last, by name). */
+export function countEntries(counts: Readonly<Record<string, number>>): [string, number][] {
+  const rank = (s: string) => {
+    const i = COUNT_ORDER.indexOf(s);
+    return i < 0 ? COUNT_ORDER.length : i;
+  };
+  return Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/** How many of an array's tasks have not ended (cancel has something to do while this is > 0). */
+export function unfinished(counts: Readonly<Record<string, number>>): number {
+  return [...ACTIVE_STATES].reduce((n, s) => n + (counts[s] ?? 0), 0);
+}
+
+/** A job id or a job array task id (`j-0123456789abcdef` or `j-0123456789abcdef_7`). */
+export const JOB_PATH_RE = /^\/jobs\/(j-[0-9a-f]{16}(?:_[0-9]{1,7})?)$/;
+/** A job array's page. */
+export const ARRAY_PATH_RE = /^\/job-arrays\/(j-[0-9a-f]{16})$/;

@@ -17,3 +17,8 @@ const ALLOWED: Readonly<Record<Action, readonly Role[]>> = {
 export function can(role: string | null | undefined, action: Action): boolean {
   return role !== null && role !== undefined && (ALLOWED[action] as readonly string[]).includes(role);
 }
+
+/** Platform roles see every tenant (and may pick one to list); tenant roles only their own. */
+export function isPlatformRole(role: string | null | undefined): boolean {
+  return role === 'admin' || role === 'operator';
+}

@@ -1,6 +1,7 @@
 /**
- * The job list's polling against a real server (SQLite in a temp dir, declared gpu:2, local
- * executor), with tiny page sizes so one sweep over the active jobs takes several polls.
+ * The job list's pages against a real server (SQLite in a temp dir, declared gpu:2, local
+ * executor): the cursor across more jobs than a page, arrays folded into one row with task counts,
+ * server-side filters, and quiet polls that keep the rows the view already has.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,17 +9,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '@suanli/api';
-import { SuanliClient, type JobView } from '@suanli/client';
-import { loadJobs, refreshJobList, statesFor, type JobListLimits, type ListState } from '../lib/job-list.js';
+import { SuanliClient, type JobArrayView } from '@suanli/client';
+import {
+  ARRAY_PATH_RE,
+  JOB_PATH_RE,
+  PageTrail,
+  arrayLabel,
+  countEntries,
+  listQueryString,
+  loadJobPage,
+  loadJobs,
+  parseListQuery,
+  reusePage,
+  unfinished,
+  type JobListQuery,
+} from '../lib/job-list.js';
 
 const TOKEN = 'sl_job_list_test_token_0123456789';
-const TINY: JobListLimits = {
-  loadedMax: 100,
-  pageSize: 1,
-  newestPage: 1,
-  activePagesPerPoll: 1,
-  staleRefreshMax: 10,
-};
 let dataDir: string;
 let server: RunningServer;
 let client: SuanliClient;
@@ -48,30 +55,12 @@ after(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-const rows = (s: ListState): JobView[] =>
-  s.order.map((id) => s.byId.get(id)).filter((j): j is JobView => j !== undefined);
+const query = (o: Partial<JobListQuery>): JobListQuery => ({
+  ...parseListQuery(new URLSearchParams()),
+  ...o,
+});
 
-async function pollUntil(
-  prev: ListState,
-  states: string[] | undefined,
-  project: string,
-  done: (s: ListState) => boolean,
-  what: string,
-): Promise<ListState> {
-  let s = prev;
-  for (let i = 0; i < 200; i++) {
-    s = await refreshJobList(client, s, states, project, TINY);
-    if (done(s)) return s;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(
-    `never: ${what}; list: ${rows(s)
-      .map((j) => `${j.name}=${j.state}`)
-      .join(', ')}`,
-  );
-}
-
-test('loadJobs pages to the end or stops at its bound', async () => {
+test('loadJobs pages with the cursor to the end or stops at its bound', async () => {
   for (let i = 0; i < 3; i++)
     await client.submitJob({
       name: `page-${i}`,
@@ -90,70 +79,112 @@ test('loadJobs pages to the end or stops at its bound', async () => {
   assert.equal(cut.truncated, true);
 });
 
-test('polls pick up new jobs at the top, state changes, and jobs that ended, with one-job pages', async () => {
-  const long = (name: string) =>
-    client.submitJob({ name, project: 'live', command: ['sleep', '300'], resources: { accelerators: 1 } });
-  const a = await long('a');
-  const b = await long('b');
-  const c = await long('c'); // waits: both accelerators are taken
-  let s = await refreshJobList(client, null, undefined, 'live', TINY);
-  assert.deepEqual(
-    rows(s).map((j) => j.name),
-    ['c', 'b', 'a'],
-  );
-
-  // A quiet poll changes nothing: same objects, so the view re-renders nothing.
-  await pollUntil(
-    s,
-    undefined,
-    'live',
-    (x) => rows(x).filter((j) => j.state === 'running').length === 2,
-    'a and b running',
-  ).then((x) => (s = x));
-  const quiet = await refreshJobList(client, s, undefined, 'live', TINY);
-  assert.equal(quiet.byId, s.byId);
-  assert.equal(quiet.order, s.order);
-
-  // A job submitted since appears at the top.
-  const d = await client.submitJob({
-    name: 'd',
-    project: 'live',
-    command: ['true'],
-    resources: { accelerators: 0 },
+test('the URL query: defaults left out, page sizes bounded, a cursor kept', () => {
+  const q = parseListQuery(new URLSearchParams('state=queued&limit=25&tasks=1&cursor=abc&project=p'));
+  assert.deepEqual(q, {
+    state: 'queued',
+    project: 'p',
+    submittedBy: '',
+    tenant: '',
+    fold: false,
+    limit: 25,
+    cursor: 'abc',
   });
-  s = await pollUntil(s, undefined, 'live', (x) => x.order[0] === d.id, 'd at the top');
+  assert.equal(listQueryString(q), '?state=queued&project=p&tasks=1&limit=25&cursor=abc');
+  assert.equal(parseListQuery(new URLSearchParams('limit=100000')).limit, 50, 'not a page size offered');
+  assert.equal(listQueryString(parseListQuery(new URLSearchParams())), '');
+});
 
-  // A cancelled job leaves the active states: found when a sweep completes, with its final state.
-  await client.cancelJob(a.id);
-  s = await pollUntil(s, undefined, 'live', (x) => x.byId.get(a.id)?.state === 'cancelled', 'a cancelled');
-  // …and c, which waited, now runs.
-  s = await pollUntil(s, undefined, 'live', (x) => x.byId.get(c.id)?.state === 'running', 'c running');
-  assert.deepEqual(
-    rows(s).map((j) => j.name),
-    ['d', 'c', 'b', 'a'],
-  );
+test('routes: a task id opens the job page, an array id its own page', () => {
+  assert.equal(JOB_PATH_RE.exec('/jobs/j-0123456789abcdef_7')?.[1], 'j-0123456789abcdef_7');
+  assert.equal(JOB_PATH_RE.exec('/jobs/j-0123456789abcdef')?.[1], 'j-0123456789abcdef');
+  assert.equal(JOB_PATH_RE.exec('/jobs/j-0123456789abcdef_'), null);
+  assert.equal(JOB_PATH_RE.exec('/jobs/j-0123456789abcdef_12345678'), null, 'indices have at most 7 digits');
+  assert.equal(ARRAY_PATH_RE.exec('/job-arrays/j-0123456789abcdef')?.[1], 'j-0123456789abcdef');
+  assert.equal(ARRAY_PATH_RE.exec('/job-arrays/j-0123456789abcdef_1'), null);
+});
 
-  // With a state filter, a job that leaves that state leaves the list.
-  let running = await refreshJobList(client, null, statesFor('running'), 'live', TINY);
-  assert.deepEqual(
-    rows(running)
-      .map((j) => j.name)
-      .sort(),
-    ['b', 'c'],
-  );
-  await client.cancelJob(b.id);
-  running = await pollUntil(
-    running,
-    statesFor('running'),
-    'live',
-    (x) => !x.byId.has(b.id),
-    'b gone from the running list',
-  );
-  assert.deepEqual(
-    rows(running).map((j) => j.name),
-    ['c'],
-  );
-  // Leave nothing running: the server's close does not end its jobs (they are re-adopted at a restart).
-  await client.cancelJob(c.id);
-  await pollUntil(running, undefined, 'live', (x) => x.byId.get(c.id)?.state === 'cancelled', 'c cancelled');
+test('pages: the cursor across more jobs than a page, arrays folded with counts, filters on the server', async () => {
+  // Nothing starts while the node is drained: every count below is "queued".
+  const nodes = await client.listNodes();
+  for (const n of nodes.nodes) await client.drainNode(n.name, 'job-list test');
+  try {
+    for (let i = 0; i < 5; i++)
+      await client.submitJob({
+        name: `folded-${i}`,
+        project: 'folded',
+        command: ['true'],
+        resources: { accelerators: 1 },
+      });
+    const arr = (await client.submit(
+      { name: 'sweep', project: 'folded', command: ['true'], resources: { accelerators: 1 } },
+      { array: '0-5%2' },
+    )) as JobArrayView;
+    assert.equal(arr.kind, 'array');
+    await client.submitJob({
+      name: 'last',
+      project: 'folded',
+      command: ['true'],
+      resources: { accelerators: 1 },
+    });
+
+    // Folded, 3 rows a page: last, the array (one row for 6 tasks), folded-4 | folded-3..1 | folded-0.
+    const trail = new PageTrail();
+    const seen: string[][] = [];
+    let q = query({ project: 'folded', limit: 25 });
+    const pages = [];
+    for (let cursor = ''; ;) {
+      const page = await loadJobPage(client, { ...q, cursor, limit: 3 }, true);
+      pages.push({ cursor, page });
+      seen.push(page.rows.map((r) => (r.kind === 'array' ? arrayLabel(r.array) : r.job.name)));
+      if (page.nextCursor === null) break;
+      assert.equal(trail.forward(cursor, page.nextCursor), pages.length + 1);
+      cursor = page.nextCursor;
+    }
+    assert.deepEqual(seen, [
+      ['last', `${arr.id}_[0-5%2]`, 'folded-4'],
+      ['folded-3', 'folded-2', 'folded-1'],
+      ['folded-0'],
+    ]);
+    const row = pages[0]?.page.rows[1];
+    assert.ok(row?.kind === 'array');
+    assert.deepEqual(row.array.counts, { queued: 6 });
+    assert.deepEqual(countEntries(row.array.counts), [['queued', 6]]);
+    assert.equal(unfinished(row.array.counts), 6);
+    // The way back: page 3 → 2 → 1.
+    const third = pages[2]?.cursor ?? '';
+    assert.equal(trail.previous(third), pages[1]?.cursor);
+    assert.equal(trail.previous(pages[1]?.cursor ?? ''), '');
+    assert.equal(trail.known(third), 3);
+    assert.equal(new PageTrail().known(third), null, 'a page opened from a link has no known number');
+
+    // Unfolded: the tasks one by one (6 + 6 jobs); a state filter the server applies.
+    q = query({ project: 'folded', fold: false, limit: 100 });
+    const flat = await loadJobPage(client, q, true);
+    assert.equal(flat.rows.length, 12);
+    assert.equal(flat.rows.filter((r) => r.kind === 'job' && r.job.arrayId === arr.id).length, 6);
+    assert.ok(flat.rows.some((r) => r.id === `${arr.id}_5`));
+    const none = await loadJobPage(client, query({ project: 'folded', state: 'running' }), true);
+    assert.deepEqual(none.rows, []);
+    const mine = await loadJobPage(client, query({ project: 'folded', submittedBy: 'nobody-else' }), true);
+    assert.deepEqual(mine.rows, []);
+
+    // A quiet poll keeps the page object; a change replaces only the changed row.
+    const first = await loadJobPage(client, query({ project: 'folded', limit: 25 }), true);
+    const again = reusePage(first, await loadJobPage(client, query({ project: 'folded', limit: 25 }), true));
+    assert.equal(again, first);
+    const cancelled = await client.cancelArray(arr.id);
+    assert.equal(cancelled.cancelled, 6);
+    const later = reusePage(first, await loadJobPage(client, query({ project: 'folded', limit: 25 }), true));
+    assert.notEqual(later, first);
+    assert.equal(later.rows[0], first.rows[0], 'the unchanged job row is the same object');
+    const arrRow = later.rows[1];
+    assert.ok(arrRow?.kind === 'array');
+    assert.deepEqual(arrRow.array.counts, { cancelled: 6 });
+    assert.equal(unfinished(arrRow.array.counts), 0);
+  } finally {
+    for (const n of nodes.nodes) await client.undrainNode(n.name);
+    const left = await loadJobs(client, { project: 'folded', state: ['queued'] }, 100);
+    for (const j of left.jobs) await client.cancelJob(j.id);
+  }
 });

@@ -23,6 +23,8 @@ import { Login } from './views/Login.js';
 import { Overview } from './views/Overview.js';
 import { Jobs } from './views/Jobs.js';
 import { JobPage } from './views/JobPage.js';
+import { ArrayPage } from './views/ArrayPage.js';
+import { ARRAY_PATH_RE, JOB_PATH_RE } from '../lib/job-list.js';
 // The YAML editor pulls in a YAML parser: load it only when someone opens it.
 const Submit = lazy(() => import('./views/Submit.js').then((m) => ({ default: m.Submit })));
 import { Nodes } from './views/Nodes.js';
@@ -173,7 +175,9 @@ function Shell() {
   const { me, logout } = useSession();
   const { path } = useLocation();
   const active = (href: string) =>
-    href === '/' ? path === '/' : path === href || path.startsWith(href + '/');
+    href === '/'
+      ? path === '/'
+      : path === href || path.startsWith(href + '/') || (href === '/jobs' && path.startsWith('/job-arrays/'));
   return (
     <div className="shell">
       <a className="skip" href="#main">
@@ -211,8 +215,10 @@ function Routes({ path }: { path: string }) {
   const { t } = useI18n();
   if (path === '/' || path === '/overview') return <Overview />;
   if (path === '/jobs') return <Jobs />;
-  const m = /^\/jobs\/(j-[0-9a-f]{16})$/.exec(path);
-  if (m?.[1]) return <JobPage id={m[1]} />;
+  const m = JOB_PATH_RE.exec(path);
+  if (m?.[1]) return <JobPage key={m[1]} id={m[1]} />;
+  const a = ARRAY_PATH_RE.exec(path);
+  if (a?.[1]) return <ArrayPage key={a[1]} id={a[1]} />;
   if (path === '/submit')
     return (
       <Suspense fallback={<p className="muted">{t('common.loading')}</p>}>

@@ -4,7 +4,7 @@ import { ApiClientError, describeVerdictDetail, type JobView, type SuanliClient 
 import { useI18n, useSession } from '../context.js';
 import { usePoll, useNow } from '../poll.js';
 import { errorMessage } from '../api.js';
-import { Link } from '../router.js';
+import { Link, navigate } from '../router.js';
 import { ConfirmAction, ErrorNote, StateBadge, Updated } from './common.js';
 import { isActive } from '../../lib/overview.js';
 import { formatBytes, formatCpuTime, formatDuration, formatRelative, formatTime } from '../../lib/format.js';
@@ -27,7 +27,21 @@ export function JobPage({ id }: { id: string }) {
     if (job && !isActive(job.state) && !job.cancelRequested) setDone(true);
   }, [job]);
 
-  if (poll.error instanceof ApiClientError && poll.error.code === 'JOB_NOT_FOUND')
+  // An array's id opened as a job's (a link or a typed URL): its page is the array's.
+  const notFound = poll.error instanceof ApiClientError && poll.error.code === 'JOB_NOT_FOUND';
+  useEffect(() => {
+    if (!notFound || id.includes('_')) return;
+    let stop = false;
+    client
+      .getArray(id, { limit: 1 })
+      .then(() => !stop && navigate(`/job-arrays/${id}`, true))
+      .catch(() => undefined);
+    return () => {
+      stop = true;
+    };
+  }, [notFound, client, id]);
+
+  if (notFound)
     return (
       <section>
         <h1>{t('job.title', { id })}</h1>
@@ -52,6 +66,13 @@ export function JobPage({ id }: { id: string }) {
         </p>
       ) : (
         <>
+          {job.arrayId !== undefined ? (
+            <p data-testid="array-task-of">
+              <Link href={`/job-arrays/${job.arrayId}`}>
+                {t('job.arrayTask', { index: job.arrayIndex ?? '?', array: job.arrayId })}
+              </Link>
+            </p>
+          ) : null}
           {can(me.role, 'job.cancel') && isActive(job.state) ? (
             <CancelButton client={client} job={job} onDone={poll.refresh} />
           ) : null}
@@ -251,6 +272,8 @@ function CancelButton({ client, job, onDone }: { client: SuanliClient; job: JobV
 interface LogState {
   text: string;
   offset: number;
+  /** The merged log of a gang: per-replica offsets (`o0,o1,…`) as the server last returned them. */
+  cursor: string;
   trimmed: boolean;
   finished: boolean;
   notStarted: boolean;
@@ -259,6 +282,7 @@ interface LogState {
 const EMPTY_LOG: LogState = {
   text: '',
   offset: 0,
+  cursor: '',
   trimmed: false,
   finished: false,
   notStarted: false,
@@ -269,6 +293,9 @@ function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
   const { t } = useI18n();
   const [stream, setStream] = useState<'stdout' | 'stderr'>('stdout');
   const [attempt, setAttempt] = useState<number>(job.attempt);
+  // A gang's log: every replica's lines prefixed `[rank]` ('all'), or one replica's own.
+  const [replica, setReplica] = useState<'all' | number>('all');
+  const gang = job.replicas > 1;
   const [log, setLog] = useState<LogState>(EMPTY_LOG);
   const pre = useRef<HTMLPreElement | null>(null);
   const follow = useRef(true);
@@ -289,6 +316,8 @@ function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let state: LogState = EMPTY_LOG;
     let probed = false;
+    const merged = gang && replica === 'all';
+    const which = gang && replica !== 'all' ? { replica } : {};
     setLog(state);
     const tick = async () => {
       let again = LOG_POLL_MS;
@@ -298,13 +327,32 @@ function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
         } else {
           if (!probed) {
             // A long log: start at its tail (the view keeps only the last LOG_VIEW_MAX_CHARS anyway).
-            const probe = await client.readLogs(job.id, { stream, attempt, offset: 0, limit: 1 });
+            const probe = await client.readLogs(job.id, { stream, attempt, ...which, offset: 0, limit: 1 });
             if (stop) return;
             probed = true;
-            if (probe.size > LOG_VIEW_MAX_CHARS)
+            if (probe.size > LOG_VIEW_MAX_CHARS && !merged)
               state = { ...state, offset: probe.size - LOG_VIEW_MAX_CHARS, trimmed: true };
+            if (probe.size > LOG_VIEW_MAX_CHARS && merged) {
+              // Each replica's tail, sharing the view between them.
+              const share = Math.floor(LOG_VIEW_MAX_CHARS / job.replicas);
+              const sizes = await Promise.all(
+                Array.from({ length: job.replicas }, (_, r) =>
+                  client.readLogs(job.id, { stream, attempt, replica: r, limit: 1 }).then(
+                    (x) => x.size,
+                    () => 0,
+                  ),
+                ),
+              );
+              if (stop) return;
+              state = { ...state, cursor: sizes.map((n) => Math.max(0, n - share)).join(','), trimmed: true };
+            }
           }
-          const c = await client.readLogs(job.id, { stream, attempt, offset: state.offset });
+          const c = await client.readLogs(
+            job.id,
+            merged
+              ? { stream, attempt, ...(state.cursor ? { cursor: state.cursor } : {}) }
+              : { stream, attempt, ...which, offset: state.offset },
+          );
           if (stop) return;
           let text = state.text + c.data;
           let trimmed = state.trimmed;
@@ -315,12 +363,14 @@ function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
           state = {
             text,
             offset: c.nextOffset,
+            cursor: c.cursor ?? state.cursor,
             trimmed,
             finished: c.finished && c.nextOffset >= c.size,
             notStarted: false,
             error: null,
           };
-          if (c.nextOffset < c.size) again = 0; // more is already there
+          // More is already there (a gang's unfinished last line waits for its newline: not "more").
+          if (c.nextOffset < c.size && c.data) again = 0;
         }
       } catch (err) {
         if (stop) return;
@@ -340,7 +390,7 @@ function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
       stop = true;
       if (timer) clearTimeout(timer);
     };
-  }, [client, job.id, stream, attempt]);
+  }, [client, job.id, stream, attempt, replica, gang]);
 
   // A job that was waiting starts: the log poll above restarts through `attempt`.
   useEffect(() => {
@@ -363,6 +413,23 @@ function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
               <option value="stderr">stderr</option>
             </select>
           </label>
+          {gang ? (
+            <label>
+              {t('job.replica')}{' '}
+              <select
+                value={String(replica)}
+                onChange={(e) => setReplica(e.target.value === 'all' ? 'all' : Number(e.target.value))}
+                data-testid="log-replica"
+              >
+                <option value="all">{t('job.replicaAll', { count: job.replicas })}</option>
+                {Array.from({ length: job.replicas }, (_, r) => (
+                  <option key={r} value={r}>
+                    {r}
+                  </option>
+                ))}
+              </select>
+            </label>
+          ) : null}
           {job.attempt > 1 ? (
             <label>
               {t('job.attempt')}{' '}
@@ -385,7 +452,7 @@ function Logs({ client, job }: { client: SuanliClient; job: JobView }) {
         ref={pre}
         className="log"
         role="log"
-        aria-label={`${t('job.logs')} (${stream})`}
+        aria-label={`${t('job.logs')} (${stream}${gang ? `, ${replica === 'all' ? t('job.replicaAll', { count: job.replicas }) : `${t('job.replica')} ${replica}`}` : ''})`}
         tabIndex={0}
         data-testid="log"
         onScroll={(e) => {

@@ -6,3 +6,4 @@ export * from './server-lock.js';
 export * from './health.js';
 export * from './log-sink.js';
 export type * from './schemas/index.js';
+export * from './transition-detail.js';

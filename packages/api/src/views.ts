@@ -2,12 +2,20 @@
 import type { JobState, VerdictDetail } from '@suanli/core';
 import type { JobArrayRecord, JobRecord, StoredNode, TransitionRecord, UsageRecord } from '@suanli/store';
 import { readProgress, stepsLost, type NodeHealthStatus, type Progress } from '@suanli/engine';
+import { transitionDetail } from './transition-detail.js';
 import type { AttemptView, JobArrayView, JobView, NodeView, TransitionView, VerdictDetailView } from './schemas/index.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function toTransitionView(t: TransitionRecord): TransitionView {
-  return { from: t.from, to: t.to, at: new Date(t.at).toISOString(), reason: t.reason, attempt: t.attempt };
+  return {
+    from: t.from,
+    to: t.to,
+    at: new Date(t.at).toISOString(),
+    reason: t.reason,
+    attempt: t.attempt,
+    detail: transitionDetail(t.reason),
+  };
 }
 
 /**
@@ -132,7 +140,8 @@ export function toNodeView(
 
 /** A verdict's detail with its time as ISO 8601, as every time in the API is. */
 export function toVerdictDetailView(d: VerdictDetail): VerdictDetailView {
-  return { ...d, at: new Date(d.at).toISOString() };
+  if (!('at' in d)) return d;
+  return { ...d, at: d.at === null ? null : new Date(d.at).toISOString() } as VerdictDetailView;
 }
 
 /** What each attempt of a job reported in its progress file (the engine's progress protocol). */

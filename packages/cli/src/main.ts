@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import {
   ApiClientError,
+  describeTransition,
   describeVerdictDetail,
   parseLang,
   SuanliClient,
@@ -187,11 +188,19 @@ function printJob(j: JobView): void {
     );
   }
   if (j.transitions?.length) {
+    const reader = cliReader(langOption);
     lines.push('  history:');
     lines.push(
       table(
         ['    AT', 'FROM', 'TO', 'ATTEMPT', 'REASON'],
-        j.transitions.map((t) => ['    ' + t.at, t.from ?? '-', t.to, String(t.attempt), t.reason]),
+        j.transitions.map((t) => [
+          '    ' + t.at,
+          t.from ?? '-',
+          t.to,
+          String(t.attempt),
+          // English readers get the reason as written (scripts read it); others get it translated
+          t.detail && reader.lang !== 'en' ? describeTransition(t.detail, reader) : t.reason,
+        ]),
       ),
     );
   }

@@ -46,10 +46,13 @@ test(
         timeLimit: '5m',
       });
       ids.push(next.id);
+      const huge = await client.submitJob({ name: 'huge', command: ['true'], resources: { accelerators: 64 } });
+      ids.push(huge.id);
       let at = NaN;
       for (let i = 0; i < 200 && Number.isNaN(at); i++) {
         const j = await client.getJob(next.id);
-        if (j.pending?.detail?.code === 'expected-start') at = Date.parse(j.pending.detail.at);
+        const d = j.pending?.detail;
+        if (d?.code === 'needs-capacity' && d.at !== null) at = Date.parse(d.at);
         else await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(Number.isFinite(at), 'the waiting job has an expected start');
@@ -65,7 +68,11 @@ test(
       const now = Date.now();
       const zhTime = formatLocalTime(at, { lang: 'zh-CN', timeZone: 'Asia/Shanghai', now });
       const zhList = await cli({ LANG: 'zh_CN.UTF-8', TZ: 'Asia/Shanghai' }, 'jobs');
-      assert.match(zhList, new RegExp(`waits-for-capacity: 预计 ${zhTime} 开始（约 2 小时后`));
+      assert.match(
+        zhList,
+        new RegExp(`waits-for-capacity: 等待资源：共需 1 个加速卡，当前空闲 0 个 [^；]+；预计 ${zhTime} 开始（约 2 小时后`),
+      );
+      assert.match(zhList, /can-never-fit: 永远无法运行：即使全部空闲，集群中也没有任何节点能容纳此请求（共 64 个加速卡）/);
       assert.doesNotMatch(zhList, /t=\d{10,}/);
 
       const enTime = formatLocalTime(at, { lang: 'en', timeZone: 'America/New_York', now });
@@ -81,6 +88,14 @@ test(
       assert.doesNotMatch(enJob, /t=\d{10,}/);
       // The English reason stays, for logs and scripts, with its time in ISO 8601.
       assert.match(enJob, /expected to start \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/);
+
+      // The history reads in Chinese too; in English it is the reason as written.
+      const zhHolder = await cli({ LANG: 'zh_CN.UTF-8', TZ: 'Asia/Shanghai' }, 'job', ids[0] ?? '');
+      assert.match(zhHolder, /已提交/);
+      assert.match(zhHolder, /已调度：资源充足，队列中排第一/);
+      const enHolder = await cli({ LANG: 'en_US.UTF-8' }, 'job', ids[0] ?? '');
+      assert.match(enHolder, /scheduled: fits now; first in queue order/);
+      assert.doesNotMatch(enHolder, /已调度/);
 
       const bad = await cli({}, 'jobs', '--lang', 'fr').then(
         () => null,

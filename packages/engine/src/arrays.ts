@@ -5,7 +5,7 @@
  * as in Slurm). The tasks held back are not shown to the policy at all, so no policy (FCFS, fair
  * share, backfill) can start them, and they get their own pending verdict. Pure: no I/O, no clock.
  */
-import { ACTIVE_STATES, type JobState, type PendingVerdict } from '@suanli/core';
+import { ACTIVE_STATES, type ArrayThrottleDetail, type JobState, type PendingVerdict } from '@suanli/core';
 
 /** What the throttle reads of a job. */
 export interface ArrayTaskLike {
@@ -20,6 +20,7 @@ export interface HeldTask {
   readonly verdict: PendingVerdict;
   readonly reason: string;
   readonly estimatedStart: null;
+  readonly detail: ArrayThrottleDetail;
 }
 
 /** Tasks starting or running, per array: what counts against a throttle. */
@@ -62,6 +63,7 @@ export function throttleArrays<J extends ArrayTaskLike>(
         // Stable text (no live counts), so a held task's verdict is written once, not every cycle.
         reason: `array ${j.arrayId} runs at most ${cap} task${cap === 1 ? '' : 's'} at once (%${cap}); this task starts when one of them ends (Slurm: JobArrayTaskLimit)`,
         estimatedStart: null,
+        detail: { code: 'array-throttle', array: j.arrayId, limit: cap },
       });
   }
   return { visible, held };

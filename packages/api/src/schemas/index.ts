@@ -115,12 +115,74 @@ export const ReplicaPlacementSchema = Type.Object({
   memoryMiB: Type.Number(),
 });
 
+/** How an attempt ended, as read from a transition's reason. */
+const AttemptEndSchema = Type.Object({
+  replica: Nullable(Type.Integer()),
+  signal: Nullable(Type.String()),
+  exitCode: Nullable(Type.Integer()),
+  outOfMemory: Nullable(Type.Object({ limitMiB: Nullable(Type.Integer()), peakMiB: Nullable(Type.Integer()) })),
+  note: Nullable(Type.String({ description: 'English, as the executor wrote it' })),
+});
+
+/**
+ * The structured part of a transition's reason (derived from it at the API boundary): what
+ * clients render in the reader's language. `text` fields hold English the platform cannot
+ * structure (a backend's message, a policy's preemption reason). Clients switch on `code`.
+ */
+export const TransitionDetailSchema = Type.Union([
+  Type.Object({ code: Type.Literal('submitted') }),
+  Type.Object({
+    code: Type.Literal('scheduled'),
+    how: Type.Union([
+      Type.Literal('first-in-order'),
+      Type.Literal('ahead-blocked'),
+      Type.Literal('backfilled'),
+      Type.Literal('in-booking'),
+    ]),
+    job: Nullable(Type.String()),
+    reserved: Nullable(Type.Integer()),
+    window: Nullable(Type.String()),
+    tenant: Nullable(Type.String()),
+  }),
+  Type.Object({
+    code: Type.Literal('cancelled'),
+    by: Nullable(Type.String()),
+    array: Type.Boolean(),
+    end: Nullable(AttemptEndSchema),
+  }),
+  Type.Object({
+    code: Type.Literal('requeued'),
+    after: Type.Union([Type.Literal('preemption'), Type.Literal('restart'), Type.Literal('retry')]),
+    text: Nullable(Type.String()),
+  }),
+  Type.Object({
+    code: Type.Literal('not-retried'),
+    text: Type.String(),
+    used: Type.Integer(),
+    max: Type.Integer(),
+    retryOn: Type.String(),
+  }),
+  Type.Object({ code: Type.Literal('preempted'), text: Type.String(), end: Nullable(AttemptEndSchema) }),
+  Type.Object({ code: Type.Literal('lost'), text: Type.String() }),
+  Type.Object({ code: Type.Literal('completed'), note: Nullable(Type.String()) }),
+  Type.Object({ code: Type.Literal('failed'), end: AttemptEndSchema, retrying: Type.Boolean() }),
+  Type.Object({
+    code: Type.Literal('timed-out'),
+    limitSeconds: Type.Integer(),
+    end: Nullable(AttemptEndSchema),
+    retrying: Type.Boolean(),
+  }),
+  Type.Object({ code: Type.Literal('other'), text: Type.String() }),
+]);
+export type TransitionDetailView = Static<typeof TransitionDetailSchema>;
+
 export const TransitionSchema = Type.Object({
   from: Nullable(JobStateSchema),
   to: JobStateSchema,
   at: Type.String({ format: 'date-time' }),
-  reason: Type.String(),
+  reason: Type.String({ description: 'English, for logs and older clients; `detail` is the same, structured' }),
   attempt: Type.Integer(),
+  detail: Type.Optional(TransitionDetailSchema),
 });
 export type TransitionView = Static<typeof TransitionSchema>;
 
@@ -166,6 +228,62 @@ export const VerdictDetailSchema = Type.Union([
     acceleratorType: Type.String(),
   }),
   Type.Object({ code: Type.Literal('runs-in-booking'), at: At, window: Type.String(), tenant: Type.String() }),
+  Type.Object({
+    code: Type.Literal('needs-capacity'),
+    need: Type.Integer({ description: 'Devices it needs in all' }),
+    free: Type.Array(
+      Type.Object({
+        type: Nullable(Type.String({ description: 'null: the job needs no accelerator' })),
+        free: Type.Integer(),
+      }),
+      { description: 'Free devices now, per type it may use' },
+    ),
+    at: Nullable(At),
+    reserved: Type.Boolean(),
+  }),
+  Type.Object({ code: Type.Literal('preempting'), victims: Type.Array(Type.String()), at: At }),
+  Type.Object({ code: Type.Literal('awaits-preempted'), victims: Type.Array(Type.String()), at: At }),
+  Type.Object({
+    code: Type.Literal('over-quota'),
+    scope: Type.Union([Type.Literal('project'), Type.Literal('tenant'), Type.Literal('borrowing')]),
+    tenant: Type.String(),
+    project: Type.String(),
+    acceleratorType: Type.String(),
+    limit: Type.Integer(),
+    used: Type.Integer(),
+    need: Type.Integer(),
+  }),
+  Type.Object({
+    code: Type.Literal('booking-full'),
+    window: Type.String(),
+    tenant: Type.String(),
+    acceleratorType: Type.String(),
+    used: Type.Integer(),
+    entitlement: Type.Integer(),
+  }),
+  Type.Object({ code: Type.Literal('no-node-fits'), replicas: Type.Integer(), need: Type.Integer() }),
+  Type.Object({
+    code: Type.Literal('beyond-quota'),
+    scope: Type.Union([Type.Literal('project'), Type.Literal('tenant'), Type.Literal('cohort')]),
+    tenant: Type.String(),
+    project: Type.String(),
+    acceleratorType: Type.String(),
+    limit: Type.Integer(),
+    need: Type.Integer(),
+  }),
+  Type.Object({
+    code: Type.Literal('behind-job'),
+    job: Type.String(),
+    order: Type.Union([Type.Literal('strict'), Type.Literal('fcfs')]),
+  }),
+  Type.Object({
+    code: Type.Literal('not-considered'),
+    limit: Type.Union([Type.Literal('budget'), Type.Literal('depth')]),
+    value: Type.Integer(),
+  }),
+  Type.Object({ code: Type.Literal('behind-reservation'), job: Nullable(Type.String()) }),
+  Type.Object({ code: Type.Literal('behind-booking'), window: Nullable(Type.String()), at: Nullable(At) }),
+  Type.Object({ code: Type.Literal('array-throttle'), array: Type.String(), limit: Type.Integer() }),
 ]);
 export type VerdictDetailView = Static<typeof VerdictDetailSchema>;
 

@@ -8,6 +8,7 @@
  */
 import type { ClusterNode, Placement, ReplicaPlacement, ReplicaRequest } from '../model/resources.js';
 import { isSchedulable } from '../model/resources.js';
+import type { FreeOfType } from '../verdict.js';
 import type { PendingDecision, ScheduleResult, SchedJob, SchedulingPolicy, Snapshot, StartDecision } from '../model/scheduling.js';
 
 /** Free capacity of one node during a cycle. Mutated only inside `schedule`, on copies. */
@@ -100,6 +101,18 @@ function describeRequest(job: SchedJob): string {
   return job.replicas > 1 ? `${job.replicas} replicas of (${per})` : per;
 }
 
+/** Free healthy devices per type the request names (all types when it names none), by name. */
+function freeOfTypes(free: readonly FreeNode[], types: readonly string[]): FreeOfType[] {
+  const count = new Map<string, number>(types.map((t) => [t, 0]));
+  for (const f of free) {
+    if (!isSchedulable(f.node)) continue;
+    for (const a of f.node.accelerators)
+      if (f.freeAcceleratorIds.has(a.id) && (types.length === 0 || count.has(a.type)))
+        count.set(a.type, (count.get(a.type) ?? 0) + 1);
+  }
+  return [...count.keys()].sort().map((type) => ({ type, free: count.get(type) ?? 0 }));
+}
+
 export const fcfsPolicy: SchedulingPolicy = {
   name: 'fcfs',
   schedule(snapshot: Snapshot): ScheduleResult {
@@ -117,6 +130,7 @@ export const fcfsPolicy: SchedulingPolicy = {
           verdict: 'can-never-fit',
           reason: `no ${job.replicas > 1 ? 'set of nodes' : 'node'} in the cluster can hold ${describeRequest(job)}`,
           estimatedStart: null,
+          detail: { code: 'no-node-fits', replicas: job.replicas, need: job.replicas * job.perReplica.accelerators },
         });
         continue; // a job that can never run must not block the queue
       }
@@ -126,6 +140,7 @@ export const fcfsPolicy: SchedulingPolicy = {
           verdict: 'waits-for-turn',
           reason: `first-come-first-served: waits behind job ${blockedBy.id}`,
           estimatedStart: null,
+          detail: { code: 'behind-job', job: blockedBy.id, order: 'fcfs' },
         });
         continue;
       }
@@ -139,6 +154,13 @@ export const fcfsPolicy: SchedulingPolicy = {
           verdict: 'waits-for-capacity',
           reason: `not enough free capacity for ${describeRequest(job)}: waits for running jobs to finish`,
           estimatedStart: null,
+          detail: {
+            code: 'needs-capacity',
+            need: job.replicas * job.perReplica.accelerators,
+            free: freeOfTypes(free, job.perReplica.acceleratorTypes),
+            at: null,
+            reserved: false,
+          },
         });
       }
     }

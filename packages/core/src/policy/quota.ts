@@ -14,6 +14,7 @@
  *
  * Aggregates are kept incrementally, so one check is O(1).
  */
+import type { BeyondQuotaDetail, OverQuotaDetail } from '../verdict.js';
 import type { AcceleratorType } from '../model/resources.js';
 import type { PolicyConfig, TenantConfig } from './config.js';
 import { tenantConfig } from './config.js';
@@ -37,7 +38,9 @@ interface TypeBook {
   readonly lendable: number;
 }
 
-export type QuotaCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+export type QuotaCheck =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: string; readonly detail: OverQuotaDetail };
 
 const OK: QuotaCheck = { ok: true };
 
@@ -157,22 +160,45 @@ export class QuotaBook {
    * The static cap: could the tenant/project ever hold `devices` of `type` at once (its guarantee
    * plus borrowing limit, and its project limit)? If not, the job needs a policy change to run.
    */
-  everAllowed(tenant: string, project: string, type: AcceleratorType | null, devices: number): string | null {
+  everAllowed(
+    tenant: string,
+    project: string,
+    type: AcceleratorType | null,
+    devices: number,
+  ): { readonly reason: string; readonly detail: BeyondQuotaDetail } | null {
     if (type === null || devices === 0) return null;
     const t = this.tenant(tenant);
+    const beyond = (scope: BeyondQuotaDetail['scope'], limit: number): BeyondQuotaDetail => ({
+      code: 'beyond-quota',
+      scope,
+      tenant,
+      project,
+      acceleratorType: type,
+      limit,
+      need: devices,
+    });
     const limit = t.projects[project]?.limits[type];
     if (limit !== undefined && devices > limit)
-      return `asks ${devices} ${type}, more than project ${project} of tenant ${tenant} may ever use (${limit}): raise the limit or shrink the job`;
+      return {
+        reason: `asks ${devices} ${type}, more than project ${project} of tenant ${tenant} may ever use (${limit}): raise the limit or shrink the job`,
+        detail: beyond('project', limit),
+      };
     const q = t.quotas[type];
     if (q !== undefined && q.borrowingLimit !== null && devices > q.guaranteed + q.borrowingLimit)
-      return `asks ${devices} ${type}, more than tenant ${tenant} may ever use (guaranteed ${q.guaranteed} + borrowing limit ${q.borrowingLimit}): raise the quota or shrink the job`;
+      return {
+        reason: `asks ${devices} ${type}, more than tenant ${tenant} may ever use (guaranteed ${q.guaranteed} + borrowing limit ${q.borrowingLimit}): raise the quota or shrink the job`,
+        detail: beyond('tenant', q.guaranteed + q.borrowingLimit),
+      };
     // even with every other tenant idle, it can borrow at most what they lend plus the unassigned devices
     const b = this.book(type);
     const g = q?.guaranteed ?? 0;
     const ownLend = q === undefined ? 0 : Math.min(q.lendingLimit ?? g, g);
     const borrowable = b.unassigned + b.lendable - (this.policy.tenants[tenant] !== undefined ? ownLend : 0);
     if (devices > g + borrowable)
-      return `asks ${devices} ${type}, more than tenant ${tenant} could ever get (guaranteed ${g} + at most ${borrowable} lent by others or unassigned): raise its guarantee, let others lend more, or shrink the job`;
+      return {
+        reason: `asks ${devices} ${type}, more than tenant ${tenant} could ever get (guaranteed ${g} + at most ${borrowable} lent by others or unassigned): raise its guarantee, let others lend more, or shrink the job`,
+        detail: beyond('cohort', g + borrowable),
+      };
     return null;
   }
 
@@ -183,18 +209,30 @@ export class QuotaBook {
     const q = t.quotas[type];
     const use = this.usage(tenant, type);
     const g = q?.guaranteed ?? 0;
+    const over = (scope: OverQuotaDetail['scope'], lim: number, used: number): OverQuotaDetail => ({
+      code: 'over-quota',
+      scope,
+      tenant,
+      project,
+      acceleratorType: type,
+      limit: lim,
+      used,
+      need: devices,
+    });
     const limit = t.projects[project]?.limits[type];
     if (limit !== undefined) {
       const pu = this.projectUsage(tenant, project, type);
       if (pu + devices > limit)
         return {
           ok: false,
+          detail: over('project', limit, pu),
           reason: `project ${project} of tenant ${tenant} may use at most ${limit} ${type}; it uses ${pu} and this job needs ${devices}${devices > limit ? ' (more than the limit ever allows: raise the limit or shrink the job)' : ''}`,
         };
     }
     if (q?.borrowingLimit !== null && q?.borrowingLimit !== undefined && use + devices > g + q.borrowingLimit)
       return {
         ok: false,
+        detail: over('tenant', g + q.borrowingLimit, use),
         reason: `tenant ${tenant} may use at most ${g + q.borrowingLimit} ${type} (guaranteed ${g} + borrowing limit ${q.borrowingLimit}); it uses ${use} and this job needs ${devices}${devices > g + q.borrowingLimit ? ' (more than the quota ever allows: raise the quota or shrink the job)' : ''}`,
       };
     if (use + devices <= g) return OK;
@@ -215,6 +253,7 @@ export class QuotaBook {
     const borrowNow = Math.max(0, use - g);
     return {
       ok: false,
+      detail: over('borrowing', g, use),
       reason: `tenant ${tenant} is guaranteed ${g} ${type} and uses ${use}; this job needs ${devices} more, which must be borrowed, but not enough idle ${type} can be lent now (other tenants use their guarantees or do not lend them; already borrowed: ${borrowNow})`,
     };
   }

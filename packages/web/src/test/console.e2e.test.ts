@@ -372,30 +372,41 @@ describe('console in Chromium', { timeout: 180_000 }, () => {
       timeLimit: '5m',
     });
     try {
-      let detail: { code: string; at: string; reserved?: boolean } | null = null;
+      let detail: { code: string; at: string | null; reserved?: boolean } | null = null;
       for (let i = 0; i < 100 && detail === null; i++) {
         const j = await stack.client.getJob(next.id);
-        if (j.pending?.detail?.code === 'expected-start') detail = j.pending.detail;
+        const d = j.pending?.detail;
+        if (d?.code === 'needs-capacity' && d.at !== null) detail = d;
         else await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(detail, 'the waiting job has an expected start');
       const timeZone = (await page.evaluate('Intl.DateTimeFormat().resolvedOptions().timeZone')) as string;
-      const at = Date.parse(detail.at);
+      const at = Date.parse(detail.at ?? '');
       await page.goto(`${stack.url}/jobs/${next.id}`);
       const line = page.getByTestId('pending-detail');
       await line.waitFor();
       const zh = await line.innerText();
       const zhTime = formatLocalTime(at, { lang: 'zh-CN', timeZone, now: Date.now() });
       assert.match(zhTime, /^\d+月\d+日 \d\d:\d\d$/);
-      assert.ok(zh.startsWith(`预计 ${zhTime} 开始（约 2 小时后`), zh);
+      assert.ok(zh.startsWith('等待资源：共需 1 个加速卡，当前空闲 0 个 '), zh);
+      assert.ok(zh.includes(`；预计 ${zhTime} 开始（约 2 小时后`), zh);
       assert.doesNotMatch(await page.getByTestId('pending').innerText(), /t=\d{10,}/);
       await shot('06c-why-pending-zh');
+      // The holder's history reads in Chinese; the English reason is kept as the title.
+      await page.goto(`${stack.url}/jobs/${holder.id}`);
+      const history = page.getByTestId('timeline');
+      await history.getByText('已调度：资源充足，队列中排第一').waitFor();
+      await history.getByText('已提交').waitFor();
+      assert.equal(await page.getByTestId('transition-reason').first().getAttribute('title'), 'submitted');
+      await page.goto(`${stack.url}/jobs/${next.id}`);
+      await line.waitFor();
       await page.getByTestId('lang-switch').selectOption('en');
       await line.filter({ hasText: 'expected to start' }).waitFor();
       const en = await line.innerText();
       const enTime = formatLocalTime(at, { lang: 'en', timeZone, now: Date.now() });
       assert.match(enTime, /^[A-Z][a-z]{2} \d+ \d\d:\d\d$/);
-      assert.ok(en.startsWith(`expected to start ${enTime} (in ~2 h`), en);
+      assert.ok(en.startsWith('waits for capacity: needs 1 device in all; 0 '), en);
+      assert.ok(en.includes(`; expected to start ${enTime} (in ~2 h`), en);
       await shot('06d-why-pending-en');
       await page.getByTestId('lang-switch').selectOption('zh-CN');
       await line.filter({ hasText: '预计' }).waitFor();

@@ -36,3 +36,15 @@ test('pickLang: remembered choice, then the browser, then Chinese', () => {
   assert.equal(pickLang(null, ['zh-TW']), 'zh-CN');
   assert.equal(pickLang('fr', ['fr-FR']), 'zh-CN');
 });
+
+test('every API error code has a Chinese sentence, shown before the server message', async () => {
+  const { ERRORS } = await import('@suanli/api');
+  const { ERROR_SUMMARY_ZH, localizeError } = await import('../lib/error-text.js');
+  assert.deepEqual(Object.keys(ERROR_SUMMARY_ZH).sort(), Object.keys(ERRORS).sort());
+  assert.equal(
+    localizeError('JOB_NOT_FOUND: no job j-0123456789abcdef', 'zh-CN'),
+    '没有您可见的该编号作业。（JOB_NOT_FOUND: no job j-0123456789abcdef）',
+  );
+  assert.equal(localizeError('JOB_NOT_FOUND: no job j-1', 'en'), 'JOB_NOT_FOUND: no job j-1');
+  assert.equal(localizeError('network down', 'zh-CN'), 'network down');
+});

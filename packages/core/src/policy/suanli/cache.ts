@@ -34,6 +34,7 @@ import {
   compareVictims,
   describeRequest,
   neverFitReason,
+  noNodeFitsDetail,
   sameNode,
   sameRunningJob,
   sameSchedJob,
@@ -263,8 +264,15 @@ export class SchedulerCache {
           verdict: 'can-never-fit',
           reason: neverFitReason(job, describeRequest(job)),
           estimatedStart: null,
+          detail: noNodeFitsDetail(job),
         }
-      : { jobId: job.id, verdict: 'waits-for-turn', reason: BEYOND_DEPTH_REASON, estimatedStart: null };
+      : {
+          jobId: job.id,
+          verdict: 'waits-for-turn',
+          reason: BEYOND_DEPTH_REASON,
+          estimatedStart: null,
+          detail: { code: 'not-considered', limit: 'depth', value: this.config.backfill.maxJobsExamined },
+        };
   }
 
   /** When a running job's devices are expected back: its time limit, or the end of its grace period. */

@@ -28,8 +28,13 @@ import { orderJobs } from './order.js';
 import type { Preemption, PreemptionContext } from './preempt.js';
 import { claimCapacity, tryEvictForBooking, tryPreemption } from './preempt.js';
 import { moveToFront } from './queue-order.js';
-import { cmpStr, describeRequest, isoOrMs, neverFitReason } from './values.js';
-import { bookedUntilDetail, estimatedStartDetail, expectedStartDetail, runsInBookingDetail } from '../../verdict.js';
+import { cmpStr, describeRequest, isoOrMs, neverFitReason, noNodeFitsDetail } from './values.js';
+import type { FreeOfType, OverQuotaDetail, VerdictDetail } from '../../verdict.js';
+import {
+  bookedUntilDetail,
+  estimatedStartDetail,
+  runsInBookingDetail,
+} from '../../verdict.js';
 
 /** What one job's examination comes to. */
 type Outcome =
@@ -97,8 +102,11 @@ export class Cycle implements PreemptionContext {
   private readonly noVictims = new Set<string>();
   /** Per job identity (see `consider`). */
   private readonly blockedLike = new Map<number, BlockedVerdict>();
-  /** "N nvidia-h200 free" per list of allowed types; cleared whenever something starts. */
-  private readonly freeText = new Map<readonly (AcceleratorType | null)[], string>();
+  /** "N nvidia-h200 free" (and the counts) per list of allowed types; cleared whenever something starts. */
+  private readonly freeText = new Map<
+    readonly (AcceleratorType | null)[],
+    { readonly text: string; readonly free: readonly FreeOfType[] }
+  >();
 
   constructor(
     readonly config: PolicyConfig,
@@ -313,13 +321,18 @@ export class Cycle implements PreemptionContext {
         verdict: 'can-never-fit',
         reason: neverFitReason(job, describeRequest(job)),
         estimatedStart: null,
+        detail: noNodeFitsDetail(job),
       });
     }
     const admissible = this.admissible(job, ever, need);
     if (!('allowed' in admissible)) return pendingOf(admissible);
     const { allowed, inside } = admissible;
     if (!this.config.backfill.enabled && this.firstBlocked !== null) {
-      return this.waitTurn(job, `strict order (backfill off): waits behind job ${this.firstBlocked.id}`);
+      return this.waitTurn(job, `strict order (backfill off): waits behind job ${this.firstBlocked.id}`, {
+        code: 'behind-job',
+        job: this.firstBlocked.id,
+        order: 'strict',
+      });
     }
     const now = this.startNow(job, allowed, inside, need, probe);
     if (now.kind !== 'not-now') return now;
@@ -328,8 +341,8 @@ export class Cycle implements PreemptionContext {
     return pendingOf(this.backfill(job, allowed, need, now.answer, probe));
   }
 
-  private waitTurn(job: SchedJob, reason: string, estimatedStart: number | null = null): Outcome {
-    return pendingOf({ jobId: job.id, verdict: 'waits-for-turn', reason, estimatedStart });
+  private waitTurn(job: SchedJob, reason: string, detail: VerdictDetail): Outcome {
+    return pendingOf({ jobId: job.id, verdict: 'waits-for-turn', reason, estimatedStart: null, detail });
   }
 
   /**
@@ -349,18 +362,21 @@ export class Cycle implements PreemptionContext {
       open.empty || durationMs === null ? [] : open.insideTypes(job.tenant, ever, need, now + durationMs);
     if (inside.length > 0) return { allowed: inside, inside };
     let allowed: readonly (AcceleratorType | null)[] = ever;
-    let capReason: string | null = null;
+    let cap: ReturnType<QuotaBook['everAllowed']> = null;
     for (const t of ever) {
-      capReason = quota.everAllowed(job.tenant, job.project, t, need);
-      if (capReason === null) break;
+      cap = quota.everAllowed(job.tenant, job.project, t, need);
+      if (cap === null) break;
     }
+    const capReason = cap?.reason ?? null;
     let quotaReason: string | null = null;
+    let quotaDetail: OverQuotaDetail | null = null;
     if (capReason === null) {
       for (let i = 0; i < ever.length; i++) {
         const t = ever[i] ?? null;
         const q = quota.check(job.tenant, job.project, t, need);
         if (q.ok) continue;
         quotaReason ??= q.reason;
+        quotaDetail ??= q.detail;
         if (allowed === ever) allowed = ever.slice(0, i);
         for (let k = i + 1; k < ever.length; k++) {
           const t2 = ever[k] ?? null;
@@ -377,13 +393,18 @@ export class Cycle implements PreemptionContext {
         : ever.find((t) => t !== null && open.entitlement(job.tenant, t, now + durationMs) >= need);
     const next =
       windows.length === 0 ? null : nextBookingFor(windows, now, job.tenant, ever, need, durationMs);
-    if (roomy !== undefined && roomy !== null && durationMs !== null)
+    if (roomy !== undefined && roomy !== null && durationMs !== null) {
+      const window = open.window(job.tenant, roomy, now + durationMs)?.id ?? '?';
+      const used = open.usedBy(job.tenant, roomy);
+      const entitlement = open.entitlement(job.tenant, roomy, now + durationMs);
       return {
         jobId: job.id,
         verdict: 'waits-for-quota',
-        reason: `${capReason ?? quotaReason ?? 'quota'}; it fits inside open booking window ${open.window(job.tenant, roomy, now + durationMs)?.id ?? '?'} of tenant ${job.tenant} once its jobs there leave room (${open.usedBy(job.tenant, roomy)} of ${open.entitlement(job.tenant, roomy, now + durationMs)} ${roomy} in use)`,
+        reason: `${capReason ?? quotaReason ?? 'quota'}; it fits inside open booking window ${window} of tenant ${job.tenant} once its jobs there leave room (${used} of ${entitlement} ${roomy} in use)`,
         estimatedStart: null,
+        detail: { code: 'booking-full', window, tenant: job.tenant, acceleratorType: roomy, used, entitlement },
       };
+    }
     else if (next !== null)
       return {
         jobId: job.id,
@@ -392,14 +413,15 @@ export class Cycle implements PreemptionContext {
         estimatedStart: next.startTime,
         detail: runsInBookingDetail(next.startTime, next.id, job.tenant),
       };
-    else if (capReason !== null)
-      return { jobId: job.id, verdict: 'can-never-fit', reason: capReason, estimatedStart: null };
+    else if (cap !== null)
+      return { jobId: job.id, verdict: 'can-never-fit', reason: cap.reason, estimatedStart: null, detail: cap.detail };
     else
       return {
         jobId: job.id,
         verdict: 'waits-for-quota',
         reason: quotaReason ?? 'quota',
         estimatedStart: null,
+        ...(quotaDetail !== null ? { detail: quotaDetail } : {}),
       };
   }
 
@@ -422,6 +444,7 @@ export class Cycle implements PreemptionContext {
       return this.waitTurn(
         job,
         `not tested this cycle: the backfill test budget (backfill.maxJobsTested = ${B.maxJobsTested}) went to jobs ahead of it`,
+        { code: 'not-considered', limit: 'budget', value: B.maxJobsTested },
       );
     }
     this.tested++;
@@ -528,14 +551,16 @@ export class Cycle implements PreemptionContext {
     if (inside) this.open.use(job.tenant, pre.type, need);
     else this.quota.add(job.tenant, job.project, pre.type, need);
     this.firstBlocked ??= job;
+    const victims = pre.victims.map((v) => v.job.id);
     this.pending.push({
       jobId: job.id,
       verdict: 'waits-for-capacity',
       reason:
         pre.victims.length > 0
-          ? `preempting ${pre.victims.map((v) => v.job.id).join(', ')} for it (${pre.why}); starts when they stop (grace period ${P.gracePeriodMs / 1000} s)`
+          ? `preempting ${victims.join(', ')} for it (${pre.why}); starts when they stop (grace period ${P.gracePeriodMs / 1000} s)`
           : `waiting for preempted job(s) to stop; the capacity is reserved for it`,
       estimatedStart: startAt,
+      detail: { code: victims.length > 0 ? 'preempting' : 'awaits-preempted', victims, at: startAt },
     });
   }
 
@@ -607,6 +632,7 @@ export class Cycle implements PreemptionContext {
         verdict: 'behind-booking',
         reason: `it would use capacity booked by window ${w ?? '?'} for another tenant`,
         estimatedStart,
+        detail: { code: 'behind-booking', window: w ?? null, at: estimatedStart },
       };
     }
     if (answer !== null && !answer.ok && answer.kind === 'reservation') {
@@ -615,7 +641,10 @@ export class Cycle implements PreemptionContext {
         verdict: 'waits-for-turn',
         reason: `${answer.reason}${estimatedStart !== null ? `; estimated start ${isoOrMs(estimatedStart)}` : ''}`,
         estimatedStart,
-        ...(estimatedStart !== null ? { detail: estimatedStartDetail(estimatedStart) } : {}),
+        detail:
+          estimatedStart !== null
+            ? estimatedStartDetail(estimatedStart)
+            : { code: 'behind-reservation', job: answer.blockingJobId ?? null },
       };
     }
     // the devices it lacks are kept by another tenant's open booking: say so
@@ -633,13 +662,15 @@ export class Cycle implements PreemptionContext {
     }
     let freeNow = this.freeText.get(allowed);
     if (freeNow === undefined) {
-      freeNow = allowed.map((t) => (t === null ? 'CPU-only' : `${f.freeOfType(t)} ${t} free`)).join(', ');
+      const free = allowed.map((t) => ({ type: t, free: t === null ? 0 : f.freeOfType(t) }));
+      const text = free.map((x) => (x.type === null ? 'CPU-only' : `${x.free} ${x.type} free`)).join(', ');
+      freeNow = { text, free };
       this.freeText.set(allowed, freeNow);
     }
     return {
       jobId: job.id,
       verdict: 'waits-for-capacity',
-      reason: `needs ${describeRequest(job)} (${need} devices in all); ${freeNow} now${
+      reason: `needs ${describeRequest(job)} (${need} devices in all); ${freeNow.text} now${
         estimate === null
           ? ''
           : estimate.ok
@@ -647,9 +678,13 @@ export class Cycle implements PreemptionContext {
             : `; ${estimate.reason}`
       }`,
       estimatedStart,
-      ...(estimate?.ok === true
-        ? { detail: expectedStartDetail(estimate.startTime, profile.reservationFor(job.id) !== undefined) }
-        : {}),
+      detail: {
+        code: 'needs-capacity',
+        need,
+        free: freeNow.free,
+        at: estimate?.ok === true ? estimate.startTime : null,
+        reserved: estimate?.ok === true && profile.reservationFor(job.id) !== undefined,
+      },
     };
   }
 }

@@ -98,11 +98,13 @@ export function claimCapacity(
     );
     cx.quota.add(job.tenant, job.project, type, need);
     claimed.add(job.id);
+    const ids = victims.map((v) => v.id);
     pending.push({
       jobId: job.id,
       verdict: 'waits-for-capacity',
-      reason: `waiting for preempted job(s) ${victims.map((v) => v.id).join(', ')} to stop; the capacity is reserved for it`,
+      reason: `waiting for preempted job(s) ${ids.join(', ')} to stop; the capacity is reserved for it`,
       estimatedStart: picked.startTime,
+      detail: { code: 'awaits-preempted', victims: ids, at: picked.startTime },
     });
   }
   return claimed;

@@ -6,6 +6,7 @@ import type { AcceleratorType, ClusterNode } from '../../model/resources.js';
 import type { RunningSchedJob, SchedJob } from '../../model/scheduling.js';
 import type { ProfileHold } from '../../placement/profile.js';
 import { compareHolds } from '../../placement/profile.js';
+import type { NoNodeFitsDetail } from '../../verdict.js';
 import { reasonTime } from '../../verdict.js';
 
 /** Type and device count of a running job's placement. */
@@ -109,6 +110,11 @@ export function compareVictims(a: RunningSchedJob, b: RunningSchedJob): number {
 
 export const BEYOND_DEPTH_REASON =
   'not examined this cycle: further down the queue than backfill.maxJobsExamined; it is considered as the jobs ahead of it start';
+
+/** The detail of `neverFitReason`. */
+export function noNodeFitsDetail(job: SchedJob): NoNodeFitsDetail {
+  return { code: 'no-node-fits', replicas: job.replicas, need: job.replicas * job.perReplica.accelerators };
+}
 
 export function neverFitReason(job: SchedJob, desc: string): string {
   return `no ${job.replicas > 1 ? 'set of nodes' : 'node'} in the hall can hold ${desc}, even when empty`;

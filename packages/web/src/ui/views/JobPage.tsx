@@ -1,6 +1,12 @@
 /** One job: facts, why it waits, its state timeline, its logs (followed by offset polling), cancel. */
 import { useEffect, useRef, useState } from 'react';
-import { ApiClientError, describeVerdictDetail, type JobView, type SuanliClient } from '@suanli/client';
+import {
+  ApiClientError,
+  describeTransition,
+  describeVerdictDetail,
+  type JobView,
+  type SuanliClient,
+} from '@suanli/client';
 import { useI18n, useSession } from '../context.js';
 import { usePoll, useNow } from '../poll.js';
 import { errorMessage } from '../api.js';
@@ -158,7 +164,13 @@ export function JobPage({ id }: { id: string }) {
                         {tr.from ? <StateBadge state={tr.from} /> : '∅'} → <StateBadge state={tr.to} />
                         {tr.attempt > 1 ? <span className="small muted"> (#{tr.attempt})</span> : null}
                       </span>
-                      <span className="small">{tr.reason}</span>
+                      <span
+                        className="small"
+                        data-testid="transition-reason"
+                        title={lang === 'en' ? undefined : tr.reason}
+                      >
+                        {tr.detail ? describeTransition(tr.detail, { lang }) : tr.reason}
+                      </span>
                     </li>
                   ))}
                 </ol>

@@ -2,6 +2,7 @@ import { useState, type ReactNode } from 'react';
 import { useI18n } from '../context.js';
 import type { MessageKey } from '../../lib/i18n.js';
 import { formatTime } from '../../lib/format.js';
+import { localizeError } from '../../lib/error-text.js';
 
 export function StateBadge({ state }: { state: string }) {
   const { t } = useI18n();
@@ -14,10 +15,10 @@ export function StateBadge({ state }: { state: string }) {
 }
 
 export function ErrorNote({ error }: { error: string }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   return (
     <p className="error" role="alert">
-      {t('common.error', { message: error })}
+      {t('common.error', { message: localizeError(error, lang) })}
     </p>
   );
 }

@@ -68,6 +68,11 @@ async function newJob(tenant: string): Promise<string> {
   assert.equal(r.status, 201, r.body);
   return r.json()['id'] as string;
 }
+async function newArray(tenant: string): Promise<string> {
+  const r = await call('POST', '/api/v1/jobs', tokens[tenant]!['member'], { ...NEVER_FITS, array: '0-1' });
+  assert.equal(r.status, 201, r.body);
+  return r.json()['id'] as string;
+}
 async function newToken(tenant: string, subject: string): Promise<string> {
   const r = await call('POST', '/api/v1/tokens', ADMIN_TOKEN, { name: fresh('t'), tenant, subject });
   assert.equal(r.status, 201, r.body);
@@ -115,6 +120,14 @@ const EXPECT: Record<string, Case> = {
   },
   'POST /api/v1/jobs/{id}/cancel': {
     prepare: async ({ tenant }) => ({ url: `/api/v1/jobs/${await newJob(tenant)}/cancel` }),
+    expect: scoped(202, WRITERS, 'JOB_NOT_FOUND'),
+  },
+  'GET /api/v1/job-arrays/{id}': {
+    prepare: async ({ tenant }) => ({ url: `/api/v1/job-arrays/${await newArray(tenant)}` }),
+    expect: scoped(200, ALL, 'JOB_NOT_FOUND'),
+  },
+  'POST /api/v1/job-arrays/{id}/cancel': {
+    prepare: async ({ tenant }) => ({ url: `/api/v1/job-arrays/${await newArray(tenant)}/cancel` }),
     expect: scoped(202, WRITERS, 'JOB_NOT_FOUND'),
   },
   'GET /api/v1/jobs/{id}/logs': {

@@ -1,7 +1,8 @@
 /**
- * Wire schemas of the public API (TypeBox → JSON Schema → OpenAPI). The typed client imports
- * these types (type-only), so the CLI, the console and the server agree on every shape.
- * This module imports nothing but TypeBox and the core's job lifecycle, so it is cheap to depend on.
+ * Wire schemas of the public API (TypeBox → JSON Schema → OpenAPI) and their static types: the
+ * API validates with them and the typed client imports the types, so the CLI, the console and the
+ * server agree on every shape. This package imports nothing but TypeBox and the pure core, so the
+ * client depends on it without pulling in the server (engine, stores, native modules).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { JOB_STATES } from '@suanli/core/lifecycle';

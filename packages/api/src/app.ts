@@ -11,7 +11,7 @@ import { JobsError, JobService, type Engine, type PolicyManager } from '@suanli/
 import { ApiError, type ErrorCode } from './errors.js';
 import { isStorageFull, PlatformHealth, STORAGE_FULL_RETRY_AFTER_S } from './health.js';
 import type { Authenticator, Principal } from './auth.js';
-import { HealthSchema, WhoAmISchema, ErrorBodySchema } from './schemas/index.js';
+import { HealthSchema, WhoAmISchema, ErrorBodySchema } from '@suanli/schemas';
 import { principal, type RouteContext } from './routes/common.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerNodeRoutes } from './routes/nodes.js';

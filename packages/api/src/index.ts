@@ -5,5 +5,5 @@ export * from './server.js';
 export * from './server-lock.js';
 export * from './health.js';
 export * from './log-sink.js';
-export type * from './schemas/index.js';
+export type * from '@suanli/schemas';
 export * from './transition-detail.js';

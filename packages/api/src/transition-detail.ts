@@ -5,7 +5,7 @@
  * `other`; a part the parser cannot structure (a backend's message, a note) stays English in `text`.
  * Pure.
  */
-import type { TransitionDetailView } from './schemas/index.js';
+import type { TransitionDetailView } from '@suanli/schemas';
 
 type End = NonNullable<Extract<TransitionDetailView, { code: 'failed' }>['end']>;
 

@@ -7,7 +7,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { UNIX_USER_RE, tenantAccountName } from '@suanli/executors';
 import type { JobRecord, UsageRecord } from '@suanli/store';
-import { UNIX_USER_PATTERN } from './schemas/index.js';
+import { UNIX_USER_PATTERN } from '@suanli/schemas';
 import { superuserReason, systemUidLookup } from './unix-accounts.js';
 import { toAttemptViews } from './views.js';
 import { confinementOf } from './routes/nodes.js';

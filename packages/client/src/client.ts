@@ -1,6 +1,7 @@
 /**
  * The typed HTTP client: the only way the CLI and the console reach the server. Wire types come
- * from the API's schemas (type-only import), so client and server cannot drift apart silently.
+ * from @suanli/schemas (type-only import), the package the server validates with, so client and
+ * server cannot drift apart silently, and the client loads nothing of the server at run time.
  * Uses the global `fetch`, so it runs in Node 20 and in browsers alike.
  */
 import type {
@@ -34,10 +35,10 @@ import type {
   TokenView,
   UsageReport,
   WhoAmI,
-} from '@suanli/api/schemas';
+} from '@suanli/schemas';
 
 // Every wire type is part of the client's public surface.
-export type * from '@suanli/api/schemas';
+export type * from '@suanli/schemas';
 
 /** Time-window and scope of usage reports; times are ISO-8601 or epoch ms. */
 export interface UsageQuery {

@@ -8,7 +8,7 @@ import {
   parseLang,
   type Reader,
 } from './verdict-text.js';
-import type { VerdictDetailView } from '@suanli/api/schemas';
+import type { VerdictDetailView } from '@suanli/schemas';
 
 type Of<C extends VerdictDetailView['code']> = Extract<VerdictDetailView, { code: C }>;
 

@@ -4,7 +4,7 @@
  * ("expected to start Dec 14 19:45 (in ~7 days)" / "预计 12月14日 19:45 开始（约 7 天后）").
  * The CLI and the console share it. Pure: the current time and the time zone are parameters.
  */
-import type { TransitionDetailView, VerdictDetailView } from '@suanli/api/schemas';
+import type { TransitionDetailView, VerdictDetailView } from '@suanli/schemas';
 
 export type ReaderLang = 'en' | 'zh-CN';
 

@@ -15,6 +15,8 @@ export type { PolicyConfig, TenantConfig, TypeQuota, ProjectConfig, PriorityClas
 export { compilePolicy, DEFAULT_POLICY, DEFAULT_ATTAINED_SERVICE, resolvePriority, tenantConfig, maxWaitingJobsOf, DEFAULT_MAX_WAITING_JOBS } from './policy/config.js';
 export type { TenantUsage } from './policy/fairshare.js';
 export { decayUsage, decayUsageOfDevices, accrueUsage, decayedAcceleratorSeconds, EMPTY_USAGE } from './policy/fairshare.js';
+export { PolicyState } from './policy/policy-state.js';
+export type { EndedAttempt, RunningDevices } from './policy/policy-state.js';
 export { QuotaBook } from './policy/quota.js';
 export type { QuotaCheck } from './policy/quota.js';
 export type { SuanliScheduler, SchedulerOptions } from './policy/suanli.js';

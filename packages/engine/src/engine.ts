@@ -27,7 +27,7 @@ import type {
   SchedulingPolicy,
   TenantUsage,
 } from '@suanli/core';
-import { ACTIVE_STATES, accrueUsage, decayedAcceleratorSeconds, decayUsage, DEFAULT_POLICY, EMPTY_USAGE } from '@suanli/core';
+import { ACTIVE_STATES, DEFAULT_POLICY, PolicyState } from '@suanli/core';
 import { BOOKING_WINDOW_HORIZON_MS, windowsForSnapshot } from '@suanli/core';
 import { bookingStoreOf, type BookingStore } from '@suanli/store';
 import type { JobRecord, PendingUpdate, Store, StoredNode, UsageRecord } from '@suanli/store';
@@ -120,19 +120,12 @@ export class Engine {
   private runner: PolicyRunner;
   private readonly policyThread: 'worker' | 'inline' | undefined;
   /**
-   * Decayed accelerator-seconds per tenant (fair share). Advanced every cycle; attempts that ended
-   * between cycles are charged from `endedSinceCycle`. Read back from the usage ledger at start (`seedFromLedger`).
+   * Decayed fair-share usage per tenant, and per job in a working state its attained service and
+   * claim: the core's `PolicyState`, the one the simulator keeps too. Advanced every cycle. At start
+   * usage and attained service are read back from the usage ledger (`seedFromLedger`); claims last
+   * seconds and start empty.
    */
-  private usage: TenantUsage = EMPTY_USAGE;
-  /**
-   * Per job in a working state: accelerator-ms held in its ended attempts (the policy's attained
-   * service), and when a preemption was last made for it (its claim on the freed devices). At start
-   * the attained service and the fair-share usage are read back from the usage ledger
-   * (`seedFromLedger`); claims last seconds and start empty.
-   */
-  private readonly attainedService = new Map<string, number>();
-  private readonly claims = new Map<string, number>();
-  private endedSinceCycle: { tenant: string; devices: number; fromMs: number; toMs: number }[] = [];
+  private policyState = new PolicyState(DEFAULT_POLICY.fairShare.halfLifeMs);
 
   /** What running jobs reported in their progress files (their last checkpoint feeds victim choice). */
   private readonly progress = new ProgressTracker();
@@ -191,8 +184,8 @@ export class Engine {
       (c) => c.name === (j.spec.priorityClass ?? config.defaultPriorityClass),
     );
     const base = toSchedJob(j);
-    const service = this.attainedService.get(j.id);
-    const claimedAt = j.state === 'queued' ? this.claims.get(j.id) : undefined;
+    const service = this.policyState.attainedServiceMs(j.id);
+    const claimedAt = j.state === 'queued' ? this.policyState.claimedAt(j.id) : undefined;
     return {
       ...base,
       ...(cls && !cls.preemptible ? { preemptible: false } : {}),
@@ -372,7 +365,7 @@ export class Engine {
 
   /** Decayed fair-share usage per tenant (accelerator-seconds), decayed to `asOf` (the last cycle). */
   fairShareUsage(): TenantUsage {
-    return this.usage;
+    return this.policyState.usage;
   }
 
   /** Fair-share usage and attained service from the ledger, so that a restart forgets neither. */
@@ -381,11 +374,8 @@ export class Engine {
     const halfLifeMs = this.policyConfig.fairShare.halfLifeMs;
     const records = await this.store.listUsage({ from: now - LEDGER_HALF_LIVES * halfLifeMs, to: now });
     // service is kept for every job in the ledger; the first cycle forgets those no longer working
-    const seeded = seedFromLedger(records, now, halfLifeMs);
     // attempts that recovery just ended are in the ledger already (written with the attempt's end)
-    this.endedSinceCycle = [];
-    this.usage = seeded.usage;
-    for (const [id, ms] of seeded.attainedService) this.attainedService.set(id, ms);
+    this.policyState = seedFromLedger(records, now, halfLifeMs);
   }
 
   /**
@@ -473,18 +463,8 @@ export class Engine {
     // 2. The snapshot's changes, with fair-share usage advanced to now and the checkpoints running jobs reported.
     await this.progress.poll(new Map(active.map((j) => [j.id, this.logDir(j.id, j.attempt)])), now);
     const running = active.map((j) => this.runningSchedJob(j, now));
-    const halfLifeMs = this.policyConfig.fairShare.halfLifeMs;
-    const prevAsOf = this.usage.asOf;
-    this.usage = decayUsage(this.usage, now, running, halfLifeMs);
-    for (const e of this.endedSinceCycle.splice(0))
-      this.usage = accrueUsage(
-        this.usage,
-        e.tenant,
-        e.devices,
-        Math.max(e.fromMs, prevAsOf),
-        e.toMs,
-        halfLifeMs,
-      );
+    this.policyState.halfLifeMs = this.policyConfig.fairShare.halfLifeMs;
+    const usage = this.policyState.advance(now, running);
     const runner = this.runner;
     const fresh = runner.fresh;
     if (fresh) this.working.resendAll();
@@ -495,7 +475,7 @@ export class Engine {
       now,
       ...(fresh || nodes.changed ? { nodes: nodes.nodes } : {}),
       running,
-      usage: this.usage.byTenant,
+      usage: usage.byTenant,
       windows: windowsForSnapshot(booked, now, BOOKING_WINDOW_HORIZON_MS),
       ...delta,
     });
@@ -513,14 +493,13 @@ export class Engine {
       const job = this.working.get(p.jobId);
       if (job && ACTIVE_STATES.has(job.state)) {
         this.requestStop(job, { kind: 'preempt', reason: p.reason, at: now, forJobId: p.forJobId });
-        this.claims.set(p.forJobId, now);
+        this.policyState.claim(p.forJobId, now);
         this.working.touch(p.forJobId);
       }
     }
-    for (const s of result.starts) this.claims.delete(s.jobId);
+    for (const s of result.starts) this.policyState.started(s.jobId);
     // forget jobs that left the working set
-    for (const id of this.attainedService.keys()) if (!this.working.has(id)) this.attainedService.delete(id);
-    for (const id of this.claims.keys()) if (!this.working.has(id)) this.claims.delete(id);
+    this.policyState.retain((id) => this.working.has(id));
 
     // 6. Why pending: only verdicts that changed since the last cycle (most do not), in chunks, so a
     // long queue costs one write per change and a burst of changes never holds the store long.
@@ -704,8 +683,7 @@ export class Engine {
     if (!ACTIVE_STATES.has(job.state)) return;
     if (job.startedAt !== null && job.placement !== null) {
       const devices = job.placement.reduce((n, r) => n + r.acceleratorIds.length, 0);
-      this.endedSinceCycle.push({ tenant: job.tenant, devices, fromMs: job.startedAt, toMs: at });
-      this.attainedService.set(job.id, (this.attainedService.get(job.id) ?? 0) + devices * Math.max(0, at - job.startedAt));
+      this.policyState.attemptEnded({ jobId: job.id, tenant: job.tenant, devices, fromMs: job.startedAt, toMs: at });
     }
     const intent =
       this.intents.get(job.id) ?? (job.cancelRequestedAt !== null ? { kind: 'cancel' as const } : undefined);
@@ -859,20 +837,12 @@ const LEDGER_HALF_LIVES = 8;
  * What the engine keeps in memory, rebuilt from ended attempts in the usage ledger: fair-share
  * usage decayed to `now`, and the accelerator-ms each job held in its ended attempts.
  */
-export function seedFromLedger(
-  records: readonly UsageRecord[],
-  now: number,
-  halfLifeMs: number,
-): { usage: TenantUsage; attainedService: Map<string, number> } {
-  // accrueUsage's sum, in one record of totals (not a copy of it per ledger row)
-  const byTenant: Record<string, number> = {};
-  const attainedService = new Map<string, number>();
-  for (const r of records) {
-    const add = decayedAcceleratorSeconds(r.accelerators, r.startedAt, Math.min(r.finishedAt, now), now, halfLifeMs);
-    if (add > 0) byTenant[r.tenant] = (byTenant[r.tenant] ?? 0) + add;
-    attainedService.set(r.jobId, (attainedService.get(r.jobId) ?? 0) + r.accelerators * Math.max(0, r.finishedAt - r.startedAt));
-  }
-  return { usage: { asOf: now, byTenant }, attainedService };
+export function seedFromLedger(records: readonly UsageRecord[], now: number, halfLifeMs: number): PolicyState {
+  return PolicyState.fromLedger(
+    records.map((r) => ({ jobId: r.jobId, tenant: r.tenant, devices: r.accelerators, fromMs: r.startedAt, toMs: r.finishedAt })),
+    now,
+    halfLifeMs,
+  );
 }
 
 /** A node as the scheduler must see it: an operator's drain overrides the discovered state. */

@@ -27,7 +27,6 @@
 import type {
   ClusterNode,
   JobKnowledge,
-  TenantUsage,
   JobProgress,
   Placement,
   RunningSchedJob,
@@ -35,7 +34,7 @@ import type {
   SchedulingPolicy,
   Snapshot,
 } from '@suanli/core';
-import { accrueUsage, decayUsage, decayUsageOfDevices, EMPTY_USAGE, noteDerivation } from '@suanli/core';
+import { noteDerivation, PolicyState } from '@suanli/core';
 import type { TraceJob } from './trace.js';
 
 export interface JobModel {
@@ -459,11 +458,11 @@ export function simulate(input: EngineInput): RunOutcome {
     if (j.gi >= 0) gUsed[j.gi]! += d * j.gpus;
     free -= d * j.gpus;
   };
-  // Fair-share usage (only for policies that ask for it): decayed at each cycle; attempts that
+  // Fair-share usage (only for policies that ask for it), attained service and claims: the core's
+  // PolicyState, the one the server's engine keeps. Usage is advanced at each cycle; attempts that
   // ended since the last cycle are charged then.
   const halfLife = policy.usageHalfLifeMs;
-  let usage: TenantUsage = EMPTY_USAGE;
-  let ended: { tenant: string; devices: number; from: number; to: number }[] = [];
+  const policyState = new PolicyState(halfLife);
   // devices of the running jobs per tenant, and the latest start among them: while no running job
   // started after the usage's asOf, decaying it needs only these (decayUsageOfDevices)
   const runningDevices = new Map<string, number>();
@@ -475,11 +474,11 @@ export function simulate(input: EngineInput): RunOutcome {
   };
   const noteEnded = (j: SimJob): void => {
     countRunning(j, -1);
-    if (halfLife !== undefined)
-      ended.push({ tenant: j.sched.tenant, devices: j.gpus, from: j.runStart, to: now });
+    policyState.attemptEnded({ jobId: j.sched.id, tenant: j.sched.tenant, devices: j.gpus, fromMs: j.runStart, toMs: now });
   };
   const finish = (j: SimJob): void => {
     noteEnded(j);
+    policyState.forget(j.sched.id);
     for (const r of j.running!.placement) for (const id of r.acceleratorIds) deviceOwner.set(id, null);
     hold(j, null);
     j.lostDeviceMs += (Math.min(now, j.overheadUntil) - j.runStart) * j.gpus;
@@ -507,7 +506,7 @@ export function simulate(input: EngineInput): RunOutcome {
     j.state = 'pending';
     j.running = null;
     // the policy sees the service the job has had (device-ms over its attempts so far)
-    j.sched = { ...j.sched, attainedServiceMs: j.attainedMs * j.gpus };
+    j.sched = { ...j.sched, attainedServiceMs: policyState.attainedServiceMs(j.sched.id) ?? 0 };
     running.delete(j.sched.id);
     pending.set(j.sched.id, j);
     addPendingSize(j, 1);
@@ -516,7 +515,7 @@ export function simulate(input: EngineInput): RunOutcome {
   /** The job a preemption was for learns when (`claimedAt`), while it waits. */
   const claim = (jobId: string): void => {
     const f = byId.get(jobId);
-    if (f === undefined || f.state !== 'pending' || f.sched.claimedAt === now) return;
+    if (f === undefined || f.state !== 'pending' || !policyState.claim(jobId, now)) return;
     const old = f.sched;
     f.sched = { ...f.sched, claimedAt: now };
     pendingList.replace(old, f.sched);
@@ -551,7 +550,7 @@ export function simulate(input: EngineInput): RunOutcome {
         : (j.gpus > model.largeJobAboveAccelerators ? model.restartCostLargeS : model.restartCostSmallS) *
           1000;
     j.firstStart ??= now;
-    if (j.sched.claimedAt !== undefined) {
+    if (policyState.started(j.sched.id)) {
       const { claimedAt: _claimed, ...rest } = j.sched;
       j.sched = rest;
     }
@@ -575,16 +574,7 @@ export function simulate(input: EngineInput): RunOutcome {
     const pendingArr = pendingList.current();
     const runningArr = runningList.current();
     if (halfLife === undefined) return { now, nodes, pending: pendingArr, running: runningArr };
-    if (usage.asOf !== now || ended.length > 0) {
-      const prevAsOf = usage.asOf;
-      usage =
-        latestStart <= prevAsOf
-          ? decayUsageOfDevices(usage, now, runningDevices, halfLife)
-          : decayUsage(usage, now, runningArr, halfLife);
-      for (const e of ended)
-        usage = accrueUsage(usage, e.tenant, e.devices, Math.max(e.from, prevAsOf), e.to, halfLife);
-      ended = [];
-    }
+    const usage = policyState.advance(now, runningArr, { byTenant: runningDevices, latestStartMs: latestStart });
     return { now, nodes, pending: pendingArr, running: runningArr, usage: usage.byTenant };
   };
   // A policy that never preempts can start nothing while no node has as many free devices as the

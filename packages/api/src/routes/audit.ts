@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { AuditRecord } from '@suanli/store';
 import { ApiError } from '../errors.js';
-import { AuditListSchema, NAME_PATTERN, SUBJECT_PATTERN, type AuditEntryView } from '../schemas/index.js';
+import { AuditListSchema, NAME_PATTERN, SUBJECT_PATTERN, type AuditEntryView } from '@suanli/schemas';
 import { authorizeRequest, errorResponses, type RouteContext } from './common.js';
 import { typed } from './typed.js';
 import { parseTime, toCsv } from './usage.js';

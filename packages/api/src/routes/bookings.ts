@@ -44,7 +44,7 @@ import {
   CapacityAnswerSchema,
   NAME_PATTERN,
   type BookingView,
-} from '../schemas/index.js';
+} from '@suanli/schemas';
 import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
 import { typed } from './typed.js';
 import { parseTime } from './usage.js';

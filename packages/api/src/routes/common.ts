@@ -6,7 +6,7 @@ import { ApiError, type ErrorCode } from '../errors.js';
 import type { Principal } from '../auth.js';
 import type { PlatformHealth } from '../health.js';
 import { authorize, type Action, type Resource } from '../authz.js';
-import { ErrorBodySchema } from '../schemas/index.js';
+import { ErrorBodySchema } from '@suanli/schemas';
 
 export interface RouteContext {
   readonly store: Store;

@@ -34,7 +34,7 @@ import {
   type ProjectView,
   type TenantView,
   type TokenView,
-} from '../schemas/index.js';
+} from '@suanli/schemas';
 import { superuserReason } from '../unix-accounts.js';
 import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
 import { typed } from './typed.js';

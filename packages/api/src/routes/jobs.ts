@@ -11,7 +11,7 @@ import {
   JobViewSchema,
   JOB_STATE_VALUES,
   type JobListEntry,
-} from '../schemas/index.js';
+} from '@suanli/schemas';
 import { attemptProgress, toJobArrayView, toJobView } from '../views.js';
 import { parseCursor, readMergedLogs } from '../replica-logs.js';
 import type { JobArrayRecord, JobRecord, Store } from '@suanli/store';

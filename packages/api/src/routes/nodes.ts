@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ApiError } from '../errors.js';
 import type { Executor } from '@suanli/executors';
-import { NodeListSchema, NodeViewSchema, type ConfinementView } from '../schemas/index.js';
+import { NodeListSchema, NodeViewSchema, type ConfinementView } from '@suanli/schemas';
 import { toNodeView } from '../views.js';
 import { authorizeRequest, errorResponses, type RouteContext } from './common.js';
 import { typed } from './typed.js';

@@ -33,7 +33,7 @@ import {
   type Invoice,
   type PriceView,
   type UsageRow,
-} from '../schemas/index.js';
+} from '@suanli/schemas';
 import { authorizeRequest, errorResponses, principal, type RouteContext } from './common.js';
 import { typed } from './typed.js';
 

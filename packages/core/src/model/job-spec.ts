@@ -116,11 +116,27 @@ export const RESERVED_ENV_NAMES = [
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, retryOn: ['lost'], backoffSeconds: 10 };
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const TYPE_RE = /^[a-z0-9][a-z0-9._-]*$/;
-const DURATION_RE = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
-const MEMORY_RE = /^(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti|K|M|G|T|KB|MB|GB|TB)?$/;
+/**
+ * The forms of a spec's strings, as regular-expression sources: `compileJobSpec` matches with them
+ * and the API's JSON Schema for a job spec (`JobSpecInputSchema`) is built from them and from
+ * `JOB_SPEC_LIMITS`, so the two cannot drift. Durations and sizes are matched after trimming.
+ */
+export const JOB_SPEC_PATTERNS = {
+  name: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+  envName: '^[A-Za-z_][A-Za-z0-9_]*$',
+  acceleratorType: '^[a-z0-9][a-z0-9._-]*$',
+  duration: '^(?:(\\d+)d)?(?:(\\d+)h)?(?:(\\d+)m)?(?:(\\d+)s)?$',
+  memory: '^(\\d+(?:\\.\\d+)?)\\s*(Ki|Mi|Gi|Ti|K|M|G|T|KB|MB|GB|TB)?$',
+} as const;
+
+/** What `retry.retryOn` may list. */
+export const RETRYABLE_OUTCOMES: readonly RetryableOutcome[] = ['lost', 'failed', 'timed-out', 'platform', 'user'];
+
+const NAME_RE = new RegExp(JOB_SPEC_PATTERNS.name);
+const ENV_NAME_RE = new RegExp(JOB_SPEC_PATTERNS.envName);
+const TYPE_RE = new RegExp(JOB_SPEC_PATTERNS.acceleratorType);
+const DURATION_RE = new RegExp(JOB_SPEC_PATTERNS.duration);
+const MEMORY_RE = new RegExp(JOB_SPEC_PATTERNS.memory);
 
 type Json = unknown;
 
@@ -173,7 +189,7 @@ const TOP_FIELDS = [
 const CHECKPOINT_FIELDS = ['signal', 'grace'] as const;
 const RESOURCE_FIELDS = ['accelerators', 'acceleratorType', 'cpu', 'memory'] as const;
 const RETRY_FIELDS = ['maxAttempts', 'retryOn', 'backoff'] as const;
-const RETRY_ON: readonly RetryableOutcome[] = ['lost', 'failed', 'timed-out', 'platform', 'user'];
+const RETRY_ON = RETRYABLE_OUTCOMES;
 
 function unknownFields(obj: Record<string, Json>, known: readonly string[], prefix: string, errors: FieldError[]): void {
   for (const key of Object.keys(obj)) {

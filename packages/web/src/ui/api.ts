@@ -6,7 +6,7 @@
  * - usageReport, usageCsv, listBudgets: GET /api/v1/usage and GET /api/v1/budgets.
  */
 import { ApiClientError } from '@suanli/client';
-import type { BudgetList, UsageReport } from '@suanli/api/schemas';
+import type { BudgetList, UsageReport } from '@suanli/client';
 
 export { loadJobs } from '../lib/job-list.js';
 

@@ -5,7 +5,7 @@
  */
 import { useMemo, useState } from 'react';
 import type { TenantQuotaView } from '@suanli/client';
-import type { UsageRow } from '@suanli/api/schemas';
+import type { UsageRow } from '@suanli/client';
 import { useI18n, useSession } from '../context.js';
 import { usePoll } from '../poll.js';
 import { errorMessage, listBudgets, usageCsv, usageReport } from '../api.js';

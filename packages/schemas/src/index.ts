@@ -1,9 +1,19 @@
 /**
- * Wire schemas of the public API (TypeBox → JSON Schema → OpenAPI). The typed client imports
- * these types (type-only), so the CLI, the console and the server agree on every shape.
- * This module imports nothing but TypeBox and the core's job lifecycle, so it is cheap to depend on.
+ * Wire schemas of the public API (TypeBox → JSON Schema → OpenAPI) and their static types: the
+ * API validates with them and the typed client imports the types, so the CLI, the console and the
+ * server agree on every shape. This package imports nothing but TypeBox and the pure core, so the
+ * client depends on it without pulling in the server (engine, stores, native modules).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import {
+  CHECKPOINT_SIGNALS,
+  FRAMEWORKS,
+  JOB_SPEC_LIMITS,
+  JOB_SPEC_PATTERNS,
+  RESERVED_ENV_NAMES,
+  RESERVED_ENV_PREFIXES,
+  RETRYABLE_OUTCOMES,
+} from '@suanli/core/job-spec';
 import { JOB_STATES } from '@suanli/core/lifecycle';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -34,69 +44,136 @@ export const ErrorBodySchema = Type.Object(
 );
 export type ErrorBody = Static<typeof ErrorBodySchema>;
 
+/** A regular expression's source without its anchors, to compose into a larger pattern. */
+const unanchored = (p: string): string => p.replace(/^\^/, '').replace(/\$$/, '');
+const L = JOB_SPEC_LIMITS;
+const NUL_FREE = '^[^\\u0000]*$';
+/** `compileJobSpec` trims durations and sizes; `\s` is the set `String.prototype.trim` removes. */
+const trimmed = (p: string): string => `^\\s*(?:${unanchored(p)})\\s*$`;
+/** A positive duration: "90s", "30m", "2h", "1d12h" or a number of seconds (a non-zero digit somewhere). */
+const DURATION_PATTERN = `^\\s*(?=\\S*[1-9])(?:\\d+|${unanchored(JOB_SPEC_PATTERNS.duration)})\\s*$`;
+/** Variable names a spec may set: not reserved (SUANLI_*, device pinning), at most envNameMaxChars. */
+const ENV_NAME_PATTERN =
+  RESERVED_ENV_PREFIXES.map((p) => `(?!${p})`).join('') +
+  `(?!(?:${RESERVED_ENV_NAMES.join('|')})$)` +
+  unanchored(JOB_SPEC_PATTERNS.envName).replace(/\*$/, `{0,${L.envNameMaxChars - 1}}`);
+/** "USR1", "SIGUSR1", "sigusr1" is not: an upper-case SIG prefix, then the name in any case. */
+const SIGNAL_PATTERN = `^(?:SIG)?(?:${CHECKPOINT_SIGNALS.map((sig) =>
+  [...sig.slice(3)].map((c) => (/[A-Z]/.test(c) ? `[${c}${c.toLowerCase()}]` : c)).join(''),
+).join('|')})$`;
+const Name = (description: string) =>
+  Type.String({ description, pattern: JOB_SPEC_PATTERNS.name, maxLength: L.nameMaxChars });
+const Duration = (description?: string) =>
+  Type.String({ pattern: DURATION_PATTERN, ...(description !== undefined ? { description } : {}) });
+
 /**
- * The job spec as users write it. Documentation only: the server validates specs with the core's
- * `compileJobSpec`, which gives one message per field that says what to fix.
+ * The job spec as users write it, built from the core's `JOB_SPEC_LIMITS` and `JOB_SPEC_PATTERNS`.
+ * Documentation only: the server validates specs with the core's `compileJobSpec`, which gives one
+ * message per field that says what to fix. Every spec this schema accepts `compileJobSpec` accepts
+ * and the reverse, except for what JSON Schema cannot say (a property test checks it):
+ * - totals across fields: `command` and `env` in all, and the compiled spec as JSON;
+ * - durations and sizes written as strings are bounded by their value (`timeLimit` at most 365
+ *   days, `memory`, `checkpoint.grace` at most an hour), not by their form;
+ * - lengths count UTF-16 code units (JSON Schema counts code points);
+ * - `array` is split off before the spec is compiled and validated as an array expression.
  */
 export const JobSpecInputSchema = Type.Object(
   {
-    name: Type.String({ description: 'Short name: letters, digits, ".", "_", "-"', maxLength: 63 }),
-    project: Type.Optional(Type.String({ description: 'Project to charge (default "default")' })),
-    command: Type.Array(Type.String(), { minItems: 1, description: 'Program and arguments' }),
-    workingDir: Type.Optional(Type.String({ description: 'Absolute path' })),
-    env: Type.Optional(
-      Type.Record(Type.String(), Type.String(), { description: 'May not set SUANLI_* or device pinning' }),
-    ),
-    resources: Type.Object({
-      accelerators: Type.Integer({ minimum: 0, description: 'Per replica' }),
-      acceleratorType: Type.Optional(
-        Type.Union([Type.String(), Type.Array(Type.String())], {
-          description: 'A type or a list of acceptable types',
-        }),
-      ),
-      cpu: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Cores per replica' })),
-      memory: Type.Optional(
-        Type.Union([Type.String(), Type.Number()], { description: '"16Gi", "512Mi" or MiB' }),
-      ),
+    name: Name('Short name: letters, digits, ".", "_", "-"'),
+    project: Type.Optional(Name('Project to charge (default "default")')),
+    command: Type.Array(Type.String({ maxLength: L.argMaxChars, pattern: NUL_FREE }), {
+      minItems: 1,
+      maxItems: L.commandMaxArgs,
+      description: `Program and arguments, at most ${L.commandMaxTotalChars} characters in all`,
     }),
-    replicas: Type.Optional(Type.Integer({ minimum: 1, description: 'Gang size (all-or-nothing)' })),
-    timeLimit: Type.Optional(
-      Type.Union([Type.String(), Type.Integer()], { description: '"2h", "30m", or seconds' }),
+    workingDir: Type.Optional(
+      Type.String({ description: 'Absolute path', pattern: '^/[^\\u0000]*$', maxLength: L.workingDirMaxChars }),
     ),
-    priority: Type.Optional(
-      Type.Union([Type.String(), Type.Integer()], { description: 'Class name or number' }),
+    env: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: `^${ENV_NAME_PATTERN}$` }),
+        Type.Union([Type.String({ maxLength: L.envValueMaxChars, pattern: NUL_FREE }), Type.Number(), Type.Boolean()]),
+        {
+          maxProperties: L.envMaxVars,
+          additionalProperties: false,
+          description: `May not set SUANLI_* or device pinning; at most ${L.envMaxTotalChars} characters in all, names and values`,
+        },
+      ),
     ),
-    retry: Type.Optional(
-      Type.Object({
-        maxAttempts: Type.Optional(Type.Integer({ minimum: 1 })),
-        retryOn: Type.Optional(
-          Type.Array(
-            Type.Union([
-              Type.Literal('lost'),
-              Type.Literal('failed'),
-              Type.Literal('timed-out'),
-              Type.Literal('platform'),
-              Type.Literal('user'),
-            ]),
-            { description: 'user = failed (the job\'s error); platform = lost, node or device failure' },
+    resources: Type.Object(
+      {
+        accelerators: Type.Integer({ minimum: 0, maximum: L.acceleratorsPerReplicaMax, description: 'Per replica' }),
+        acceleratorType: Type.Optional(
+          Type.Union(
+            [
+              Type.String({ pattern: JOB_SPEC_PATTERNS.acceleratorType, maxLength: L.nameMaxChars }),
+              Type.Array(Type.String({ pattern: JOB_SPEC_PATTERNS.acceleratorType, maxLength: L.nameMaxChars }), {
+                minItems: 1,
+                maxItems: L.acceleratorTypesMax,
+              }),
+            ],
+            { description: 'A type or a list of acceptable types' },
           ),
         ),
-        backoff: Type.Optional(Type.Union([Type.String(), Type.Integer()])),
+        cpu: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: L.cpuCoresMax, description: 'Cores per replica' })),
+        memory: Type.Optional(
+          Type.Union(
+            [Type.String({ pattern: trimmed(JOB_SPEC_PATTERNS.memory) }), Type.Number({ minimum: 0, maximum: L.memoryMiBMax })],
+            { description: `"16Gi", "512Mi" or MiB, at most ${L.memoryMiBMax} MiB` },
+          ),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    replicas: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: L.replicasMax, description: 'Gang size (all-or-nothing)' }),
+    ),
+    timeLimit: Type.Optional(
+      Type.Union([Duration(), Type.Integer({ minimum: 1, maximum: L.timeLimitSecondsMax })], {
+        description: '"2h", "30m", or seconds; at most 365 days',
       }),
     ),
+    priority: Type.Optional(
+      Type.Union([Name('Priority class'), Type.Integer({ minimum: -L.priorityAbsMax, maximum: L.priorityAbsMax })], {
+        description: 'Class name or number',
+      }),
+    ),
+    retry: Type.Optional(
+      Type.Object(
+        {
+          maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: L.maxAttemptsMax })),
+          retryOn: Type.Optional(
+            Type.Array(Type.Union(RETRYABLE_OUTCOMES.map((o) => Type.Literal(o))), {
+              description: "user = failed (the job's error); platform = lost, node or device failure",
+            }),
+          ),
+          backoff: Type.Optional(Type.Union([Duration(), Type.Integer({ minimum: 0 })])),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     preemptible: Type.Optional(Type.Boolean()),
-    checkpointInterval: Type.Optional(Type.Union([Type.String(), Type.Integer()])),
+    checkpointInterval: Type.Optional(Type.Union([Duration(), Type.Integer({ minimum: 1 })])),
     framework: Type.Optional(
       Type.Union(
-        ['pytorch', 'mpi', 'mindspore', 'tensorflow', 'none'].map((f) => Type.Literal(f)),
+        FRAMEWORKS.map((f) => Type.Literal(f)),
         { description: "Launch contract: the framework's own variables and files (default pytorch)" },
       ),
     ),
     checkpoint: Type.Optional(
-      Type.Object({
-        signal: Type.Optional(Type.String({ description: 'SIGTERM, SIGUSR1, SIGUSR2, SIGINT or SIGHUP' })),
-        grace: Type.Optional(Type.Union([Type.String(), Type.Integer()], { description: '"120s" or seconds' })),
-      }),
+      Type.Object(
+        {
+          signal: Type.Optional(
+            Type.String({ pattern: SIGNAL_PATTERN, description: CHECKPOINT_SIGNALS.join(', ') }),
+          ),
+          grace: Type.Optional(
+            Type.Union([Duration(), Type.Integer({ minimum: 0, maximum: L.checkpointGraceSecondsMax })], {
+              description: `"120s" or seconds, at most ${L.checkpointGraceSecondsMax}`,
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
     ),
     array: Type.Optional(
       Type.Union([Type.String(), Type.Integer()], {

@@ -1,7 +1,9 @@
+// The API derives a transition's code from its reason and the client renders it: the pair is
+// tested here, where both are at hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { transitionDetail } from '@suanli/api';
-import { describeTransition } from './verdict-text.js';
+import { describeTransition } from '@suanli/client';
 
 const zh = { lang: 'zh-CN' } as const;
 const en = { lang: 'en' } as const;

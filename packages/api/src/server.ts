@@ -60,6 +60,8 @@ export interface ServerOptions {
   readonly policy?: SchedulingPolicy;
   /** The policy file (YAML). Default `<data-dir>/policy.yaml`; missing means the built-in defaults. */
   readonly policyFile?: string;
+  /** Root of jobs' checkpoint directories (`SUANLI_CHECKPOINT_DIR`); default `<data-dir>/logs/<job>/checkpoints`. */
+  readonly checkpointRoot?: string;
   readonly cycleIntervalMs?: number;
   readonly cancelGraceMs?: number;
   /**
@@ -207,6 +209,7 @@ async function startLocked(
     executor,
     policy: opts.policy ?? policyManager!.policy,
     logRoot: join(dataDir, 'logs'),
+    ...(opts.checkpointRoot ? { checkpointRoot: resolve(opts.checkpointRoot) } : {}),
     ...(logger ? { logger } : {}),
     ...(opts.cycleIntervalMs !== undefined ? { cycleIntervalMs: opts.cycleIntervalMs } : {}),
     ...(opts.cancelGraceMs !== undefined ? { cancelGraceMs: opts.cancelGraceMs } : {}),

@@ -273,6 +273,7 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
     },
     ...(typeof opts['grace'] === 'string' ? { cancelGraceMs: Number(opts['grace']) * 1000 } : {}),
     ...(typeof opts['healthCheckProgram'] === 'string' ? { healthCheckProgram: opts['healthCheckProgram'] } : {}),
+    ...(typeof opts['checkpointRoot'] === 'string' ? { checkpointRoot: opts['checkpointRoot'] } : {}),
     ...(typeof opts['healthCheckInterval'] === 'string'
       ? { healthCheckIntervalMs: Number(opts['healthCheckInterval']) * 1000 }
       : {}),
@@ -416,6 +417,10 @@ export function buildProgram(): Command {
     .option(
       '--health-check-program <file>',
       'run FILE <node> every health check interval: exit 0 = healthy, else the node is drained with its first output line as the reason (as Slurm\'s HealthCheckProgram)',
+    )
+    .option(
+      '--checkpoint-root <dir>',
+      "where jobs' checkpoint directories are made (SUANLI_CHECKPOINT_DIR = <dir>/<job id>); on Slurm a file system the nodes share (default: beside each job's logs)",
     )
     .option('--health-check-interval <seconds>', 'time between node health checks (0: none)', '60')
     .option('--health-check-timeout <seconds>', 'a check program still running after this fails the node', '60')

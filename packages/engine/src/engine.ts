@@ -52,6 +52,8 @@ export interface EngineOptions {
   readonly policy: EnginePolicy;
   /** Root of per-job log directories (`<logRoot>/<jobId>/attempt-<n>`). */
   readonly logRoot: string;
+  /** Root of per-job checkpoint directories (`<checkpointRoot>/<jobId>`); default: beside the logs. */
+  readonly checkpointRoot?: string;
   /** Epoch ms. Injected so tests control time. */
   readonly clock?: () => number;
   readonly logger?: EngineLogger;
@@ -95,6 +97,7 @@ export class Engine {
   private readonly clock: () => number;
   private readonly log: EngineLogger;
   private readonly logRoot: string;
+  private readonly checkpointRoot: string | null;
   private readonly cycleIntervalMs: number;
   private readonly cancelGraceMs: number;
   private readonly inventoryIntervalMs: number;
@@ -144,6 +147,7 @@ export class Engine {
     this.clock = opts.clock ?? Date.now;
     this.log = opts.logger ?? quietLogger;
     this.logRoot = opts.logRoot;
+    this.checkpointRoot = opts.checkpointRoot ?? null;
     this.cycleIntervalMs = opts.cycleIntervalMs ?? 1000;
     this.cancelGraceMs = opts.cancelGraceMs ?? 10_000;
     this.inventoryIntervalMs = opts.inventoryIntervalMs ?? 30_000;
@@ -257,7 +261,7 @@ export class Engine {
 
   /** The job's checkpoint directory: the same for every attempt, kept with its logs. */
   checkpointDir(jobId: string): string {
-    return checkpointDirOf(this.logRoot, jobId);
+    return checkpointDirOf(this.logRoot, jobId, this.checkpointRoot);
   }
 
   /** Discovers inventory, re-adopts or resolves attempts left from a previous run, starts the loop. */

@@ -16,9 +16,13 @@ import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobSpec, RetryableOutcome } from '@suanli/core';
 
-/** `<logRoot>/<jobId>/checkpoints`: one per job, every attempt and replica, kept with its logs. */
-export function checkpointDirOf(logRoot: string, jobId: string): string {
-  return join(logRoot, jobId, 'checkpoints');
+/**
+ * A job's checkpoint directory: one per job, for every attempt and replica. Under a configured
+ * checkpoint root (`--checkpoint-root`: e.g. a parallel file system the nodes share), `<root>/<jobId>`;
+ * otherwise `<logRoot>/<jobId>/checkpoints`, kept with the job's logs.
+ */
+export function checkpointDirOf(logRoot: string, jobId: string, checkpointRoot: string | null = null): string {
+  return checkpointRoot === null ? join(logRoot, jobId, 'checkpoints') : join(checkpointRoot, jobId);
 }
 
 /** The progress file of an attempt (the `SUANLI_PROGRESS_FILE` env.ts sets). */

@@ -4,7 +4,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'packages/web/vite.config.ts', 'scripts/**', '**/*.mjs', '**/*.js'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'packages/web/vite.config.ts',
+      'scripts/**',
+      '**/*.mjs',
+      '**/*.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -21,7 +30,9 @@ export default tseslint.config(
   {
     // The console's browser code is only in tsconfig.app.json (no emit), so name both projects.
     files: ['packages/web/src/ui/**/*.ts', 'packages/web/src/ui/**/*.tsx'],
-    languageOptions: { parserOptions: { project: ['packages/web/tsconfig.json', 'packages/web/tsconfig.app.json'] } },
+    languageOptions: {
+      parserOptions: { project: ['packages/web/tsconfig.json', 'packages/web/tsconfig.app.json'] },
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -39,13 +50,19 @@ export default tseslint.config(
     files: ['packages/core/src/**/*.ts'],
     ignores: ['packages/core/src/**/*.test.ts', 'packages/core/src/**/bench/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', '@suanli/*', 'fs', 'path', 'os', 'child_process'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['node:*', '@suanli/*', 'fs', 'path', 'os', 'child_process'] },
+      ],
       'no-restricted-properties': [
         'error',
         { object: 'Date', property: 'now', message: 'time is snapshot.now in the core' },
         { object: 'Math', property: 'random', message: 'the core is deterministic' },
       ],
-      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'time is an input' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'time is an input' },
+      ],
     },
   },
 );

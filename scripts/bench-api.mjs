@@ -60,13 +60,25 @@ async function bench(label, database) {
   process.env.SUANLI_ADMIN_TOKEN = TOKEN;
   // Declared devices; jobs with 0 accelerators that never start would block nothing. For the
   // throughput run the node is drained, so the measurement is the API + store path alone.
-  const server = await startServer({ dataDir: dir, port: 0, accelerators: 'gpu:8', nodeName: 'bench', logLevel: false, print: () => {}, cycleIntervalMs: 1000, ...(database ? { database } : {}) });
+  const server = await startServer({
+    dataDir: dir,
+    port: 0,
+    accelerators: 'gpu:8',
+    nodeName: 'bench',
+    logLevel: false,
+    print: () => {},
+    cycleIntervalMs: 1000,
+    ...(database ? { database } : {}),
+  });
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
   const spec = JSON.stringify({ name: 'bench', command: ['true'], resources: { accelerators: 1 } });
   try {
     await fetch(`${server.url}/api/v1/nodes/bench/drain`, { method: 'POST', headers, body: '{}' });
     // Warm-up.
-    for (let i = 0; i < 50; i++) await fetch(`${server.url}/api/v1/jobs`, { method: 'POST', headers, body: spec }).then((r) => r.arrayBuffer());
+    for (let i = 0; i < 50; i++)
+      await fetch(`${server.url}/api/v1/jobs`, { method: 'POST', headers, body: spec }).then((r) =>
+        r.arrayBuffer(),
+      );
     let done = 0;
     let errors = 0;
     const deadline = performance.now() + SECONDS * 1000;
@@ -82,7 +94,16 @@ async function bench(label, database) {
       }),
     );
     const elapsed = (performance.now() - t0) / 1000;
-    console.log(JSON.stringify({ metric: 'submissions_per_second', store: label, value: Math.round(done / elapsed), concurrency: CONCURRENCY, seconds: SECONDS, errors }));
+    console.log(
+      JSON.stringify({
+        metric: 'submissions_per_second',
+        store: label,
+        value: Math.round(done / elapsed),
+        concurrency: CONCURRENCY,
+        seconds: SECONDS,
+        errors,
+      }),
+    );
   } finally {
     await server.close();
     delete process.env.SUANLI_ADMIN_TOKEN;
@@ -93,14 +114,24 @@ async function bench(label, database) {
 async function latency(label, database) {
   const dir = await mkdtemp(join(tmpdir(), 'suanli-bench-'));
   process.env.SUANLI_ADMIN_TOKEN = TOKEN;
-  const server = await startServer({ dataDir: dir, port: 0, accelerators: 'gpu:8', nodeName: 'bench', logLevel: false, print: () => {}, ...(database ? { database } : {}) });
+  const server = await startServer({
+    dataDir: dir,
+    port: 0,
+    accelerators: 'gpu:8',
+    nodeName: 'bench',
+    logLevel: false,
+    print: () => {},
+    ...(database ? { database } : {}),
+  });
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
   const spec = JSON.stringify({ name: 'lat', command: ['true'], resources: { accelerators: 1 } });
   const samples = [];
   try {
     for (let i = 0; i < LATENCY_JOBS; i++) {
       const t0 = performance.now();
-      const job = await (await fetch(`${server.url}/api/v1/jobs`, { method: 'POST', headers, body: spec })).json();
+      const job = await (
+        await fetch(`${server.url}/api/v1/jobs`, { method: 'POST', headers, body: spec })
+      ).json();
       // Poll tightly: the figure is when the platform recorded `running`, measured from the client's submit.
       for (let k = 0; k < 10_000; k++) {
         const j = await (await fetch(`${server.url}/api/v1/jobs/${job.id}`, { headers })).json();
@@ -118,7 +149,16 @@ async function latency(label, database) {
         await new Promise((r) => setTimeout(r, 10));
       }
     }
-    console.log(JSON.stringify({ metric: 'submit_to_running_ms', store: label, median: median(samples), min: Math.min(...samples), max: Math.max(...samples), jobs: samples.length }));
+    console.log(
+      JSON.stringify({
+        metric: 'submit_to_running_ms',
+        store: label,
+        median: median(samples),
+        min: Math.min(...samples),
+        max: Math.max(...samples),
+        jobs: samples.length,
+      }),
+    );
   } finally {
     await server.close();
     delete process.env.SUANLI_ADMIN_TOKEN;
@@ -138,4 +178,11 @@ if (url) {
       await db.drop();
     }
   }
-} else console.log(JSON.stringify({ metric: 'submissions_per_second', store: 'postgres', skipped: 'no PostgreSQL: run bash scripts/pg-ci.sh up' }));
+} else
+  console.log(
+    JSON.stringify({
+      metric: 'submissions_per_second',
+      store: 'postgres',
+      skipped: 'no PostgreSQL: run bash scripts/pg-ci.sh up',
+    }),
+  );

@@ -89,7 +89,14 @@ async function freshPgSchema(url) {
 async function startServer(dir, database) {
   const port = await freePort();
   await writeFile(join(dir, 'policy.yaml'), 'defaultTenant: { weight: 1, maxWaitingJobs: 1000000 }\n');
-  const args = [join(ROOT, 'packages/cli/bin/suanli.js'), 'server', '--data-dir', dir, '--port', String(port)];
+  const args = [
+    join(ROOT, 'packages/cli/bin/suanli.js'),
+    'server',
+    '--data-dir',
+    dir,
+    '--port',
+    String(port),
+  ];
   args.push('--accelerators', 'gpu:8', '--node-name', 'bench', '--log-level', 'warn');
   if (database) args.push('--database', database);
   const env = { ...process.env, SUANLI_ADMIN_TOKEN: TOKEN, SUANLI_RATE_LIMIT: 'off', SUANLI_CONFINE: 'off' };
@@ -193,7 +200,11 @@ async function measureDepth(url, child, depth) {
   let arrayAcceptMs = null;
   if (ARRAY_TASKS > 0) {
     const spec = JSON.parse(WAITING);
-    const r = await post(url, '/api/v1/jobs', JSON.stringify({ ...spec, name: 'sweep', array: `0-${ARRAY_TASKS - 1}` }));
+    const r = await post(
+      url,
+      '/api/v1/jobs',
+      JSON.stringify({ ...spec, name: 'sweep', array: `0-${ARRAY_TASKS - 1}` }),
+    );
     if (r.status === 201) arrayAcceptMs = round(r.ms);
     else console.error(`array submission: ${r.status} ${r.body.slice(0, 200)}`);
   }
@@ -224,7 +235,11 @@ async function bench(storeName, database) {
   let { url, child } = await startServer(dir, database);
   let holder = null;
   try {
-    const h = await post(url, '/api/v1/jobs', JSON.stringify({ name: 'holder', command: ['sleep', '100000'], resources: { accelerators: 8 } }));
+    const h = await post(
+      url,
+      '/api/v1/jobs',
+      JSON.stringify({ name: 'holder', command: ['sleep', '100000'], resources: { accelerators: 8 } }),
+    );
     if (h.status !== 201) throw new Error(`holder job: ${h.status} ${h.body}`);
     holder = JSON.parse(h.body).id;
     await waitForState(url, holder, 'running');
@@ -241,7 +256,14 @@ async function bench(storeName, database) {
     while (!((await metric(url, 'suanli_scheduler_cycles_total')) >= 1)) await sleep(50);
     const firstCycleS = (performance.now() - t0) / 1000;
     console.log(
-      JSON.stringify({ store: storeName, root: ROOT, restart_waiting: waiting, restart_healthz_s: round(healthzS), restart_first_cycle_s: round(firstCycleS), rss_mib: await rssMiB(child.pid) }),
+      JSON.stringify({
+        store: storeName,
+        root: ROOT,
+        restart_waiting: waiting,
+        restart_healthz_s: round(healthzS),
+        restart_first_cycle_s: round(firstCycleS),
+        rss_mib: await rssMiB(child.pid),
+      }),
     );
   } finally {
     if (holder) await post(url, `/api/v1/jobs/${holder}/cancel`, '{}').catch(() => undefined);

@@ -21,7 +21,10 @@ const problems = [];
 
 /** A file that only tests read: *.test.ts(x), testing.ts, testing-*.ts, test-*.ts, contract.ts, anything under testing/, test/ or bench/. */
 const isTestOnly = (rel) =>
-  /\.test\.tsx?$/.test(rel) || /(^|\/)(testing|test|bench)\//.test(rel) || /(^|\/)(testing|test)(-[\w-]+)?\.tsx?$/.test(rel) || /(^|\/)([\w-]+\.)?contract\.ts$/.test(rel);
+  /\.test\.tsx?$/.test(rel) ||
+  /(^|\/)(testing|test|bench)\//.test(rel) ||
+  /(^|\/)(testing|test)(-[\w-]+)?\.tsx?$/.test(rel) ||
+  /(^|\/)([\w-]+\.)?contract\.ts$/.test(rel);
 
 function* walk(dir) {
   for (const e of readdirSync(dir)) {
@@ -33,26 +36,43 @@ function* walk(dir) {
 }
 
 /** The package name of a bare specifier ('@scope/name/x' → '@scope/name'). */
-const packageOf = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+const packageOf = (spec) =>
+  spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
 
 /** Imports of a source file: [specifier, typeOnly]. */
 function importsOf(file) {
   const text = readFileSync(file, 'utf8');
-  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, file.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  const sf = ts.createSourceFile(
+    file,
+    text,
+    ts.ScriptTarget.Latest,
+    false,
+    file.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS,
+  );
   const out = [];
   for (const st of sf.statements) {
-    if ((ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) && st.moduleSpecifier && ts.isStringLiteral(st.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) &&
+      st.moduleSpecifier &&
+      ts.isStringLiteral(st.moduleSpecifier)
+    ) {
       let typeOnly = ts.isImportDeclaration(st) ? (st.importClause?.isTypeOnly ?? false) : st.isTypeOnly;
       if (ts.isImportDeclaration(st) && !typeOnly && st.importClause && !st.importClause.name) {
         const nb = st.importClause.namedBindings;
-        if (nb && ts.isNamedImports(nb) && nb.elements.length > 0 && nb.elements.every((e) => e.isTypeOnly)) typeOnly = true;
+        if (nb && ts.isNamedImports(nb) && nb.elements.length > 0 && nb.elements.every((e) => e.isTypeOnly))
+          typeOnly = true;
       }
       out.push([st.moduleSpecifier.text, typeOnly]);
     }
   }
   // dynamic import('x') with a literal
   const visit = (n) => {
-    if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) {
+    if (
+      ts.isCallExpression(n) &&
+      n.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      n.arguments[0] &&
+      ts.isStringLiteral(n.arguments[0])
+    ) {
       out.push([n.arguments[0].text, false]);
     }
     ts.forEachChild(n, visit);
@@ -64,7 +84,13 @@ function importsOf(file) {
 /** Resolves a relative specifier the way NodeNext does for our sources ('./x.js' → ./x.ts|tsx). */
 function resolveRelative(from, spec) {
   const base = resolve(dirname(from), spec);
-  for (const cand of [base.replace(/\.js$/, '.ts'), base.replace(/\.js$/, '.tsx'), base + '.ts', base + '.tsx', join(base, 'index.ts')]) {
+  for (const cand of [
+    base.replace(/\.js$/, '.ts'),
+    base.replace(/\.js$/, '.tsx'),
+    base + '.ts',
+    base + '.tsx',
+    join(base, 'index.ts'),
+  ]) {
     if (existsSync(cand) && statSync(cand).isFile()) return cand;
   }
   return null;
@@ -103,7 +129,10 @@ for (const dirName of readdirSync(join(root, 'packages')).sort()) {
   if (!existsSync(pj) || !existsSync(join(dir, 'src'))) continue;
   const pkg = JSON.parse(readFileSync(pj, 'utf8'));
   const deps = new Set(Object.keys(pkg.dependencies ?? {}));
-  const devDeps = new Set([...Object.keys(pkg.devDependencies ?? {}), ...Object.keys(rootPkg.devDependencies ?? {})]);
+  const devDeps = new Set([
+    ...Object.keys(pkg.devDependencies ?? {}),
+    ...Object.keys(rootPkg.devDependencies ?? {}),
+  ]);
   const peer = new Set(Object.keys(pkg.peerDependencies ?? {}));
   pkgGraph.set(pkg.name, new Set([...deps].filter((d) => d.startsWith('@suanli/'))));
   const modGraph = new Map();
@@ -112,7 +141,10 @@ for (const dirName of readdirSync(join(root, 'packages')).sort()) {
   // what the entry point loads at run time (dist/X.js is built from src/X.ts)
   const bundled = /\bvite\b/.test(pkg.scripts?.build ?? '');
   const runtime = new Set();
-  const entry = typeof pkg.main === 'string' ? resolveRelative(join(dir, 'src', 'x'), pkg.main.replace(/^\.\/dist\//, './')) : null;
+  const entry =
+    typeof pkg.main === 'string'
+      ? resolveRelative(join(dir, 'src', 'x'), pkg.main.replace(/^\.\/dist\//, './'))
+      : null;
   const reach = (f) => {
     if (runtime.has(f)) return;
     runtime.add(f);
@@ -134,18 +166,29 @@ for (const dirName of readdirSync(join(root, 'packages')).sort()) {
         if (target === null) problems.push(`${rel}: cannot resolve ${spec}`);
         else if (!typeOnly) edges.add(relative(root, target));
         if (target !== null && !testOnly && isTestOnly(relative(join(dir, 'src'), target))) {
-          problems.push(`${rel}: imports the test helper ${relative(root, target)} (test helpers stay out of shipped code)`);
+          problems.push(
+            `${rel}: imports the test helper ${relative(root, target)} (test helpers stay out of shipped code)`,
+          );
         }
         continue;
       }
-      if (spec.startsWith('node:') || builtins.has(spec) || spec.startsWith('virtual:') || spec.startsWith('/')) continue;
+      if (
+        spec.startsWith('node:') ||
+        builtins.has(spec) ||
+        spec.startsWith('virtual:') ||
+        spec.startsWith('/')
+      )
+        continue;
       const name = packageOf(spec);
       if (name === pkg.name) continue;
       const declared = deps.has(name) || peer.has(name) || (!needsDeps && devDeps.has(name));
       // a type-only import of a types package or of a package's types needs no runtime dependency
-      const typesOnly = typeOnly && (devDeps.has(name) || devDeps.has(`@types/${name.replace(/^@/, '').replace('/', '__')}`));
+      const typesOnly =
+        typeOnly && (devDeps.has(name) || devDeps.has(`@types/${name.replace(/^@/, '').replace('/', '__')}`));
       if (!declared && !typesOnly) {
-        problems.push(`${rel}: imports ${name}, which ${pkg.name}'s package.json does not declare${devDeps.has(name) ? ' in dependencies (only devDependencies)' : ''}`);
+        problems.push(
+          `${rel}: imports ${name}, which ${pkg.name}'s package.json does not declare${devDeps.has(name) ? ' in dependencies (only devDependencies)' : ''}`,
+        );
       }
     }
     modGraph.set(rel, edges);

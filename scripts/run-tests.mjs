@@ -39,7 +39,9 @@ const selected = files
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 if (selected.length === 0) {
-  console.error(`no test files for suite "${suite}"${filters.length ? ` matching ${filters.join(', ')}` : ''}`);
+  console.error(
+    `no test files for suite "${suite}"${filters.length ? ` matching ${filters.join(', ')}` : ''}`,
+  );
   process.exit(1);
 }
 // The PostgreSQL contract suites need a server. When none is configured and this machine can run
@@ -50,13 +52,22 @@ let startedPg = false;
 // confinement suites do, and remove the Unix accounts they create): otherwise every test tenant
 // would leave an sl-<tenant> account behind on the machine.
 const env = { SUANLI_CONFINE: 'off', ...process.env, SUANLI_TEST: '1' };
-if (!env.SUANLI_TEST_PG_URL && !existsSync('/run/suanli-pg/url') && process.getuid?.() === 0 && existsSync('/usr/lib/postgresql/15/bin/pg_ctl')) {
+if (
+  !env.SUANLI_TEST_PG_URL &&
+  !existsSync('/run/suanli-pg/url') &&
+  process.getuid?.() === 0 &&
+  existsSync('/usr/lib/postgresql/15/bin/pg_ctl')
+) {
   const up = spawnSync('bash', ['scripts/pg-ci.sh', 'up'], { encoding: 'utf8' });
   if (up.status === 0) {
     startedPg = true;
     console.error('test setup: started a throwaway PostgreSQL (scripts/pg-ci.sh up)');
   } else console.error(`test setup: could not start PostgreSQL; its suites will skip:\n${up.stderr}`);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...selected], { stdio: 'inherit', env });
+const r = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-reporter=spec', ...selected],
+  { stdio: 'inherit', env },
+);
 if (startedPg) spawnSync('bash', ['scripts/pg-ci.sh', 'down'], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -67,7 +67,8 @@ const run = simulate({
         if (traced !== undefined) {
           let used = 0;
           for (const j of s.running)
-            if (j.tenant === traced.tenant) used += j.placement.reduce((n, p) => n + p.acceleratorIds.length, 0);
+            if (j.tenant === traced.tenant)
+              used += j.placement.reduce((n, p) => n + p.acceleratorIds.length, 0);
           const started = r.starts.some((x) => x.jobId === traced.id);
           const v = r.pending.find((x) => x.jobId === traced.id);
           jobTrace.push(
@@ -128,7 +129,13 @@ console.log(`  by size (GPUs): ${count(top, (j) => j.accelerators)}`);
         othersBorrowed += Math.max(0, d - (guarantees.get(t) ?? 0));
       }
       const used = [...x.held.values()].reduce((a, b) => a + b, 0);
-      return { mine: x.held.get(tenant) ?? 0, waiting: x.waiting.get(tenant) ?? 0, free: total - used, others, othersBorrowed };
+      return {
+        mine: x.held.get(tenant) ?? 0,
+        waiting: x.waiting.get(tenant) ?? 0,
+        free: total - used,
+        others,
+        othersBorrowed,
+      };
     });
   const range = (k) => `${Math.min(...rows.map((r) => r[k]))}–${Math.max(...rows.map((r) => r[k]))}`;
   const othersGuaranteed = [...guarantees].filter(([t]) => t !== tenant).reduce((a, [, g]) => a + g, 0);
@@ -176,7 +183,8 @@ if (values.compare !== undefined) {
   const other = simulatePolicy(values.compare, input).run;
   const theirs = new Map(other.jobs.map((j) => [j.id, j]));
   const sizeClass = (g) => (g <= 1 ? '1 GPU' : g <= 8 ? '2–8 GPUs' : '> 8 GPUs');
-  const lengthClass = (ms) => (ms < 3.6e6 ? '< 1 h' : ms < 36e6 ? '1–10 h' : ms < 360e6 ? '10–100 h' : '> 100 h');
+  const lengthClass = (ms) =>
+    ms < 3.6e6 ? '< 1 h' : ms < 36e6 ? '1–10 h' : ms < 360e6 ? '10–100 h' : '> 100 h';
   const byClass = new Map();
   for (const j of run.jobs) {
     const k = theirs.get(j.id);
@@ -195,7 +203,9 @@ if (values.compare !== undefined) {
   console.log(
     `mean JCT by job class, ${values.policy} vs ${values.compare} (h); "share" is the class's part of the difference in mean JCT over all ${run.jobs.length} jobs:`,
   );
-  console.log('  class                 jobs  JCT (mine / theirs)  share  first wait (mine / theirs)  preemptions/job (mine)');
+  console.log(
+    '  class                 jobs  JCT (mine / theirs)  share  first wait (mine / theirs)  preemptions/job (mine)',
+  );
   for (const [c, e] of [...byClass].sort((a, b) => b[1].jct - b[1].theirJct - (a[1].jct - a[1].theirJct)))
     console.log(
       `  ${c.padEnd(20)} ${String(e.n).padStart(5)}  ${h(e.jct / e.n).padStart(7)} / ${h(e.theirJct / e.n).padEnd(7)}  ${h((e.jct - e.theirJct) / run.jobs.length).padStart(5)}  ${h(e.wait / e.n).padStart(7)} / ${h(e.theirWait / e.n).padEnd(7)}            ${(e.preemptions / e.n).toFixed(2)}`,

@@ -197,9 +197,7 @@ test(
             assert.equal(r.statusCode, 201, r.body);
             const id = r.json().id as string;
             const job = await waitFor('the job to end', async () => {
-              const j = (
-                await server.app.inject({ url: `/api/v1/jobs/${id}`, headers: auth })
-              ).json() as {
+              const j = (await server.app.inject({ url: `/api/v1/jobs/${id}`, headers: auth })).json() as {
                 state: string;
                 exitCode: number | null;
                 transitions?: { to: string; reason: string }[];

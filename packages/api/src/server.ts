@@ -2,7 +2,16 @@
  * `suanli server`: API server, scheduling loop and executor in one process, storing everything in
  * a data directory (default `./.suanli`). Prints where it listens and how to authenticate.
  */
-import { accessSync, chmodSync, constants as fsConstants, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants as fsConstants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+} from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import pino from 'pino';
@@ -15,7 +24,13 @@ import {
   readDeviceHealth,
   type Executor,
 } from '@suanli/executors';
-import { Engine, HEALTH_RETURN_POLICIES, PolicyManager, type HealthReturnPolicy, type NodeHealthOptions } from '@suanli/engine';
+import {
+  Engine,
+  HEALTH_RETURN_POLICIES,
+  PolicyManager,
+  type HealthReturnPolicy,
+  type NodeHealthOptions,
+} from '@suanli/engine';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { ADMIN_TENANT, initAdminToken, platformAuthenticator, type AdminTokenInit } from './auth.js';
@@ -214,12 +229,20 @@ async function startLocked(
     ...(opts.cycleIntervalMs !== undefined ? { cycleIntervalMs: opts.cycleIntervalMs } : {}),
     ...(opts.cancelGraceMs !== undefined ? { cancelGraceMs: opts.cancelGraceMs } : {}),
     ...(healthChecks
-      ? { health: { ...healthChecks, devices: localNode !== null ? { node: localNode, read: () => readDeviceHealth() } : null } }
+      ? {
+          health: {
+            ...healthChecks,
+            devices: localNode !== null ? { node: localNode, read: () => readDeviceHealth() } : null,
+          },
+        }
       : {}),
   });
   // Every start: the data directory is the server's alone (jobs' accounts may only pass through
   // it to their own log directories), whatever modes an earlier version or an operator left.
-  const confinement = executor.confinement?.() ?? { confined: false, detail: 'this executor does not confine jobs' };
+  const confinement = executor.confinement?.() ?? {
+    confined: false,
+    detail: 'this executor does not confine jobs',
+  };
   for (const fixed of secureDataDir(dataDir, confinement.confined)) warnEarly(fixed);
   await engine.start();
   const app = await buildApp({
@@ -343,10 +366,14 @@ export class ServerConfigError extends Error {
 function healthOptions(opts: ServerOptions): NodeHealthOptions | null {
   const intervalMs = opts.healthCheckIntervalMs ?? 60_000;
   if (!Number.isFinite(intervalMs) || intervalMs < 0)
-    throw new ServerConfigError(`--health-check-interval must be a number of seconds (0: no checks), not "${intervalMs / 1000}"`);
+    throw new ServerConfigError(
+      `--health-check-interval must be a number of seconds (0: no checks), not "${intervalMs / 1000}"`,
+    );
   const timeoutMs = opts.healthCheckTimeoutMs ?? 60_000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
-    throw new ServerConfigError(`--health-check-timeout must be a positive number of seconds, not "${timeoutMs / 1000}"`);
+    throw new ServerConfigError(
+      `--health-check-timeout must be a positive number of seconds, not "${timeoutMs / 1000}"`,
+    );
   const policy = opts.healthReturn ?? 'manual';
   if (!HEALTH_RETURN_POLICIES.includes(policy))
     throw new ServerConfigError(`--health-return must be manual or auto, not "${String(policy)}"`);
@@ -363,7 +390,8 @@ function healthOptions(opts: ServerOptions): NodeHealthOptions | null {
     }
   }
   if (intervalMs === 0) {
-    if (program !== null) throw new ServerConfigError('--health-check-program needs a --health-check-interval above 0');
+    if (program !== null)
+      throw new ServerConfigError('--health-check-program needs a --health-check-interval above 0');
     return null;
   }
   return { intervalMs, returnPolicy: policy, program, programTimeoutMs: timeoutMs };

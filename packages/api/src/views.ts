@@ -3,7 +3,14 @@ import type { JobState, VerdictDetail } from '@suanli/core';
 import type { JobArrayRecord, JobRecord, StoredNode, TransitionRecord, UsageRecord } from '@suanli/store';
 import { readProgress, stepsLost, type NodeHealthStatus, type Progress } from '@suanli/engine';
 import { transitionDetail } from './transition-detail.js';
-import type { AttemptView, JobArrayView, JobView, NodeView, TransitionView, VerdictDetailView } from '@suanli/schemas';
+import type {
+  AttemptView,
+  JobArrayView,
+  JobView,
+  NodeView,
+  TransitionView,
+  VerdictDetailView,
+} from '@suanli/schemas';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 

@@ -71,5 +71,7 @@ export function pendingSummary(p: NonNullable<JobView['pending']>, reader: Reade
 export function readableTime(iso: string, reader: Reader): string {
   const ms = Date.parse(iso);
   const rel = formatFromNow(ms, reader);
-  return reader.lang === 'zh-CN' ? `${formatLocalTime(ms, reader)}（${rel}）` : `${formatLocalTime(ms, reader)} (${rel})`;
+  return reader.lang === 'zh-CN'
+    ? `${formatLocalTime(ms, reader)}（${rel}）`
+    : `${formatLocalTime(ms, reader)} (${rel})`;
 }

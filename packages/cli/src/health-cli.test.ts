@@ -56,8 +56,8 @@ test(
       await until(/^box\s+ready\s/m);
     } finally {
       const exited = new Promise((r) => server.proc.once('exit', r));
-    server.proc.kill('SIGTERM');
-    await exited;
+      server.proc.kill('SIGTERM');
+      await exited;
       await rm(dir, { recursive: true, force: true });
     }
   },

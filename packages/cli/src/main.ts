@@ -272,7 +272,9 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
       process.stderr.on('error', (err: NodeJS.ErrnoException) => sinks.err.noteDropped(err.code ?? 'EIO'));
     },
     ...(typeof opts['grace'] === 'string' ? { cancelGraceMs: Number(opts['grace']) * 1000 } : {}),
-    ...(typeof opts['healthCheckProgram'] === 'string' ? { healthCheckProgram: opts['healthCheckProgram'] } : {}),
+    ...(typeof opts['healthCheckProgram'] === 'string'
+      ? { healthCheckProgram: opts['healthCheckProgram'] }
+      : {}),
     ...(typeof opts['checkpointRoot'] === 'string' ? { checkpointRoot: opts['checkpointRoot'] } : {}),
     ...(typeof opts['healthCheckInterval'] === 'string'
       ? { healthCheckIntervalMs: Number(opts['healthCheckInterval']) * 1000 }
@@ -280,7 +282,9 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
     ...(typeof opts['healthCheckTimeout'] === 'string'
       ? { healthCheckTimeoutMs: Number(opts['healthCheckTimeout']) * 1000 }
       : {}),
-    ...(typeof opts['healthReturn'] === 'string' ? { healthReturn: opts['healthReturn'] as 'manual' | 'auto' } : {}),
+    ...(typeof opts['healthReturn'] === 'string'
+      ? { healthReturn: opts['healthReturn'] as 'manual' | 'auto' }
+      : {}),
     ...(typeof opts['policy'] === 'string' ? { policyFile: opts['policy'] } : {}),
     ...confinementOptions(opts),
     plugins: [serveConsole],
@@ -321,7 +325,6 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
-
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -416,14 +419,18 @@ export function buildProgram(): Command {
     .option('--grace <seconds>', 'SIGTERM → SIGKILL grace period for cancels and time limits', '10')
     .option(
       '--health-check-program <file>',
-      'run FILE <node> every health check interval: exit 0 = healthy, else the node is drained with its first output line as the reason (as Slurm\'s HealthCheckProgram)',
+      "run FILE <node> every health check interval: exit 0 = healthy, else the node is drained with its first output line as the reason (as Slurm's HealthCheckProgram)",
     )
     .option(
       '--checkpoint-root <dir>',
       "where jobs' checkpoint directories are made (SUANLI_CHECKPOINT_DIR = <dir>/<job id>); on Slurm a file system the nodes share (default: beside each job's logs)",
     )
     .option('--health-check-interval <seconds>', 'time between node health checks (0: none)', '60')
-    .option('--health-check-timeout <seconds>', 'a check program still running after this fails the node', '60')
+    .option(
+      '--health-check-timeout <seconds>',
+      'a check program still running after this fails the node',
+      '60',
+    )
     .option(
       '--health-return <policy>',
       'a node drained by a failed check: manual (stays drained until an operator undrains it) or auto (returns once its checks pass)',
@@ -566,29 +573,34 @@ export function buildProgram(): Command {
     .option('--stderr', 'the standard error stream instead of standard output')
     .option('--attempt <n>', 'an earlier attempt (default: the latest)')
     .option('--replica <n>', "one replica's output (default: every replica's, each line prefixed [rank])")
-    .action(async (id: string, opts: { follow?: boolean; stderr?: boolean; attempt?: string; replica?: string }) => {
-      const c = client();
-      if (opts.replica !== undefined && !/^\d+$/.test(opts.replica))
-        throw new UsageError(`--replica takes a replica rank (0, 1, …), not "${opts.replica}"`);
-      const q = {
-        stream: opts.stderr ? ('stderr' as const) : ('stdout' as const),
-        ...(opts.attempt ? { attempt: Number(opts.attempt) } : {}),
-        ...(opts.replica !== undefined ? { replica: Number(opts.replica) } : {}),
-      };
-      if (opts.follow) {
-        for await (const chunk of c.followLogs(id, q)) process.stdout.write(chunk);
-        return;
-      }
-      let offset = 0;
-      let cursor: string | undefined;
-      for (let i = 0; i < 100_000; i++) {
-        const chunk = await c.readLogs(id, { ...q, offset, ...(cursor !== undefined ? { cursor } : {}) });
-        process.stdout.write(chunk.data);
-        if (chunk.nextOffset >= chunk.size || chunk.nextOffset === offset) break;
-        offset = chunk.nextOffset;
-        cursor = chunk.cursor;
-      }
-    });
+    .action(
+      async (
+        id: string,
+        opts: { follow?: boolean; stderr?: boolean; attempt?: string; replica?: string },
+      ) => {
+        const c = client();
+        if (opts.replica !== undefined && !/^\d+$/.test(opts.replica))
+          throw new UsageError(`--replica takes a replica rank (0, 1, …), not "${opts.replica}"`);
+        const q = {
+          stream: opts.stderr ? ('stderr' as const) : ('stdout' as const),
+          ...(opts.attempt ? { attempt: Number(opts.attempt) } : {}),
+          ...(opts.replica !== undefined ? { replica: Number(opts.replica) } : {}),
+        };
+        if (opts.follow) {
+          for await (const chunk of c.followLogs(id, q)) process.stdout.write(chunk);
+          return;
+        }
+        let offset = 0;
+        let cursor: string | undefined;
+        for (let i = 0; i < 100_000; i++) {
+          const chunk = await c.readLogs(id, { ...q, offset, ...(cursor !== undefined ? { cursor } : {}) });
+          process.stdout.write(chunk.data);
+          if (chunk.nextOffset >= chunk.size || chunk.nextOffset === offset) break;
+          offset = chunk.nextOffset;
+          cursor = chunk.cursor;
+        }
+      },
+    );
 
   program
     .command('cancel <id>')
@@ -771,7 +783,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     if (
       err instanceof UsageError ||
-      (err instanceof Error && (err.name === 'ServerConfigError' ||
+      (err instanceof Error &&
+        (err.name === 'ServerConfigError' ||
           err.name === 'AdminTokenError' ||
           err.name === 'ServerLockedError'))
     ) {

@@ -46,7 +46,11 @@ test(
         timeLimit: '5m',
       });
       ids.push(next.id);
-      const huge = await client.submitJob({ name: 'huge', command: ['true'], resources: { accelerators: 64 } });
+      const huge = await client.submitJob({
+        name: 'huge',
+        command: ['true'],
+        resources: { accelerators: 64 },
+      });
       ids.push(huge.id);
       let at = NaN;
       for (let i = 0; i < 200 && Number.isNaN(at); i++) {
@@ -70,9 +74,14 @@ test(
       const zhList = await cli({ LANG: 'zh_CN.UTF-8', TZ: 'Asia/Shanghai' }, 'jobs');
       assert.match(
         zhList,
-        new RegExp(`waits-for-capacity: 等待资源：共需 1 个加速卡，当前空闲 0 个 [^；]+；预计 ${zhTime} 开始（约 2 小时后`),
+        new RegExp(
+          `waits-for-capacity: 等待资源：共需 1 个加速卡，当前空闲 0 个 [^；]+；预计 ${zhTime} 开始（约 2 小时后`,
+        ),
       );
-      assert.match(zhList, /can-never-fit: 永远无法运行：即使全部空闲，集群中也没有任何节点能容纳此请求（共 64 个加速卡）/);
+      assert.match(
+        zhList,
+        /can-never-fit: 永远无法运行：即使全部空闲，集群中也没有任何节点能容纳此请求（共 64 个加速卡）/,
+      );
       assert.doesNotMatch(zhList, /t=\d{10,}/);
 
       const enTime = formatLocalTime(at, { lang: 'en', timeZone: 'America/New_York', now });

@@ -11,10 +11,33 @@ export * from './model/job-array.js';
 export { fcfsPolicy, byQueueOrder } from './policy/fcfs.js';
 export * from './placement/index.js';
 export * from './policy/baselines/index.js';
-export type { PolicyConfig, TenantConfig, TypeQuota, ProjectConfig, PriorityClass, PreemptionConfig, BackfillConfig, AttainedServiceConfig } from './policy/config.js';
-export { compilePolicy, DEFAULT_POLICY, DEFAULT_ATTAINED_SERVICE, resolvePriority, tenantConfig, maxWaitingJobsOf, DEFAULT_MAX_WAITING_JOBS } from './policy/config.js';
+export type {
+  PolicyConfig,
+  TenantConfig,
+  TypeQuota,
+  ProjectConfig,
+  PriorityClass,
+  PreemptionConfig,
+  BackfillConfig,
+  AttainedServiceConfig,
+} from './policy/config.js';
+export {
+  compilePolicy,
+  DEFAULT_POLICY,
+  DEFAULT_ATTAINED_SERVICE,
+  resolvePriority,
+  tenantConfig,
+  maxWaitingJobsOf,
+  DEFAULT_MAX_WAITING_JOBS,
+} from './policy/config.js';
 export type { TenantUsage } from './policy/fairshare.js';
-export { decayUsage, decayUsageOfDevices, accrueUsage, decayedAcceleratorSeconds, EMPTY_USAGE } from './policy/fairshare.js';
+export {
+  decayUsage,
+  decayUsageOfDevices,
+  accrueUsage,
+  decayedAcceleratorSeconds,
+  EMPTY_USAGE,
+} from './policy/fairshare.js';
 export { PolicyState } from './policy/policy-state.js';
 export type { EndedAttempt, RunningDevices } from './policy/policy-state.js';
 export { QuotaBook } from './policy/quota.js';

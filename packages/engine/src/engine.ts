@@ -34,7 +34,14 @@ import type { JobRecord, PendingUpdate, Store, StoredNode, UsageRecord } from '@
 import type { AttemptResources, ExecutionEvent, Executor, LimitExceeded } from '@suanli/executors';
 import { InlinePolicyRunner, WorkerPolicyRunner, type PolicyRunner } from './policy-runner.js';
 import { WorkingSet, WORKING_STATES } from './working-set.js';
-import { ProgressTracker, checkpointDirOf, replicaPrefix, retryCovers, stopGraceMsOf, stopSignalOf } from './training.js';
+import {
+  ProgressTracker,
+  checkpointDirOf,
+  replicaPrefix,
+  retryCovers,
+  stopGraceMsOf,
+  stopSignalOf,
+} from './training.js';
 import { NodeHealth, type NodeHealthOptions } from './health.js';
 
 export interface EngineLogger {
@@ -159,7 +166,8 @@ export class Engine {
             store: this.store,
             clock: this.clock,
             log: this.log,
-            stopJobsOnNode: (node, reason) => void this.enqueue(async () => this.stopJobsOnNode(node, reason)),
+            stopJobsOnNode: (node, reason) =>
+              void this.enqueue(async () => this.stopJobsOnNode(node, reason)),
           },
           opts.health,
         )
@@ -214,7 +222,9 @@ export class Engine {
     const where = this.policyThread ?? (builtIn ? 'worker' : 'inline');
     if (where === 'worker' && !builtIn)
       throw new Error(`policy "${policy.name}" cannot run in a worker thread: only the built-in policy can`);
-    return where === 'worker' && policy.config ? new WorkerPolicyRunner(policy.config) : new InlinePolicyRunner(policy);
+    return where === 'worker' && policy.config
+      ? new WorkerPolicyRunner(policy.config)
+      : new InlinePolicyRunner(policy);
   }
 
   /** Replaces the policy (policy reload without a restart); takes effect at the next cycle. */
@@ -235,7 +245,13 @@ export class Engine {
    * `lastCycleMs`: the last cycle end to end; `lastPolicyMs`: the policy's part of it (on the
    * worker thread when `policyThread` is "worker"); `working`: jobs in the working set.
    */
-  stats(): { cycles: number; lastCycleMs: number; lastPolicyMs: number; working: number; policyThread: 'worker' | 'inline' } {
+  stats(): {
+    cycles: number;
+    lastCycleMs: number;
+    lastPolicyMs: number;
+    working: number;
+    policyThread: 'worker' | 'inline';
+  } {
     return {
       cycles: this.cycles,
       lastCycleMs: this.lastCycleMs,
@@ -340,7 +356,8 @@ export class Engine {
   /** Stops every job holding devices on `node`, to be requeued as the platform's fault (`lost`). */
   private stopJobsOnNode(node: string, reason: string): void {
     for (const j of this.working.holdingDevices())
-      if (j.placement?.some((r) => r.node === node)) this.requestStop(j, { kind: 'node-failed', node, reason });
+      if (j.placement?.some((r) => r.node === node))
+        this.requestStop(j, { kind: 'node-failed', node, reason });
   }
 
   private scheduleNext(delayMs: number): void {
@@ -427,10 +444,18 @@ export class Engine {
           );
         this.log.info({ jobId: job.id }, 're-adopted running job');
       } else if (r.status === 'exited') {
-        await this.finishAttempt(job, r.exitCode, r.signal, r.at, null, 'finished while the server was down', {
-          limit: r.limit ?? null,
-          resources: r.resources ?? null,
-        });
+        await this.finishAttempt(
+          job,
+          r.exitCode,
+          r.signal,
+          r.at,
+          null,
+          'finished while the server was down',
+          {
+            limit: r.limit ?? null,
+            resources: r.resources ?? null,
+          },
+        );
       } else {
         await this.markLost(job, `lost: ${r.reason}`);
       }
@@ -687,7 +712,13 @@ export class Engine {
     if (!ACTIVE_STATES.has(job.state)) return;
     if (job.startedAt !== null && job.placement !== null) {
       const devices = job.placement.reduce((n, r) => n + r.acceleratorIds.length, 0);
-      this.policyState.attemptEnded({ jobId: job.id, tenant: job.tenant, devices, fromMs: job.startedAt, toMs: at });
+      this.policyState.attemptEnded({
+        jobId: job.id,
+        tenant: job.tenant,
+        devices,
+        fromMs: job.startedAt,
+        toMs: at,
+      });
     }
     const intent =
       this.intents.get(job.id) ?? (job.cancelRequestedAt !== null ? { kind: 'cancel' as const } : undefined);
@@ -695,7 +726,8 @@ export class Engine {
     this.stopping.delete(job.id);
     const killed = `${replicaPrefix(enforced.replica)}${signal ? `killed by ${signal}` : `exit code ${exitCode ?? 'unknown'}`}`;
     // An enforced limit is the job's fault (it fails, under its retry policy), said first.
-    const how = enforced.limit === 'out-of-memory' ? `${outOfMemory(job, enforced.resources)}; ${killed}` : killed;
+    const how =
+      enforced.limit === 'out-of-memory' ? `${outOfMemory(job, enforced.resources)}; ${killed}` : killed;
     const suffix = note ? ` (${note})` : '';
     const patch = { finishedAt: at, exitCode, attemptResources: enforced.resources };
     const from = job.state;
@@ -784,7 +816,12 @@ export class Engine {
     return retryCovers(retryOn, outcome) && (await this.attemptsConsumed(job)) < maxAttempts;
   }
 
-  private async retryOrFail(job: JobRecord, outcome: 'lost', reason: string, backoff?: number): Promise<void> {
+  private async retryOrFail(
+    job: JobRecord,
+    outcome: 'lost',
+    reason: string,
+    backoff?: number,
+  ): Promise<void> {
     const { maxAttempts, retryOn } = job.spec.retry;
     const backoffSeconds = backoff ?? job.spec.retry.backoffSeconds;
     const now = this.clock();
@@ -841,9 +878,19 @@ const LEDGER_HALF_LIVES = 8;
  * What the engine keeps in memory, rebuilt from ended attempts in the usage ledger: fair-share
  * usage decayed to `now`, and the accelerator-ms each job held in its ended attempts.
  */
-export function seedFromLedger(records: readonly UsageRecord[], now: number, halfLifeMs: number): PolicyState {
+export function seedFromLedger(
+  records: readonly UsageRecord[],
+  now: number,
+  halfLifeMs: number,
+): PolicyState {
   return PolicyState.fromLedger(
-    records.map((r) => ({ jobId: r.jobId, tenant: r.tenant, devices: r.accelerators, fromMs: r.startedAt, toMs: r.finishedAt })),
+    records.map((r) => ({
+      jobId: r.jobId,
+      tenant: r.tenant,
+      devices: r.accelerators,
+      fromMs: r.startedAt,
+      toMs: r.finishedAt,
+    })),
     now,
     halfLifeMs,
   );
@@ -885,7 +932,8 @@ export function toRunningSchedJob(j: JobRecord, now: number, job: SchedJob = toS
 /** `out-of-memory (limit 128 MiB, peak 128 MiB)`: the reason a job killed at its memory limit failed. */
 function outOfMemory(job: JobRecord, resources: AttemptResources | null): string {
   const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
-  const limit = job.spec.perReplica.memoryMiB > 0 ? `limit ${job.spec.perReplica.memoryMiB} MiB` : 'no limit set';
+  const limit =
+    job.spec.perReplica.memoryMiB > 0 ? `limit ${job.spec.perReplica.memoryMiB} MiB` : 'no limit set';
   const peak = resources?.peakMemoryBytes != null ? `, peak ${mib(resources.peakMemoryBytes)}` : '';
   return `out-of-memory (${limit}${peak})`;
 }

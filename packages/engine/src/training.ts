@@ -21,7 +21,11 @@ import type { JobSpec, RetryableOutcome } from '@suanli/core';
  * checkpoint root (`--checkpoint-root`: e.g. a parallel file system the nodes share), `<root>/<jobId>`;
  * otherwise `<logRoot>/<jobId>/checkpoints`, kept with the job's logs.
  */
-export function checkpointDirOf(logRoot: string, jobId: string, checkpointRoot: string | null = null): string {
+export function checkpointDirOf(
+  logRoot: string,
+  jobId: string,
+  checkpointRoot: string | null = null,
+): string {
   return checkpointRoot === null ? join(logRoot, jobId, 'checkpoints') : join(checkpointRoot, jobId);
 }
 

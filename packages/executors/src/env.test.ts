@@ -203,7 +203,8 @@ void test('env: a job array task gets SUANLI_ARRAY_ID and SUANLI_ARRAY_INDEX (no
       { SUANLI_ARRAY_INDEX: '3', SUANLI_ARRAY_ID: 'forged' },
     );
     const e = buildReplicaEnv(plain, 0, rdv);
-    for (const v of ARRAY_ENV_VARS) assert.equal(e[v], undefined, `${v} is absent outside an array (spec's dropped)`);
+    for (const v of ARRAY_ENV_VARS)
+      assert.equal(e[v], undefined, `${v} is absent outside an array (spec's dropped)`);
   }
 });
 
@@ -386,6 +387,10 @@ void test('env: the checkpoint directory and progress file are offered when the 
   const req = { ...ascendGang('pytorch'), checkpointDir: '/ckpt/j1' };
   const env = buildReplicaEnv(req, 1, gangRdv);
   assert.equal(env['SUANLI_CHECKPOINT_DIR'], '/ckpt/j1');
-  assert.equal(env['SUANLI_PROGRESS_FILE'], '/tmp/x/progress.log', 'progress is per attempt, in its log directory');
+  assert.equal(
+    env['SUANLI_PROGRESS_FILE'],
+    '/tmp/x/progress.log',
+    'progress is per attempt, in its log directory',
+  );
   assert.equal(buildReplicaEnv(ascendGang('pytorch'), 1, gangRdv)['SUANLI_CHECKPOINT_DIR'], undefined);
 });

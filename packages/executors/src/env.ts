@@ -207,7 +207,10 @@ export interface RankTable {
  * `device_ip` the address discovery read with hccn_tool (omitted where unknown). A replica without
  * devices counts as one rank with device `0`, so the table always has RANK_SIZE entries.
  */
-export function buildRankTable(req: LaunchRequest, rendezvous: Rendezvous): { table: RankTable; firstRank: number[] } {
+export function buildRankTable(
+  req: LaunchRequest,
+  rendezvous: Rendezvous,
+): { table: RankTable; firstRank: number[] } {
   let next = 0;
   const firstRank: number[] = [];
   const servers = nodesInRankOrder(req).map(([node, ranks]) => {
@@ -226,7 +229,12 @@ export function buildRankTable(req: LaunchRequest, rendezvous: Rendezvous): { ta
     return { server_id: nodeAddr(rendezvous, node), device, host_nic_ip: 'reserve' as const };
   });
   return {
-    table: { version: '1.0', server_count: String(servers.length), server_list: servers, status: 'completed' },
+    table: {
+      version: '1.0',
+      server_count: String(servers.length),
+      server_list: servers,
+      status: 'completed',
+    },
     firstRank,
   };
 }
@@ -234,7 +242,10 @@ export function buildRankTable(req: LaunchRequest, rendezvous: Rendezvous): { ta
 /** The MPI hostfile: `<host> slots=<n>` per node, n = the slots of its replicas. */
 export function buildMpiHostfile(req: LaunchRequest, rendezvous: Rendezvous): string {
   return nodesInRankOrder(req)
-    .map(([node, ranks]) => `${nodeAddr(rendezvous, node)} slots=${ranks.reduce((n, r) => n + slotsOf(req, r), 0)}\n`)
+    .map(
+      ([node, ranks]) =>
+        `${nodeAddr(rendezvous, node)} slots=${ranks.reduce((n, r) => n + slotsOf(req, r), 0)}\n`,
+    )
     .join('');
 }
 
@@ -262,7 +273,11 @@ export function launchFiles(req: LaunchRequest, rendezvous: Rendezvous): Record<
 }
 
 /** The framework's own variables for replica `rank` (see the table above). */
-export function frameworkEnv(req: LaunchRequest, rank: number, rendezvous: Rendezvous): Record<string, string> {
+export function frameworkEnv(
+  req: LaunchRequest,
+  rank: number,
+  rendezvous: Rendezvous,
+): Record<string, string> {
   const replica = req.placement[rank];
   if (replica === undefined)
     throw new PlacementResolutionError(`job ${req.jobId}: placement has no replica of rank ${rank}`);

@@ -87,12 +87,20 @@ export const JobSpecInputSchema = Type.Object(
       description: `Program and arguments, at most ${L.commandMaxTotalChars} characters in all`,
     }),
     workingDir: Type.Optional(
-      Type.String({ description: 'Absolute path', pattern: '^/[^\\u0000]*$', maxLength: L.workingDirMaxChars }),
+      Type.String({
+        description: 'Absolute path',
+        pattern: '^/[^\\u0000]*$',
+        maxLength: L.workingDirMaxChars,
+      }),
     ),
     env: Type.Optional(
       Type.Record(
         Type.String({ pattern: `^${ENV_NAME_PATTERN}$` }),
-        Type.Union([Type.String({ maxLength: L.envValueMaxChars, pattern: NUL_FREE }), Type.Number(), Type.Boolean()]),
+        Type.Union([
+          Type.String({ maxLength: L.envValueMaxChars, pattern: NUL_FREE }),
+          Type.Number(),
+          Type.Boolean(),
+        ]),
         {
           maxProperties: L.envMaxVars,
           additionalProperties: false,
@@ -102,23 +110,35 @@ export const JobSpecInputSchema = Type.Object(
     ),
     resources: Type.Object(
       {
-        accelerators: Type.Integer({ minimum: 0, maximum: L.acceleratorsPerReplicaMax, description: 'Per replica' }),
+        accelerators: Type.Integer({
+          minimum: 0,
+          maximum: L.acceleratorsPerReplicaMax,
+          description: 'Per replica',
+        }),
         acceleratorType: Type.Optional(
           Type.Union(
             [
               Type.String({ pattern: JOB_SPEC_PATTERNS.acceleratorType, maxLength: L.nameMaxChars }),
-              Type.Array(Type.String({ pattern: JOB_SPEC_PATTERNS.acceleratorType, maxLength: L.nameMaxChars }), {
-                minItems: 1,
-                maxItems: L.acceleratorTypesMax,
-              }),
+              Type.Array(
+                Type.String({ pattern: JOB_SPEC_PATTERNS.acceleratorType, maxLength: L.nameMaxChars }),
+                {
+                  minItems: 1,
+                  maxItems: L.acceleratorTypesMax,
+                },
+              ),
             ],
             { description: 'A type or a list of acceptable types' },
           ),
         ),
-        cpu: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: L.cpuCoresMax, description: 'Cores per replica' })),
+        cpu: Type.Optional(
+          Type.Number({ exclusiveMinimum: 0, maximum: L.cpuCoresMax, description: 'Cores per replica' }),
+        ),
         memory: Type.Optional(
           Type.Union(
-            [Type.String({ pattern: trimmed(JOB_SPEC_PATTERNS.memory) }), Type.Number({ minimum: 0, maximum: L.memoryMiBMax })],
+            [
+              Type.String({ pattern: trimmed(JOB_SPEC_PATTERNS.memory) }),
+              Type.Number({ minimum: 0, maximum: L.memoryMiBMax }),
+            ],
             { description: `"16Gi", "512Mi" or MiB, at most ${L.memoryMiBMax} MiB` },
           ),
         ),
@@ -134,9 +154,12 @@ export const JobSpecInputSchema = Type.Object(
       }),
     ),
     priority: Type.Optional(
-      Type.Union([Name('Priority class'), Type.Integer({ minimum: -L.priorityAbsMax, maximum: L.priorityAbsMax })], {
-        description: 'Class name or number',
-      }),
+      Type.Union(
+        [Name('Priority class'), Type.Integer({ minimum: -L.priorityAbsMax, maximum: L.priorityAbsMax })],
+        {
+          description: 'Class name or number',
+        },
+      ),
     ),
     retry: Type.Optional(
       Type.Object(
@@ -197,7 +220,9 @@ const AttemptEndSchema = Type.Object({
   replica: Nullable(Type.Integer()),
   signal: Nullable(Type.String()),
   exitCode: Nullable(Type.Integer()),
-  outOfMemory: Nullable(Type.Object({ limitMiB: Nullable(Type.Integer()), peakMiB: Nullable(Type.Integer()) })),
+  outOfMemory: Nullable(
+    Type.Object({ limitMiB: Nullable(Type.Integer()), peakMiB: Nullable(Type.Integer()) }),
+  ),
   note: Nullable(Type.String({ description: 'English, as the executor wrote it' })),
 });
 
@@ -257,7 +282,9 @@ export const TransitionSchema = Type.Object({
   from: Nullable(JobStateSchema),
   to: JobStateSchema,
   at: Type.String({ format: 'date-time' }),
-  reason: Type.String({ description: 'English, for logs and older clients; `detail` is the same, structured' }),
+  reason: Type.String({
+    description: 'English, for logs and older clients; `detail` is the same, structured',
+  }),
   attempt: Type.Integer(),
   detail: Type.Optional(TransitionDetailSchema),
 });
@@ -279,12 +306,16 @@ export const AttemptSchema = Type.Object({
   cpuTimeMs: Nullable(
     Type.Integer({ description: 'CPU time of all processes, user + system; null: not measured' }),
   ),
-  step: Type.Optional(Nullable(Type.Integer({ description: 'Last `step=` the job reported (progress file)' }))),
+  step: Type.Optional(
+    Nullable(Type.Integer({ description: 'Last `step=` the job reported (progress file)' })),
+  ),
   checkpoint: Type.Optional(
     Nullable(Type.Integer({ description: 'Last `checkpoint=` the job reported (progress file)' })),
   ),
   stepsLost: Type.Optional(
-    Nullable(Type.Integer({ description: 'Steps done after the last checkpoint: redone by the next attempt' })),
+    Nullable(
+      Type.Integer({ description: 'Steps done after the last checkpoint: redone by the next attempt' }),
+    ),
   ),
 });
 export type AttemptView = Static<typeof AttemptSchema>;
@@ -304,7 +335,12 @@ export const VerdictDetailSchema = Type.Union([
     tenant: Nullable(Type.String()),
     acceleratorType: Type.String(),
   }),
-  Type.Object({ code: Type.Literal('runs-in-booking'), at: At, window: Type.String(), tenant: Type.String() }),
+  Type.Object({
+    code: Type.Literal('runs-in-booking'),
+    at: At,
+    window: Type.String(),
+    tenant: Type.String(),
+  }),
   Type.Object({
     code: Type.Literal('needs-capacity'),
     need: Type.Integer({ description: 'Devices it needs in all' }),
@@ -490,10 +526,14 @@ export const NodeViewSchema = Type.Object(
         state: Type.Union([Type.Literal('healthy'), Type.Literal('failing'), Type.Literal('unchecked')], {
           description: 'What the last round of health checks said (unchecked: none gave a verdict yet)',
         }),
-        reason: Nullable(Type.String({ description: 'The failing checks, e.g. "program: /scratch is read-only"' })),
+        reason: Nullable(
+          Type.String({ description: 'The failing checks, e.g. "program: /scratch is read-only"' }),
+        ),
         since: Nullable(Type.String({ format: 'date-time' })),
         checkedAt: Nullable(Type.String({ format: 'date-time' })),
-        drains: Type.Number({ description: 'Times the platform drained the node for a failed check since the server started' }),
+        drains: Type.Number({
+          description: 'Times the platform drained the node for a failed check since the server started',
+        }),
       },
       { description: 'Node health checks; a node that fails one is drained with adminReason "health: …"' },
     ),

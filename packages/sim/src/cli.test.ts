@@ -54,7 +54,17 @@ test('--json prints one document with a result per policy', () => {
 });
 
 test('--parallel 2 runs the policies in worker threads with the same results', () => {
-  const args = ['--trace', SLICE, '--nodes', '4', '--accelerators-per-node', '8', '--policy', 'fifo,easy', '--json'];
+  const args = [
+    '--trace',
+    SLICE,
+    '--nodes',
+    '4',
+    '--accelerators-per-node',
+    '8',
+    '--policy',
+    'fifo,easy',
+    '--json',
+  ];
   const strip = (out: string): unknown => {
     const doc = JSON.parse(out) as { results: Record<string, unknown>[] };
     return doc.results.map(({ sim_seconds: _s, ...rest }) => rest);

@@ -474,7 +474,13 @@ export function simulate(input: EngineInput): RunOutcome {
   };
   const noteEnded = (j: SimJob): void => {
     countRunning(j, -1);
-    policyState.attemptEnded({ jobId: j.sched.id, tenant: j.sched.tenant, devices: j.gpus, fromMs: j.runStart, toMs: now });
+    policyState.attemptEnded({
+      jobId: j.sched.id,
+      tenant: j.sched.tenant,
+      devices: j.gpus,
+      fromMs: j.runStart,
+      toMs: now,
+    });
   };
   const finish = (j: SimJob): void => {
     noteEnded(j);
@@ -574,7 +580,10 @@ export function simulate(input: EngineInput): RunOutcome {
     const pendingArr = pendingList.current();
     const runningArr = runningList.current();
     if (halfLife === undefined) return { now, nodes, pending: pendingArr, running: runningArr };
-    const usage = policyState.advance(now, runningArr, { byTenant: runningDevices, latestStartMs: latestStart });
+    const usage = policyState.advance(now, runningArr, {
+      byTenant: runningDevices,
+      latestStartMs: latestStart,
+    });
     return { now, nodes, pending: pendingArr, running: runningArr, usage: usage.byTenant };
   };
   // A policy that never preempts can start nothing while no node has as many free devices as the

@@ -162,9 +162,12 @@ export function computeMetrics(run: RunOutcome, guarantees: ReadonlyMap<string, 
         guarantee_accelerators: g ?? null,
         guarantee_violation_h:
           g === undefined ? null : round((run.guaranteeViolationMs.get(tenant) ?? 0) / 3.6e6, 2),
-        max_guarantee_wait_s: g === undefined ? null : round(js.reduce((m, j) => Math.max(m, j.maxGuaranteeWaitMs), 0) / 1000),
+        max_guarantee_wait_s:
+          g === undefined ? null : round(js.reduce((m, j) => Math.max(m, j.maxGuaranteeWaitMs), 0) / 1000),
         guarantee_waits_over_bound:
-          g === undefined ? null : js.filter((j) => j.maxGuaranteeWaitMs > GUARANTEE_WAIT_BOUND_S * 1000).length,
+          g === undefined
+            ? null
+            : js.filter((j) => j.maxGuaranteeWaitMs > GUARANTEE_WAIT_BOUND_S * 1000).length,
         max_guarantee_gap_s: g === undefined ? null : round((run.guaranteeGapMs.get(tenant) ?? 0) / 1000),
       };
     });
@@ -196,7 +199,9 @@ export function computeMetrics(run: RunOutcome, guarantees: ReadonlyMap<string, 
     guarantee_violation_h_max: round(Math.max(0, ...violations), 2),
     tenants_guarantee_not_honoured: perTenant.filter((t) => (t.guarantee_waits_over_bound ?? 0) > 0).length,
     max_guarantee_wait_s: round(Math.max(0, ...perTenant.map((t) => t.max_guarantee_wait_s ?? 0))),
-    tenants_guarantee_gap_over_bound: perTenant.filter((t) => (t.max_guarantee_gap_s ?? 0) > GUARANTEE_WAIT_BOUND_S).length,
+    tenants_guarantee_gap_over_bound: perTenant.filter(
+      (t) => (t.max_guarantee_gap_s ?? 0) > GUARANTEE_WAIT_BOUND_S,
+    ).length,
     max_guarantee_gap_s: round(Math.max(0, ...perTenant.map((t) => t.max_guarantee_gap_s ?? 0))),
     policy_calls: run.policyCalls,
     sim_seconds: round(run.wallMs / 1000, 2),

@@ -238,7 +238,11 @@ function runInWorkers(
  * cluster, the job model, the tenants' guarantees and the policy file (`runSim` and the scripts
  * that explain a run share it). `from`/`to`: the window in trace seconds, null when open.
  */
-export function prepareRun(options: SimOptions): { input: PolicyRunInput; from: number | null; to: number | null } {
+export function prepareRun(options: SimOptions): {
+  input: PolicyRunInput;
+  from: number | null;
+  to: number | null;
+} {
   const format = options.format ?? 'generic';
   let jobs: TraceJob[];
   if (options.jobs !== undefined) jobs = [...options.jobs];

@@ -22,7 +22,10 @@ export interface PolicyRunInput {
   readonly acceleratorType: string;
 }
 
-export function simulatePolicy(name: string, input: PolicyRunInput): { run: RunOutcome; metrics: PolicyMetrics } {
+export function simulatePolicy(
+  name: string,
+  input: PolicyRunInput,
+): { run: RunOutcome; metrics: PolicyMetrics } {
   const run = simulate({
     nodes: input.nodes,
     jobs: input.jobs,

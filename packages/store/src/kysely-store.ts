@@ -140,8 +140,8 @@ function arrayTaskRecord(a: NewJobArray, index: number, seq: number): JobRecord 
 function equalityFilters(
   filter: JobFilter,
   state: JobState | undefined,
-): [('tenant' | 'project' | 'submitted_by' | 'array_id' | 'state'), string][] {
-  const out: [('tenant' | 'project' | 'submitted_by' | 'array_id' | 'state'), string][] = [];
+): ['tenant' | 'project' | 'submitted_by' | 'array_id' | 'state', string][] {
+  const out: ['tenant' | 'project' | 'submitted_by' | 'array_id' | 'state', string][] = [];
   if (state !== undefined) out.push(['state', state]);
   if (filter.tenant !== undefined) out.push(['tenant', filter.tenant]);
   if (filter.project !== undefined) out.push(['project', filter.project]);
@@ -565,7 +565,9 @@ export class KyselyStore implements Store {
     let out = q;
     for (const [column, value] of equalityFilters(filter, state))
       out = (
-        column === pinned ? out.where(column, '>=', value).where(column, '<=', value) : out.where(column, '=', value)
+        column === pinned
+          ? out.where(column, '>=', value).where(column, '<=', value)
+          : out.where(column, '=', value)
       ) as Q;
     return out;
   }

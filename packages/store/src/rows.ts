@@ -4,7 +4,15 @@
  * driver that hands back int8 as a string).
  */
 import type { Selectable, Updateable } from 'kysely';
-import type { ClusterNode, JobSpec, JobState, NodeState, PendingVerdict, Placement, VerdictDetail } from '@suanli/core';
+import type {
+  ClusterNode,
+  JobSpec,
+  JobState,
+  NodeState,
+  PendingVerdict,
+  Placement,
+  VerdictDetail,
+} from '@suanli/core';
 import type {
   ApiTokensTable,
   AuditLogTable,

@@ -12,7 +12,15 @@
  * - All times are epoch milliseconds supplied by the caller (the store never reads the clock), so
  *   tests and the engine control time.
  */
-import type { ClusterNode, JobSpec, JobState, NodeState, PendingVerdict, Placement, VerdictDetail } from '@suanli/core';
+import type {
+  ClusterNode,
+  JobSpec,
+  JobState,
+  NodeState,
+  PendingVerdict,
+  Placement,
+  VerdictDetail,
+} from '@suanli/core';
 
 export interface JobRecord {
   readonly id: string;
@@ -181,8 +189,7 @@ export interface StoredNode {
  * after the write), or that the inventory changed (node rows or an operator's override).
  */
 export type StoreChange =
-  | { readonly kind: 'jobs'; readonly jobs: readonly JobRecord[] }
-  | { readonly kind: 'nodes' };
+  { readonly kind: 'jobs'; readonly jobs: readonly JobRecord[] } | { readonly kind: 'nodes' };
 
 export interface Store extends AccountingStore {
   /** `sqlite` or `postgres`: for logs and capability tables, never for branching in callers. */

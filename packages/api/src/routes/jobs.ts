@@ -73,7 +73,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { store, engine, job
             Type.String({
               maxLength: 4096,
               description:
-                'Submit a job array (overrides the spec\'s `array`): `0-999`, `0-15:4`, `1,3,5-7`, with `%N` to run at most N at once',
+                "Submit a job array (overrides the spec's `array`): `0-999`, `0-15:4`, `1,3,5-7`, with `%N` to run at most N at once",
             }),
           ),
         }),
@@ -165,9 +165,11 @@ export function registerJobRoutes(fastify: FastifyInstance, { store, engine, job
       authorizeRequest(req, 'job.list', { tenant: tenant ?? null }, 'TENANT_NOT_FOUND', `tenant "${tenant}"`);
       const limit = q.limit ?? 100;
       if (q.fold && q.array !== undefined)
-        throw new ApiError('REQUEST_INVALID', 'fold and array do not go together: an array\'s tasks are not folded', [
-          { path: 'querystring.fold', message: 'leave it out when listing one array\'s tasks' },
-        ]);
+        throw new ApiError(
+          'REQUEST_INVALID',
+          "fold and array do not go together: an array's tasks are not folded",
+          [{ path: 'querystring.fold', message: "leave it out when listing one array's tasks" }],
+        );
       const beforeSeq = q.cursor !== undefined ? decodeCursor(q.cursor) : q.before;
       const filter = {
         ...(tenant !== undefined ? { tenant } : {}),
@@ -180,7 +182,12 @@ export function registerJobRoutes(fastify: FastifyInstance, { store, engine, job
       if (q.fold) {
         const page = await store.listJobEntries(filter);
         const arrays = new Map(
-          (await arrayViews(store, page.flatMap((e) => (e.kind === 'array' ? [e.array] : [])))).map((v) => [v.id, v]),
+          (
+            await arrayViews(
+              store,
+              page.flatMap((e) => (e.kind === 'array' ? [e.array] : [])),
+            )
+          ).map((v) => [v.id, v]),
         );
         const entries: JobListEntry[] = page.map((e) =>
           e.kind === 'job' ? { job: toJobView(e.job) } : { array: arrays.get(e.array.id)! },
@@ -194,7 +201,10 @@ export function registerJobRoutes(fastify: FastifyInstance, { store, engine, job
           nextBefore: more ? last.seq : null,
         };
       }
-      const list = await store.listJobs({ ...filter, ...(q.array !== undefined ? { arrayId: q.array } : {}) });
+      const list = await store.listJobs({
+        ...filter,
+        ...(q.array !== undefined ? { arrayId: q.array } : {}),
+      });
       const last = list[list.length - 1];
       const more = list.length === limit && last !== undefined;
       return {
@@ -335,10 +345,16 @@ export function registerJobRoutes(fastify: FastifyInstance, { store, engine, job
             ),
             attempt: Type.Optional(Type.Integer({ minimum: 1 })),
             replica: Type.Optional(
-              Type.Integer({ minimum: 0, description: "One replica's log; absent: every replica's, lines prefixed [rank]" }),
+              Type.Integer({
+                minimum: 0,
+                description: "One replica's log; absent: every replica's, lines prefixed [rank]",
+              }),
             ),
             cursor: Type.Optional(
-              Type.String({ maxLength: 16_384, description: 'Per-replica offsets `o0,o1,…` of the merged log (from the last chunk)' }),
+              Type.String({
+                maxLength: 16_384,
+                description: 'Per-replica offsets `o0,o1,…` of the merged log (from the last chunk)',
+              }),
             ),
             offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
             limit: Type.Optional(
@@ -355,7 +371,9 @@ export function registerJobRoutes(fastify: FastifyInstance, { store, engine, job
             size: Type.Integer(),
             attempt: Type.Integer(),
             finished: Type.Boolean(),
-            cursor: Type.Optional(Type.String({ description: 'Merged log of a gang: pass back as `cursor` to go on' })),
+            cursor: Type.Optional(
+              Type.String({ description: 'Merged log of a gang: pass back as `cursor` to go on' }),
+            ),
           }),
           ...errorResponses,
         },
@@ -387,7 +405,10 @@ export function registerJobRoutes(fastify: FastifyInstance, { store, engine, job
       if (q.replica === undefined && replicas > 1 && ex.replicaLogPaths) {
         const offsets = parseCursor(q.cursor, replicas);
         if (offsets === null)
-          throw new ApiError('REQUEST_INVALID', `cursor must be ${replicas} byte offsets "o0,o1,…" as a previous chunk returned it`);
+          throw new ApiError(
+            'REQUEST_INVALID',
+            `cursor must be ${replicas} byte offsets "o0,o1,…" as a previous chunk returned it`,
+          );
         const ended = !(attempt === job.attempt && (ACTIVE_STATES.has(job.state) || job.state === 'queued'));
         try {
           const m = await readMergedLogs(
@@ -399,7 +420,10 @@ export function registerJobRoutes(fastify: FastifyInstance, { store, engine, job
           return { ...m, attempt, finished: ended };
         } catch (err) {
           if (err instanceof UnsafeJobFileError)
-            throw new ApiError('LOG_UNSAFE', `a ${stream} log of attempt ${attempt} of job ${id} cannot be served: ${err.message.replace(/^\S+ /, 'the file ')}`);
+            throw new ApiError(
+              'LOG_UNSAFE',
+              `a ${stream} log of attempt ${attempt} of job ${id} cannot be served: ${err.message.replace(/^\S+ /, 'the file ')}`,
+            );
           throw err;
         }
       }
@@ -436,7 +460,10 @@ export function registerJobRoutes(fastify: FastifyInstance, { store, engine, job
         }
       } catch (err) {
         if (err instanceof UnsafeJobFileError)
-          throw new ApiError('LOG_UNSAFE', `the ${q.stream ?? 'stdout'} log of attempt ${attempt} of job ${id} cannot be served: ${err.message.replace(/^\S+ /, 'the file ')}`);
+          throw new ApiError(
+            'LOG_UNSAFE',
+            `the ${q.stream ?? 'stdout'} log of attempt ${attempt} of job ${id} cannot be served: ${err.message.replace(/^\S+ /, 'the file ')}`,
+          );
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         if (!(attempt === job.attempt && ACTIVE_STATES.has(job.state)))
           throw new ApiError(

@@ -39,7 +39,10 @@ export function registerNodeRoutes(fastify: FastifyInstance, { store, engine, cl
     async (req) => {
       authorizeRequest(req, 'node.read');
       const [nodes, alloc] = await Promise.all([store.listNodes(), allocations()]);
-      return { nodes: nodes.map((n) => toNodeView(n, alloc, engine.health?.statusOf(n.node.name) ?? null)), confinement: confinementOf(engine.executor) };
+      return {
+        nodes: nodes.map((n) => toNodeView(n, alloc, engine.health?.statusOf(n.node.name) ?? null)),
+        confinement: confinementOf(engine.executor),
+      };
     },
   );
 

@@ -44,7 +44,13 @@ function workload(nodeCount: number, pendingCount: number, seed: number): Snapsh
   const nodes: ClusterNode[] = [];
   for (let i = 0; i < nodeCount; i++) {
     const type = i % 5 === 4 ? 'ascend-910b' : 'nvidia-h200';
-    nodes.push(makeNode(`node-${String(i).padStart(6, '0')}`, { type, switch: `sw-${Math.floor(i / 32)}`, state: i % 997 === 5 ? 'draining' : 'ready' }));
+    nodes.push(
+      makeNode(`node-${String(i).padStart(6, '0')}`, {
+        type,
+        switch: `sw-${Math.floor(i / 32)}`,
+        state: i % 997 === 5 ? 'draining' : 'ready',
+      }),
+    );
   }
   // fill every node with running jobs of 1, 2, 4 or 8 devices
   const running: RunningSchedJob[] = [];
@@ -63,7 +69,14 @@ function workload(nodeCount: number, pendingCount: number, seed: number): Snapsh
         ...job,
         startTime: NOW - Math.floor(r() * 600_000),
         lastCheckpointTime: null,
-        placement: [{ node: n.name, acceleratorIds: Array.from({ length: size }, (_, k) => `${n.name}/${type}/${used + k}`), cpuMillis: 0, memoryMiB: 0 }],
+        placement: [
+          {
+            node: n.name,
+            acceleratorIds: Array.from({ length: size }, (_, k) => `${n.name}/${type}/${used + k}`),
+            cpuMillis: 0,
+            memoryMiB: 0,
+          },
+        ],
       });
       used += size;
     }
@@ -81,7 +94,7 @@ function pendingJob(r: () => number, i: number): SchedJob {
     tenant: `t${Math.floor(r() * TENANTS)}`,
     submitTime: NOW - 1_000_000 + i,
     priority: [0, 0, 0, 100, -100][Math.floor(r() * 5)] ?? 0,
-    replicas: gang ? [2, 4, 16][Math.floor(r() * 3)] ?? 2 : 1,
+    replicas: gang ? ([2, 4, 16][Math.floor(r() * 3)] ?? 2) : 1,
     accelerators: gang ? 8 : ([1, 2, 4, 8][Math.floor(r() * 4)] ?? 1),
     types: r() < 0.8 ? ['nvidia-h200'] : ['ascend-910b', 'nvidia-h200'],
     timeLimitMs: Math.floor(600_000 + r() * 36_000_000),
@@ -96,10 +109,19 @@ function median(xs: number[]): number {
 const policyInput = {
   fairShare: { halfLife: '7d' },
   cohorts: ['research'],
-  preemption: { reclaim: true, withinTenant: 'lower-priority', minRuntime: '10m', gracePeriod: '30s', boundedReclaimTime: '15m' },
+  preemption: {
+    reclaim: true,
+    withinTenant: 'lower-priority',
+    minRuntime: '10m',
+    gracePeriod: '30s',
+    boundedReclaimTime: '15m',
+  },
   backfill: { reservationDepth: 1 },
   tenants: Object.fromEntries(
-    Array.from({ length: TENANTS }, (_, t) => [`t${t}`, { weight: 1 + (t % 3), cohort: 'research', quotas: { 'nvidia-h200': { guaranteed: 1000 } } }]),
+    Array.from({ length: TENANTS }, (_, t) => [
+      `t${t}`,
+      { weight: 1 + (t % 3), cohort: 'research', quotas: { 'nvidia-h200': { guaranteed: 1000 } } },
+    ]),
   ),
 };
 

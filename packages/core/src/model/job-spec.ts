@@ -12,7 +12,8 @@ export interface FieldError {
   readonly message: string;
 }
 
-export type Compiled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errors: readonly FieldError[] };
+export type Compiled<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errors: readonly FieldError[] };
 
 /**
  * What the platform retries automatically. `lost`: the platform could not prove the attempt ran to
@@ -130,7 +131,13 @@ export const JOB_SPEC_PATTERNS = {
 } as const;
 
 /** What `retry.retryOn` may list. */
-export const RETRYABLE_OUTCOMES: readonly RetryableOutcome[] = ['lost', 'failed', 'timed-out', 'platform', 'user'];
+export const RETRYABLE_OUTCOMES: readonly RetryableOutcome[] = [
+  'lost',
+  'failed',
+  'timed-out',
+  'platform',
+  'user',
+];
 
 const NAME_RE = new RegExp(JOB_SPEC_PATTERNS.name);
 const ENV_NAME_RE = new RegExp(JOB_SPEC_PATTERNS.envName);
@@ -191,7 +198,12 @@ const RESOURCE_FIELDS = ['accelerators', 'acceleratorType', 'cpu', 'memory'] as 
 const RETRY_FIELDS = ['maxAttempts', 'retryOn', 'backoff'] as const;
 const RETRY_ON = RETRYABLE_OUTCOMES;
 
-function unknownFields(obj: Record<string, Json>, known: readonly string[], prefix: string, errors: FieldError[]): void {
+function unknownFields(
+  obj: Record<string, Json>,
+  known: readonly string[],
+  prefix: string,
+  errors: FieldError[],
+): void {
   for (const key of Object.keys(obj)) {
     if (!known.includes(key)) {
       errors.push({
@@ -214,42 +226,81 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
   const errors: FieldError[] = [];
   const L = JOB_SPEC_LIMITS;
   if (!isRecord(input)) {
-    return { ok: false, errors: [{ path: '', message: 'a job spec must be an object (a YAML mapping) with at least name, command and resources' }] };
+    return {
+      ok: false,
+      errors: [
+        {
+          path: '',
+          message: 'a job spec must be an object (a YAML mapping) with at least name, command and resources',
+        },
+      ],
+    };
   }
   unknownFields(input, TOP_FIELDS, '', errors);
 
   // name
   const name = input['name'];
-  if (name === undefined) errors.push({ path: 'name', message: 'is required: give the job a short name, e.g. "train-resnet"' });
+  if (name === undefined)
+    errors.push({ path: 'name', message: 'is required: give the job a short name, e.g. "train-resnet"' });
   else if (typeof name !== 'string' || !NAME_RE.test(name) || name.length > L.nameMaxChars)
-    errors.push({ path: 'name', message: `must be 1–${L.nameMaxChars} letters, digits, ".", "_" or "-", starting with a letter or digit` });
+    errors.push({
+      path: 'name',
+      message: `must be 1–${L.nameMaxChars} letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    });
 
   // project
   const project = input['project'];
-  if (project !== undefined && (typeof project !== 'string' || !NAME_RE.test(project) || project.length > L.nameMaxChars))
+  if (
+    project !== undefined &&
+    (typeof project !== 'string' || !NAME_RE.test(project) || project.length > L.nameMaxChars)
+  )
     errors.push({ path: 'project', message: `must be 1–${L.nameMaxChars} letters, digits, ".", "_" or "-"` });
 
   // command
   const command = input['command'];
-  if (command === undefined) errors.push({ path: 'command', message: 'is required: a list of program and arguments, e.g. ["python", "train.py"]' });
+  if (command === undefined)
+    errors.push({
+      path: 'command',
+      message: 'is required: a list of program and arguments, e.g. ["python", "train.py"]',
+    });
   else if (!Array.isArray(command) || command.length === 0)
-    errors.push({ path: 'command', message: 'must be a non-empty list of strings, e.g. ["python", "train.py"] (a single string is not split for you)' });
-  else if (command.length > L.commandMaxArgs) errors.push({ path: 'command', message: `must have at most ${L.commandMaxArgs} elements` });
+    errors.push({
+      path: 'command',
+      message:
+        'must be a non-empty list of strings, e.g. ["python", "train.py"] (a single string is not split for you)',
+    });
+  else if (command.length > L.commandMaxArgs)
+    errors.push({ path: 'command', message: `must have at most ${L.commandMaxArgs} elements` });
   else {
     const total = command.reduce<number>((n, a) => n + (typeof a === 'string' ? a.length : 0), 0);
     if (total > L.commandMaxTotalChars)
-      errors.push({ path: 'command', message: `must be at most ${L.commandMaxTotalChars} characters in all (it has ${total}); pass large inputs as files` });
+      errors.push({
+        path: 'command',
+        message: `must be at most ${L.commandMaxTotalChars} characters in all (it has ${total}); pass large inputs as files`,
+      });
     command.forEach((arg, i) => {
-      if (typeof arg !== 'string') errors.push({ path: `command.${i}`, message: 'must be a string (quote numbers in YAML)' });
-      else if (arg.length > L.argMaxChars) errors.push({ path: `command.${i}`, message: `must be at most ${L.argMaxChars} characters` });
-      else if (arg.includes('\0')) errors.push({ path: `command.${i}`, message: 'must not contain NUL characters' });
+      if (typeof arg !== 'string')
+        errors.push({ path: `command.${i}`, message: 'must be a string (quote numbers in YAML)' });
+      else if (arg.length > L.argMaxChars)
+        errors.push({ path: `command.${i}`, message: `must be at most ${L.argMaxChars} characters` });
+      else if (arg.includes('\0'))
+        errors.push({ path: `command.${i}`, message: 'must not contain NUL characters' });
     });
   }
 
   // workingDir
   const workingDir = input['workingDir'];
-  if (workingDir !== undefined && (typeof workingDir !== 'string' || !workingDir.startsWith('/') || workingDir.includes('\0') || workingDir.length > L.workingDirMaxChars))
-    errors.push({ path: 'workingDir', message: `must be an absolute path of at most ${L.workingDirMaxChars} characters, e.g. /home/alice/project` });
+  if (
+    workingDir !== undefined &&
+    (typeof workingDir !== 'string' ||
+      !workingDir.startsWith('/') ||
+      workingDir.includes('\0') ||
+      workingDir.length > L.workingDirMaxChars)
+  )
+    errors.push({
+      path: 'workingDir',
+      message: `must be an absolute path of at most ${L.workingDirMaxChars} characters, e.g. /home/alice/project`,
+    });
 
   // env
   const env: Record<string, string> = {};
@@ -258,25 +309,44 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
     if (!isRecord(envIn)) errors.push({ path: 'env', message: 'must be a mapping of NAME: value' });
     else {
       const keys = Object.keys(envIn);
-      if (keys.length > L.envMaxVars) errors.push({ path: 'env', message: `must have at most ${L.envMaxVars} variables` });
+      if (keys.length > L.envMaxVars)
+        errors.push({ path: 'env', message: `must have at most ${L.envMaxVars} variables` });
       else {
         const total = keys.reduce((n, k) => {
           const v = envIn[k];
           return n + k.length + (typeof v === 'string' ? v.length : String(v).length);
         }, 0);
         if (total > L.envMaxTotalChars)
-          errors.push({ path: 'env', message: `must be at most ${L.envMaxTotalChars} characters in all, names and values (it has ${total})` });
+          errors.push({
+            path: 'env',
+            message: `must be at most ${L.envMaxTotalChars} characters in all, names and values (it has ${total})`,
+          });
       }
       for (const k of keys.slice(0, L.envMaxVars)) {
         const v = envIn[k];
-        if (k.length > L.envNameMaxChars) errors.push({ path: `env.${k.slice(0, 64)}…`, message: `variable names must be at most ${L.envNameMaxChars} characters` });
-        else if (!ENV_NAME_RE.test(k)) errors.push({ path: `env.${k}`, message: 'variable names must match [A-Za-z_][A-Za-z0-9_]*' });
-        else if (RESERVED_ENV_PREFIXES.some((p) => k.startsWith(p)) || (RESERVED_ENV_NAMES as readonly string[]).includes(k))
-          errors.push({ path: `env.${k}`, message: 'is set by the platform (device pinning and SUANLI_* variables) and cannot be overridden' });
+        if (k.length > L.envNameMaxChars)
+          errors.push({
+            path: `env.${k.slice(0, 64)}…`,
+            message: `variable names must be at most ${L.envNameMaxChars} characters`,
+          });
+        else if (!ENV_NAME_RE.test(k))
+          errors.push({ path: `env.${k}`, message: 'variable names must match [A-Za-z_][A-Za-z0-9_]*' });
+        else if (
+          RESERVED_ENV_PREFIXES.some((p) => k.startsWith(p)) ||
+          (RESERVED_ENV_NAMES as readonly string[]).includes(k)
+        )
+          errors.push({
+            path: `env.${k}`,
+            message:
+              'is set by the platform (device pinning and SUANLI_* variables) and cannot be overridden',
+          });
         else if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
           errors.push({ path: `env.${k}`, message: 'must be a string, number or boolean' });
         else if (String(v).length > L.envValueMaxChars || String(v).includes('\0'))
-          errors.push({ path: `env.${k}`, message: `must be at most ${L.envValueMaxChars} characters without NUL` });
+          errors.push({
+            path: `env.${k}`,
+            message: `must be at most ${L.envValueMaxChars} characters without NUL`,
+          });
         else env[k] = String(v);
       }
     }
@@ -288,32 +358,56 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
   let cpuMillis = 0;
   let memoryMiB = 0;
   const res = input['resources'];
-  if (res === undefined) errors.push({ path: 'resources', message: 'is required, e.g. resources: { accelerators: 1 }' });
-  else if (!isRecord(res)) errors.push({ path: 'resources', message: 'must be a mapping, e.g. { accelerators: 1 }' });
+  if (res === undefined)
+    errors.push({ path: 'resources', message: 'is required, e.g. resources: { accelerators: 1 }' });
+  else if (!isRecord(res))
+    errors.push({ path: 'resources', message: 'must be a mapping, e.g. { accelerators: 1 }' });
   else {
     unknownFields(res, RESOURCE_FIELDS, 'resources.', errors);
     const a = res['accelerators'];
-    if (a === undefined) errors.push({ path: 'resources.accelerators', message: 'is required: the number of accelerators per replica (0 for none)' });
+    if (a === undefined)
+      errors.push({
+        path: 'resources.accelerators',
+        message: 'is required: the number of accelerators per replica (0 for none)',
+      });
     else if (!isInt(a, 0, L.acceleratorsPerReplicaMax))
-      errors.push({ path: 'resources.accelerators', message: `must be a whole number from 0 to ${L.acceleratorsPerReplicaMax}` });
+      errors.push({
+        path: 'resources.accelerators',
+        message: `must be a whole number from 0 to ${L.acceleratorsPerReplicaMax}`,
+      });
     else accelerators = a;
     const t = res['acceleratorType'];
     if (t !== undefined) {
       const list = typeof t === 'string' ? [t] : Array.isArray(t) ? t : null;
-      if (list === null || list.length === 0 || list.length > L.acceleratorTypesMax || list.some((x) => typeof x !== 'string' || x.length > L.nameMaxChars || !TYPE_RE.test(x)))
-        errors.push({ path: 'resources.acceleratorType', message: `must be a type such as "nvidia-h200" or a non-empty list of at most ${L.acceleratorTypesMax} acceptable types, lower-case` });
+      if (
+        list === null ||
+        list.length === 0 ||
+        list.length > L.acceleratorTypesMax ||
+        list.some((x) => typeof x !== 'string' || x.length > L.nameMaxChars || !TYPE_RE.test(x))
+      )
+        errors.push({
+          path: 'resources.acceleratorType',
+          message: `must be a type such as "nvidia-h200" or a non-empty list of at most ${L.acceleratorTypesMax} acceptable types, lower-case`,
+        });
       else acceleratorTypes = [...new Set(list as string[])];
     }
     const c = res['cpu'];
     if (c !== undefined) {
       if (typeof c !== 'number' || !Number.isFinite(c) || c <= 0 || c > L.cpuCoresMax)
-        errors.push({ path: 'resources.cpu', message: `must be a number of cores greater than 0 and at most ${L.cpuCoresMax} (fractions allowed, e.g. 0.5)` });
+        errors.push({
+          path: 'resources.cpu',
+          message: `must be a number of cores greater than 0 and at most ${L.cpuCoresMax} (fractions allowed, e.g. 0.5)`,
+        });
       else cpuMillis = Math.ceil(c * 1000);
     }
     const m = res['memory'];
     if (m !== undefined) {
       const mib = parseMemoryMiB(m);
-      if (mib === null || mib > L.memoryMiBMax) errors.push({ path: 'resources.memory', message: 'must be a size such as "16Gi", "512Mi" or a number of MiB' });
+      if (mib === null || mib > L.memoryMiBMax)
+        errors.push({
+          path: 'resources.memory',
+          message: 'must be a size such as "16Gi", "512Mi" or a number of MiB',
+        });
       else memoryMiB = mib;
     }
   }
@@ -322,7 +416,8 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
   const replicasIn = input['replicas'];
   let replicas = 1;
   if (replicasIn !== undefined) {
-    if (!isInt(replicasIn, 1, L.replicasMax)) errors.push({ path: 'replicas', message: `must be a whole number from 1 to ${L.replicasMax}` });
+    if (!isInt(replicasIn, 1, L.replicasMax))
+      errors.push({ path: 'replicas', message: `must be a whole number from 1 to ${L.replicasMax}` });
     else replicas = replicasIn;
   }
 
@@ -332,7 +427,11 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
   if (tl !== undefined) {
     const s = parseDurationSeconds(tl);
     if (s === null || s > L.timeLimitSecondsMax)
-      errors.push({ path: 'timeLimit', message: 'must be a duration such as "90s", "30m", "2h", "1d12h" or a number of seconds, at most 365 days' });
+      errors.push({
+        path: 'timeLimit',
+        message:
+          'must be a duration such as "90s", "30m", "2h", "1d12h" or a number of seconds, at most 365 days',
+      });
     else timeLimitSeconds = s;
   }
 
@@ -343,14 +442,22 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
   if (p !== undefined) {
     if (typeof p === 'string' && NAME_RE.test(p) && p.length <= L.nameMaxChars) priorityClass = p;
     else if (isInt(p, -L.priorityAbsMax, L.priorityAbsMax)) priority = p;
-    else errors.push({ path: 'priority', message: `must be a priority class name (e.g. "high") or a whole number from -${L.priorityAbsMax} to ${L.priorityAbsMax}` });
+    else
+      errors.push({
+        path: 'priority',
+        message: `must be a priority class name (e.g. "high") or a whole number from -${L.priorityAbsMax} to ${L.priorityAbsMax}`,
+      });
   }
 
   // retry
   let retry: RetryPolicy = DEFAULT_RETRY;
   const r = input['retry'];
   if (r !== undefined) {
-    if (!isRecord(r)) errors.push({ path: 'retry', message: 'must be a mapping, e.g. { maxAttempts: 3, retryOn: [lost, failed] }' });
+    if (!isRecord(r))
+      errors.push({
+        path: 'retry',
+        message: 'must be a mapping, e.g. { maxAttempts: 3, retryOn: [lost, failed] }',
+      });
     else {
       unknownFields(r, RETRY_FIELDS, 'retry.', errors);
       let maxAttempts = DEFAULT_RETRY.maxAttempts;
@@ -358,18 +465,28 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
       let backoffSeconds = DEFAULT_RETRY.backoffSeconds;
       if (r['maxAttempts'] !== undefined) {
         if (!isInt(r['maxAttempts'], 1, L.maxAttemptsMax))
-          errors.push({ path: 'retry.maxAttempts', message: `must be a whole number from 1 to ${L.maxAttemptsMax} (1 means never retry)` });
+          errors.push({
+            path: 'retry.maxAttempts',
+            message: `must be a whole number from 1 to ${L.maxAttemptsMax} (1 means never retry)`,
+          });
         else maxAttempts = r['maxAttempts'];
       }
       if (r['retryOn'] !== undefined) {
         const ro = r['retryOn'];
         if (!Array.isArray(ro) || ro.some((x) => !RETRY_ON.includes(x as RetryableOutcome)))
-          errors.push({ path: 'retry.retryOn', message: `must be a list drawn from: ${RETRY_ON.join(', ')}` });
+          errors.push({
+            path: 'retry.retryOn',
+            message: `must be a list drawn from: ${RETRY_ON.join(', ')}`,
+          });
         else retryOn = [...new Set(ro as RetryableOutcome[])];
       }
       if (r['backoff'] !== undefined) {
         const b = r['backoff'] === 0 ? 0 : parseDurationSeconds(r['backoff']);
-        if (b === null) errors.push({ path: 'retry.backoff', message: 'must be a duration such as "30s" or a number of seconds' });
+        if (b === null)
+          errors.push({
+            path: 'retry.backoff',
+            message: 'must be a duration such as "30s" or a number of seconds',
+          });
         else backoffSeconds = b;
       }
       retry = { maxAttempts, retryOn, backoffSeconds };
@@ -377,13 +494,18 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
   }
 
   const pre = input['preemptible'];
-  if (pre !== undefined && typeof pre !== 'boolean') errors.push({ path: 'preemptible', message: 'must be true or false' });
+  if (pre !== undefined && typeof pre !== 'boolean')
+    errors.push({ path: 'preemptible', message: 'must be true or false' });
 
   let checkpointIntervalSeconds: number | null = null;
   const ci = input['checkpointInterval'];
   if (ci !== undefined) {
     const s = parseDurationSeconds(ci);
-    if (s === null) errors.push({ path: 'checkpointInterval', message: 'must be a duration such as "30m" or a number of seconds' });
+    if (s === null)
+      errors.push({
+        path: 'checkpointInterval',
+        message: 'must be a duration such as "30m" or a number of seconds',
+      });
     else checkpointIntervalSeconds = s;
   }
 
@@ -398,7 +520,11 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
   let checkpoint: CheckpointPolicy | null = null;
   const cp = input['checkpoint'];
   if (cp !== undefined) {
-    if (!isRecord(cp)) errors.push({ path: 'checkpoint', message: 'must be a mapping, e.g. { signal: SIGUSR1, grace: 120s }' });
+    if (!isRecord(cp))
+      errors.push({
+        path: 'checkpoint',
+        message: 'must be a mapping, e.g. { signal: SIGUSR1, grace: 120s }',
+      });
     else {
       unknownFields(cp, CHECKPOINT_FIELDS, 'checkpoint.', errors);
       let signal = 'SIGTERM';
@@ -407,14 +533,20 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
       if (sig !== undefined) {
         const name = typeof sig === 'string' ? (sig.startsWith('SIG') ? sig : `SIG${sig}`).toUpperCase() : '';
         if (!(CHECKPOINT_SIGNALS as readonly string[]).includes(name))
-          errors.push({ path: 'checkpoint.signal', message: `must be one of: ${CHECKPOINT_SIGNALS.join(', ')}` });
+          errors.push({
+            path: 'checkpoint.signal',
+            message: `must be one of: ${CHECKPOINT_SIGNALS.join(', ')}`,
+          });
         else signal = name;
       }
       const g = cp['grace'];
       if (g !== undefined) {
         const s = g === 0 ? 0 : parseDurationSeconds(g);
         if (s === null || s > L.checkpointGraceSecondsMax)
-          errors.push({ path: 'checkpoint.grace', message: `must be a duration such as "120s" or a number of seconds, at most ${L.checkpointGraceSecondsMax}` });
+          errors.push({
+            path: 'checkpoint.grace',
+            message: `must be a duration such as "120s" or a number of seconds, at most ${L.checkpointGraceSecondsMax}`,
+          });
         else graceSeconds = s;
       }
       checkpoint = { signal, graceSeconds };
@@ -423,25 +555,33 @@ export function compileJobSpec(input: Json): Compiled<JobSpec> {
 
   if (errors.length > 0) return { ok: false, errors };
   const value: JobSpec = {
-      name: name as string,
-      project: (project as string | undefined) ?? 'default',
-      command: command as string[],
-      workingDir: (workingDir as string | undefined) ?? null,
-      env,
-      replicas,
-      perReplica: { accelerators, acceleratorTypes, cpuMillis, memoryMiB },
-      timeLimitSeconds,
-      priorityClass,
-      priority,
-      retry,
-      preemptible: (pre as boolean | undefined) ?? true,
-      checkpointIntervalSeconds,
-      framework,
-      checkpoint,
+    name: name as string,
+    project: (project as string | undefined) ?? 'default',
+    command: command as string[],
+    workingDir: (workingDir as string | undefined) ?? null,
+    env,
+    replicas,
+    perReplica: { accelerators, acceleratorTypes, cpuMillis, memoryMiB },
+    timeLimitSeconds,
+    priorityClass,
+    priority,
+    retry,
+    preemptible: (pre as boolean | undefined) ?? true,
+    checkpointIntervalSeconds,
+    framework,
+    checkpoint,
   };
   // The whole-spec bound: what the platform stores and reads every cycle, whatever the input's form.
   const jsonChars = JSON.stringify(value).length;
   if (jsonChars > L.specMaxJsonChars)
-    return { ok: false, errors: [{ path: '', message: `the compiled spec is ${jsonChars} characters as JSON, more than the limit of ${L.specMaxJsonChars}; pass large inputs as files` }] };
+    return {
+      ok: false,
+      errors: [
+        {
+          path: '',
+          message: `the compiled spec is ${jsonChars} characters as JSON, more than the limit of ${L.specMaxJsonChars}; pass large inputs as files`,
+        },
+      ],
+    };
   return { ok: true, value };
 }

@@ -52,7 +52,9 @@ const ALLOWED: Readonly<Record<JobState, readonly JobState[]>> = {
  *  - waiting: the job waits to be placed;
  *  - active: the job holds devices.
  */
-export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(JOB_STATES.filter((s) => ALLOWED[s].length === 0));
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(
+  JOB_STATES.filter((s) => ALLOWED[s].length === 0),
+);
 
 /** Every state but the terminal ones, in `JOB_STATES` order. */
 export const UNFINISHED_STATES: readonly JobState[] = JOB_STATES.filter((s) => !TERMINAL_STATES.has(s));

@@ -88,11 +88,7 @@ export interface Snapshot {
 
 /** Why a job is still waiting. Stable identifiers: the API and the console show them. */
 export type PendingVerdict =
-  | 'waits-for-capacity'
-  | 'waits-for-quota'
-  | 'can-never-fit'
-  | 'behind-booking'
-  | 'waits-for-turn';
+  'waits-for-capacity' | 'waits-for-quota' | 'can-never-fit' | 'behind-booking' | 'waits-for-turn';
 
 export interface StartDecision {
   readonly jobId: string;

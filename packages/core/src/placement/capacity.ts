@@ -11,7 +11,13 @@
  * Determinism: nodes are ordered by name and devices by (index, id) when the capacity is built, so
  * the answer never depends on the order of the input arrays.
  */
-import type { AcceleratorType, ClusterNode, Placement, ReplicaPlacement, ReplicaRequest } from '../model/resources.js';
+import type {
+  AcceleratorType,
+  ClusterNode,
+  Placement,
+  ReplicaPlacement,
+  ReplicaRequest,
+} from '../model/resources.js';
 
 /** Static view of one node. `index` is its position in name order. */
 export interface NodeCapacity {
@@ -63,7 +69,8 @@ export function buildCapacity(nodes: readonly ClusterNode[]): ClusterCapacity {
     for (let i = 1; i < accs.length && inOrder; i++) {
       const a = accs[i - 1];
       const b = accs[i];
-      if (a !== undefined && b !== undefined && (a.index > b.index || (a.index === b.index && a.id > b.id))) inOrder = false;
+      if (a !== undefined && b !== undefined && (a.index > b.index || (a.index === b.index && a.id > b.id)))
+        inOrder = false;
     }
     const devs = inOrder ? accs : [...accs].sort((a, b) => a.index - b.index || cmpStr(a.id, b.id));
     const byType = new Map<AcceleratorType, string[]>();
@@ -91,7 +98,9 @@ export function buildCapacity(nodes: readonly ClusterNode[]): ClusterCapacity {
       name: node.name,
       schedulable,
       up,
-      switchKey: node.topology.switch ?? (node.topology.rack !== undefined ? `rack:${node.topology.rack}` : `node:${node.name}`),
+      switchKey:
+        node.topology.switch ??
+        (node.topology.rack !== undefined ? `rack:${node.topology.rack}` : `node:${node.name}`),
       devicesByType: byType,
       deviceIds,
       deviceTypes,
@@ -218,7 +227,11 @@ export class FreeState {
           if (left.length > 0) this.withFreeSet(t).add(n.index);
         }
       }
-      return { ids, cpuMillis: n.cpuMillis - (cpu[n.index] ?? 0), memoryMiB: n.memoryMiB - (mem[n.index] ?? 0) };
+      return {
+        ids,
+        cpuMillis: n.cpuMillis - (cpu[n.index] ?? 0),
+        memoryMiB: n.memoryMiB - (mem[n.index] ?? 0),
+      };
     });
     this.log.length = 0; // the base state is not undoable
   }
@@ -331,13 +344,27 @@ export class FreeState {
     }
   }
 
-  private logChange(node: number, ids: readonly string[], type: AcceleratorType | null, cpu: number, mem: number, sign: 1 | -1): void {
+  private logChange(
+    node: number,
+    ids: readonly string[],
+    type: AcceleratorType | null,
+    cpu: number,
+    mem: number,
+    sign: 1 | -1,
+  ): void {
     this.log.push({ node, ids, type, cpu, mem, sign, before: this.ver });
     this.ver = ++lastVersion;
   }
 
   /** sign 1 = take (make unavailable), -1 = give back. */
-  private apply(node: number, type: AcceleratorType | null, ids: readonly string[], cpu: number, mem: number, sign: 1 | -1): string[] {
+  private apply(
+    node: number,
+    type: AcceleratorType | null,
+    ids: readonly string[],
+    cpu: number,
+    mem: number,
+    sign: 1 | -1,
+  ): string[] {
     const f = this.free[node];
     const nc = this.cap.nodes[node];
     if (f === undefined || nc === undefined) return [];
@@ -372,7 +399,12 @@ export class FreeState {
       }
       // back into capacity order: the healthy devices (in that order) that are now free
       const free = have ?? (list.length > 16 ? new Set(list) : null);
-      f.ids.set(type, moved.length === 0 ? list : healthy.filter((id) => (free !== null ? free.has(id) : indexOfId(list, id) >= 0)));
+      f.ids.set(
+        type,
+        moved.length === 0
+          ? list
+          : healthy.filter((id) => (free !== null ? free.has(id) : indexOfId(list, id) >= 0)),
+      );
     }
     if (nc.schedulable && changed !== 0) {
       this.freeByType.set(type, (this.freeByType.get(type) ?? 0) - changed);
@@ -415,7 +447,13 @@ export function freeStateView(free: FreeState): NodeView {
 }
 
 /** How many replicas of `req` (using devices of `type`) fit on node `n` of `view`, capped at `cap`. */
-function replicasFitting(view: NodeView, n: number, type: AcceleratorType | null, req: ReplicaRequest, cap: number): number {
+function replicasFitting(
+  view: NodeView,
+  n: number,
+  type: AcceleratorType | null,
+  req: ReplicaRequest,
+  cap: number,
+): number {
   let k = cap;
   if (req.accelerators > 0) k = Math.min(k, Math.floor(view.count(n, type) / req.accelerators));
   if (req.cpuMillis > 0) k = Math.min(k, Math.floor(view.cpu(n) / req.cpuMillis));
@@ -441,7 +479,8 @@ export function placeGangOnView(
 ): Placement | null {
   const nodes = cap.nodes;
   // visit only nodes that can have room (in index order, so the answer does not depend on it)
-  const visit: readonly number[] | null = type !== null && req.accelerators > 0 ? (view.candidates?.(type) ?? null) : null;
+  const visit: readonly number[] | null =
+    type !== null && req.accelerators > 0 ? (view.candidates?.(type) ?? null) : null;
   // fit.get(n) = replicas that fit on node n
   const fit = new Map<number, number>();
   let total = 0;
@@ -457,7 +496,8 @@ export function placeGangOnView(
     fit.set(nc.index, k);
     total += k;
     if (k >= replicas) {
-      const left = type === null ? view.cpu(nc.index) : view.count(nc.index, type) - replicas * req.accelerators;
+      const left =
+        type === null ? view.cpu(nc.index) : view.count(nc.index, type) - replicas * req.accelerators;
       if (left < bestSingleLeft) {
         bestSingleLeft = left;
         bestSingle = nc.index;
@@ -496,7 +536,11 @@ export function placeGangOnView(
       g.nodes.push(nc.index);
     } else groups.set(nc.switchKey, { room: k, nodes: [nc.index] });
   }
-  const fillFrom = (nodeList: readonly number[], need: number, acc: { node: number; count: number }[]): number => {
+  const fillFrom = (
+    nodeList: readonly number[],
+    need: number,
+    acc: { node: number; count: number }[],
+  ): number => {
     const byRoom = [...nodeList].sort((a, b) => (fit.get(b) ?? 0) - (fit.get(a) ?? 0) || a - b);
     for (const n of byRoom) {
       if (need === 0) break;
@@ -508,14 +552,22 @@ export function placeGangOnView(
   };
   let bestGroup: { room: number; nodes: number[] } | null = null;
   for (const g of groups.values()) {
-    if (g.room >= replicas && (bestGroup === null || g.room < bestGroup.room || (g.room === bestGroup.room && (g.nodes[0] ?? 0) < (bestGroup.nodes[0] ?? 0)))) bestGroup = g;
+    if (
+      g.room >= replicas &&
+      (bestGroup === null ||
+        g.room < bestGroup.room ||
+        (g.room === bestGroup.room && (g.nodes[0] ?? 0) < (bestGroup.nodes[0] ?? 0)))
+    )
+      bestGroup = g;
   }
   const chosen: { node: number; count: number }[] = [];
   if (bestGroup !== null) {
     fillFrom(bestGroup.nodes, replicas, chosen);
     return emit(chosen);
   }
-  const byRoom = [...groups.values()].sort((a, b) => b.room - a.room || (a.nodes[0] ?? 0) - (b.nodes[0] ?? 0));
+  const byRoom = [...groups.values()].sort(
+    (a, b) => b.room - a.room || (a.nodes[0] ?? 0) - (b.nodes[0] ?? 0),
+  );
   let need = replicas;
   for (const g of byRoom) {
     if (need === 0) break;
@@ -529,7 +581,11 @@ export function placeGangOnView(
  * nodes (draining nodes count: they will come back)? Returns the acceptable types that could hold
  * it, in preference order; an empty list means "can never fit".
  */
-export function typesThatCouldEverFit(cap: ClusterCapacity, replicas: number, req: ReplicaRequest): (AcceleratorType | null)[] {
+export function typesThatCouldEverFit(
+  cap: ClusterCapacity,
+  replicas: number,
+  req: ReplicaRequest,
+): (AcceleratorType | null)[] {
   const candidates = candidateTypes(cap, req);
   const out: (AcceleratorType | null)[] = [];
   for (const t of candidates) {

@@ -15,5 +15,11 @@ export {
   placementAccelerators,
   deviceTypeOn,
 } from './capacity.js';
-export type { ProfileHold, PlacementRequest, PlacementMode, PlacementAnswer, ProfileBounds } from './profile.js';
+export type {
+  ProfileHold,
+  PlacementRequest,
+  PlacementMode,
+  PlacementAnswer,
+  ProfileBounds,
+} from './profile.js';
 export { AvailabilityProfile, DEFAULT_PROFILE_BOUNDS, compareHolds } from './profile.js';

@@ -7,7 +7,14 @@ import { devicesOn, makeNode } from '../testing/builders.js';
 import type { ClusterNode, Placement } from '../model/resources.js';
 
 function req(replicas: number, accelerators: number, o: Partial<PlacementRequest> = {}): PlacementRequest {
-  return { jobId: 'j', tenant: 't', replicas, perReplica: { accelerators, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 }, durationMs: 3_600_000, ...o };
+  return {
+    jobId: 'j',
+    tenant: 't',
+    replicas,
+    perReplica: { accelerators, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 },
+    durationMs: 3_600_000,
+    ...o,
+  };
 }
 
 function profile(nodes: ClusterNode[], running: ProfileHold[] = [], now = 0): AvailabilityProfile {
@@ -18,7 +25,10 @@ function profile(nodes: ClusterNode[], running: ProfileHold[] = [], now = 0): Av
 const nodesOf = (p: Placement): string[] => [...new Set(p.map((r) => r.node))].sort();
 
 void test('best fit: a small job goes to the fullest node that still holds it', () => {
-  const p = profile([makeNode('a'), makeNode('b')], [{ jobId: 'r', placement: devicesOn('b', 6), startTime: 0, endTime: 10 }]);
+  const p = profile(
+    [makeNode('a'), makeNode('b')],
+    [{ jobId: 'r', placement: devicesOn('b', 6), startTime: 0, endTime: 10 }],
+  );
   const a = p.ask('run-now', req(1, 2));
   assert.ok(a.ok);
   assert.deepEqual(nodesOf(a.placement), ['b']);
@@ -46,7 +56,11 @@ void test('a multi-node gang is kept on the fewest switches', () => {
 });
 
 void test('draining, down and unhealthy capacity is skipped', () => {
-  const nodes = [makeNode('a', { state: 'draining' }), makeNode('b', { state: 'down' }), makeNode('c', { unhealthy: [0, 1, 2, 3, 4, 5, 6] })];
+  const nodes = [
+    makeNode('a', { state: 'draining' }),
+    makeNode('b', { state: 'down' }),
+    makeNode('c', { unhealthy: [0, 1, 2, 3, 4, 5, 6] }),
+  ];
   const p = profile(nodes);
   const one = p.ask('run-now', req(1, 1));
   assert.ok(one.ok);
@@ -57,19 +71,40 @@ void test('draining, down and unhealthy capacity is skipped', () => {
 });
 
 void test('heterogeneous types: a gang uses one type, in the order the request prefers', () => {
-  const nodes = [makeNode('g', { type: 'nvidia-h200', accelerators: 2 }), makeNode('n', { type: 'ascend-910b', accelerators: 8 })];
+  const nodes = [
+    makeNode('g', { type: 'nvidia-h200', accelerators: 2 }),
+    makeNode('n', { type: 'ascend-910b', accelerators: 8 }),
+  ];
   const p = profile(nodes);
-  const a = p.ask('run-now', req(1, 4, { perReplica: { accelerators: 4, acceleratorTypes: ['nvidia-h200', 'ascend-910b'], cpuMillis: 0, memoryMiB: 0 } }));
+  const a = p.ask(
+    'run-now',
+    req(1, 4, {
+      perReplica: {
+        accelerators: 4,
+        acceleratorTypes: ['nvidia-h200', 'ascend-910b'],
+        cpuMillis: 0,
+        memoryMiB: 0,
+      },
+    }),
+  );
   assert.ok(a.ok);
   assert.equal(a.acceleratorType, 'ascend-910b');
-  const never = p.ask('test-only', req(1, 4, { perReplica: { accelerators: 4, acceleratorTypes: ['nvidia-h200'], cpuMillis: 0, memoryMiB: 0 } }));
+  const never = p.ask(
+    'test-only',
+    req(1, 4, {
+      perReplica: { accelerators: 4, acceleratorTypes: ['nvidia-h200'], cpuMillis: 0, memoryMiB: 0 },
+    }),
+  );
   assert.equal(never.ok, false);
   assert.equal(!never.ok && never.kind, 'never');
 });
 
 void test('CPU and memory are resources too', () => {
   const p = profile([makeNode('a', { cpuMillis: 4000 })]);
-  const a = p.ask('run-now', req(2, 1, { perReplica: { accelerators: 1, acceleratorTypes: [], cpuMillis: 3000, memoryMiB: 0 } }));
+  const a = p.ask(
+    'run-now',
+    req(2, 1, { perReplica: { accelerators: 1, acceleratorTypes: [], cpuMillis: 3000, memoryMiB: 0 } }),
+  );
   assert.equal(a.ok, false);
 });
 
@@ -105,13 +140,26 @@ void test('run-now respects reservations only where the intervals overlap (EASY 
 
 void test('booked windows keep capacity for their tenant', () => {
   const cap = buildCapacity([makeNode('a')]);
-  const windows = [{ id: 'w1', startTime: 100, endTime: 200, acceleratorType: 'nvidia-h200', accelerators: 6, tenant: 'owner' }];
+  const windows = [
+    {
+      id: 'w1',
+      startTime: 100,
+      endTime: 200,
+      acceleratorType: 'nvidia-h200',
+      accelerators: 6,
+      tenant: 'owner',
+    },
+  ];
   const p = new AvailabilityProfile(cap, new FreeState(cap, []), 0, [], windows);
   assert.equal(p.ask('run-now', req(1, 2, { durationMs: 500 })).ok, true);
   const blocked = p.ask('run-now', req(1, 4, { durationMs: 500 }));
   assert.equal(!blocked.ok && blocked.kind, 'booking');
   assert.equal(p.ask('run-now', req(1, 4, { durationMs: 100 })).ok, true, 'ends before the window');
-  assert.equal(p.ask('run-now', req(1, 8, { durationMs: 500, tenant: 'owner' })).ok, true, 'the owner uses its window');
+  assert.equal(
+    p.ask('run-now', req(1, 8, { durationMs: 500, tenant: 'owner' })).ok,
+    true,
+    'the owner uses its window',
+  );
   const later = p.ask('will-run', req(1, 4, { durationMs: 500 }));
   assert.ok(later.ok);
   assert.equal(later.startTime, 200);
@@ -127,7 +175,15 @@ void test('free state: a rollback restores exactly the state at the mark', () =>
   free.rollback(m);
   assert.equal(JSON.stringify(freeStateView(free).ids(0, 'nvidia-h200')), before);
   assert.equal(free.freeOfType('nvidia-h200'), 6);
-  assert.equal(placeGangOnView(cap, freeStateView(free), 'nvidia-h200', 1, { accelerators: 7, acceleratorTypes: [], cpuMillis: 0, memoryMiB: 0 }), null);
+  assert.equal(
+    placeGangOnView(cap, freeStateView(free), 'nvidia-h200', 1, {
+      accelerators: 7,
+      acceleratorTypes: [],
+      cpuMillis: 0,
+      memoryMiB: 0,
+    }),
+    null,
+  );
 });
 
 void test('free-state versions name states: a change makes a new one, a rollback restores the old', () => {

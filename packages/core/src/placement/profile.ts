@@ -19,7 +19,14 @@
 import type { AcceleratorType, Placement, ReplicaRequest } from '../model/resources.js';
 import type { ReservedWindow } from '../model/scheduling.js';
 import type { ClusterCapacity, FreeState, NodeView } from './capacity.js';
-import { candidateTypes, deviceTypeOn, freeStateView, indexOfId, placeGangOnView, typesThatCouldEverFit } from './capacity.js';
+import {
+  candidateTypes,
+  deviceTypeOn,
+  freeStateView,
+  indexOfId,
+  placeGangOnView,
+  typesThatCouldEverFit,
+} from './capacity.js';
 
 export type { ReservedWindow };
 
@@ -165,7 +172,8 @@ export class AvailabilityProfile {
     runningSortedByEnd = false,
   ) {
     // by id: the window a reason names must not depend on the order of the snapshot's array
-    this.windows = windows.length <= 1 ? windows : [...windows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.windows =
+      windows.length <= 1 ? windows : [...windows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     // overdue holds end "any moment": they come back at the first release event after now
     this.current = running.slice();
     if (runningSortedByEnd) {
@@ -232,9 +240,12 @@ export class AvailabilityProfile {
   }
 
   private testOnly(req: PlacementRequest): PlacementAnswer {
-    const ok = typesThatCouldEverFit(this.cap, req.replicas, req.perReplica).filter((t) => this.types(req).includes(t));
+    const ok = typesThatCouldEverFit(this.cap, req.replicas, req.perReplica).filter((t) =>
+      this.types(req).includes(t),
+    );
     const t = ok[0];
-    if (t === undefined) return { ok: false, kind: 'never', reason: 'no set of nodes in the hall can hold it, even empty' };
+    if (t === undefined)
+      return { ok: false, kind: 'never', reason: 'no set of nodes in the hall can hold it, even empty' };
     return { ok: true, startTime: this.now, placement: [], acceleratorType: t };
   }
 
@@ -243,7 +254,12 @@ export class AvailabilityProfile {
    * booking that demands them. `lentFrom`: a lent (preemptible) job starting then is not kept out
    * of tenants' windows already open at that time.
    */
-  private bookedAt(t: number, type: AcceleratorType, tenant: string, lentFrom: number | null): { devices: number; windowId: string | null } {
+  private bookedAt(
+    t: number,
+    type: AcceleratorType,
+    tenant: string,
+    lentFrom: number | null,
+  ): { devices: number; windowId: string | null } {
     let devices = 0;
     let windowId: string | null = null;
     for (const w of this.windows) {
@@ -278,7 +294,14 @@ export class AvailabilityProfile {
    * `lend`: the job is preemptible, so the idle devices of tenants' windows already open at `start`
    * may be lent to it (only what is free: the owner's running jobs hold theirs).
    */
-  private bookingConflict(type: AcceleratorType | null, devices: number, start: number, end: number, tenant: string, lend: boolean): string | null {
+  private bookingConflict(
+    type: AcceleratorType | null,
+    devices: number,
+    start: number,
+    end: number,
+    tenant: string,
+    lend: boolean,
+  ): string | null {
     if (type === null || this.windows.length === 0) return null;
     const capacity = this.cap.schedulableByType.get(type) ?? 0;
     const lentFrom = lend ? start : null;
@@ -299,10 +322,18 @@ export class AvailabilityProfile {
    * and the reservations it overlaps (named in the key by position: reservations are only added,
    * never changed).
    */
-  private readonly runNowMemo = new Map<string, { readonly placement: Placement | null; readonly blockedBy: string | null }>();
+  private readonly runNowMemo = new Map<
+    string,
+    { readonly placement: Placement | null; readonly blockedBy: string | null }
+  >();
   private runNowMemoFree = -1;
 
-  private placeNow(type: AcceleratorType | null, req: PlacementRequest, overlapping: readonly ProfileHold[], overlapKey: string): { readonly placement: Placement | null; readonly blockedBy: string | null } {
+  private placeNow(
+    type: AcceleratorType | null,
+    req: PlacementRequest,
+    overlapping: readonly ProfileHold[],
+    overlapKey: string,
+  ): { readonly placement: Placement | null; readonly blockedBy: string | null } {
     if (this.runNowMemoFree !== this.free.version) {
       this.runNowMemo.clear();
       this.runNowMemoFree = this.free.version;
@@ -312,7 +343,10 @@ export class AvailabilityProfile {
     let answer = this.runNowMemo.get(key);
     if (answer !== undefined) return answer;
     if (overlapping.length === 0) {
-      answer = { placement: placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, r), blockedBy: null };
+      answer = {
+        placement: placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, r),
+        blockedBy: null,
+      };
     } else {
       const m = this.free.mark();
       for (const h of overlapping) this.free.takePlacement(h.placement);
@@ -321,7 +355,8 @@ export class AvailabilityProfile {
       let blockedBy: string | null = null;
       if (placement === null) {
         const unconstrained = placeGangOnView(this.cap, freeStateView(this.free), type, req.replicas, r);
-        if (unconstrained !== null) blockedBy = firstConflicting(overlapping, unconstrained) ?? overlapping[0]?.jobId ?? null;
+        if (unconstrained !== null)
+          blockedBy = firstConflicting(overlapping, unconstrained) ?? overlapping[0]?.jobId ?? null;
       }
       answer = { placement, blockedBy };
     }
@@ -355,7 +390,12 @@ export class AvailabilityProfile {
       return { ok: true, startTime: this.now, placement, acceleratorType: type };
     }
     if (blockedByBooking !== null)
-      return { ok: false, kind: 'booking', reason: `would use capacity booked by window ${blockedByBooking}`, blockingWindowId: blockedByBooking };
+      return {
+        ok: false,
+        kind: 'booking',
+        reason: `would use capacity booked by window ${blockedByBooking}`,
+        blockingWindowId: blockedByBooking,
+      };
     if (blockedByReservation !== null)
       return {
         ok: false,
@@ -379,7 +419,8 @@ export class AvailabilityProfile {
     const horizon = this.now + this.bounds.willRunHorizonMs;
     // extra candidate times besides hold releases: reservation and window ends
     const extra: number[] = [];
-    for (const r of this.reservations) if (r.endTime > this.now && r.endTime <= horizon) extra.push(r.endTime);
+    for (const r of this.reservations)
+      if (r.endTime > this.now && r.endTime <= horizon) extra.push(r.endTime);
     for (const w of this.windows) if (w.endTime > this.now && w.endTime <= horizon) extra.push(w.endTime);
     extra.sort((a, b) => a - b);
     // replica slots per type, from the free state now
@@ -491,7 +532,11 @@ export class AvailabilityProfile {
       for (const type of types) {
         if (type !== null && k > 0 && (slots.get(type) ?? 0) < req.replicas) continue;
         if (tests >= this.bounds.willRunMaxPlacementTests)
-          return { ok: false, kind: 'capacity', reason: `no start found within ${this.bounds.willRunMaxPlacementTests} placement tests (willRunMaxPlacementTests)` };
+          return {
+            ok: false,
+            kind: 'capacity',
+            reason: `no start found within ${this.bounds.willRunMaxPlacementTests} placement tests (willRunMaxPlacementTests)`,
+          };
         tests++;
         view ??= overlay(t, end);
         const placement = placeGangOnView(this.cap, view, type, req.replicas, req.perReplica);
@@ -509,7 +554,11 @@ export class AvailabilityProfile {
       const next = Math.min(nextHold, nextExtra);
       if (next > horizon || !Number.isFinite(next)) break;
       if (++events > this.bounds.willRunMaxEventsScanned) {
-        return { ok: false, kind: 'capacity', reason: `no start found within the first ${this.bounds.willRunMaxEventsScanned} release events (willRunMaxEventsScanned)` };
+        return {
+          ok: false,
+          kind: 'capacity',
+          reason: `no start found within the first ${this.bounds.willRunMaxEventsScanned} release events (willRunMaxEventsScanned)`,
+        };
       }
       t = next;
       while (scanned < this.current.length && (this.current[scanned]?.endTime ?? Infinity) <= t) {
@@ -520,8 +569,18 @@ export class AvailabilityProfile {
       while (x < extra.length && (extra[x] ?? Infinity) <= t) x++;
     }
     if (sawBooking !== null)
-      return { ok: false, kind: 'booking', reason: `capacity is booked by window ${sawBooking}`, blockingWindowId: sawBooking };
-    return { ok: false, kind: 'capacity', reason: 'no start found within the planning horizon: running jobs without a time limit hold the capacity' };
+      return {
+        ok: false,
+        kind: 'booking',
+        reason: `capacity is booked by window ${sawBooking}`,
+        blockingWindowId: sawBooking,
+      };
+    return {
+      ok: false,
+      kind: 'capacity',
+      reason:
+        'no start found within the planning horizon: running jobs without a time limit hold the capacity',
+    };
   }
 }
 

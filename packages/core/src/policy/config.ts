@@ -132,7 +132,10 @@ export interface AttainedServiceConfig {
 }
 
 const HOUR_MS = 3_600_000;
-export const DEFAULT_ATTAINED_SERVICE: AttainedServiceConfig = { enabled: false, bandBoundariesMs: [1, 10, 100].map((h) => h * HOUR_MS) };
+export const DEFAULT_ATTAINED_SERVICE: AttainedServiceConfig = {
+  enabled: false,
+  bandBoundariesMs: [1, 10, 100].map((h) => h * HOUR_MS),
+};
 
 export interface PolicyConfig {
   readonly organisation: string;
@@ -153,7 +156,11 @@ export interface PolicyConfig {
   readonly cohorts: readonly string[];
   readonly tenants: Readonly<Record<string, TenantConfig>>;
   /** Settings for tenants not listed under `tenants` (no guarantees; they borrow what is idle). */
-  readonly defaultTenant: { readonly weight: number; readonly cohort: string | null; readonly maxWaitingJobs?: number };
+  readonly defaultTenant: {
+    readonly weight: number;
+    readonly cohort: string | null;
+    readonly maxWaitingJobs?: number;
+  };
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -176,7 +183,14 @@ export const DEFAULT_POLICY: PolicyConfig = {
     maxVictimsPerCycle: 64,
     maxCandidatesPerJob: 256,
   },
-  backfill: { enabled: true, reservationDepth: 1, maxJobsTested: 500, estimateMaxJobs: 10, maxJobsExamined: 2_000, assumedTimeLimitMs: 7 * DAY_MS },
+  backfill: {
+    enabled: true,
+    reservationDepth: 1,
+    maxJobsTested: 500,
+    estimateMaxJobs: 10,
+    maxJobsExamined: 2_000,
+    assumedTimeLimitMs: 7 * DAY_MS,
+  },
   cohorts: [],
   tenants: { default: { name: 'default', weight: 1, cohort: null, quotas: {}, projects: {} } },
   defaultTenant: { weight: 1, cohort: null },
@@ -201,7 +215,8 @@ class Ctx {
   }
   known(obj: Record<string, Json>, fields: readonly string[], prefix: string): void {
     for (const k of Object.keys(obj))
-      if (!fields.includes(k)) this.err(prefix + k, `unknown field "${k}"; allowed fields here are: ${fields.join(', ')}`);
+      if (!fields.includes(k))
+        this.err(prefix + k, `unknown field "${k}"; allowed fields here are: ${fields.join(', ')}`);
   }
   record(v: Json, path: string, example: string): Record<string, Json> | null {
     if (v === undefined) return null;
@@ -233,7 +248,10 @@ class Ctx {
     if (zeroOk && (v === 0 || v === '0')) return 0;
     const s = parseDurationSeconds(v);
     if (s === null) {
-      this.err(path, `must be a duration such as "30s", "10m", "2h", "7d" or a number of seconds${zeroOk ? ' (0 allowed)' : ''}`);
+      this.err(
+        path,
+        `must be a duration such as "30s", "10m", "2h", "7d" or a number of seconds${zeroOk ? ' (0 allowed)' : ''}`,
+      );
       return dflt;
     }
     return s * 1000;
@@ -249,20 +267,51 @@ class Ctx {
   cohort(v: Json, path: string, cohorts: readonly string[]): string | null {
     if (v === undefined || v === null) return null;
     if (typeof v !== 'string' || !cohorts.includes(v)) {
-      this.err(path, cohorts.length === 0 ? 'names a cohort, but no cohorts are declared: add it under top-level "cohorts"' : `must be one of the declared cohorts: ${cohorts.join(', ')}`);
+      this.err(
+        path,
+        cohorts.length === 0
+          ? 'names a cohort, but no cohorts are declared: add it under top-level "cohorts"'
+          : `must be one of the declared cohorts: ${cohorts.join(', ')}`,
+      );
       return null;
     }
     return v;
   }
 }
 
-const TOP = ['organisation', 'fairShare', 'priorityClasses', 'preemption', 'backfill', 'bookings', 'attainedService', 'cohorts', 'tenants', 'defaultTenant'] as const;
+const TOP = [
+  'organisation',
+  'fairShare',
+  'priorityClasses',
+  'preemption',
+  'backfill',
+  'bookings',
+  'attainedService',
+  'cohorts',
+  'tenants',
+  'defaultTenant',
+] as const;
 const BOOKINGS = ['lendIdle'] as const;
 const SERVICE = ['enabled', 'bandsAcceleratorHours'] as const;
 const FAIR = ['enabled', 'halfLife'] as const;
 const CLASS = ['value', 'preemptible', 'default'] as const;
-const PREEMPT = ['reclaim', 'withinTenant', 'minRuntime', 'gracePeriod', 'boundedReclaimTime', 'maxVictimsPerCycle', 'maxCandidatesPerJob'] as const;
-const BACKFILL = ['enabled', 'reservationDepth', 'maxJobsTested', 'estimateMaxJobs', 'maxJobsExamined', 'assumedTimeLimit'] as const;
+const PREEMPT = [
+  'reclaim',
+  'withinTenant',
+  'minRuntime',
+  'gracePeriod',
+  'boundedReclaimTime',
+  'maxVictimsPerCycle',
+  'maxCandidatesPerJob',
+] as const;
+const BACKFILL = [
+  'enabled',
+  'reservationDepth',
+  'maxJobsTested',
+  'estimateMaxJobs',
+  'maxJobsExamined',
+  'assumedTimeLimit',
+] as const;
 const TENANT = ['weight', 'cohort', 'quotas', 'projects', 'maxWaitingJobs'] as const;
 const QUOTA = ['guaranteed', 'borrowingLimit', 'lendingLimit'] as const;
 const PROJECT = ['limits'] as const;
@@ -276,13 +325,23 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
   const c = new Ctx();
   const D = DEFAULT_POLICY;
   if (input === undefined || input === null) return { ok: true, value: D };
-  if (!isRecord(input)) return { ok: false, errors: [{ path: '', message: 'a policy must be a mapping (YAML object), e.g. { tenants: { lab-a: { weight: 1 } } }' }] };
+  if (!isRecord(input))
+    return {
+      ok: false,
+      errors: [
+        {
+          path: '',
+          message: 'a policy must be a mapping (YAML object), e.g. { tenants: { lab-a: { weight: 1 } } }',
+        },
+      ],
+    };
   c.known(input, TOP, '');
 
   let organisation = D.organisation;
   if (input['organisation'] !== undefined) {
     const o = input['organisation'];
-    if (typeof o !== 'string' || !NAME_RE.test(o)) c.err('organisation', 'must be a name of letters, digits, ".", "_" or "-"');
+    if (typeof o !== 'string' || !NAME_RE.test(o))
+      c.err('organisation', 'must be a name of letters, digits, ".", "_" or "-"');
     else organisation = o;
   }
 
@@ -301,7 +360,11 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
   // priorityClasses
   let priorityClasses = D.priorityClasses;
   let defaultPriorityClass = D.defaultPriorityClass;
-  const pcs = c.record(input['priorityClasses'], 'priorityClasses', '{ high: { value: 100, preemptible: false }, normal: { value: 0, default: true } }');
+  const pcs = c.record(
+    input['priorityClasses'],
+    'priorityClasses',
+    '{ high: { value: 100, preemptible: false }, normal: { value: 0, default: true } }',
+  );
   if (pcs) {
     const list: PriorityClass[] = [];
     const defaults: string[] = [];
@@ -314,18 +377,21 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
         continue;
       }
       c.known(o, CLASS, `${p}.`);
-      if (o['value'] === undefined) c.err(`${p}.value`, 'is required: a whole number, higher runs first within a tenant');
+      if (o['value'] === undefined)
+        c.err(`${p}.value`, 'is required: a whole number, higher runs first within a tenant');
       const value = c.int(o['value'], `${p}.value`, 0, -BOUND_MAX, BOUND_MAX);
       if (c.bool(o['default'], `${p}.default`, false)) defaults.push(name);
       list.push({ name, value, preemptible: c.bool(o['preemptible'], `${p}.preemptible`, true) });
     }
     if (list.length === 0) c.err('priorityClasses', 'must declare at least one class, or be left out');
-    else if (defaults.length > 1) c.err('priorityClasses', `only one class may be the default; found ${defaults.join(', ')}`);
+    else if (defaults.length > 1)
+      c.err('priorityClasses', `only one class may be the default; found ${defaults.join(', ')}`);
     else {
       list.sort((a, b) => b.value - a.value || (a.name < b.name ? -1 : 1));
       priorityClasses = list;
       // no explicit default: the class with value 0 if any, else the lowest
-      defaultPriorityClass = defaults[0] ?? list.find((x) => x.value === 0)?.name ?? list[list.length - 1]?.name ?? 'normal';
+      defaultPriorityClass =
+        defaults[0] ?? list.find((x) => x.value === 0)?.name ?? list[list.length - 1]?.name ?? 'normal';
     }
   }
 
@@ -337,13 +403,27 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
     const wt = pre['withinTenant'];
     let withinTenant: PreemptionConfig['withinTenant'] = 'lower-priority';
     if (wt !== undefined) {
-      if (wt !== 'never' && wt !== 'lower-priority') c.err('preemption.withinTenant', 'must be "never" or "lower-priority"');
+      if (wt !== 'never' && wt !== 'lower-priority')
+        c.err('preemption.withinTenant', 'must be "never" or "lower-priority"');
       else withinTenant = wt;
     }
-    const gracePeriodMs = c.durationMs(pre['gracePeriod'], 'preemption.gracePeriod', D.preemption.gracePeriodMs, true);
-    const boundedReclaimTimeMs = c.durationMs(pre['boundedReclaimTime'], 'preemption.boundedReclaimTime', D.preemption.boundedReclaimTimeMs, false);
+    const gracePeriodMs = c.durationMs(
+      pre['gracePeriod'],
+      'preemption.gracePeriod',
+      D.preemption.gracePeriodMs,
+      true,
+    );
+    const boundedReclaimTimeMs = c.durationMs(
+      pre['boundedReclaimTime'],
+      'preemption.boundedReclaimTime',
+      D.preemption.boundedReclaimTimeMs,
+      false,
+    );
     if (boundedReclaimTimeMs < gracePeriodMs)
-      c.err('preemption.boundedReclaimTime', 'must be at least preemption.gracePeriod: a victim needs its grace period to stop');
+      c.err(
+        'preemption.boundedReclaimTime',
+        'must be at least preemption.gracePeriod: a victim needs its grace period to stop',
+      );
     preemption = {
       // a preemption section turns reclaim on unless it says otherwise
       reclaim: c.bool(pre['reclaim'], 'preemption.reclaim', true),
@@ -351,8 +431,20 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
       minRuntimeMs: c.durationMs(pre['minRuntime'], 'preemption.minRuntime', D.preemption.minRuntimeMs, true),
       gracePeriodMs,
       boundedReclaimTimeMs,
-      maxVictimsPerCycle: c.int(pre['maxVictimsPerCycle'], 'preemption.maxVictimsPerCycle', D.preemption.maxVictimsPerCycle, 1, BOUND_MAX),
-      maxCandidatesPerJob: c.int(pre['maxCandidatesPerJob'], 'preemption.maxCandidatesPerJob', D.preemption.maxCandidatesPerJob, 1, BOUND_MAX),
+      maxVictimsPerCycle: c.int(
+        pre['maxVictimsPerCycle'],
+        'preemption.maxVictimsPerCycle',
+        D.preemption.maxVictimsPerCycle,
+        1,
+        BOUND_MAX,
+      ),
+      maxCandidatesPerJob: c.int(
+        pre['maxCandidatesPerJob'],
+        'preemption.maxCandidatesPerJob',
+        D.preemption.maxCandidatesPerJob,
+        1,
+        BOUND_MAX,
+      ),
     };
   }
 
@@ -363,11 +455,40 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
     c.known(bf, BACKFILL, 'backfill.');
     backfill = {
       enabled: c.bool(bf['enabled'], 'backfill.enabled', true),
-      reservationDepth: c.int(bf['reservationDepth'], 'backfill.reservationDepth', D.backfill.reservationDepth, 1, 1000),
-      maxJobsTested: c.int(bf['maxJobsTested'], 'backfill.maxJobsTested', D.backfill.maxJobsTested, 1, BOUND_MAX),
-      estimateMaxJobs: c.int(bf['estimateMaxJobs'], 'backfill.estimateMaxJobs', D.backfill.estimateMaxJobs, 0, BOUND_MAX),
-      maxJobsExamined: c.int(bf['maxJobsExamined'], 'backfill.maxJobsExamined', D.backfill.maxJobsExamined, 1, 10_000_000),
-      assumedTimeLimitMs: c.durationMs(bf['assumedTimeLimit'], 'backfill.assumedTimeLimit', D.backfill.assumedTimeLimitMs, false),
+      reservationDepth: c.int(
+        bf['reservationDepth'],
+        'backfill.reservationDepth',
+        D.backfill.reservationDepth,
+        1,
+        1000,
+      ),
+      maxJobsTested: c.int(
+        bf['maxJobsTested'],
+        'backfill.maxJobsTested',
+        D.backfill.maxJobsTested,
+        1,
+        BOUND_MAX,
+      ),
+      estimateMaxJobs: c.int(
+        bf['estimateMaxJobs'],
+        'backfill.estimateMaxJobs',
+        D.backfill.estimateMaxJobs,
+        0,
+        BOUND_MAX,
+      ),
+      maxJobsExamined: c.int(
+        bf['maxJobsExamined'],
+        'backfill.maxJobsExamined',
+        D.backfill.maxJobsExamined,
+        1,
+        10_000_000,
+      ),
+      assumedTimeLimitMs: c.durationMs(
+        bf['assumedTimeLimit'],
+        'backfill.assumedTimeLimit',
+        D.backfill.assumedTimeLimitMs,
+        false,
+      ),
     };
   }
 
@@ -381,7 +502,11 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
 
   // attainedService
   let attainedService: AttainedServiceConfig | undefined;
-  const as = c.record(input['attainedService'], 'attainedService', '{ enabled: true, bandsAcceleratorHours: [1, 10, 100] }');
+  const as = c.record(
+    input['attainedService'],
+    'attainedService',
+    '{ enabled: true, bandsAcceleratorHours: [1, 10, 100] }',
+  );
   if (as) {
     c.known(as, SERVICE, 'attainedService.');
     let bandBoundariesMs = DEFAULT_ATTAINED_SERVICE.bandBoundariesMs;
@@ -391,9 +516,19 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
         !Array.isArray(b) ||
         b.length === 0 ||
         b.length > 16 ||
-        b.some((x, i) => typeof x !== 'number' || !Number.isFinite(x) || x <= 0 || x > BOUND_MAX || (i > 0 && x <= (b[i - 1] as number)))
+        b.some(
+          (x, i) =>
+            typeof x !== 'number' ||
+            !Number.isFinite(x) ||
+            x <= 0 ||
+            x > BOUND_MAX ||
+            (i > 0 && x <= (b[i - 1] as number)),
+        )
       )
-        c.err('attainedService.bandsAcceleratorHours', 'must be 1 to 16 increasing positive numbers of accelerator-hours, e.g. [1, 10, 100]');
+        c.err(
+          'attainedService.bandsAcceleratorHours',
+          'must be 1 to 16 increasing positive numbers of accelerator-hours, e.g. [1, 10, 100]',
+        );
       else bandBoundariesMs = (b as number[]).map((h) => Math.round(h * HOUR_MS));
     }
     // an attainedService section turns it on unless it says otherwise
@@ -414,7 +549,11 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
 
   // tenants
   let tenants: Record<string, TenantConfig> = { ...D.tenants };
-  const ts = c.record(input['tenants'], 'tenants', '{ lab-a: { weight: 1, quotas: { nvidia-h200: { guaranteed: 8 } } } }');
+  const ts = c.record(
+    input['tenants'],
+    'tenants',
+    '{ lab-a: { weight: 1, quotas: { nvidia-h200: { guaranteed: 8 } } } }',
+  );
   if (ts) {
     tenants = {};
     for (const name of Object.keys(ts).sort()) {
@@ -425,17 +564,32 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
       if (!t) continue;
       c.known(t, TENANT, `${p}.`);
       const quotas: Record<string, TypeQuota> = {};
-      const qs = c.record(t['quotas'], `${p}.quotas`, '{ nvidia-h200: { guaranteed: 8, borrowingLimit: 8 } }');
+      const qs = c.record(
+        t['quotas'],
+        `${p}.quotas`,
+        '{ nvidia-h200: { guaranteed: 8, borrowingLimit: 8 } }',
+      );
       for (const [type, qv] of Object.entries(qs ?? {})) {
         const qp = `${p}.quotas.${type}`;
-        if (!TYPE_RE.test(type)) c.err(qp, 'accelerator types are lower-case, e.g. nvidia-h200 or ascend-910b');
+        if (!TYPE_RE.test(type))
+          c.err(qp, 'accelerator types are lower-case, e.g. nvidia-h200 or ascend-910b');
         const q = c.record(qv, qp, '{ guaranteed: 8 }');
         if (!q) continue;
         c.known(q, QUOTA, `${qp}.`);
         const guaranteed = c.int(q['guaranteed'], `${qp}.guaranteed`, 0, 0, BOUND_MAX);
-        const borrowingLimit = q['borrowingLimit'] === undefined || q['borrowingLimit'] === null ? null : c.int(q['borrowingLimit'], `${qp}.borrowingLimit`, 0, 0, BOUND_MAX);
-        const lendingLimit = q['lendingLimit'] === undefined || q['lendingLimit'] === null ? null : c.int(q['lendingLimit'], `${qp}.lendingLimit`, 0, 0, BOUND_MAX);
-        if (lendingLimit !== null && lendingLimit > guaranteed) c.err(`${qp}.lendingLimit`, `must be at most guaranteed (${guaranteed}): a tenant can only lend what it is guaranteed`);
+        const borrowingLimit =
+          q['borrowingLimit'] === undefined || q['borrowingLimit'] === null
+            ? null
+            : c.int(q['borrowingLimit'], `${qp}.borrowingLimit`, 0, 0, BOUND_MAX);
+        const lendingLimit =
+          q['lendingLimit'] === undefined || q['lendingLimit'] === null
+            ? null
+            : c.int(q['lendingLimit'], `${qp}.lendingLimit`, 0, 0, BOUND_MAX);
+        if (lendingLimit !== null && lendingLimit > guaranteed)
+          c.err(
+            `${qp}.lendingLimit`,
+            `must be at most guaranteed (${guaranteed}): a tenant can only lend what it is guaranteed`,
+          );
         quotas[type] = { guaranteed, borrowingLimit, lendingLimit };
       }
       const projects: Record<string, ProjectConfig> = {};
@@ -449,13 +603,24 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
         const limits: Record<string, number> = {};
         const ls = c.record(po['limits'], `${pp}.limits`, '{ nvidia-h200: 16 }');
         for (const [type, lv] of Object.entries(ls ?? {})) {
-          if (!TYPE_RE.test(type)) c.err(`${pp}.limits.${type}`, 'accelerator types are lower-case, e.g. nvidia-h200');
+          if (!TYPE_RE.test(type))
+            c.err(`${pp}.limits.${type}`, 'accelerator types are lower-case, e.g. nvidia-h200');
           limits[type] = c.int(lv, `${pp}.limits.${type}`, 0, 0, BOUND_MAX);
         }
         projects[pname] = { name: pname, limits };
       }
-      const maxWaitingJobs = t['maxWaitingJobs'] === undefined ? undefined : c.int(t['maxWaitingJobs'], `${p}.maxWaitingJobs`, DEFAULT_MAX_WAITING_JOBS, 0, BOUND_MAX);
-      tenants[name] = { name, weight: c.weight(t['weight'], `${p}.weight`), cohort: c.cohort(t['cohort'], `${p}.cohort`, cohorts), quotas, projects, ...(maxWaitingJobs !== undefined ? { maxWaitingJobs } : {}) };
+      const maxWaitingJobs =
+        t['maxWaitingJobs'] === undefined
+          ? undefined
+          : c.int(t['maxWaitingJobs'], `${p}.maxWaitingJobs`, DEFAULT_MAX_WAITING_JOBS, 0, BOUND_MAX);
+      tenants[name] = {
+        name,
+        weight: c.weight(t['weight'], `${p}.weight`),
+        cohort: c.cohort(t['cohort'], `${p}.cohort`, cohorts),
+        quotas,
+        projects,
+        ...(maxWaitingJobs !== undefined ? { maxWaitingJobs } : {}),
+      };
     }
   }
 
@@ -463,14 +628,33 @@ export function compilePolicy(input: Json): Compiled<PolicyConfig> {
   const dt = c.record(input['defaultTenant'], 'defaultTenant', '{ weight: 1 }');
   if (dt) {
     c.known(dt, DEFAULT_TENANT, 'defaultTenant.');
-    const maxWaitingJobs = dt['maxWaitingJobs'] === undefined ? undefined : c.int(dt['maxWaitingJobs'], 'defaultTenant.maxWaitingJobs', DEFAULT_MAX_WAITING_JOBS, 0, BOUND_MAX);
-    defaultTenant = { weight: c.weight(dt['weight'], 'defaultTenant.weight'), cohort: c.cohort(dt['cohort'], 'defaultTenant.cohort', cohorts), ...(maxWaitingJobs !== undefined ? { maxWaitingJobs } : {}) };
+    const maxWaitingJobs =
+      dt['maxWaitingJobs'] === undefined
+        ? undefined
+        : c.int(dt['maxWaitingJobs'], 'defaultTenant.maxWaitingJobs', DEFAULT_MAX_WAITING_JOBS, 0, BOUND_MAX);
+    defaultTenant = {
+      weight: c.weight(dt['weight'], 'defaultTenant.weight'),
+      cohort: c.cohort(dt['cohort'], 'defaultTenant.cohort', cohorts),
+      ...(maxWaitingJobs !== undefined ? { maxWaitingJobs } : {}),
+    };
   }
 
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
   return {
     ok: true,
-    value: { organisation, fairShare, priorityClasses, defaultPriorityClass, preemption, backfill, ...(bookings !== undefined ? { bookings } : {}), ...(attainedService !== undefined ? { attainedService } : {}), cohorts, tenants, defaultTenant },
+    value: {
+      organisation,
+      fairShare,
+      priorityClasses,
+      defaultPriorityClass,
+      preemption,
+      backfill,
+      ...(bookings !== undefined ? { bookings } : {}),
+      ...(attainedService !== undefined ? { attainedService } : {}),
+      cohorts,
+      tenants,
+      defaultTenant,
+    },
   };
 }
 
@@ -488,16 +672,41 @@ export function resolvePriority(
   const name = priorityClass ?? policy.defaultPriorityClass;
   const cls = policy.priorityClasses.find((p) => p.name === name);
   if (cls === undefined)
-    return { ok: false, errors: [{ path: 'priority', message: `unknown priority class "${name}"; this center defines: ${policy.priorityClasses.map((p) => p.name).join(', ')}` }] };
-  return { ok: true, value: { priority: explicitPriority ?? cls.value, preemptible: specPreemptible && cls.preemptible, priorityClass: cls.name } };
+    return {
+      ok: false,
+      errors: [
+        {
+          path: 'priority',
+          message: `unknown priority class "${name}"; this center defines: ${policy.priorityClasses.map((p) => p.name).join(', ')}`,
+        },
+      ],
+    };
+  return {
+    ok: true,
+    value: {
+      priority: explicitPriority ?? cls.value,
+      preemptible: specPreemptible && cls.preemptible,
+      priorityClass: cls.name,
+    },
+  };
 }
 
 /** The settings of `tenant` (the `defaultTenant` ones for a tenant not listed). */
 export function tenantConfig(policy: PolicyConfig, tenant: string): TenantConfig {
-  return policy.tenants[tenant] ?? { name: tenant, weight: policy.defaultTenant.weight, cohort: policy.defaultTenant.cohort, quotas: {}, projects: {} };
+  return (
+    policy.tenants[tenant] ?? {
+      name: tenant,
+      weight: policy.defaultTenant.weight,
+      cohort: policy.defaultTenant.cohort,
+      quotas: {},
+      projects: {},
+    }
+  );
 }
 
 /** How many jobs `tenant` may have waiting at once: its own setting, else `defaultTenant`'s, else the default. */
 export function maxWaitingJobsOf(policy: PolicyConfig, tenant: string): number {
-  return policy.tenants[tenant]?.maxWaitingJobs ?? policy.defaultTenant.maxWaitingJobs ?? DEFAULT_MAX_WAITING_JOBS;
+  return (
+    policy.tenants[tenant]?.maxWaitingJobs ?? policy.defaultTenant.maxWaitingJobs ?? DEFAULT_MAX_WAITING_JOBS
+  );
 }

@@ -12,7 +12,11 @@ const DIFF_LOOKAHEAD = 64;
  * removed, replaced or appended (what the engine and the simulator produce); still correct
  * otherwise (an element moved is reported removed and added: callers apply removals first).
  */
-export function diffByIdentity<T>(prev: readonly T[], next: readonly T[], same: (a: T, b: T) => boolean = (a, b) => a === b): { removed: T[]; added: T[] } {
+export function diffByIdentity<T>(
+  prev: readonly T[],
+  next: readonly T[],
+  same: (a: T, b: T) => boolean = (a, b) => a === b,
+): { removed: T[]; added: T[] } {
   const removed: T[] = [];
   const added: T[] = [];
   let i = 0;

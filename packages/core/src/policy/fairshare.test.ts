@@ -1,7 +1,13 @@
 /// <reference types="node" />
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accrueUsage, decayedAcceleratorSeconds, decayUsage, decayUsageOfDevices, EMPTY_USAGE } from './fairshare.js';
+import {
+  accrueUsage,
+  decayedAcceleratorSeconds,
+  decayUsage,
+  decayUsageOfDevices,
+  EMPTY_USAGE,
+} from './fairshare.js';
 import { devicesOn, makeJob, makeRunning } from '../testing/builders.js';
 
 const H = 3_600_000; // half-life 1 h
@@ -45,7 +51,15 @@ void test('devices per tenant give the same numbers as the running jobs they sum
   ];
   const prev = { asOf: H, byTenant: { a: 700, c: 3 } };
   const byJobs = decayUsage(prev, 3 * H, jobs, H);
-  const byDevices = decayUsageOfDevices(prev, 3 * H, new Map([['a', 6], ['b', 8]]), H);
+  const byDevices = decayUsageOfDevices(
+    prev,
+    3 * H,
+    new Map([
+      ['a', 6],
+      ['b', 8],
+    ]),
+    H,
+  );
   assert.deepEqual(byDevices, byJobs);
   assert.ok((byJobs.byTenant['b'] ?? 0) > 0 && (byJobs.byTenant['c'] ?? 0) === 3 / 4);
 });

@@ -30,7 +30,13 @@ function devicesOf(job: RunningSchedJob): number {
  * Accelerator-seconds of `devices` used during [fromMs, toMs], decayed to `asOfMs` (≥ toMs):
  * devices × ∫ 2^(−(asOf−τ)/h) dτ = devices × h/ln2 × (2^(−(asOf−to)/h) − 2^(−(asOf−from)/h)).
  */
-export function decayedAcceleratorSeconds(devices: number, fromMs: number, toMs: number, asOfMs: number, halfLifeMs: number): number {
+export function decayedAcceleratorSeconds(
+  devices: number,
+  fromMs: number,
+  toMs: number,
+  asOfMs: number,
+  halfLifeMs: number,
+): number {
   if (toMs <= fromMs || devices <= 0) return 0;
   const hS = halfLifeMs / 1000;
   const f = (t: number): number => Math.pow(2, -(asOfMs - t) / halfLifeMs);
@@ -42,14 +48,20 @@ export function decayedAcceleratorSeconds(devices: number, fromMs: number, toMs:
  * later). Call it once per cycle with the jobs that were running; jobs that ended between calls are
  * charged with `accrueUsage`.
  */
-export function decayUsage(prev: TenantUsage, now: number, running: readonly RunningSchedJob[], halfLifeMs: number): TenantUsage {
+export function decayUsage(
+  prev: TenantUsage,
+  now: number,
+  running: readonly RunningSchedJob[],
+  halfLifeMs: number,
+): TenantUsage {
   const from = Math.min(prev.asOf, now);
   // every job that ran through the whole interval adds devices × the same integral: sum the
   // devices per tenant first (one pow per tenant, not one per running job)
   const wholeInterval = new Map<string, number>();
   const partial: RunningSchedJob[] = [];
   for (const job of running) {
-    if (job.startTime <= from) wholeInterval.set(job.tenant, (wholeInterval.get(job.tenant) ?? 0) + devicesOf(job));
+    if (job.startTime <= from)
+      wholeInterval.set(job.tenant, (wholeInterval.get(job.tenant) ?? 0) + devicesOf(job));
     else partial.push(job);
   }
   return decayWith(prev, now, partial, wholeInterval, halfLifeMs);
@@ -60,11 +72,22 @@ export function decayUsage(prev: TenantUsage, now: number, running: readonly Run
  * started at or before `prev.asOf` (then the devices per tenant are all it reads): O(tenants), not
  * O(running jobs), with the same numbers.
  */
-export function decayUsageOfDevices(prev: TenantUsage, now: number, devicesByTenant: ReadonlyMap<string, number>, halfLifeMs: number): TenantUsage {
+export function decayUsageOfDevices(
+  prev: TenantUsage,
+  now: number,
+  devicesByTenant: ReadonlyMap<string, number>,
+  halfLifeMs: number,
+): TenantUsage {
   return decayWith(prev, now, [], devicesByTenant, halfLifeMs);
 }
 
-function decayWith(prev: TenantUsage, now: number, partial: readonly RunningSchedJob[], wholeInterval: ReadonlyMap<string, number>, halfLifeMs: number): TenantUsage {
+function decayWith(
+  prev: TenantUsage,
+  now: number,
+  partial: readonly RunningSchedJob[],
+  wholeInterval: ReadonlyMap<string, number>,
+  halfLifeMs: number,
+): TenantUsage {
   const factor = now > prev.asOf ? Math.pow(2, -(now - prev.asOf) / halfLifeMs) : 1;
   const out: Record<string, number> = {};
   for (const [t, v] of Object.entries(prev.byTenant)) {
@@ -84,7 +107,14 @@ function decayWith(prev: TenantUsage, now: number, partial: readonly RunningSche
 }
 
 /** Charges `devices` used by `tenant` during [fromMs, toMs] (e.g. a job that ended between cycles). */
-export function accrueUsage(usage: TenantUsage, tenant: string, devices: number, fromMs: number, toMs: number, halfLifeMs: number): TenantUsage {
+export function accrueUsage(
+  usage: TenantUsage,
+  tenant: string,
+  devices: number,
+  fromMs: number,
+  toMs: number,
+  halfLifeMs: number,
+): TenantUsage {
   const to = Math.min(toMs, usage.asOf);
   const add = decayedAcceleratorSeconds(devices, fromMs, to, usage.asOf, halfLifeMs);
   if (add <= 0) return usage;

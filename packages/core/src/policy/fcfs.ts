@@ -9,7 +9,14 @@
 import type { ClusterNode, Placement, ReplicaPlacement, ReplicaRequest } from '../model/resources.js';
 import { isSchedulable } from '../model/resources.js';
 import type { FreeOfType } from '../verdict.js';
-import type { PendingDecision, ScheduleResult, SchedJob, SchedulingPolicy, Snapshot, StartDecision } from '../model/scheduling.js';
+import type {
+  PendingDecision,
+  ScheduleResult,
+  SchedJob,
+  SchedulingPolicy,
+  Snapshot,
+  StartDecision,
+} from '../model/scheduling.js';
 
 /** Free capacity of one node during a cycle. Mutated only inside `schedule`, on copies. */
 interface FreeNode {
@@ -38,7 +45,9 @@ function freeCapacity(snapshot: Snapshot): FreeNode[] {
     const h = held.get(node.name);
     return {
       node,
-      freeAcceleratorIds: new Set(node.accelerators.filter((a) => a.healthy && !h?.acc.has(a.id)).map((a) => a.id)),
+      freeAcceleratorIds: new Set(
+        node.accelerators.filter((a) => a.healthy && !h?.acc.has(a.id)).map((a) => a.id),
+      ),
       freeCpuMillis: node.cpuMillis - (h?.cpu ?? 0),
       freeMemoryMiB: node.memoryMiB - (h?.mem ?? 0),
     };
@@ -55,7 +64,9 @@ function matchingFree(free: FreeNode, req: ReplicaRequest): string[] {
 /** True if one replica could ever fit on this node if it were empty and schedulable. */
 function fitsEmptyNode(node: ClusterNode, req: ReplicaRequest): boolean {
   const types = req.acceleratorTypes;
-  const devices = node.accelerators.filter((a) => a.healthy && (types.length === 0 || types.includes(a.type))).length;
+  const devices = node.accelerators.filter(
+    (a) => a.healthy && (types.length === 0 || types.includes(a.type)),
+  ).length;
   return devices >= req.accelerators && node.cpuMillis >= req.cpuMillis && node.memoryMiB >= req.memoryMiB;
 }
 
@@ -74,7 +85,8 @@ function placeGang(job: SchedJob, free: FreeNode[]): Placement | null {
       const taken = draft.get(f) ?? { acc: new Set<string>(), cpu: 0, mem: 0 };
       const ids = matchingFree(f, req).filter((id) => !taken.acc.has(id));
       if (ids.length < req.accelerators) continue;
-      if (f.freeCpuMillis - taken.cpu < req.cpuMillis || f.freeMemoryMiB - taken.mem < req.memoryMiB) continue;
+      if (f.freeCpuMillis - taken.cpu < req.cpuMillis || f.freeMemoryMiB - taken.mem < req.memoryMiB)
+        continue;
       if (best === null || ids.length < best.ids.length) best = { f, ids };
     }
     if (best === null) return null;
@@ -84,7 +96,12 @@ function placeGang(job: SchedJob, free: FreeNode[]): Placement | null {
     taken.cpu += req.cpuMillis;
     taken.mem += req.memoryMiB;
     draft.set(best.f, taken);
-    placement.push({ node: best.f.node.name, acceleratorIds: chosen, cpuMillis: req.cpuMillis, memoryMiB: req.memoryMiB });
+    placement.push({
+      node: best.f.node.name,
+      acceleratorIds: chosen,
+      cpuMillis: req.cpuMillis,
+      memoryMiB: req.memoryMiB,
+    });
   }
   for (const [f, taken] of draft) {
     for (const id of taken.acc) f.freeAcceleratorIds.delete(id);
@@ -97,7 +114,10 @@ function placeGang(job: SchedJob, free: FreeNode[]): Placement | null {
 function describeRequest(job: SchedJob): string {
   const r = job.perReplica;
   const type = r.acceleratorTypes.length === 0 ? 'accelerator' : r.acceleratorTypes.join('|');
-  const per = `${r.accelerators} × ${type}` + (r.cpuMillis ? `, ${r.cpuMillis / 1000} CPU` : '') + (r.memoryMiB ? `, ${r.memoryMiB} MiB` : '');
+  const per =
+    `${r.accelerators} × ${type}` +
+    (r.cpuMillis ? `, ${r.cpuMillis / 1000} CPU` : '') +
+    (r.memoryMiB ? `, ${r.memoryMiB} MiB` : '');
   return job.replicas > 1 ? `${job.replicas} replicas of (${per})` : per;
 }
 
@@ -123,14 +143,19 @@ export const fcfsPolicy: SchedulingPolicy = {
     let blockedBy: SchedJob | null = null;
     for (const job of queue) {
       const everFits =
-        job.replicas <= snapshot.nodes.filter((n) => n.state !== 'down' && fitsEmptyNode(n, job.perReplica)).length;
+        job.replicas <=
+        snapshot.nodes.filter((n) => n.state !== 'down' && fitsEmptyNode(n, job.perReplica)).length;
       if (!everFits) {
         pending.push({
           jobId: job.id,
           verdict: 'can-never-fit',
           reason: `no ${job.replicas > 1 ? 'set of nodes' : 'node'} in the cluster can hold ${describeRequest(job)}`,
           estimatedStart: null,
-          detail: { code: 'no-node-fits', replicas: job.replicas, need: job.replicas * job.perReplica.accelerators },
+          detail: {
+            code: 'no-node-fits',
+            replicas: job.replicas,
+            need: job.replicas * job.perReplica.accelerators,
+          },
         });
         continue; // a job that can never run must not block the queue
       }

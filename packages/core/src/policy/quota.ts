@@ -39,8 +39,7 @@ interface TypeBook {
 }
 
 export type QuotaCheck =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly reason: string; readonly detail: OverQuotaDetail };
+  { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly detail: OverQuotaDetail };
 
 const OK: QuotaCheck = { ok: true };
 
@@ -97,7 +96,16 @@ export class QuotaBook {
     }
     let poolSupply = 0;
     for (const a of cohorts.values()) poolSupply += Math.max(0, a.supply - a.demand);
-    b = { use: new Map(), cohorts, poolSupply, poolDemand: 0, unassigned: Math.max(0, (this.hall.get(type) ?? 0) - assigned), total: 0, hall: this.hall.get(type) ?? 0, lendable };
+    b = {
+      use: new Map(),
+      cohorts,
+      poolSupply,
+      poolDemand: 0,
+      unassigned: Math.max(0, (this.hall.get(type) ?? 0) - assigned),
+      total: 0,
+      hall: this.hall.get(type) ?? 0,
+      lendable,
+    };
     this.books.set(type, b);
     return b;
   }

@@ -17,7 +17,12 @@ function policy(input: unknown): PolicyConfig {
   return c.value;
 }
 
-function snap(nodes: ClusterNode[], pending: SchedJob[], running: RunningSchedJob[] = [], extra: Partial<Snapshot> = {}): Snapshot {
+function snap(
+  nodes: ClusterNode[],
+  pending: SchedJob[],
+  running: RunningSchedJob[] = [],
+  extra: Partial<Snapshot> = {},
+): Snapshot {
   return { now: 1_000_000, nodes, pending, running, ...extra };
 }
 
@@ -27,7 +32,13 @@ const verdictOf = (r: ScheduleResult, id: string) => r.pending.find((p) => p.job
 const TWO_TENANTS = {
   fairShare: { halfLife: '1h' },
   cohorts: ['all'],
-  preemption: { reclaim: true, withinTenant: 'lower-priority', minRuntime: '10m', gracePeriod: '30s', boundedReclaimTime: '5m' },
+  preemption: {
+    reclaim: true,
+    withinTenant: 'lower-priority',
+    minRuntime: '10m',
+    gracePeriod: '30s',
+    boundedReclaimTime: '5m',
+  },
   tenants: {
     a: { weight: 1, cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8 } } },
     b: { weight: 1, cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8 } } },
@@ -39,7 +50,14 @@ const HOUR = 3_600_000;
 const LAS = { ...TWO_TENANTS, attainedService: { enabled: true, bandsAcceleratorHours: [1, 10] } };
 
 /** A booking of tenant `owner`: 8 H200 from 900 000 (open at `snap`'s now) for 4 h. */
-const W_OPEN = { id: 'w1', startTime: 900_000, endTime: 1_000_000 + 4 * 3_600_000, acceleratorType: 'nvidia-h200', accelerators: 8, tenant: 'owner' } as const;
+const W_OPEN = {
+  id: 'w1',
+  startTime: 900_000,
+  endTime: 1_000_000 + 4 * 3_600_000,
+  acceleratorType: 'nvidia-h200',
+  accelerators: 8,
+  tenant: 'owner',
+} as const;
 
 interface Case {
   name: string;
@@ -54,25 +72,44 @@ interface Case {
 const cases: Case[] = [
   {
     name: 'gang: a job starts whole or not at all',
-    snapshot: snap([makeNode('a'), makeNode('b')], [makeJob('gang', { replicas: 2, accelerators: 8 })], [makeRunning(makeJob('r'), devicesOn('b', 4))]),
+    snapshot: snap(
+      [makeNode('a'), makeNode('b')],
+      [makeJob('gang', { replicas: 2, accelerators: 8 })],
+      [makeRunning(makeJob('r'), devicesOn('b', 4))],
+    ),
     wantStarts: [],
     wantVerdicts: { gang: 'waits-for-capacity' },
   },
   {
     name: 'can-never-fit does not block the jobs behind it',
-    snapshot: snap([makeNode('a')], [makeJob('huge', { accelerators: 16, submitTime: 0 }), makeJob('small', { submitTime: 1 })]),
+    snapshot: snap(
+      [makeNode('a')],
+      [makeJob('huge', { accelerators: 16, submitTime: 0 }), makeJob('small', { submitTime: 1 })],
+    ),
     wantStarts: ['small'],
     wantVerdicts: { huge: 'can-never-fit' },
   },
   {
     name: 'first come first served among equals',
-    snapshot: snap([makeNode('a')], [makeJob('late', { accelerators: 8, submitTime: 2 }), makeJob('early', { accelerators: 8, submitTime: 1 })]),
+    snapshot: snap(
+      [makeNode('a')],
+      [
+        makeJob('late', { accelerators: 8, submitTime: 2 }),
+        makeJob('early', { accelerators: 8, submitTime: 1 }),
+      ],
+    ),
     wantStarts: ['early'],
     wantVerdicts: { late: 'waits-for-capacity' },
   },
   {
     name: 'priority orders jobs within a tenant',
-    snapshot: snap([makeNode('a')], [makeJob('low', { accelerators: 8, submitTime: 1 }), makeJob('high', { accelerators: 8, submitTime: 2, priority: 10 })]),
+    snapshot: snap(
+      [makeNode('a')],
+      [
+        makeJob('low', { accelerators: 8, submitTime: 1 }),
+        makeJob('high', { accelerators: 8, submitTime: 2, priority: 10 }),
+      ],
+    ),
     wantStarts: ['high'],
   },
   {
@@ -84,7 +121,11 @@ const cases: Case[] = [
         makeJob('short', { accelerators: 4, submitTime: 2, timeLimitMs: 50_000 }),
         makeJob('long', { accelerators: 2, submitTime: 3, timeLimitMs: 500_000 }),
       ],
-      [makeRunning(makeJob('r', { accelerators: 2, timeLimitMs: 100_000 }), devicesOn('a', 2), { startTime: 1_000_000 })],
+      [
+        makeRunning(makeJob('r', { accelerators: 2, timeLimitMs: 100_000 }), devicesOn('a', 2), {
+          startTime: 1_000_000,
+        }),
+      ],
     ),
     wantStarts: ['short'],
     wantVerdicts: { head: 'waits-for-capacity', long: 'waits-for-turn' },
@@ -94,8 +135,15 @@ const cases: Case[] = [
     name: 'a job without a time limit is not backfilled past a reservation',
     snapshot: snap(
       [makeNode('a')],
-      [makeJob('head', { accelerators: 8, submitTime: 1 }), makeJob('forever', { accelerators: 1, submitTime: 2, timeLimitMs: null })],
-      [makeRunning(makeJob('r', { accelerators: 2, timeLimitMs: 100_000 }), devicesOn('a', 2), { startTime: 1_000_000 })],
+      [
+        makeJob('head', { accelerators: 8, submitTime: 1 }),
+        makeJob('forever', { accelerators: 1, submitTime: 2, timeLimitMs: null }),
+      ],
+      [
+        makeRunning(makeJob('r', { accelerators: 2, timeLimitMs: 100_000 }), devicesOn('a', 2), {
+          startTime: 1_000_000,
+        }),
+      ],
     ),
     wantStarts: [],
     wantVerdicts: { forever: 'waits-for-turn' },
@@ -109,7 +157,11 @@ const cases: Case[] = [
         makeJob('unlimited', { accelerators: 2, submitTime: 2, timeLimitMs: null }),
         makeJob('short', { accelerators: 2, submitTime: 3, timeLimitMs: 60_000 }),
       ],
-      [makeRunning(makeJob('r', { accelerators: 4, timeLimitMs: null }), devicesOn('a', 4), { startTime: 0 })],
+      [
+        makeRunning(makeJob('r', { accelerators: 4, timeLimitMs: null }), devicesOn('a', 4), {
+          startTime: 0,
+        }),
+      ],
     ),
     wantStarts: ['short'],
     wantVerdicts: { head: 'waits-for-capacity', unlimited: 'waits-for-turn' },
@@ -118,7 +170,13 @@ const cases: Case[] = [
   {
     name: 'quota: a tenant at its borrowing limit waits for quota',
     config: policy({ tenants: { a: { quotas: { 'nvidia-h200': { guaranteed: 4, borrowingLimit: 0 } } } } }),
-    snapshot: snap([makeNode('n')], [makeJob('j1', { tenant: 'a', accelerators: 4, submitTime: 1 }), makeJob('j2', { tenant: 'a', accelerators: 1, submitTime: 2 })]),
+    snapshot: snap(
+      [makeNode('n')],
+      [
+        makeJob('j1', { tenant: 'a', accelerators: 4, submitTime: 1 }),
+        makeJob('j2', { tenant: 'a', accelerators: 1, submitTime: 2 }),
+      ],
+    ),
     wantStarts: ['j1'],
     wantVerdicts: { j2: 'waits-for-quota' },
     check: (r) => assert.match(verdictOf(r, 'j2')?.reason ?? '', /at most 4 nvidia-h200/),
@@ -146,26 +204,48 @@ const cases: Case[] = [
     name: 'quota: a job needing more than others could ever lend can never fit (as the policy stands)',
     config: policy({
       cohorts: ['all'],
-      tenants: { a: { cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8 } } }, b: { cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8, lendingLimit: 2 } } } },
+      tenants: {
+        a: { cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8 } } },
+        b: { cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8, lendingLimit: 2 } } },
+      },
     }),
-    snapshot: snap([makeNode('n1'), makeNode('n2')], [makeJob('big', { tenant: 'a', replicas: 2, accelerators: 6 })]),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [makeJob('big', { tenant: 'a', replicas: 2, accelerators: 6 })],
+    ),
     wantStarts: [],
     wantVerdicts: { big: 'can-never-fit' },
-    check: (r) => assert.match(verdictOf(r, 'big')?.reason ?? '', /could ever get \(guaranteed 8 \+ at most 2 lent/),
+    check: (r) =>
+      assert.match(verdictOf(r, 'big')?.reason ?? '', /could ever get \(guaranteed 8 \+ at most 2 lent/),
   },
   {
     name: 'borrowing: idle guaranteed capacity in the cohort is lent out',
     config: policy(TWO_TENANTS),
-    snapshot: snap([makeNode('n1'), makeNode('n2')], [makeJob('b1', { tenant: 'b', accelerators: 8 }), makeJob('b2', { tenant: 'b', accelerators: 8, submitTime: 1 })]),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [
+        makeJob('b1', { tenant: 'b', accelerators: 8 }),
+        makeJob('b2', { tenant: 'b', accelerators: 8, submitTime: 1 }),
+      ],
+    ),
     wantStarts: ['b1', 'b2'],
   },
   {
     name: 'lending limit: a tenant lends only part of its guarantee',
     config: policy({
       ...TWO_TENANTS,
-      tenants: { ...TWO_TENANTS.tenants, a: { cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8, lendingLimit: 2 } } } },
+      tenants: {
+        ...TWO_TENANTS.tenants,
+        a: { cohort: 'all', quotas: { 'nvidia-h200': { guaranteed: 8, lendingLimit: 2 } } },
+      },
     }),
-    snapshot: snap([makeNode('n1'), makeNode('n2')], [makeJob('b1', { tenant: 'b', accelerators: 8 }), makeJob('b2', { tenant: 'b', accelerators: 4, submitTime: 1 })]),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [
+        makeJob('b1', { tenant: 'b', accelerators: 8 }),
+        makeJob('b2', { tenant: 'b', accelerators: 4, submitTime: 1 }),
+      ],
+    ),
     wantStarts: ['b1'],
     wantVerdicts: { b2: 'waits-for-quota' },
   },
@@ -177,7 +257,9 @@ const cases: Case[] = [
       [makeJob('a1', { tenant: 'a', accelerators: 8 })],
       [
         makeRunning(makeJob('b1', { tenant: 'b', accelerators: 8 }), devicesOn('n1', 8), { startTime: 0 }),
-        makeRunning(makeJob('b2', { tenant: 'b', accelerators: 8 }), devicesOn('n2', 8), { startTime: 500_000 }),
+        makeRunning(makeJob('b2', { tenant: 'b', accelerators: 8 }), devicesOn('n2', 8), {
+          startTime: 500_000,
+        }),
       ],
     ),
     wantStarts: [],
@@ -195,8 +277,14 @@ const cases: Case[] = [
       [makeNode('n1'), makeNode('n2')],
       [makeJob('a1', { tenant: 'a', accelerators: 8 })],
       [
-        makeRunning(makeJob('b1', { tenant: 'b', accelerators: 8 }), devicesOn('n1', 8), { startTime: 0, lastCheckpointTime: 990_000 }),
-        makeRunning(makeJob('b2', { tenant: 'b', accelerators: 8 }), devicesOn('n2', 8), { startTime: 0, lastCheckpointTime: 100_000 }),
+        makeRunning(makeJob('b1', { tenant: 'b', accelerators: 8 }), devicesOn('n1', 8), {
+          startTime: 0,
+          lastCheckpointTime: 990_000,
+        }),
+        makeRunning(makeJob('b2', { tenant: 'b', accelerators: 8 }), devicesOn('n2', 8), {
+          startTime: 0,
+          lastCheckpointTime: 100_000,
+        }),
       ],
     ),
     wantStarts: [],
@@ -222,7 +310,11 @@ const cases: Case[] = [
     snapshot: snap(
       [makeNode('n1')],
       [makeJob('hi', { tenant: 'a', accelerators: 8, priority: 100 })],
-      [makeRunning(makeJob('lo', { tenant: 'a', accelerators: 8 }), devicesOn('n1', 8), { startTime: 1_000_000 - 60_000 })],
+      [
+        makeRunning(makeJob('lo', { tenant: 'a', accelerators: 8 }), devicesOn('n1', 8), {
+          startTime: 1_000_000 - 60_000,
+        }),
+      ],
     ),
     wantStarts: [],
     wantPreempted: [],
@@ -244,7 +336,11 @@ const cases: Case[] = [
     snapshot: snap(
       [makeNode('n1')],
       [makeJob('hi', { tenant: 'a', accelerators: 8, priority: 100 })],
-      [makeRunning(makeJob('lo', { tenant: 'a', accelerators: 8, preemptible: false }), devicesOn('n1', 8), { startTime: 0 })],
+      [
+        makeRunning(makeJob('lo', { tenant: 'a', accelerators: 8, preemptible: false }), devicesOn('n1', 8), {
+          startTime: 0,
+        }),
+      ],
     ),
     wantStarts: [],
     wantPreempted: [],
@@ -256,7 +352,10 @@ const cases: Case[] = [
       [makeNode('n1'), makeNode('n2')],
       [makeJob('a1', { tenant: 'a', accelerators: 8 })],
       [
-        makeRunning(makeJob('b1', { tenant: 'b', accelerators: 8 }), devicesOn('n1', 8), { startTime: 0, preemptedAt: 990_000 }),
+        makeRunning(makeJob('b1', { tenant: 'b', accelerators: 8 }), devicesOn('n1', 8), {
+          startTime: 0,
+          preemptedAt: 990_000,
+        }),
         makeRunning(makeJob('b2', { tenant: 'b', accelerators: 8 }), devicesOn('n2', 8), { startTime: 0 }),
       ],
     ),
@@ -267,17 +366,33 @@ const cases: Case[] = [
   {
     name: 'fair share: the tenant with less decayed usage per weight goes first',
     config: policy(TWO_TENANTS),
-    snapshot: snap([makeNode('n1')], [makeJob('a1', { tenant: 'a', accelerators: 8, submitTime: 0 }), makeJob('b1', { tenant: 'b', accelerators: 8, submitTime: 5 })], [], {
-      usage: { a: 1e6, b: 10 },
-    }),
+    snapshot: snap(
+      [makeNode('n1')],
+      [
+        makeJob('a1', { tenant: 'a', accelerators: 8, submitTime: 0 }),
+        makeJob('b1', { tenant: 'b', accelerators: 8, submitTime: 5 }),
+      ],
+      [],
+      {
+        usage: { a: 1e6, b: 10 },
+      },
+    ),
     wantStarts: ['b1'],
   },
   {
     name: 'fair share: weights scale usage',
     config: policy({ ...TWO_TENANTS, tenants: { a: { weight: 100 }, b: { weight: 1 } } }),
-    snapshot: snap([makeNode('n1')], [makeJob('a1', { tenant: 'a', accelerators: 8, submitTime: 5 }), makeJob('b1', { tenant: 'b', accelerators: 8, submitTime: 0 })], [], {
-      usage: { a: 1000, b: 100 },
-    }),
+    snapshot: snap(
+      [makeNode('n1')],
+      [
+        makeJob('a1', { tenant: 'a', accelerators: 8, submitTime: 5 }),
+        makeJob('b1', { tenant: 'b', accelerators: 8, submitTime: 0 }),
+      ],
+      [],
+      {
+        usage: { a: 1000, b: 100 },
+      },
+    ),
     wantStarts: ['a1'],
   },
   {
@@ -299,7 +414,16 @@ const cases: Case[] = [
   {
     name: 'booked capacity is kept for its tenant: others wait behind the booking',
     snapshot: snap([makeNode('n1')], [makeJob('j', { accelerators: 4, timeLimitMs: 3_600_000 })], [], {
-      windows: [{ id: 'w1', startTime: 1_500_000, endTime: 2_000_000, acceleratorType: 'nvidia-h200', accelerators: 6, tenant: 'owner' }],
+      windows: [
+        {
+          id: 'w1',
+          startTime: 1_500_000,
+          endTime: 2_000_000,
+          acceleratorType: 'nvidia-h200',
+          accelerators: 6,
+          tenant: 'owner',
+        },
+      ],
     }),
     wantStarts: [],
     wantVerdicts: { j: 'behind-booking' },
@@ -308,14 +432,23 @@ const cases: Case[] = [
   // bookings: window W_OPEN of tenant `owner` is open now (opened at 900 000, 4 h left)
   {
     name: 'booking: inside its open window the owner runs regardless of quota (guaranteed 0, borrowing limit 0)',
-    config: policy({ tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } } }),
-    snapshot: snap([makeNode('n1'), makeNode('n2')], [makeJob('mine', { tenant: 'owner', accelerators: 8, timeLimitMs: 3_600_000 })], [], { windows: [W_OPEN] }),
+    config: policy({
+      tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } },
+    }),
+    snapshot: snap(
+      [makeNode('n1'), makeNode('n2')],
+      [makeJob('mine', { tenant: 'owner', accelerators: 8, timeLimitMs: 3_600_000 })],
+      [],
+      { windows: [W_OPEN] },
+    ),
     wantStarts: ['mine'],
     check: (r) => assert.match(r.starts[0]?.reason ?? '', /inside booking window w1 of tenant owner/),
   },
   {
     name: 'booking: a job that outlives the window, or asks more than is booked, is subject to quota as usual',
-    config: policy({ tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } } }),
+    config: policy({
+      tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } },
+    }),
     snapshot: snap(
       [makeNode('n1'), makeNode('n2')],
       [
@@ -331,11 +464,19 @@ const cases: Case[] = [
   },
   {
     name: 'booking: the owner’s jobs inside use at most the booked devices; the rest is quota as usual',
-    config: policy({ tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } } }),
+    config: policy({
+      tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } },
+    }),
     snapshot: snap(
       [makeNode('n1'), makeNode('n2')],
       [makeJob('second', { tenant: 'owner', accelerators: 4, timeLimitMs: 3_600_000 })],
-      [makeRunning(makeJob('first', { tenant: 'owner', accelerators: 6, timeLimitMs: 3_600_000 }), devicesOn('n1', 6), { startTime: 950_000 })],
+      [
+        makeRunning(
+          makeJob('first', { tenant: 'owner', accelerators: 6, timeLimitMs: 3_600_000 }),
+          devicesOn('n1', 6),
+          { startTime: 950_000 },
+        ),
+      ],
       { windows: [W_OPEN] },
     ),
     wantStarts: [],
@@ -343,10 +484,17 @@ const cases: Case[] = [
   },
   {
     name: 'booking: before its window opens, a job its quota never allows waits for the booking (not can-never-fit)',
-    config: policy({ tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } } }),
-    snapshot: snap([makeNode('n1')], [makeJob('mine', { tenant: 'owner', accelerators: 8, timeLimitMs: 3_600_000 })], [], {
-      windows: [{ ...W_OPEN, startTime: 2_000_000 }],
+    config: policy({
+      tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } },
     }),
+    snapshot: snap(
+      [makeNode('n1')],
+      [makeJob('mine', { tenant: 'owner', accelerators: 8, timeLimitMs: 3_600_000 })],
+      [],
+      {
+        windows: [{ ...W_OPEN, startTime: 2_000_000 }],
+      },
+    ),
     wantStarts: [],
     wantVerdicts: { mine: 'waits-for-quota' },
     check: (r) => {
@@ -359,7 +507,10 @@ const cases: Case[] = [
     config: policy({ bookings: { lendIdle: true } }),
     snapshot: snap(
       [makeNode('n1')],
-      [makeJob('lent', { tenant: 'other', accelerators: 4, submitTime: 1 }), makeJob('firm', { tenant: 'other', accelerators: 2, submitTime: 2, preemptible: false })],
+      [
+        makeJob('lent', { tenant: 'other', accelerators: 4, submitTime: 1 }),
+        makeJob('firm', { tenant: 'other', accelerators: 2, submitTime: 2, preemptible: false }),
+      ],
       [],
       { windows: [W_OPEN] },
     ),
@@ -369,28 +520,43 @@ const cases: Case[] = [
   {
     name: 'booking (lendIdle): before a window opens nothing of another tenant runs into it, preemptible or not',
     config: policy({ bookings: { lendIdle: true } }),
-    snapshot: snap([makeNode('n1')], [makeJob('lent', { tenant: 'other', accelerators: 4 })], [], { windows: [{ ...W_OPEN, startTime: 2_000_000 }] }),
+    snapshot: snap([makeNode('n1')], [makeJob('lent', { tenant: 'other', accelerators: 4 })], [], {
+      windows: [{ ...W_OPEN, startTime: 2_000_000 }],
+    }),
     wantStarts: [],
     wantVerdicts: { lent: 'behind-booking' },
   },
   {
     name: 'booking without lendIdle: the window is kept empty of other tenants’ jobs',
-    snapshot: snap([makeNode('n1')], [makeJob('lent', { tenant: 'other', accelerators: 4 })], [], { windows: [W_OPEN] }),
+    snapshot: snap([makeNode('n1')], [makeJob('lent', { tenant: 'other', accelerators: 4 })], [], {
+      windows: [W_OPEN],
+    }),
     wantStarts: [],
     wantVerdicts: { lent: 'behind-booking' },
   },
   {
     name: 'booking (lendIdle): when the owner’s job arrives, the jobs lent its devices are evicted whole (grace period, reason names the booking)',
-    config: policy({ bookings: { lendIdle: true }, tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } } }),
+    config: policy({
+      bookings: { lendIdle: true },
+      tenants: { owner: { quotas: { 'nvidia-h200': { guaranteed: 0, borrowingLimit: 0 } } } },
+    }),
     snapshot: snap(
       [makeNode('n1'), makeNode('n2')],
       [makeJob('mine', { tenant: 'owner', accelerators: 8, timeLimitMs: 3_600_000 })],
       [
         // started before the window opened (ending before it) on n1: not lent, kept
-        makeRunning(makeJob('early', { tenant: 'other', accelerators: 8, timeLimitMs: 100_001 }), devicesOn('n1', 8), { startTime: 800_000 }),
+        makeRunning(
+          makeJob('early', { tenant: 'other', accelerators: 8, timeLimitMs: 100_001 }),
+          devicesOn('n1', 8),
+          { startTime: 800_000 },
+        ),
         // lent: started inside the window
-        makeRunning(makeJob('lent-a', { tenant: 'other', accelerators: 4 }), devicesOn('n2', 4), { startTime: 950_000 }),
-        makeRunning(makeJob('lent-b', { tenant: 'other', accelerators: 4 }), devicesOn('n2', 4, 4), { startTime: 990_000 }),
+        makeRunning(makeJob('lent-a', { tenant: 'other', accelerators: 4 }), devicesOn('n2', 4), {
+          startTime: 950_000,
+        }),
+        makeRunning(makeJob('lent-b', { tenant: 'other', accelerators: 4 }), devicesOn('n2', 4, 4), {
+          startTime: 990_000,
+        }),
       ],
       { windows: [W_OPEN] },
     ),
@@ -412,9 +578,17 @@ const cases: Case[] = [
       [makeNode('n1')],
       [makeJob('mine', { tenant: 'owner', accelerators: 4, timeLimitMs: 3_600_000 })],
       [
-        makeRunning(makeJob('lent-a', { tenant: 'other', accelerators: 4 }), devicesOn('n1', 4), { startTime: 950_000 }),
-        makeRunning(makeJob('lent-b', { tenant: 'other', accelerators: 2, preemptible: false }), devicesOn('n1', 2, 4), { startTime: 960_000 }),
-        makeRunning(makeJob('lent-c', { tenant: 'other', accelerators: 2 }), devicesOn('n1', 2, 6), { startTime: 990_000 }),
+        makeRunning(makeJob('lent-a', { tenant: 'other', accelerators: 4 }), devicesOn('n1', 4), {
+          startTime: 950_000,
+        }),
+        makeRunning(
+          makeJob('lent-b', { tenant: 'other', accelerators: 2, preemptible: false }),
+          devicesOn('n1', 2, 4),
+          { startTime: 960_000 },
+        ),
+        makeRunning(makeJob('lent-c', { tenant: 'other', accelerators: 2 }), devicesOn('n1', 2, 6), {
+          startTime: 990_000,
+        }),
       ],
       { windows: [{ ...W_OPEN, accelerators: 4 }] },
     ),
@@ -424,13 +598,24 @@ const cases: Case[] = [
   {
     name: 'guaranteed first: a job inside its tenant’s guarantee goes before a borrower’s, whatever their fair-share usage',
     config: policy(TWO_TENANTS),
-    snapshot: snap([makeNode('n1')], [makeJob('c1', { tenant: 'c', accelerators: 8 }), makeJob('a1', { tenant: 'a', accelerators: 8 })], [], { usage: { a: 1e9, c: 0 } }),
+    snapshot: snap(
+      [makeNode('n1')],
+      [makeJob('c1', { tenant: 'c', accelerators: 8 }), makeJob('a1', { tenant: 'a', accelerators: 8 })],
+      [],
+      { usage: { a: 1e9, c: 0 } },
+    ),
     wantStarts: ['a1'],
   },
   {
     name: 'attained service: within a tenant, a fresh job goes before one that has already had service',
     config: policy(LAS),
-    snapshot: snap([makeNode('n1')], [makeJob('old', { tenant: 'a', accelerators: 8, submitTime: 1, attainedServiceMs: 2 * HOUR }), makeJob('fresh', { tenant: 'a', accelerators: 8, submitTime: 2 })]),
+    snapshot: snap(
+      [makeNode('n1')],
+      [
+        makeJob('old', { tenant: 'a', accelerators: 8, submitTime: 1, attainedServiceMs: 2 * HOUR }),
+        makeJob('fresh', { tenant: 'a', accelerators: 8, submitTime: 2 }),
+      ],
+    ),
     wantStarts: ['fresh'],
   },
   {
@@ -440,13 +625,21 @@ const cases: Case[] = [
       [makeNode('n1'), makeNode('n2')],
       [makeJob('a-new', { tenant: 'a', accelerators: 8 })],
       [
-        makeRunning(makeJob('b-long', { tenant: 'b', accelerators: 8 }), devicesOn('n1', 8), { startTime: 0 }),
-        makeRunning(makeJob('a-long', { tenant: 'a', accelerators: 8 }), devicesOn('n2', 8), { startTime: 100_000 }),
+        makeRunning(makeJob('b-long', { tenant: 'b', accelerators: 8 }), devicesOn('n1', 8), {
+          startTime: 0,
+        }),
+        makeRunning(makeJob('a-long', { tenant: 'a', accelerators: 8 }), devicesOn('n2', 8), {
+          startTime: 100_000,
+        }),
       ],
     ),
     wantStarts: [],
     wantPreempted: ['a-long'],
-    check: (r) => assert.match(r.preemptions[0]?.reason ?? '', /least attained service: it has had at least 1 accelerator-hour/),
+    check: (r) =>
+      assert.match(
+        r.preemptions[0]?.reason ?? '',
+        /least attained service: it has had at least 1 accelerator-hour/,
+      ),
   },
   {
     name: 'attained service: a fresh job takes a borrower’s most-served job only while that tenant keeps its guarantee',
@@ -456,10 +649,14 @@ const cases: Case[] = [
       [makeJob('a-new', { tenant: 'a', accelerators: 8 })],
       [
         // a is at its guarantee with a young job (band 0, under the minimum runtime)
-        makeRunning(makeJob('a1', { tenant: 'a', accelerators: 8 }), devicesOn('n1', 8), { startTime: 990_000 }),
+        makeRunning(makeJob('a1', { tenant: 'a', accelerators: 8 }), devicesOn('n1', 8), {
+          startTime: 990_000,
+        }),
         // b borrows 8 above its guarantee of 8
         makeRunning(makeJob('b2', { tenant: 'b', accelerators: 8 }), devicesOn('n2', 8), { startTime: 0 }),
-        makeRunning(makeJob('b3', { tenant: 'b', accelerators: 8 }), devicesOn('n3', 8), { startTime: 300_000 }),
+        makeRunning(makeJob('b3', { tenant: 'b', accelerators: 8 }), devicesOn('n3', 8), {
+          startTime: 300_000,
+        }),
       ],
     ),
     wantStarts: [],
@@ -472,7 +669,11 @@ const cases: Case[] = [
     snapshot: snap(
       [makeNode('n1')],
       [makeJob('a-new', { tenant: 'a', accelerators: 8, attainedServiceMs: 2 * HOUR })],
-      [makeRunning(makeJob('a-long', { tenant: 'a', accelerators: 8 }), devicesOn('n1', 8), { startTime: 100_000 })],
+      [
+        makeRunning(makeJob('a-long', { tenant: 'a', accelerators: 8 }), devicesOn('n1', 8), {
+          startTime: 100_000,
+        }),
+      ],
     ),
     wantStarts: [],
     wantPreempted: [],
@@ -485,8 +686,12 @@ const cases: Case[] = [
       [makeJob('a1', { tenant: 'a', accelerators: 8 })],
       [
         makeRunning(makeJob('b8', { tenant: 'b', accelerators: 8 }), devicesOn('n1', 8), { startTime: 0 }),
-        makeRunning(makeJob('c1', { tenant: 'b', accelerators: 4 }), devicesOn('n2', 4), { startTime: 300_000 }),
-        makeRunning(makeJob('c2', { tenant: 'b', accelerators: 4 }), devicesOn('n2', 4, 4), { startTime: 310_000 }),
+        makeRunning(makeJob('c1', { tenant: 'b', accelerators: 4 }), devicesOn('n2', 4), {
+          startTime: 300_000,
+        }),
+        makeRunning(makeJob('c2', { tenant: 'b', accelerators: 4 }), devicesOn('n2', 4, 4), {
+          startTime: 310_000,
+        }),
       ],
     ),
     wantStarts: [],
@@ -497,7 +702,11 @@ const cases: Case[] = [
     config: policy({
       fairShare: { halfLife: '1h' },
       preemption: { reclaim: true, minRuntime: '10m', gracePeriod: '30s', boundedReclaimTime: '5m' },
-      tenants: { a: { quotas: { 'nvidia-h200': { guaranteed: 8 } } }, b: { quotas: { 'nvidia-h200': { guaranteed: 8 } } }, e: { quotas: { 'nvidia-h200': { guaranteed: 4 } } } },
+      tenants: {
+        a: { quotas: { 'nvidia-h200': { guaranteed: 8 } } },
+        b: { quotas: { 'nvidia-h200': { guaranteed: 8 } } },
+        e: { quotas: { 'nvidia-h200': { guaranteed: 4 } } },
+      },
     }),
     snapshot: snap(
       [makeNode('n1'), makeNode('n2'), makeNode('n3')],
@@ -513,7 +722,10 @@ const cases: Case[] = [
     wantStarts: [],
     wantPreempted: ['b1', 'c1'],
     check: (r) => {
-      assert.match(r.preemptions.find((p) => p.jobId === 'b1')?.reason ?? '', /^moved: tenant a needs node n1 whole for job a1/);
+      assert.match(
+        r.preemptions.find((p) => p.jobId === 'b1')?.reason ?? '',
+        /^moved: tenant a needs node n1 whole for job a1/,
+      );
       assert.match(r.preemptions.find((p) => p.jobId === 'c1')?.reason ?? '', /^reclaimed: tenant c borrows/);
     },
   },
@@ -539,14 +751,19 @@ const cases: Case[] = [
         makeRunning(makeJob('b1', { tenant: 'b', accelerators: 4 }), devicesOn('n1', 4), { startTime: 0 }),
         makeRunning(makeJob('c1', { tenant: 'c', accelerators: 4 }), devicesOn('n1', 4, 4), { startTime: 0 }),
         makeRunning(makeJob('d1', { tenant: 'd', accelerators: 8 }), devicesOn('n2', 8), { startTime: 0 }),
-        makeRunning(makeJob('e1', { tenant: 'e', accelerators: 4 }), devicesOn('n3', 4), { startTime: 940_000 }),
+        makeRunning(makeJob('e1', { tenant: 'e', accelerators: 4 }), devicesOn('n3', 4), {
+          startTime: 940_000,
+        }),
         makeRunning(makeJob('c3', { tenant: 'c', accelerators: 4 }), devicesOn('n3', 4, 4), { startTime: 0 }),
       ],
     ),
     wantStarts: [],
     wantPreempted: ['b1', 'c1', 'c3'],
     check: (r) => {
-      assert.match(r.preemptions.find((p) => p.jobId === 'b1')?.reason ?? '', /^moved: tenant a needs node n1 whole for job a1/);
+      assert.match(
+        r.preemptions.find((p) => p.jobId === 'b1')?.reason ?? '',
+        /^moved: tenant a needs node n1 whole for job a1/,
+      );
       assert.match(r.preemptions.find((p) => p.jobId === 'c3')?.reason ?? '', /^reclaimed: tenant c borrows/);
       assert.deepEqual(verdictOf(r, 'a1')?.verdict, 'waits-for-capacity');
     },
@@ -556,9 +773,18 @@ const cases: Case[] = [
     config: policy(TWO_TENANTS),
     snapshot: snap(
       [makeNode('n1'), makeNode('n2')],
-      [makeJob('a1', { tenant: 'a', accelerators: 8, submitTime: 5 }), makeJob('b9', { tenant: 'b', accelerators: 8, submitTime: 1 })],
       [
-        { ...makeRunning(makeJob('c1', { tenant: 'c', accelerators: 8 }), devicesOn('n1', 8), { startTime: 0, preemptedAt: 990_000 }), preemptedFor: 'a1' },
+        makeJob('a1', { tenant: 'a', accelerators: 8, submitTime: 5 }),
+        makeJob('b9', { tenant: 'b', accelerators: 8, submitTime: 1 }),
+      ],
+      [
+        {
+          ...makeRunning(makeJob('c1', { tenant: 'c', accelerators: 8 }), devicesOn('n1', 8), {
+            startTime: 0,
+            preemptedAt: 990_000,
+          }),
+          preemptedFor: 'a1',
+        },
         makeRunning(makeJob('b1', { tenant: 'b', accelerators: 8 }), devicesOn('n2', 8), { startTime: 0 }),
       ],
       { usage: { a: 1e9, b: 0 } },
@@ -566,7 +792,10 @@ const cases: Case[] = [
     wantStarts: [],
     wantPreempted: [],
     check: (r) => {
-      assert.match(verdictOf(r, 'a1')?.reason ?? '', /waiting for preempted job\(s\) c1 to stop; the capacity is reserved for it/);
+      assert.match(
+        verdictOf(r, 'a1')?.reason ?? '',
+        /waiting for preempted job\(s\) c1 to stop; the capacity is reserved for it/,
+      );
       assert.equal(verdictOf(r, 'a1')?.estimatedStart, 1_020_000);
       assert.doesNotMatch(verdictOf(r, 'b9')?.reason ?? '', /preempted/);
     },
@@ -574,14 +803,25 @@ const cases: Case[] = [
   {
     name: 'claims: a job whose victims have just stopped is considered before jobs ahead of it in fair share',
     config: policy(TWO_TENANTS),
-    snapshot: snap([makeNode('n1')], [makeJob('b1', { tenant: 'b', accelerators: 8, submitTime: 0 }), makeJob('a1', { tenant: 'a', accelerators: 8, submitTime: 0, claimedAt: 990_000 })], [], {
-      usage: { a: 1e9, b: 0 },
-    }),
+    snapshot: snap(
+      [makeNode('n1')],
+      [
+        makeJob('b1', { tenant: 'b', accelerators: 8, submitTime: 0 }),
+        makeJob('a1', { tenant: 'a', accelerators: 8, submitTime: 0, claimedAt: 990_000 }),
+      ],
+      [],
+      {
+        usage: { a: 1e9, b: 0 },
+      },
+    ),
     wantStarts: ['a1'],
   },
   {
     name: 'draining and unhealthy capacity is not used',
-    snapshot: snap([makeNode('d', { state: 'draining' }), makeNode('u', { unhealthy: [0, 1, 2, 3] })], [makeJob('j', { accelerators: 5 })]),
+    snapshot: snap(
+      [makeNode('d', { state: 'draining' }), makeNode('u', { unhealthy: [0, 1, 2, 3] })],
+      [makeJob('j', { accelerators: 5 })],
+    ),
     wantStarts: [],
     wantVerdicts: { j: 'waits-for-capacity' },
   },
@@ -606,8 +846,14 @@ for (const c of cases) {
   void test(c.name, () => {
     const r = scheduleOnce(c.config ?? DEFAULT_POLICY, c.snapshot);
     assert.deepEqual(started(r), [...c.wantStarts].sort(), `starts; pending: ${JSON.stringify(r.pending)}`);
-    for (const [id, v] of Object.entries(c.wantVerdicts ?? {})) assert.equal(verdictOf(r, id)?.verdict, v, `verdict of ${id}: ${JSON.stringify(verdictOf(r, id))}`);
-    if (c.wantPreempted) assert.deepEqual(r.preemptions.map((p) => p.jobId).sort(), [...c.wantPreempted].sort(), JSON.stringify(r.preemptions));
+    for (const [id, v] of Object.entries(c.wantVerdicts ?? {}))
+      assert.equal(verdictOf(r, id)?.verdict, v, `verdict of ${id}: ${JSON.stringify(verdictOf(r, id))}`);
+    if (c.wantPreempted)
+      assert.deepEqual(
+        r.preemptions.map((p) => p.jobId).sort(),
+        [...c.wantPreempted].sort(),
+        JSON.stringify(r.preemptions),
+      );
     // every pending job is either started or has exactly one verdict
     const ids = c.snapshot.pending.map((j) => j.id).sort();
     assert.deepEqual([...r.starts.map((s) => s.jobId), ...r.pending.map((p) => p.jobId)].sort(), ids);
@@ -619,7 +865,10 @@ for (const c of cases) {
 void test('the stateful scheduler answers as a fresh one even when the caller mutates its arrays in place', () => {
   const warm = createScheduler(DEFAULT_POLICY);
   const nodes = [makeNode('a'), makeNode('b')];
-  const pending: SchedJob[] = [makeJob('p1', { accelerators: 8, submitTime: 1 }), makeJob('p2', { accelerators: 8, submitTime: 2 })];
+  const pending: SchedJob[] = [
+    makeJob('p1', { accelerators: 8, submitTime: 1 }),
+    makeJob('p2', { accelerators: 8, submitTime: 2 }),
+  ];
   const running: RunningSchedJob[] = [makeRunning(makeJob('r1', { accelerators: 8 }), devicesOn('a', 8))];
   const same = (s: Snapshot): void => assert.deepEqual(warm.schedule(s), scheduleOnce(DEFAULT_POLICY, s));
   same({ now: 1000, nodes, pending, running });
@@ -634,10 +883,17 @@ void test('the stateful scheduler answers as a fresh one even when the caller mu
 void test('copying a blocked verdict to a job alike changes no decision: the same queue with nothing alike decides the same', () => {
   // each job in a project of its own makes every job unlike every other (projects carry no limits
   // here, so they change nothing else); the answers must be the same as with copying
-  for (const config of [policy(LAS), policy({ ...LAS, backfill: { maxJobsTested: 3, estimateMaxJobs: 2 } })]) {
+  for (const config of [
+    policy(LAS),
+    policy({ ...LAS, backfill: { maxJobsTested: 3, estimateMaxJobs: 2 } }),
+  ]) {
     const nodes = [makeNode('a'), makeNode('b'), makeNode('c')];
     const running = [
-      makeRunning(makeJob('ra', { tenant: 'b', accelerators: 8, attainedServiceMs: 20 * HOUR }), devicesOn('a', 8), { startTime: 0 }),
+      makeRunning(
+        makeJob('ra', { tenant: 'b', accelerators: 8, attainedServiceMs: 20 * HOUR }),
+        devicesOn('a', 8),
+        { startTime: 0 },
+      ),
       makeRunning(makeJob('rb', { tenant: 'b', accelerators: 7 }), devicesOn('b', 7), { startTime: 0 }),
       makeRunning(makeJob('rc', { tenant: 'a', accelerators: 6 }), devicesOn('c', 6), { startTime: 900_000 }),
     ];
@@ -662,13 +918,22 @@ void test('copying a blocked verdict to a job alike changes no decision: the sam
   // with RUN_NOW is copied only to a job with the same time limit)
   const now = 1_000_000;
   const running = [
-    makeRunning(makeJob('long', { accelerators: 8, timeLimitMs: 10 * HOUR }), devicesOn('a', 8), { startTime: now }),
-    makeRunning(makeJob('short', { accelerators: 4, timeLimitMs: HOUR }), devicesOn('b', 4), { startTime: now }),
+    makeRunning(makeJob('long', { accelerators: 8, timeLimitMs: 10 * HOUR }), devicesOn('a', 8), {
+      startTime: now,
+    }),
+    makeRunning(makeJob('short', { accelerators: 4, timeLimitMs: HOUR }), devicesOn('b', 4), {
+      startTime: now,
+    }),
   ];
   const queue = (ownProjects: boolean): SchedJob[] => [
     makeJob('head', { accelerators: 8, submitTime: 0 }),
     ...[2, 0.5, 2, 0.5, 3, 0.25].map((h, i) =>
-      makeJob(`q${i}`, { accelerators: 1, submitTime: 1 + i, timeLimitMs: h * HOUR, ...(ownProjects ? { project: `own-${i}` } : {}) }),
+      makeJob(`q${i}`, {
+        accelerators: 1,
+        submitTime: 1 + i,
+        timeLimitMs: h * HOUR,
+        ...(ownProjects ? { project: `own-${i}` } : {}),
+      }),
     ),
   ];
   // (no estimates beyond the reservation, as in the simulator: verdicts without an estimated start are copied)

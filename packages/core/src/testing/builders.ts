@@ -38,7 +38,10 @@ export function makeNode(name: string, o: NodeOpts = {}): ClusterNode {
     })),
     cpuMillis: o.cpuMillis ?? 128_000,
     memoryMiB: o.memoryMiB ?? 1024 * 1024,
-    topology: { ...(o.switch !== undefined ? { switch: o.switch } : {}), ...(o.rack !== undefined ? { rack: o.rack } : {}) },
+    topology: {
+      ...(o.switch !== undefined ? { switch: o.switch } : {}),
+      ...(o.rack !== undefined ? { rack: o.rack } : {}),
+    },
     labels: {},
   };
 }

@@ -139,7 +139,7 @@ void test('local: the first replica to fail decides the attempt result, and is n
   });
 });
 
-void test('local: with a launcher, its end is the attempt\'s unless a holder failed first', () => {
+void test("local: with a launcher, its end is the attempt's unless a holder failed first", () => {
   const term = { kind: 'signal', signal: 'SIGTERM' } as const;
   assert.deepEqual(aggregateOutcomes([{ kind: 'code', code: 0 }, term], [0, 1], 0), {
     exitCode: 0,
@@ -147,12 +147,22 @@ void test('local: with a launcher, its end is the attempt\'s unless a holder fai
     backendReason: null,
     replica: 0,
   });
-  assert.deepEqual(aggregateOutcomes([{ kind: 'signal', signal: 'SIGKILL' }, { kind: 'code', code: 0 }], [1, 0], 0), {
-    exitCode: null,
-    signal: 'SIGKILL',
-    backendReason: null,
-    replica: 1,
-  });
+  assert.deepEqual(
+    aggregateOutcomes(
+      [
+        { kind: 'signal', signal: 'SIGKILL' },
+        { kind: 'code', code: 0 },
+      ],
+      [1, 0],
+      0,
+    ),
+    {
+      exitCode: null,
+      signal: 'SIGKILL',
+      backendReason: null,
+      replica: 1,
+    },
+  );
 });
 
 void test(

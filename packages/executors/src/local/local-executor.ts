@@ -68,7 +68,13 @@ import type {
 import { buildReplicaEnv, launcherOnly, launchFiles, resolveReplicaDevices } from '../env.js';
 import { Accounts, type AccountsOptions, type UnixAccount } from '../confine/accounts.js';
 import { detectCgroups, type Cgroups } from '../confine/cgroup.js';
-import { charDeviceIds, deviceNodesFor, findSandboxTools, sandboxArgv, type SandboxTools } from '../confine/sandbox.js';
+import {
+  charDeviceIds,
+  deviceNodesFor,
+  findSandboxTools,
+  sandboxArgv,
+  type SandboxTools,
+} from '../confine/sandbox.js';
 import { isEnded, liveProcessGroups, readBootId, readProcStat } from './procfs.js';
 
 /**
@@ -274,9 +280,11 @@ export function aggregateOutcomes(
     const replica = ranks[i] ?? null;
     // The launcher ended before any holder failed: its end is the attempt's (the holders were stopped for it).
     if (leader !== null && replica === leader) return { ...aggregateOutcomes([o]), replica };
-    if (o.kind === 'code' && o.code !== 0) return { exitCode: o.code, signal: null, backendReason: null, replica };
+    if (o.kind === 'code' && o.code !== 0)
+      return { exitCode: o.code, signal: null, backendReason: null, replica };
     if (o.kind === 'signal') return { exitCode: null, signal: o.signal, backendReason: null, replica };
-    if (o.kind === 'unknown') return { exitCode: null, signal: null, backendReason: 'exit-status-unknown', replica };
+    if (o.kind === 'unknown')
+      return { exitCode: null, signal: null, backendReason: 'exit-status-unknown', replica };
   }
   return { exitCode: 0, signal: null, backendReason: null, replica: null };
 }
@@ -371,7 +379,8 @@ function logDirWritable<T>(logDir: string, fn: () => T): T {
     return fn();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS') throw new LogDirNotWritableError(code, logDir);
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS')
+      throw new LogDirNotWritableError(code, logDir);
     throw err;
   }
 }
@@ -409,7 +418,8 @@ function confinedBaseEnv(
   home: string,
 ): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
-  for (const k of Object.keys(base)) if ((CONFINED_INHERITED_ENV as readonly string[]).includes(k) || k.startsWith('LC_')) env[k] = base[k];
+  for (const k of Object.keys(base))
+    if ((CONFINED_INHERITED_ENV as readonly string[]).includes(k) || k.startsWith('LC_')) env[k] = base[k];
   return { ...env, HOME: home, USER: account.name, LOGNAME: account.name, SHELL: '/bin/sh' };
 }
 
@@ -545,7 +555,9 @@ export class LocalExecutor implements Executor {
       }
     }
     const leader = launcherOnly(req) && req.placement.length > 1 ? 0 : null;
-    const baseEnv = account ? confinedBaseEnv(this.opts.baseEnv ?? process.env, account, req.logDir) : (this.opts.baseEnv ?? process.env);
+    const baseEnv = account
+      ? confinedBaseEnv(this.opts.baseEnv ?? process.env, account, req.logDir)
+      : (this.opts.baseEnv ?? process.env);
     // Build every environment before starting anything: a bad placement fails the launch whole.
     const envs = req.placement.map((_, rank) => buildReplicaEnv(req, rank, rendezvous, baseEnv));
     // One pair of log files per replica, so that replicas' lines never interleave mid-line.
@@ -568,7 +580,11 @@ export class LocalExecutor implements Executor {
         let cgroup: string | undefined;
         if (confine && account) {
           cgroup = `${req.jobId}.${req.attempt}.${rank}`;
-          const devices = deviceNodesFor(resolveReplicaDevices(req, rank), confine.deviceDir ?? '/dev', existsSync);
+          const devices = deviceNodesFor(
+            resolveReplicaDevices(req, rank),
+            confine.deviceDir ?? '/dev',
+            existsSync,
+          );
           cgroups.push(cgroup);
           procs = confine.cgroups.create(cgroup, {
             memoryBytes: req.spec.perReplica.memoryMiB > 0 ? req.spec.perReplica.memoryMiB * 2 ** 20 : null,
@@ -582,7 +598,15 @@ export class LocalExecutor implements Executor {
         }
         const child = spawn(
           '/bin/sh',
-          ['-c', SHIM_SCRIPT, 'suanli-shim', exitStatusPath(req.logDir, rank), String(procs.length), ...procs, ...argv],
+          [
+            '-c',
+            SHIM_SCRIPT,
+            'suanli-shim',
+            exitStatusPath(req.logDir, rank),
+            String(procs.length),
+            ...procs,
+            ...argv,
+          ],
           {
             cwd,
             env,
@@ -600,7 +624,12 @@ export class LocalExecutor implements Executor {
             `job ${req.jobId}: replica ${rank} (pid ${child.pid}) vanished before its start time could be read`,
           );
         started.push({
-          ref: { rank, pid: child.pid, startTime: stat.startTime, ...(cgroup !== undefined ? { cgroup } : {}) },
+          ref: {
+            rank,
+            pid: child.pid,
+            startTime: stat.startTime,
+            ...(cgroup !== undefined ? { cgroup } : {}),
+          },
           child,
           outcome: null,
         });
@@ -644,7 +673,12 @@ export class LocalExecutor implements Executor {
     return { ref: JSON.stringify(ref) };
   }
 
-  async cancel(jobId: string, ref: string, graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  async cancel(
+    jobId: string,
+    ref: string,
+    graceMs: number,
+    signal: NodeJS.Signals = 'SIGTERM',
+  ): Promise<void> {
     const parsed = parseLocalRef(ref);
     if (parsed === null) throw new Error(`job ${jobId}: not a local executor ref: ${ref.slice(0, 200)}`);
     if (parsed.bootId !== readBootId()) return; // the machine rebooted: nothing of it can still run
@@ -932,7 +966,8 @@ export function detectLocalConfinement(
   const cg = detectCgroups(opts.cgroupRoot, opts.cgroupParent);
   if (cg.cgroups === null) return { confine: null, reason: `${cg.reason}: jobs cannot be confined` };
   const t = findSandboxTools(existsSync);
-  if (t.tools === null) return { confine: null, reason: `${t.missing.join(', ')} not found: jobs cannot be confined` };
+  if (t.tools === null)
+    return { confine: null, reason: `${t.missing.join(', ')} not found: jobs cannot be confined` };
   return {
     confine: {
       accounts: new Accounts(opts.accounts),

@@ -344,7 +344,12 @@ export class SlurmExecutor implements Executor {
     });
   }
 
-  async cancel(jobId: string, ref: string, graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  async cancel(
+    jobId: string,
+    ref: string,
+    graceMs: number,
+    signal: NodeJS.Signals = 'SIGTERM',
+  ): Promise<void> {
     const r = parseSlurmRef(ref);
     if (r === null) throw new Error(`job ${jobId}: "${ref}" is not a Slurm job ref`);
     const id = r.slurmId;

@@ -144,7 +144,13 @@ export function buildSlurmJob(req: LaunchRequest, o: ScriptOptions): BuiltJob {
   // 3. Environment: what all ranks share goes into the job's environment; the rest per rank.
   const first = req.nodes.find((n) => n.name === req.placement[0]!.node);
   const nodeAddrs = Object.fromEntries(
-    nodes.map((n) => [n, o.addressOf(req.nodes.find((x) => x.name === n), n)]),
+    nodes.map((n) => [
+      n,
+      o.addressOf(
+        req.nodes.find((x) => x.name === n),
+        n,
+      ),
+    ]),
   );
   const rendezvous = {
     masterAddr: o.addressOf(first, req.placement[0]!.node),

@@ -30,11 +30,7 @@ import { claimCapacity, tryEvictForBooking, tryPreemption } from './preempt.js';
 import { moveToFront } from './queue-order.js';
 import { cmpStr, describeRequest, isoOrMs, neverFitReason, noNodeFitsDetail } from './values.js';
 import type { FreeOfType, OverQuotaDetail, VerdictDetail } from '../../verdict.js';
-import {
-  bookedUntilDetail,
-  estimatedStartDetail,
-  runsInBookingDetail,
-} from '../../verdict.js';
+import { bookedUntilDetail, estimatedStartDetail, runsInBookingDetail } from '../../verdict.js';
 
 /** What one job's examination comes to. */
 type Outcome =
@@ -402,10 +398,16 @@ export class Cycle implements PreemptionContext {
         verdict: 'waits-for-quota',
         reason: `${capReason ?? quotaReason ?? 'quota'}; it fits inside open booking window ${window} of tenant ${job.tenant} once its jobs there leave room (${used} of ${entitlement} ${roomy} in use)`,
         estimatedStart: null,
-        detail: { code: 'booking-full', window, tenant: job.tenant, acceleratorType: roomy, used, entitlement },
+        detail: {
+          code: 'booking-full',
+          window,
+          tenant: job.tenant,
+          acceleratorType: roomy,
+          used,
+          entitlement,
+        },
       };
-    }
-    else if (next !== null)
+    } else if (next !== null)
       return {
         jobId: job.id,
         verdict: 'waits-for-quota',
@@ -414,7 +416,13 @@ export class Cycle implements PreemptionContext {
         detail: runsInBookingDetail(next.startTime, next.id, job.tenant),
       };
     else if (cap !== null)
-      return { jobId: job.id, verdict: 'can-never-fit', reason: cap.reason, estimatedStart: null, detail: cap.detail };
+      return {
+        jobId: job.id,
+        verdict: 'can-never-fit',
+        reason: cap.reason,
+        estimatedStart: null,
+        detail: cap.detail,
+      };
     else
       return {
         jobId: job.id,

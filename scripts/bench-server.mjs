@@ -266,8 +266,11 @@ async function bench(storeName, database) {
       }),
     );
   } finally {
-    if (holder) await post(url, `/api/v1/jobs/${holder}/cancel`, '{}').catch(() => undefined);
-    await sleep(500);
+    // The holder is ended before the server stops (a stopped server leaves its jobs running).
+    if (holder) {
+      await post(url, `/api/v1/jobs/${holder}/cancel`, '{}').catch(() => undefined);
+      await waitForState(url, holder, 'cancelled').catch((err) => console.error(String(err)));
+    }
     await stopServer(child);
     await rm(dir, { recursive: true, force: true });
   }

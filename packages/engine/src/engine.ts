@@ -92,7 +92,8 @@ const quietLogger: EngineLogger = { info() {}, warn() {}, error() {} };
 /** Minimum time between the end of a cycle and a cycle started by a nudge. */
 export const NUDGE_MIN_GAP_MS = 20;
 
-export { WORKING_STATES };
+/** How often running jobs' progress files are read (their last checkpoint feeds victim choice). */
+export const PROGRESS_POLL_MS = 2000;
 
 /** Pending verdicts written per store call: a burst of changed verdicts never holds the store long. */
 export const VERDICT_WRITE_CHUNK = 1000;
@@ -139,6 +140,7 @@ export class Engine {
 
   /** What running jobs reported in their progress files (their last checkpoint feeds victim choice). */
   private readonly progress = new ProgressTracker();
+  private lastProgressPoll = -Infinity;
 
   /** Approved bookings become the snapshot's windows (issue 4); null on a store without bookings. */
   private readonly bookings: BookingStore | null;
@@ -234,8 +236,7 @@ export class Engine {
     void this.enqueue(async () => {
       const old = this.runner;
       this.policy = policy;
-      this.runner = runner;
-      this.working.resendAll();
+      this.runner = runner; // fresh: the next cycle hands it every pending job, re-derived
       await old.close();
     });
     this.nudge();
@@ -490,7 +491,12 @@ export class Engine {
     }
 
     // 2. The snapshot's changes, with fair-share usage advanced to now and the checkpoints running jobs reported.
-    await this.progress.poll(new Map(active.map((j) => [j.id, this.logDir(j.id, j.attempt)])), now);
+    // At most every PROGRESS_POLL_MS, not every cycle: a stat per running job (on Slurm, on a
+    // shared file system) each nudged cycle would cost more than a checkpoint time this fresh is worth.
+    if (now - this.lastProgressPoll >= PROGRESS_POLL_MS) {
+      this.lastProgressPoll = now;
+      await this.progress.poll(new Map(active.map((j) => [j.id, this.logDir(j.id, j.attempt)])), now);
+    }
     const running = active.map((j) => this.runningSchedJob(j, now));
     this.policyState.halfLifeMs = this.policyConfig.fairShare.halfLifeMs;
     const usage = this.policyState.advance(now, running);

@@ -4,10 +4,10 @@
 //   npm run bench:api [-- --seconds 5 --concurrency 32 --latency-jobs 20]
 // PostgreSQL is measured when SUANLI_TEST_PG_URL is set or /run/suanli-pg/url exists
 // (bash scripts/pg-ci.sh up). Prints one JSON object per line.
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { freshPgSchema, pgUrl } from './lib/pg-bench.mjs';
 import { startServer } from '../packages/api/dist/index.js';
 
 const arg = (name, dflt) => {
@@ -24,36 +24,6 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
 };
-
-async function pgUrl() {
-  if (process.env.SUANLI_TEST_PG_URL) return process.env.SUANLI_TEST_PG_URL;
-  try {
-    return (await readFile('/run/suanli-pg/url', 'utf8')).trim();
-  } catch {
-    return null;
-  }
-}
-
-/** A fresh PostgreSQL schema for the run (via search_path), so earlier data does not skew it. */
-async function freshPgSchema(url) {
-  const name = `suanli_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
-  await admin.query(`CREATE SCHEMA ${name}`);
-  await admin.end();
-  const u = new URL(url);
-  u.searchParams.set('options', `-c search_path=${name}`);
-  return {
-    url: u.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
-      await c.end();
-    },
-  };
-}
 
 async function bench(label, database) {
   const dir = await mkdtemp(join(tmpdir(), 'suanli-bench-'));
@@ -171,7 +141,7 @@ await latency('sqlite');
 const url = await pgUrl();
 if (url) {
   for (const phase of [bench, latency]) {
-    const db = await freshPgSchema(url);
+    const db = await freshPgSchema(url, 'suanli_bench');
     try {
       await phase('postgres', db.url);
     } finally {

@@ -6,10 +6,10 @@
 // a 10,000-task array on that full store. SQLite always; PostgreSQL when SUANLI_TEST_PG_URL is set
 // or /run/suanli-pg/url exists (bash scripts/pg-ci.sh up), in a schema of its own, dropped after.
 //   node scripts/bench-list.mjs [--jobs 1000000 --waiting 100000 --runs 200 --only sqlite|postgres]
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import { freshPgSchema, pgUrl } from './lib/pg-bench.mjs';
 import { openStore } from '../packages/store/dist/index.js';
 
 const arg = (name, dflt) => {
@@ -44,35 +44,6 @@ const SPEC = JSON.stringify({
   preemptible: true,
   checkpointIntervalSeconds: null,
 });
-
-async function pgUrl() {
-  if (process.env.SUANLI_TEST_PG_URL) return process.env.SUANLI_TEST_PG_URL;
-  try {
-    return (await readFile('/run/suanli-pg/url', 'utf8')).trim();
-  } catch {
-    return null;
-  }
-}
-
-async function freshPgSchema(url) {
-  const name = `suanli_bench_list_${process.pid}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
-  await admin.query(`CREATE SCHEMA ${name}`);
-  await admin.end();
-  const u = new URL(url);
-  u.searchParams.set('options', `-c search_path=${name}`);
-  return {
-    url: u.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
-      await c.end();
-    },
-  };
-}
 
 /**
  * Job i: tenant i % 10, project i % 5, submitter i % 7; the newest WAITING are queued, the rest
@@ -263,7 +234,7 @@ async function bench(label, database) {
 if (ONLY !== 'postgres') await bench('sqlite', undefined);
 const url = ONLY === 'sqlite' ? null : await pgUrl();
 if (url) {
-  const schema = await freshPgSchema(url);
+  const schema = await freshPgSchema(url, 'suanli_bench_list');
   try {
     await bench('postgres', schema.url);
   } finally {

@@ -23,7 +23,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
+import { freshPgSchema, pgUrl } from './lib/pg-bench.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -57,33 +57,6 @@ async function freePort() {
       s.close(() => res(port));
     });
   });
-}
-
-async function pgUrl() {
-  if (process.env.SUANLI_TEST_PG_URL) return process.env.SUANLI_TEST_PG_URL;
-  try {
-    return (await readFile('/run/suanli-pg/url', 'utf8')).trim();
-  } catch {
-    return null;
-  }
-}
-
-/** A fresh schema for the run (via search_path), dropped afterwards. */
-async function freshPgSchema(url) {
-  const name = `suanli_bench_server_${process.pid}`;
-  const run = async (q) => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      await c.query(q);
-    } finally {
-      await c.end();
-    }
-  };
-  await run(`DROP SCHEMA IF EXISTS ${name} CASCADE; CREATE SCHEMA ${name}`);
-  const u = new URL(url);
-  u.searchParams.set('options', `-c search_path=${name}`);
-  return { url: u.toString(), drop: () => run(`DROP SCHEMA IF EXISTS ${name} CASCADE`) };
 }
 
 async function startServer(dir, database) {
@@ -281,7 +254,7 @@ if (STORES === 'postgres' || STORES === 'both') {
   const url = await pgUrl();
   if (!url) console.error('PostgreSQL: no server (SUANLI_TEST_PG_URL or bash scripts/pg-ci.sh up); skipped');
   else {
-    const schema = await freshPgSchema(url);
+    const schema = await freshPgSchema(url, 'suanli_bench_server');
     try {
       await bench('postgres', schema.url);
     } finally {

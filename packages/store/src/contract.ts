@@ -1321,6 +1321,25 @@ export function defineStoreContract(
           // waiting-jobs limits count tasks as jobs
           const waiting = await store.countJobsByState({ tenant: 'lab-a', states: ['queued'] });
           assert.equal(waiting[0]?.count, 6);
+          // many arrays in one query; an unknown id is absent
+          const other = (await store.createJobArray(newArray())).array;
+          await store.transitionJob(`${other.id}_0`, 'queued', 'cancelled', T0 + 2, 'cancelled', {
+            finishedAt: T0 + 2,
+          });
+          const both = await store.countTasksOfArrays([array.id, other.id, 'no-such-array']);
+          assert.deepEqual(
+            [...both].sort(([a], [b]) => a.localeCompare(b)),
+            [
+              [array.id, [{ state: 'queued', count: 5 }]],
+              [
+                other.id,
+                [
+                  { state: 'cancelled', count: 1 },
+                  { state: 'queued', count: 4 },
+                ],
+              ],
+            ].sort(([a], [b]) => String(a).localeCompare(String(b))),
+          );
         }),
       );
 
@@ -1486,12 +1505,18 @@ export function defineStoreContract(
         'the change feed reports the tasks of an array as created and as cancelled, with the rows as committed',
         run(async (store) => {
           const seen: string[] = [];
+          const fed: JobRecord[] = [];
           const off = store.onChange((c) => {
             if (c.kind === 'jobs')
-              for (const j of c.jobs) seen.push(`${j.arrayIndex}:${j.state}:${j.cancelRequestedAt ?? '-'}`);
+              for (const j of c.jobs) {
+                fed.push(j);
+                seen.push(`${j.arrayIndex}:${j.state}:${j.cancelRequestedAt ?? '-'}`);
+              }
           });
           const { array } = await store.createJobArray(newArray({ indices: [0, 1, 2], expression: '0-2' }));
           assert.deepEqual(seen.splice(0), ['0:queued:-', '1:queued:-', '2:queued:-']);
+          // the records the feed built for the new tasks are exactly the rows as stored
+          for (const j of fed.splice(0)) assert.deepEqual(j, await store.getJob(j.id));
           await store.transitionJob(`${array.id}_0`, 'queued', 'starting', T0 + 5, 'placed', { attempt: 1 });
           seen.length = 0;
           await store.cancelArrayTasks(array.id, T0 + 10, 'array cancelled');

@@ -826,17 +826,30 @@ export class KyselyStore implements Store {
     });
   }
 
-  countArrayTasks(arrayId: string): Promise<{ state: JobState; count: number }[]> {
+  async countArrayTasks(arrayId: string): Promise<{ state: JobState; count: number }[]> {
+    return (await this.countTasksOfArrays([arrayId])).get(arrayId) ?? [];
+  }
+
+  countTasksOfArrays(
+    arrayIds: readonly string[],
+  ): Promise<Map<string, { state: JobState; count: number }[]>> {
     return this.#track(async () => {
+      const out = new Map<string, { state: JobState; count: number }[]>();
+      if (arrayIds.length === 0) return out;
       const rows = await this.#db
         .selectFrom('jobs')
-        .select((eb) => ['state', eb.fn.countAll<number | string>().as('n')])
-        .where('array_id', '=', arrayId)
-        .groupBy('state')
+        .select((eb) => ['array_id', 'state', eb.fn.countAll<number | string>().as('n')])
+        .where('array_id', 'in', [...new Set(arrayIds)])
+        .groupBy(['array_id', 'state'])
         .execute();
-      return rows
-        .map((r) => ({ state: r.state as JobState, count: Number(r.n) }))
-        .sort((x, y) => x.state.localeCompare(y.state));
+      for (const r of rows) {
+        const id = r.array_id as string;
+        let counts = out.get(id);
+        if (counts === undefined) out.set(id, (counts = []));
+        counts.push({ state: r.state as JobState, count: Number(r.n) });
+      }
+      for (const counts of out.values()) counts.sort((x, y) => x.state.localeCompare(y.state));
+      return out;
     });
   }
 

@@ -234,6 +234,8 @@ export interface Store extends AccountingStore {
   getJobArray(id: string): Promise<JobArrayRecord | null>;
   /** Task counts of an array by state (states with no task absent). */
   countArrayTasks(arrayId: string): Promise<{ state: JobState; count: number }[]>;
+  /** `countArrayTasks` for many arrays in one query (a page of folded arrays); arrays with no task absent. */
+  countTasksOfArrays(arrayIds: readonly string[]): Promise<Map<string, { state: JobState; count: number }[]>>;
   /**
    * Cancels an array's unfinished tasks in one transaction: waiting ones (queued, requeued) end
    * `cancelled` at once, each with its transition; the others get `cancelRequestedAt` for the

@@ -49,9 +49,10 @@ export function decodeCursor(cursor: string): number {
   return Number(m[1]);
 }
 
-/** Arrays with their task counts, one GROUP BY on (array_id, state) each. */
+/** Arrays with their task counts: one GROUP BY on (array_id, state) for the whole page. */
 async function arrayViews(store: Store, arrays: readonly JobArrayRecord[]) {
-  return Promise.all(arrays.map(async (a) => toJobArrayView(a, await store.countArrayTasks(a.id))));
+  const counts = await store.countTasksOfArrays(arrays.map((a) => a.id));
+  return arrays.map((a) => toJobArrayView(a, counts.get(a.id) ?? []));
 }
 
 const readableArray = (p: Principal) => (a: { tenant: string }) =>
@@ -195,7 +196,7 @@ export function registerJobRoutes(fastify: FastifyInstance, { store, engine, job
         const last = page[page.length - 1];
         const more = page.length === limit && last !== undefined;
         return {
-          jobs: page.flatMap((e) => (e.kind === 'job' ? [toJobView(e.job)] : [])),
+          jobs: entries.flatMap((e) => ('job' in e ? [e.job] : [])),
           entries,
           nextCursor: more ? encodeCursor(last.seq) : null,
           nextBefore: more ? last.seq : null,

@@ -110,7 +110,6 @@ export function toNodeView(
   allocations: ReadonlyMap<string, string>,
   health: NodeHealthStatus | null = null,
 ): NodeView {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const n = s.node;
   const topology: Record<string, string> = {};
   for (const [k, v] of Object.entries(n.topology)) if (typeof v === 'string') topology[k] = v;

@@ -29,9 +29,8 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   if (/^postgres(ql)?:\/\//i.test(database)) {
     return openPostgresStore({ connectionString: database });
   }
-  const shown = database.replace(/\/\/[^@/]*@/, '//***@');
   throw new Error(
-    `unsupported database "${shown}": leave it unset for the embedded SQLite file <dataDir>/${SQLITE_FILE_NAME}, ` +
+    `unsupported database "${redactDatabaseUrl(database)}": leave it unset for the embedded SQLite file <dataDir>/${SQLITE_FILE_NAME}, ` +
       `or give a PostgreSQL URL such as postgresql://user@127.0.0.1:5432/suanli (postgres:// also accepted; the password from PGPASSWORD or ~/.pgpass)`,
   );
 }

@@ -66,7 +66,7 @@ void describe('SQLite backend specifics', () => {
       openStore({ dataDir: freshDir(), database: 'mysql://u:secret@127.0.0.1/x' }),
       (err: unknown) => {
         assert.ok(err instanceof Error);
-        assert.match(err.message, /unsupported database "mysql:\/\/\*\*\*@127\.0\.0\.1\/x"/);
+        assert.match(err.message, /unsupported database "mysql:\/\/u:\*\*\*@127\.0\.0\.1\/x"/);
         assert.match(err.message, /leave it unset for the embedded SQLite file/);
         assert.match(err.message, /postgresql:\/\//);
         assert.doesNotMatch(err.message, /secret/);

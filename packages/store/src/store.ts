@@ -120,13 +120,14 @@ export interface NewJob {
   readonly idempotencyKey: string | null;
 }
 
-/** Fields a transition may set alongside the state change. `undefined` leaves a field unchanged. */
+/** Jobs in one state, and the oldest `queuedAt` among them. */
 export interface JobStateCount {
   readonly state: JobState;
   readonly count: number;
   readonly oldestQueuedAt: number;
 }
 
+/** Fields a transition may set alongside the state change. `undefined` leaves a field unchanged. */
 export interface JobPatch {
   readonly attempt?: number;
   readonly placement?: Placement | null;

@@ -51,12 +51,13 @@ export async function resolveJobAccount(
 }
 
 /**
- * Creates the attempt's log directory (on storage the nodes share with the server). Run as root,
- * the server makes the directory itself the account's, mode 0700: the job writes its logs there and
- * no other tenant's job can read or write them. The parents stay the server's. A directory that is
- * already there must be a real directory (not a link a job planted).
+ * Creates a directory of the job's on storage the nodes share with the server: the attempt's log
+ * directory, or the job's checkpoint directory. Run as root, the server makes the directory itself
+ * the account's, mode 0700: the job writes there and no other tenant's job can read or write it.
+ * The parents stay the server's. A directory that is already there must be a real directory (not
+ * a link a job planted).
  */
-export function prepareLogDir(logDir: string, account: JobAccount | null, serverIsRoot: boolean): void {
+export function prepareJobDir(logDir: string, account: JobAccount | null, serverIsRoot: boolean): void {
   mkdirSync(dirname(logDir), { recursive: true });
   try {
     mkdirSync(logDir);

@@ -33,7 +33,7 @@ import type {
   LogPaths,
   RecoveryResult,
 } from '../executor.js';
-import { prepareLogDir, resolveJobAccount, type JobAccount } from './accounts.js';
+import { prepareJobDir, resolveJobAccount, type JobAccount } from './accounts.js';
 import { SLURM_ERRNO, SlurmApiError, SlurmRestClient, type SlurmJob, type SlurmNode } from './client.js';
 import {
   clusterNodeOf,
@@ -204,8 +204,9 @@ export class SlurmExecutor implements Executor {
       gresFor: (node, type) => gresForType(this.mapping, this.nodeCache.get(node), type),
       addressOf: (node, name) => node?.labels['slurm.address'] ?? this.nodeCache.get(name)?.address ?? name,
     });
-    // The log directory must be on storage the compute nodes share with the platform.
-    prepareLogDir(req.logDir, account, serverIsRoot);
+    // The log and checkpoint directories must be on storage the compute nodes share with the platform.
+    prepareJobDir(req.logDir, account, serverIsRoot);
+    if (req.checkpointDir) prepareJobDir(req.checkpointDir, account, serverIsRoot);
     const launchedAt = this.o.now();
     let slurmId: number;
     try {

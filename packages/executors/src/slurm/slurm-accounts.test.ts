@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prepareLogDir, resolveJobAccount } from './accounts.js';
+import { prepareJobDir, resolveJobAccount } from './accounts.js';
 import { formatSlurmRef, parseSlurmRef } from './executor.js';
 
 const known =
@@ -55,11 +55,11 @@ test('the log directory is created once and must not be a planted link', () => {
   const root = mkdtempSync(join(tmpdir(), 'suanli-logdir-'));
   try {
     const d = join(root, 'a', 'job-1');
-    prepareLogDir(d, null, false);
-    prepareLogDir(d, null, false); // again: fine
+    prepareJobDir(d, null, false);
+    prepareJobDir(d, null, false); // again: fine
     assert.ok(statSync(d).isDirectory());
     symlinkSync(root, join(root, 'link'));
-    assert.throws(() => prepareLogDir(join(root, 'link'), null, false), /is not a directory/);
+    assert.throws(() => prepareJobDir(join(root, 'link'), null, false), /is not a directory/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

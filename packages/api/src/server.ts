@@ -35,6 +35,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { ADMIN_TENANT, initAdminToken, platformAuthenticator, type AdminTokenInit } from './auth.js';
 import { createLocalExecutor } from './executor-factory.js';
+import { LocalExecutor } from '@suanli/executors';
 import { acquireServerLock, type ServerLock } from './server-lock.js';
 import { PlatformHealth } from './health.js';
 import { LOG_REDACT_PATHS } from './hooks.js';
@@ -215,9 +216,10 @@ async function startLocked(
     opts.executorInstance ??
     (await buildExecutor(opts, (msg) => (logger ? logger.warn(msg) : print(`warning: ${msg}`))));
   // Device faults are read on this machine: the node of the local executor the server built.
+  // (Known from the discovery the executor was built with: no second nvidia-smi run at start.)
   const localNode =
-    opts.executorInstance === undefined && (opts.executor ?? 'local') === 'local'
-      ? ((await executor.discover())[0]?.name ?? null)
+    opts.executorInstance === undefined && executor instanceof LocalExecutor
+      ? (executor.nodeName ?? null)
       : null;
   const engine = new Engine({
     store,

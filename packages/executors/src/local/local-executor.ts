@@ -445,6 +445,12 @@ function collectUsage(
 export class LocalExecutor implements Executor {
   readonly name = 'local';
   private readonly opts: LocalExecutorOptions;
+
+  /** The node this executor runs jobs on, when it was told (`nodeName`): the machine it is on. */
+  get nodeName(): string | undefined {
+    return this.opts.nodeName;
+  }
+
   private readonly pollIntervalMs: number;
   private readonly gangGraceMs: number;
   private readonly killWaitMs: number;

@@ -20,6 +20,9 @@ const LATENCY_JOBS = arg('latency-jobs', 20);
 const TOKEN = 'sl_bench-admin-token-0123456789';
 // The per-token rate limit would cap the figure at its own setting: measure the platform, not the limiter.
 process.env.SUANLI_RATE_LIMIT = 'off';
+// Jobs run unconfined here (npm run bench:launch measures what confinement costs); a confined run
+// would also leave the control-group parent it made behind, as a server does for its next start.
+process.env.SUANLI_CONFINE = 'off';
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
